@@ -1,0 +1,2 @@
+//! The oxv host tool.
+fn main() {}

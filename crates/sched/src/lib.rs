@@ -1,0 +1,2 @@
+//! oxv-sched (work in progress).
+#![cfg_attr(not(test), no_std)]

@@ -1,0 +1,2 @@
+//! oxv-vfs (work in progress).
+#![cfg_attr(not(test), no_std)]
