@@ -1,2 +1,52 @@
-//! The oxv host tool.
-fn main() {}
+//! `oxv`, the host tool of the oxv unikernel: boots Linux programs in oxv under QEMU
+//! (`oxv run`), and runs the project's checks (`oxv test`) and compat suite (`oxv compat`).
+//!
+//! Run it from the workspace as `cargo oxv ...`. Module map:
+//!
+//! - [`cli`]: the command line (clap) and its typed values;
+//! - [`run`]: `oxv run`, from host-side checks to the exit status;
+//!   [`image`] (the initramfs), [`accel`] (KVM or TCG), [`qemu`] (the QEMU command line),
+//!   [`vm`] (QEMU, channel sockets, pumps, verdict), [`protocol`] (records, stdin framing),
+//!   [`symbolize`] (panic backtraces);
+//! - [`suite`]: `oxv test`; [`compat`]: the compat suite;
+//! - [`setup`] (installing host requirements), [`workspace`] (paths and cargo builds),
+//!   [`size`] (memory sizes), [`error`] (errors and exit statuses).
+//!
+//! Errors print as `oxv: error: ...` on stderr; usage and input errors exit with 2.
+
+mod accel;
+mod cli;
+mod compat;
+mod error;
+mod image;
+mod protocol;
+mod qemu;
+mod run;
+mod setup;
+mod size;
+mod suite;
+mod symbolize;
+mod vm;
+mod workspace;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use cli::{Cli, Command};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Run(args) => run::run(args),
+        Command::Test(args) => suite::run(args),
+        Command::Compat(args) => compat::run(args),
+    };
+    match result {
+        Ok(status) => ExitCode::from(status),
+        Err(e) => {
+            eprintln!("oxv: error: {e}");
+            ExitCode::from(e.exit_code())
+        }
+    }
+}

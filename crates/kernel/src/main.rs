@@ -1,8 +1,62 @@
-//! The oxv unikernel.
+//! # oxv-kernel: the oxv unikernel
+//!
+//! Boots through PVH, sets up one x86_64 address space with the kernel in the top half and
+//! a Linux app in ring 3, and serves the app's system calls from the oxv crates. This crate
+//! is glue: the policy lives in `oxv-mm`, `oxv-sched`, `oxv-vfs`, `oxv-net`; the hardware
+//! access in `arch` (all of the kernel's `unsafe`) and `oxv-drivers`.
+//!
+//! Built only for `x86_64-unknown-none`; on the host this binary just says so. Modules with
+//! no hardware dependency (the syscall coverage table) also build on the host for tests.
 #![cfg_attr(target_os = "none", no_std, no_main)]
+
+#[cfg(target_os = "none")]
+extern crate alloc;
+
+#[cfg(target_os = "none")]
+#[macro_use]
+mod console;
+
+mod coverage;
+mod random;
+mod stdin_frame;
+
+#[cfg(target_os = "none")]
+mod arch;
+#[cfg(target_os = "none")]
+mod boot;
+#[cfg(target_os = "none")]
+mod devices;
+#[cfg(target_os = "none")]
+mod exec;
+#[cfg(target_os = "none")]
+mod idle;
+#[cfg(target_os = "none")]
+mod panic;
+#[cfg(target_os = "none")]
+mod mem;
+#[cfg(target_os = "none")]
+mod memmap;
+#[cfg(target_os = "none")]
+mod process;
+#[cfg(target_os = "none")]
+mod syscall;
+#[cfg(target_os = "none")]
+mod time;
+#[cfg(target_os = "none")]
+mod trap;
 
 #[cfg(not(target_os = "none"))]
 fn main() {
-    eprintln!("oxv-kernel is a unikernel: build it with --target x86_64-unknown-none (`cargo oxv run` does)");
+    eprintln!(
+        "oxv-kernel is a unikernel: build it with --target x86_64-unknown-none (`cargo oxv run` does)"
+    );
     std::process::exit(2);
+}
+
+/// The first Rust code, on the boot stack with the boot page tables. `start_info` is the
+/// physical address of PVH's `hvm_start_info`; `entry_tsc` the TSC at the first instruction.
+#[cfg(target_os = "none")]
+#[unsafe(no_mangle)]
+extern "C" fn oxv_kernel_start(start_info: u64, entry_tsc: u64) -> ! {
+    boot::start(start_info, entry_tsc)
 }

@@ -1,2 +1,12 @@
-//! oxv-sched (work in progress).
+#![doc = include_str!("../README.md")]
 #![cfg_attr(not(test), no_std)]
+#![deny(unsafe_code)]
+#![warn(missing_docs)]
+
+extern crate alloc;
+
+pub mod clock;
+pub mod rlimit;
+pub mod signal;
+pub mod sleep;
+pub mod syscalls;

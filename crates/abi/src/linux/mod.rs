@@ -3,6 +3,7 @@
 //! documented layout) by compile-time size and offset asserts.
 
 pub mod fs;
+pub mod mm;
 pub mod signal;
 pub mod system;
 pub mod time;

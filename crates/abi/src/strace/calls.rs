@@ -1,0 +1,771 @@
+//! The per-call part of the strace formatter: which arguments each call shows, and how.
+
+use super::names::*;
+use super::{MAX_STRING, Printer};
+use crate::linux::system::ArchPrctlCode;
+use crate::linux::time::Timespec;
+use crate::syscall::Syscall;
+use crate::user::{PATH_MAX, UserAddr, UserCStr, UserPtr};
+use core::fmt;
+use linux_raw_sys::general as g;
+
+impl Printer<'_> {
+    fn futex(
+        &mut self,
+        uaddr: UserPtr<u32>,
+        op: i32,
+        val: u32,
+        timeout: u64,
+        uaddr2: UserPtr<u32>,
+        val3: u32,
+    ) -> fmt::Result {
+        let cmd = (op & g::FUTEX_CMD_MASK) as u64;
+        self.ptr(uaddr)?;
+        self.sep()?;
+        match lookup(FUTEX_CMDS, cmd) {
+            Some(name) => {
+                self.s(name)?;
+                if op as u32 & g::FUTEX_PRIVATE_FLAG != 0 {
+                    self.s("_PRIVATE")?;
+                }
+                if op as u32 & g::FUTEX_CLOCK_REALTIME != 0 {
+                    self.s("|FUTEX_CLOCK_REALTIME")?;
+                }
+            }
+            None => write!(self.out, "{:#x}", op as u32)?,
+        }
+        write!(self.out, ", {val}")?;
+        let ts = UserPtr::<Timespec>::new(timeout);
+        match cmd as u32 {
+            g::FUTEX_WAKE => Ok(()),
+            g::FUTEX_WAIT => {
+                self.sep()?;
+                self.timespec(ts)
+            }
+            g::FUTEX_WAIT_BITSET => {
+                self.sep()?;
+                self.timespec(ts)?;
+                self.sep()?;
+                self.bitset(val3)
+            }
+            g::FUTEX_WAKE_BITSET => {
+                self.sep()?;
+                self.bitset(val3)
+            }
+            g::FUTEX_REQUEUE => {
+                write!(self.out, ", {}, ", timeout as u32)?;
+                self.ptr(uaddr2)
+            }
+            g::FUTEX_CMP_REQUEUE => {
+                write!(self.out, ", {}, ", timeout as u32)?;
+                self.ptr(uaddr2)?;
+                write!(self.out, ", {val3}")
+            }
+            _ => {
+                self.sep()?;
+                self.hex(timeout)?;
+                self.sep()?;
+                self.ptr(uaddr2)?;
+                self.sep()?;
+                self.hex(val3 as u64)
+            }
+        }
+    }
+
+    fn bitset(&mut self, v: u32) -> fmt::Result {
+        if v == g::FUTEX_BITSET_MATCH_ANY {
+            self.s("FUTEX_BITSET_MATCH_ANY")
+        } else {
+            self.hex(v as u64)
+        }
+    }
+
+    fn fcntl(&mut self, fd: i32, cmd: u32, arg: u64) -> fmt::Result {
+        self.dec(fd)?;
+        self.sep()?;
+        self.named(cmd as i64, FCNTL_CMDS)?;
+        match cmd {
+            g::F_GETFD
+            | g::F_GETFL
+            | g::F_GETOWN
+            | g::F_GETSIG
+            | g::F_GETLEASE
+            | g::F_GETPIPE_SZ
+            | g::F_GET_SEALS => Ok(()),
+            g::F_SETFD => {
+                self.sep()?;
+                self.flags(arg as u32 as u64, FD_FLAGS, "0")
+            }
+            g::F_SETFL => {
+                self.sep()?;
+                self.open_flags(arg as u32)
+            }
+            g::F_DUPFD | g::F_DUPFD_CLOEXEC | g::F_SETOWN | g::F_SETSIG | g::F_SETPIPE_SZ => {
+                self.sep()?;
+                self.dec(arg as u32 as i32)
+            }
+            _ => {
+                self.sep()?;
+                self.hex(arg)
+            }
+        }
+    }
+
+    pub(super) fn call(&mut self, call: &Syscall) -> fmt::Result {
+        if let Syscall::Unknown { nr, args } = call {
+            match call.sysno() {
+                Some(s) => self.s(s.name())?,
+                None => write!(self.out, "syscall_{nr:#x}")?,
+            }
+            self.s("(")?;
+            for (i, a) in args.iter().enumerate() {
+                if i > 0 {
+                    self.sep()?;
+                }
+                self.hex(*a)?;
+            }
+            return self.s(")");
+        }
+        self.s(call.name())?;
+        self.s("(")?;
+        self.args(call)?;
+        self.s(")")
+    }
+
+    fn args(&mut self, call: &Syscall) -> fmt::Result {
+        use Syscall as S;
+        match *call {
+            S::Read { fd, buf } => {
+                self.dec(fd)?;
+                self.sep()?;
+                self.out_buf(buf)?;
+                write!(self.out, ", {}", buf.len)
+            }
+            S::Write { fd, buf } => {
+                self.dec(fd)?;
+                self.sep()?;
+                self.bytes(buf.addr, buf.len)?;
+                write!(self.out, ", {}", buf.len)
+            }
+            S::Pread64 { fd, buf, offset } => {
+                self.dec(fd)?;
+                self.sep()?;
+                self.out_buf(buf)?;
+                write!(self.out, ", {}, {offset}", buf.len)
+            }
+            S::Pwrite64 { fd, buf, offset } => {
+                self.dec(fd)?;
+                self.sep()?;
+                self.bytes(buf.addr, buf.len)?;
+                write!(self.out, ", {}, {offset}", buf.len)
+            }
+            S::Readv { fd, iov, iovcnt } => {
+                self.dec(fd)?;
+                self.sep()?;
+                self.iovecs(iov, iovcnt, self.result)?;
+                write!(self.out, ", {iovcnt}")
+            }
+            S::Writev { fd, iov, iovcnt } => {
+                self.dec(fd)?;
+                self.sep()?;
+                self.iovecs(iov, iovcnt, Some(usize::MAX))?;
+                write!(self.out, ", {iovcnt}")
+            }
+            S::Open {
+                pathname,
+                flags,
+                mode,
+            } => {
+                self.path(pathname)?;
+                self.sep()?;
+                self.open_flags(flags)?;
+                self.open_mode(flags, mode)
+            }
+            S::Openat {
+                dirfd,
+                pathname,
+                flags,
+                mode,
+            } => {
+                self.dirfd(dirfd)?;
+                self.sep()?;
+                self.path(pathname)?;
+                self.sep()?;
+                self.open_flags(flags)?;
+                self.open_mode(flags, mode)
+            }
+            S::Close { fd }
+            | S::Fchdir { fd }
+            | S::Dup { oldfd: fd }
+            | S::Fsync { fd }
+            | S::Fdatasync { fd } => self.dec(fd),
+            S::Ftruncate { fd, length } => {
+                self.dec(fd)?;
+                write!(self.out, ", {length}")
+            }
+            S::Truncate { path, length } => {
+                self.path(path)?;
+                write!(self.out, ", {length}")
+            }
+            S::Creat { pathname, mode } => {
+                self.path(pathname)?;
+                self.sep()?;
+                self.mode(mode)
+            }
+            S::Link { oldpath, newpath } => {
+                self.path(oldpath)?;
+                self.sep()?;
+                self.path(newpath)
+            }
+            S::Symlink { target, linkpath } => {
+                self.path(target)?;
+                self.sep()?;
+                self.path(linkpath)
+            }
+            S::Linkat {
+                olddirfd,
+                oldpath,
+                newdirfd,
+                newpath,
+                flags,
+            } => {
+                self.rename_pair(olddirfd, oldpath, newdirfd, newpath)?;
+                write!(self.out, ", {flags:#x}")
+            }
+            S::Symlinkat {
+                target,
+                newdirfd,
+                linkpath,
+            } => {
+                self.path(target)?;
+                self.sep()?;
+                self.dirfd(newdirfd)?;
+                self.sep()?;
+                self.path(linkpath)
+            }
+            S::Preadv {
+                fd,
+                iov,
+                iovcnt,
+                offset,
+            } => {
+                self.dec(fd)?;
+                self.sep()?;
+                self.iovecs(iov, iovcnt, self.result)?;
+                write!(self.out, ", {iovcnt}, {offset}")
+            }
+            S::Pwritev {
+                fd,
+                iov,
+                iovcnt,
+                offset,
+            } => {
+                self.dec(fd)?;
+                self.sep()?;
+                self.iovecs(iov, iovcnt, Some(usize::MAX))?;
+                write!(self.out, ", {iovcnt}, {offset}")
+            }
+            S::Stat { pathname, statbuf } | S::Lstat { pathname, statbuf } => {
+                self.path(pathname)?;
+                self.sep()?;
+                self.ptr(statbuf)
+            }
+            S::Fstat { fd, statbuf } => {
+                self.dec(fd)?;
+                self.sep()?;
+                self.ptr(statbuf)
+            }
+            S::Newfstatat {
+                dirfd,
+                pathname,
+                statbuf,
+                flags,
+            } => {
+                self.dirfd(dirfd)?;
+                self.sep()?;
+                self.path(pathname)?;
+                self.sep()?;
+                self.ptr(statbuf)?;
+                self.sep()?;
+                self.flags(flags as u64, AT_STAT_FLAGS, "0")
+            }
+            S::Statx {
+                dirfd,
+                pathname,
+                flags,
+                mask,
+                statxbuf,
+            } => {
+                self.dirfd(dirfd)?;
+                self.sep()?;
+                self.path(pathname)?;
+                self.sep()?;
+                self.flags(flags as u64, AT_STATX_FLAGS, "AT_STATX_SYNC_AS_STAT")?;
+                self.sep()?;
+                self.flags(mask as u64, STATX_MASK, "0")?;
+                self.sep()?;
+                self.ptr(statxbuf)
+            }
+            S::Poll { fds, nfds, timeout } => {
+                self.ptr(fds)?;
+                write!(self.out, ", {nfds}, {timeout}")
+            }
+            S::Ppoll {
+                fds,
+                nfds,
+                tmo_p,
+                sigmask,
+                sigsetsize,
+            } => {
+                self.ptr(fds)?;
+                write!(self.out, ", {nfds}, ")?;
+                self.timespec(tmo_p)?;
+                self.sep()?;
+                self.sigset_ptr(sigmask)?;
+                write!(self.out, ", {sigsetsize}")
+            }
+            S::Lseek { fd, offset, whence } => {
+                write!(self.out, "{fd}, {offset}, ")?;
+                self.named(whence as i64, SEEK)
+            }
+            S::Mmap {
+                addr,
+                length,
+                prot,
+                flags,
+                fd,
+                offset,
+            } => {
+                self.addr(addr)?;
+                write!(self.out, ", {length}, ")?;
+                self.flags(prot, PROT, "PROT_NONE")?;
+                self.sep()?;
+                self.map_flags(flags)?;
+                write!(self.out, ", {fd}, ")?;
+                self.hex(offset)
+            }
+            S::Mprotect { addr, len, prot } => {
+                self.addr(addr)?;
+                write!(self.out, ", {len}, ")?;
+                self.flags(prot, PROT, "PROT_NONE")
+            }
+            S::Munmap { addr, length } => {
+                self.addr(addr)?;
+                write!(self.out, ", {length}")
+            }
+            S::Mremap {
+                old_address,
+                old_size,
+                new_size,
+                flags,
+                new_address,
+            } => {
+                self.addr(old_address)?;
+                write!(self.out, ", {old_size}, {new_size}, ")?;
+                self.flags(flags, MREMAP, "0")?;
+                if flags & g::MREMAP_FIXED as u64 != 0 {
+                    self.sep()?;
+                    self.addr(new_address)?;
+                }
+                Ok(())
+            }
+            S::Madvise {
+                addr,
+                length,
+                advice,
+            } => {
+                self.addr(addr)?;
+                write!(self.out, ", {length}, ")?;
+                self.named(advice as i64, MADV)
+            }
+            S::Brk { addr } => self.addr(addr),
+            S::RtSigaction {
+                signum,
+                act,
+                oldact,
+                sigsetsize,
+            } => {
+                self.signal(signum)?;
+                self.sep()?;
+                self.sigaction(act)?;
+                self.sep()?;
+                match self.result {
+                    Some(_) => self.sigaction(oldact)?,
+                    None => self.ptr(oldact)?,
+                }
+                write!(self.out, ", {sigsetsize}")
+            }
+            S::RtSigprocmask {
+                how,
+                set,
+                oldset,
+                sigsetsize,
+            } => {
+                self.named(how as i64, SIGMASK_HOW)?;
+                self.sep()?;
+                self.sigset_ptr(set)?;
+                self.sep()?;
+                match self.result {
+                    Some(_) => self.sigset_ptr(oldset)?,
+                    None => self.ptr(oldset)?,
+                }
+                write!(self.out, ", {sigsetsize}")
+            }
+            S::RtSigreturn
+            | S::SchedYield
+            | S::Getpid
+            | S::Getppid
+            | S::Gettid
+            | S::Getuid
+            | S::Geteuid
+            | S::Getgid
+            | S::Getegid
+            | S::Getpgrp => Ok(()),
+            S::Sigaltstack { ss, old_ss } => {
+                self.stack_t(ss)?;
+                self.sep()?;
+                match self.result {
+                    Some(_) => self.stack_t(old_ss),
+                    None => self.ptr(old_ss),
+                }
+            }
+            S::Ioctl { fd, request, arg } => {
+                self.dec(fd)?;
+                self.sep()?;
+                match lookup(IOCTLS, request as u64) {
+                    Some(n) => self.s(n)?,
+                    None => write!(self.out, "{request:#x}")?,
+                }
+                self.sep()?;
+                self.hex(arg)
+            }
+            S::Access { pathname, mode } => {
+                self.path(pathname)?;
+                self.sep()?;
+                self.flags(mode as u64, ACCESS_MODE, "F_OK")
+            }
+            S::Faccessat {
+                dirfd,
+                pathname,
+                mode,
+            } => {
+                self.dirfd(dirfd)?;
+                self.sep()?;
+                self.path(pathname)?;
+                self.sep()?;
+                self.flags(mode as u64, ACCESS_MODE, "F_OK")
+            }
+            S::Faccessat2 {
+                dirfd,
+                pathname,
+                mode,
+                flags,
+            } => {
+                self.dirfd(dirfd)?;
+                self.sep()?;
+                self.path(pathname)?;
+                self.sep()?;
+                self.flags(mode as u64, ACCESS_MODE, "F_OK")?;
+                self.sep()?;
+                self.flags(flags as u64, AT_ACCESS_FLAGS, "0")
+            }
+            S::Pipe { pipefd } => self.pipefd(pipefd),
+            S::Pipe2 { pipefd, flags } => {
+                self.pipefd(pipefd)?;
+                self.sep()?;
+                self.flags(flags as u64, OPEN_FLAGS, "0")
+            }
+            S::Dup2 { oldfd, newfd } => write!(self.out, "{oldfd}, {newfd}"),
+            S::Dup3 {
+                oldfd,
+                newfd,
+                flags,
+            } => {
+                write!(self.out, "{oldfd}, {newfd}, ")?;
+                self.flags(flags as u64, OPEN_FLAGS, "0")
+            }
+            S::Fcntl { fd, cmd, arg } => self.fcntl(fd, cmd, arg),
+            S::Nanosleep { req, rem } => {
+                self.timespec(req)?;
+                self.sep()?;
+                self.ptr(rem)
+            }
+            S::ClockNanosleep {
+                clockid,
+                flags,
+                request,
+                remain,
+            } => {
+                self.named(clockid as i64, CLOCKS)?;
+                self.sep()?;
+                self.flags(flags as u64, TIMER_FLAGS, "0")?;
+                self.sep()?;
+                self.timespec(request)?;
+                self.sep()?;
+                self.ptr(remain)
+            }
+            S::Exit { status } | S::ExitGroup { status } => self.dec(status),
+            S::Uname { buf } => self.ptr(buf),
+            S::Getcwd { buf } => {
+                match self.result {
+                    Some(_) => self.cstr(UserCStr(buf.addr), buf.len.min(PATH_MAX))?,
+                    None => self.addr(buf.addr)?,
+                }
+                write!(self.out, ", {}", buf.len)
+            }
+            S::Chdir { path: p } | S::Rmdir { pathname: p } | S::Unlink { pathname: p } => {
+                self.path(p)
+            }
+            S::Mkdir { pathname, mode } => {
+                self.path(pathname)?;
+                self.sep()?;
+                self.mode(mode)
+            }
+            S::Mkdirat {
+                dirfd,
+                pathname,
+                mode,
+            } => {
+                self.dirfd(dirfd)?;
+                self.sep()?;
+                self.path(pathname)?;
+                self.sep()?;
+                self.mode(mode)
+            }
+            S::Unlinkat {
+                dirfd,
+                pathname,
+                flags,
+            } => {
+                self.dirfd(dirfd)?;
+                self.sep()?;
+                self.path(pathname)?;
+                self.sep()?;
+                self.flags(flags as u64, AT_UNLINK_FLAGS, "0")
+            }
+            S::Rename { oldpath, newpath } => {
+                self.path(oldpath)?;
+                self.sep()?;
+                self.path(newpath)
+            }
+            S::Renameat {
+                olddirfd,
+                oldpath,
+                newdirfd,
+                newpath,
+            } => self.rename_pair(olddirfd, oldpath, newdirfd, newpath),
+            S::Renameat2 {
+                olddirfd,
+                oldpath,
+                newdirfd,
+                newpath,
+                flags,
+            } => {
+                self.rename_pair(olddirfd, oldpath, newdirfd, newpath)?;
+                self.sep()?;
+                self.flags(flags as u64, RENAME_FLAGS, "0")
+            }
+            S::Readlink {
+                pathname,
+                buf,
+                bufsiz,
+            } => {
+                self.path(pathname)?;
+                self.sep()?;
+                self.readlink_buf(buf, bufsiz)
+            }
+            S::Readlinkat {
+                dirfd,
+                pathname,
+                buf,
+                bufsiz,
+            } => {
+                self.dirfd(dirfd)?;
+                self.sep()?;
+                self.path(pathname)?;
+                self.sep()?;
+                self.readlink_buf(buf, bufsiz)
+            }
+            S::Getdents64 { fd, dirp } => {
+                self.dec(fd)?;
+                self.sep()?;
+                self.addr(dirp.addr)?;
+                write!(self.out, ", {}", dirp.len)
+            }
+            S::Gettimeofday { tv, tz } => {
+                self.ptr(tv)?;
+                self.sep()?;
+                self.ptr(tz)
+            }
+            S::Time { tloc } => self.ptr(tloc),
+            S::ClockGettime { clockid, tp: t } | S::ClockGetres { clockid, res: t } => {
+                self.named(clockid as i64, CLOCKS)?;
+                self.sep()?;
+                self.ptr(t)
+            }
+            S::Getrlimit { resource, rlim } => {
+                self.named(resource as i64, RLIMITS)?;
+                self.sep()?;
+                match self.result {
+                    Some(_) => self.rlimit(rlim),
+                    None => self.ptr(rlim),
+                }
+            }
+            S::Setrlimit { resource, rlim } => {
+                self.named(resource as i64, RLIMITS)?;
+                self.sep()?;
+                self.rlimit(rlim)
+            }
+            S::Prlimit64 {
+                pid,
+                resource,
+                new_limit,
+                old_limit,
+            } => {
+                write!(self.out, "{pid}, ")?;
+                self.named(resource as i64, RLIMITS)?;
+                self.sep()?;
+                self.rlimit(new_limit)?;
+                self.sep()?;
+                match self.result {
+                    Some(_) => self.rlimit(old_limit),
+                    None => self.ptr(old_limit),
+                }
+            }
+            S::Sysinfo { info } => self.ptr(info),
+            S::ArchPrctl { code, addr } => {
+                match ArchPrctlCode::try_from(code) {
+                    Ok(c) => self.s(c.name())?,
+                    Err(_) => write!(self.out, "{code:#x}")?,
+                }
+                self.sep()?;
+                self.hex(addr)
+            }
+            S::SetTidAddress { tidptr } => self.ptr(tidptr),
+            S::SetRobustList { head, len } => {
+                self.addr(head)?;
+                write!(self.out, ", {len}")
+            }
+            S::GetRobustList {
+                pid,
+                head_ptr,
+                len_ptr,
+            } => {
+                write!(self.out, "{pid}, ")?;
+                self.ptr(head_ptr)?;
+                self.sep()?;
+                self.ptr(len_ptr)
+            }
+            S::Rseq {
+                rseq,
+                rseq_len,
+                flags,
+                sig,
+            } => {
+                self.addr(rseq)?;
+                write!(self.out, ", {rseq_len:#x}, {flags}, {sig:#x}")
+            }
+            S::Futex {
+                uaddr,
+                futex_op,
+                val,
+                timeout,
+                uaddr2,
+                val3,
+            } => self.futex(uaddr, futex_op, val, timeout, uaddr2, val3),
+            S::SchedGetaffinity { pid, mask } | S::SchedSetaffinity { pid, mask } => {
+                write!(self.out, "{pid}, {}, ", mask.len)?;
+                self.addr(mask.addr)
+            }
+            S::Getrandom { buf, flags } => {
+                self.out_buf(buf)?;
+                write!(self.out, ", {}, ", buf.len)?;
+                self.flags(flags as u64, GRND_FLAGS, "0")
+            }
+            S::Kill { pid: a, sig } | S::Tkill { tid: a, sig } => {
+                write!(self.out, "{a}, ")?;
+                self.signal(sig)
+            }
+            S::Tgkill { tgid, tid, sig } => {
+                write!(self.out, "{tgid}, {tid}, ")?;
+                self.signal(sig)
+            }
+            S::Umask { mask } => self.mode(mask),
+            S::Getpgid { pid } | S::Getsid { pid } => self.dec(pid),
+            S::Prctl {
+                option,
+                arg2,
+                arg3,
+                arg4,
+                arg5,
+            } => {
+                self.named(option as i64, PRCTL_OPTIONS)?;
+                if option as u32 == linux_raw_sys::prctl::PR_SET_NAME {
+                    self.sep()?;
+                    return self.cstr(UserCStr::new(arg2), MAX_STRING);
+                }
+                for a in [arg2, arg3, arg4, arg5] {
+                    self.sep()?;
+                    self.hex(a)?;
+                }
+                Ok(())
+            }
+            S::Unknown { .. } => Ok(()),
+        }
+    }
+
+    /// open(2)'s mode argument, shown only when the flags make the kernel use it.
+    fn open_mode(&mut self, flags: u32, mode: u32) -> fmt::Result {
+        let tmpfile = flags & g::O_TMPFILE == g::O_TMPFILE;
+        if flags & g::O_CREAT != 0 || tmpfile {
+            self.sep()?;
+            self.mode(mode)?;
+        }
+        Ok(())
+    }
+
+    fn map_flags(&mut self, flags: u64) -> fmt::Result {
+        let ty = flags & g::MAP_TYPE as u64;
+        match lookup(MAP_TYPES, ty) {
+            Some(n) => self.s(n)?,
+            None => write!(self.out, "{ty:#x}")?,
+        }
+        let rest = flags & !(g::MAP_TYPE as u64);
+        if rest != 0 {
+            self.s("|")?;
+            self.flags(rest, MAP_FLAGS, "0")?;
+        }
+        Ok(())
+    }
+
+    fn pipefd(&mut self, p: UserPtr<[i32; 2]>) -> fmt::Result {
+        match (self.result, p.read(self.mem)) {
+            (Some(_), Ok([r, w])) => write!(self.out, "[{r}, {w}]"),
+            _ => self.ptr(p),
+        }
+    }
+
+    fn rename_pair(
+        &mut self,
+        olddirfd: i32,
+        oldpath: UserCStr,
+        newdirfd: i32,
+        newpath: UserCStr,
+    ) -> fmt::Result {
+        self.dirfd(olddirfd)?;
+        self.sep()?;
+        self.path(oldpath)?;
+        self.sep()?;
+        self.dirfd(newdirfd)?;
+        self.sep()?;
+        self.path(newpath)
+    }
+
+    fn readlink_buf(&mut self, buf: UserAddr, bufsiz: i32) -> fmt::Result {
+        match self.result {
+            Some(n) => self.bytes(buf, n)?,
+            None => self.addr(buf)?,
+        }
+        write!(self.out, ", {bufsiz}")
+    }
+}

@@ -1,0 +1,390 @@
+//! The command line of `oxv`: subcommands, options and their help text.
+//!
+//! This is a public interface: every option is documented here, in `--help`, and parsed into
+//! typed values ([`MemSize`], [`EnvVar`], [`FileMapping`], [`Duration`]) so that the rest of
+//! the tool never sees raw strings. Values clap cannot check alone are rejected by their
+//! `FromStr` with a message; clap then exits with status 2.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::accel::AccelChoice;
+use crate::compat::Variant;
+use crate::qemu::Machine;
+use crate::size::MemSize;
+use crate::suite::Stage;
+
+/// oxv: run unmodified static Linux x86_64 programs in a tiny unikernel VM (QEMU).
+#[derive(Debug, Parser)]
+#[command(name = "oxv", version, propagate_version = true, max_term_width = 100)]
+#[command(after_help = "Run `oxv <COMMAND> --help` for a command's options.")]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Boot a Linux program in oxv under QEMU, with its stdin/stdout/stderr connected to ours.
+    Run(RunArgs),
+    /// Run all checks: fmt, clippy, unit tests, guest tests, compat suite; print a summary.
+    Test(TestArgs),
+    /// Run the compat suite: each compat-tests/*.c on the host and in oxv, outputs compared.
+    Compat(CompatArgs),
+}
+
+const RUN_AFTER_HELP: &str = "\
+The program must be a static (or static-PIE) Linux x86_64 ELF executable. It is placed in
+the guest's initramfs at its canonical host path, which is also argv[0]; the guest's
+environment is exactly the --env entries given (none by default), its cwd is /.
+
+Exit status:
+  0-255  the program's exit status (128+N when it was killed by signal N)
+  2      usage or input error, missing host requirement or failed build (nothing booted)
+  101    the kernel panicked (message and symbolized backtrace on stderr)
+  102    the VM stopped without reporting an exit (triple fault, QEMU failure)
+  124    --timeout expired
+
+Environment:
+  OXV_KERNEL=PATH   boot this prebuilt kernel ELF instead of building crates/kernel
+
+Examples:
+  oxv run                                   build and run the bundled demo app
+  oxv run ./hello
+  printf 'data' | oxv run --env LANG=C --timeout 10 -- ./cat-clone -n
+  oxv run --file ./assets:/srv/assets --mem 512M --cpus 2 ./server";
+
+/// Options of `oxv run`.
+#[derive(Debug, Args)]
+#[command(after_help = RUN_AFTER_HELP)]
+pub struct RunArgs {
+    /// Guest memory: a number with a K, M, G or T suffix (powers of 1024); a plain number is MiB.
+    #[arg(short, long, value_name = "SIZE", default_value_t = MemSize::DEFAULT)]
+    pub mem: MemSize,
+
+    /// Number of virtual CPUs (1-255).
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=255))]
+    pub cpus: u32,
+
+    /// Accelerator: `auto` uses KVM only if /dev/kvm opens and the CPU has vmx/svm, else TCG.
+    #[arg(long, value_enum, value_name = "ACCEL", default_value_t = AccelChoice::Auto)]
+    pub accel: AccelChoice,
+
+    /// QEMU machine type.
+    #[arg(long, value_enum, value_name = "MACHINE", default_value_t = Machine::Microvm)]
+    pub machine: Machine,
+
+    /// Set an environment variable of the program (repeatable). Nothing else is passed.
+    #[arg(short, long = "env", value_name = "K=V")]
+    pub env: Vec<EnvVar>,
+
+    /// Put a host file, or a directory tree, in the guest at GUEST (default: the same absolute
+    /// path); parent directories are created (repeatable).
+    #[arg(short, long = "file", value_name = "HOST[:GUEST]")]
+    pub files: Vec<FileMapping>,
+
+    /// Print the program's system calls, decoded, to stderr (the kernel's strace option).
+    #[arg(long)]
+    pub strace: bool,
+
+    /// Show what oxv does: builds, accelerator, QEMU command line, kernel log, QEMU's stderr.
+    #[arg(short, long)]
+    pub verbose: bool,
+
+    /// Stop the VM after SECS seconds (decimals allowed) and exit with status 124.
+    #[arg(long, value_name = "SECS", value_parser = parse_timeout)]
+    pub timeout: Option<Duration>,
+
+    /// The program (a host path) and its arguments; everything after PROGRAM goes to it.
+    /// Without PROGRAM, the demo app (apps/demo) is built and run.
+    #[arg(value_name = "PROGRAM [ARGS]", trailing_var_arg = true)]
+    pub command: Vec<OsString>,
+}
+
+/// Options of `oxv test`.
+#[derive(Debug, Args)]
+#[command(after_help = "Stages, in order: fmt, clippy, unit, guest, compat.
+Exit status: 0 when every stage passed, 1 otherwise, 2 on a setup error.")]
+pub struct TestArgs {
+    /// Skip the stages that boot VMs (guest, compat): fmt, clippy and unit tests only.
+    #[arg(long, conflicts_with = "only")]
+    pub quick: bool,
+
+    /// Run only this stage.
+    #[arg(long, value_enum, value_name = "STAGE")]
+    pub only: Option<Stage>,
+}
+
+/// Options of `oxv compat`.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Each compat-tests/NAME.c is built with gcc -static, gcc -static-pie and
+musl-gcc -static into target/compat/, then run on the host and in oxv with the same argv,
+environment, cwd (/) and stdin; both must pass, and the compared outputs must be identical.
+Header comments in the .c file configure a test: oxv-args, oxv-env, oxv-stdin, oxv-file,
+oxv-exit, oxv-compare (see compat-tests/README.md or crates/cli/src/compat/header.rs).
+The last line printed is `N passed, M failed`; exit status 1 if any failed."
+)]
+pub struct CompatArgs {
+    /// Only tests whose name contains FILTER.
+    #[arg(value_name = "FILTER")]
+    pub filter: Option<String>,
+
+    /// Only these build variants (repeatable; default: all).
+    #[arg(long = "variant", value_enum, value_name = "VARIANT")]
+    pub variants: Vec<Variant>,
+
+    /// How many tests run at once.
+    #[arg(short, long, value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub jobs: u32,
+
+    /// Per-run time limit in seconds (host and oxv runs alike).
+    #[arg(long, value_name = "SECS", default_value = "60", value_parser = parse_timeout)]
+    pub timeout: Duration,
+
+    /// On failure, also show the full stderr of both runs.
+    #[arg(short, long)]
+    pub verbose: bool,
+}
+
+/// `--env K=V`: one environment entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnvVar {
+    /// The name (non-empty, no `=`).
+    pub name: String,
+    /// The value (may contain `=`).
+    pub value: String,
+}
+
+impl FromStr for EnvVar {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.split_once('=') {
+            Some((name, value)) if !name.is_empty() => Ok(EnvVar {
+                name: name.to_string(),
+                value: value.to_string(),
+            }),
+            Some(_) => Err("the variable name is empty (expected K=V)".into()),
+            None => Err(format!(
+                "expected K=V, got {s:?} (the host environment is never passed implicitly)"
+            )),
+        }
+    }
+}
+
+/// `--file HOST[:GUEST]`: a host path and where the guest sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileMapping {
+    /// The host file or directory.
+    pub host: PathBuf,
+    /// The absolute guest path, if given.
+    pub guest: Option<String>,
+}
+
+impl FromStr for FileMapping {
+    type Err = String;
+
+    /// The guest part is what follows the last `:` when it is an absolute path, so host paths
+    /// containing `:` still work (`a:b` is the host path `a:b`; `a:b:/g` maps `a:b` to `/g`).
+    fn from_str(s: &str) -> Result<Self, String> {
+        let (host, guest) = match s.rsplit_once(':') {
+            Some((host, guest)) if guest.starts_with('/') && !host.is_empty() => {
+                (host, Some(guest.to_string()))
+            }
+            _ => (s, None),
+        };
+        if host.is_empty() {
+            return Err("the host path is empty (expected HOST[:GUEST])".into());
+        }
+        Ok(FileMapping {
+            host: host.into(),
+            guest,
+        })
+    }
+}
+
+/// A positive number of seconds, decimals allowed (`0.5`, `60`).
+pub fn parse_timeout(s: &str) -> Result<Duration, String> {
+    let secs: f64 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("expected a number of seconds, got {s:?}"))?;
+    if !(secs > 0.0 && secs <= 1e9) {
+        return Err("the timeout must be a positive number of seconds".into());
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("oxv").chain(args.iter().copied()))
+    }
+
+    fn run(args: &[&str]) -> RunArgs {
+        match parse(args).expect("valid arguments").command {
+            Command::Run(r) => r,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_command_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn run_defaults() {
+        let r = run(&["run", "./prog"]);
+        assert_eq!(r.mem, MemSize::DEFAULT);
+        assert_eq!(
+            (r.cpus, r.accel, r.machine),
+            (1, AccelChoice::Auto, Machine::Microvm)
+        );
+        assert!(r.env.is_empty() && r.files.is_empty() && !r.strace && !r.verbose);
+        assert_eq!(r.timeout, None);
+        assert_eq!(r.command, ["./prog"]);
+        assert!(run(&["run"]).command.is_empty());
+    }
+
+    #[test]
+    fn everything_after_the_program_belongs_to_it() {
+        let r = run(&["run", "--strace", "./prog", "--verbose", "-x", "a b", "--"]);
+        assert!(r.strace && !r.verbose);
+        assert_eq!(r.command, ["./prog", "--verbose", "-x", "a b", "--"]);
+        let r = run(&["run", "--", "-weird-name", "x"]);
+        assert_eq!(r.command, ["-weird-name", "x"]);
+    }
+
+    #[test]
+    fn run_options_parse() {
+        let r = run(&[
+            "run",
+            "-m",
+            "1G",
+            "--cpus",
+            "4",
+            "--accel",
+            "tcg",
+            "--machine",
+            "q35",
+            "-e",
+            "A=1",
+            "--env",
+            "B=x=y",
+            "-f",
+            "/h:/g",
+            "--file",
+            "/only",
+            "--timeout",
+            "2.5",
+            "-v",
+            "p",
+        ]);
+        assert_eq!(r.mem.bytes(), 1 << 30);
+        assert_eq!(
+            (r.cpus, r.accel, r.machine),
+            (4, AccelChoice::Tcg, Machine::Q35)
+        );
+        assert_eq!(
+            r.env[1],
+            EnvVar {
+                name: "B".into(),
+                value: "x=y".into()
+            }
+        );
+        assert_eq!(
+            r.files[0],
+            FileMapping {
+                host: "/h".into(),
+                guest: Some("/g".into())
+            }
+        );
+        assert_eq!(
+            r.files[1],
+            FileMapping {
+                host: "/only".into(),
+                guest: None
+            }
+        );
+        assert_eq!(r.timeout, Some(Duration::from_millis(2500)));
+        assert!(r.verbose);
+    }
+
+    #[test]
+    fn bad_values_are_usage_errors() {
+        for args in [
+            &["run", "--mem", "12Q", "p"][..],
+            &["run", "--mem", "0", "p"],
+            &["run", "--cpus", "0", "p"],
+            &["run", "--accel", "hvf", "p"],
+            &["run", "--env", "NOVALUE", "p"],
+            &["run", "--env", "=v", "p"],
+            &["run", "--timeout", "-1", "p"],
+            &["run", "--timeout", "soon", "p"],
+            &["run", "--bogus", "p"],
+            &["test", "--only", "nothing"],
+            &["test", "--quick", "--only", "fmt"],
+        ] {
+            let err = parse(args).expect_err(&format!("{args:?} must be refused"));
+            assert_eq!(err.exit_code(), 2, "{args:?}");
+        }
+    }
+
+    #[test]
+    fn file_mappings_split_at_the_last_colon_before_an_absolute_path() {
+        let m = |s: &str| s.parse::<FileMapping>();
+        assert_eq!(
+            m("a:b").unwrap(),
+            FileMapping {
+                host: "a:b".into(),
+                guest: None
+            }
+        );
+        assert_eq!(
+            m("a:b:/g/h").unwrap(),
+            FileMapping {
+                host: "a:b".into(),
+                guest: Some("/g/h".into())
+            }
+        );
+        assert_eq!(
+            m("rel/x:/abs").unwrap(),
+            FileMapping {
+                host: "rel/x".into(),
+                guest: Some("/abs".into())
+            }
+        );
+        assert!(m("").is_err());
+        assert!(m(":/g").is_ok_and(|f| f.guest.is_none()));
+    }
+
+    #[test]
+    fn test_and_compat_options() {
+        let Command::Test(t) = parse(&["test", "--only", "compat"]).unwrap().command else {
+            panic!()
+        };
+        assert_eq!(t.only, Some(Stage::Compat));
+        let Command::Compat(c) = parse(&["compat", "fork", "--variant", "musl", "-j", "1"])
+            .unwrap()
+            .command
+        else {
+            panic!()
+        };
+        assert_eq!(
+            (c.filter.as_deref(), c.variants.as_slice(), c.jobs),
+            (Some("fork"), &[Variant::Musl][..], 1)
+        );
+        assert_eq!(c.timeout, Duration::from_secs(60));
+    }
+}

@@ -1,0 +1,185 @@
+//! `oxv test`: every check the project has, in order, with a summary.
+//!
+//! Stages: `fmt` (cargo fmt --check), `clippy` (host workspace, then the kernel for its
+//! target, warnings denied), `unit` (cargo test --workspace), `guest` (the `#[ignore]`d
+//! integration tests in crates/cli/tests/guest.rs, which boot VMs), `compat` (the compat
+//! suite). All selected stages run even after a failure, so one run shows everything that
+//! is broken; the exit status is 1 if any failed. Commands' output goes to stderr, except
+//! the compat report, which is ours and goes to stdout.
+
+use std::fmt;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::cli::TestArgs;
+use crate::compat::{self, SuiteOptions};
+use crate::error::{CliError, EXIT_FAILED};
+use crate::setup::{self, Requirement};
+use crate::workspace::{KERNEL_ENV, KERNEL_TARGET, Workspace, cargo};
+
+/// A stage of `oxv test`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Stage {
+    /// cargo fmt --all --check
+    Fmt,
+    /// cargo clippy (workspace, and the kernel for x86_64-unknown-none), -D warnings
+    Clippy,
+    /// cargo test --workspace
+    Unit,
+    /// the guest integration tests (crates/cli/tests/guest.rs), which boot oxv in QEMU
+    Guest,
+    /// the compat suite (compat-tests/*.c on the host and in oxv)
+    Compat,
+}
+
+impl Stage {
+    const ALL: [Stage; 5] = [
+        Stage::Fmt,
+        Stage::Clippy,
+        Stage::Unit,
+        Stage::Guest,
+        Stage::Compat,
+    ];
+}
+
+impl fmt::Display for Stage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Stage::Fmt => "fmt",
+            Stage::Clippy => "clippy",
+            Stage::Unit => "unit",
+            Stage::Guest => "guest",
+            Stage::Compat => "compat",
+        })
+    }
+}
+
+/// Runs `oxv test`; returns the exit status.
+pub fn run(args: TestArgs) -> Result<u8, CliError> {
+    let ws = Workspace::locate();
+    let stages: Vec<Stage> = match (args.only, args.quick) {
+        (Some(stage), _) => vec![stage],
+        (None, true) => vec![Stage::Fmt, Stage::Clippy, Stage::Unit],
+        (None, false) => Stage::ALL.to_vec(),
+    };
+    setup::ensure(&ws, Requirement::TEST, false)?;
+
+    let mut results = Vec::new();
+    for stage in stages {
+        eprintln!("\n==> oxv test: {stage}");
+        let started = Instant::now();
+        let passed = run_stage(&ws, stage);
+        let elapsed = started.elapsed();
+        if !passed {
+            eprintln!("==> oxv test: {stage} FAILED");
+        }
+        results.push((stage, passed, elapsed));
+    }
+
+    eprintln!();
+    eprintln!("oxv test summary:");
+    for (stage, passed, elapsed) in &results {
+        eprintln!(
+            "  {}  {stage:<7} {}",
+            if *passed { "PASS" } else { "FAIL" },
+            seconds(*elapsed)
+        );
+    }
+    let failed = results.iter().filter(|(_, passed, _)| !passed).count();
+    eprintln!("stages: {} passed, {failed} failed", results.len() - failed);
+    Ok(if failed == 0 { 0 } else { EXIT_FAILED })
+}
+
+fn seconds(d: Duration) -> String {
+    format!("{:>7.1} s", d.as_secs_f64())
+}
+
+/// Runs one stage; whether it passed.
+fn run_stage(ws: &Workspace, stage: Stage) -> bool {
+    match stage {
+        Stage::Fmt => cargo_ok(ws, &["fmt", "--all", "--check"], None),
+        Stage::Clippy => {
+            let host = cargo_ok(
+                ws,
+                &[
+                    "clippy",
+                    "--workspace",
+                    "--all-targets",
+                    "--",
+                    "-D",
+                    "warnings",
+                ],
+                None,
+            );
+            let kernel = cargo_ok(
+                ws,
+                &[
+                    "clippy",
+                    "-p",
+                    "oxv-kernel",
+                    "--target",
+                    KERNEL_TARGET,
+                    "--",
+                    "-D",
+                    "warnings",
+                ],
+                None,
+            );
+            host && kernel
+        }
+        Stage::Unit => cargo_ok(ws, &["test", "--workspace"], None),
+        Stage::Guest => {
+            // Build the kernel once, visibly, instead of in every test.
+            let kernel = match ws.kernel(false) {
+                Ok(kernel) => kernel,
+                Err(e) => {
+                    eprintln!("oxv: error: {e}");
+                    return false;
+                }
+            };
+            let args = [
+                "test",
+                "-p",
+                "oxv-cli",
+                "--test",
+                "guest",
+                "--",
+                "--ignored",
+                "--test-threads=2",
+            ];
+            cargo_ok(ws, &args, Some(kernel.as_os_str()))
+        }
+        Stage::Compat => match compat::run_suite(ws, &SuiteOptions::default()) {
+            Ok(summary) => summary.failed == 0,
+            Err(e) => {
+                eprintln!("oxv: error: {e}");
+                false
+            }
+        },
+    }
+}
+
+/// Runs `cargo ARGS` in the workspace root (its stdout to our stderr), optionally with
+/// `OXV_KERNEL` set; whether it succeeded.
+fn cargo_ok(ws: &Workspace, args: &[&str], kernel: Option<&std::ffi::OsStr>) -> bool {
+    eprintln!("$ cargo {}", args.join(" "));
+    let mut cmd = cargo();
+    cmd.args(args)
+        .current_dir(ws.root())
+        .stdin(Stdio::null())
+        .stdout(std::io::stderr());
+    if let Some(kernel) = kernel {
+        cmd.env(KERNEL_ENV, kernel);
+    }
+    run_ok(cmd)
+}
+
+fn run_ok(mut cmd: Command) -> bool {
+    match cmd.status() {
+        Ok(status) => status.success(),
+        Err(e) => {
+            eprintln!("oxv: error: cannot run {:?}: {e}", cmd.get_program());
+            false
+        }
+    }
+}

@@ -1,0 +1,153 @@
+//! The oxv source tree `oxv` was built from, and the artifacts built from it.
+//!
+//! `oxv` is a development tool: it runs from the workspace (`cargo oxv ...`), finds the
+//! workspace root from its own manifest directory, and builds what it boots with cargo,
+//! leaving staleness to cargo. The kernel can be overridden with `OXV_KERNEL=path` (a prebuilt
+//! PVH kernel ELF), which also skips the build. Build output is captured and shown only when
+//! the build fails or with `--verbose`; it always goes to stderr, because stdout belongs to
+//! the app.
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use crate::error::CliError;
+
+/// The kernel's target triple.
+pub const KERNEL_TARGET: &str = "x86_64-unknown-none";
+/// The target the demo app (and Rust test apps) are built for.
+pub const APP_TARGET: &str = "x86_64-unknown-linux-musl";
+/// Environment variable naming a prebuilt kernel ELF to boot instead of building one.
+pub const KERNEL_ENV: &str = "OXV_KERNEL";
+
+/// The workspace `oxv` belongs to.
+#[derive(Debug, Clone)]
+pub struct Workspace {
+    root: PathBuf,
+}
+
+impl Workspace {
+    /// The workspace this binary was built from (`crates/cli/../..`).
+    pub fn locate() -> Self {
+        let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let root = manifest.join("../..");
+        let root = root.canonicalize().unwrap_or(root);
+        Workspace { root }
+    }
+
+    /// The workspace root.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Cargo's target directory (honours `CARGO_TARGET_DIR`).
+    pub fn target_dir(&self) -> PathBuf {
+        match std::env::var_os("CARGO_TARGET_DIR") {
+            Some(dir) if !dir.is_empty() => self.root.join(dir),
+            _ => self.root.join("target"),
+        }
+    }
+
+    /// The kernel ELF to boot: `$OXV_KERNEL`, or the workspace's `oxv-kernel` built (if stale)
+    /// with `cargo build --release -p oxv-kernel --target x86_64-unknown-none`.
+    pub fn kernel(&self, verbose: bool) -> Result<PathBuf, CliError> {
+        if let Some(path) = std::env::var_os(KERNEL_ENV).filter(|p| !p.is_empty()) {
+            let path = PathBuf::from(path);
+            return match std::fs::metadata(&path) {
+                Ok(m) if m.is_file() => Ok(path),
+                Ok(_) => Err(CliError::Usage(format!(
+                    "{KERNEL_ENV}={}: not a file",
+                    path.display()
+                ))),
+                Err(e) => Err(CliError::HostFile {
+                    context: format!("{KERNEL_ENV}={}", path.display()),
+                    source: e,
+                }),
+            };
+        }
+        let mut cmd = cargo();
+        cmd.args([
+            "build",
+            "--release",
+            "-p",
+            "oxv-kernel",
+            "--target",
+            KERNEL_TARGET,
+        ]);
+        self.build(cmd, "the kernel (oxv-kernel)", verbose)?;
+        Ok(self
+            .target_dir()
+            .join(KERNEL_TARGET)
+            .join("release")
+            .join("oxv-kernel"))
+    }
+
+    /// The demo app, built (if stale) for `x86_64-unknown-linux-musl` from `apps/demo`.
+    pub fn demo(&self, verbose: bool) -> Result<PathBuf, CliError> {
+        let manifest = self.root.join("apps/demo/Cargo.toml");
+        let mut cmd = cargo();
+        cmd.args([
+            "build",
+            "--release",
+            "--target",
+            APP_TARGET,
+            "--manifest-path",
+        ])
+        .arg(&manifest);
+        self.build(cmd, "the demo app (apps/demo)", verbose)?;
+        Ok(self
+            .root
+            .join("apps/demo/target")
+            .join(APP_TARGET)
+            .join("release")
+            .join("oxv-demo"))
+    }
+
+    /// Runs a build command in the workspace root; see the module doc for its output.
+    fn build(&self, mut cmd: Command, what: &str, verbose: bool) -> Result<(), CliError> {
+        cmd.current_dir(&self.root).stdin(Stdio::null());
+        if verbose {
+            eprintln!("oxv: building {what}");
+            let status = cmd
+                .stdout(std::io::stderr())
+                .stderr(Stdio::inherit())
+                .status()
+                .map_err(|e| CliError::io("cannot run cargo", e))?;
+            return if status.success() {
+                Ok(())
+            } else {
+                Err(CliError::Build(format!(
+                    "building {what} failed ({status})"
+                )))
+            };
+        }
+        let out = cmd
+            .output()
+            .map_err(|e| CliError::io("cannot run cargo", e))?;
+        if out.status.success() {
+            return Ok(());
+        }
+        eprint!("{}", String::from_utf8_lossy(&out.stderr));
+        eprint!("{}", String::from_utf8_lossy(&out.stdout));
+        Err(CliError::Build(format!(
+            "building {what} failed ({})",
+            out.status
+        )))
+    }
+}
+
+/// A `cargo` command: the cargo that runs us (`$CARGO`), or the one on `PATH`.
+pub fn cargo() -> Command {
+    Command::new(std::env::var_os("CARGO").unwrap_or_else(|| OsString::from("cargo")))
+}
+
+/// Finds an executable on `PATH`, like `command -v` (a few `stat`s, no process).
+pub fn find_in_path(name: &str) -> Option<PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(name))
+        .find(|p| {
+            std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        })
+}

@@ -1,0 +1,149 @@
+//! The `oxv` binary's command line and its host-side refusals: fast, no QEMU needed (the
+//! refusals happen before any setup, build or boot).
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn oxv(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_oxv"))
+        .args(args)
+        .output()
+        .expect("run oxv")
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join("cli")
+        .join(name);
+    std::fs::create_dir_all(&dir).expect("create a scratch directory");
+    dir
+}
+
+#[test]
+fn help_documents_every_run_option() {
+    let out = oxv(&["run", "--help"]);
+    assert!(out.status.success());
+    let help = String::from_utf8_lossy(&out.stdout);
+    for option in [
+        "--mem",
+        "--cpus",
+        "--accel",
+        "--machine",
+        "--env",
+        "--file",
+        "--strace",
+        "--verbose",
+        "--timeout",
+        "PROGRAM",
+        "OXV_KERNEL",
+        "124",
+    ] {
+        assert!(help.contains(option), "{option} missing from:\n{help}");
+    }
+    for command in [["test", "--help"], ["compat", "--help"]] {
+        assert!(oxv(&command).status.success());
+    }
+}
+
+#[test]
+fn usage_errors_exit_2_with_a_message() {
+    for args in [
+        &["run", "--mem", "lots", "/bin/true"][..],
+        &["run", "--env", "NOEQUALS", "/bin/true"],
+        &["run", "--cpus", "0", "/bin/true"],
+        &["frobnicate"],
+    ] {
+        let out = oxv(args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        assert!(stderr(&out).contains("error"), "{args:?}: {}", stderr(&out));
+    }
+}
+
+#[test]
+fn a_missing_program_is_an_input_error() {
+    let out = oxv(&["run", "/nonexistent/program"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).starts_with("oxv: error: cannot read program /nonexistent/program"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn a_file_that_is_not_elf_is_refused() {
+    let path = scratch("not-elf").join("script.sh");
+    std::fs::write(&path, "#!/bin/sh\necho hi\n").unwrap();
+    let out = oxv(&["run", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("not a runnable Linux x86_64 ELF executable: not an ELF file"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn a_truncated_elf_is_refused() {
+    let exe = std::fs::read(std::env::current_exe().unwrap()).unwrap();
+    let path = scratch("truncated").join("truncated");
+    std::fs::write(&path, &exe[..300]).unwrap();
+    let out = oxv(&["run", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("not a runnable Linux x86_64 ELF executable"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn a_dynamic_executable_is_refused_clearly() {
+    // This test binary is itself dynamically linked (x86_64-unknown-linux-gnu).
+    let exe = std::env::current_exe().unwrap();
+    let out = oxv(&["run", exe.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("dynamically linked executables are not supported yet"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn a_missing_file_argument_is_refused_before_booting() {
+    // A static ELF gets past the program check. gcc and libc.a are there wherever Rust
+    // links programs (rustc needs cc and libc6-dev).
+    let dir = scratch("missing-file");
+    let src = dir.join("main.c");
+    std::fs::write(&src, "int main(void) { return 0; }\n").unwrap();
+    let program = dir.join("static-program");
+    let gcc = Command::new("gcc")
+        .arg("-static")
+        .arg("-o")
+        .arg(&program)
+        .arg(&src)
+        .output();
+    let gcc = gcc.expect("gcc");
+    assert!(
+        gcc.status.success(),
+        "{}",
+        String::from_utf8_lossy(&gcc.stderr)
+    );
+    let out = oxv(&[
+        "run",
+        "--file",
+        "/nonexistent/data:/data",
+        program.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).starts_with("oxv: error: /nonexistent/data: "),
+        "{}",
+        stderr(&out)
+    );
+}

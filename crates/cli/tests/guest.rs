@@ -1,0 +1,518 @@
+//! Guest tests: boot oxv in QEMU with small static programs and check what comes out.
+//!
+//! Each test is `#[ignore]`d so that a plain `cargo test` stays fast and needs no QEMU; run
+//! them with `cargo oxv test --only guest`, or directly:
+//!
+//! ```text
+//! cargo test -p oxv-cli --test guest -- --ignored --test-threads=2
+//! ```
+//!
+//! They run the built `oxv` binary (`oxv run --timeout ...`) and assert on its stdout,
+//! stderr and exit status. Test programs are C, compiled with `gcc -static` into this
+//! test's temporary directory. Set `OXV_KERNEL` to boot a prebuilt kernel (`oxv test` does).
+//!
+//! The `stub_kernel_*` tests boot `tests/stub_kernel.s` instead of oxv: a few dozen
+//! instructions that speak the protocol, so the CLI's plumbing (channels, stdin framing,
+//! records, panic reports, timeouts) is tested even while the real kernel cannot run.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+
+/// Per-run limit: generous for TCG on a busy 2-core machine, short enough to fail a hang.
+const TIMEOUT_SECS: &str = "60";
+
+/// Compiles `source` with `gcc -static -O1` as `name`; returns the binary's canonical path.
+fn build_c(name: &str, source: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join("guest")
+        .join(name);
+    std::fs::create_dir_all(&dir).expect("create the test's build directory");
+    let src = dir.join(format!("{name}.c"));
+    std::fs::write(&src, source).expect("write the C source");
+    let bin = dir.join(name);
+    let out = Command::new("gcc")
+        .args(["-static", "-O1", "-o"])
+        .arg(&bin)
+        .arg(&src)
+        .output()
+        .expect("gcc must be installed (oxv test installs it)");
+    assert!(
+        out.status.success(),
+        "gcc failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    bin.canonicalize().expect("the binary exists")
+}
+
+/// Runs `oxv run --timeout 60 ARGS...` with `stdin` as its input.
+fn oxv_run(args: &[&str], stdin: &[u8]) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_oxv"))
+        .args(["run", "--timeout", TIMEOUT_SECS])
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn oxv");
+    let mut pipe = child.stdin.take().expect("piped stdin");
+    let input = stdin.to_vec();
+    let writer = std::thread::spawn(move || {
+        // The guest may exit without reading everything; a broken pipe is fine then.
+        let _ = pipe.write_all(&input);
+    });
+    let out = child.wait_with_output().expect("wait for oxv");
+    writer.join().expect("stdin writer");
+    out
+}
+
+/// A readable account of a run, for assertion messages.
+fn show(out: &Output) -> String {
+    format!(
+        "status: {:?}\n--- stdout ---\n{}\n--- stderr ---\n{}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+fn path_str(p: &std::path::Path) -> &str {
+    p.to_str().expect("test paths are UTF-8")
+}
+
+const HELLO: &str = r#"
+#include <stdio.h>
+int main(void) { printf("hello from oxv\n"); return 0; }
+"#;
+
+#[test]
+#[ignore = "boots QEMU; run with --ignored"]
+fn demo_boots_and_prints_its_banner() {
+    let out = oxv_run(&[], b"");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert!(
+        stdout.contains("oxv") && stdout.contains("uname"),
+        "{}",
+        show(&out)
+    );
+}
+
+#[test]
+#[ignore = "boots QEMU; run with --ignored"]
+fn static_hello_prints_exactly_and_exits_0() {
+    let bin = build_c("hello", HELLO);
+    let out = oxv_run(&[path_str(&bin)], b"");
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert_eq!(out.stdout, b"hello from oxv\n", "{}", show(&out));
+}
+
+#[test]
+#[ignore = "boots QEMU; run with --ignored"]
+fn exit_status_42_propagates() {
+    let bin = build_c("exit42", "int main(void) { return 42; }\n");
+    let out = oxv_run(&[path_str(&bin)], b"");
+    assert_eq!(out.status.code(), Some(42), "{}", show(&out));
+    assert!(out.stdout.is_empty(), "{}", show(&out));
+}
+
+#[test]
+#[ignore = "boots QEMU; run with --ignored"]
+fn stderr_goes_to_stderr_not_stdout() {
+    let bin = build_c(
+        "streams",
+        r#"
+#include <unistd.h>
+int main(void) {
+    write(1, "to-out\n", 7);
+    write(2, "to-err\n", 7);
+    write(1, "out-again\n", 10);
+    return 0;
+}
+"#,
+    );
+    let out = oxv_run(&[path_str(&bin)], b"");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert_eq!(out.stdout, b"to-out\nout-again\n", "{}", show(&out));
+    assert!(stderr.contains("to-err\n"), "{}", show(&out));
+}
+
+const CAT: &str = r#"
+#include <unistd.h>
+int main(void) {
+    char buf[4096];
+    for (;;) {
+        ssize_t n = read(0, buf, sizeof buf);
+        if (n == 0) return 0;
+        if (n < 0) return 3;
+        for (ssize_t off = 0; off < n;) {
+            ssize_t w = write(1, buf + off, n - off);
+            if (w <= 0) return 4;
+            off += w;
+        }
+    }
+}
+"#;
+
+#[test]
+#[ignore = "boots QEMU; run with --ignored"]
+fn piped_stdin_reaches_the_app_byte_exact_then_eof() {
+    let bin = build_c("cat", CAT);
+    // 0xFF alone, doubled, and followed by 0x00 (the end-of-input escape on the wire), NULs,
+    // UTF-8, and no final newline; then a block of every byte value.
+    let mut input = b"a\xffb\xff\xffc\xff\x00d\x00\xc3\xa9 end".to_vec();
+    input.extend((0..=255u8).cycle().take(3000));
+    let out = oxv_run(&[path_str(&bin)], &input);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert!(
+        out.stdout == input,
+        "stdin differs: got {} bytes, sent {}\n{}",
+        out.stdout.len(),
+        input.len(),
+        show(&out)
+    );
+
+    let empty = oxv_run(&[path_str(&bin)], b"");
+    assert_eq!(empty.status.code(), Some(0), "{}", show(&empty));
+    assert!(empty.stdout.is_empty(), "{}", show(&empty));
+}
+
+#[test]
+#[ignore = "boots QEMU; run with --ignored"]
+fn args_with_spaces_quotes_utf8_percent_and_equals_arrive_intact() {
+    let bin = build_c(
+        "args",
+        r#"
+#include <stdio.h>
+int main(int argc, char **argv) {
+    for (int i = 0; i < argc; i++) printf("[%s]\n", argv[i]);
+    return argc;
+}
+"#,
+    );
+    let args = [
+        "a b",
+        "\"quoted\"",
+        "'single'",
+        "ünïcødé ✓",
+        "100%",
+        "%s%n%20",
+        "a=b=c",
+        "",
+        "--flag",
+        "-x",
+        "back\\slash",
+        "--",
+    ];
+    let mut cmd = vec!["--", path_str(&bin)];
+    cmd.extend(args);
+    let out = oxv_run(&cmd, b"");
+    let mut expected = format!("[{}]\n", path_str(&bin));
+    for a in args {
+        expected.push_str(&format!("[{a}]\n"));
+    }
+    assert_eq!(
+        out.status.code(),
+        Some(args.len() as i32 + 1),
+        "{}",
+        show(&out)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        expected,
+        "{}",
+        show(&out)
+    );
+}
+
+const PRINTENV: &str = r#"
+#include <stdio.h>
+extern char **environ;
+int main(void) {
+    for (char **e = environ; *e; e++) printf("%s\n", *e);
+    return 0;
+}
+"#;
+
+#[test]
+#[ignore = "boots QEMU; run with --ignored"]
+fn the_environment_is_exactly_what_env_gives() {
+    let bin = build_c("printenv", PRINTENV);
+    let out = oxv_run(
+        &[
+            "--env",
+            "A=1",
+            "--env",
+            "B=x=y",
+            "--env",
+            "C=with space",
+            "--env",
+            "D=ü%",
+            "--env",
+            "EMPTY=",
+            path_str(&bin),
+        ],
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "A=1\nB=x=y\nC=with space\nD=ü%\nEMPTY=\n",
+        "{}",
+        show(&out)
+    );
+
+    let none = oxv_run(&[path_str(&bin)], b"");
+    assert_eq!(none.status.code(), Some(0), "{}", show(&none));
+    assert!(
+        none.stdout.is_empty(),
+        "nothing implicit in the environment\n{}",
+        show(&none)
+    );
+}
+
+#[test]
+#[ignore = "boots QEMU; run with --ignored"]
+fn a_corrupted_elf_is_refused_before_booting() {
+    let bin = build_c("truncated", HELLO);
+    let bytes = std::fs::read(&bin).expect("read the binary");
+    let truncated = bin.with_file_name("truncated-half");
+    std::fs::write(&truncated, &bytes[..bytes.len() / 2]).expect("write the truncated copy");
+    let out = oxv_run(&[path_str(&truncated)], b"");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{}", show(&out));
+    assert!(
+        stderr.contains("oxv: error:") && stderr.contains("not a runnable Linux x86_64 ELF"),
+        "{}",
+        show(&out)
+    );
+}
+
+#[test]
+#[ignore = "boots QEMU; run with --ignored"]
+fn a_dynamic_binary_is_refused_clearly() {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join("guest")
+        .join("dynamic");
+    std::fs::create_dir_all(&dir).unwrap();
+    let src = dir.join("dynamic.c");
+    std::fs::write(&src, HELLO).unwrap();
+    let bin = dir.join("dynamic");
+    let gcc = Command::new("gcc")
+        .arg("-o")
+        .arg(&bin)
+        .arg(&src)
+        .output()
+        .expect("gcc");
+    assert!(
+        gcc.status.success(),
+        "{}",
+        String::from_utf8_lossy(&gcc.stderr)
+    );
+    let out = oxv_run(&[path_str(&bin)], b"");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{}", show(&out));
+    assert!(
+        stderr.contains("dynamically linked executables are not supported yet"),
+        "{}",
+        show(&out)
+    );
+}
+
+#[test]
+#[ignore = "boots QEMU; run with --ignored"]
+fn strace_prints_decoded_syscalls_to_stderr() {
+    let bin = build_c("strace-hello", HELLO);
+    let out = oxv_run(&["--strace", path_str(&bin)], b"");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert_eq!(
+        out.stdout,
+        b"hello from oxv\n",
+        "strace output must not reach stdout\n{}",
+        show(&out)
+    );
+    assert!(
+        stderr.contains("write(1, ") && stderr.contains("exit_group("),
+        "{}",
+        show(&out)
+    );
+}
+
+#[test]
+#[ignore = "boots QEMU; run with --ignored"]
+fn a_null_dereference_is_sigsegv_139() {
+    let bin = build_c(
+        "segv",
+        r#"
+#include <stdio.h>
+int main(void) {
+    volatile int *volatile p = 0;
+    printf("before\n");
+    fflush(stdout);
+    *p = 1;
+    return 0;
+}
+"#,
+    );
+    let out = oxv_run(&[path_str(&bin)], b"");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(139), "{}", show(&out));
+    assert_eq!(out.stdout, b"before\n", "{}", show(&out));
+    assert!(
+        stderr.contains("killed by SIGSEGV (address 0x0"),
+        "{}",
+        show(&out)
+    );
+}
+
+/// Assembles the stub kernel (tests/stub_kernel.s) with binutils, once per variant.
+fn stub_kernel(panic: bool) -> PathBuf {
+    let name = if panic { "stub-panic" } else { "stub" };
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join("guest")
+        .join(name);
+    std::fs::create_dir_all(&dir).unwrap();
+    let src = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/stub_kernel.s");
+    let obj = dir.join("stub.o");
+    let elf = dir.join("stub.elf");
+    let mut asm = Command::new("as");
+    asm.arg("--32").arg("-o").arg(&obj).arg(&src);
+    if panic {
+        asm.args(["--defsym", "PANIC=1"]);
+    }
+    let out = asm.output().expect("as (binutils) must be installed");
+    assert!(
+        out.status.success(),
+        "as: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = Command::new("ld")
+        .args(["-m", "elf_i386", "-Ttext=0x100000", "-o"])
+        .arg(&elf)
+        .arg(&obj)
+        .output()
+        .expect("ld");
+    assert!(
+        out.status.success(),
+        "ld: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    elf
+}
+
+/// Runs `oxv run` on the stub kernel (any static ELF will do as the program).
+fn oxv_run_stub(kernel: &std::path::Path, args: &[&str], stdin: &[u8]) -> Output {
+    let program = build_c("stub-program", HELLO);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_oxv"))
+        .env("OXV_KERNEL", kernel)
+        .args(["run", "--timeout", TIMEOUT_SECS])
+        .args(args)
+        .arg(&program)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn oxv");
+    let mut pipe = child.stdin.take().expect("piped stdin");
+    let input = stdin.to_vec();
+    let writer = std::thread::spawn(move || {
+        let _ = pipe.write_all(&input);
+    });
+    let out = child.wait_with_output().expect("wait for oxv");
+    writer.join().expect("stdin writer");
+    out
+}
+
+#[test]
+#[ignore = "boots QEMU; run with --ignored"]
+fn stub_kernel_channels_records_and_stdin_framing_work_on_both_machines() {
+    let kernel = stub_kernel(false);
+    let input = b"a\xffb\xff\x00c\n".to_vec();
+    for machine in ["microvm", "q35"] {
+        let out = oxv_run_stub(&kernel, &["--machine", machine], &input);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(7), "{machine}: {}", show(&out));
+        assert_eq!(out.stdout, input, "{machine}: {}", show(&out));
+        assert_eq!(
+            stderr,
+            "stub: to stderr\n",
+            "{machine}: the log is quiet on success\n{}",
+            show(&out)
+        );
+    }
+    let out = oxv_run_stub(&kernel, &["--verbose"], b"");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(7), "{}", show(&out));
+    for expected in [
+        "oxv: accel: ",
+        "stub: early message on COM1",
+        "stub: hello on the kernel log",
+        "kernel entry to app: 12 µs",
+    ] {
+        assert!(
+            stderr.contains(expected),
+            "{expected:?} missing\n{}",
+            show(&out)
+        );
+    }
+}
+
+#[test]
+#[ignore = "boots QEMU; run with --ignored"]
+fn stub_kernel_panic_is_reported_with_a_symbolized_backtrace() {
+    let out = oxv_run_stub(&stub_kernel(true), &[], b"");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(101), "{}", show(&out));
+    assert!(
+        stderr.contains("stub: hello on the kernel log"),
+        "the log is dumped on failure\n{}",
+        show(&out)
+    );
+    assert!(stderr.contains("stub: something broke"), "{}", show(&out));
+    assert!(stderr.contains("_start+0x5"), "{}", show(&out));
+}
+
+#[test]
+#[ignore = "boots QEMU; run with --ignored"]
+fn stub_kernel_timeout_is_124_and_a_closed_stdout_is_141() {
+    // The stub waits for end of input forever: only the timeout can end it.
+    let kernel = stub_kernel(false);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_oxv"))
+        .env("OXV_KERNEL", &kernel)
+        .args(["run", "--timeout", "1"])
+        .arg(build_c("stub-program", HELLO))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn oxv");
+    let _stdin_kept_open = child.stdin.take();
+    let out = child.wait_with_output().expect("wait for oxv");
+    assert_eq!(out.status.code(), Some(124), "{}", show(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("timed out after 1 s"),
+        "{}",
+        show(&out)
+    );
+
+    // Our stdout closed under a running app: the run ends at once, quietly, as SIGPIPE would.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_oxv"))
+        .env("OXV_KERNEL", &kernel)
+        .args(["run", "--timeout", TIMEOUT_SECS])
+        .arg(build_c("stub-program", HELLO))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn oxv");
+    drop(child.stdout.take());
+    let mut pipe = child.stdin.take().expect("piped stdin");
+    // Endless input keeps the stub echoing; the writer stops when oxv goes away.
+    let writer = std::thread::spawn(move || while pipe.write_all(&[b'x'; 4096]).is_ok() {});
+    let out = child.wait_with_output().expect("wait for oxv");
+    writer.join().expect("stdin writer");
+    assert_eq!(out.status.code(), Some(141), "{}", show(&out));
+    assert!(out.stderr.is_empty(), "{}", show(&out));
+}

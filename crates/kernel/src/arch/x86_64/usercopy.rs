@@ -1,0 +1,116 @@
+//! Copies between kernel buffers and the app's memory, with faults turned into errors.
+//!
+//! The copy is one `rep movsb` bracketed by `stac`/`clac` (SMAP forbids kernel access to user
+//! pages otherwise). A page fault on that instruction first goes through demand paging like
+//! any user fault; if the address is not valid for the app, the fault handler resumes at a
+//! fixup that returns the number of bytes left, so the caller gets `Fault` instead of a
+//! kernel crash. `rep movsb` is restartable, so a resolved fault simply continues the copy.
+
+use core::arch::global_asm;
+use core::sync::atomic::{AtomicBool, Ordering};
+use oxv_abi::user::{Fault, UserAddr, UserMemory};
+
+global_asm!(
+    r#"
+    .section .text.oxv_usercopy, "ax", @progbits
+    .p2align 4
+    /* usize oxv_copy_user_smap(dst, src, len): returns bytes NOT copied. */
+    .global oxv_copy_user_smap
+oxv_copy_user_smap:
+    mov rcx, rdx
+    stac
+    .global oxv_copy_insn_smap
+oxv_copy_insn_smap:
+    rep movsb
+    clac
+    xor eax, eax
+    ret
+    .global oxv_copy_fixup_smap
+oxv_copy_fixup_smap:
+    clac
+    mov rax, rcx
+    ret
+
+    .global oxv_copy_user_plain
+oxv_copy_user_plain:
+    mov rcx, rdx
+    .global oxv_copy_insn_plain
+oxv_copy_insn_plain:
+    rep movsb
+    xor eax, eax
+    ret
+    .global oxv_copy_fixup_plain
+oxv_copy_fixup_plain:
+    mov rax, rcx
+    ret
+    "#
+);
+
+unsafe extern "C" {
+    fn oxv_copy_user_smap(dst: *mut u8, src: *const u8, len: usize) -> usize;
+    fn oxv_copy_user_plain(dst: *mut u8, src: *const u8, len: usize) -> usize;
+    fn oxv_copy_insn_smap();
+    fn oxv_copy_fixup_smap();
+    fn oxv_copy_insn_plain();
+    fn oxv_copy_fixup_plain();
+}
+
+static SMAP: AtomicBool = AtomicBool::new(false);
+
+/// Records whether CR4.SMAP is on (then the copy must use `stac`/`clac`).
+pub fn set_smap(on: bool) {
+    SMAP.store(on, Ordering::Relaxed);
+}
+
+/// If `rip` is the user-copy instruction, the address to resume at to report a fault.
+pub fn fixup_for(rip: u64) -> Option<u64> {
+    if rip == oxv_copy_insn_smap as usize as u64 {
+        Some(oxv_copy_fixup_smap as usize as u64)
+    } else if rip == oxv_copy_insn_plain as usize as u64 {
+        Some(oxv_copy_fixup_plain as usize as u64)
+    } else {
+        None
+    }
+}
+
+fn copy(dst: *mut u8, src: *const u8, len: usize) -> usize {
+    // SAFETY: callers check that the user side of the range lies entirely in the user half
+    // and the kernel side is a valid buffer of `len` bytes; faults on the user side are
+    // caught by the page-fault handler through `fixup_for` and reported as bytes left.
+    unsafe {
+        if SMAP.load(Ordering::Relaxed) {
+            oxv_copy_user_smap(dst, src, len)
+        } else {
+            oxv_copy_user_plain(dst, src, len)
+        }
+    }
+}
+
+/// The current app's memory, reached through the live page tables.
+pub struct CurrentUserMemory;
+
+impl UserMemory for CurrentUserMemory {
+    fn copy_in(&self, src: UserAddr, dst: &mut [u8]) -> Result<(), Fault> {
+        if !src.range_is_user(dst.len() as u64) {
+            return Err(Fault { addr: src });
+        }
+        let left = copy(dst.as_mut_ptr(), src.get() as *const u8, dst.len());
+        if left == 0 {
+            Ok(())
+        } else {
+            Err(Fault { addr: UserAddr::new(src.get() + (dst.len() - left) as u64) })
+        }
+    }
+
+    fn copy_out(&mut self, dst: UserAddr, src: &[u8]) -> Result<(), Fault> {
+        if !dst.range_is_user(src.len() as u64) {
+            return Err(Fault { addr: dst });
+        }
+        let left = copy(dst.get() as *mut u8, src.as_ptr(), src.len());
+        if left == 0 {
+            Ok(())
+        } else {
+            Err(Fault { addr: UserAddr::new(dst.get() + (src.len() - left) as u64) })
+        }
+    }
+}

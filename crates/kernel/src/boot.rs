@@ -1,0 +1,284 @@
+//! Boot: from the first Rust instruction to the app's first instruction.
+//!
+//! 1. Parse PVH start_info; set up the CPU (GDT/TSS/IDT, SYSCALL, SSE/AVX, SMEP/SMAP).
+//! 2. Memory: the kernel's page tables, the frame allocator, the heap.
+//! 3. The command line ([`oxv_abi::cmdline::BootArgs`]): console layout, options, argv, env.
+//! 4. Time (TSC calibration, RTC) and randomness.
+//! 5. The file system: the initramfs unpacked into a tmpfs root, `/dev`, `/proc`, `/tmp`,
+//!    and the console on fds 0-2.
+//! 6. Exec argv[0] into a fresh address space and enter it in ring 3.
+//!
+//! Any failure here is reported as a clear message and an exit record (status 127 when the
+//! program is missing, 126 when it cannot be executed), never a hang.
+
+use crate::arch::gdt::{USER_CS, USER_DS};
+use crate::arch::trap::TrapFrame;
+use crate::arch::user_pt::UserPageTable;
+use crate::arch::{cpu, paging, percpu, pvh, syscall as arch_syscall, trap as arch_trap, usercopy};
+use crate::devices::{ConsoleDevice, KernelClock, KernelEntropy, KernelProcessInfo, Stream};
+use crate::exec::{self, CpuAux};
+use crate::mem::{self, KernelFrames};
+use crate::process::{self, Process};
+use crate::{console, random, syscall, time};
+use alloc::string::String;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use core::sync::atomic::AtomicU64;
+use oxv_abi::cmdline::BootArgs;
+use oxv_abi::linux::fs::{OpenFlags, Winsize};
+use oxv_mm::{AddressSpace, AddressSpaceConfig};
+use oxv_sched::rlimit::Rlimits;
+use oxv_sched::signal::SignalState;
+use oxv_vfs::device::Terminal;
+use oxv_vfs::devfs::{self, DevfsDevices};
+use oxv_vfs::procfs::ProcFs;
+use oxv_vfs::tmpfs::Tmpfs;
+use oxv_vfs::{
+    DeviceId, FdTable, FileSystem, FsContext, MountFlags, OpenFile, ReadBuf, RealtimeClock, SetAttr, Vfs,
+    initramfs,
+};
+use spin::Mutex;
+
+/// Size of the app thread's kernel stack.
+const KERNEL_STACK_ORDER: u8 = 2; // 16 KiB
+
+/// Boot, then run the app. Never returns.
+pub fn start(start_info: u64, entry_tsc: u64) -> ! {
+    console::init_early();
+    let info = match pvh::BootInfo::parse(start_info) {
+        Ok(i) => i,
+        Err(e) => panic!("bad PVH start_info: {e:?}"),
+    };
+    let features = cpu::Features::detect();
+    paging::set_features(features.nx, features.pge);
+    percpu::init_bsp();
+    arch_trap::init();
+    oxv_drivers::pic::remap_and_mask(&crate::arch::port::X86Ports, 0x20);
+    let xcr0 = cpu::enable_features(&features);
+    usercopy::set_smap(features.smap);
+    arch_syscall::init();
+    let free = mem::init(&info);
+
+    let raw_cmdline = {
+        let (pa, len) = info.cmdline;
+        // SAFETY: the command line is RAM the memory map reported, reserved from the frame
+        // allocator by `mem::init` and mapped by the direct map; it is only read here.
+        unsafe { core::slice::from_raw_parts(paging::phys_to_virt(pa) as *const u8, len) }
+    };
+    let args = BootArgs::decode_bytes(raw_cmdline);
+    if let Ok(a) = &args {
+        console::set_split(a.option("console") == Some(Some(&b"split"[..])));
+        console::set_verbose(a.has_option("verbose"));
+        syscall::set_strace(a.has_option("strace"));
+    }
+    crate::devices::set_stdin_framed(console::is_split());
+    let args = match args {
+        Ok(a) => a,
+        Err(e) => fail(2, format_args!("oxv: bad kernel command line: {e}")),
+    };
+    time::init(&features, entry_tsc);
+    let hw_seeded = random::init(|| cpu::hw_random(&features), cpu::rdtsc);
+    kdebug!(
+        "oxv: {} MiB free, smep {} smap {} nx {} xcr0 {:#x}, rng {}",
+        free >> 20,
+        features.smep,
+        features.smap,
+        features.nx,
+        xcr0,
+        if hw_seeded { "rdseed/rdrand" } else { "tsc only" }
+    );
+
+    let winsize = parse_winsize(args.option("winsize").flatten());
+    let ttys = args.option("tty").flatten().unwrap_or(b"");
+    let is_tty = |fd: u8| if console::is_split() { ttys.contains(&(b'0' + fd)) } else { true };
+
+    let (cx, initrd_bytes) = build_fs(&info, winsize);
+    let files = FdTable::new();
+    for (fd, stream) in [(0u8, Stream::Stdin), (1, Stream::Stdout), (2, Stream::Stderr)] {
+        let dev = ConsoleDevice::new(stream, is_tty(fd).then_some(winsize));
+        let term = Terminal::new(Arc::new(dev));
+        let flags = match stream {
+            Stream::Stdin => OpenFlags::empty(),
+            _ => OpenFlags::WRONLY,
+        };
+        let flags = if is_tty(fd) { OpenFlags::RDWR } else { flags };
+        files.insert(OpenFile::new(term.open(), flags, None), false).expect("fds 0-2 are free at boot");
+    }
+    kdebug!("oxv: initramfs {} KiB unpacked", initrd_bytes / 1024);
+
+    let path = args.argv[0].clone();
+    let elf = match read_program(&cx, &path) {
+        Ok(b) => b,
+        Err(e) => fail(127, format_args!("oxv: {}: {}", String::from_utf8_lossy(&path), e)),
+    };
+
+    let stack_top = exec::stack_top();
+    let pt = UserPageTable::new(mem::kernel_page_table(), &mut KernelFrames).expect("a frame for the app's page table");
+    let root = pt.root();
+    let mut mm = AddressSpace::new(pt, AddressSpaceConfig::new(exec::mmap_base(stack_top)));
+    let cpu_aux = CpuAux {
+        hwcap: features.hwcap as u64,
+        hwcap2: if features.fsgsbase { 2 } else { 0 },
+        minsigstksz: minsigstksz(&features),
+    };
+    let argv: Vec<&[u8]> = args.argv.iter().map(|a| a.as_slice()).collect();
+    let envp: Vec<&[u8]> = args.env.iter().map(|a| a.as_slice()).collect();
+    let entry = match process::with_platform(|plat| exec::load(&mut mm, plat, &elf, &path, &argv, &envp, stack_top, &cpu_aux)) {
+        Ok(e) => e,
+        Err(e) => fail(126, format_args!("oxv: {}: cannot execute: {}", String::from_utf8_lossy(&path), e)),
+    };
+    drop(elf);
+
+    let mut cmdline = Vec::new();
+    for a in &args.argv {
+        cmdline.extend_from_slice(a);
+        cmdline.push(0);
+    }
+    mount_proc(&cx, path.clone(), cmdline);
+    process::install(Process {
+        pid: 1,
+        mm: Mutex::new(mm),
+        fs: cx,
+        files,
+        signals: Mutex::new(SignalState::new()),
+        limits: Mutex::new(Rlimits::new(mem::frame_stats().1 as u64 * 4096)),
+        exe: path,
+        clear_child_tid: AtomicU64::new(0),
+        robust_list: AtomicU64::new(0),
+        fs_base: AtomicU64::new(0),
+        start_tsc: cpu::rdtsc(),
+        comm: Mutex::new(comm_of(&args.argv[0])),
+    });
+
+    let kstack = mem::alloc_kernel_stack(KERNEL_STACK_ORDER).expect("a kernel stack for the app");
+    percpu::set_kernel_stack(kstack);
+    // SAFETY: the new tables share the kernel half (UserPageTable::new) and live in the
+    // process, which lives forever.
+    unsafe { root.activate() };
+    cpu::set_fs_base(0);
+
+    let us = time::clock().ticks_to_ns(cpu::rdtsc() - entry_tsc) / 1000;
+    record!("boot", "entry_to_app_us={}", us);
+    let frame = TrapFrame {
+        rip: entry.rip,
+        rsp: entry.rsp,
+        rflags: 0x202,
+        cs: USER_CS as u64,
+        ss: USER_DS as u64,
+        ..Default::default()
+    };
+    // SAFETY: `kstack` is this thread's fresh kernel stack; the frame enters ring 3 with user
+    // selectors at the program's entry point on its initial stack.
+    unsafe { arch_trap::enter(&frame, kstack) }
+}
+
+/// Builds the root file system from the initramfs and mounts /dev, /proc and /tmp.
+fn build_fs(info: &pvh::BootInfo, winsize: Winsize) -> (FsContext, usize) {
+    let clock = Arc::new(KernelClock);
+    let now = clock.now();
+    let root = Tmpfs::new(DeviceId::new(0, 1), now);
+    let mut initrd_bytes = 0;
+    if let Some(m) = info.initrd {
+        // SAFETY: the module is RAM reported by the VMM, reserved from the frame allocator and
+        // mapped by the direct map; it is only read.
+        let archive = unsafe { core::slice::from_raw_parts(paging::phys_to_virt(m.addr) as *const u8, m.size as usize) };
+        if let Err(e) = initramfs::unpack(archive, &root.root(), now) {
+            fail(2, format_args!("oxv: bad initramfs: {e}"));
+        }
+        initrd_bytes = archive.len();
+        // The files now live in the tmpfs: the archive's memory goes back to the allocator.
+        mem::release_boot_range(m.addr, m.addr + m.size);
+    }
+    let vfs = Vfs::new(root, clock);
+    let cx = FsContext::new(vfs.clone());
+    for dir in [&b"/dev"[..], b"/proc"] {
+        must(cx.mkdir_all(dir, 0o755).map(|_| ()), "mount points");
+    }
+    // /tmp is part of the (writable, in-memory) root: files the image put under /tmp stay
+    // visible, as they would on a Linux root file system.
+    let tmp = must(cx.mkdir_all(b"/tmp", 0o1777), "/tmp");
+    let attr = SetAttr { perm: Some(0o1777), uid: None, gid: None, size: None, atime: None, mtime: None, ctime: now };
+    must(tmp.inode().set_attr(&attr), "/tmp");
+    let console = Terminal::new(Arc::new(ConsoleDevice::new(Stream::Console, Some(winsize))));
+    let devfs = must(devfs::build(&vfs, DevfsDevices { console, entropy: Arc::new(KernelEntropy) }), "/dev");
+    must(vfs.mount(devfs, &must(cx.lookup(b"/dev", true), "/dev"), MountFlags::empty()).map(|_| ()), "/dev");
+    (cx, initrd_bytes)
+}
+
+fn must<T>(r: Result<T, oxv_abi::Errno>, what: &str) -> T {
+    match r {
+        Ok(v) => v,
+        Err(e) => fail(2, format_args!("oxv: cannot set up {what}: {e}")),
+    }
+}
+
+/// Mounts /proc once the process's identity is known.
+fn mount_proc(cx: &FsContext, exe: Vec<u8>, cmdline: Vec<u8>) {
+    let vfs = cx.vfs();
+    let procfs = ProcFs::new(Arc::new(KernelProcessInfo { pid: 1, exe, cmdline }), vfs.anon_device(), vfs.now());
+    if let Ok(at) = cx.lookup(b"/proc", true) {
+        let _ = vfs.mount(procfs, &at, MountFlags::empty());
+    }
+}
+
+/// Reads the whole program file.
+fn read_program(cx: &FsContext, path: &[u8]) -> Result<Vec<u8>, oxv_abi::Errno> {
+    let file = cx.open(path, OpenFlags::empty(), 0)?;
+    let size = file.stat()?.size as usize;
+    let mut buf = Vec::new();
+    buf.try_reserve_exact(size).map_err(|_| oxv_abi::Errno::ENOMEM)?;
+    buf.resize(size, 0);
+    let mut done = 0;
+    while done < size {
+        let n = file.read_at(done as u64, &mut ReadBuf::kernel(&mut buf[done..]))?;
+        if n == 0 {
+            break;
+        }
+        done += n;
+    }
+    buf.truncate(done);
+    Ok(buf)
+}
+
+fn parse_winsize(v: Option<&[u8]>) -> Winsize {
+    let mut ws = Winsize { ws_row: 24, ws_col: 80, ws_xpixel: 0, ws_ypixel: 0 };
+    if let Some(v) = v.and_then(|v| core::str::from_utf8(v).ok()) {
+        if let Some((r, c)) = v.split_once('x') {
+            if let (Ok(r), Ok(c)) = (r.parse(), c.parse()) {
+                ws.ws_row = r;
+                ws.ws_col = c;
+            }
+        }
+    }
+    ws
+}
+
+/// The thread name Linux gives a new process: the basename of argv[0], 15 bytes at most.
+fn comm_of(path: &[u8]) -> [u8; 16] {
+    let base = path.rsplit(|&b| b == b'/').next().unwrap_or(path);
+    let mut c = [0u8; 16];
+    let n = base.len().min(15);
+    c[..n].copy_from_slice(&base[..n]);
+    c
+}
+
+/// AT_MINSIGSTKSZ: the signal frame for the enabled XSAVE state plus the rest of the frame,
+/// as Linux computes it.
+fn minsigstksz(f: &cpu::Features) -> u64 {
+    let xsave = if f.xsave { cpu::cpuid(0xd, 0).ebx as u64 } else { 512 };
+    (xsave + 1024).next_multiple_of(64)
+}
+
+/// Reports a boot failure the way a shell reports a command that cannot run, and stops.
+fn fail(status: i32, msg: core::fmt::Arguments<'_>) -> ! {
+    use core::fmt::Write;
+    struct Stderr;
+    impl Write for Stderr {
+        fn write_str(&mut self, s: &str) -> core::fmt::Result {
+            console::write_stderr(s.as_bytes());
+            Ok(())
+        }
+    }
+    let _ = writeln!(Stderr, "{msg}");
+    process::exit(status)
+}

@@ -1,0 +1,247 @@
+//! Which Linux system calls oxv implements: the source of `docs/syscalls.md`.
+//!
+//! Every x86_64 system call has one status here. The dispatcher (`syscall::dispatch`) routes
+//! exactly the calls listed as implemented or partial; everything else returns `ENOSYS` and
+//! is counted. A host test renders this table and fails when `docs/syscalls.md` differs
+//! (regenerate with `OXV_UPDATE_DOCS=1 cargo test -p oxv-kernel`).
+
+use core::sync::atomic::{AtomicU32, Ordering};
+use oxv_abi::Sysno;
+
+/// How far oxv implements a system call.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Status {
+    /// Linux semantics, including the error cases.
+    Implemented,
+    /// Works for common uses; the note says what is missing.
+    Partial(&'static str),
+    /// Decoded but answered with `ENOSYS` for now; the note says why or when.
+    Stub(&'static str),
+}
+
+use Status::{Implemented as Done, Partial, Stub};
+
+/// The implemented and partial calls. Anything not listed is missing (`ENOSYS`).
+pub const COVERAGE: &[(Sysno, Status)] = &[
+    (Sysno::read, Done),
+    (Sysno::write, Done),
+    (Sysno::open, Partial("no O_TMPFILE; FIFOs, sockets and block devices cannot be opened")),
+    (Sysno::close, Done),
+    (Sysno::stat, Done),
+    (Sysno::fstat, Done),
+    (Sysno::lstat, Done),
+    (Sysno::poll, Partial("waits by spinning until an interrupt-driven wait queue exists")),
+    (Sysno::lseek, Partial("no SEEK_DATA/SEEK_HOLE")),
+    (Sysno::mmap, Partial("anonymous and private file mappings; MAP_SHARED of files is ENODEV")),
+    (Sysno::mprotect, Done),
+    (Sysno::munmap, Done),
+    (Sysno::brk, Done),
+    (Sysno::rt_sigaction, Partial("dispositions are recorded; handlers do not run yet")),
+    (Sysno::rt_sigprocmask, Done),
+    (Sysno::rt_sigreturn, Stub("no signal delivery yet")),
+    (Sysno::ioctl, Partial("tty ioctls (TCGETS/TCSETS*, TIOCGWINSZ/TIOCSWINSZ, TIOCGPGRP/TIOCSPGRP), FIONREAD, FIONBIO")),
+    (Sysno::pread64, Done),
+    (Sysno::pwrite64, Done),
+    (Sysno::readv, Done),
+    (Sysno::writev, Done),
+    (Sysno::access, Done),
+    (Sysno::pipe, Stub("pipes come with the VFS issue")),
+    (Sysno::sched_yield, Done),
+    (Sysno::mremap, Stub("not in oxv-mm yet; musl and glibc fall back to mmap+copy")),
+    (Sysno::madvise, Partial("hints accepted; MADV_DONTNEED/MADV_FREE drop anonymous pages and are EINVAL on other mappings")),
+    (Sysno::dup, Done),
+    (Sysno::dup2, Done),
+    (Sysno::nanosleep, Partial("sleeps by spinning")),
+    (Sysno::getpid, Done),
+    (Sysno::exit, Partial("ends the process (single-threaded)")),
+    (Sysno::kill, Partial("to the process itself: default actions, SIG_IGN and blocking; running a handler is ENOSYS")),
+    (Sysno::uname, Done),
+    (Sysno::fcntl, Partial("F_DUPFD(_CLOEXEC), F_GETFD/SETFD, F_GETFL/SETFL; no locks")),
+    (Sysno::fsync, Done),
+    (Sysno::fdatasync, Done),
+    (Sysno::truncate, Done),
+    (Sysno::ftruncate, Done),
+    (Sysno::getdents64, Done),
+    (Sysno::getcwd, Done),
+    (Sysno::chdir, Done),
+    (Sysno::fchdir, Done),
+    (Sysno::rename, Done),
+    (Sysno::mkdir, Done),
+    (Sysno::rmdir, Done),
+    (Sysno::creat, Done),
+    (Sysno::link, Done),
+    (Sysno::unlink, Done),
+    (Sysno::symlink, Done),
+    (Sysno::readlink, Done),
+    (Sysno::umask, Done),
+    (Sysno::gettimeofday, Done),
+    (Sysno::getrlimit, Done),
+    (Sysno::sysinfo, Partial("no load averages")),
+    (Sysno::getuid, Done),
+    (Sysno::getgid, Done),
+    (Sysno::geteuid, Done),
+    (Sysno::getegid, Done),
+    (Sysno::getppid, Done),
+    (Sysno::getpgrp, Done),
+    (Sysno::getpgid, Done),
+    (Sysno::getsid, Done),
+    (Sysno::sigaltstack, Partial("recorded; used once signal delivery exists")),
+    (Sysno::setrlimit, Partial("limits are recorded; only RLIMIT_NOFILE and RLIMIT_STACK are enforced")),
+    (Sysno::prctl, Partial("PR_SET_NAME/PR_GET_NAME, PR_GET_DUMPABLE/PR_SET_DUMPABLE")),
+    (Sysno::arch_prctl, Done),
+    (Sysno::gettid, Done),
+    (Sysno::tkill, Partial("as kill(2)")),
+    (Sysno::time, Done),
+    (Sysno::futex, Partial("single-threaded: WAIT, WAKE, WAIT_BITSET, WAKE_BITSET, REQUEUE, CMP_REQUEUE")),
+    (Sysno::sched_setaffinity, Partial("one CPU")),
+    (Sysno::sched_getaffinity, Partial("one CPU")),
+    (Sysno::set_tid_address, Partial("recorded; acted on at thread exit once threads exist")),
+    (Sysno::clock_gettime, Done),
+    (Sysno::clock_getres, Done),
+    (Sysno::clock_nanosleep, Partial("sleeps by spinning")),
+    (Sysno::exit_group, Done),
+    (Sysno::tgkill, Partial("as kill(2)")),
+    (Sysno::openat, Partial("as open(2)")),
+    (Sysno::mkdirat, Done),
+    (Sysno::newfstatat, Done),
+    (Sysno::unlinkat, Done),
+    (Sysno::renameat, Done),
+    (Sysno::linkat, Done),
+    (Sysno::symlinkat, Done),
+    (Sysno::readlinkat, Done),
+    (Sysno::faccessat, Done),
+    (Sysno::ppoll, Partial("as poll(2)")),
+    (Sysno::set_robust_list, Partial("recorded; processed at thread exit once threads exist")),
+    (Sysno::get_robust_list, Done),
+    (Sysno::dup3, Done),
+    (Sysno::pipe2, Stub("pipes come with the VFS issue")),
+    (Sysno::preadv, Done),
+    (Sysno::pwritev, Done),
+    (Sysno::prlimit64, Partial("as setrlimit(2)")),
+    (Sysno::renameat2, Partial("RENAME_NOREPLACE; RENAME_EXCHANGE and RENAME_WHITEOUT are EINVAL")),
+    (Sysno::getrandom, Done),
+    (Sysno::statx, Done),
+    (Sysno::rseq, Stub("ENOSYS by design for now: glibc then runs without rseq")),
+    (Sysno::faccessat2, Done),
+];
+
+/// The status of `s` (`None`: not implemented).
+pub fn status(s: Sysno) -> Option<Status> {
+    COVERAGE.iter().find(|(n, _)| *n == s).map(|&(_, st)| st)
+}
+
+static UNKNOWN: [AtomicU32; 512] = [const { AtomicU32::new(0) }; 512];
+static UNKNOWN_OTHER: AtomicU32 = AtomicU32::new(0);
+
+/// Counts a call to a number oxv does not implement.
+pub fn count_unknown(nr: u64) {
+    match UNKNOWN.get(nr as usize) {
+        Some(c) => c.fetch_add(1, Ordering::Relaxed),
+        None => UNKNOWN_OTHER.fetch_add(1, Ordering::Relaxed),
+    };
+}
+
+/// Calls `f(number, count)` for every unimplemented number the app called.
+pub fn for_each_unknown(mut f: impl FnMut(u64, u32)) {
+    for (nr, c) in UNKNOWN.iter().enumerate() {
+        let c = c.load(Ordering::Relaxed);
+        if c > 0 {
+            f(nr as u64, c);
+        }
+    }
+    let other = UNKNOWN_OTHER.load(Ordering::Relaxed);
+    if other > 0 {
+        f(u64::MAX, other);
+    }
+}
+
+/// Renders `docs/syscalls.md`.
+#[cfg(not(target_os = "none"))]
+pub fn render() -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    let all: Vec<Sysno> = Sysno::iter().collect();
+    let (mut done, mut partial, mut stub) = (0, 0, 0);
+    for s in &all {
+        match status(*s) {
+            Some(Status::Implemented) => done += 1,
+            Some(Status::Partial(_)) => partial += 1,
+            Some(Status::Stub(_)) => stub += 1,
+            None => {}
+        }
+    }
+    let missing = all.len() - done - partial - stub;
+    out.push_str("# Linux system calls in oxv\n\n");
+    out.push_str("Generated from `crates/kernel/src/coverage.rs` (the dispatcher's table); a test fails when\n");
+    out.push_str("this file is stale. Regenerate with `OXV_UPDATE_DOCS=1 cargo test -p oxv-kernel`.\n\n");
+    out.push_str("Every call not marked implemented or partial returns `ENOSYS`; the kernel counts them\n");
+    out.push_str("and `--verbose` lists them at exit.\n\n");
+    let _ = writeln!(
+        out,
+        "x86_64 system calls: {} — implemented {done}, partial {partial}, ENOSYS (decoded, pending) {stub}, ENOSYS (missing) {missing}.\n",
+        all.len()
+    );
+    out.push_str("| nr | name | status | notes |\n|---:|---|---|---|\n");
+    for s in all {
+        let (st, note) = match status(s) {
+            Some(Status::Implemented) => ("implemented", ""),
+            Some(Status::Partial(n)) => ("partial", n),
+            Some(Status::Stub(n)) => ("ENOSYS", n),
+            None => ("ENOSYS", "not implemented"),
+        };
+        let _ = writeln!(out, "| {} | `{}` | {} | {} |", s.id(), s.name(), st, note);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_call_is_listed_once() {
+        for (i, (a, _)) in COVERAGE.iter().enumerate() {
+            assert!(COVERAGE[i + 1..].iter().all(|(b, _)| a != b), "{} listed twice", a.name());
+        }
+    }
+
+    #[test]
+    fn implemented_calls_are_decoded() {
+        // A call the table claims must reach a handler, so the decoder must know it.
+        for (s, st) in COVERAGE {
+            let call = oxv_abi::Syscall::decode(&oxv_abi::SyscallArgs::new(s.id() as u64, [0; 6]));
+            assert!(
+                !matches!(call, oxv_abi::Syscall::Unknown { .. }),
+                "{} is {:?} in the table but not decoded",
+                s.name(),
+                st
+            );
+        }
+    }
+
+    #[test]
+    fn docs_syscalls_md_is_current() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/syscalls.md");
+        let want = render();
+        if std::env::var_os("OXV_UPDATE_DOCS").is_some() {
+            std::fs::write(path, &want).expect("write docs/syscalls.md");
+            return;
+        }
+        let have = std::fs::read_to_string(path).unwrap_or_default();
+        assert!(
+            have == want,
+            "docs/syscalls.md is stale: run `OXV_UPDATE_DOCS=1 cargo test -p oxv-kernel`"
+        );
+    }
+
+    #[test]
+    fn unknown_calls_are_counted() {
+        count_unknown(333);
+        count_unknown(333);
+        count_unknown(9999);
+        let mut seen = Vec::new();
+        for_each_unknown(|nr, c| seen.push((nr, c)));
+        assert!(seen.contains(&(333, 2)));
+        assert!(seen.contains(&(u64::MAX, 1)));
+    }
+}

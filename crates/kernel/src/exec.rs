@@ -1,0 +1,177 @@
+//! Loading an ELF program into a fresh address space, the way Linux's `binfmt_elf` lays it
+//! out: segments at their addresses (plus a randomized bias for `ET_DYN`), the program break
+//! just above the image, the stack at the top of the user half, `mmap` allocations below the
+//! stack, and the System V initial stack (argv, envp, auxv) built by `oxv_abi::stack`.
+//!
+//! Segments are copied in eagerly from the file image (the initramfs already holds it in
+//! memory). Two segments may share a page (their bytes never overlap): the page gets the
+//! union of their permissions, as with Linux's overlapping `mmap`s.
+
+use crate::random;
+use alloc::vec::Vec;
+use oxv_abi::exec::{ElfKind, ExecError, ExecPlan, SegmentProt};
+use oxv_abi::stack::{StackError, auxv::*, build_initial_stack};
+use oxv_abi::Errno;
+use oxv_mm::{AddressSpace, PageTable, Platform, Prot, VmaKind};
+
+/// Size of the main thread's stack mapping (RLIMIT_STACK's default).
+pub const STACK_SIZE: u64 = 8 << 20;
+const PAGE: u64 = 4096;
+/// Where Linux puts `ET_DYN` programs run without an interpreter-chosen address:
+/// ELF_ET_DYN_BASE, two thirds of the 47-bit user space.
+const ET_DYN_BASE: u64 = 0x5555_5555_4000;
+const USER_STACK_TOP: u64 = 0x7fff_ffff_f000;
+
+/// Why exec failed.
+#[derive(Debug)]
+pub enum ExecFailure {
+    /// The file is not a loadable ELF program.
+    Elf(ExecError),
+    /// The arguments and environment do not fit.
+    Stack(StackError),
+    /// Mapping failed (out of memory).
+    Map(Errno),
+    /// The program needs a dynamic linker, which this kernel cannot load yet.
+    NeedsInterpreter,
+}
+
+impl ExecFailure {
+    /// The errno execve would return.
+    pub fn errno(&self) -> Errno {
+        match self {
+            ExecFailure::Elf(e) => e.to_errno(),
+            ExecFailure::Stack(e) => e.to_errno(),
+            ExecFailure::Map(e) => *e,
+            ExecFailure::NeedsInterpreter => Errno::ENOEXEC,
+        }
+    }
+}
+
+impl core::fmt::Display for ExecFailure {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            ExecFailure::Elf(e) => write!(f, "{e}"),
+            ExecFailure::Stack(e) => write!(f, "{e}"),
+            ExecFailure::Map(e) => write!(f, "cannot map the program: {e}"),
+            ExecFailure::NeedsInterpreter => f.write_str("dynamically linked programs are not supported yet"),
+        }
+    }
+}
+
+/// CPU facts that go into the auxiliary vector.
+pub struct CpuAux {
+    /// AT_HWCAP: CPUID.1:EDX.
+    pub hwcap: u64,
+    /// AT_HWCAP2 (bit 1: FSGSBASE usable).
+    pub hwcap2: u64,
+    /// AT_MINSIGSTKSZ.
+    pub minsigstksz: u64,
+}
+
+/// Where the new program starts.
+pub struct Entry {
+    /// First instruction.
+    pub rip: u64,
+    /// Initial stack pointer (points at argc).
+    pub rsp: u64,
+    /// Lowest address of the stack mapping.
+    pub stack_bottom: u64,
+}
+
+fn prot_of(p: SegmentProt) -> Prot {
+    Prot::from_bits_truncate(p.bits())
+}
+
+fn random_pages(bits: u32) -> u64 {
+    (random::next_u64() & ((1u64 << bits) - 1)) * PAGE
+}
+
+/// The mmap base for a new address space: below the stack, its guard gap and a random gap
+/// (Linux: 28 bits of page randomization).
+pub fn mmap_base(stack_top: u64) -> u64 {
+    (stack_top - STACK_SIZE - (128 << 20) - random_pages(28)) & !(PAGE - 1)
+}
+
+/// A randomized stack top (Linux: 22 bits of page randomization, 16-byte aligned).
+pub fn stack_top() -> u64 {
+    USER_STACK_TOP - random_pages(22)
+}
+
+/// Loads `elf` (whose guest path is `path`) into `mm` and builds its initial stack.
+#[allow(clippy::too_many_arguments)]
+pub fn load<P: PageTable>(
+    mm: &mut AddressSpace<P>,
+    plat: &mut Platform<'_>,
+    elf: &[u8],
+    path: &[u8],
+    argv: &[&[u8]],
+    envp: &[&[u8]],
+    stack_top: u64,
+    cpu: &CpuAux,
+) -> Result<Entry, ExecFailure> {
+    let plan: ExecPlan = oxv_abi::exec::plan(elf).map_err(ExecFailure::Elf)?;
+    if plan.interp.is_some() {
+        return Err(ExecFailure::NeedsInterpreter);
+    }
+    let bias = match plan.kind {
+        ElfKind::Exec => 0,
+        ElfKind::Dyn => ET_DYN_BASE + random_pages(28) - plan.span.start,
+    };
+
+    // Map each segment's pages; a page shared with the previous segment gets both rights.
+    let mut prev_end = 0u64;
+    let mut prev_prot = Prot::empty();
+    let mut image_end = 0u64;
+    for seg in &plan.segments {
+        let start = (seg.vaddr + bias) & !(PAGE - 1);
+        let end = (seg.vaddr + bias + seg.mem_size).next_multiple_of(PAGE);
+        let prot = prot_of(seg.prot);
+        let mut from = start;
+        if start < prev_end {
+            let union = prot | prev_prot;
+            mm.mprotect(start, prev_end - start, union.bits(), plat).map_err(ExecFailure::Map)?;
+            from = prev_end;
+        }
+        if from < end {
+            mm.map_fixed(from, end - from, prot, VmaKind::ElfSegment, plat).map_err(ExecFailure::Map)?;
+        }
+        if let Some(bytes) = seg.file_bytes(elf) {
+            mm.write_bytes(seg.vaddr + bias, bytes, plat).map_err(|e| ExecFailure::Map(e.into()))?;
+        }
+        prev_end = end;
+        prev_prot = prot;
+        image_end = image_end.max(end);
+    }
+
+    // The program break starts just above the image, at a random offset (Linux: up to 32 MiB).
+    mm.init_brk(image_end + random_pages(13));
+
+    let stack_bottom = mm.map_stack(stack_top, STACK_SIZE, plat).map_err(ExecFailure::Map)?;
+
+    let mut aux: Vec<(u64, u64)> = Vec::with_capacity(20);
+    if let Some(phdr) = plan.phdr_vaddr {
+        aux.push((AT_PHDR, phdr + bias));
+    }
+    aux.extend_from_slice(&[
+        (AT_PHENT, plan.phent as u64),
+        (AT_PHNUM, plan.phnum as u64),
+        (AT_PAGESZ, PAGE),
+        (AT_BASE, 0),
+        (AT_FLAGS, 0),
+        (AT_ENTRY, plan.entry + bias),
+        (AT_UID, 0),
+        (AT_EUID, 0),
+        (AT_GID, 0),
+        (AT_EGID, 0),
+        (AT_SECURE, 0),
+        (AT_HWCAP, cpu.hwcap),
+        (AT_HWCAP2, cpu.hwcap2),
+        (AT_CLKTCK, 100),
+        (AT_MINSIGSTKSZ, cpu.minsigstksz),
+    ]);
+    let mut rnd = [0u8; 16];
+    random::fill(&mut rnd);
+    let image = build_initial_stack(stack_top, argv, envp, &aux, path, b"x86_64", &rnd).map_err(ExecFailure::Stack)?;
+    mm.write_bytes(image.sp, &image.bytes, plat).map_err(|e| ExecFailure::Map(e.into()))?;
+    Ok(Entry { rip: plan.entry + bias, rsp: image.sp, stack_bottom })
+}

@@ -1,0 +1,102 @@
+//! The app's process: its address space, files, signal state and limits, and the one place
+//! that starts, kills and ends it.
+//!
+//! The skeleton runs one single-threaded process (pid 1). Its parts are separately locked so
+//! that a page fault (which locks the address space) can happen while a syscall holds the file
+//! table, never the other way round: no lock on the address space is held across a copy to or
+//! from user memory.
+
+use crate::arch::trap::TrapFrame;
+use crate::arch::user_pt::{DirectMapBytes, LocalTlb, UserPageTable};
+use crate::mem::KernelFrames;
+use crate::trap::Access;
+use alloc::vec::Vec;
+use core::sync::atomic::{AtomicU64, Ordering};
+use oxv_abi::linux::signal::Signal;
+use oxv_mm::{AddressSpace, Platform};
+use oxv_sched::rlimit::Rlimits;
+use oxv_sched::signal::SignalState;
+use oxv_vfs::{FdTable, FsContext};
+use spin::{Mutex, Once};
+
+/// The app process.
+pub struct Process {
+    /// Process id (and thread id of its only thread).
+    pub pid: i32,
+    /// The address space.
+    pub mm: Mutex<AddressSpace<UserPageTable>>,
+    /// Root, cwd, umask.
+    pub fs: FsContext,
+    /// Open files.
+    pub files: FdTable,
+    /// Signal dispositions, mask and alternate stack.
+    pub signals: Mutex<SignalState>,
+    /// Resource limits.
+    pub limits: Mutex<Rlimits>,
+    /// The executable's guest path (`/proc/self/exe`).
+    pub exe: Vec<u8>,
+    /// `set_tid_address`: cleared and futex-woken at thread exit.
+    pub clear_child_tid: AtomicU64,
+    /// `set_robust_list` head.
+    pub robust_list: AtomicU64,
+    /// The app's FS base (TLS pointer), kept for arch_prctl(ARCH_GET_FS).
+    pub fs_base: AtomicU64,
+    /// TSC when the process started (for its CPU-time clock).
+    pub start_tsc: u64,
+    /// The thread name (prctl PR_SET_NAME), NUL-padded.
+    pub comm: Mutex<[u8; 16]>,
+}
+
+static CURRENT: Once<Process> = Once::new();
+
+/// Installs the first process.
+pub fn install(p: Process) -> &'static Process {
+    CURRENT.call_once(|| p)
+}
+
+/// The running process.
+pub fn current() -> &'static Process {
+    CURRENT.get().expect("a process runs before any syscall or user fault")
+}
+
+/// Runs `f` with the platform seams oxv-mm needs.
+pub fn with_platform<R>(f: impl FnOnce(&mut Platform<'_>) -> R) -> R {
+    let mut frames = KernelFrames;
+    let mut plat = Platform { frames: &mut frames, bytes: &DirectMapBytes, tlb: &LocalTlb };
+    f(&mut plat)
+}
+
+/// Resolves a page fault at `addr` for the app; false if the access is invalid there.
+pub fn resolve_fault(addr: u64, access: Access, _present: bool) -> bool {
+    let Some(p) = CURRENT.get() else { return false };
+    let access = match access {
+        Access::Read => oxv_mm::Access::Read,
+        Access::Write => oxv_mm::Access::Write,
+        Access::Execute => oxv_mm::Access::Execute,
+    };
+    let mut mm = p.mm.lock();
+    with_platform(|plat| mm.handle_fault(addr, access, plat)).is_ok()
+}
+
+/// Kills the app with a fatal signal and ends the VM.
+pub fn kill(frame: &TrapFrame, sig: Signal, addr: Option<u64>) -> ! {
+    if crate::console::verbose() {
+        crate::trap::dump(frame, addr);
+    }
+    match addr {
+        Some(a) => record!("killed", "sig={} name={} addr={:#x} rip={:#x}", sig.number(), sig, a, frame.rip),
+        None => record!("killed", "sig={} name={} rip={:#x}", sig.number(), sig, frame.rip),
+    }
+    crate::arch::exit_vm(0)
+}
+
+/// Ends the app with `exit_group(status)` and the VM with it.
+pub fn exit(status: i32) -> ! {
+    record!("exit", "status={}", status & 0xff);
+    crate::arch::exit_vm(0)
+}
+
+/// The current user FS base.
+pub fn fs_base() -> u64 {
+    current().fs_base.load(Ordering::Relaxed)
+}

@@ -1,0 +1,204 @@
+//! Process identity, system information and the small per-process settings: uname, sysinfo,
+//! getrandom, arch_prctl, robust lists, CPU affinity, prctl, and the clocks' glue.
+
+use crate::arch::cpu::{self, msr};
+use crate::process::Process;
+use core::sync::atomic::Ordering;
+use oxv_abi::linux::system::{ArchPrctlCode, Sysinfo, Utsname};
+use oxv_abi::linux::time::Timespec;
+use oxv_abi::{Errno, SysResult, UserAddr, UserBuf, UserMemory, UserPtr};
+use oxv_sched::syscalls::time::{Interrupted, Sleeper};
+
+/// What uname(2) reports. The release is a Linux version glibc and musl accept, marked as
+/// oxv's; programs that parse it see a 6.1 kernel.
+pub const RELEASE: &str = "6.1.0-oxv";
+const VERSION: &str = concat!("#1 SMP oxv ", env!("CARGO_PKG_VERSION"));
+
+/// Checks that `pid` names this process (0 means "the caller").
+pub fn same_process(p: &Process, pid: i32) -> Result<(), Errno> {
+    if pid == 0 || pid == p.pid {
+        Ok(())
+    } else if pid < 0 {
+        Err(Errno::EINVAL)
+    } else {
+        Err(Errno::ESRCH)
+    }
+}
+
+/// uname(2).
+pub fn uname(mem: &mut dyn UserMemory, buf: UserPtr<Utsname>) -> SysResult {
+    let u = Utsname::new(b"Linux", b"oxv", RELEASE.as_bytes(), VERSION.as_bytes(), b"x86_64", b"(none)");
+    buf.write(mem, &u)?;
+    Ok(0)
+}
+
+/// sysinfo(2).
+pub fn sysinfo(mem: &mut dyn UserMemory, info: UserPtr<Sysinfo>) -> SysResult {
+    let (free, total) = crate::mem::frame_stats();
+    let mut s = Sysinfo::default();
+    s.uptime = (crate::time::monotonic_ns() / 1_000_000_000) as i64;
+    s.totalram = total as u64 * 4096;
+    s.freeram = free as u64 * 4096;
+    s.procs = 1;
+    s.mem_unit = 1;
+    info.write(mem, &s)?;
+    Ok(0)
+}
+
+const GRND_NONBLOCK: u32 = 1;
+const GRND_RANDOM: u32 = 2;
+const GRND_INSECURE: u32 = 4;
+
+/// getrandom(2): the kernel CSPRNG is seeded at boot, so it never blocks.
+pub fn getrandom(mem: &mut dyn UserMemory, buf: UserBuf, flags: u32) -> SysResult {
+    if flags & !(GRND_NONBLOCK | GRND_RANDOM | GRND_INSECURE) != 0
+        || flags & (GRND_RANDOM | GRND_INSECURE) == (GRND_RANDOM | GRND_INSECURE)
+    {
+        return Err(Errno::EINVAL);
+    }
+    let buf = buf.clamp(oxv_abi::linux::fs::MAX_RW_COUNT);
+    let mut chunk = [0u8; 256];
+    let mut done = 0usize;
+    while done < buf.len {
+        let n = (buf.len - done).min(chunk.len());
+        crate::random::fill(&mut chunk[..n]);
+        if mem.copy_out(buf.skip(done).addr, &chunk[..n]).is_err() {
+            return if done > 0 { Ok(done) } else { Err(Errno::EFAULT) };
+        }
+        done += n;
+    }
+    Ok(done)
+}
+
+/// arch_prctl(2): the FS and GS bases.
+pub fn arch_prctl(p: &Process, mem: &mut dyn UserMemory, code: u32, addr: u64) -> SysResult {
+    match ArchPrctlCode::try_from(code)? {
+        ArchPrctlCode::SetFs => {
+            if addr >= oxv_abi::user::USER_END {
+                return Err(Errno::EPERM);
+            }
+            cpu::set_fs_base(addr);
+            p.fs_base.store(addr, Ordering::Relaxed);
+            Ok(0)
+        }
+        ArchPrctlCode::GetFs => {
+            UserPtr::<u64>::new(addr).write(mem, &p.fs_base.load(Ordering::Relaxed))?;
+            Ok(0)
+        }
+        ArchPrctlCode::SetGs => {
+            if addr >= oxv_abi::user::USER_END {
+                return Err(Errno::EPERM);
+            }
+            // While the kernel runs, the app's GS base waits in KERNEL_GS_BASE.
+            // SAFETY: KERNEL_GS_BASE is architectural and the value is a canonical user
+            // address (checked above).
+            unsafe { cpu::wrmsr(msr::KERNEL_GS_BASE, addr) };
+            Ok(0)
+        }
+        ArchPrctlCode::GetGs => {
+            UserPtr::<u64>::new(addr).write(mem, &cpu::rdmsr(msr::KERNEL_GS_BASE))?;
+            Ok(0)
+        }
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+/// sizeof(struct robust_list_head).
+const ROBUST_LIST_HEAD_SIZE: usize = 24;
+
+/// set_robust_list(2): recorded; processed at thread exit once threads exist.
+pub fn set_robust_list(p: &Process, head: UserAddr, len: usize) -> SysResult {
+    if len != ROBUST_LIST_HEAD_SIZE {
+        return Err(Errno::EINVAL);
+    }
+    p.robust_list.store(head.get(), Ordering::Relaxed);
+    Ok(0)
+}
+
+/// get_robust_list(2).
+pub fn get_robust_list(p: &Process, mem: &mut dyn UserMemory, pid: i32, head: UserPtr<u64>, len: UserPtr<u64>) -> SysResult {
+    same_process(p, pid)?;
+    len.write(mem, &(ROBUST_LIST_HEAD_SIZE as u64))?;
+    head.write(mem, &p.robust_list.load(Ordering::Relaxed))?;
+    Ok(0)
+}
+
+/// The CPUs the app may run on: the skeleton runs on CPU 0 only.
+const CPU_MASK: u64 = 1;
+const NR_CPUS: usize = 1;
+
+/// sched_getaffinity(2): returns the size of the kernel's mask (8 bytes), as Linux does.
+pub fn sched_getaffinity(p: &Process, mem: &mut dyn UserMemory, pid: i32, mask: UserBuf) -> SysResult {
+    if mask.len * 8 < NR_CPUS || mask.len % 8 != 0 {
+        return Err(Errno::EINVAL);
+    }
+    same_process(p, pid)?;
+    mem.copy_out(mask.addr, &CPU_MASK.to_le_bytes())?;
+    Ok(8)
+}
+
+/// sched_setaffinity(2): any mask that includes a CPU we have is accepted.
+pub fn sched_setaffinity(p: &Process, mem: &mut dyn UserMemory, pid: i32, mask: UserBuf) -> SysResult {
+    same_process(p, pid)?;
+    let mut bytes = [0u8; 8];
+    let n = mask.len.min(8);
+    mem.copy_in(mask.addr, &mut bytes[..n])?;
+    if u64::from_le_bytes(bytes) & CPU_MASK == 0 {
+        return Err(Errno::EINVAL);
+    }
+    Ok(0)
+}
+
+const PR_GET_DUMPABLE: i32 = 3;
+const PR_SET_DUMPABLE: i32 = 4;
+const PR_SET_NAME: i32 = 15;
+const PR_GET_NAME: i32 = 16;
+
+/// prctl(2): the thread name and the dumpable flag; other options are EINVAL.
+pub fn prctl(p: &Process, mem: &mut dyn UserMemory, option: i32, arg2: u64) -> SysResult {
+    match option {
+        PR_SET_NAME => {
+            let mut name = [0u8; 16];
+            mem.copy_in(UserAddr::new(arg2), &mut name[..15]).or_else(|_| {
+                // A shorter string may end before an unmapped page.
+                mem.read_cstr(UserAddr::new(arg2), &mut name[..15]).map(|_| ()).map_err(|_| Errno::EFAULT)
+            })?;
+            let end = name.iter().position(|&b| b == 0).unwrap_or(15);
+            name[end..].fill(0);
+            *p.comm.lock() = name;
+            Ok(0)
+        }
+        PR_GET_NAME => {
+            let name = *p.comm.lock();
+            mem.copy_out(UserAddr::new(arg2), &name)?;
+            Ok(0)
+        }
+        PR_GET_DUMPABLE => Ok(1),
+        PR_SET_DUMPABLE => match arg2 {
+            0 | 1 => Ok(0),
+            _ => Err(Errno::EINVAL),
+        },
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+/// clock_gettime(2): the process CPU clocks count from process start (the app is the only
+/// thing the CPU runs).
+pub fn clock_gettime(p: &Process, mem: &mut dyn UserMemory, clockid: i32, tp: UserPtr<Timespec>) -> SysResult {
+    let clock = crate::time::clock();
+    let now = cpu::rdtsc();
+    let cpu_ns = clock.ticks_to_ns(now.saturating_sub(p.start_tsc));
+    oxv_sched::syscalls::time::clock_gettime(clock, now, cpu_ns, mem, clockid, tp)
+}
+
+/// Sleeping: spins until the deadline (see [`crate::idle`]).
+pub struct Sleep;
+
+impl Sleeper for Sleep {
+    fn sleep_until_ns(&self, deadline_monotonic_ns: u64) -> Result<(), Interrupted> {
+        while crate::time::monotonic_ns() < deadline_monotonic_ns {
+            crate::idle::relax();
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,87 @@
+//! Signals the skeleton can act on: a signal sent to the app itself takes its default action
+//! (terminate, with the exit status 128+n the host sees), is discarded when ignored, or stays
+//! pending when blocked. Running a handler needs signal delivery, which lands with threads
+//! (issue 4): until then such a send is `ENOSYS`, never a silent success.
+
+use crate::arch::trap::TrapFrame;
+use crate::devices::KernelBlocker;
+use crate::process::Process;
+use oxv_abi::linux::fs::Pollfd;
+use oxv_abi::linux::signal::{DefaultAction, SIG_DFL, SIG_IGN, SigSet, Signal};
+use oxv_abi::linux::time::Timespec;
+use oxv_abi::{Errno, SysResult, UserMemory, UserPtr};
+
+fn send_to_self(p: &Process, frame: &TrapFrame, sig: i32) -> SysResult {
+    if sig == 0 {
+        return Ok(0);
+    }
+    let sig = Signal::try_from(sig)?;
+    let mut st = p.signals.lock();
+    if st.blocked().contains(sig) && !sig.is_unblockable() {
+        st.add_pending(sig);
+        return Ok(0);
+    }
+    let handler = st.action(sig).handler;
+    drop(st);
+    if handler == SIG_IGN && !sig.is_unblockable() {
+        return Ok(0);
+    }
+    if handler != SIG_DFL && !sig.is_unblockable() {
+        return Err(Errno::ENOSYS);
+    }
+    match sig.default_action() {
+        DefaultAction::Ignore | DefaultAction::Stop | DefaultAction::Continue => Ok(0),
+        DefaultAction::Terminate | DefaultAction::CoreDump => crate::process::kill(frame, sig, None),
+    }
+}
+
+/// kill(2) / tkill(2): only this process (or every process, -1) exists.
+pub fn kill(p: &Process, frame: &TrapFrame, pid: i32, sig: i32) -> SysResult {
+    if !(0..=64).contains(&sig) {
+        return Err(Errno::EINVAL);
+    }
+    if pid != p.pid && pid != 0 && pid != -1 && pid != -p.pid {
+        return Err(Errno::ESRCH);
+    }
+    send_to_self(p, frame, sig)
+}
+
+/// tgkill(2).
+pub fn tgkill(p: &Process, frame: &TrapFrame, tgid: i32, tid: i32, sig: i32) -> SysResult {
+    if tgid <= 0 || tid <= 0 || !(0..=64).contains(&sig) {
+        return Err(Errno::EINVAL);
+    }
+    if tgid != p.pid || tid != p.pid {
+        return Err(Errno::ESRCH);
+    }
+    send_to_self(p, frame, sig)
+}
+
+/// ppoll(2): the temporary signal mask is validated and applied for the call.
+pub fn ppoll(
+    p: &Process,
+    mem: &mut dyn UserMemory,
+    fds: UserPtr<Pollfd>,
+    nfds: u32,
+    tmo: UserPtr<Timespec>,
+    sigmask: UserPtr<SigSet>,
+    sigsetsize: usize,
+) -> SysResult {
+    let saved = if sigmask.is_null() {
+        None
+    } else {
+        if sigsetsize != core::mem::size_of::<SigSet>() {
+            return Err(Errno::EINVAL);
+        }
+        let new = sigmask.read(mem)?;
+        let mut st = p.signals.lock();
+        let old = st.blocked();
+        st.set_blocked(new.blockable());
+        Some(old)
+    };
+    let r = oxv_vfs::syscalls::poll::ppoll(&p.files, mem, &KernelBlocker, fds, nfds, tmo);
+    if let Some(old) = saved {
+        p.signals.lock().set_blocked(old);
+    }
+    r
+}

@@ -1,0 +1,115 @@
+//! What the kernel does with an exception or interrupt.
+//!
+//! - A page fault from the app, or from the kernel's user-copy routine on a user address, is
+//!   first offered to the app's address space (demand paging). If the address is not valid
+//!   for the access, the app gets SIGSEGV — or the user copy resumes at its fixup and returns
+//!   `EFAULT`.
+//! - Any other exception from the app is the matching signal (SIGILL, SIGFPE, SIGBUS,
+//!   SIGTRAP, SIGSEGV), which kills it until signal handlers exist.
+//! - An exception in the kernel is a bug: a panic with the full register dump.
+
+use crate::arch::cpu;
+use crate::arch::trap::TrapFrame;
+use crate::arch::usercopy;
+use oxv_abi::linux::signal::Signal;
+use oxv_abi::user::USER_END;
+
+const NAMES: [&str; 32] = [
+    "divide error", "debug", "NMI", "breakpoint", "overflow", "bound range", "invalid opcode",
+    "device not available", "double fault", "coprocessor overrun", "invalid TSS",
+    "segment not present", "stack fault", "general protection", "page fault", "reserved",
+    "x87 FP error", "alignment check", "machine check", "SIMD FP error", "virtualization",
+    "control protection", "reserved", "reserved", "reserved", "reserved", "reserved",
+    "reserved", "hypervisor injection", "VMM communication", "security", "reserved",
+];
+
+/// Page-fault error-code bits.
+mod pf {
+    pub const PRESENT: u64 = 1;
+    pub const WRITE: u64 = 2;
+    pub const INSTRUCTION: u64 = 16;
+}
+
+/// The kind of access that faulted.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Access {
+    /// A load.
+    Read,
+    /// A store.
+    Write,
+    /// An instruction fetch.
+    Execute,
+}
+
+/// Entry from the arch trap stub.
+pub fn handle(frame: &mut TrapFrame) {
+    match frame.vector {
+        14 => page_fault(frame),
+        32..=255 => {} // no interrupt sources are enabled yet; spurious ones are dropped
+        v => exception(frame, v),
+    }
+}
+
+fn page_fault(frame: &mut TrapFrame) {
+    let addr = cpu::cr2();
+    let access = if frame.error & pf::INSTRUCTION != 0 {
+        Access::Execute
+    } else if frame.error & pf::WRITE != 0 {
+        Access::Write
+    } else {
+        Access::Read
+    };
+    let fixup = if frame.from_user() { None } else { usercopy::fixup_for(frame.rip) };
+    if frame.from_user() || (fixup.is_some() && addr < USER_END) {
+        if crate::process::resolve_fault(addr, access, frame.error & pf::PRESENT != 0) {
+            return;
+        }
+        if let Some(resume) = fixup {
+            frame.rip = resume;
+            return;
+        }
+        crate::process::kill(frame, Signal::SIGSEGV, Some(addr));
+    }
+    if let Some(resume) = fixup {
+        // A kernel-half address handed to the user copy (the range check should have
+        // caught it, but never crash for it).
+        frame.rip = resume;
+        return;
+    }
+    kernel_fault(frame, Some(addr));
+}
+
+fn exception(frame: &mut TrapFrame, vector: u64) {
+    if frame.from_user() {
+        let sig = match vector {
+            0 | 16 | 19 => Signal::SIGFPE,
+            1 | 3 => Signal::SIGTRAP,
+            6 => Signal::SIGILL,
+            11 | 12 | 17 => Signal::SIGBUS,
+            _ => Signal::SIGSEGV,
+        };
+        crate::process::kill(frame, sig, None);
+    }
+    kernel_fault(frame, None);
+}
+
+fn kernel_fault(frame: &TrapFrame, addr: Option<u64>) -> ! {
+    let name = NAMES.get(frame.vector as usize).copied().unwrap_or("interrupt");
+    dump(frame, addr);
+    panic!("{} (vector {}, error {:#x}) in the kernel at rip {:#x}", name, frame.vector, frame.error, frame.rip);
+}
+
+/// Prints a trap frame to the kernel log.
+pub fn dump(f: &TrapFrame, cr2: Option<u64>) {
+    let name = NAMES.get(f.vector as usize).copied().unwrap_or("interrupt");
+    let origin = if f.from_user() { "app (ring 3)" } else { "kernel (ring 0)" };
+    kprintln!("oxv: {} (vector {}, error {:#x}) from the {}", name, f.vector, f.error, origin);
+    if let Some(a) = cr2 {
+        kprintln!("  cr2 {a:#018x}");
+    }
+    kprintln!("  rip {:#018x} cs {:#x} rflags {:#x} rsp {:#018x} ss {:#x}", f.rip, f.cs, f.rflags, f.rsp, f.ss);
+    kprintln!("  rax {:#018x} rbx {:#018x} rcx {:#018x} rdx {:#018x}", f.rax, f.rbx, f.rcx, f.rdx);
+    kprintln!("  rsi {:#018x} rdi {:#018x} rbp {:#018x} r8  {:#018x}", f.rsi, f.rdi, f.rbp, f.r8);
+    kprintln!("  r9  {:#018x} r10 {:#018x} r11 {:#018x} r12 {:#018x}", f.r9, f.r10, f.r11, f.r12);
+    kprintln!("  r13 {:#018x} r14 {:#018x} r15 {:#018x}", f.r13, f.r14, f.r15);
+}

@@ -1,0 +1,91 @@
+//! devfs: the `/dev` directory, built like Linux's devtmpfs: a [`Tmpfs`] holding device nodes,
+//! whose opens go to the drivers registered in the [`Vfs`] by device number.
+//!
+//! [`build`] registers the drivers and returns the file system, for the kernel to mount on
+//! `/dev`. It contains:
+//!
+//! | name | what | mode |
+//! |---|---|---|
+//! | `null`, `zero`, `full` | memory devices (1,3), (1,5), (1,7) | `crw-rw-rw-` |
+//! | `random`, `urandom` | the [`EntropySource`] (1,8), (1,9) | `crw-rw-rw-` |
+//! | `tty` | the console terminal (5,0) | `crw-rw-rw-` |
+//! | `console` | the console terminal (5,1) | `crw-------` |
+//! | `stdin`, `stdout`, `stderr` | symlinks to `/proc/self/fd/0`, `1`, `2` | |
+//! | `fd` | symlink to `/proc/self/fd` | |
+//! | `shm/` | an empty directory for POSIX shared memory | `drwxrwxrwt` |
+//!
+//! Because the nodes are ordinary tmpfs nodes, the app may add its own (mknod(2), later) and
+//! an initramfs may ship device nodes that open the same drivers.
+
+use crate::device::memory::{
+    MemoryDevice, MemoryKind, RANDOM_DEVICE, RandomDevice, URANDOM_DEVICE,
+};
+use crate::device::{CONSOLE_DEVICE, EntropySource, TTY_DEVICE, Terminal, TerminalDriver};
+use crate::mount::{CharDriver, FileSystem, Vfs};
+use crate::node::{DeviceId, NewAttrs, NewNode};
+use crate::tmpfs::Tmpfs;
+use alloc::sync::Arc;
+use oxv_abi::Errno;
+
+/// The devices the embedder provides to devfs.
+pub struct DevfsDevices {
+    /// The console: `/dev/console`, `/dev/tty`.
+    pub console: Arc<Terminal>,
+    /// Randomness: `/dev/random`, `/dev/urandom`.
+    pub entropy: Arc<dyn EntropySource>,
+}
+
+/// Registers the standard drivers in `vfs` and returns a devfs holding their nodes (see the
+/// [module docs](self)); mount it on `/dev`.
+pub fn build(vfs: &Vfs, devices: DevfsDevices) -> Result<Arc<Tmpfs>, Errno> {
+    let now = vfs.now();
+    let fs = Tmpfs::new(vfs.anon_device(), now);
+    let root = fs.root();
+    let attrs = |perm| NewAttrs {
+        perm,
+        uid: 0,
+        gid: 0,
+        now,
+    };
+
+    let add = |name: &[u8], dev: DeviceId, perm: u32, driver: Arc<dyn CharDriver>| {
+        vfs.register_char_device(dev, driver);
+        root.create(name, NewNode::CharDevice(dev), &attrs(perm))
+            .map(|_| ())
+    };
+    for kind in [MemoryKind::Null, MemoryKind::Zero, MemoryKind::Full] {
+        let d = MemoryDevice::new(kind);
+        let name: &[u8] = match kind {
+            MemoryKind::Null => b"null",
+            MemoryKind::Zero => b"zero",
+            MemoryKind::Full => b"full",
+        };
+        add(name, d.device_id(), 0o666, d)?;
+    }
+    add(
+        b"random",
+        RANDOM_DEVICE,
+        0o666,
+        RandomDevice::new(devices.entropy.clone(), RANDOM_DEVICE),
+    )?;
+    add(
+        b"urandom",
+        URANDOM_DEVICE,
+        0o666,
+        RandomDevice::new(devices.entropy, URANDOM_DEVICE),
+    )?;
+    let terminal = Arc::new(TerminalDriver(devices.console));
+    add(b"tty", TTY_DEVICE, 0o666, terminal.clone())?;
+    add(b"console", CONSOLE_DEVICE, 0o600, terminal)?;
+
+    for (name, target) in [
+        (&b"stdin"[..], &b"/proc/self/fd/0"[..]),
+        (b"stdout", b"/proc/self/fd/1"),
+        (b"stderr", b"/proc/self/fd/2"),
+        (b"fd", b"/proc/self/fd"),
+    ] {
+        root.create(name, NewNode::Symlink(target), &attrs(0o777))?;
+    }
+    root.create(b"shm", NewNode::Directory, &attrs(0o1777))?;
+    Ok(fs)
+}

@@ -1,0 +1,210 @@
+//! Terminal and memory devices over fakes.
+
+use super::memory::{MemoryDevice, MemoryKind, RandomDevice, URANDOM_DEVICE};
+use super::*;
+use crate::fake::{FakeConsole, FakeEntropy};
+use alloc::vec;
+use alloc::vec::Vec;
+use oxv_abi::linux::fs::{ECHO, FIONREAD, ICANON};
+use oxv_abi::user::fake::FakeUserMemory;
+
+fn term(console: &Arc<FakeConsole>) -> Arc<TerminalFile> {
+    Terminal::new(console.clone()).open()
+}
+
+fn read(f: &dyn FileOps, n: usize, nonblocking: bool) -> Result<Vec<u8>, Errno> {
+    let mut buf = vec![0u8; n];
+    let got = f.read(0, &mut ReadBuf::kernel(&mut buf), nonblocking)?;
+    buf.truncate(got);
+    Ok(buf)
+}
+
+fn write(f: &dyn FileOps, data: &[u8]) -> Result<usize, Errno> {
+    f.write(WritePos::At(0), &WriteBuf::kernel(data), false)
+        .map(|w| w.count)
+}
+
+fn user_mem() -> FakeUserMemory {
+    let mut m = FakeUserMemory::new();
+    m.map(0x1000, 0x1000, true);
+    m
+}
+
+mod terminal {
+    use super::*;
+
+    #[test]
+    fn reads_what_the_device_has() {
+        let c = FakeConsole::tty(24, 80);
+        let t = term(&c);
+        assert_eq!(read(&*t, 8, true), Err(Errno::EAGAIN));
+        c.push_input(b"ls -l\n");
+        assert_eq!(read(&*t, 3, false).unwrap(), b"ls ");
+        assert_eq!(read(&*t, 100, false).unwrap(), b"-l\n");
+        assert_eq!(read(&*t, 0, false).unwrap(), b"");
+        c.end_input();
+        assert_eq!(read(&*t, 8, false).unwrap(), b"", "end of input reads 0");
+        assert!(!t.is_positioned());
+        assert_eq!(t.seek(0, 0, 0), Err(Errno::ESPIPE));
+    }
+
+    #[test]
+    fn output_maps_nl_to_crnl_until_opost_is_cleared() {
+        let c = FakeConsole::tty(24, 80);
+        let t = term(&c);
+        assert_eq!(
+            write(&*t, b"a\nb\n"),
+            Ok(4),
+            "the count is of the app's bytes"
+        );
+        assert_eq!(c.output(), b"a\r\nb\r\n");
+        // A long write full of newlines crosses the internal chunks.
+        let long: Vec<u8> = b"x\n".iter().copied().cycle().take(1001).collect();
+        assert_eq!(write(&*t, &long), Ok(1001));
+        assert_eq!(c.output().len(), 6 + 1001 + 500);
+        // Raw mode, as an editor sets it.
+        let mut mem = user_mem();
+        let mut raw = t.terminal().termios();
+        raw.c_oflag = 0;
+        raw.c_lflag &= !(ICANON | ECHO);
+        UserPtr::<Termios>::new(0x1000)
+            .write(&mut mem, &raw)
+            .unwrap();
+        assert_eq!(t.ioctl(TCSETSW, 0x1000, &mut mem), Ok(0));
+        let before = c.output().len();
+        write(&*t, b"\n").unwrap();
+        assert_eq!(&c.output()[before..], b"\n");
+    }
+
+    #[test]
+    fn termios_and_window_size() {
+        let c = FakeConsole::tty(24, 80);
+        let t = term(&c);
+        let mut mem = user_mem();
+        assert_eq!(t.ioctl(TCGETS, 0x1000, &mut mem), Ok(0));
+        assert_eq!(
+            UserPtr::<Termios>::new(0x1000).read(&mem).unwrap(),
+            Termios::linux_default()
+        );
+        assert_eq!(t.ioctl(TIOCGWINSZ, 0x1100, &mut mem), Ok(0));
+        let ws = UserPtr::<Winsize>::new(0x1100).read(&mem).unwrap();
+        assert_eq!((ws.ws_row, ws.ws_col), (24, 80));
+        let set = Winsize {
+            ws_row: 50,
+            ws_col: 132,
+            ws_xpixel: 0,
+            ws_ypixel: 0,
+        };
+        UserPtr::<Winsize>::new(0x1100)
+            .write(&mut mem, &set)
+            .unwrap();
+        assert_eq!(t.ioctl(TIOCSWINSZ, 0x1100, &mut mem), Ok(0));
+        assert_eq!(t.terminal().window_size(), Some(set));
+        // Another open of the same terminal sees the same state.
+        let t2 = t.terminal().open();
+        assert_eq!(t2.ioctl(TIOCGWINSZ, 0x1200, &mut mem), Ok(0));
+        assert_eq!(UserPtr::<Winsize>::new(0x1200).read(&mem).unwrap(), set);
+        // Faults.
+        assert_eq!(t.ioctl(TCGETS, 0x9000, &mut mem), Err(Errno::EFAULT));
+        assert_eq!(t.ioctl(TCSETS, 0x9000, &mut mem), Err(Errno::EFAULT));
+        assert_eq!(t.ioctl(0x1234, 0x1000, &mut mem), Err(Errno::ENOTTY));
+    }
+
+    #[test]
+    fn process_groups_and_fionread() {
+        let c = FakeConsole::tty(24, 80);
+        let t = term(&c);
+        let mut mem = user_mem();
+        assert_eq!(t.ioctl(TIOCGPGRP, 0x1000, &mut mem), Ok(0));
+        assert_eq!(UserPtr::<i32>::new(0x1000).read(&mem), Ok(1));
+        UserPtr::<i32>::new(0x1000).write(&mut mem, &7).unwrap();
+        assert_eq!(t.ioctl(TIOCSPGRP, 0x1000, &mut mem), Ok(0));
+        assert_eq!(t.ioctl(TIOCGPGRP, 0x1004, &mut mem), Ok(0));
+        assert_eq!(UserPtr::<i32>::new(0x1004).read(&mem), Ok(7));
+        UserPtr::<i32>::new(0x1000).write(&mut mem, &-1).unwrap();
+        assert_eq!(t.ioctl(TIOCSPGRP, 0x1000, &mut mem), Err(Errno::EINVAL));
+        c.push_input(b"abc");
+        assert_eq!(t.ioctl(FIONREAD, 0x1008, &mut mem), Ok(0));
+        assert_eq!(UserPtr::<i32>::new(0x1008).read(&mem), Ok(3));
+    }
+
+    #[test]
+    fn a_device_without_window_size_is_not_a_tty() {
+        let c = FakeConsole::not_a_tty();
+        let t = term(&c);
+        let mut mem = user_mem();
+        for req in [TCGETS, TCSETS, TIOCGWINSZ, TIOCSWINSZ, TIOCGPGRP] {
+            assert_eq!(
+                t.ioctl(req, 0x1000, &mut mem),
+                Err(Errno::ENOTTY),
+                "request {req:#x}"
+            );
+        }
+        assert_eq!(write(&*t, b"log line\n"), Ok(9));
+        assert_eq!(c.output(), b"log line\r\n");
+    }
+
+    #[test]
+    fn poll_reflects_the_device() {
+        let c = FakeConsole::tty(24, 80);
+        let t = term(&c);
+        assert_eq!(t.poll(), PollEvents::OUT | PollEvents::WRNORM);
+        c.push_input(b"x");
+        assert!(t.poll().contains(PollEvents::IN | PollEvents::RDNORM));
+        let m = t.stat().unwrap();
+        assert_eq!((m.kind, m.rdev), (FileKind::CharDevice, CONSOLE_DEVICE));
+    }
+
+    #[test]
+    fn user_faults_in_reads_and_writes() {
+        let c = FakeConsole::tty(24, 80);
+        let t = term(&c);
+        let mut mem = user_mem();
+        c.push_input(b"data");
+        let mut dst = ReadBuf::user(&mut mem, oxv_abi::UserBuf::new(0x8000, 4));
+        assert_eq!(t.read(0, &mut dst, false), Err(Errno::EFAULT));
+        let src = WriteBuf::user(&mem, oxv_abi::UserBuf::new(0x8000, 4));
+        assert_eq!(
+            t.write(WritePos::At(0), &src, false).map(|w| w.count),
+            Err(Errno::EFAULT)
+        );
+        assert!(c.output().is_empty());
+    }
+}
+
+mod memory_devices {
+    use super::*;
+
+    #[test]
+    fn null_zero_full() {
+        let null = MemoryDevice::new(MemoryKind::Null);
+        let zero = MemoryDevice::new(MemoryKind::Zero);
+        let full = MemoryDevice::new(MemoryKind::Full);
+        assert_eq!(read(&*null, 10, false).unwrap(), b"");
+        assert_eq!(write(&*null, b"gone"), Ok(4));
+        assert_eq!(read(&*zero, 1000, false).unwrap(), vec![0u8; 1000]);
+        assert_eq!(write(&*zero, b"gone"), Ok(4));
+        assert_eq!(read(&*full, 3, false).unwrap(), [0, 0, 0]);
+        assert_eq!(write(&*full, b"x"), Err(Errno::ENOSPC));
+        assert_eq!(null.seek(77, 5, 0), Ok(0));
+        assert_eq!(zero.seek(77, 5, 0), Ok(0));
+        assert_eq!(null.stat().unwrap().rdev, DeviceId::new(1, 3));
+    }
+
+    #[test]
+    fn random_reads_the_entropy_source() {
+        let r = RandomDevice::new(FakeEntropy::seeded(1), URANDOM_DEVICE);
+        let a = read(&*r, 300, false).unwrap();
+        let b = read(&*r, 300, false).unwrap();
+        assert_eq!(a.len(), 300);
+        assert_ne!(a, b);
+        assert!(a.iter().any(|&x| x != 0));
+        let again = RandomDevice::new(FakeEntropy::seeded(1), URANDOM_DEVICE);
+        assert_eq!(
+            read(&*again, 300, false).unwrap(),
+            a,
+            "the fake is deterministic"
+        );
+        assert_eq!(write(&*r, b"seed"), Ok(4));
+    }
+}

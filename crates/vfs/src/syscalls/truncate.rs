@@ -1,0 +1,71 @@
+//! truncate(2), ftruncate(2), fsync(2), fdatasync(2).
+//!
+//! As Linux: a negative length is `EINVAL` first; truncate follows symlinks, refuses
+//! directories with `EISDIR`, other non-regular files with `EINVAL`, read-only mounts with
+//! `EROFS`; ftruncate needs a regular file open for writing (`EINVAL` otherwise). Both stamp
+//! mtime and ctime. The file systems here keep everything in memory, so fsync and fdatasync
+//! only check the fd: 0 for regular files and directories, `EINVAL` for files that cannot be
+//! synced (terminals, devices), as Linux says for files without an fsync operation.
+
+use super::{copy_nonempty_path, io_file, lookup_at};
+use crate::context::FsContext;
+use crate::fd_table::FdTable;
+use crate::node::{FileKind, SetAttr};
+use oxv_abi::linux::fs::AT_FDCWD;
+use oxv_abi::{Errno, SysResult, UserCStr, UserMemory};
+
+/// truncate(2).
+pub fn truncate(
+    cx: &FsContext,
+    files: &FdTable,
+    mem: &mut dyn UserMemory,
+    path: UserCStr,
+    length: i64,
+) -> SysResult {
+    if length < 0 {
+        return Err(Errno::EINVAL);
+    }
+    let path = copy_nonempty_path(mem, path)?;
+    let loc = lookup_at(cx, files, AT_FDCWD, &path, true)?;
+    match loc.inode().kind() {
+        FileKind::Directory => return Err(Errno::EISDIR),
+        FileKind::Regular => {}
+        _ => return Err(Errno::EINVAL),
+    }
+    loc.check_writable()?;
+    let now = cx.vfs().now();
+    loc.inode().set_attr(&SetAttr {
+        size: Some(length as u64),
+        mtime: Some(now),
+        ctime: now,
+        ..SetAttr::default()
+    })?;
+    Ok(0)
+}
+
+/// ftruncate(2).
+pub fn ftruncate(files: &FdTable, fd: i32, length: i64) -> SysResult {
+    if length < 0 {
+        return Err(Errno::EINVAL);
+    }
+    let file = io_file(files, fd)?;
+    if !file.is_writable() || file.stat()?.kind != FileKind::Regular {
+        return Err(Errno::EINVAL);
+    }
+    file.ops().truncate(length as u64)?;
+    Ok(0)
+}
+
+/// fsync(2).
+pub fn fsync(files: &FdTable, fd: i32) -> SysResult {
+    let file = io_file(files, fd)?;
+    match file.stat()?.kind {
+        FileKind::Regular | FileKind::Directory => Ok(0),
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+/// fdatasync(2).
+pub fn fdatasync(files: &FdTable, fd: i32) -> SysResult {
+    fsync(files, fd)
+}
