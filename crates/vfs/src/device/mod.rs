@@ -124,6 +124,10 @@ impl Terminal {
     }
 
     fn translates_newlines(&self) -> bool {
+        // A stream that is not a terminal has no line discipline to post-process output.
+        if !self.is_tty() {
+            return false;
+        }
         let t = self.termios.lock();
         t.c_oflag & OPOST != 0 && t.c_oflag & ONLCR != 0
     }

@@ -140,8 +140,9 @@ mod terminal {
                 "request {req:#x}"
             );
         }
+        // Not a terminal: no line discipline, so output passes through byte for byte.
         assert_eq!(write(&*t, b"log line\n"), Ok(9));
-        assert_eq!(c.output(), b"log line\r\n");
+        assert_eq!(c.output(), b"log line\n");
     }
 
     #[test]
