@@ -43,12 +43,12 @@ fn banner(out: &mut impl Write, boot: io::Result<f64>) -> io::Result<bool> {
         Ok(u) => {
             writeln!(
                 out,
-                "kernel     {} {} ({})",
+                "uname      {} {} ({})",
                 u.sysname, u.release, u.machine
             )?;
             writeln!(out, "version    {}", u.version)?;
         }
-        Err(e) => writeln!(out, "kernel     uname failed: {e}")?,
+        Err(e) => writeln!(out, "uname      failed: {e}")?,
     }
     match boot {
         Ok(ms) => writeln!(

@@ -119,7 +119,9 @@ impl Segment {
     /// The segment's file contents within `elf` (the same bytes given to [`plan`]); `None`
     /// if `elf` is shorter than the file that was planned.
     pub fn file_bytes<'a>(&self, elf: &'a [u8]) -> Option<&'a [u8]> {
-        file_range(elf, self.file_offset, self.file_size)
+        let start = usize::try_from(self.file_offset).ok()?;
+        let end = start.checked_add(usize::try_from(self.file_size).ok()?)?;
+        elf.get(start..end)
     }
 }
 
@@ -257,6 +259,13 @@ pub enum ExecError {
     /// The entry point is outside the user half.
     #[error("entry point {0:#x} is outside user space")]
     BadEntry(u64),
+    /// [`plan_prefix`] was given too short a prefix: the headers it must read extend to byte
+    /// `upto` of the file. Not a property of the file; call again with more bytes.
+    #[error("the ELF headers extend to byte {upto}, past the prefix read")]
+    NeedMore {
+        /// How many bytes of the file the headers need.
+        upto: u64,
+    },
 }
 
 impl ExecError {
@@ -284,11 +293,31 @@ const fn page_up(a: u64) -> u64 {
     page_down(a + (PAGE_SIZE - 1))
 }
 
-/// `elf[offset..offset + len]`, or `None` if any of it lies outside `elf`.
-fn file_range(elf: &[u8], offset: u64, len: u64) -> Option<&[u8]> {
-    let start = usize::try_from(offset).ok()?;
-    let end = start.checked_add(usize::try_from(len).ok()?)?;
-    elf.get(start..end)
+/// The part of an executable the planner reads: a prefix of the file and the file's length.
+#[derive(Copy, Clone)]
+struct Image<'a> {
+    head: &'a [u8],
+    len: u64,
+}
+
+impl<'a> Image<'a> {
+    /// Whether `[offset, offset + len)` lies inside the file.
+    fn in_file(&self, offset: u64, len: u64) -> bool {
+        matches!(offset.checked_add(len), Some(end) if end <= self.len)
+    }
+
+    /// The bytes `[offset, offset + len)`: `Ok(None)` if they lie outside the file,
+    /// `NeedMore` if they are in the file but past the prefix.
+    fn bytes(&self, offset: u64, len: u64) -> Result<Option<&'a [u8]>, ExecError> {
+        if !self.in_file(offset, len) {
+            return Ok(None);
+        }
+        let end = offset + len;
+        if end > self.head.len() as u64 {
+            return Err(ExecError::NeedMore { upto: end });
+        }
+        Ok(Some(&self.head[offset as usize..end as usize]))
+    }
 }
 
 /// Whether `[vaddr, vaddr + len)` is a valid user range.
@@ -298,11 +327,27 @@ fn user_range(vaddr: u64, len: u64) -> bool {
 
 /// Validates `elf` and describes how to load it. See the module docs for what is checked.
 pub fn plan(elf: &[u8]) -> Result<ExecPlan, ExecError> {
-    if elf.get(..SELFMAG) != Some(&ELFMAG[..]) {
+    plan_prefix(elf, elf.len() as u64)
+}
+
+/// Like [`plan`], from the first bytes of a file of `file_len` bytes, so a kernel can plan
+/// without reading the whole file: the ELF header, the program header table and the
+/// interpreter path must lie in `head` (they are near the start in every linker's output);
+/// if they do not, the error is [`ExecError::NeedMore`] with how much to read.
+pub fn plan_prefix(head: &[u8], file_len: u64) -> Result<ExecPlan, ExecError> {
+    let img = Image { head, len: file_len.max(head.len() as u64) };
+    let elf = head;
+    if file_len < SIZEOF_EHDR as u64 && elf.get(..SELFMAG) != Some(&ELFMAG[..]) {
         return Err(ExecError::NotElf);
     }
+    if file_len < SIZEOF_EHDR as u64 {
+        return Err(ExecError::Truncated { len: file_len as usize });
+    }
     if elf.len() < SIZEOF_EHDR {
-        return Err(ExecError::Truncated { len: elf.len() });
+        return Err(ExecError::NeedMore { upto: SIZEOF_EHDR as u64 });
+    }
+    if elf.get(..SELFMAG) != Some(&ELFMAG[..]) {
+        return Err(ExecError::NotElf);
     }
     if elf[EI_CLASS] != ELFCLASS64 {
         return Err(ExecError::Not64Bit);
@@ -327,7 +372,8 @@ pub fn plan(elf: &[u8]) -> Result<ExecPlan, ExecError> {
         return Err(ExecError::BadPhnum(eh.e_phnum));
     }
     let table_len = (phnum * SIZEOF_PHDR) as u64;
-    let phoff = file_range(elf, eh.e_phoff, table_len)
+    let phoff = img
+        .bytes(eh.e_phoff, table_len)?
         .map(|_| eh.e_phoff as usize)
         .ok_or(ExecError::PhdrsOutsideFile)?;
     let phdrs = ProgramHeader::parse(elf, phoff, phnum, Endian::Little)
@@ -342,13 +388,13 @@ pub fn plan(elf: &[u8]) -> Result<ExecPlan, ExecError> {
     for (index, ph) in phdrs.iter().enumerate() {
         match ph.p_type {
             PT_LOAD => {
-                if let Some(seg) = load_segment(elf, index, ph)? {
+                if let Some(seg) = load_segment(&img, index, ph)? {
                     loads.push((index, seg));
                 }
             }
-            PT_INTERP if interp.is_none() => interp = Some(interpreter(elf, index, ph)?),
+            PT_INTERP if interp.is_none() => interp = Some(interpreter(&img, index, ph)?),
             PT_GNU_STACK => stack_exec = ph.p_flags & PF_X != 0,
-            PT_TLS if tls.is_none() => tls = Some(tls_template(elf, index, ph)?),
+            PT_TLS if tls.is_none() => tls = Some(tls_template(&img, index, ph)?),
             PT_PHDR if pt_phdr.is_none() => pt_phdr = Some(ph.p_vaddr),
             _ => {}
         }
@@ -395,7 +441,7 @@ pub fn plan(elf: &[u8]) -> Result<ExecPlan, ExecError> {
 }
 
 fn load_segment(
-    elf: &[u8],
+    img: &Image<'_>,
     index: usize,
     ph: &ProgramHeader,
 ) -> Result<Option<Segment>, ExecError> {
@@ -410,7 +456,7 @@ fn load_segment(
         return Err(ExecError::BadAddress { index });
     }
     if ph.p_filesz > 0 {
-        if file_range(elf, ph.p_offset, ph.p_filesz).is_none() {
+        if !img.in_file(ph.p_offset, ph.p_filesz) {
             return Err(ExecError::SegmentOutsideFile { index });
         }
         if ph.p_vaddr % PAGE_SIZE != ph.p_offset % PAGE_SIZE {
@@ -428,12 +474,13 @@ fn load_segment(
 
 /// The `PT_INTERP` path, checked as Linux checks it: `2 <= p_filesz <= PATH_MAX` and a NUL
 /// in the last byte. Like Linux, the path ends at the first NUL.
-fn interpreter(elf: &[u8], index: usize, ph: &ProgramHeader) -> Result<Vec<u8>, ExecError> {
+fn interpreter(img: &Image<'_>, index: usize, ph: &ProgramHeader) -> Result<Vec<u8>, ExecError> {
     if ph.p_filesz < 2 || ph.p_filesz > PATH_MAX as u64 {
         return Err(ExecError::InterpreterLength { len: ph.p_filesz });
     }
-    let bytes =
-        file_range(elf, ph.p_offset, ph.p_filesz).ok_or(ExecError::SegmentOutsideFile { index })?;
+    let bytes = img
+        .bytes(ph.p_offset, ph.p_filesz)?
+        .ok_or(ExecError::SegmentOutsideFile { index })?;
     if bytes.last() != Some(&0) {
         return Err(ExecError::InterpreterUnterminated);
     }
@@ -444,7 +491,7 @@ fn interpreter(elf: &[u8], index: usize, ph: &ProgramHeader) -> Result<Vec<u8>, 
     Ok(path.to_vec())
 }
 
-fn tls_template(elf: &[u8], index: usize, ph: &ProgramHeader) -> Result<TlsTemplate, ExecError> {
+fn tls_template(img: &Image<'_>, index: usize, ph: &ProgramHeader) -> Result<TlsTemplate, ExecError> {
     let bad = ExecError::BadTls { index };
     if ph.p_filesz > ph.p_memsz || !user_range(ph.p_vaddr, ph.p_memsz) {
         return Err(bad);
@@ -452,7 +499,7 @@ fn tls_template(elf: &[u8], index: usize, ph: &ProgramHeader) -> Result<TlsTempl
     if ph.p_align > 1 && !ph.p_align.is_power_of_two() {
         return Err(bad);
     }
-    if ph.p_filesz > 0 && file_range(elf, ph.p_offset, ph.p_filesz).is_none() {
+    if ph.p_filesz > 0 && !img.in_file(ph.p_offset, ph.p_filesz) {
         return Err(ExecError::SegmentOutsideFile { index });
     }
     Ok(TlsTemplate {

@@ -137,8 +137,31 @@ fn prot_string(p: &ExecPlan, i: usize) -> String {
 }
 
 /// Checks a real binary's plan against readelf, and the basics of its kind.
+/// Planning from a prefix of the file gives the same plan as from the whole file, and a
+/// prefix too short for the headers asks for exactly what it needs.
+fn check_prefix(name: &str, bytes: &[u8], full: &ExecPlan) {
+    let len = bytes.len() as u64;
+    let head = &bytes[..bytes.len().min(4096)];
+    assert_eq!(&oxv_abi::exec::plan_prefix(head, len).unwrap(), full, "{name}: 4 KiB prefix");
+    for cut in [0usize, 10, 63, 64, 100, 300] {
+        match oxv_abi::exec::plan_prefix(&bytes[..cut], len) {
+            Ok(p) => assert_eq!(&p, full, "{name}: prefix {cut}"),
+            Err(ExecError::NeedMore { upto }) => {
+                assert!(upto > cut as u64 && upto <= len, "{name}: prefix {cut} asks for {upto}");
+                let more = oxv_abi::exec::plan_prefix(&bytes[..upto as usize], len);
+                assert!(
+                    matches!(&more, Ok(p) if p == full) || matches!(more, Err(ExecError::NeedMore { upto: u2 }) if u2 > upto),
+                    "{name}: prefix {upto} after NeedMore"
+                );
+            }
+            Err(e) => panic!("{name}: prefix {cut}: {e}"),
+        }
+    }
+}
+
 fn check_real(name: &str, bytes: &[u8], dir: &Path, kind: ElfKind, has_interp: bool) -> ExecPlan {
     let p = plan(bytes).unwrap_or_else(|e| panic!("{name}: {e}"));
+    check_prefix(name, bytes, &p);
     check_invariants(&p, bytes.len());
     assert_eq!(p.kind, kind, "{name}");
     assert_eq!(

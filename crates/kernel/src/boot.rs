@@ -34,7 +34,7 @@ use oxv_vfs::devfs::{self, DevfsDevices};
 use oxv_vfs::procfs::ProcFs;
 use oxv_vfs::tmpfs::Tmpfs;
 use oxv_vfs::{
-    DeviceId, FdTable, FileSystem, FsContext, MountFlags, OpenFile, ReadBuf, RealtimeClock, SetAttr, Vfs,
+    DeviceId, FdTable, FileSystem, FsContext, MountFlags, OpenFile, RealtimeClock, SetAttr, Vfs,
     initramfs,
 };
 use spin::Mutex;
@@ -107,8 +107,8 @@ pub fn start(start_info: u64, entry_tsc: u64) -> ! {
     kdebug!("oxv: initramfs {} KiB unpacked", initrd_bytes / 1024);
 
     let path = args.argv[0].clone();
-    let elf = match read_program(&cx, &path) {
-        Ok(b) => b,
+    let program = match cx.open(&path, OpenFlags::empty(), 0) {
+        Ok(f) => f,
         Err(e) => fail(127, format_args!("oxv: {}: {}", String::from_utf8_lossy(&path), e)),
     };
 
@@ -123,11 +123,10 @@ pub fn start(start_info: u64, entry_tsc: u64) -> ! {
     };
     let argv: Vec<&[u8]> = args.argv.iter().map(|a| a.as_slice()).collect();
     let envp: Vec<&[u8]> = args.env.iter().map(|a| a.as_slice()).collect();
-    let entry = match process::with_platform(|plat| exec::load(&mut mm, plat, &elf, &path, &argv, &envp, stack_top, &cpu_aux)) {
+    let entry = match process::with_platform(|plat| exec::load(&mut mm, plat, program, &path, &argv, &envp, stack_top, &cpu_aux)) {
         Ok(e) => e,
         Err(e) => fail(126, format_args!("oxv: {}: cannot execute: {}", String::from_utf8_lossy(&path), e)),
     };
-    drop(elf);
 
     let mut cmdline = Vec::new();
     for a in &args.argv {
@@ -219,25 +218,6 @@ fn mount_proc(cx: &FsContext, exe: Vec<u8>, cmdline: Vec<u8>) {
     if let Ok(at) = cx.lookup(b"/proc", true) {
         let _ = vfs.mount(procfs, &at, MountFlags::empty());
     }
-}
-
-/// Reads the whole program file.
-fn read_program(cx: &FsContext, path: &[u8]) -> Result<Vec<u8>, oxv_abi::Errno> {
-    let file = cx.open(path, OpenFlags::empty(), 0)?;
-    let size = file.stat()?.size as usize;
-    let mut buf = Vec::new();
-    buf.try_reserve_exact(size).map_err(|_| oxv_abi::Errno::ENOMEM)?;
-    buf.resize(size, 0);
-    let mut done = 0;
-    while done < size {
-        let n = file.read_at(done as u64, &mut ReadBuf::kernel(&mut buf[done..]))?;
-        if n == 0 {
-            break;
-        }
-        done += n;
-    }
-    buf.truncate(done);
-    Ok(buf)
 }
 
 fn parse_winsize(v: Option<&[u8]>) -> Winsize {

@@ -3,16 +3,23 @@
 //! just above the image, the stack at the top of the user half, `mmap` allocations below the
 //! stack, and the System V initial stack (argv, envp, auxv) built by `oxv_abi::stack`.
 //!
-//! Segments are copied in eagerly from the file image (the initramfs already holds it in
-//! memory). Two segments may share a page (their bytes never overlap): the page gets the
-//! union of their permissions, as with Linux's overlapping `mmap`s.
+//! Only the headers are read at exec time ([`oxv_abi::exec::plan_prefix`]); segments are
+//! private file mappings, paged in on first touch, with the bss tail of the last file page
+//! zeroed and the rest of the bss anonymous, as Linux does. Two segments may share a page
+//! (their bytes never overlap): the page gets both segments' bytes and the union of their
+//! permissions.
 
+use crate::file_map::{FileMapSource, read_full};
 use crate::random;
+use alloc::sync::Arc;
+use alloc::vec;
 use alloc::vec::Vec;
 use oxv_abi::exec::{ElfKind, ExecError, ExecPlan, SegmentProt};
+use oxv_abi::linux::mm::{MAP_FIXED, MAP_PRIVATE};
 use oxv_abi::stack::{StackError, auxv::*, build_initial_stack};
 use oxv_abi::Errno;
-use oxv_mm::{AddressSpace, PageTable, Platform, Prot, VmaKind};
+use oxv_mm::{AddressSpace, MapSource, MmapArgs, PageTable, Platform, Prot, VmaKind};
+use oxv_vfs::OpenFile;
 
 /// Size of the main thread's stack mapping (RLIMIT_STACK's default).
 pub const STACK_SIZE: u64 = 8 << 20;
@@ -33,6 +40,8 @@ pub enum ExecFailure {
     Map(Errno),
     /// The program needs a dynamic linker, which this kernel cannot load yet.
     NeedsInterpreter,
+    /// Reading the file failed.
+    Io(Errno),
 }
 
 impl ExecFailure {
@@ -43,6 +52,7 @@ impl ExecFailure {
             ExecFailure::Stack(e) => e.to_errno(),
             ExecFailure::Map(e) => *e,
             ExecFailure::NeedsInterpreter => Errno::ENOEXEC,
+            ExecFailure::Io(e) => *e,
         }
     }
 }
@@ -54,6 +64,7 @@ impl core::fmt::Display for ExecFailure {
             ExecFailure::Stack(e) => write!(f, "{e}"),
             ExecFailure::Map(e) => write!(f, "cannot map the program: {e}"),
             ExecFailure::NeedsInterpreter => f.write_str("dynamically linked programs are not supported yet"),
+            ExecFailure::Io(e) => write!(f, "cannot read the program: {e}"),
         }
     }
 }
@@ -97,19 +108,38 @@ pub fn stack_top() -> u64 {
     USER_STACK_TOP - random_pages(22)
 }
 
-/// Loads `elf` (whose guest path is `path`) into `mm` and builds its initial stack.
+/// The most of a file read to find its headers.
+const MAX_HEADER_BYTES: u64 = 1 << 20;
+
+/// Reads the ELF headers of `file` and plans the load.
+fn plan_file(file: &OpenFile, len: u64) -> Result<ExecPlan, ExecFailure> {
+    let mut want = len.min(4096);
+    loop {
+        let mut head = vec![0u8; want as usize];
+        let n = read_full(file, 0, &mut head).map_err(ExecFailure::Io)?;
+        head.truncate(n);
+        match oxv_abi::exec::plan_prefix(&head, len) {
+            Err(ExecError::NeedMore { upto }) if upto > want && upto <= MAX_HEADER_BYTES => want = upto,
+            r => return r.map_err(ExecFailure::Elf),
+        }
+    }
+}
+
+/// Loads the program open as `file` (whose guest path is `path`) into `mm` and builds its
+/// initial stack.
 #[allow(clippy::too_many_arguments)]
 pub fn load<P: PageTable>(
     mm: &mut AddressSpace<P>,
     plat: &mut Platform<'_>,
-    elf: &[u8],
+    file: Arc<OpenFile>,
     path: &[u8],
     argv: &[&[u8]],
     envp: &[&[u8]],
     stack_top: u64,
     cpu: &CpuAux,
 ) -> Result<Entry, ExecFailure> {
-    let plan: ExecPlan = oxv_abi::exec::plan(elf).map_err(ExecFailure::Elf)?;
+    let len = file.stat().map_err(ExecFailure::Io)?.size;
+    let plan = plan_file(&file, len)?;
     if plan.interp.is_some() {
         return Err(ExecFailure::NeedsInterpreter);
     }
@@ -117,30 +147,61 @@ pub fn load<P: PageTable>(
         ElfKind::Exec => 0,
         ElfKind::Dyn => ET_DYN_BASE + random_pages(28) - plan.span.start,
     };
+    let source: Arc<dyn MapSource> = Arc::new(FileMapSource(file.clone()));
+    let map_err = |e: Errno| ExecFailure::Map(e);
 
-    // Map each segment's pages; a page shared with the previous segment gets both rights.
     let mut prev_end = 0u64;
     let mut prev_prot = Prot::empty();
     let mut image_end = 0u64;
     for seg in &plan.segments {
-        let start = (seg.vaddr + bias) & !(PAGE - 1);
-        let end = (seg.vaddr + bias + seg.mem_size).next_multiple_of(PAGE);
+        let vstart = seg.vaddr + bias;
+        let fend = vstart + seg.file_size;
+        let mend = vstart + seg.mem_size;
+        let page0 = vstart & !(PAGE - 1);
+        let file_page_end = fend.next_multiple_of(PAGE);
+        let mem_page_end = mend.next_multiple_of(PAGE);
         let prot = prot_of(seg.prot);
-        let mut from = start;
-        if start < prev_end {
-            let union = prot | prev_prot;
-            mm.mprotect(start, prev_end - start, union.bits(), plat).map_err(ExecFailure::Map)?;
-            from = prev_end;
+        let mut first = page0;
+        if page0 < prev_end {
+            // The first page is the previous segment's last: both rights, both contents.
+            mm.mprotect(page0, PAGE, (prot | prev_prot).bits(), plat).map_err(map_err)?;
+            let page_end = page0 + PAGE;
+            let mut bytes = vec![0u8; (page_end.min(mend) - vstart) as usize];
+            let from_file = (fend.min(page_end) - vstart) as usize;
+            read_full(&file, seg.file_offset, &mut bytes[..from_file]).map_err(ExecFailure::Io)?;
+            mm.write_bytes(vstart, &bytes, plat).map_err(|e| map_err(e.into()))?;
+            first = page_end;
         }
-        if from < end {
-            mm.map_fixed(from, end - from, prot, VmaKind::ElfSegment, plat).map_err(ExecFailure::Map)?;
+        if seg.file_size > 0 && first < file_page_end {
+            // `first` and the segment's address are congruent to its file offset mod 4096.
+            let offset = if first <= vstart {
+                seg.file_offset - (vstart - first)
+            } else {
+                seg.file_offset + (first - vstart)
+            };
+            let args = MmapArgs {
+                addr: first,
+                len: file_page_end - first,
+                prot: prot.bits(),
+                flags: MAP_PRIVATE | MAP_FIXED,
+                offset,
+                file: Some(source.clone()),
+            };
+            mm.mmap(args, plat).map_err(map_err)?;
+            // The bss starts inside the last file page: the rest of that page is zeros, not
+            // whatever follows in the file (Linux's padzero).
+            if seg.mem_size > seg.file_size && fend % PAGE != 0 {
+                let zeros = vec![0u8; (file_page_end.min(mend) - fend) as usize];
+                mm.write_bytes(fend, &zeros, plat).map_err(|e| map_err(e.into()))?;
+            }
         }
-        if let Some(bytes) = seg.file_bytes(elf) {
-            mm.write_bytes(seg.vaddr + bias, bytes, plat).map_err(|e| ExecFailure::Map(e.into()))?;
+        let anon_start = if seg.file_size > 0 { first.max(file_page_end) } else { first };
+        if anon_start < mem_page_end {
+            mm.map_fixed(anon_start, mem_page_end - anon_start, prot, VmaKind::ElfSegment, plat).map_err(map_err)?;
         }
-        prev_end = end;
+        prev_end = mem_page_end;
         prev_prot = prot;
-        image_end = image_end.max(end);
+        image_end = image_end.max(mem_page_end);
     }
 
     // The program break starts just above the image, at a random offset (Linux: up to 32 MiB).

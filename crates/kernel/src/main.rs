@@ -29,6 +29,8 @@ mod devices;
 #[cfg(target_os = "none")]
 mod exec;
 #[cfg(target_os = "none")]
+mod file_map;
+#[cfg(target_os = "none")]
 mod idle;
 #[cfg(target_os = "none")]
 mod panic;

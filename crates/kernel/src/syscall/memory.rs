@@ -6,16 +6,8 @@ use alloc::sync::Arc;
 use oxv_abi::linux::mm::{MADV_DONTNEED, MADV_FREE, MAP_ANONYMOUS, is_known_advice};
 use oxv_abi::{Errno, SysResult, UserAddr};
 use oxv_mm::{MapSource, MmapArgs, VmaKind};
-use oxv_vfs::{FileKind, OpenFile, ReadBuf};
-
-/// An open file read on demand to fill private file mappings.
-struct FileMapSource(Arc<OpenFile>);
-
-impl MapSource for FileMapSource {
-    fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<usize, Errno> {
-        self.0.read_at(offset, &mut ReadBuf::kernel(buf))
-    }
-}
+use crate::file_map::FileMapSource;
+use oxv_vfs::FileKind;
 
 /// mmap(2).
 pub fn mmap(p: &Process, addr: UserAddr, length: usize, prot: u64, flags: u64, fd: i32, offset: u64) -> SysResult {
