@@ -151,6 +151,9 @@ mod tests {
         assert_eq!(encode_result(Ok(5)), 5);
         assert_eq!(encode_result(Err(Errno::ENOENT)), (-2i64) as u64);
         assert_eq!(Errno::from_return((-14i64) as u64), Err(Errno::EFAULT));
-        assert_eq!(Errno::from_return(0xffff_ffff_ffff_f000), Ok(0xffff_ffff_ffff_f000));
+        assert_eq!(
+            Errno::from_return(0xffff_ffff_ffff_f000),
+            Ok(0xffff_ffff_ffff_f000)
+        );
     }
 }

@@ -335,16 +335,23 @@ pub fn plan(elf: &[u8]) -> Result<ExecPlan, ExecError> {
 /// interpreter path must lie in `head` (they are near the start in every linker's output);
 /// if they do not, the error is [`ExecError::NeedMore`] with how much to read.
 pub fn plan_prefix(head: &[u8], file_len: u64) -> Result<ExecPlan, ExecError> {
-    let img = Image { head, len: file_len.max(head.len() as u64) };
+    let img = Image {
+        head,
+        len: file_len.max(head.len() as u64),
+    };
     let elf = head;
     if file_len < SIZEOF_EHDR as u64 && elf.get(..SELFMAG) != Some(&ELFMAG[..]) {
         return Err(ExecError::NotElf);
     }
     if file_len < SIZEOF_EHDR as u64 {
-        return Err(ExecError::Truncated { len: file_len as usize });
+        return Err(ExecError::Truncated {
+            len: file_len as usize,
+        });
     }
     if elf.len() < SIZEOF_EHDR {
-        return Err(ExecError::NeedMore { upto: SIZEOF_EHDR as u64 });
+        return Err(ExecError::NeedMore {
+            upto: SIZEOF_EHDR as u64,
+        });
     }
     if elf.get(..SELFMAG) != Some(&ELFMAG[..]) {
         return Err(ExecError::NotElf);
@@ -491,7 +498,11 @@ fn interpreter(img: &Image<'_>, index: usize, ph: &ProgramHeader) -> Result<Vec<
     Ok(path.to_vec())
 }
 
-fn tls_template(img: &Image<'_>, index: usize, ph: &ProgramHeader) -> Result<TlsTemplate, ExecError> {
+fn tls_template(
+    img: &Image<'_>,
+    index: usize,
+    ph: &ProgramHeader,
+) -> Result<TlsTemplate, ExecError> {
     let bad = ExecError::BadTls { index };
     if ph.p_filesz > ph.p_memsz || !user_range(ph.p_vaddr, ph.p_memsz) {
         return Err(bad);

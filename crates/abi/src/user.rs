@@ -161,7 +161,10 @@ impl<T> core::fmt::Debug for UserPtr<T> {
 impl<T> UserPtr<T> {
     /// Wraps a raw register value.
     pub const fn new(raw: u64) -> Self {
-        UserPtr { addr: UserAddr(raw), _ty: PhantomData }
+        UserPtr {
+            addr: UserAddr(raw),
+            _ty: PhantomData,
+        }
     }
 
     /// The address.
@@ -176,7 +179,11 @@ impl<T> UserPtr<T> {
 
     /// The `i`-th element of an array starting here (wrapping: the copy will fault).
     pub const fn add(self, i: u64) -> Self {
-        UserPtr::new(self.addr.0.wrapping_add(i.wrapping_mul(core::mem::size_of::<T>() as u64)))
+        UserPtr::new(
+            self.addr
+                .0
+                .wrapping_add(i.wrapping_mul(core::mem::size_of::<T>() as u64)),
+        )
     }
 }
 
@@ -206,18 +213,27 @@ pub struct UserBuf {
 impl UserBuf {
     /// Wraps raw register values.
     pub const fn new(addr: u64, len: u64) -> Self {
-        UserBuf { addr: UserAddr(addr), len: len as usize }
+        UserBuf {
+            addr: UserAddr(addr),
+            len: len as usize,
+        }
     }
 
     /// The same buffer, at most `max` bytes long (Linux clamps I/O to `MAX_RW_COUNT`).
     pub const fn clamp(self, max: usize) -> Self {
-        UserBuf { addr: self.addr, len: if self.len < max { self.len } else { max } }
+        UserBuf {
+            addr: self.addr,
+            len: if self.len < max { self.len } else { max },
+        }
     }
 
     /// The sub-buffer starting `offset` bytes in (empty past the end).
     pub fn skip(self, offset: usize) -> Self {
         let offset = offset.min(self.len);
-        UserBuf { addr: UserAddr(self.addr.0.wrapping_add(offset as u64)), len: self.len - offset }
+        UserBuf {
+            addr: UserAddr(self.addr.0.wrapping_add(offset as u64)),
+            len: self.len - offset,
+        }
     }
 }
 
@@ -281,13 +297,21 @@ pub mod fake {
         /// # Panics
         /// If the region overlaps an existing one or leaves the user half (a test bug).
         pub fn map(&mut self, base: u64, len: usize, writable: bool) -> &mut Self {
-            assert!(UserAddr(base).range_is_user(len as u64), "fake region outside user half");
             assert!(
-                self.regions.iter().all(|r| base + len as u64 <= r.base
-                    || r.base + r.bytes.len() as u64 <= base),
+                UserAddr(base).range_is_user(len as u64),
+                "fake region outside user half"
+            );
+            assert!(
+                self.regions
+                    .iter()
+                    .all(|r| base + len as u64 <= r.base || r.base + r.bytes.len() as u64 <= base),
                 "fake regions overlap"
             );
-            self.regions.push(Region { base, bytes: vec![0; len], writable });
+            self.regions.push(Region {
+                base,
+                bytes: vec![0; len],
+                writable,
+            });
             self
         }
 
@@ -297,7 +321,9 @@ pub mod fake {
         /// If the range is not mapped (a test bug).
         pub fn poke(&mut self, addr: u64, data: &[u8]) {
             for (i, b) in data.iter().enumerate() {
-                let (r, off) = self.locate_mut(addr + i as u64).expect("poke outside fake memory");
+                let (r, off) = self
+                    .locate_mut(addr + i as u64)
+                    .expect("poke outside fake memory");
                 r.bytes[off] = *b;
             }
         }
@@ -309,7 +335,9 @@ pub mod fake {
         pub fn peek(&self, addr: u64, len: usize) -> Vec<u8> {
             (0..len)
                 .map(|i| {
-                    let (r, off) = self.locate(addr + i as u64).expect("peek outside fake memory");
+                    let (r, off) = self
+                        .locate(addr + i as u64)
+                        .expect("peek outside fake memory");
                     r.bytes[off]
                 })
                 .collect()
@@ -372,9 +400,19 @@ mod tests {
         let mut m = FakeUserMemory::new();
         m.map(0x1000, 0x1000, true);
         let mut buf = [0u8; 16];
-        assert_eq!(m.copy_in(UserAddr::new(0x1ff8), &mut buf), Err(Fault { addr: UserAddr::new(0x2000) }));
+        assert_eq!(
+            m.copy_in(UserAddr::new(0x1ff8), &mut buf),
+            Err(Fault {
+                addr: UserAddr::new(0x2000)
+            })
+        );
         assert!(m.copy_in(UserAddr::new(0x1ff0), &mut buf).is_ok());
-        assert_eq!(m.copy_out(UserAddr::new(0), &[1]), Err(Fault { addr: UserAddr::new(0) }));
+        assert_eq!(
+            m.copy_out(UserAddr::new(0), &[1]),
+            Err(Fault {
+                addr: UserAddr::new(0)
+            })
+        );
     }
 
     #[test]
@@ -390,7 +428,10 @@ mod tests {
     fn kernel_addresses_fault() {
         let m = FakeUserMemory::new();
         let mut b = [0u8; 8];
-        assert!(m.copy_in(UserAddr::new(0xffff_8000_0000_0000), &mut b).is_err());
+        assert!(
+            m.copy_in(UserAddr::new(0xffff_8000_0000_0000), &mut b)
+                .is_err()
+        );
         assert!(!UserAddr::new(USER_END - 4).range_is_user(8));
         assert!(!UserAddr::new(u64::MAX).range_is_user(2));
     }
@@ -404,10 +445,16 @@ mod tests {
         assert_eq!(m.read_cstr(UserAddr::new(0x1ffc), &mut buf), Ok(3));
         assert_eq!(&buf[..3], b"abc");
         m.poke(0x1ffc, b"abcd");
-        assert!(matches!(m.read_cstr(UserAddr::new(0x1ffc), &mut buf), Err(CStrError::Fault(_))));
+        assert!(matches!(
+            m.read_cstr(UserAddr::new(0x1ffc), &mut buf),
+            Err(CStrError::Fault(_))
+        ));
         m.poke(0x1000, &[b'x'; 32]);
         let mut small = [0u8; 8];
-        assert_eq!(m.read_cstr(UserAddr::new(0x1000), &mut small), Err(CStrError::TooLong));
+        assert_eq!(
+            m.read_cstr(UserAddr::new(0x1000), &mut small),
+            Err(CStrError::TooLong)
+        );
     }
 
     #[test]
@@ -418,7 +465,12 @@ mod tests {
         p.write(&mut m, &0xdead_beef).unwrap();
         assert_eq!(p.read(&m).unwrap(), 0xdead_beef);
         assert_eq!(p.add(1).addr().get(), 0x4010);
-        assert_eq!(UserPtr::<u64>::new(0x40fc).read(&m), Err(Fault { addr: UserAddr::new(0x4100) }));
+        assert_eq!(
+            UserPtr::<u64>::new(0x40fc).read(&m),
+            Err(Fault {
+                addr: UserAddr::new(0x4100)
+            })
+        );
     }
 
     #[test]
@@ -427,9 +479,18 @@ mod tests {
         m.map(0x1000, 0x2000, true);
         m.poke(0x1000, b"/etc/passwd\0");
         let mut buf = [0u8; PATH_MAX];
-        assert_eq!(read_path(&m, UserCStr::new(0x1000), &mut buf), Ok(&b"/etc/passwd"[..]));
-        assert_eq!(read_path(&m, UserCStr::new(0), &mut buf), Err(Errno::EFAULT));
+        assert_eq!(
+            read_path(&m, UserCStr::new(0x1000), &mut buf),
+            Ok(&b"/etc/passwd"[..])
+        );
+        assert_eq!(
+            read_path(&m, UserCStr::new(0), &mut buf),
+            Err(Errno::EFAULT)
+        );
         m.poke(0x1000, &[b'a'; PATH_MAX]);
-        assert_eq!(read_path(&m, UserCStr::new(0x1000), &mut buf), Err(Errno::ENAMETOOLONG));
+        assert_eq!(
+            read_path(&m, UserCStr::new(0x1000), &mut buf),
+            Err(Errno::ENAMETOOLONG)
+        );
     }
 }

@@ -142,15 +142,23 @@ fn prot_string(p: &ExecPlan, i: usize) -> String {
 fn check_prefix(name: &str, bytes: &[u8], full: &ExecPlan) {
     let len = bytes.len() as u64;
     let head = &bytes[..bytes.len().min(4096)];
-    assert_eq!(&oxv_abi::exec::plan_prefix(head, len).unwrap(), full, "{name}: 4 KiB prefix");
+    assert_eq!(
+        &oxv_abi::exec::plan_prefix(head, len).unwrap(),
+        full,
+        "{name}: 4 KiB prefix"
+    );
     for cut in [0usize, 10, 63, 64, 100, 300] {
         match oxv_abi::exec::plan_prefix(&bytes[..cut], len) {
             Ok(p) => assert_eq!(&p, full, "{name}: prefix {cut}"),
             Err(ExecError::NeedMore { upto }) => {
-                assert!(upto > cut as u64 && upto <= len, "{name}: prefix {cut} asks for {upto}");
+                assert!(
+                    upto > cut as u64 && upto <= len,
+                    "{name}: prefix {cut} asks for {upto}"
+                );
                 let more = oxv_abi::exec::plan_prefix(&bytes[..upto as usize], len);
                 assert!(
-                    matches!(&more, Ok(p) if p == full) || matches!(more, Err(ExecError::NeedMore { upto: u2 }) if u2 > upto),
+                    matches!(&more, Ok(p) if p == full)
+                        || matches!(more, Err(ExecError::NeedMore { upto: u2 }) if u2 > upto),
                     "{name}: prefix {upto} after NeedMore"
                 );
             }

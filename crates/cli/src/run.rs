@@ -70,7 +70,13 @@ pub fn run(args: RunArgs) -> Result<u8, CliError> {
     }
     let mut argv: Vec<Vec<u8>> = vec![guest_program.clone().into_bytes()];
     argv.extend(command.map(OsString::into_vec));
-    let cmdline = kernel_cmdline(args.strace, verbose, &args.env, argv)?;
+    let cmdline = kernel_cmdline_for(
+        &HostTerminal::detect(),
+        args.strace,
+        verbose,
+        &args.env,
+        argv,
+    )?;
 
     // 2. The host side: requirements, kernel, accelerator.
     setup::ensure(&ws, Requirement::RUN, verbose)?;
@@ -187,9 +193,46 @@ fn absolute_utf8(path: &Path) -> Result<String, CliError> {
     })
 }
 
-/// The kernel command line: `console=split`, `strace`/`verbose` as asked, the environment
-/// (exactly `env`), then argv.
-pub fn kernel_cmdline(
+/// Which of our fds 0-2 are terminals, and the terminal's size: the guest's fds 0-2 are
+/// terminals exactly when ours are, so `isatty` in the app agrees with the shell.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct HostTerminal {
+    /// The digits of the fds that are terminals (`"012"` interactive, `""` fully piped).
+    pub ttys: String,
+    /// Rows and columns, if one of them is a terminal.
+    pub winsize: Option<(u16, u16)>,
+}
+
+impl HostTerminal {
+    /// Asks the host about fds 0, 1 and 2.
+    pub fn detect() -> HostTerminal {
+        let mut t = HostTerminal::default();
+        for fd in 0..3 {
+            // SAFETY: isatty only inspects the descriptor.
+            if unsafe { libc::isatty(fd) } == 1 {
+                t.ttys.push(char::from(b'0' + fd as u8));
+                if t.winsize.is_none() {
+                    let mut ws = libc::winsize {
+                        ws_row: 0,
+                        ws_col: 0,
+                        ws_xpixel: 0,
+                        ws_ypixel: 0,
+                    };
+                    // SAFETY: TIOCGWINSZ writes one `winsize` into the buffer we pass.
+                    if unsafe { libc::ioctl(fd, libc::TIOCGWINSZ, &mut ws) } == 0 && ws.ws_row > 0 {
+                        t.winsize = Some((ws.ws_row, ws.ws_col));
+                    }
+                }
+            }
+        }
+        t
+    }
+}
+
+/// The kernel command line: `console=split`, the host terminal's shape, `strace`/`verbose` as
+/// asked, the environment (exactly `env`), then argv.
+pub fn kernel_cmdline_for(
+    term: &HostTerminal,
     strace: bool,
     verbose: bool,
     env: &[EnvVar],
@@ -198,6 +241,16 @@ pub fn kernel_cmdline(
     let mut boot = BootArgs::new(argv);
     boot.options
         .push(("console".into(), Some(b"split".to_vec())));
+    if !term.ttys.is_empty() {
+        boot.options
+            .push(("tty".into(), Some(term.ttys.clone().into_bytes())));
+    }
+    if let Some((rows, cols)) = term.winsize {
+        boot.options.push((
+            "winsize".into(),
+            Some(format!("{rows}x{cols}").into_bytes()),
+        ));
+    }
     if strace {
         boot.options.push(("strace".into(), None));
     }
@@ -424,7 +477,8 @@ mod tests {
             b"100%".to_vec(),
             b"--".to_vec(),
         ];
-        let line = kernel_cmdline(
+        let line = kernel_cmdline_for(
+            &HostTerminal::default(),
             true,
             false,
             &env(&[("A", "1"), ("B", "x=y z")]),
@@ -441,7 +495,24 @@ mod tests {
 
     #[test]
     fn nothing_implicit_without_flags() {
-        let line = kernel_cmdline(false, false, &[], vec![b"/p".to_vec()]).unwrap();
+        let line = kernel_cmdline_for(
+            &HostTerminal::default(),
+            false,
+            false,
+            &[],
+            vec![b"/p".to_vec()],
+        )
+        .unwrap();
+        let term = HostTerminal {
+            ttys: "12".into(),
+            winsize: Some((50, 132)),
+        };
+        let with_tty = BootArgs::decode(
+            &kernel_cmdline_for(&term, false, false, &[], vec![b"/p".to_vec()]).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(with_tty.option("tty"), Some(Some(&b"12"[..])));
+        assert_eq!(with_tty.option("winsize"), Some(Some(&b"50x132"[..])));
         let decoded = BootArgs::decode(&line).unwrap();
         assert_eq!(
             decoded.options,
@@ -450,14 +521,32 @@ mod tests {
         assert!(decoded.env.is_empty());
         assert_eq!(decoded.argv, [b"/p".to_vec()]);
         assert!(
-            BootArgs::decode(&kernel_cmdline(false, true, &[], vec![b"/p".to_vec()]).unwrap())
+            BootArgs::decode(
+                &kernel_cmdline_for(
+                    &HostTerminal::default(),
+                    false,
+                    true,
+                    &[],
+                    vec![b"/p".to_vec()]
+                )
                 .unwrap()
-                .has_option("verbose")
+            )
+            .unwrap()
+            .has_option("verbose")
         );
     }
 
     #[test]
     fn nul_bytes_are_refused() {
-        assert!(kernel_cmdline(false, false, &[], vec![b"/p".to_vec(), b"a\0b".to_vec()]).is_err());
+        assert!(
+            kernel_cmdline_for(
+                &HostTerminal::default(),
+                false,
+                false,
+                &[],
+                vec![b"/p".to_vec(), b"a\0b".to_vec()]
+            )
+            .is_err()
+        );
     }
 }

@@ -82,7 +82,10 @@ mod tests {
         let p = FakePorts::new();
         // Counts (lo, hi pairs): 0xffff, then 0xfffe (the edge), then 0xfffe - 2000.
         let after = 0xfffeu16 - 2000;
-        p.queue_reads(CHANNEL0, &[0xff, 0xff, 0xfe, 0xff, after as u8, (after >> 8) as u8]);
+        p.queue_reads(
+            CHANNEL0,
+            &[0xff, 0xff, 0xfe, 0xff, after as u8, (after >> 8) as u8],
+        );
         let t = Cell::new(0u64);
         let counter = || {
             let v = t.get();

@@ -49,7 +49,11 @@ pub mod fake {
 
         /// Queues values that successive reads of `port` return.
         pub fn queue_reads(&self, port: u16, values: &[u8]) {
-            self.reads.borrow_mut().entry(port).or_default().extend(values.iter().copied());
+            self.reads
+                .borrow_mut()
+                .entry(port)
+                .or_default()
+                .extend(values.iter().copied());
         }
 
         /// The value a read of `port` returns once its queue is empty.
@@ -74,16 +78,29 @@ pub mod fake {
 
     impl PortIo for FakePorts {
         fn read8(&self, port: u16) -> u8 {
-            if let Some(v) = self.reads.borrow_mut().get_mut(&port).and_then(|q| q.pop_front()) {
+            if let Some(v) = self
+                .reads
+                .borrow_mut()
+                .get_mut(&port)
+                .and_then(|q| q.pop_front())
+            {
                 return v;
             }
             self.defaults.borrow().get(&port).copied().unwrap_or(0xff)
         }
         fn write8(&self, port: u16, value: u8) {
-            self.writes.borrow_mut().entry(port).or_default().push(value as u32);
+            self.writes
+                .borrow_mut()
+                .entry(port)
+                .or_default()
+                .push(value as u32);
         }
         fn write32(&self, port: u16, value: u32) {
-            self.writes.borrow_mut().entry(port).or_default().push(value);
+            self.writes
+                .borrow_mut()
+                .entry(port)
+                .or_default()
+                .push(value);
         }
     }
 }

@@ -69,7 +69,15 @@ impl<P: PortIo> CmosRtc<P> {
             }
             core::hint::spin_loop();
         }
-        [self.reg(0x00), self.reg(0x02), self.reg(0x04), self.reg(0x07), self.reg(0x08), self.reg(0x09), self.reg(0x32)]
+        [
+            self.reg(0x00),
+            self.reg(0x02),
+            self.reg(0x04),
+            self.reg(0x07),
+            self.reg(0x08),
+            self.reg(0x09),
+            self.reg(0x32),
+        ]
     }
 
     /// Reads the current time; `None` if no RTC answers or its values are not a valid date.
@@ -135,7 +143,14 @@ mod tests {
 
     #[test]
     fn epoch_arithmetic() {
-        let t = |year, month, day, hour, minute, second| RtcTime { year, month, day, hour, minute, second };
+        let t = |year, month, day, hour, minute, second| RtcTime {
+            year,
+            month,
+            day,
+            hour,
+            minute,
+            second,
+        };
         assert_eq!(t(1970, 1, 1, 0, 0, 0).unix_seconds(), 0);
         assert_eq!(t(2000, 3, 1, 0, 0, 0).unix_seconds(), 951_868_800);
         assert_eq!(t(2026, 11, 27, 12, 40, 14).unix_seconds(), 1_795_783_214);
@@ -147,7 +162,10 @@ mod tests {
         // 2026-11-27 12:40:14 PM stored as 12-hour BCD: hour 0x12 with PM bit.
         let raw = [0x14, 0x40, 0x92, 0x27, 0x11, 0x26, 0x20];
         let t = decode(raw, 0x00).unwrap();
-        assert_eq!((t.year, t.month, t.day, t.hour, t.minute, t.second), (2026, 11, 27, 12, 40, 14));
+        assert_eq!(
+            (t.year, t.month, t.day, t.hour, t.minute, t.second),
+            (2026, 11, 27, 12, 40, 14)
+        );
         // 12 AM is hour 0.
         assert_eq!(decode([0, 0, 0x12, 1, 1, 0x26, 0x20], 0).unwrap().hour, 0);
     }

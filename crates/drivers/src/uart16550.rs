@@ -111,7 +111,7 @@ mod tests {
     fn read_only_when_data_ready() {
         let p = FakePorts::new();
         p.queue_reads(COM1 + LSR, &[0, LSR_DATA_READY]);
-        p.queue_reads(COM1, &[b'q']);
+        p.queue_reads(COM1, b"q");
         let u = Uart16550::new(&p, COM1);
         assert_eq!(u.try_read_byte(), None);
         assert_eq!(u.try_read_byte(), Some(b'q'));

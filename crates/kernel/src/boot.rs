@@ -29,8 +29,8 @@ use oxv_abi::linux::fs::{OpenFlags, Winsize};
 use oxv_mm::{AddressSpace, AddressSpaceConfig};
 use oxv_sched::rlimit::Rlimits;
 use oxv_sched::signal::SignalState;
-use oxv_vfs::device::Terminal;
 use oxv_vfs::devfs::{self, DevfsDevices};
+use oxv_vfs::device::Terminal;
 use oxv_vfs::procfs::ProcFs;
 use oxv_vfs::tmpfs::Tmpfs;
 use oxv_vfs::{
@@ -79,22 +79,40 @@ pub fn start(start_info: u64, entry_tsc: u64) -> ! {
     time::init(&features, entry_tsc);
     let hw_seeded = random::init(|| cpu::hw_random(&features), cpu::rdtsc);
     kdebug!(
-        "oxv: {} MiB free, smep {} smap {} nx {} xcr0 {:#x}, rng {}",
+        "oxv: {} MiB free, smep {} smap {} nx {} xcr0 {:#x}, rng {}, hypervisor {:?}, rsdp {:#x}",
         free >> 20,
         features.smep,
         features.smap,
         features.nx,
         xcr0,
-        if hw_seeded { "rdseed/rdrand" } else { "tsc only" }
+        if hw_seeded {
+            "rdseed/rdrand"
+        } else {
+            "tsc only"
+        },
+        core::str::from_utf8(&features.hv_vendor)
+            .unwrap_or("?")
+            .trim_end_matches('\0'),
+        info.rsdp
     );
 
     let winsize = parse_winsize(args.option("winsize").flatten());
     let ttys = args.option("tty").flatten().unwrap_or(b"");
-    let is_tty = |fd: u8| if console::is_split() { ttys.contains(&(b'0' + fd)) } else { true };
+    let is_tty = |fd: u8| {
+        if console::is_split() {
+            ttys.contains(&(b'0' + fd))
+        } else {
+            true
+        }
+    };
 
     let (cx, initrd_bytes) = build_fs(&info, winsize);
     let files = FdTable::new();
-    for (fd, stream) in [(0u8, Stream::Stdin), (1, Stream::Stdout), (2, Stream::Stderr)] {
+    for (fd, stream) in [
+        (0u8, Stream::Stdin),
+        (1, Stream::Stdout),
+        (2, Stream::Stderr),
+    ] {
         let dev = ConsoleDevice::new(stream, is_tty(fd).then_some(winsize));
         let term = Terminal::new(Arc::new(dev));
         let flags = match stream {
@@ -102,18 +120,24 @@ pub fn start(start_info: u64, entry_tsc: u64) -> ! {
             _ => OpenFlags::WRONLY,
         };
         let flags = if is_tty(fd) { OpenFlags::RDWR } else { flags };
-        files.insert(OpenFile::new(term.open(), flags, None), false).expect("fds 0-2 are free at boot");
+        files
+            .insert(OpenFile::new(term.open(), flags, None), false)
+            .expect("fds 0-2 are free at boot");
     }
     kdebug!("oxv: initramfs {} KiB unpacked", initrd_bytes / 1024);
 
     let path = args.argv[0].clone();
     let program = match cx.open(&path, OpenFlags::empty(), 0) {
         Ok(f) => f,
-        Err(e) => fail(127, format_args!("oxv: {}: {}", String::from_utf8_lossy(&path), e)),
+        Err(e) => fail(
+            127,
+            format_args!("oxv: {}: {}", String::from_utf8_lossy(&path), e),
+        ),
     };
 
     let stack_top = exec::stack_top();
-    let pt = UserPageTable::new(mem::kernel_page_table(), &mut KernelFrames).expect("a frame for the app's page table");
+    let pt = UserPageTable::new(mem::kernel_page_table(), &mut KernelFrames)
+        .expect("a frame for the app's page table");
     let root = pt.root();
     let mut mm = AddressSpace::new(pt, AddressSpaceConfig::new(exec::mmap_base(stack_top)));
     let cpu_aux = CpuAux {
@@ -123,9 +147,20 @@ pub fn start(start_info: u64, entry_tsc: u64) -> ! {
     };
     let argv: Vec<&[u8]> = args.argv.iter().map(|a| a.as_slice()).collect();
     let envp: Vec<&[u8]> = args.env.iter().map(|a| a.as_slice()).collect();
-    let entry = match process::with_platform(|plat| exec::load(&mut mm, plat, program, &path, &argv, &envp, stack_top, &cpu_aux)) {
+    let entry = match process::with_platform(|plat| {
+        exec::load(
+            &mut mm, plat, program, &path, &argv, &envp, stack_top, &cpu_aux,
+        )
+    }) {
         Ok(e) => e,
-        Err(e) => fail(126, format_args!("oxv: {}: cannot execute: {}", String::from_utf8_lossy(&path), e)),
+        Err(e) => fail(
+            126,
+            format_args!(
+                "oxv: {}: cannot execute: {}",
+                String::from_utf8_lossy(&path),
+                e
+            ),
+        ),
     };
 
     let mut cmdline = Vec::new();
@@ -133,7 +168,7 @@ pub fn start(start_info: u64, entry_tsc: u64) -> ! {
         cmdline.extend_from_slice(a);
         cmdline.push(0);
     }
-    mount_proc(&cx, path.clone(), cmdline);
+    mount_proc(&cx, path, cmdline);
     process::install(Process {
         pid: 1,
         mm: Mutex::new(mm),
@@ -141,7 +176,6 @@ pub fn start(start_info: u64, entry_tsc: u64) -> ! {
         files,
         signals: Mutex::new(SignalState::new()),
         limits: Mutex::new(Rlimits::new(mem::frame_stats().1 as u64 * 4096)),
-        exe: path,
         clear_child_tid: AtomicU64::new(0),
         robust_list: AtomicU64::new(0),
         fs_base: AtomicU64::new(0),
@@ -180,7 +214,9 @@ fn build_fs(info: &pvh::BootInfo, winsize: Winsize) -> (FsContext, usize) {
     if let Some(m) = info.initrd {
         // SAFETY: the module is RAM reported by the VMM, reserved from the frame allocator and
         // mapped by the direct map; it is only read.
-        let archive = unsafe { core::slice::from_raw_parts(paging::phys_to_virt(m.addr) as *const u8, m.size as usize) };
+        let archive = unsafe {
+            core::slice::from_raw_parts(paging::phys_to_virt(m.addr) as *const u8, m.size as usize)
+        };
         if let Err(e) = initramfs::unpack(archive, &root.root(), now) {
             fail(2, format_args!("oxv: bad initramfs: {e}"));
         }
@@ -196,11 +232,36 @@ fn build_fs(info: &pvh::BootInfo, winsize: Winsize) -> (FsContext, usize) {
     // /tmp is part of the (writable, in-memory) root: files the image put under /tmp stay
     // visible, as they would on a Linux root file system.
     let tmp = must(cx.mkdir_all(b"/tmp", 0o1777), "/tmp");
-    let attr = SetAttr { perm: Some(0o1777), uid: None, gid: None, size: None, atime: None, mtime: None, ctime: now };
+    let attr = SetAttr {
+        perm: Some(0o1777),
+        uid: None,
+        gid: None,
+        size: None,
+        atime: None,
+        mtime: None,
+        ctime: now,
+    };
     must(tmp.inode().set_attr(&attr), "/tmp");
     let console = Terminal::new(Arc::new(ConsoleDevice::new(Stream::Console, Some(winsize))));
-    let devfs = must(devfs::build(&vfs, DevfsDevices { console, entropy: Arc::new(KernelEntropy) }), "/dev");
-    must(vfs.mount(devfs, &must(cx.lookup(b"/dev", true), "/dev"), MountFlags::empty()).map(|_| ()), "/dev");
+    let devfs = must(
+        devfs::build(
+            &vfs,
+            DevfsDevices {
+                console,
+                entropy: Arc::new(KernelEntropy),
+            },
+        ),
+        "/dev",
+    );
+    must(
+        vfs.mount(
+            devfs,
+            &must(cx.lookup(b"/dev", true), "/dev"),
+            MountFlags::empty(),
+        )
+        .map(|_| ()),
+        "/dev",
+    );
     (cx, initrd_bytes)
 }
 
@@ -214,14 +275,27 @@ fn must<T>(r: Result<T, oxv_abi::Errno>, what: &str) -> T {
 /// Mounts /proc once the process's identity is known.
 fn mount_proc(cx: &FsContext, exe: Vec<u8>, cmdline: Vec<u8>) {
     let vfs = cx.vfs();
-    let procfs = ProcFs::new(Arc::new(KernelProcessInfo { pid: 1, exe, cmdline }), vfs.anon_device(), vfs.now());
+    let procfs = ProcFs::new(
+        Arc::new(KernelProcessInfo {
+            pid: 1,
+            exe,
+            cmdline,
+        }),
+        vfs.anon_device(),
+        vfs.now(),
+    );
     if let Ok(at) = cx.lookup(b"/proc", true) {
         let _ = vfs.mount(procfs, &at, MountFlags::empty());
     }
 }
 
 fn parse_winsize(v: Option<&[u8]>) -> Winsize {
-    let mut ws = Winsize { ws_row: 24, ws_col: 80, ws_xpixel: 0, ws_ypixel: 0 };
+    let mut ws = Winsize {
+        ws_row: 24,
+        ws_col: 80,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
     if let Some(v) = v.and_then(|v| core::str::from_utf8(v).ok()) {
         if let Some((r, c)) = v.split_once('x') {
             if let (Ok(r), Ok(c)) = (r.parse(), c.parse()) {
@@ -245,7 +319,11 @@ fn comm_of(path: &[u8]) -> [u8; 16] {
 /// AT_MINSIGSTKSZ: the signal frame for the enabled XSAVE state plus the rest of the frame,
 /// as Linux computes it.
 fn minsigstksz(f: &cpu::Features) -> u64 {
-    let xsave = if f.xsave { cpu::cpuid(0xd, 0).ebx as u64 } else { 512 };
+    let xsave = if f.xsave {
+        cpu::cpuid(0xd, 0).ebx as u64
+    } else {
+        512
+    };
     (xsave + 1024).next_multiple_of(64)
 }
 

@@ -6,9 +6,11 @@
 //! (regenerate with `OXV_UPDATE_DOCS=1 cargo test -p oxv-kernel`).
 
 use core::sync::atomic::{AtomicU32, Ordering};
+#[cfg(not(target_os = "none"))]
 use oxv_abi::Sysno;
 
 /// How far oxv implements a system call.
+#[cfg(not(target_os = "none"))]
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum Status {
     /// Linux semantics, including the error cases.
@@ -19,27 +21,47 @@ pub enum Status {
     Stub(&'static str),
 }
 
+#[cfg(not(target_os = "none"))]
 use Status::{Implemented as Done, Partial, Stub};
 
-/// The implemented and partial calls. Anything not listed is missing (`ENOSYS`).
+/// The implemented and partial calls. Anything not listed is missing (`ENOSYS`). Host-only
+/// data: it documents the dispatcher and is checked against the decoder by tests.
+#[cfg(not(target_os = "none"))]
 pub const COVERAGE: &[(Sysno, Status)] = &[
     (Sysno::read, Done),
     (Sysno::write, Done),
-    (Sysno::open, Partial("no O_TMPFILE; FIFOs, sockets and block devices cannot be opened")),
+    (
+        Sysno::open,
+        Partial("no O_TMPFILE; FIFOs, sockets and block devices cannot be opened"),
+    ),
     (Sysno::close, Done),
     (Sysno::stat, Done),
     (Sysno::fstat, Done),
     (Sysno::lstat, Done),
-    (Sysno::poll, Partial("waits by spinning until an interrupt-driven wait queue exists")),
+    (
+        Sysno::poll,
+        Partial("waits by spinning until an interrupt-driven wait queue exists"),
+    ),
     (Sysno::lseek, Partial("no SEEK_DATA/SEEK_HOLE")),
-    (Sysno::mmap, Partial("anonymous and private file mappings; MAP_SHARED of files is ENODEV")),
+    (
+        Sysno::mmap,
+        Partial("anonymous and private file mappings; MAP_SHARED of files is ENODEV"),
+    ),
     (Sysno::mprotect, Done),
     (Sysno::munmap, Done),
     (Sysno::brk, Done),
-    (Sysno::rt_sigaction, Partial("dispositions are recorded; handlers do not run yet")),
+    (
+        Sysno::rt_sigaction,
+        Partial("dispositions are recorded; handlers do not run yet"),
+    ),
     (Sysno::rt_sigprocmask, Done),
     (Sysno::rt_sigreturn, Stub("no signal delivery yet")),
-    (Sysno::ioctl, Partial("tty ioctls (TCGETS/TCSETS*, TIOCGWINSZ/TIOCSWINSZ, TIOCGPGRP/TIOCSPGRP), FIONREAD, FIONBIO")),
+    (
+        Sysno::ioctl,
+        Partial(
+            "tty ioctls (TCGETS/TCSETS*, TIOCGWINSZ/TIOCSWINSZ, TIOCGPGRP/TIOCSPGRP), FIONREAD, FIONBIO",
+        ),
+    ),
     (Sysno::pread64, Done),
     (Sysno::pwrite64, Done),
     (Sysno::readv, Done),
@@ -47,16 +69,32 @@ pub const COVERAGE: &[(Sysno, Status)] = &[
     (Sysno::access, Done),
     (Sysno::pipe, Stub("pipes come with the VFS issue")),
     (Sysno::sched_yield, Done),
-    (Sysno::mremap, Stub("not in oxv-mm yet; musl and glibc fall back to mmap+copy")),
-    (Sysno::madvise, Partial("hints accepted; MADV_DONTNEED/MADV_FREE drop anonymous pages and are EINVAL on other mappings")),
+    (
+        Sysno::mremap,
+        Stub("not in oxv-mm yet; musl and glibc fall back to mmap+copy"),
+    ),
+    (
+        Sysno::madvise,
+        Partial(
+            "hints accepted; MADV_DONTNEED/MADV_FREE drop anonymous pages and are EINVAL on other mappings",
+        ),
+    ),
     (Sysno::dup, Done),
     (Sysno::dup2, Done),
     (Sysno::nanosleep, Partial("sleeps by spinning")),
     (Sysno::getpid, Done),
     (Sysno::exit, Partial("ends the process (single-threaded)")),
-    (Sysno::kill, Partial("to the process itself: default actions, SIG_IGN and blocking; running a handler is ENOSYS")),
+    (
+        Sysno::kill,
+        Partial(
+            "to the process itself: default actions, SIG_IGN and blocking; running a handler is ENOSYS",
+        ),
+    ),
     (Sysno::uname, Done),
-    (Sysno::fcntl, Partial("F_DUPFD(_CLOEXEC), F_GETFD/SETFD, F_GETFL/SETFL; no locks")),
+    (
+        Sysno::fcntl,
+        Partial("F_DUPFD(_CLOEXEC), F_GETFD/SETFD, F_GETFL/SETFL; no locks"),
+    ),
     (Sysno::fsync, Done),
     (Sysno::fdatasync, Done),
     (Sysno::truncate, Done),
@@ -85,17 +123,32 @@ pub const COVERAGE: &[(Sysno, Status)] = &[
     (Sysno::getpgrp, Done),
     (Sysno::getpgid, Done),
     (Sysno::getsid, Done),
-    (Sysno::sigaltstack, Partial("recorded; used once signal delivery exists")),
-    (Sysno::setrlimit, Partial("limits are recorded; only RLIMIT_NOFILE and RLIMIT_STACK are enforced")),
-    (Sysno::prctl, Partial("PR_SET_NAME/PR_GET_NAME, PR_GET_DUMPABLE/PR_SET_DUMPABLE")),
+    (
+        Sysno::sigaltstack,
+        Partial("recorded; used once signal delivery exists"),
+    ),
+    (
+        Sysno::setrlimit,
+        Partial("limits are recorded; only RLIMIT_NOFILE and RLIMIT_STACK are enforced"),
+    ),
+    (
+        Sysno::prctl,
+        Partial("PR_SET_NAME/PR_GET_NAME, PR_GET_DUMPABLE/PR_SET_DUMPABLE"),
+    ),
     (Sysno::arch_prctl, Done),
     (Sysno::gettid, Done),
     (Sysno::tkill, Partial("as kill(2)")),
     (Sysno::time, Done),
-    (Sysno::futex, Partial("single-threaded: WAIT, WAKE, WAIT_BITSET, WAKE_BITSET, REQUEUE, CMP_REQUEUE")),
+    (
+        Sysno::futex,
+        Partial("single-threaded: WAIT, WAKE, WAIT_BITSET, WAKE_BITSET, REQUEUE, CMP_REQUEUE"),
+    ),
     (Sysno::sched_setaffinity, Partial("one CPU")),
     (Sysno::sched_getaffinity, Partial("one CPU")),
-    (Sysno::set_tid_address, Partial("recorded; acted on at thread exit once threads exist")),
+    (
+        Sysno::set_tid_address,
+        Partial("recorded; acted on at thread exit once threads exist"),
+    ),
     (Sysno::clock_gettime, Done),
     (Sysno::clock_getres, Done),
     (Sysno::clock_nanosleep, Partial("sleeps by spinning")),
@@ -111,21 +164,31 @@ pub const COVERAGE: &[(Sysno, Status)] = &[
     (Sysno::readlinkat, Done),
     (Sysno::faccessat, Done),
     (Sysno::ppoll, Partial("as poll(2)")),
-    (Sysno::set_robust_list, Partial("recorded; processed at thread exit once threads exist")),
+    (
+        Sysno::set_robust_list,
+        Partial("recorded; processed at thread exit once threads exist"),
+    ),
     (Sysno::get_robust_list, Done),
     (Sysno::dup3, Done),
     (Sysno::pipe2, Stub("pipes come with the VFS issue")),
     (Sysno::preadv, Done),
     (Sysno::pwritev, Done),
     (Sysno::prlimit64, Partial("as setrlimit(2)")),
-    (Sysno::renameat2, Partial("RENAME_NOREPLACE; RENAME_EXCHANGE and RENAME_WHITEOUT are EINVAL")),
+    (
+        Sysno::renameat2,
+        Partial("RENAME_NOREPLACE; RENAME_EXCHANGE and RENAME_WHITEOUT are EINVAL"),
+    ),
     (Sysno::getrandom, Done),
     (Sysno::statx, Done),
-    (Sysno::rseq, Stub("ENOSYS by design for now: glibc then runs without rseq")),
+    (
+        Sysno::rseq,
+        Stub("ENOSYS by design for now: glibc then runs without rseq"),
+    ),
     (Sysno::faccessat2, Done),
 ];
 
 /// The status of `s` (`None`: not implemented).
+#[cfg(not(target_os = "none"))]
 pub fn status(s: Sysno) -> Option<Status> {
     COVERAGE.iter().find(|(n, _)| *n == s).map(|&(_, st)| st)
 }
@@ -173,8 +236,12 @@ pub fn render() -> String {
     let missing = all.len() - done - partial - stub;
     out.push_str("# Linux system calls in oxv\n\n");
     out.push_str("Generated from `crates/kernel/src/coverage.rs` (the dispatcher's table); a test fails when\n");
-    out.push_str("this file is stale. Regenerate with `OXV_UPDATE_DOCS=1 cargo test -p oxv-kernel`.\n\n");
-    out.push_str("Every call not marked implemented or partial returns `ENOSYS`; the kernel counts them\n");
+    out.push_str(
+        "this file is stale. Regenerate with `OXV_UPDATE_DOCS=1 cargo test -p oxv-kernel`.\n\n",
+    );
+    out.push_str(
+        "Every call not marked implemented or partial returns `ENOSYS`; the kernel counts them\n",
+    );
     out.push_str("and `--verbose` lists them at exit.\n\n");
     let _ = writeln!(
         out,
@@ -201,7 +268,11 @@ mod tests {
     #[test]
     fn every_call_is_listed_once() {
         for (i, (a, _)) in COVERAGE.iter().enumerate() {
-            assert!(COVERAGE[i + 1..].iter().all(|(b, _)| a != b), "{} listed twice", a.name());
+            assert!(
+                COVERAGE[i + 1..].iter().all(|(b, _)| a != b),
+                "{} listed twice",
+                a.name()
+            );
         }
     }
 

@@ -17,10 +17,10 @@ use alloc::vec::Vec;
 use oxv_abi::Errno;
 use oxv_abi::linux::fs::{PollEvents, Winsize};
 use oxv_drivers::uart16550::{COM1, Uart16550};
+use oxv_vfs::Blocker;
 use oxv_vfs::device::{CharDevice, EntropySource};
 use oxv_vfs::procfs::ProcessInfo;
 use oxv_vfs::time::{RealtimeClock, Timestamp};
-use oxv_vfs::Blocker;
 use spin::Mutex;
 
 /// Which console stream a device is.
@@ -43,8 +43,11 @@ struct StdinState {
     framed: bool,
 }
 
-static STDIN: Mutex<StdinState> =
-    Mutex::new(StdinState { decoder: StdinDecoder::new(), ready: VecDeque::new(), framed: false });
+static STDIN: Mutex<StdinState> = Mutex::new(StdinState {
+    decoder: StdinDecoder::new(),
+    ready: VecDeque::new(),
+    framed: false,
+});
 
 const UART: Uart16550<X86Ports> = Uart16550::new(X86Ports, COM1);
 const READY_MAX: usize = 4096;
@@ -129,7 +132,11 @@ impl CharDevice for ConsoleDevice {
             Stream::Stdin | Stream::Console => {
                 let mut st = STDIN.lock();
                 pump(&mut st);
-                let mut ev = if self.stream == Stream::Console { PollEvents::OUT } else { PollEvents::empty() };
+                let mut ev = if self.stream == Stream::Console {
+                    PollEvents::OUT
+                } else {
+                    PollEvents::empty()
+                };
                 if !st.ready.is_empty() || st.decoder.at_eof() {
                     ev |= PollEvents::IN;
                 }
@@ -171,7 +178,10 @@ impl RealtimeClock for KernelClock {
     fn now(&self) -> Timestamp {
         let ns = crate::time::clock().realtime_ns(cpu::rdtsc());
         let (sec, nsec) = oxv_sched::clock::split_ns(ns);
-        Timestamp { secs: sec, nanos: nsec as u32 }
+        Timestamp {
+            secs: sec,
+            nanos: nsec as u32,
+        }
     }
 }
 

@@ -14,10 +14,10 @@ use crate::random;
 use alloc::sync::Arc;
 use alloc::vec;
 use alloc::vec::Vec;
+use oxv_abi::Errno;
 use oxv_abi::exec::{ElfKind, ExecError, ExecPlan, SegmentProt};
 use oxv_abi::linux::mm::{MAP_FIXED, MAP_PRIVATE};
 use oxv_abi::stack::{StackError, auxv::*, build_initial_stack};
-use oxv_abi::Errno;
 use oxv_mm::{AddressSpace, MapSource, MmapArgs, PageTable, Platform, Prot, VmaKind};
 use oxv_vfs::OpenFile;
 
@@ -44,26 +44,15 @@ pub enum ExecFailure {
     Io(Errno),
 }
 
-impl ExecFailure {
-    /// The errno execve would return.
-    pub fn errno(&self) -> Errno {
-        match self {
-            ExecFailure::Elf(e) => e.to_errno(),
-            ExecFailure::Stack(e) => e.to_errno(),
-            ExecFailure::Map(e) => *e,
-            ExecFailure::NeedsInterpreter => Errno::ENOEXEC,
-            ExecFailure::Io(e) => *e,
-        }
-    }
-}
-
 impl core::fmt::Display for ExecFailure {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
             ExecFailure::Elf(e) => write!(f, "{e}"),
             ExecFailure::Stack(e) => write!(f, "{e}"),
             ExecFailure::Map(e) => write!(f, "cannot map the program: {e}"),
-            ExecFailure::NeedsInterpreter => f.write_str("dynamically linked programs are not supported yet"),
+            ExecFailure::NeedsInterpreter => {
+                f.write_str("dynamically linked programs are not supported yet")
+            }
             ExecFailure::Io(e) => write!(f, "cannot read the program: {e}"),
         }
     }
@@ -85,8 +74,6 @@ pub struct Entry {
     pub rip: u64,
     /// Initial stack pointer (points at argc).
     pub rsp: u64,
-    /// Lowest address of the stack mapping.
-    pub stack_bottom: u64,
 }
 
 fn prot_of(p: SegmentProt) -> Prot {
@@ -119,7 +106,9 @@ fn plan_file(file: &OpenFile, len: u64) -> Result<ExecPlan, ExecFailure> {
         let n = read_full(file, 0, &mut head).map_err(ExecFailure::Io)?;
         head.truncate(n);
         match oxv_abi::exec::plan_prefix(&head, len) {
-            Err(ExecError::NeedMore { upto }) if upto > want && upto <= MAX_HEADER_BYTES => want = upto,
+            Err(ExecError::NeedMore { upto }) if upto > want && upto <= MAX_HEADER_BYTES => {
+                want = upto
+            }
             r => return r.map_err(ExecFailure::Elf),
         }
     }
@@ -164,12 +153,14 @@ pub fn load<P: PageTable>(
         let mut first = page0;
         if page0 < prev_end {
             // The first page is the previous segment's last: both rights, both contents.
-            mm.mprotect(page0, PAGE, (prot | prev_prot).bits(), plat).map_err(map_err)?;
+            mm.mprotect(page0, PAGE, (prot | prev_prot).bits(), plat)
+                .map_err(map_err)?;
             let page_end = page0 + PAGE;
             let mut bytes = vec![0u8; (page_end.min(mend) - vstart) as usize];
             let from_file = (fend.min(page_end) - vstart) as usize;
             read_full(&file, seg.file_offset, &mut bytes[..from_file]).map_err(ExecFailure::Io)?;
-            mm.write_bytes(vstart, &bytes, plat).map_err(|e| map_err(e.into()))?;
+            mm.write_bytes(vstart, &bytes, plat)
+                .map_err(|e| map_err(e.into()))?;
             first = page_end;
         }
         if seg.file_size > 0 && first < file_page_end {
@@ -192,12 +183,24 @@ pub fn load<P: PageTable>(
             // whatever follows in the file (Linux's padzero).
             if seg.mem_size > seg.file_size && fend % PAGE != 0 {
                 let zeros = vec![0u8; (file_page_end.min(mend) - fend) as usize];
-                mm.write_bytes(fend, &zeros, plat).map_err(|e| map_err(e.into()))?;
+                mm.write_bytes(fend, &zeros, plat)
+                    .map_err(|e| map_err(e.into()))?;
             }
         }
-        let anon_start = if seg.file_size > 0 { first.max(file_page_end) } else { first };
+        let anon_start = if seg.file_size > 0 {
+            first.max(file_page_end)
+        } else {
+            first
+        };
         if anon_start < mem_page_end {
-            mm.map_fixed(anon_start, mem_page_end - anon_start, prot, VmaKind::ElfSegment, plat).map_err(map_err)?;
+            mm.map_fixed(
+                anon_start,
+                mem_page_end - anon_start,
+                prot,
+                VmaKind::ElfSegment,
+                plat,
+            )
+            .map_err(map_err)?;
         }
         prev_end = mem_page_end;
         prev_prot = prot;
@@ -207,7 +210,8 @@ pub fn load<P: PageTable>(
     // The program break starts just above the image, at a random offset (Linux: up to 32 MiB).
     mm.init_brk(image_end + random_pages(13));
 
-    let stack_bottom = mm.map_stack(stack_top, STACK_SIZE, plat).map_err(ExecFailure::Map)?;
+    mm.map_stack(stack_top, STACK_SIZE, plat)
+        .map_err(ExecFailure::Map)?;
 
     let mut aux: Vec<(u64, u64)> = Vec::with_capacity(20);
     if let Some(phdr) = plan.phdr_vaddr {
@@ -232,7 +236,12 @@ pub fn load<P: PageTable>(
     ]);
     let mut rnd = [0u8; 16];
     random::fill(&mut rnd);
-    let image = build_initial_stack(stack_top, argv, envp, &aux, path, b"x86_64", &rnd).map_err(ExecFailure::Stack)?;
-    mm.write_bytes(image.sp, &image.bytes, plat).map_err(|e| ExecFailure::Map(e.into()))?;
-    Ok(Entry { rip: plan.entry + bias, rsp: image.sp, stack_bottom })
+    let image = build_initial_stack(stack_top, argv, envp, &aux, path, b"x86_64", &rnd)
+        .map_err(ExecFailure::Stack)?;
+    mm.write_bytes(image.sp, &image.bytes, plat)
+        .map_err(|e| ExecFailure::Map(e.into()))?;
+    Ok(Entry {
+        rip: plan.entry + bias,
+        rsp: image.sp,
+    })
 }

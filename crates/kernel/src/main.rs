@@ -8,6 +8,8 @@
 //! Built only for `x86_64-unknown-none`; on the host this binary just says so. Modules with
 //! no hardware dependency (the syscall coverage table) also build on the host for tests.
 #![cfg_attr(target_os = "none", no_std, no_main)]
+// On the host only the hardware-free modules build, for their tests.
+#![cfg_attr(not(target_os = "none"), allow(dead_code))]
 
 #[cfg(target_os = "none")]
 extern crate alloc;
@@ -33,11 +35,11 @@ mod file_map;
 #[cfg(target_os = "none")]
 mod idle;
 #[cfg(target_os = "none")]
-mod panic;
-#[cfg(target_os = "none")]
 mod mem;
 #[cfg(target_os = "none")]
 mod memmap;
+#[cfg(target_os = "none")]
+mod panic;
 #[cfg(target_os = "none")]
 mod process;
 #[cfg(target_os = "none")]

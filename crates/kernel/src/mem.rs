@@ -69,22 +69,32 @@ pub fn init(info: &BootInfo) -> u64 {
     // The span covers all RAM, so that ranges reserved at boot (the boot stub, the
     // initramfs) can be given back later.
     let boot = kernel_map::boot_phys_range();
-    let all: [core::ops::Range<PhysAddr>; 64] = core::array::from_fn(|i| match ram.ranges().get(i) {
-        Some(r) => PhysAddr::new(r.start)..PhysAddr::new(r.end),
-        None => PhysAddr::new(0)..PhysAddr::new(0),
-    });
+    let all: [core::ops::Range<PhysAddr>; 64] =
+        core::array::from_fn(|i| match ram.ranges().get(i) {
+            Some(r) => PhysAddr::new(r.start)..PhysAddr::new(r.end),
+            None => PhysAddr::new(0)..PhysAddr::new(0),
+        });
     let span = FrameSpan::covering(&all[..ram.ranges().len()]).expect("the VM has RAM");
-    let meta_pa = free.take(span.metadata_bytes() as u64).expect("room for frame metadata");
+    let meta_pa = free
+        .take(span.metadata_bytes() as u64)
+        .expect("room for frame metadata");
     // SAFETY: [meta_pa, +metadata_bytes) was just taken from free RAM, so nothing else uses it;
     // it is mapped by the direct map and lives forever.
     let meta = unsafe {
-        core::slice::from_raw_parts_mut(paging::phys_to_virt(meta_pa) as *mut u8, span.metadata_bytes())
+        core::slice::from_raw_parts_mut(
+            paging::phys_to_virt(meta_pa) as *mut u8,
+            span.metadata_bytes(),
+        )
     };
     let mut alloc = FrameAllocator::from_bytes(span.base, meta).expect("metadata is page aligned");
     for r in free.ranges() {
-        alloc.add_range(PhysAddr::new(r.start)..PhysAddr::new(r.end)).expect("free ranges are disjoint and in the span");
+        alloc
+            .add_range(PhysAddr::new(r.start)..PhysAddr::new(r.end))
+            .expect("free ranges are disjoint and in the span");
     }
-    alloc.add_range(PhysAddr::new(boot.start)..PhysAddr::new(boot.end)).expect("the boot stub is RAM below the image");
+    alloc
+        .add_range(PhysAddr::new(boot.start)..PhysAddr::new(boot.end))
+        .expect("the boot stub is RAM below the image");
     let total = alloc.free_frames() as u64 * 4096;
     *FRAMES.lock() = Some(alloc);
     total
@@ -103,10 +113,18 @@ impl FrameSource for KernelFrames {
         FRAMES.lock().as_mut()?.allocate(0)
     }
     fn add_ref(&mut self, frame: PhysFrame) -> Result<u32, FrameError> {
-        FRAMES.lock().as_mut().expect("mem::init ran").add_ref(frame)
+        FRAMES
+            .lock()
+            .as_mut()
+            .expect("mem::init ran")
+            .add_ref(frame)
     }
     fn release(&mut self, frame: PhysFrame) -> Result<u32, FrameError> {
-        FRAMES.lock().as_mut().expect("mem::init ran").release(frame)
+        FRAMES
+            .lock()
+            .as_mut()
+            .expect("mem::init ran")
+            .release(frame)
     }
     fn ref_count(&self, frame: PhysFrame) -> Option<u32> {
         FRAMES.lock().as_ref()?.ref_count(frame)
@@ -130,14 +148,11 @@ pub fn alloc_kernel_stack(order: u8) -> Option<u64> {
     Some(paging::phys_to_virt(block.start_address().as_u64()) + (4096u64 << order))
 }
 
-/// Allocates one frame (physical address), zeroed.
-pub fn alloc_zeroed_frame() -> Option<u64> {
-    let f = KernelFrames.allocate_frame()?.start_address().as_u64();
-    paging::zero_frame(f);
-    Some(f)
-}
-
 /// Free and total frame counts.
 pub fn frame_stats() -> (usize, usize) {
-    FRAMES.lock().as_ref().map(|a| (a.free_frames(), a.total_frames())).unwrap_or((0, 0))
+    FRAMES
+        .lock()
+        .as_ref()
+        .map(|a| (a.free_frames(), a.total_frames()))
+        .unwrap_or((0, 0))
 }

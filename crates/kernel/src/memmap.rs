@@ -21,8 +21,15 @@ pub struct FreeRam {
 impl FreeRam {
     /// Free RAM according to `info`, minus `reserved` ranges (any alignment).
     pub fn new(info: &BootInfo, reserved: &[Range<u64>]) -> FreeRam {
-        let mut out = FreeRam { ranges: core::array::from_fn(|_| 0..0), n: 0 };
-        for r in info.regions().iter().filter(|r| r.kind == E820_RAM && r.size > 0) {
+        let mut out = FreeRam {
+            ranges: core::array::from_fn(|_| 0..0),
+            n: 0,
+        };
+        for r in info
+            .regions()
+            .iter()
+            .filter(|r| r.kind == E820_RAM && r.size > 0)
+        {
             let start = r.addr.next_multiple_of(PAGE);
             let end = (r.addr.saturating_add(r.size)) & !(PAGE - 1);
             if start < end {
@@ -81,16 +88,13 @@ impl FreeRam {
         &self.ranges[..self.n]
     }
 
-    /// Total bytes.
-    pub fn total(&self) -> u64 {
-        self.ranges().iter().map(|r| r.end - r.start).sum()
-    }
-
     /// Takes `len` bytes (page multiple) of contiguous memory from the start of the first
     /// range large enough.
     pub fn take(&mut self, len: u64) -> Option<u64> {
         let len = len.next_multiple_of(PAGE);
-        let r = self.ranges[..self.n].iter_mut().find(|r| r.end - r.start >= len)?;
+        let r = self.ranges[..self.n]
+            .iter_mut()
+            .find(|r| r.end - r.start >= len)?;
         let pa = r.start;
         r.start += len;
         Some(pa)

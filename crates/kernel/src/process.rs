@@ -10,8 +10,7 @@ use crate::arch::trap::TrapFrame;
 use crate::arch::user_pt::{DirectMapBytes, LocalTlb, UserPageTable};
 use crate::mem::KernelFrames;
 use crate::trap::Access;
-use alloc::vec::Vec;
-use core::sync::atomic::{AtomicU64, Ordering};
+use core::sync::atomic::AtomicU64;
 use oxv_abi::linux::signal::Signal;
 use oxv_mm::{AddressSpace, Platform};
 use oxv_sched::rlimit::Rlimits;
@@ -33,8 +32,6 @@ pub struct Process {
     pub signals: Mutex<SignalState>,
     /// Resource limits.
     pub limits: Mutex<Rlimits>,
-    /// The executable's guest path (`/proc/self/exe`).
-    pub exe: Vec<u8>,
     /// `set_tid_address`: cleared and futex-woken at thread exit.
     pub clear_child_tid: AtomicU64,
     /// `set_robust_list` head.
@@ -56,13 +53,19 @@ pub fn install(p: Process) -> &'static Process {
 
 /// The running process.
 pub fn current() -> &'static Process {
-    CURRENT.get().expect("a process runs before any syscall or user fault")
+    CURRENT
+        .get()
+        .expect("a process runs before any syscall or user fault")
 }
 
 /// Runs `f` with the platform seams oxv-mm needs.
 pub fn with_platform<R>(f: impl FnOnce(&mut Platform<'_>) -> R) -> R {
     let mut frames = KernelFrames;
-    let mut plat = Platform { frames: &mut frames, bytes: &DirectMapBytes, tlb: &LocalTlb };
+    let mut plat = Platform {
+        frames: &mut frames,
+        bytes: &DirectMapBytes,
+        tlb: &LocalTlb,
+    };
     f(&mut plat)
 }
 
@@ -84,19 +87,33 @@ pub fn kill(frame: &TrapFrame, sig: Signal, addr: Option<u64>) -> ! {
         crate::trap::dump(frame, addr);
     }
     match addr {
-        Some(a) => record!("killed", "sig={} name={} addr={:#x} rip={:#x}", sig.number(), sig, a, frame.rip),
-        None => record!("killed", "sig={} name={} rip={:#x}", sig.number(), sig, frame.rip),
+        Some(a) => record!(
+            "killed",
+            "sig={} name={} addr={:#x} rip={:#x}",
+            sig.number(),
+            sig,
+            a,
+            frame.rip
+        ),
+        None => record!(
+            "killed",
+            "sig={} name={} rip={:#x}",
+            sig.number(),
+            sig,
+            frame.rip
+        ),
     }
     crate::arch::exit_vm(0)
 }
 
 /// Ends the app with `exit_group(status)` and the VM with it.
 pub fn exit(status: i32) -> ! {
+    if crate::console::verbose() {
+        crate::coverage::for_each_unknown(|nr, count| {
+            let name = oxv_abi::Sysno::new(nr as usize).map_or("?", |s| s.name());
+            kprintln!("oxv: unimplemented syscall {nr} ({name}) called {count} times (ENOSYS)");
+        });
+    }
     record!("exit", "status={}", status & 0xff);
     crate::arch::exit_vm(0)
-}
-
-/// The current user FS base.
-pub fn fs_base() -> u64 {
-    current().fs_base.load(Ordering::Relaxed)
 }

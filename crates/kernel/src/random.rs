@@ -107,12 +107,18 @@ pub fn init(mut hw: impl FnMut() -> Option<u64>, mut tsc: impl FnMut() -> u64) -
 
 /// Fills `buf` with random bytes.
 pub fn fill(buf: &mut [u8]) {
-    RNG.lock().as_mut().expect("random::init runs at boot").fill(buf);
+    RNG.lock()
+        .as_mut()
+        .expect("random::init runs at boot")
+        .fill(buf);
 }
 
 /// A random u64.
 pub fn next_u64() -> u64 {
-    RNG.lock().as_mut().expect("random::init runs at boot").next_u64()
+    RNG.lock()
+        .as_mut()
+        .expect("random::init runs at boot")
+        .next_u64()
 }
 
 #[cfg(test)]
@@ -123,12 +129,20 @@ mod tests {
     fn rfc8439_block_test_vector() {
         // RFC 8439 section 2.3.2.
         let key: [u32; 8] = core::array::from_fn(|i| {
-            u32::from_le_bytes([(4 * i) as u8, (4 * i + 1) as u8, (4 * i + 2) as u8, (4 * i + 3) as u8])
+            u32::from_le_bytes([
+                (4 * i) as u8,
+                (4 * i + 1) as u8,
+                (4 * i + 2) as u8,
+                (4 * i + 3) as u8,
+            ])
         });
         let nonce = [0x0900_0000, 0x4a00_0000, 0x0000_0000];
         let out = chacha20_block(&key, 1, &nonce);
         assert_eq!(&out[..8], &[0x10, 0xf1, 0xe7, 0xe4, 0xd1, 0x3b, 0x59, 0x15]);
-        assert_eq!(&out[56..], &[0xcb, 0xd0, 0x83, 0xe8, 0xa2, 0x50, 0x3c, 0x4e]);
+        assert_eq!(
+            &out[56..],
+            &[0xcb, 0xd0, 0x83, 0xe8, 0xa2, 0x50, 0x3c, 0x4e]
+        );
     }
 
     #[test]

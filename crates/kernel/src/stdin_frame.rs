@@ -25,7 +25,10 @@ pub enum Decoded {
 impl StdinDecoder {
     /// A decoder at the start of the stream.
     pub const fn new() -> Self {
-        StdinDecoder { escape: false, eof: false }
+        StdinDecoder {
+            escape: false,
+            eof: false,
+        }
     }
 
     /// Feeds one byte from the wire.
@@ -78,7 +81,10 @@ mod tests {
 
     #[test]
     fn escapes() {
-        assert_eq!(decode(&[0x61, 0xff, 0xff, 0x62, 0xff, 0x00]), (vec![0x61, 0xff, 0x62], true));
+        assert_eq!(
+            decode(&[0x61, 0xff, 0xff, 0x62, 0xff, 0x00]),
+            (vec![0x61, 0xff, 0x62], true)
+        );
         // An escape split across reads keeps its state.
         let mut d = StdinDecoder::default();
         assert_eq!(d.push(0xff), Decoded::Nothing);

@@ -35,7 +35,10 @@ fn tsc_hz(f: &Features) -> (u64, TscSource) {
     if max >= 0x15 {
         let l = cpuid(0x15, 0);
         if l.eax != 0 && l.ebx != 0 && l.ecx != 0 {
-            return (l.ecx as u64 * l.ebx as u64 / l.eax as u64, TscSource::CrystalRatio);
+            return (
+                l.ecx as u64 * l.ebx as u64 / l.eax as u64,
+                TscSource::CrystalRatio,
+            );
         }
     }
     if f.hypervisor && cpuid(0x4000_0000, 0).eax >= 0x4000_0010 {
@@ -61,19 +64,33 @@ fn tsc_hz(f: &Features) -> (u64, TscSource) {
 /// Calibrates the TSC and reads the RTC. `boot_tsc` is the TSC at kernel entry.
 pub fn init(f: &Features, boot_tsc: u64) {
     let (hz, source) = tsc_hz(f);
-    let wall = CmosRtc::new(X86Ports).read().map(|t| t.unix_seconds()).unwrap_or(0);
+    let wall = CmosRtc::new(X86Ports)
+        .read()
+        .map(|t| t.unix_seconds())
+        .unwrap_or(0);
     // The RTC has one-second resolution: the wall clock is "now", not boot time, so subtract
     // the time since entry.
     let clock = TscClock::new(hz, boot_tsc, 0);
     let since_boot = clock.monotonic_ns(cpu::rdtsc()) as i128;
-    let clock = TscClock::new(hz, boot_tsc, wall as i128 * NSEC_PER_SEC as i128 - since_boot);
+    let clock = TscClock::new(
+        hz,
+        boot_tsc,
+        wall as i128 * NSEC_PER_SEC as i128 - since_boot,
+    );
     CLOCK.call_once(|| clock);
-    kdebug!("oxv: tsc {} MHz ({:?}), wall clock {} s", hz / 1_000_000, source, wall);
+    kdebug!(
+        "oxv: tsc {} MHz ({:?}), wall clock {} s",
+        hz / 1_000_000,
+        source,
+        wall
+    );
 }
 
 /// The boot clock.
 pub fn clock() -> &'static TscClock {
-    CLOCK.get().expect("time::init runs before anything reads the clock")
+    CLOCK
+        .get()
+        .expect("time::init runs before anything reads the clock")
 }
 
 /// Nanoseconds since kernel entry.

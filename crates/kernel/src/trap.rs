@@ -15,12 +15,38 @@ use oxv_abi::linux::signal::Signal;
 use oxv_abi::user::USER_END;
 
 const NAMES: [&str; 32] = [
-    "divide error", "debug", "NMI", "breakpoint", "overflow", "bound range", "invalid opcode",
-    "device not available", "double fault", "coprocessor overrun", "invalid TSS",
-    "segment not present", "stack fault", "general protection", "page fault", "reserved",
-    "x87 FP error", "alignment check", "machine check", "SIMD FP error", "virtualization",
-    "control protection", "reserved", "reserved", "reserved", "reserved", "reserved",
-    "reserved", "hypervisor injection", "VMM communication", "security", "reserved",
+    "divide error",
+    "debug",
+    "NMI",
+    "breakpoint",
+    "overflow",
+    "bound range",
+    "invalid opcode",
+    "device not available",
+    "double fault",
+    "coprocessor overrun",
+    "invalid TSS",
+    "segment not present",
+    "stack fault",
+    "general protection",
+    "page fault",
+    "reserved",
+    "x87 FP error",
+    "alignment check",
+    "machine check",
+    "SIMD FP error",
+    "virtualization",
+    "control protection",
+    "reserved",
+    "reserved",
+    "reserved",
+    "reserved",
+    "reserved",
+    "reserved",
+    "hypervisor injection",
+    "VMM communication",
+    "security",
+    "reserved",
 ];
 
 /// Page-fault error-code bits.
@@ -59,8 +85,12 @@ fn page_fault(frame: &mut TrapFrame) {
     } else {
         Access::Read
     };
-    let fixup = if frame.from_user() { None } else { usercopy::fixup_for(frame.rip) };
-    if frame.from_user() || (fixup.is_some() && addr < USER_END) {
+    let fixup = if frame.came_from_user() {
+        None
+    } else {
+        usercopy::fixup_for(frame.rip)
+    };
+    if frame.came_from_user() || (fixup.is_some() && addr < USER_END) {
         if crate::process::resolve_fault(addr, access, frame.error & pf::PRESENT != 0) {
             return;
         }
@@ -80,7 +110,7 @@ fn page_fault(frame: &mut TrapFrame) {
 }
 
 fn exception(frame: &mut TrapFrame, vector: u64) {
-    if frame.from_user() {
+    if frame.came_from_user() {
         let sig = match vector {
             0 | 16 | 19 => Signal::SIGFPE,
             1 | 3 => Signal::SIGTRAP,
@@ -94,22 +124,68 @@ fn exception(frame: &mut TrapFrame, vector: u64) {
 }
 
 fn kernel_fault(frame: &TrapFrame, addr: Option<u64>) -> ! {
-    let name = NAMES.get(frame.vector as usize).copied().unwrap_or("interrupt");
+    let name = NAMES
+        .get(frame.vector as usize)
+        .copied()
+        .unwrap_or("interrupt");
     dump(frame, addr);
-    panic!("{} (vector {}, error {:#x}) in the kernel at rip {:#x}", name, frame.vector, frame.error, frame.rip);
+    panic!(
+        "{} (vector {}, error {:#x}) in the kernel at rip {:#x}",
+        name, frame.vector, frame.error, frame.rip
+    );
 }
 
 /// Prints a trap frame to the kernel log.
 pub fn dump(f: &TrapFrame, cr2: Option<u64>) {
     let name = NAMES.get(f.vector as usize).copied().unwrap_or("interrupt");
-    let origin = if f.from_user() { "app (ring 3)" } else { "kernel (ring 0)" };
-    kprintln!("oxv: {} (vector {}, error {:#x}) from the {}", name, f.vector, f.error, origin);
+    let origin = if f.came_from_user() {
+        "app (ring 3)"
+    } else {
+        "kernel (ring 0)"
+    };
+    kprintln!(
+        "oxv: {} (vector {}, error {:#x}) from the {}",
+        name,
+        f.vector,
+        f.error,
+        origin
+    );
     if let Some(a) = cr2 {
         kprintln!("  cr2 {a:#018x}");
     }
-    kprintln!("  rip {:#018x} cs {:#x} rflags {:#x} rsp {:#018x} ss {:#x}", f.rip, f.cs, f.rflags, f.rsp, f.ss);
-    kprintln!("  rax {:#018x} rbx {:#018x} rcx {:#018x} rdx {:#018x}", f.rax, f.rbx, f.rcx, f.rdx);
-    kprintln!("  rsi {:#018x} rdi {:#018x} rbp {:#018x} r8  {:#018x}", f.rsi, f.rdi, f.rbp, f.r8);
-    kprintln!("  r9  {:#018x} r10 {:#018x} r11 {:#018x} r12 {:#018x}", f.r9, f.r10, f.r11, f.r12);
-    kprintln!("  r13 {:#018x} r14 {:#018x} r15 {:#018x}", f.r13, f.r14, f.r15);
+    kprintln!(
+        "  rip {:#018x} cs {:#x} rflags {:#x} rsp {:#018x} ss {:#x}",
+        f.rip,
+        f.cs,
+        f.rflags,
+        f.rsp,
+        f.ss
+    );
+    kprintln!(
+        "  rax {:#018x} rbx {:#018x} rcx {:#018x} rdx {:#018x}",
+        f.rax,
+        f.rbx,
+        f.rcx,
+        f.rdx
+    );
+    kprintln!(
+        "  rsi {:#018x} rdi {:#018x} rbp {:#018x} r8  {:#018x}",
+        f.rsi,
+        f.rdi,
+        f.rbp,
+        f.r8
+    );
+    kprintln!(
+        "  r9  {:#018x} r10 {:#018x} r11 {:#018x} r12 {:#018x}",
+        f.r9,
+        f.r10,
+        f.r11,
+        f.r12
+    );
+    kprintln!(
+        "  r13 {:#018x} r14 {:#018x} r15 {:#018x}",
+        f.r13,
+        f.r14,
+        f.r15
+    );
 }

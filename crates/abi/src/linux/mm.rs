@@ -24,12 +24,34 @@ consts! {
 
 /// Whether `advice` is a madvise(2) value Linux knows (others are `EINVAL`).
 pub const fn is_known_advice(advice: i32) -> bool {
-    matches!(advice as u32,
-        MADV_NORMAL | MADV_RANDOM | MADV_SEQUENTIAL | MADV_WILLNEED | MADV_DONTNEED | MADV_FREE
-        | MADV_REMOVE | MADV_DONTFORK | MADV_DOFORK | MADV_HWPOISON | MADV_SOFT_OFFLINE
-        | MADV_MERGEABLE | MADV_UNMERGEABLE | MADV_HUGEPAGE | MADV_NOHUGEPAGE | MADV_DONTDUMP
-        | MADV_DODUMP | MADV_WIPEONFORK | MADV_KEEPONFORK | MADV_COLD | MADV_PAGEOUT
-        | MADV_POPULATE_READ | MADV_POPULATE_WRITE | MADV_DONTNEED_LOCKED | MADV_COLLAPSE)
+    matches!(
+        advice as u32,
+        MADV_NORMAL
+            | MADV_RANDOM
+            | MADV_SEQUENTIAL
+            | MADV_WILLNEED
+            | MADV_DONTNEED
+            | MADV_FREE
+            | MADV_REMOVE
+            | MADV_DONTFORK
+            | MADV_DOFORK
+            | MADV_HWPOISON
+            | MADV_SOFT_OFFLINE
+            | MADV_MERGEABLE
+            | MADV_UNMERGEABLE
+            | MADV_HUGEPAGE
+            | MADV_NOHUGEPAGE
+            | MADV_DONTDUMP
+            | MADV_DODUMP
+            | MADV_WIPEONFORK
+            | MADV_KEEPONFORK
+            | MADV_COLD
+            | MADV_PAGEOUT
+            | MADV_POPULATE_READ
+            | MADV_POPULATE_WRITE
+            | MADV_DONTNEED_LOCKED
+            | MADV_COLLAPSE
+    )
 }
 
 #[cfg(test)]
@@ -40,6 +62,11 @@ mod tests {
     fn values() {
         assert_eq!(MAP_ANONYMOUS, 0x20);
         assert_eq!(MADV_DONTNEED, 4);
-        assert!(is_known_advice(4) && is_known_advice(14) && !is_known_advice(7) && !is_known_advice(-1));
+        assert!(
+            is_known_advice(4)
+                && is_known_advice(14)
+                && !is_known_advice(7)
+                && !is_known_advice(-1)
+        );
     }
 }

@@ -25,7 +25,14 @@ fn word(mem: &dyn UserMemory, uaddr: UserPtr<u32>) -> Result<u32, Errno> {
 }
 
 /// futex(uaddr, op, val, timeout, uaddr2, val3).
-pub fn futex(mem: &mut dyn UserMemory, uaddr: UserPtr<u32>, op: i32, val: u32, timeout: u64, val3: u32) -> SysResult {
+pub fn futex(
+    mem: &mut dyn UserMemory,
+    uaddr: UserPtr<u32>,
+    op: i32,
+    val: u32,
+    timeout: u64,
+    val3: u32,
+) -> SysResult {
     let cmd = op & !(PRIVATE_FLAG | CLOCK_REALTIME_FLAG);
     let realtime = op & CLOCK_REALTIME_FLAG != 0;
     let deadline = if timeout != 0 && (cmd == WAIT || cmd == WAIT_BITSET) {
@@ -37,7 +44,9 @@ pub fn futex(mem: &mut dyn UserMemory, uaddr: UserPtr<u32>, op: i32, val: u32, t
             clock.monotonic_ns(now).saturating_add(ns)
         } else if realtime {
             let rel = ns as i128 - clock.realtime_ns(now);
-            clock.monotonic_ns(now).saturating_add(rel.clamp(0, u64::MAX as i128) as u64)
+            clock
+                .monotonic_ns(now)
+                .saturating_add(rel.clamp(0, u64::MAX as i128) as u64)
         } else {
             ns
         })

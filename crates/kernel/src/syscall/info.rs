@@ -27,7 +27,14 @@ pub fn same_process(p: &Process, pid: i32) -> Result<(), Errno> {
 
 /// uname(2).
 pub fn uname(mem: &mut dyn UserMemory, buf: UserPtr<Utsname>) -> SysResult {
-    let u = Utsname::new(b"Linux", b"oxv", RELEASE.as_bytes(), VERSION.as_bytes(), b"x86_64", b"(none)");
+    let u = Utsname::new(
+        b"Linux",
+        b"oxv",
+        RELEASE.as_bytes(),
+        VERSION.as_bytes(),
+        b"x86_64",
+        b"(none)",
+    );
     buf.write(mem, &u)?;
     Ok(0)
 }
@@ -35,12 +42,14 @@ pub fn uname(mem: &mut dyn UserMemory, buf: UserPtr<Utsname>) -> SysResult {
 /// sysinfo(2).
 pub fn sysinfo(mem: &mut dyn UserMemory, info: UserPtr<Sysinfo>) -> SysResult {
     let (free, total) = crate::mem::frame_stats();
-    let mut s = Sysinfo::default();
-    s.uptime = (crate::time::monotonic_ns() / 1_000_000_000) as i64;
-    s.totalram = total as u64 * 4096;
-    s.freeram = free as u64 * 4096;
-    s.procs = 1;
-    s.mem_unit = 1;
+    let s = Sysinfo {
+        uptime: (crate::time::monotonic_ns() / 1_000_000_000) as i64,
+        totalram: total as u64 * 4096,
+        freeram: free as u64 * 4096,
+        procs: 1,
+        mem_unit: 1,
+        ..Default::default()
+    };
     info.write(mem, &s)?;
     Ok(0)
 }
@@ -63,7 +72,11 @@ pub fn getrandom(mem: &mut dyn UserMemory, buf: UserBuf, flags: u32) -> SysResul
         let n = (buf.len - done).min(chunk.len());
         crate::random::fill(&mut chunk[..n]);
         if mem.copy_out(buf.skip(done).addr, &chunk[..n]).is_err() {
-            return if done > 0 { Ok(done) } else { Err(Errno::EFAULT) };
+            return if done > 0 {
+                Ok(done)
+            } else {
+                Err(Errno::EFAULT)
+            };
         }
         done += n;
     }
@@ -99,7 +112,6 @@ pub fn arch_prctl(p: &Process, mem: &mut dyn UserMemory, code: u32, addr: u64) -
             UserPtr::<u64>::new(addr).write(mem, &cpu::rdmsr(msr::KERNEL_GS_BASE))?;
             Ok(0)
         }
-        _ => Err(Errno::EINVAL),
     }
 }
 
@@ -116,7 +128,13 @@ pub fn set_robust_list(p: &Process, head: UserAddr, len: usize) -> SysResult {
 }
 
 /// get_robust_list(2).
-pub fn get_robust_list(p: &Process, mem: &mut dyn UserMemory, pid: i32, head: UserPtr<u64>, len: UserPtr<u64>) -> SysResult {
+pub fn get_robust_list(
+    p: &Process,
+    mem: &mut dyn UserMemory,
+    pid: i32,
+    head: UserPtr<u64>,
+    len: UserPtr<u64>,
+) -> SysResult {
     same_process(p, pid)?;
     len.write(mem, &(ROBUST_LIST_HEAD_SIZE as u64))?;
     head.write(mem, &p.robust_list.load(Ordering::Relaxed))?;
@@ -128,7 +146,12 @@ const CPU_MASK: u64 = 1;
 const NR_CPUS: usize = 1;
 
 /// sched_getaffinity(2): returns the size of the kernel's mask (8 bytes), as Linux does.
-pub fn sched_getaffinity(p: &Process, mem: &mut dyn UserMemory, pid: i32, mask: UserBuf) -> SysResult {
+pub fn sched_getaffinity(
+    p: &Process,
+    mem: &mut dyn UserMemory,
+    pid: i32,
+    mask: UserBuf,
+) -> SysResult {
     if mask.len * 8 < NR_CPUS || mask.len % 8 != 0 {
         return Err(Errno::EINVAL);
     }
@@ -138,7 +161,12 @@ pub fn sched_getaffinity(p: &Process, mem: &mut dyn UserMemory, pid: i32, mask: 
 }
 
 /// sched_setaffinity(2): any mask that includes a CPU we have is accepted.
-pub fn sched_setaffinity(p: &Process, mem: &mut dyn UserMemory, pid: i32, mask: UserBuf) -> SysResult {
+pub fn sched_setaffinity(
+    p: &Process,
+    mem: &mut dyn UserMemory,
+    pid: i32,
+    mask: UserBuf,
+) -> SysResult {
     same_process(p, pid)?;
     let mut bytes = [0u8; 8];
     let n = mask.len.min(8);
@@ -159,10 +187,13 @@ pub fn prctl(p: &Process, mem: &mut dyn UserMemory, option: i32, arg2: u64) -> S
     match option {
         PR_SET_NAME => {
             let mut name = [0u8; 16];
-            mem.copy_in(UserAddr::new(arg2), &mut name[..15]).or_else(|_| {
-                // A shorter string may end before an unmapped page.
-                mem.read_cstr(UserAddr::new(arg2), &mut name[..15]).map(|_| ()).map_err(|_| Errno::EFAULT)
-            })?;
+            mem.copy_in(UserAddr::new(arg2), &mut name[..15])
+                .or_else(|_| {
+                    // A shorter string may end before an unmapped page.
+                    mem.read_cstr(UserAddr::new(arg2), &mut name[..15])
+                        .map(|_| ())
+                        .map_err(|_| Errno::EFAULT)
+                })?;
             let end = name.iter().position(|&b| b == 0).unwrap_or(15);
             name[end..].fill(0);
             *p.comm.lock() = name;
@@ -184,7 +215,12 @@ pub fn prctl(p: &Process, mem: &mut dyn UserMemory, option: i32, arg2: u64) -> S
 
 /// clock_gettime(2): the process CPU clocks count from process start (the app is the only
 /// thing the CPU runs).
-pub fn clock_gettime(p: &Process, mem: &mut dyn UserMemory, clockid: i32, tp: UserPtr<Timespec>) -> SysResult {
+pub fn clock_gettime(
+    p: &Process,
+    mem: &mut dyn UserMemory,
+    clockid: i32,
+    tp: UserPtr<Timespec>,
+) -> SysResult {
     let clock = crate::time::clock();
     let now = cpu::rdtsc();
     let cpu_ns = clock.ticks_to_ns(now.saturating_sub(p.start_tsc));

@@ -1,16 +1,24 @@
 //! The memory calls: thin conversions into oxv-mm's `AddressSpace`, plus file lookup for
 //! file-backed mappings (an open file is a `MapSource` through [`FileMapSource`]).
 
+use crate::file_map::FileMapSource;
 use crate::process::{Process, with_platform};
 use alloc::sync::Arc;
 use oxv_abi::linux::mm::{MADV_DONTNEED, MADV_FREE, MAP_ANONYMOUS, is_known_advice};
 use oxv_abi::{Errno, SysResult, UserAddr};
 use oxv_mm::{MapSource, MmapArgs, VmaKind};
-use crate::file_map::FileMapSource;
 use oxv_vfs::FileKind;
 
 /// mmap(2).
-pub fn mmap(p: &Process, addr: UserAddr, length: usize, prot: u64, flags: u64, fd: i32, offset: u64) -> SysResult {
+pub fn mmap(
+    p: &Process,
+    addr: UserAddr,
+    length: usize,
+    prot: u64,
+    flags: u64,
+    fd: i32,
+    offset: u64,
+) -> SysResult {
     oxv_mm::aspace::map::check_offset(offset)?;
     let flags = flags as u32;
     let mut args = MmapArgs::anonymous(addr.get(), length as u64, prot as u32, flags);
@@ -60,7 +68,9 @@ pub fn madvise(p: &Process, addr: UserAddr, length: usize, advice: i32) -> SysRe
     if !is_known_advice(advice) {
         return Err(Errno::EINVAL);
     }
-    let len = (length as u64).checked_next_multiple_of(4096).ok_or(Errno::EINVAL)?;
+    let len = (length as u64)
+        .checked_next_multiple_of(4096)
+        .ok_or(Errno::EINVAL)?;
     if len == 0 {
         return Ok(0);
     }
@@ -76,7 +86,10 @@ pub fn madvise(p: &Process, addr: UserAddr, length: usize, advice: i32) -> SysRe
         at = piece_end;
     }
     if advice as u32 == MADV_DONTNEED || advice as u32 == MADV_FREE {
-        if pieces.iter().any(|&(_, _, _, k)| !matches!(k, VmaKind::Anonymous | VmaKind::Heap | VmaKind::Stack)) {
+        if pieces
+            .iter()
+            .any(|&(_, _, _, k)| !matches!(k, VmaKind::Anonymous | VmaKind::Heap | VmaKind::Stack))
+        {
             return Err(Errno::EINVAL);
         }
         with_platform(|plat| -> Result<(), Errno> {

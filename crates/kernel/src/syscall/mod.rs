@@ -13,7 +13,6 @@ mod signal;
 
 use crate::coverage as table;
 
-
 use crate::arch::trap::TrapFrame;
 use crate::arch::usercopy::CurrentUserMemory;
 use crate::devices::KernelBlocker;
@@ -32,7 +31,12 @@ pub fn set_strace(on: bool) {
 
 /// Entry from the arch syscall stub: runs the call in `frame` and leaves its result in `rax`.
 pub fn handle(frame: &mut TrapFrame) {
-    let args = SyscallArgs::new(frame.rax, [frame.rdi, frame.rsi, frame.rdx, frame.r10, frame.r8, frame.r9]);
+    let args = SyscallArgs::new(
+        frame.rax,
+        [
+            frame.rdi, frame.rsi, frame.rdx, frame.r10, frame.r8, frame.r9,
+        ],
+    );
     let call = Syscall::decode(&args);
     if STRACE.load(Ordering::Relaxed) {
         return traced(&call, frame);
@@ -79,37 +83,96 @@ fn dispatch(call: &Syscall, frame: &mut TrapFrame) -> SysResult {
         S::Pwrite64 { fd, buf, offset } => fs::read_write::pwrite64(files, mem, fd, buf, offset),
         S::Readv { fd, iov, iovcnt } => fs::read_write::readv(files, mem, fd, iov, iovcnt),
         S::Writev { fd, iov, iovcnt } => fs::read_write::writev(files, mem, fd, iov, iovcnt),
-        S::Open { pathname, flags, mode } => fs::open::open(cx, files, mem, pathname, flags, mode),
-        S::Openat { dirfd, pathname, flags, mode } => fs::open::openat(cx, files, mem, dirfd, pathname, flags, mode),
+        S::Open {
+            pathname,
+            flags,
+            mode,
+        } => fs::open::open(cx, files, mem, pathname, flags, mode),
+        S::Openat {
+            dirfd,
+            pathname,
+            flags,
+            mode,
+        } => fs::open::openat(cx, files, mem, dirfd, pathname, flags, mode),
         S::Close { fd } => fs::open::close(files, fd),
         S::Lseek { fd, offset, whence } => fs::lseek::lseek(files, fd, offset, whence),
         S::Stat { pathname, statbuf } => fs::stat::stat(cx, files, mem, pathname, statbuf),
         S::Lstat { pathname, statbuf } => fs::stat::lstat(cx, files, mem, pathname, statbuf),
         S::Fstat { fd, statbuf } => fs::stat::fstat(files, mem, fd, statbuf),
-        S::Newfstatat { dirfd, pathname, statbuf, flags } => fs::stat::newfstatat(cx, files, mem, dirfd, pathname, statbuf, flags),
-        S::Statx { dirfd, pathname, flags, mask, statxbuf } => fs::stat::statx(cx, files, mem, dirfd, pathname, flags, mask, statxbuf),
+        S::Newfstatat {
+            dirfd,
+            pathname,
+            statbuf,
+            flags,
+        } => fs::stat::newfstatat(cx, files, mem, dirfd, pathname, statbuf, flags),
+        S::Statx {
+            dirfd,
+            pathname,
+            flags,
+            mask,
+            statxbuf,
+        } => fs::stat::statx(cx, files, mem, dirfd, pathname, flags, mask, statxbuf),
         S::Getdents64 { fd, dirp } => fs::getdents::getdents64(files, mem, fd, dirp),
         S::Getcwd { buf } => fs::cwd::getcwd(cx, mem, buf),
         S::Chdir { path } => fs::cwd::chdir(cx, files, mem, path),
         S::Fchdir { fd } => fs::cwd::fchdir(cx, files, fd),
         S::Mkdir { pathname, mode } => fs::mkdir::mkdir(cx, files, mem, pathname, mode),
-        S::Mkdirat { dirfd, pathname, mode } => fs::mkdir::mkdirat(cx, files, mem, dirfd, pathname, mode),
+        S::Mkdirat {
+            dirfd,
+            pathname,
+            mode,
+        } => fs::mkdir::mkdirat(cx, files, mem, dirfd, pathname, mode),
         S::Unlink { pathname } => fs::unlink::unlink(cx, files, mem, pathname),
         S::Rmdir { pathname } => fs::unlink::rmdir(cx, files, mem, pathname),
-        S::Unlinkat { dirfd, pathname, flags } => fs::unlink::unlinkat(cx, files, mem, dirfd, pathname, flags),
+        S::Unlinkat {
+            dirfd,
+            pathname,
+            flags,
+        } => fs::unlink::unlinkat(cx, files, mem, dirfd, pathname, flags),
         S::Rename { oldpath, newpath } => fs::rename::rename(cx, files, mem, oldpath, newpath),
-        S::Renameat { olddirfd, oldpath, newdirfd, newpath } => fs::rename::renameat(cx, files, mem, olddirfd, oldpath, newdirfd, newpath),
-        S::Renameat2 { olddirfd, oldpath, newdirfd, newpath, flags } => {
-            fs::rename::renameat2(cx, files, mem, olddirfd, oldpath, newdirfd, newpath, flags)
-        }
-        S::Readlink { pathname, buf, bufsiz } => fs::readlink::readlink(cx, files, mem, pathname, buf, bufsiz),
-        S::Readlinkat { dirfd, pathname, buf, bufsiz } => fs::readlink::readlinkat(cx, files, mem, dirfd, pathname, buf, bufsiz),
+        S::Renameat {
+            olddirfd,
+            oldpath,
+            newdirfd,
+            newpath,
+        } => fs::rename::renameat(cx, files, mem, olddirfd, oldpath, newdirfd, newpath),
+        S::Renameat2 {
+            olddirfd,
+            oldpath,
+            newdirfd,
+            newpath,
+            flags,
+        } => fs::rename::renameat2(cx, files, mem, olddirfd, oldpath, newdirfd, newpath, flags),
+        S::Readlink {
+            pathname,
+            buf,
+            bufsiz,
+        } => fs::readlink::readlink(cx, files, mem, pathname, buf, bufsiz),
+        S::Readlinkat {
+            dirfd,
+            pathname,
+            buf,
+            bufsiz,
+        } => fs::readlink::readlinkat(cx, files, mem, dirfd, pathname, buf, bufsiz),
         S::Access { pathname, mode } => fs::access::access(cx, files, mem, pathname, mode),
-        S::Faccessat { dirfd, pathname, mode } => fs::access::faccessat(cx, files, mem, dirfd, pathname, mode),
-        S::Faccessat2 { dirfd, pathname, mode, flags } => fs::access::faccessat2(cx, files, mem, dirfd, pathname, mode, flags),
+        S::Faccessat {
+            dirfd,
+            pathname,
+            mode,
+        } => fs::access::faccessat(cx, files, mem, dirfd, pathname, mode),
+        S::Faccessat2 {
+            dirfd,
+            pathname,
+            mode,
+            flags,
+        } => fs::access::faccessat2(cx, files, mem, dirfd, pathname, mode, flags),
         S::Dup { oldfd } => fs::dup::dup(files, oldfd),
         S::Dup2 { oldfd, newfd } => fs::dup::dup2(files, oldfd, newfd),
-        S::Dup3 { oldfd, newfd, flags } => fs::dup::dup3(files, oldfd, newfd, flags),
+        S::Dup3 {
+            oldfd,
+            newfd,
+            flags,
+        } => fs::dup::dup3(files, oldfd, newfd, flags),
         S::Fcntl { fd, cmd, arg } => fs::fcntl::fcntl(files, fd, cmd, arg),
         S::Ioctl { fd, request, arg } => fs::ioctl::ioctl(files, mem, fd, request, arg),
         S::Umask { mask } => fs::umask::umask(cx, mask),
@@ -120,39 +183,127 @@ fn dispatch(call: &Syscall, frame: &mut TrapFrame) -> SysResult {
         S::Creat { pathname, mode } => fs::open::creat(cx, files, mem, pathname, mode),
         S::Link { oldpath, newpath } => fs::link::link(cx, files, mem, oldpath, newpath),
         S::Symlink { target, linkpath } => fs::link::symlink(cx, files, mem, target, linkpath),
-        S::Linkat { olddirfd, oldpath, newdirfd, newpath, flags } => {
-            fs::link::linkat(cx, files, mem, olddirfd, oldpath, newdirfd, newpath, flags)
+        S::Linkat {
+            olddirfd,
+            oldpath,
+            newdirfd,
+            newpath,
+            flags,
+        } => fs::link::linkat(cx, files, mem, olddirfd, oldpath, newdirfd, newpath, flags),
+        S::Symlinkat {
+            target,
+            newdirfd,
+            linkpath,
+        } => fs::link::symlinkat(cx, files, mem, target, newdirfd, linkpath),
+        S::Preadv {
+            fd,
+            iov,
+            iovcnt,
+            offset,
+        } => fs::read_write::preadv(files, mem, fd, iov, iovcnt, offset),
+        S::Pwritev {
+            fd,
+            iov,
+            iovcnt,
+            offset,
+        } => fs::read_write::pwritev(files, mem, fd, iov, iovcnt, offset),
+        S::Poll { fds, nfds, timeout } => {
+            fs::poll::poll(files, mem, &KernelBlocker, fds, nfds, timeout)
         }
-        S::Symlinkat { target, newdirfd, linkpath } => fs::link::symlinkat(cx, files, mem, target, newdirfd, linkpath),
-        S::Preadv { fd, iov, iovcnt, offset } => fs::read_write::preadv(files, mem, fd, iov, iovcnt, offset),
-        S::Pwritev { fd, iov, iovcnt, offset } => fs::read_write::pwritev(files, mem, fd, iov, iovcnt, offset),
-        S::Poll { fds, nfds, timeout } => fs::poll::poll(files, mem, &KernelBlocker, fds, nfds, timeout),
-        S::Ppoll { fds, nfds, tmo_p, sigmask, sigsetsize } => signal::ppoll(p, mem, fds, nfds, tmo_p, sigmask, sigsetsize),
+        S::Ppoll {
+            fds,
+            nfds,
+            tmo_p,
+            sigmask,
+            sigsetsize,
+        } => signal::ppoll(p, mem, fds, nfds, tmo_p, sigmask, sigsetsize),
 
         // Memory (oxv-mm).
-        S::Mmap { addr, length, prot, flags, fd, offset } => memory::mmap(p, addr, length, prot, flags, fd, offset),
+        S::Mmap {
+            addr,
+            length,
+            prot,
+            flags,
+            fd,
+            offset,
+        } => memory::mmap(p, addr, length, prot, flags, fd, offset),
         S::Munmap { addr, length } => memory::munmap(p, addr, length),
         S::Mprotect { addr, len, prot } => memory::mprotect(p, addr, len, prot),
         S::Brk { addr } => memory::brk(p, addr),
-        S::Madvise { addr, length, advice } => memory::madvise(p, addr, length, advice),
+        S::Madvise {
+            addr,
+            length,
+            advice,
+        } => memory::madvise(p, addr, length, advice),
 
         // Signals, time, limits (oxv-sched).
-        S::RtSigaction { signum, act, oldact, sigsetsize } => {
-            oxv_sched::syscalls::signal::rt_sigaction(&mut p.signals.lock(), mem, signum, act, oldact, sigsetsize)
-        }
-        S::RtSigprocmask { how, set, oldset, sigsetsize } => {
-            oxv_sched::syscalls::signal::rt_sigprocmask(&mut p.signals.lock(), mem, how, set, oldset, sigsetsize)
-        }
-        S::Sigaltstack { ss, old_ss } => oxv_sched::syscalls::signal::sigaltstack(&mut p.signals.lock(), mem, ss, old_ss, frame.rsp),
+        S::RtSigaction {
+            signum,
+            act,
+            oldact,
+            sigsetsize,
+        } => oxv_sched::syscalls::signal::rt_sigaction(
+            &mut p.signals.lock(),
+            mem,
+            signum,
+            act,
+            oldact,
+            sigsetsize,
+        ),
+        S::RtSigprocmask {
+            how,
+            set,
+            oldset,
+            sigsetsize,
+        } => oxv_sched::syscalls::signal::rt_sigprocmask(
+            &mut p.signals.lock(),
+            mem,
+            how,
+            set,
+            oldset,
+            sigsetsize,
+        ),
+        S::Sigaltstack { ss, old_ss } => oxv_sched::syscalls::signal::sigaltstack(
+            &mut p.signals.lock(),
+            mem,
+            ss,
+            old_ss,
+            frame.rsp,
+        ),
         S::Kill { pid, sig } => signal::kill(p, frame, pid, sig),
         S::Tkill { tid, sig } => signal::kill(p, frame, tid, sig),
         S::Tgkill { tgid, tid, sig } => signal::tgkill(p, frame, tgid, tid, sig),
         S::ClockGettime { clockid, tp } => info::clock_gettime(p, mem, clockid, tp),
-        S::ClockGetres { clockid, res } => oxv_sched::syscalls::time::clock_getres(mem, clockid, res),
-        S::Gettimeofday { tv, tz } => oxv_sched::syscalls::time::gettimeofday(crate::time::clock(), crate::arch::cpu::rdtsc(), mem, tv, tz),
-        S::Time { tloc } => oxv_sched::syscalls::time::time(crate::time::clock(), crate::arch::cpu::rdtsc(), mem, tloc),
-        S::Nanosleep { req, rem } => oxv_sched::syscalls::time::nanosleep(crate::time::clock(), crate::arch::cpu::rdtsc(), &info::Sleep, mem, req, rem),
-        S::ClockNanosleep { clockid, flags, request, remain } => oxv_sched::syscalls::time::clock_nanosleep(
+        S::ClockGetres { clockid, res } => {
+            oxv_sched::syscalls::time::clock_getres(mem, clockid, res)
+        }
+        S::Gettimeofday { tv, tz } => oxv_sched::syscalls::time::gettimeofday(
+            crate::time::clock(),
+            crate::arch::cpu::rdtsc(),
+            mem,
+            tv,
+            tz,
+        ),
+        S::Time { tloc } => oxv_sched::syscalls::time::time(
+            crate::time::clock(),
+            crate::arch::cpu::rdtsc(),
+            mem,
+            tloc,
+        ),
+        S::Nanosleep { req, rem } => oxv_sched::syscalls::time::nanosleep(
+            crate::time::clock(),
+            crate::arch::cpu::rdtsc(),
+            &info::Sleep,
+            mem,
+            req,
+            rem,
+        ),
+        S::ClockNanosleep {
+            clockid,
+            flags,
+            request,
+            remain,
+        } => oxv_sched::syscalls::time::clock_nanosleep(
             crate::time::clock(),
             crate::arch::cpu::rdtsc(),
             &info::Sleep,
@@ -162,18 +313,42 @@ fn dispatch(call: &Syscall, frame: &mut TrapFrame) -> SysResult {
             request,
             remain,
         ),
-        S::Getrlimit { resource, rlim } => oxv_sched::syscalls::rlimit::getrlimit(&p.limits.lock(), mem, resource, rlim),
-        S::Setrlimit { resource, rlim } => oxv_sched::syscalls::rlimit::setrlimit(&mut p.limits.lock(), mem, resource, rlim),
-        S::Prlimit64 { pid, resource, new_limit, old_limit } => {
-            oxv_sched::syscalls::rlimit::prlimit64(&mut p.limits.lock(), mem, pid, resource, new_limit, old_limit, p.pid)
+        S::Getrlimit { resource, rlim } => {
+            oxv_sched::syscalls::rlimit::getrlimit(&p.limits.lock(), mem, resource, rlim)
         }
-        S::Futex { uaddr, futex_op, val, timeout, uaddr2: _, val3 } => futex::futex(mem, uaddr, futex_op, val, timeout, val3),
+        S::Setrlimit { resource, rlim } => {
+            oxv_sched::syscalls::rlimit::setrlimit(&mut p.limits.lock(), mem, resource, rlim)
+        }
+        S::Prlimit64 {
+            pid,
+            resource,
+            new_limit,
+            old_limit,
+        } => oxv_sched::syscalls::rlimit::prlimit64(
+            &mut p.limits.lock(),
+            mem,
+            pid,
+            resource,
+            new_limit,
+            old_limit,
+            p.pid,
+        ),
+        S::Futex {
+            uaddr,
+            futex_op,
+            val,
+            timeout,
+            uaddr2: _,
+            val3,
+        } => futex::futex(mem, uaddr, futex_op, val, timeout, val3),
         S::SchedYield => Ok(0),
 
         // Process and system information.
         S::Getpid | S::Gettid | S::Getpgrp => Ok(p.pid as usize),
         S::Getppid => Ok(0),
-        S::Getpgid { pid } | S::Getsid { pid } => info::same_process(p, pid).map(|_| p.pid as usize),
+        S::Getpgid { pid } | S::Getsid { pid } => {
+            info::same_process(p, pid).map(|_| p.pid as usize)
+        }
         S::Getuid | S::Geteuid | S::Getgid | S::Getegid => Ok(0),
         S::Exit { status } | S::ExitGroup { status } => process::exit(status),
         S::Uname { buf } => info::uname(mem, buf),
@@ -181,17 +356,24 @@ fn dispatch(call: &Syscall, frame: &mut TrapFrame) -> SysResult {
         S::Getrandom { buf, flags } => info::getrandom(mem, buf, flags),
         S::ArchPrctl { code, addr } => info::arch_prctl(p, mem, code, addr),
         S::SetTidAddress { tidptr } => {
-            p.clear_child_tid.store(tidptr.addr().get(), Ordering::Relaxed);
+            p.clear_child_tid
+                .store(tidptr.addr().get(), Ordering::Relaxed);
             Ok(p.pid as usize)
         }
         S::SetRobustList { head, len } => info::set_robust_list(p, head, len),
-        S::GetRobustList { pid, head_ptr, len_ptr } => info::get_robust_list(p, mem, pid, head_ptr, len_ptr),
+        S::GetRobustList {
+            pid,
+            head_ptr,
+            len_ptr,
+        } => info::get_robust_list(p, mem, pid, head_ptr, len_ptr),
         S::SchedGetaffinity { pid, mask } => info::sched_getaffinity(p, mem, pid, mask),
         S::SchedSetaffinity { pid, mask } => info::sched_setaffinity(p, mem, pid, mask),
         S::Prctl { option, arg2, .. } => info::prctl(p, mem, option, arg2),
 
         // Decoded but not implemented yet: an honest ENOSYS (see docs/syscalls.md).
-        S::Rseq { .. } | S::RtSigreturn | S::Pipe { .. } | S::Pipe2 { .. } | S::Mremap { .. } => Err(Errno::ENOSYS),
+        S::Rseq { .. } | S::RtSigreturn | S::Pipe { .. } | S::Pipe2 { .. } | S::Mremap { .. } => {
+            Err(Errno::ENOSYS)
+        }
         S::Unknown { nr, .. } => {
             table::count_unknown(nr);
             Err(Errno::ENOSYS)

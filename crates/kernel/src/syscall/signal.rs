@@ -31,7 +31,9 @@ fn send_to_self(p: &Process, frame: &TrapFrame, sig: i32) -> SysResult {
     }
     match sig.default_action() {
         DefaultAction::Ignore | DefaultAction::Stop | DefaultAction::Continue => Ok(0),
-        DefaultAction::Terminate | DefaultAction::CoreDump => crate::process::kill(frame, sig, None),
+        DefaultAction::Terminate | DefaultAction::CoreDump => {
+            crate::process::kill(frame, sig, None)
+        }
     }
 }
 

@@ -21,7 +21,9 @@ pub fn rdmsr(msr: u32) -> u64 {
     let (lo, hi): (u32, u32);
     // SAFETY: callers pass architectural MSRs that exist on every x86_64 CPU we boot on
     // (EFER, STAR, LSTAR, SFMASK, FS/GS bases); reading them has no side effects.
-    unsafe { asm!("rdmsr", in("ecx") msr, out("eax") lo, out("edx") hi, options(nomem, nostack, preserves_flags)) };
+    unsafe {
+        asm!("rdmsr", in("ecx") msr, out("eax") lo, out("edx") hi, options(nomem, nostack, preserves_flags))
+    };
     ((hi as u64) << 32) | lo as u64
 }
 
@@ -138,8 +140,6 @@ pub struct Features {
     pub rdrand: bool,
     /// RDSEED.
     pub rdseed: bool,
-    /// 1 GiB pages.
-    pub page1g: bool,
     /// Global pages.
     pub pge: bool,
     /// FSGSBASE instructions.
@@ -156,7 +156,16 @@ impl Features {
     /// Reads CPUID.
     pub fn detect() -> Features {
         let l1 = cpuid(1, 0);
-        let l7 = if cpuid(0, 0).eax >= 7 { cpuid(7, 0) } else { CpuidResult { eax: 0, ebx: 0, ecx: 0, edx: 0 } };
+        let l7 = if cpuid(0, 0).eax >= 7 {
+            cpuid(7, 0)
+        } else {
+            CpuidResult {
+                eax: 0,
+                ebx: 0,
+                ecx: 0,
+                edx: 0,
+            }
+        };
         let ext = cpuid(0x8000_0001, 0);
         let hypervisor = l1.ecx & (1 << 31) != 0;
         let mut hv_vendor = [0u8; 12];
@@ -168,7 +177,6 @@ impl Features {
         }
         Features {
             nx: ext.edx & (1 << 20) != 0,
-            page1g: ext.edx & (1 << 26) != 0,
             smep: l7.ebx & (1 << 7) != 0,
             smap: l7.ebx & (1 << 20) != 0,
             fsgsbase: l7.ebx & 1 != 0,
@@ -264,10 +272,14 @@ pub fn hw_random(f: &Features) -> Option<u64> {
         let (v, ok): (u64, u8);
         if f.rdseed {
             // SAFETY: rdseed is present (CPUID); it only writes its output and CF.
-            unsafe { asm!("rdseed {}", "setc {}", out(reg) v, out(reg_byte) ok, options(nomem, nostack)) };
+            unsafe {
+                asm!("rdseed {}", "setc {}", out(reg) v, out(reg_byte) ok, options(nomem, nostack))
+            };
         } else if f.rdrand {
             // SAFETY: rdrand is present (CPUID).
-            unsafe { asm!("rdrand {}", "setc {}", out(reg) v, out(reg_byte) ok, options(nomem, nostack)) };
+            unsafe {
+                asm!("rdrand {}", "setc {}", out(reg) v, out(reg_byte) ok, options(nomem, nostack))
+            };
         } else {
             return None;
         }

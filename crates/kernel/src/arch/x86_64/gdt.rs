@@ -79,7 +79,10 @@ impl Gdt {
             limit: u16,
             base: u64,
         }
-        let ptr = Pointer { limit: (size_of::<Gdt>() - 1) as u16, base: self as *const Gdt as u64 };
+        let ptr = Pointer {
+            limit: (size_of::<Gdt>() - 1) as u16,
+            base: self as *const Gdt as u64,
+        };
         // SAFETY: the table is valid and 'static (caller); the far return reloads CS with the
         // kernel code selector that the table defines, and the data selectors exist.
         unsafe {

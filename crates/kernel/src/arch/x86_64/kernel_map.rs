@@ -42,7 +42,10 @@ pub fn image_phys_range() -> Range<u64> {
 }
 
 /// Builds the kernel half: the direct map over `ram` (2 MiB pages) and the image.
-pub fn build(ram: &[Range<u64>], alloc: &mut dyn FnMut() -> Option<u64>) -> Result<PageTableRoot, MapError> {
+pub fn build(
+    ram: &[Range<u64>],
+    alloc: &mut dyn FnMut() -> Option<u64>,
+) -> Result<PageTableRoot, MapError> {
     let root = PageTableRoot::new(alloc).ok_or(MapError::OutOfFrames)?;
     let g = global_bit();
     let nx = nx_bit();
@@ -51,7 +54,12 @@ pub fn build(ram: &[Range<u64>], alloc: &mut dyn FnMut() -> Option<u64>) -> Resu
         let mut pa = r.start & !(HUGE - 1);
         while pa < r.end {
             if root.translate(super::paging::phys_to_virt(pa)).is_none() {
-                root.map_2m(super::paging::phys_to_virt(pa), pa, pte::WRITABLE | nx | g, alloc)?;
+                root.map_2m(
+                    super::paging::phys_to_virt(pa),
+                    pa,
+                    pte::WRITABLE | nx | g,
+                    alloc,
+                )?;
             }
             pa += HUGE;
         }

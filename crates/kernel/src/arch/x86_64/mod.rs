@@ -22,4 +22,3 @@ pub fn exit_vm(value: u32) -> ! {
     DebugExit::new(port::X86Ports, 0xf4).exit(value);
     cpu::halt_forever()
 }
-

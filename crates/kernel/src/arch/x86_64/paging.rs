@@ -30,8 +30,6 @@ pub mod pte {
     pub const WRITABLE: u64 = 1 << 1;
     /// Accessible from ring 3.
     pub const USER: u64 = 1 << 2;
-    /// Cache disabled (MMIO).
-    pub const NO_CACHE: u64 = 1 << 4;
     /// 2 MiB / 1 GiB page (in a PD / PDPT entry).
     pub const HUGE: u64 = 1 << 7;
     /// Global: kept across CR3 reloads (kernel mappings).
@@ -113,7 +111,12 @@ impl PageTableRoot {
     }
 
     /// Walks to the table at `level` (0 = PT) for `va`, creating missing tables.
-    fn walk_create(&self, va: u64, level: u32, alloc: &mut dyn FnMut() -> Option<u64>) -> Result<u64, MapError> {
+    fn walk_create(
+        &self,
+        va: u64,
+        level: u32,
+        alloc: &mut dyn FnMut() -> Option<u64>,
+    ) -> Result<u64, MapError> {
         let user = va < 0x0000_8000_0000_0000;
         let mut t = self.0;
         for l in (level + 1..=3).rev() {
@@ -149,12 +152,19 @@ impl PageTableRoot {
 
     /// The raw 4 KiB leaf entry for `va` (0 when no page table covers it).
     pub fn leaf(&self, va: u64) -> u64 {
-        self.walk(va, 0).map(|pt| read_entry(pt, index(va, 0))).unwrap_or(0)
+        self.walk(va, 0)
+            .map(|pt| read_entry(pt, index(va, 0)))
+            .unwrap_or(0)
     }
 
     /// Writes the raw 4 KiB leaf entry for `va`, creating tables as needed; returns the old
     /// entry.
-    pub fn set_leaf(&self, va: u64, entry: u64, alloc: &mut dyn FnMut() -> Option<u64>) -> Result<u64, MapError> {
+    pub fn set_leaf(
+        &self,
+        va: u64,
+        entry: u64,
+        alloc: &mut dyn FnMut() -> Option<u64>,
+    ) -> Result<u64, MapError> {
         let pt = self.walk_create(va, 0, alloc)?;
         let i = index(va, 0);
         let old = read_entry(pt, i);
@@ -204,7 +214,13 @@ impl PageTableRoot {
 
     /// Maps the 4 KiB page at `va` to frame `pa` with `flags` (PRESENT is added).
     /// Replaces any existing 4 KiB mapping; returns the old entry (0 if none).
-    pub fn map_4k(&self, va: u64, pa: u64, flags: u64, alloc: &mut dyn FnMut() -> Option<u64>) -> Result<u64, MapError> {
+    pub fn map_4k(
+        &self,
+        va: u64,
+        pa: u64,
+        flags: u64,
+        alloc: &mut dyn FnMut() -> Option<u64>,
+    ) -> Result<u64, MapError> {
         let pt = self.walk_create(va, 0, alloc)?;
         let i = index(va, 0);
         let old = read_entry(pt, i);
@@ -213,34 +229,20 @@ impl PageTableRoot {
     }
 
     /// Maps the 2 MiB page at `va` (2 MiB aligned) to `pa`.
-    pub fn map_2m(&self, va: u64, pa: u64, flags: u64, alloc: &mut dyn FnMut() -> Option<u64>) -> Result<(), MapError> {
+    pub fn map_2m(
+        &self,
+        va: u64,
+        pa: u64,
+        flags: u64,
+        alloc: &mut dyn FnMut() -> Option<u64>,
+    ) -> Result<(), MapError> {
         let pd = self.walk_create(va, 1, alloc)?;
-        write_entry(pd, index(va, 1), (pa & pte::ADDR_MASK) | flags | pte::PRESENT | pte::HUGE);
+        write_entry(
+            pd,
+            index(va, 1),
+            (pa & pte::ADDR_MASK) | flags | pte::PRESENT | pte::HUGE,
+        );
         Ok(())
-    }
-
-    /// Removes the 4 KiB mapping at `va`; returns the frame it mapped.
-    pub fn unmap_4k(&self, va: u64) -> Option<u64> {
-        let pt = self.walk(va, 0)?;
-        let i = index(va, 0);
-        let e = read_entry(pt, i);
-        if e & pte::PRESENT == 0 {
-            return None;
-        }
-        write_entry(pt, i, 0);
-        Some(e & pte::ADDR_MASK)
-    }
-
-    /// Changes the flags of the 4 KiB mapping at `va`; false if nothing is mapped there.
-    pub fn protect_4k(&self, va: u64, flags: u64) -> bool {
-        let Some(pt) = self.walk(va, 0) else { return false };
-        let i = index(va, 0);
-        let e = read_entry(pt, i);
-        if e & pte::PRESENT == 0 {
-            return false;
-        }
-        write_entry(pt, i, (e & pte::ADDR_MASK) | flags | pte::PRESENT);
-        true
     }
 
     /// The leaf entry mapping `va` (4 KiB, 2 MiB or 1 GiB), if present.
@@ -253,7 +255,10 @@ impl PageTableRoot {
             }
             if l == 0 || e & pte::HUGE != 0 {
                 let page_mask = (1u64 << (12 + 9 * l)) - 1;
-                return Some(((e & pte::ADDR_MASK & !page_mask) | (va & page_mask), e & !pte::ADDR_MASK));
+                return Some((
+                    (e & pte::ADDR_MASK & !page_mask) | (va & page_mask),
+                    e & !pte::ADDR_MASK,
+                ));
             }
             t = e & pte::ADDR_MASK;
         }

@@ -53,10 +53,10 @@ pub struct BootInfo {
 }
 
 /// Why start_info was refused.
-#[derive(Copy, Clone, Debug)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum BootInfoError {
     /// The magic number is wrong: not booted through PVH.
-    BadMagic(u32),
+    BadMagic,
     /// No memory map (start_info version 0 without one).
     NoMemoryMap,
     /// The command line is not NUL-terminated within the limit.
@@ -75,15 +75,18 @@ impl BootInfo {
     pub fn parse(pa: u64) -> Result<BootInfo, BootInfoError> {
         let magic: u32 = read(pa);
         if magic != MAGIC {
-            return Err(BootInfoError::BadMagic(magic));
+            return Err(BootInfoError::BadMagic);
         }
         let version: u32 = read(pa + 4);
         let nr_modules: u32 = read(pa + 12);
         let modlist: u64 = read(pa + 16);
         let cmdline_pa: u64 = read(pa + 24);
         let rsdp: u64 = read(pa + 32);
-        let (memmap, memmap_entries): (u64, u32) =
-            if version >= 1 { (read(pa + 40), read(pa + 48)) } else { (0, 0) };
+        let (memmap, memmap_entries): (u64, u32) = if version >= 1 {
+            (read(pa + 40), read(pa + 48))
+        } else {
+            (0, 0)
+        };
         if memmap == 0 || memmap_entries == 0 {
             return Err(BootInfoError::NoMemoryMap);
         }
@@ -102,12 +105,26 @@ impl BootInfo {
         let n = (memmap_entries as usize).min(MAX_REGIONS);
         for (i, r) in regions.iter_mut().enumerate().take(n) {
             let e = memmap + i as u64 * 24;
-            *r = MemRegion { addr: read(e), size: read(e + 8), kind: read(e + 16) };
+            *r = MemRegion {
+                addr: read(e),
+                size: read(e + 8),
+                kind: read(e + 16),
+            };
         }
 
-        let initrd = (nr_modules > 0 && modlist != 0).then(|| Module { addr: read(modlist), size: read(modlist + 8) });
+        let initrd = (nr_modules > 0 && modlist != 0).then(|| Module {
+            addr: read(modlist),
+            size: read(modlist + 8),
+        });
 
-        Ok(BootInfo { start_info: pa, cmdline: (cmdline_pa, cmd_len), regions, nr_regions: n, initrd, rsdp })
+        Ok(BootInfo {
+            start_info: pa,
+            cmdline: (cmdline_pa, cmd_len),
+            regions,
+            nr_regions: n,
+            initrd,
+            rsdp,
+        })
     }
 
     /// The memory map.

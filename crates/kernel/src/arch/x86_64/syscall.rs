@@ -103,7 +103,7 @@ pub fn init() {
         wrmsr(msr::EFER, rdmsr(msr::EFER) | 1);
         let star = ((KERNEL_CS as u64) << 32) | (((USER_DS as u64 & !3) - 8) << 48);
         wrmsr(msr::STAR, star);
-        wrmsr(msr::LSTAR, oxv_syscall_entry as usize as u64);
+        wrmsr(msr::LSTAR, oxv_syscall_entry as *const () as usize as u64);
         wrmsr(msr::SFMASK, SFMASK_BITS);
     }
 }

@@ -49,7 +49,7 @@ const _: () = assert!(size_of::<TrapFrame>() == 176);
 
 impl TrapFrame {
     /// Whether the trap came from ring 3.
-    pub fn from_user(&self) -> bool {
+    pub fn came_from_user(&self) -> bool {
         self.cs & 3 == 3
     }
 }
@@ -205,7 +205,15 @@ struct Gate {
 #[repr(C, align(16))]
 struct Idt([Gate; 256]);
 
-static mut IDT: Idt = Idt([Gate { offset_low: 0, selector: 0, ist: 0, attrs: 0, offset_mid: 0, offset_high: 0, _reserved: 0 }; 256]);
+static mut IDT: Idt = Idt([Gate {
+    offset_low: 0,
+    selector: 0,
+    ist: 0,
+    attrs: 0,
+    offset_mid: 0,
+    offset_high: 0,
+    _reserved: 0,
+}; 256]);
 
 /// Fills and loads the IDT. Vectors 3 (int3) and 4 (into) may be raised from ring 3.
 pub fn init() {
@@ -242,7 +250,10 @@ pub fn load() {
         limit: u16,
         base: u64,
     }
-    let ptr = Pointer { limit: (size_of::<Idt>() - 1) as u16, base: core::ptr::addr_of!(IDT) as u64 };
+    let ptr = Pointer {
+        limit: (size_of::<Idt>() - 1) as u16,
+        base: core::ptr::addr_of!(IDT) as u64,
+    };
     // SAFETY: the IDT is a static filled with valid gates by `init`.
     unsafe { asm!("lidt [{}]", in(reg) &ptr, options(nostack, readonly, preserves_flags)) };
 }

@@ -68,7 +68,10 @@ fn decode(e: u64) -> Option<(PhysFrame, PteFlags)> {
     if e & pte::PRESENT == 0 {
         f |= PteFlags::NO_ACCESS;
     }
-    Some((PhysFrame::containing_address(PhysAddr::new(e & pte::ADDR_MASK)), f))
+    Some((
+        PhysFrame::containing_address(PhysAddr::new(e & pte::ADDR_MASK)),
+        f,
+    ))
 }
 
 fn va(page: Page) -> u64 {
@@ -76,7 +79,13 @@ fn va(page: Page) -> u64 {
 }
 
 impl PageTable for UserPageTable {
-    fn map(&mut self, page: Page, frame: PhysFrame, flags: PteFlags, frames: &mut dyn FrameSource) -> Result<Flush, MapError> {
+    fn map(
+        &mut self,
+        page: Page,
+        frame: PhysFrame,
+        flags: PteFlags,
+        frames: &mut dyn FrameSource,
+    ) -> Result<Flush, MapError> {
         let old = self.root.leaf(va(page));
         if let Some((f, _)) = decode(old) {
             return Err(MapError::AlreadyMapped(f));
@@ -159,14 +168,28 @@ impl FrameBytes for DirectMapBytes {
     }
 
     fn read(&self, frame: PhysFrame, offset: usize, buf: &mut [u8]) {
-        assert!(offset + buf.len() <= 4096, "FrameBytes::read stays inside the frame");
+        assert!(
+            offset + buf.len() <= 4096,
+            "FrameBytes::read stays inside the frame"
+        );
         // SAFETY: in bounds (checked above) of an allocated, direct-mapped frame.
-        unsafe { core::ptr::copy_nonoverlapping(frame_ptr(frame).add(offset), buf.as_mut_ptr(), buf.len()) }
+        unsafe {
+            core::ptr::copy_nonoverlapping(
+                frame_ptr(frame).add(offset),
+                buf.as_mut_ptr(),
+                buf.len(),
+            )
+        }
     }
 
     fn write(&self, frame: PhysFrame, offset: usize, data: &[u8]) {
-        assert!(offset + data.len() <= 4096, "FrameBytes::write stays inside the frame");
+        assert!(
+            offset + data.len() <= 4096,
+            "FrameBytes::write stays inside the frame"
+        );
         // SAFETY: as in `read`.
-        unsafe { core::ptr::copy_nonoverlapping(data.as_ptr(), frame_ptr(frame).add(offset), data.len()) }
+        unsafe {
+            core::ptr::copy_nonoverlapping(data.as_ptr(), frame_ptr(frame).add(offset), data.len())
+        }
     }
 }

@@ -64,10 +64,10 @@ pub fn set_smap(on: bool) {
 
 /// If `rip` is the user-copy instruction, the address to resume at to report a fault.
 pub fn fixup_for(rip: u64) -> Option<u64> {
-    if rip == oxv_copy_insn_smap as usize as u64 {
-        Some(oxv_copy_fixup_smap as usize as u64)
-    } else if rip == oxv_copy_insn_plain as usize as u64 {
-        Some(oxv_copy_fixup_plain as usize as u64)
+    if rip == oxv_copy_insn_smap as *const () as usize as u64 {
+        Some(oxv_copy_fixup_smap as *const () as usize as u64)
+    } else if rip == oxv_copy_insn_plain as *const () as usize as u64 {
+        Some(oxv_copy_fixup_plain as *const () as usize as u64)
     } else {
         None
     }
@@ -98,7 +98,9 @@ impl UserMemory for CurrentUserMemory {
         if left == 0 {
             Ok(())
         } else {
-            Err(Fault { addr: UserAddr::new(src.get() + (dst.len() - left) as u64) })
+            Err(Fault {
+                addr: UserAddr::new(src.get() + (dst.len() - left) as u64),
+            })
         }
     }
 
@@ -110,7 +112,9 @@ impl UserMemory for CurrentUserMemory {
         if left == 0 {
             Ok(())
         } else {
-            Err(Fault { addr: UserAddr::new(dst.get() + (src.len() - left) as u64) })
+            Err(Fault {
+                addr: UserAddr::new(dst.get() + (src.len() - left) as u64),
+            })
         }
     }
 }
