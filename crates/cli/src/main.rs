@@ -18,6 +18,7 @@ mod accel;
 mod cli;
 mod compat;
 mod error;
+mod host_tsc;
 mod image;
 mod protocol;
 mod qemu;

@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use oxv_abi::cmdline::BootArgs;
 
-use crate::accel::{self, HostFacts};
+use crate::accel::{self, Accel, HostFacts};
 use crate::cli::{EnvVar, RunArgs};
 use crate::error::{CliError, EXIT_NO_RECORD, EXIT_PANIC, EXIT_TIMEOUT};
 use crate::image::Image;
@@ -70,18 +70,21 @@ pub fn run(args: RunArgs) -> Result<u8, CliError> {
     }
     let mut argv: Vec<Vec<u8>> = vec![guest_program.clone().into_bytes()];
     argv.extend(command.map(OsString::into_vec));
-    let cmdline = kernel_cmdline_for(
-        &HostTerminal::detect(),
-        args.strace,
-        verbose,
-        &args.env,
-        argv,
-    )?;
 
     // 2. The host side: requirements, kernel, accelerator.
     setup::ensure(&ws, Requirement::RUN, verbose)?;
     let kernel = build_or_retry(&ws, verbose, |ws| ws.kernel(verbose))?;
     let accel = accel::decide(args.accel, HostFacts::probe)?;
+    // Under TCG the guest reads the host's TSC: tell it the frequency (see host_tsc).
+    let tsc_khz = match accel.accel {
+        Accel::Tcg => crate::host_tsc::host_tsc_khz(&ws.target_dir()),
+        Accel::Kvm => None,
+    };
+    let host = HostTerminal {
+        tsc_khz,
+        ..HostTerminal::detect()
+    };
+    let cmdline = kernel_cmdline_for(&host, args.strace, verbose, &args.env, argv)?;
     if verbose {
         eprintln!("oxv: accel: {} ({})", accel.accel, accel.reason);
         eprintln!("oxv: kernel: {}", kernel.display());
@@ -193,14 +196,17 @@ fn absolute_utf8(path: &Path) -> Result<String, CliError> {
     })
 }
 
-/// Which of our fds 0-2 are terminals, and the terminal's size: the guest's fds 0-2 are
-/// terminals exactly when ours are, so `isatty` in the app agrees with the shell.
+/// What the guest should know about the host: which of our fds 0-2 are terminals and the
+/// terminal's size (the guest's fds 0-2 are terminals exactly when ours are, so `isatty` in
+/// the app agrees with the shell), and the TSC frequency when the guest shares our TSC.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct HostTerminal {
     /// The digits of the fds that are terminals (`"012"` interactive, `""` fully piped).
     pub ttys: String,
     /// Rows and columns, if one of them is a terminal.
     pub winsize: Option<(u16, u16)>,
+    /// The TSC frequency the guest sees, when the host knows it (TCG: the host's own).
+    pub tsc_khz: Option<u64>,
 }
 
 impl HostTerminal {
@@ -244,6 +250,10 @@ pub fn kernel_cmdline_for(
     if !term.ttys.is_empty() {
         boot.options
             .push(("tty".into(), Some(term.ttys.clone().into_bytes())));
+    }
+    if let Some(khz) = term.tsc_khz {
+        boot.options
+            .push(("tsc_khz".into(), Some(khz.to_string().into_bytes())));
     }
     if let Some((rows, cols)) = term.winsize {
         boot.options.push((
@@ -513,6 +523,7 @@ mod tests {
         .unwrap();
         assert_eq!(with_tty.option("tty"), Some(Some(&b"12"[..])));
         assert_eq!(with_tty.option("winsize"), Some(Some(&b"50x132"[..])));
+        assert_eq!(with_tty.option("tsc_khz"), Some(Some(&b"2400000"[..])));
         let decoded = BootArgs::decode(&line).unwrap();
         assert_eq!(
             decoded.options,

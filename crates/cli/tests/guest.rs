@@ -23,17 +23,29 @@ use std::process::{Command, Output, Stdio};
 const TIMEOUT_SECS: &str = "60";
 
 /// Compiles `source` with `gcc -static -O1` as `name`; returns the binary's canonical path.
+/// A file name no other test thread or process uses: tests build in parallel, and a build
+/// writes under a unique name, then renames into place (atomically), so no test ever reads
+/// a half-written binary.
+fn unique(path: &std::path::Path) -> PathBuf {
+    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let mut name = path.as_os_str().to_owned();
+    name.push(format!(".{}-{n}.tmp", std::process::id()));
+    PathBuf::from(name)
+}
+
 fn build_c(name: &str, source: &str) -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
         .join("guest")
         .join(name);
     std::fs::create_dir_all(&dir).expect("create the test's build directory");
-    let src = dir.join(format!("{name}.c"));
+    let src = unique(&dir.join(format!("{name}.c")));
     std::fs::write(&src, source).expect("write the C source");
     let bin = dir.join(name);
+    let tmp = unique(&bin);
     let out = Command::new("gcc")
-        .args(["-static", "-O1", "-o"])
-        .arg(&bin)
+        .args(["-static", "-O1", "-x", "c", "-o"])
+        .arg(&tmp)
         .arg(&src)
         .output()
         .expect("gcc must be installed (oxv test installs it)");
@@ -42,6 +54,8 @@ fn build_c(name: &str, source: &str) -> PathBuf {
         "gcc failed:\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    std::fs::rename(&tmp, &bin).expect("move the binary into place");
+    let _ = std::fs::remove_file(&src);
     bin.canonicalize().expect("the binary exists")
 }
 
@@ -375,8 +389,9 @@ fn stub_kernel(panic: bool) -> PathBuf {
         .join(name);
     std::fs::create_dir_all(&dir).unwrap();
     let src = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/stub_kernel.s");
-    let obj = dir.join("stub.o");
+    let obj = unique(&dir.join("stub.o"));
     let elf = dir.join("stub.elf");
+    let elf_tmp = unique(&elf);
     let mut asm = Command::new("as");
     asm.arg("--32").arg("-o").arg(&obj).arg(&src);
     if panic {
@@ -390,7 +405,7 @@ fn stub_kernel(panic: bool) -> PathBuf {
     );
     let out = Command::new("ld")
         .args(["-m", "elf_i386", "-Ttext=0x100000", "-o"])
-        .arg(&elf)
+        .arg(&elf_tmp)
         .arg(&obj)
         .output()
         .expect("ld");
@@ -399,6 +414,8 @@ fn stub_kernel(panic: bool) -> PathBuf {
         "ld: {}",
         String::from_utf8_lossy(&out.stderr)
     );
+    std::fs::rename(&elf_tmp, &elf).expect("move the stub kernel into place");
+    let _ = std::fs::remove_file(&obj);
     elf
 }
 

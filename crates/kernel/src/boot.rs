@@ -76,7 +76,13 @@ pub fn start(start_info: u64, entry_tsc: u64) -> ! {
         Ok(a) => a,
         Err(e) => fail(2, format_args!("oxv: bad kernel command line: {e}")),
     };
-    time::init(&features, entry_tsc);
+    let t_mem = cpu::rdtsc();
+    let tsc_khz = args
+        .option("tsc_khz")
+        .flatten()
+        .and_then(|v| core::str::from_utf8(v).ok()?.parse().ok());
+    time::init(&features, entry_tsc, tsc_khz);
+    let t_time = cpu::rdtsc();
     let hw_seeded = random::init(|| cpu::hw_random(&features), cpu::rdtsc);
     kdebug!(
         "oxv: {} MiB free, smep {} smap {} nx {} xcr0 {:#x}, rng {}, hypervisor {:?}, rsdp {:#x}",
@@ -106,7 +112,9 @@ pub fn start(start_info: u64, entry_tsc: u64) -> ! {
         }
     };
 
+    let t_rng = cpu::rdtsc();
     let (cx, initrd_bytes) = build_fs(&info, winsize);
+    let t_fs = cpu::rdtsc();
     let files = FdTable::new();
     for (fd, stream) in [
         (0u8, Stream::Stdin),
@@ -183,6 +191,16 @@ pub fn start(start_info: u64, entry_tsc: u64) -> ! {
         comm: Mutex::new(comm_of(&args.argv[0])),
     });
 
+    let t_exec = cpu::rdtsc();
+    let us = |a: u64, b: u64| time::clock().ticks_to_ns(b.saturating_sub(a)) / 1000;
+    kdebug!(
+        "oxv: boot phases (µs): cpu+memory {} | clock calibration {} | rng {} | file system {} | exec {}",
+        us(entry_tsc, t_mem),
+        us(t_mem, t_time),
+        us(t_time, t_rng),
+        us(t_rng, t_fs),
+        us(t_fs, t_exec)
+    );
     let kstack = mem::alloc_kernel_stack(KERNEL_STACK_ORDER).expect("a kernel stack for the app");
     percpu::set_kernel_stack(kstack);
     // SAFETY: the new tables share the kernel half (UserPageTable::new) and live in the

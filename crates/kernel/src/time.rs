@@ -1,7 +1,8 @@
 //! Time: TSC calibration at boot and the clocks built on it.
 //!
-//! The TSC is the only time source read on hot paths. Its frequency comes from the first
-//! source that answers, in order of exactness: CPUID leaf 0x15 (crystal ratio), the
+//! The TSC is the only time source read on hot paths. Its frequency comes from `tsc_khz=` on
+//! the command line when given (like Linux's `tsc_early_khz=`), else from the first source
+//! that answers, in order of exactness: CPUID leaf 0x15 (crystal ratio), the
 //! hypervisor timing leaf 0x40000010 (KVM, VMware), a 5 ms window of the PIT, CPUID leaf 0x16
 //! (nominal MHz). QEMU 7.2's microvm has no HPET and TCG no kvmclock, so the kernel never
 //! insists on one source; a guess is logged as such. The wall clock starts from the CMOS RTC.
@@ -18,6 +19,8 @@ static CLOCK: Once<TscClock> = Once::new();
 /// Where the TSC frequency came from.
 #[derive(Copy, Clone, Debug)]
 pub enum TscSource {
+    /// `tsc_khz=` on the command line (the host measured the TSC the guest shares).
+    CommandLine,
     /// CPUID leaf 0x15.
     CrystalRatio,
     /// CPUID leaf 0x40000010.
@@ -30,7 +33,10 @@ pub enum TscSource {
     Guess,
 }
 
-fn tsc_hz(f: &Features) -> (u64, TscSource) {
+fn tsc_hz(f: &Features, cmdline_khz: Option<u64>) -> (u64, TscSource) {
+    if let Some(khz) = cmdline_khz.filter(|&k| k > 0) {
+        return (khz * 1000, TscSource::CommandLine);
+    }
     let max = cpuid(0, 0).eax;
     if max >= 0x15 {
         let l = cpuid(0x15, 0);
@@ -61,9 +67,10 @@ fn tsc_hz(f: &Features) -> (u64, TscSource) {
     (1_000_000_000, TscSource::Guess)
 }
 
-/// Calibrates the TSC and reads the RTC. `boot_tsc` is the TSC at kernel entry.
-pub fn init(f: &Features, boot_tsc: u64) {
-    let (hz, source) = tsc_hz(f);
+/// Calibrates the TSC (unless the command line gave its frequency) and reads the RTC.
+/// `boot_tsc` is the TSC at kernel entry.
+pub fn init(f: &Features, boot_tsc: u64, cmdline_khz: Option<u64>) {
+    let (hz, source) = tsc_hz(f, cmdline_khz);
     let wall = CmosRtc::new(X86Ports)
         .read()
         .map(|t| t.unix_seconds())

@@ -124,13 +124,15 @@ pvh_start64:
     mov fs, ax
     mov gs, ax
 
-    /* Zero .bss (the loader should have; do not depend on it). */
+    /* Zero .bss (the loader should have; do not depend on it). The section is page
+     * aligned and page sized (linker script), so whole quadwords cover it. */
     mov r8, rdi
     movabs rdi, offset __bss_start
     movabs rcx, offset __bss_end
     sub rcx, rdi
+    shr rcx, 3
     xor eax, eax
-    rep stosb
+    rep stosq
     mov rdi, r8
 
     movabs rsp, offset BOOT_STACK
