@@ -516,6 +516,7 @@ mod tests {
         let term = HostTerminal {
             ttys: "12".into(),
             winsize: Some((50, 132)),
+            tsc_khz: Some(2_400_000),
         };
         let with_tty = BootArgs::decode(
             &kernel_cmdline_for(&term, false, false, &[], vec![b"/p".to_vec()]).unwrap(),
@@ -523,6 +524,7 @@ mod tests {
         .unwrap();
         assert_eq!(with_tty.option("tty"), Some(Some(&b"12"[..])));
         assert_eq!(with_tty.option("winsize"), Some(Some(&b"50x132"[..])));
+        assert_eq!(with_tty.option("tsc_khz"), Some(Some(&b"2400000"[..])));
         assert_eq!(with_tty.option("tsc_khz"), Some(Some(&b"2400000"[..])));
         let decoded = BootArgs::decode(&line).unwrap();
         assert_eq!(
