@@ -297,6 +297,11 @@ impl SignalState {
         self.pending = self.pending.with(sig);
     }
 
+    /// Removes `sig` from the pending set (it was delivered or discarded).
+    pub const fn clear_pending(&mut self, sig: Signal) {
+        self.pending = self.pending.without(sig);
+    }
+
     /// Pending signals the thread does not block: non-empty means a signal must be delivered
     /// before the thread returns to the app (for instance after rt_sigprocmask(2) unblocks
     /// one).
@@ -526,6 +531,8 @@ mod tests {
         assert!(st.deliverable().is_empty(), "blocked");
         st.add_pending(Signal::SIGTERM);
         assert_eq!(st.deliverable(), SigSet::EMPTY.with(Signal::SIGTERM));
+        st.clear_pending(Signal::SIGTERM);
+        assert!(st.deliverable().is_empty() && st.pending().contains(Signal::SIGUSR1));
         st.set_blocked(SigSet::EMPTY);
         assert_eq!(st.deliverable(), st.pending());
     }

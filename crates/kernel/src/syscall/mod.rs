@@ -216,7 +216,11 @@ fn dispatch(call: &Syscall, frame: &mut TrapFrame) -> SysResult {
             tmo_p,
             sigmask,
             sigsetsize,
-        } => signal::ppoll(p, mem, fds, nfds, tmo_p, sigmask, sigsetsize),
+        } => {
+            let r = signal::ppoll(p, mem, fds, nfds, tmo_p, sigmask, sigsetsize);
+            signal::act_on_deliverable(p, frame);
+            r
+        }
 
         // Memory (oxv-mm).
         S::Mmap {
@@ -255,14 +259,16 @@ fn dispatch(call: &Syscall, frame: &mut TrapFrame) -> SysResult {
             set,
             oldset,
             sigsetsize,
-        } => oxv_sched::syscalls::signal::rt_sigprocmask(
-            &mut p.signals.lock(),
-            mem,
-            how,
-            set,
-            oldset,
-            sigsetsize,
-        ),
+        } => {
+            let mut st = p.signals.lock();
+            let r = oxv_sched::syscalls::signal::rt_sigprocmask(
+                &mut st, mem, how, set, oldset, sigsetsize,
+            );
+            drop(st);
+            // Unblocking a pending signal delivers it now, as on return from the call.
+            signal::act_on_deliverable(p, frame);
+            r
+        }
         S::Sigaltstack { ss, old_ss } => oxv_sched::syscalls::signal::sigaltstack(
             &mut p.signals.lock(),
             mem,

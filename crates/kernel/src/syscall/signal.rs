@@ -11,6 +11,29 @@ use oxv_abi::linux::signal::{DefaultAction, SIG_DFL, SIG_IGN, SigSet, Signal};
 use oxv_abi::linux::time::Timespec;
 use oxv_abi::{Errno, SysResult, UserMemory, UserPtr};
 
+/// Takes the default action of pending signals that are no longer blocked (called after the
+/// mask changes): ignored ones are discarded, fatal ones end the process. A signal with a
+/// handler stays pending until delivery exists.
+pub fn act_on_deliverable(p: &Process, frame: &TrapFrame) {
+    let mut st = p.signals.lock();
+    for sig in st.deliverable().iter() {
+        let handler = st.action(sig).handler;
+        if handler == SIG_IGN {
+            st.clear_pending(sig);
+        } else if handler == SIG_DFL {
+            match sig.default_action() {
+                DefaultAction::Ignore | DefaultAction::Stop | DefaultAction::Continue => {
+                    st.clear_pending(sig)
+                }
+                DefaultAction::Terminate | DefaultAction::CoreDump => {
+                    drop(st);
+                    crate::process::kill(frame, sig, None);
+                }
+            }
+        }
+    }
+}
+
 fn send_to_self(p: &Process, frame: &TrapFrame, sig: i32) -> SysResult {
     if sig == 0 {
         return Ok(0);
