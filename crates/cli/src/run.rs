@@ -104,6 +104,7 @@ pub fn run(args: RunArgs) -> Result<u8, CliError> {
             image.paths().count()
         );
     }
+    check_memory_fits(&kernel, cpio.len() as u64, args.mem.bytes())?;
     let config = VmConfig {
         machine: args.machine,
         accel: accel.accel,
@@ -194,6 +195,45 @@ fn absolute_utf8(path: &Path) -> Result<String, CliError> {
             Path::new(&p).display()
         ))
     })
+}
+
+/// The end of the kernel's memory image (highest `p_paddr + p_memsz` of its loadable
+/// segments).
+fn kernel_phys_end(elf: &[u8]) -> Option<u64> {
+    let elf = goblin::elf::Elf::parse(elf).ok()?;
+    elf.program_headers
+        .iter()
+        .filter(|ph| ph.p_type == goblin::elf::program_header::PT_LOAD)
+        .map(|ph| ph.p_paddr + ph.p_memsz)
+        .max()
+}
+
+/// The smallest guest RAM in which QEMU can place `initrd_len` bytes of initramfs above a
+/// kernel image ending at `kernel_end` (QEMU puts the initramfs at the top of RAM and does not
+/// check that it misses the kernel), plus the 1 MiB the kernel needs to start.
+pub fn min_mem_for(kernel_end: u64, initrd_len: u64) -> u64 {
+    (kernel_end + initrd_len).next_multiple_of(4096) + (1 << 20)
+}
+
+/// Refuses a `--mem` too small for the image, with the size that would work, instead of
+/// booting a VM whose initramfs overwrites the kernel.
+fn check_memory_fits(kernel: &Path, initrd_len: u64, mem: u64) -> Result<(), CliError> {
+    let Ok(bytes) = std::fs::read(kernel) else {
+        return Ok(());
+    };
+    let Some(end) = kernel_phys_end(&bytes) else {
+        return Ok(());
+    };
+    let need = min_mem_for(end, initrd_len);
+    if mem < need {
+        return Err(CliError::Usage(format!(
+            "--mem {} KiB is too small for this image: the kernel and the {} KiB initramfs need at least {} KiB",
+            mem / 1024,
+            initrd_len / 1024,
+            need.div_ceil(1024)
+        )));
+    }
+    Ok(())
 }
 
 /// What the guest should know about the host: which of our fds 0-2 are terminals and the
@@ -525,6 +565,7 @@ mod tests {
         assert_eq!(with_tty.option("tty"), Some(Some(&b"12"[..])));
         assert_eq!(with_tty.option("winsize"), Some(Some(&b"50x132"[..])));
         assert_eq!(with_tty.option("tsc_khz"), Some(Some(&b"2400000"[..])));
+        assert_eq!(min_mem_for(0x18c000, 0x1000), 0x18d000 + (1 << 20));
         assert_eq!(with_tty.option("tsc_khz"), Some(Some(&b"2400000"[..])));
         let decoded = BootArgs::decode(&line).unwrap();
         assert_eq!(

@@ -39,7 +39,6 @@ impl MemSize {
     pub const DEFAULT: MemSize = MemSize(128 * MIB);
 
     /// The size in bytes.
-    #[cfg(test)]
     pub fn bytes(self) -> u64 {
         self.0
     }

@@ -1,0 +1,131 @@
+//! The network-interface seam: what a driver gives the socket layer.
+//!
+//! Deliberately narrow (Tock's HIL and smoltcp's `Device` are the models): frames in, frames
+//! out, and fixed capabilities. Control (link state, MAC address, offloads) stays apart from
+//! the data path, in [`NicCapabilities`]. A frame handed to [`Nic::transmit`] is copied
+//! before the call returns, so the caller keeps its buffer, on error too.
+
+use alloc::collections::VecDeque;
+use alloc::vec::Vec;
+
+/// What an interface can do, fixed when it is created.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct NicCapabilities {
+    /// The largest frame the interface sends or receives, in bytes.
+    pub mtu: usize,
+    /// The hardware address, if the medium has one (Ethernet).
+    pub mac: Option<[u8; 6]>,
+}
+
+/// Why a frame could not be sent or received.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum NicError {
+    /// The frame is larger than the MTU (send) or the buffer (receive).
+    TooLarge,
+    /// The device's queue is full; try again after it drains.
+    QueueFull,
+}
+
+impl core::fmt::Display for NicError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(match self {
+            NicError::TooLarge => "frame larger than the MTU or the buffer",
+            NicError::QueueFull => "device queue full",
+        })
+    }
+}
+
+impl core::error::Error for NicError {}
+
+/// A network interface. Methods never block.
+pub trait Nic {
+    /// The interface's capabilities.
+    fn capabilities(&self) -> NicCapabilities;
+
+    /// Queues one frame for sending.
+    fn transmit(&mut self, frame: &[u8]) -> Result<(), NicError>;
+
+    /// Takes one received frame into `buf`; `None` when nothing is waiting. A frame larger
+    /// than `buf` is dropped and reported as [`NicError::TooLarge`].
+    fn receive(&mut self, buf: &mut [u8]) -> Option<Result<usize, NicError>>;
+}
+
+/// The loopback interface: every frame sent is received, in order.
+#[derive(Debug)]
+pub struct Loopback {
+    mtu: usize,
+    queue: VecDeque<Vec<u8>>,
+    limit: usize,
+}
+
+impl Loopback {
+    /// A loopback interface with the given MTU and room for 64 frames in flight.
+    pub fn new(mtu: usize) -> Loopback {
+        Loopback { mtu, queue: VecDeque::new(), limit: 64 }
+    }
+}
+
+impl Nic for Loopback {
+    fn capabilities(&self) -> NicCapabilities {
+        NicCapabilities { mtu: self.mtu, mac: None }
+    }
+
+    fn transmit(&mut self, frame: &[u8]) -> Result<(), NicError> {
+        if frame.len() > self.mtu {
+            return Err(NicError::TooLarge);
+        }
+        if self.queue.len() >= self.limit {
+            return Err(NicError::QueueFull);
+        }
+        self.queue.push_back(frame.to_vec());
+        Ok(())
+    }
+
+    fn receive(&mut self, buf: &mut [u8]) -> Option<Result<usize, NicError>> {
+        let frame = self.queue.pop_front()?;
+        if frame.len() > buf.len() {
+            return Some(Err(NicError::TooLarge));
+        }
+        buf[..frame.len()].copy_from_slice(&frame);
+        Some(Ok(frame.len()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frames_come_back_in_order() {
+        let mut lo = Loopback::new(100);
+        lo.transmit(b"one").unwrap();
+        lo.transmit(b"two").unwrap();
+        let mut buf = [0u8; 100];
+        assert_eq!(lo.receive(&mut buf), Some(Ok(3)));
+        assert_eq!(&buf[..3], b"one");
+        assert_eq!(lo.receive(&mut buf), Some(Ok(3)));
+        assert_eq!(&buf[..3], b"two");
+        assert_eq!(lo.receive(&mut buf), None);
+    }
+
+    #[test]
+    fn mtu_and_queue_limits() {
+        let mut lo = Loopback::new(4);
+        assert_eq!(lo.transmit(b"12345"), Err(NicError::TooLarge));
+        for _ in 0..64 {
+            lo.transmit(b"x").unwrap();
+        }
+        assert_eq!(lo.transmit(b"x"), Err(NicError::QueueFull));
+        assert_eq!(lo.capabilities().mtu, 4);
+    }
+
+    #[test]
+    fn small_receive_buffer_drops_the_frame() {
+        let mut lo = Loopback::new(100);
+        lo.transmit(b"long frame").unwrap();
+        let mut small = [0u8; 4];
+        assert_eq!(lo.receive(&mut small), Some(Err(NicError::TooLarge)));
+        assert_eq!(lo.receive(&mut small), None);
+    }
+}
