@@ -21,7 +21,7 @@
 //! let mut lo = Loopback::new(1500);
 //! lo.transmit(b"frame").unwrap();
 //! let mut buf = [0u8; 1500];
-//! let n = lo.receive(&mut buf).unwrap();
+//! let n = lo.receive(&mut buf).unwrap().unwrap();
 //! assert_eq!(&buf[..n], b"frame");
 //! ```
 #![cfg_attr(not(test), no_std)]
