@@ -404,7 +404,15 @@ fn stub_kernel(panic: bool) -> PathBuf {
         String::from_utf8_lossy(&out.stderr)
     );
     let out = Command::new("ld")
-        .args(["-m", "elf_i386", "-Ttext=0x100000", "-o"])
+        // The note right after the code: left to ld's default it lands at 128 MiB, and
+        // `oxv run` rightly refuses an image that does not fit in the guest's RAM.
+        .args([
+            "-m",
+            "elf_i386",
+            "-Ttext=0x100000",
+            "--section-start=.note.pvh=0x102000",
+            "-o",
+        ])
         .arg(&elf_tmp)
         .arg(&obj)
         .output()

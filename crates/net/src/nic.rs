@@ -62,13 +62,20 @@ pub struct Loopback {
 impl Loopback {
     /// A loopback interface with the given MTU and room for 64 frames in flight.
     pub fn new(mtu: usize) -> Loopback {
-        Loopback { mtu, queue: VecDeque::new(), limit: 64 }
+        Loopback {
+            mtu,
+            queue: VecDeque::new(),
+            limit: 64,
+        }
     }
 }
 
 impl Nic for Loopback {
     fn capabilities(&self) -> NicCapabilities {
-        NicCapabilities { mtu: self.mtu, mac: None }
+        NicCapabilities {
+            mtu: self.mtu,
+            mac: None,
+        }
     }
 
     fn transmit(&mut self, frame: &[u8]) -> Result<(), NicError> {
