@@ -19,6 +19,7 @@
 //! Field names are the argument names of the man pages.
 
 use crate::linux::fs::{Iovec, Pollfd, Stat, Statx};
+use crate::linux::process::CloneArgs;
 use crate::linux::signal::{KernelSigaction, SigSet, StackT};
 use crate::linux::system::{Rlimit64, Sysinfo, Utsname};
 use crate::linux::time::{Timespec, Timeval, Timezone};
@@ -275,6 +276,14 @@ syscall_table! {
     symlinkat => Symlinkat { target: UserCStr = cstr(a[0]), newdirfd: i32 = int(a[1]), linkpath: UserCStr = cstr(a[2]) },
     preadv => Preadv { fd: i32 = int(a[0]), iov: UserPtr<Iovec> = ptr(a[1]), iovcnt: u64 = a[2], offset: i64 = a[3] as i64 },
     pwritev => Pwritev { fd: i32 = int(a[0]), iov: UserPtr<Iovec> = ptr(a[1]), iovcnt: u64 = a[2], offset: i64 = a[3] as i64 },
+    clone => Clone {
+        flags: u64 = a[0],
+        stack: UserAddr = addr(a[1]),
+        parent_tid: UserPtr<i32> = ptr(a[2]),
+        child_tid: UserPtr<i32> = ptr(a[3]),
+        tls: u64 = a[4],
+    },
+    clone3 => Clone3 { cl_args: UserPtr<CloneArgs> = ptr(a[0]), size: usize = a[1] as usize },
     getdents64 => Getdents64 { fd: i32 = int(a[0]), dirp: UserBuf = buf(a[1], uint(a[2]) as u64) },
     set_tid_address => SetTidAddress { tidptr: UserPtr<i32> = ptr(a[0]) },
     clock_gettime => ClockGettime { clockid: i32 = int(a[0]), tp: UserPtr<Timespec> = ptr(a[1]) },

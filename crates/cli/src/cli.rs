@@ -37,6 +37,8 @@ pub enum Command {
     Test(TestArgs),
     /// Run the compat suite: each compat-tests/*.c on the host and in oxv, outputs compared.
     Compat(CompatArgs),
+    /// Benchmark oxv against a Linux guest in the same QEMU; writes target/oxv-bench/report.json.
+    Bench(crate::bench::BenchArgs),
 }
 
 const RUN_AFTER_HELP: &str = "\

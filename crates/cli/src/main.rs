@@ -8,13 +8,14 @@
 //!   [`image`] (the initramfs), [`accel`] (KVM or TCG), [`qemu`] (the QEMU command line),
 //!   [`vm`] (QEMU, channel sockets, pumps, verdict), [`protocol`] (records, stdin framing),
 //!   [`symbolize`] (panic backtraces);
-//! - [`suite`]: `oxv test`; [`compat`]: the compat suite;
+//! - [`suite`]: `oxv test`; [`compat`]: the compat suite; [`bench`]: `oxv bench`;
 //! - [`setup`] (installing host requirements), [`workspace`] (paths and cargo builds),
 //!   [`size`] (memory sizes), [`error`] (errors and exit statuses).
 //!
 //! Errors print as `oxv: error: ...` on stderr; usage and input errors exit with 2.
 
 mod accel;
+mod bench;
 mod cli;
 mod compat;
 mod error;
@@ -42,6 +43,7 @@ fn main() -> ExitCode {
         Command::Run(args) => run::run(args),
         Command::Test(args) => suite::run(args),
         Command::Compat(args) => compat::run(args),
+        Command::Bench(args) => bench::run(args),
     };
     match result {
         Ok(status) => ExitCode::from(status),

@@ -53,6 +53,12 @@ impl<P: PortIo> Uart16550<P> {
         true
     }
 
+    /// Raises the UART's interrupt line when a byte arrives (IER bit 0); the line is routed by
+    /// the embedder's interrupt controller.
+    pub fn enable_rx_interrupt(&self) {
+        self.ports.write8(self.base + IER, 0x01);
+    }
+
     /// Sends one byte, waiting for room in the transmitter.
     pub fn write_byte(&self, b: u8) {
         while self.ports.read8(self.base + LSR) & LSR_THR_EMPTY == 0 {
@@ -97,6 +103,13 @@ mod tests {
         assert!(Uart16550::new(&p, COM1).init());
         assert_eq!(p.written(COM1 + LCR), [LCR_DLAB, LCR_8N1]);
         assert_eq!(p.written(COM1 + DATA), [1]);
+    }
+
+    #[test]
+    fn rx_interrupt_sets_ier_bit_0() {
+        let p = FakePorts::new();
+        Uart16550::new(&p, COM1).enable_rx_interrupt();
+        assert_eq!(p.written(COM1 + IER), [0x01]);
     }
 
     #[test]

@@ -14,21 +14,24 @@
 use crate::arch::gdt::{USER_CS, USER_DS};
 use crate::arch::trap::TrapFrame;
 use crate::arch::user_pt::UserPageTable;
-use crate::arch::{cpu, paging, percpu, pvh, syscall as arch_syscall, trap as arch_trap, usercopy};
+use crate::arch::{
+    apic, context, cpu, paging, percpu, pvh, syscall as arch_syscall, trap as arch_trap, usercopy,
+};
 use crate::devices::{ConsoleDevice, KernelClock, KernelEntropy, KernelProcessInfo, Stream};
 use crate::exec::{self, CpuAux};
 use crate::mem::{self, KernelFrames};
 use crate::process::{self, Process};
+use crate::sched;
+use crate::thread::{KernelStack, Thread, ThreadRef};
 use crate::{console, random, syscall, time};
 use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
-use core::sync::atomic::AtomicU64;
 use oxv_abi::cmdline::BootArgs;
 use oxv_abi::linux::fs::{OpenFlags, Winsize};
 use oxv_mm::{AddressSpace, AddressSpaceConfig};
 use oxv_sched::rlimit::Rlimits;
-use oxv_sched::signal::SignalState;
+use oxv_sched::signal::{SigActions, ThreadSignals};
 use oxv_vfs::devfs::{self, DevfsDevices};
 use oxv_vfs::device::Terminal;
 use oxv_vfs::procfs::ProcFs;
@@ -82,6 +85,23 @@ pub fn start(start_info: u64, entry_tsc: u64) -> ! {
         .flatten()
         .and_then(|v| core::str::from_utf8(v).ok()?.parse().ok());
     time::init(&features, entry_tsc, tsc_khz);
+    context::init_fpu(xcr0);
+    if !apic::init(time::clock().hz(), mem::map_mmio) {
+        fail(2, format_args!("oxv: no local APIC"));
+    }
+    sched::init();
+    // The I/O APIC sits at its architectural default on QEMU's machines (ACPI's MADT would
+    // name it; reading it comes with SMP bring-up).
+    let stdin_irq = crate::devices::enable_stdin_interrupt(0xfec0_0000);
+    kdebug!(
+        "oxv: apic timer {} MHz, stdin {}",
+        apic::timer_hz() / 1_000_000,
+        if stdin_irq {
+            "interrupt-driven"
+        } else {
+            "polled"
+        }
+    );
     let t_time = cpu::rdtsc();
     let hw_seeded = random::init(|| cpu::hw_random(&features), cpu::rdtsc);
     kdebug!(
@@ -182,11 +202,8 @@ pub fn start(start_info: u64, entry_tsc: u64) -> ! {
         mm: Mutex::new(mm),
         fs: cx,
         files,
-        signals: Mutex::new(SignalState::new()),
+        actions: Mutex::new(SigActions::new()),
         limits: Mutex::new(Rlimits::new(mem::frame_stats().1 as u64 * 4096)),
-        clear_child_tid: AtomicU64::new(0),
-        robust_list: AtomicU64::new(0),
-        fs_base: AtomicU64::new(0),
         start_tsc: cpu::rdtsc(),
         comm: Mutex::new(comm_of(&args.argv[0])),
     });
@@ -201,15 +218,12 @@ pub fn start(start_info: u64, entry_tsc: u64) -> ! {
         us(t_rng, t_fs),
         us(t_fs, t_exec)
     );
-    let kstack = mem::alloc_kernel_stack(KERNEL_STACK_ORDER).expect("a kernel stack for the app");
-    percpu::set_kernel_stack(kstack);
     // SAFETY: the new tables share the kernel half (UserPageTable::new) and live in the
     // process, which lives forever.
     unsafe { root.activate() };
-    cpu::set_fs_base(0);
 
-    let us = time::clock().ticks_to_ns(cpu::rdtsc() - entry_tsc) / 1000;
-    record!("boot", "entry_to_app_us={}", us);
+    // The app's first thread: it enters ring 3 at the program's entry on its initial stack.
+    let kstack = mem::alloc_kernel_stack(KERNEL_STACK_ORDER).expect("a kernel stack for the app");
     let frame = TrapFrame {
         rip: entry.rip,
         rsp: entry.rsp,
@@ -218,9 +232,24 @@ pub fn start(start_info: u64, entry_tsc: u64) -> ! {
         ss: USER_DS as u64,
         ..Default::default()
     };
-    // SAFETY: `kstack` is this thread's fresh kernel stack; the frame enters ring 3 with user
-    // selectors at the program's entry point on its initial stack.
-    unsafe { arch_trap::enter(&frame, kstack) }
+    // SAFETY: `kstack` is a fresh kernel stack of KERNEL_STACK_ORDER pages.
+    let rsp = unsafe { context::prepare_new_stack(kstack, &frame) };
+    let fpu = context::FpuState::capture().expect("memory for the first thread's FPU state");
+    let main = Thread::new(
+        1,
+        KernelStack {
+            top: kstack,
+            order: KERNEL_STACK_ORDER,
+        },
+        rsp,
+        fpu,
+        ThreadSignals::new(),
+    );
+    sched::spawn(ThreadRef(Arc::new(main)));
+
+    let us = time::clock().ticks_to_ns(cpu::rdtsc() - entry_tsc) / 1000;
+    record!("boot", "entry_to_app_us={}", us);
+    sched::idle_loop()
 }
 
 /// Builds the root file system from the initramfs and mounts /dev, /proc and /tmp.

@@ -2,8 +2,8 @@
 //! `/dev/console`, `/dev/tty`), entropy, the wall clock, blocking, and process info for
 //! `/proc`.
 //!
-//! Stdin comes from COM1 (framed in split mode, see [`crate::stdin_frame`]); stdout and
-//! stderr go to their own channels. Whether each of fds 0-2 is a terminal is the host's
+//! Stdin comes from COM1 (framed in split mode, see [`crate::stdin_frame`]), interrupt-driven
+//! through the I/O APIC; stdout and stderr go to their own channels. Whether each of fds 0-2 is a terminal is the host's
 //! answer (the CLI passes `tty=` with the fds that are terminals on its side, and
 //! `winsize=ROWSxCOLS`), so `isatty(1)` in the app matches `isatty(1)` in the shell that ran
 //! `cargo oxv run`: output piped on the host is a pipe-like stream in the guest.
@@ -12,11 +12,13 @@ use crate::arch::cpu;
 use crate::arch::port::X86Ports;
 use crate::console;
 use crate::stdin_frame::{Decoded, StdinDecoder};
+use crate::thread::{ThreadRef, Wake};
 use alloc::collections::VecDeque;
 use alloc::vec::Vec;
 use oxv_abi::Errno;
 use oxv_abi::linux::fs::{PollEvents, Winsize};
 use oxv_drivers::uart16550::{COM1, Uart16550};
+use oxv_sched::waitq::WaitQueue;
 use oxv_vfs::Blocker;
 use oxv_vfs::device::{CharDevice, EntropySource};
 use oxv_vfs::procfs::ProcessInfo;
@@ -51,6 +53,66 @@ static STDIN: Mutex<StdinState> = Mutex::new(StdinState {
 
 const UART: Uart16550<X86Ports> = Uart16550::new(X86Ports, COM1);
 const READY_MAX: usize = 4096;
+/// The legacy IRQ line of COM1.
+pub const COM1_IRQ: u8 = 4;
+
+/// Threads waiting for stdin input, or for any readiness change in poll(2).
+static WAITERS: Mutex<WaitQueue<ThreadRef>> = Mutex::new(WaitQueue::new());
+/// Whether COM1's receive interrupt is routed (else waiters re-check every millisecond).
+static RX_IRQ: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
+
+/// Routes COM1's receive interrupt through the I/O APIC at `ioapic_pa`; false if it could
+/// not (then waiters poll every millisecond).
+pub fn enable_stdin_interrupt(ioapic_pa: u64) -> bool {
+    if crate::arch::apic::route_isa_irq(ioapic_pa, COM1_IRQ, crate::mem::map_mmio) {
+        UART.enable_rx_interrupt();
+        RX_IRQ.store(true, core::sync::atomic::Ordering::Relaxed);
+        return true;
+    }
+    false
+}
+
+/// COM1's interrupt: moves received bytes into the stdin queue and wakes the waiters.
+pub fn stdin_interrupt() {
+    crate::arch::apic::eoi();
+    pump(&mut STDIN.lock());
+    notify();
+}
+
+/// Wakes every thread waiting for input or in poll(2).
+pub fn notify() {
+    let woken = WAITERS.lock().wake_all();
+    if !woken.is_empty() {
+        crate::sched::with(|s| {
+            for t in &woken {
+                s.wake(t, Wake::Event);
+            }
+        });
+    }
+}
+
+/// Blocks the calling thread until [`notify`] or `deadline` (monotonic ns); without an
+/// interrupt-driven input source, at most a millisecond. `Err(EINTR)` if a signal came.
+fn wait_for_event(deadline: Option<u64>) -> Result<(), Errno> {
+    let cap = if RX_IRQ.load(core::sync::atomic::Ordering::Relaxed) {
+        None
+    } else {
+        Some(crate::time::monotonic_ns() + 1_000_000)
+    };
+    let until = match (deadline, cap) {
+        (Some(d), Some(c)) => Some(d.min(c)),
+        (d, c) => d.or(c),
+    };
+    let why = crate::sched::block(until, |_, me| WAITERS.lock().push(me.clone()));
+    if why != Wake::Event {
+        WAITERS.lock().remove(&crate::sched::current());
+    }
+    if why == Wake::Signal {
+        Err(Errno::EINTR)
+    } else {
+        Ok(())
+    }
+}
 
 /// Sets whether stdin is framed (split console) or raw.
 pub fn set_stdin_framed(framed: bool) {
@@ -113,7 +175,7 @@ impl CharDevice for ConsoleDevice {
             if nonblocking {
                 return Err(Errno::EAGAIN);
             }
-            crate::idle::relax();
+            wait_for_event(None)?;
         }
     }
 
@@ -185,9 +247,9 @@ impl RealtimeClock for KernelClock {
     }
 }
 
-/// Waiting in poll(2): spins until the deadline or a bounded slice has passed (callers
-/// recheck readiness and call again). No interrupt sources are wired yet, so there is no
-/// event to sleep on; see `docs/architecture.md`.
+/// Waiting in poll(2): the thread sleeps until the deadline or a readiness change (console
+/// input, see [`notify`]); callers recheck readiness and wait again. Files whose readiness can
+/// change (the console today, pipes and sockets later) must call [`notify`] when it does.
 pub struct KernelBlocker;
 
 impl Blocker for KernelBlocker {
@@ -196,12 +258,7 @@ impl Blocker for KernelBlocker {
     }
 
     fn wait_until(&self, deadline: Option<u64>) -> Result<(), Errno> {
-        let slice_end = crate::time::monotonic_ns() + 1_000_000;
-        let end = deadline.map_or(slice_end, |d| d.min(slice_end));
-        while crate::time::monotonic_ns() < end {
-            crate::idle::relax();
-        }
-        Ok(())
+        wait_for_event(deadline)
     }
 }
 

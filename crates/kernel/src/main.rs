@@ -33,8 +33,6 @@ mod exec;
 #[cfg(target_os = "none")]
 mod file_map;
 #[cfg(target_os = "none")]
-mod idle;
-#[cfg(target_os = "none")]
 mod mem;
 #[cfg(target_os = "none")]
 mod memmap;
@@ -43,7 +41,11 @@ mod panic;
 #[cfg(target_os = "none")]
 mod process;
 #[cfg(target_os = "none")]
+mod sched;
+#[cfg(target_os = "none")]
 mod syscall;
+#[cfg(target_os = "none")]
+mod thread;
 #[cfg(target_os = "none")]
 mod time;
 #[cfg(target_os = "none")]

@@ -131,6 +131,26 @@ impl FrameSource for KernelFrames {
     }
 }
 
+/// Maps device registers at physical `pa` (one page) uncached in the kernel half and returns
+/// their virtual address (in the direct-map window, where no RAM lives at device addresses).
+pub fn map_mmio(pa: u64) -> Option<u64> {
+    let va = paging::phys_to_virt(pa & !4095);
+    let flags = paging::pte::WRITABLE
+        | paging::pte::NO_CACHE
+        | paging::pte::WRITE_THROUGH
+        | paging::nx_bit()
+        | paging::global_bit();
+    let root = kernel_page_table();
+    root.map_4k(va, pa & !4095, flags, &mut || {
+        let f = KernelFrames.allocate_frame()?.start_address().as_u64();
+        paging::zero_frame(f);
+        Some(f)
+    })
+    .ok()?;
+    crate::arch::cpu::invlpg(va);
+    Some(va + (pa & 4095))
+}
+
 /// Gives a range that boot reserved (the initramfs once unpacked) to the frame allocator.
 /// Pages shared with other reserved data at either end are kept.
 pub fn release_boot_range(start: u64, end: u64) {
@@ -146,6 +166,14 @@ pub fn release_boot_range(start: u64, end: u64) {
 pub fn alloc_kernel_stack(order: u8) -> Option<u64> {
     let block = FRAMES.lock().as_mut()?.allocate(order)?;
     Some(paging::phys_to_virt(block.start_address().as_u64()) + (4096u64 << order))
+}
+
+/// Frees a kernel stack from [`alloc_kernel_stack`].
+pub fn free_kernel_stack(top: u64, order: u8) {
+    let base = top - (4096u64 << order) - paging::DIRECT_MAP_BASE;
+    if let Some(a) = FRAMES.lock().as_mut() {
+        let _ = a.free(PhysFrame::containing_address(PhysAddr::new(base)));
+    }
 }
 
 /// Free and total frame counts.

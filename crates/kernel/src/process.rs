@@ -1,20 +1,20 @@
 //! The app's process: its address space, files, signal state and limits, and the one place
 //! that starts, kills and ends it.
 //!
-//! The skeleton runs one single-threaded process (pid 1). Its parts are separately locked so
-//! that a page fault (which locks the address space) can happen while a syscall holds the file
-//! table, never the other way round: no lock on the address space is held across a copy to or
-//! from user memory.
+//! oxv runs one process (pid 1), with any number of threads (`crate::thread`). Its parts are
+//! separately locked so
+//! that a page fault (which locks the address space) can happen while a
+//! syscall holds the file table, never the other way round: no lock on the address space is
+//! held across a copy to or from user memory.
 
 use crate::arch::trap::TrapFrame;
 use crate::arch::user_pt::{DirectMapBytes, LocalTlb, UserPageTable};
 use crate::mem::KernelFrames;
 use crate::trap::Access;
-use core::sync::atomic::AtomicU64;
 use oxv_abi::linux::signal::Signal;
 use oxv_mm::{AddressSpace, Platform};
 use oxv_sched::rlimit::Rlimits;
-use oxv_sched::signal::SignalState;
+use oxv_sched::signal::SigActions;
 use oxv_vfs::{FdTable, FsContext};
 use spin::{Mutex, Once};
 
@@ -28,16 +28,10 @@ pub struct Process {
     pub fs: FsContext,
     /// Open files.
     pub files: FdTable,
-    /// Signal dispositions, mask and alternate stack.
-    pub signals: Mutex<SignalState>,
+    /// Signal dispositions (shared by the threads; masks are per thread).
+    pub actions: Mutex<SigActions>,
     /// Resource limits.
     pub limits: Mutex<Rlimits>,
-    /// `set_tid_address`: cleared and futex-woken at thread exit.
-    pub clear_child_tid: AtomicU64,
-    /// `set_robust_list` head.
-    pub robust_list: AtomicU64,
-    /// The app's FS base (TLS pointer), kept for arch_prctl(ARCH_GET_FS).
-    pub fs_base: AtomicU64,
     /// TSC when the process started (for its CPU-time clock).
     pub start_tsc: u64,
     /// The thread name (prctl PR_SET_NAME), NUL-padded.

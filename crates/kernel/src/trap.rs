@@ -8,9 +8,9 @@
 //!   SIGTRAP, SIGSEGV), which kills it until signal handlers exist.
 //! - An exception in the kernel is a bug: a panic with the full register dump.
 
-use crate::arch::cpu;
 use crate::arch::trap::TrapFrame;
 use crate::arch::usercopy;
+use crate::arch::{apic, cpu};
 use oxv_abi::linux::signal::Signal;
 use oxv_abi::user::USER_END;
 
@@ -71,8 +71,16 @@ pub enum Access {
 pub fn handle(frame: &mut TrapFrame) {
     match frame.vector {
         14 => page_fault(frame),
-        32..=255 => {} // no interrupt sources are enabled yet; spurious ones are dropped
+        v if v == apic::TIMER_VECTOR as u64 => crate::sched::timer_interrupt(),
+        v if v == apic::SPURIOUS_VECTOR as u64 => {}
+        v if v == apic::isa_vector(crate::devices::COM1_IRQ) as u64 => {
+            crate::devices::stdin_interrupt()
+        }
+        32..=255 => apic::eoi(), // an interrupt nobody asked for (a legacy PIC line): drop it
         v => exception(frame, v),
+    }
+    if frame.came_from_user() {
+        crate::sched::preempt_point();
     }
 }
 

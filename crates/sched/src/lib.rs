@@ -6,7 +6,10 @@
 extern crate alloc;
 
 pub mod clock;
+pub mod futex;
 pub mod rlimit;
 pub mod signal;
 pub mod sleep;
 pub mod syscalls;
+pub mod timer;
+pub mod waitq;

@@ -197,53 +197,42 @@ impl AltStack {
     }
 }
 
-/// Dispositions, blocked mask, pending set and alternate stack of the (single-threaded)
-/// process, with Linux's rules for changing them.
+/// The dispositions of a process's signals (shared by its threads, like `CLONE_SIGHAND`).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SignalState {
-    /// Per process: `actions[n - 1]` is the disposition of signal `n`.
+pub struct SigActions {
+    /// `actions[n - 1]` is the disposition of signal `n`.
     actions: [KernelSigaction; SIGNAL_COUNT],
-    /// Per thread: never contains `SIGKILL` or `SIGSTOP`.
-    blocked: SigSet,
-    /// Signals raised but not yet delivered.
-    pending: SigSet,
-    /// Per thread.
-    alt_stack: AltStack,
 }
 
-impl Default for SignalState {
+impl Default for SigActions {
     fn default() -> Self {
         Self::new()
     }
 }
 
-impl SignalState {
-    /// The state a program starts with after execve(2) from a Linux init: every signal at
-    /// `SIG_DFL`, nothing blocked or pending, no alternate stack ([`AltStack::AFTER_EXEC`]).
-    pub const fn new() -> SignalState {
-        SignalState {
+impl SigActions {
+    /// Every signal at `SIG_DFL`, as after execve(2) from a Linux init.
+    pub const fn new() -> SigActions {
+        SigActions {
             actions: [KernelSigaction {
                 handler: SIG_DFL,
                 flags: 0,
                 restorer: 0,
                 mask: SigSet::EMPTY,
             }; SIGNAL_COUNT],
-            blocked: SigSet::EMPTY,
-            pending: SigSet::EMPTY,
-            alt_stack: AltStack::AFTER_EXEC,
         }
     }
 
-    /// The disposition of `sig` (per process), as rt_sigaction(2) reports it.
+    /// The disposition of `sig`, as rt_sigaction(2) reports it.
     pub fn action(&self, sig: Signal) -> KernelSigaction {
-        self.actions[Self::index(sig)]
+        self.actions[index(sig)]
     }
 
-    /// Installs `act` for `sig` and returns the previous disposition (per process).
+    /// Installs `act` for `sig` and returns the previous disposition.
     ///
-    /// Like Linux, keeps only the [`SA_KNOWN_FLAGS`] bits, drops `SIGKILL`/`SIGSTOP` from the
-    /// handler mask, and discards `sig` from the pending set if the new disposition ignores
-    /// it. Fails for `SIGKILL` and `SIGSTOP`.
+    /// Like Linux, keeps only the [`SA_KNOWN_FLAGS`] bits and drops `SIGKILL`/`SIGSTOP` from
+    /// the handler mask. Fails for `SIGKILL` and `SIGSTOP`. If the new disposition ignores
+    /// `sig`, the caller discards it from every pending set ([`SigActions::is_ignored`]).
     pub fn set_action(
         &mut self,
         sig: Signal,
@@ -257,11 +246,7 @@ impl SignalState {
             mask: act.mask.blockable(),
             ..act
         };
-        let old = core::mem::replace(&mut self.actions[Self::index(sig)], stored);
-        if self.is_ignored(sig) {
-            self.pending = self.pending.without(sig);
-        }
-        Ok(old)
+        Ok(core::mem::replace(&mut self.actions[index(sig)], stored))
     }
 
     /// Whether `sig`'s disposition discards it: `SIG_IGN`, or `SIG_DFL` for a signal whose
@@ -271,6 +256,66 @@ impl SignalState {
             SIG_IGN => true,
             SIG_DFL => sig.default_action() == DefaultAction::Ignore,
             _ => false,
+        }
+    }
+
+    /// What execve(2) does to dispositions: caught signals go back to `SIG_DFL` (ignored ones
+    /// stay ignored), and every action loses its flags, restorer and mask.
+    pub fn reset_for_exec(&mut self) {
+        for act in &mut self.actions {
+            let handler = if act.handler == SIG_IGN {
+                SIG_IGN
+            } else {
+                SIG_DFL
+            };
+            *act = KernelSigaction {
+                handler,
+                flags: 0,
+                restorer: 0,
+                mask: SigSet::EMPTY,
+            };
+        }
+    }
+}
+
+fn index(sig: Signal) -> usize {
+    sig.number() as usize - 1
+}
+
+/// One thread's signal state: blocked mask, pending set and alternate stack.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct ThreadSignals {
+    /// Never contains `SIGKILL` or `SIGSTOP`.
+    blocked: SigSet,
+    /// Signals raised for this thread and not yet delivered.
+    pending: SigSet,
+    alt_stack: AltStack,
+}
+
+impl Default for ThreadSignals {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl ThreadSignals {
+    /// Nothing blocked or pending, no alternate stack ([`AltStack::AFTER_EXEC`]).
+    pub const fn new() -> ThreadSignals {
+        ThreadSignals {
+            blocked: SigSet::EMPTY,
+            pending: SigSet::EMPTY,
+            alt_stack: AltStack::AFTER_EXEC,
+        }
+    }
+
+    /// The state of a thread created by clone(2) from a thread in state `parent`: the same
+    /// mask, nothing pending, no alternate stack (Linux clears it for new threads with
+    /// `CLONE_VM`).
+    pub const fn for_new_thread(parent: &ThreadSignals) -> ThreadSignals {
+        ThreadSignals {
+            blocked: parent.blocked,
+            pending: SigSet::EMPTY,
+            alt_stack: AltStack::NEW_THREAD,
         }
     }
 
@@ -289,10 +334,8 @@ impl SignalState {
         self.pending
     }
 
-    /// Records `sig` as pending, as a send does when the thread blocks it. A standard signal
-    /// already pending stays pending once (Linux merges them); real-time signals would queue,
-    /// which needs delivery and is not modelled yet. Whether to drop an ignored signal
-    /// instead is the sender's decision (Linux's `sig_ignored`: never while blocked).
+    /// Records `sig` as pending. A standard signal already pending stays pending once (Linux
+    /// merges them); real-time signals would queue, which is not modelled yet.
     pub const fn add_pending(&mut self, sig: Signal) {
         self.pending = self.pending.with(sig);
     }
@@ -303,8 +346,7 @@ impl SignalState {
     }
 
     /// Pending signals the thread does not block: non-empty means a signal must be delivered
-    /// before the thread returns to the app (for instance after rt_sigprocmask(2) unblocks
-    /// one).
+    /// before the thread returns to the app.
     pub const fn deliverable(&self) -> SigSet {
         self.pending.difference(self.blocked)
     }
@@ -348,32 +390,109 @@ impl SignalState {
         Ok(())
     }
 
-    /// What execve(2) does to signal state: caught signals go back to `SIG_DFL` (ignored ones
-    /// stay ignored), every action loses its flags, restorer and mask, and the alternate
-    /// stack's base and size are cleared. The blocked mask and pending set survive.
+    /// Disarms the alternate stack when a handler using it starts with `SS_AUTODISARM`.
+    pub fn disarm_alt_stack(&mut self) {
+        self.alt_stack = AltStack::NEW_THREAD;
+    }
+
+    /// What execve(2) does: the alternate stack's base and size are cleared (its flags stay);
+    /// the blocked mask and pending set survive.
     pub fn reset_for_exec(&mut self) {
-        for act in &mut self.actions {
-            let handler = if act.handler == SIG_IGN {
-                SIG_IGN
-            } else {
-                SIG_DFL
-            };
-            *act = KernelSigaction {
-                handler,
-                flags: 0,
-                restorer: 0,
-                mask: SigSet::EMPTY,
-            };
-        }
         self.alt_stack = AltStack {
             sp: 0,
             size: 0,
             ..self.alt_stack
         };
     }
+}
 
-    fn index(sig: Signal) -> usize {
-        sig.number() as usize - 1
+/// A single-threaded process's whole signal state: its dispositions and its one thread's
+/// mask, pending set and alternate stack (what the tests and simple embedders use).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SignalState {
+    /// The dispositions.
+    pub actions: SigActions,
+    /// The thread's state.
+    pub thread: ThreadSignals,
+}
+
+impl SignalState {
+    /// See [`SigActions::new`] and [`ThreadSignals::new`].
+    pub const fn new() -> SignalState {
+        SignalState {
+            actions: SigActions::new(),
+            thread: ThreadSignals::new(),
+        }
+    }
+
+    /// See [`SigActions::action`].
+    pub fn action(&self, sig: Signal) -> KernelSigaction {
+        self.actions.action(sig)
+    }
+
+    /// See [`SigActions::set_action`]; also discards `sig` from the pending set if the new
+    /// disposition ignores it.
+    pub fn set_action(
+        &mut self,
+        sig: Signal,
+        act: KernelSigaction,
+    ) -> Result<KernelSigaction, SigactionError> {
+        let old = self.actions.set_action(sig, act)?;
+        if self.actions.is_ignored(sig) {
+            self.thread.clear_pending(sig);
+        }
+        Ok(old)
+    }
+
+    /// See [`SigActions::is_ignored`].
+    pub fn is_ignored(&self, sig: Signal) -> bool {
+        self.actions.is_ignored(sig)
+    }
+
+    /// See [`ThreadSignals::blocked`].
+    pub const fn blocked(&self) -> SigSet {
+        self.thread.blocked()
+    }
+
+    /// See [`ThreadSignals::set_blocked`].
+    pub const fn set_blocked(&mut self, mask: SigSet) {
+        self.thread.set_blocked(mask)
+    }
+
+    /// See [`ThreadSignals::pending`].
+    pub const fn pending(&self) -> SigSet {
+        self.thread.pending()
+    }
+
+    /// See [`ThreadSignals::add_pending`].
+    pub const fn add_pending(&mut self, sig: Signal) {
+        self.thread.add_pending(sig)
+    }
+
+    /// See [`ThreadSignals::clear_pending`].
+    pub const fn clear_pending(&mut self, sig: Signal) {
+        self.thread.clear_pending(sig)
+    }
+
+    /// See [`ThreadSignals::deliverable`].
+    pub const fn deliverable(&self) -> SigSet {
+        self.thread.deliverable()
+    }
+
+    /// See [`ThreadSignals::alt_stack`].
+    pub const fn alt_stack(&self) -> AltStack {
+        self.thread.alt_stack()
+    }
+
+    /// See [`ThreadSignals::set_alt_stack`].
+    pub fn set_alt_stack(&mut self, new: StackT, user_sp: u64) -> Result<(), AltStackError> {
+        self.thread.set_alt_stack(new, user_sp)
+    }
+
+    /// See [`SigActions::reset_for_exec`] and [`ThreadSignals::reset_for_exec`].
+    pub fn reset_for_exec(&mut self) {
+        self.actions.reset_for_exec();
+        self.thread.reset_for_exec();
     }
 }
 
@@ -648,7 +767,7 @@ mod tests {
         // Linux, not ENOMEM. A new thread's {0, 0, SS_DISABLE} makes the same request fail.
         let mut st = SignalState::new();
         assert_eq!(st.set_alt_stack(stack(0, 0, 0), 0), Ok(()));
-        st.alt_stack = AltStack::NEW_THREAD;
+        st.thread.disarm_alt_stack();
         assert_eq!(
             st.set_alt_stack(stack(0, 0, 0), 0),
             Err(AltStackError::TooSmall(0))

@@ -4,6 +4,7 @@
 
 pub mod fs;
 pub mod mm;
+pub mod process;
 pub mod signal;
 pub mod system;
 pub mod time;

@@ -199,6 +199,20 @@ impl Printer<'_> {
             | S::Dup { oldfd: fd }
             | S::Fsync { fd }
             | S::Fdatasync { fd } => self.dec(fd),
+            S::Clone {
+                flags,
+                stack,
+                parent_tid,
+                child_tid,
+                tls,
+            } => write!(
+                self.out,
+                "{flags:#x}, {:#x}, {:#x}, {:#x}, {tls:#x}",
+                stack.get(),
+                parent_tid.addr().get(),
+                child_tid.addr().get()
+            ),
+            S::Clone3 { cl_args, size } => write!(self.out, "{:#x}, {size}", cl_args.addr().get()),
             S::Ftruncate { fd, length } => {
                 self.dec(fd)?;
                 write!(self.out, ", {length}")

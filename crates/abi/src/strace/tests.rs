@@ -154,8 +154,10 @@ fn unknown_calls_show_raw_registers() {
         "= -1 ENOSYS (Function not implemented)"
     );
     // A Linux call oxv does not decode keeps its name.
+    let c = call(Sysno::fork, &[0x11, 0]);
+    assert_eq!(entry(&m, &c), "fork(0x11, 0, 0, 0, 0, 0)");
     let c = call(Sysno::clone, &[0x11, 0]);
-    assert_eq!(entry(&m, &c), "clone(0x11, 0, 0, 0, 0, 0)");
+    assert_eq!(entry(&m, &c), "clone(0x11, 0x0, 0x0, 0x0, 0x0)");
 }
 
 #[test]

@@ -106,6 +106,8 @@ const REQUIRED: &[Sysno] = &[
     Sysno::symlinkat,
     Sysno::preadv,
     Sysno::pwritev,
+    Sysno::clone,
+    Sysno::clone3,
 ];
 
 #[test]

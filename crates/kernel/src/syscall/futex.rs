@@ -1,36 +1,48 @@
-//! futex(2) for a single-threaded process: nobody else can change the word or wake a waiter,
-//! so WAIT either fails at once (EAGAIN), times out (ETIMEDOUT), or waits forever, and the
-//! wake calls wake nobody. Checks happen in Linux's order (timeout copy and validation first,
-//! then the op, then alignment, then the word). Moves to oxv-sched with threads.
+//! futex(2): blocking waits keyed by user address, on the scheduler's futex table.
+//!
+//! The compare of the futex word and the enqueue happen under the scheduler lock, which
+//! wakers also hold, so a wake between them cannot be lost (the word is read through the
+//! usual fault-safe user copy; a fault resolves without the scheduler lock). Checks happen in
+//! Linux's order: timeout copy and validation first, then the op, then alignment, then the
+//! word. oxv has one address space, so private and shared futexes share the same keys.
 
-use crate::syscall::info::Sleep;
+use crate::arch::usercopy::CurrentUserMemory;
+use crate::sched;
+use crate::thread::Wake;
 use oxv_abi::linux::time::Timespec;
 use oxv_abi::{Errno, SysResult, UserMemory, UserPtr};
-use oxv_sched::syscalls::time::Sleeper;
+use oxv_sched::futex::MATCH_ANY;
 
 const WAIT: i32 = 0;
 const WAKE: i32 = 1;
 const REQUEUE: i32 = 3;
 const CMP_REQUEUE: i32 = 4;
+const WAKE_OP: i32 = 5;
 const WAIT_BITSET: i32 = 9;
 const WAKE_BITSET: i32 = 10;
 const PRIVATE_FLAG: i32 = 128;
 const CLOCK_REALTIME_FLAG: i32 = 256;
 
-fn word(mem: &dyn UserMemory, uaddr: UserPtr<u32>) -> Result<u32, Errno> {
+fn check_aligned(uaddr: UserPtr<u32>) -> Result<(), Errno> {
     if uaddr.addr().get() % 4 != 0 {
-        return Err(Errno::EINVAL);
+        Err(Errno::EINVAL)
+    } else {
+        Ok(())
     }
-    Ok(uaddr.read(mem)?)
 }
 
-/// futex(uaddr, op, val, timeout, uaddr2, val3).
+fn read_word(uaddr: UserPtr<u32>) -> Result<u32, Errno> {
+    Ok(uaddr.read(&CurrentUserMemory)?)
+}
+
+/// futex(uaddr, op, val, timeout/val2, uaddr2, val3).
 pub fn futex(
     mem: &mut dyn UserMemory,
     uaddr: UserPtr<u32>,
     op: i32,
     val: u32,
     timeout: u64,
+    uaddr2: UserPtr<u32>,
     val3: u32,
 ) -> SysResult {
     let cmd = op & !(PRIVATE_FLAG | CLOCK_REALTIME_FLAG);
@@ -43,10 +55,7 @@ pub fn futex(
         Some(if cmd == WAIT {
             clock.monotonic_ns(now).saturating_add(ns)
         } else if realtime {
-            let rel = ns as i128 - clock.realtime_ns(now);
-            clock
-                .monotonic_ns(now)
-                .saturating_add(rel.clamp(0, u64::MAX as i128) as u64)
+            clock.realtime_to_monotonic_ns(ns as i128)
         } else {
             ns
         })
@@ -56,46 +65,152 @@ pub fn futex(
     if realtime && cmd != WAIT_BITSET {
         return Err(Errno::ENOSYS);
     }
+    // For the requeue ops the "timeout" register is val2, an int count.
+    let val2 = timeout as u32 as i32;
     match cmd {
         WAIT | WAIT_BITSET => {
-            if cmd == WAIT_BITSET && val3 == 0 {
+            let bitset = if cmd == WAIT { MATCH_ANY } else { val3 };
+            if bitset == 0 {
                 return Err(Errno::EINVAL);
             }
-            if word(mem, uaddr)? != val {
-                return Err(Errno::EAGAIN);
-            }
-            // No other thread exists to wake us: only the timeout ends the wait.
-            match deadline {
-                Some(d) => {
-                    Sleep.sleep_until_ns(d)?;
-                    Err(Errno::ETIMEDOUT)
-                }
-                None => loop {
-                    crate::idle::relax();
-                },
-            }
+            check_aligned(uaddr)?;
+            wait(uaddr, val, bitset, deadline)
         }
         WAKE | WAKE_BITSET => {
-            if cmd == WAKE_BITSET && val3 == 0 {
+            let bitset = if cmd == WAKE { MATCH_ANY } else { val3 };
+            if bitset == 0 {
                 return Err(Errno::EINVAL);
             }
-            if uaddr.addr().get() % 4 != 0 {
-                return Err(Errno::EINVAL);
-            }
-            Ok(0)
+            check_aligned(uaddr)?;
+            Ok(wake(uaddr.addr().get(), val as usize, bitset))
         }
-        REQUEUE => {
-            if uaddr.addr().get() % 4 != 0 {
+        REQUEUE | CMP_REQUEUE => {
+            if (val as i32) < 0 || val2 < 0 {
                 return Err(Errno::EINVAL);
             }
-            Ok(0)
+            check_aligned(uaddr)?;
+            check_aligned(uaddr2)?;
+            sched::with(|s| {
+                if cmd == CMP_REQUEUE && read_word(uaddr)? != val3 {
+                    return Err(Errno::EAGAIN);
+                }
+                let (woken, moved) = s.futexes.requeue(
+                    uaddr.addr().get(),
+                    uaddr2.addr().get(),
+                    val as usize,
+                    val2 as usize,
+                );
+                for t in &woken {
+                    s.wake(t, Wake::Event);
+                }
+                Ok(woken.len() + moved)
+            })
         }
-        CMP_REQUEUE => {
-            if word(mem, uaddr)? != val3 {
-                return Err(Errno::EAGAIN);
-            }
-            Ok(0)
+        WAKE_OP => {
+            check_aligned(uaddr)?;
+            check_aligned(uaddr2)?;
+            wake_op(uaddr, uaddr2, val as usize, val2.max(0) as usize, val3)
         }
         _ => Err(Errno::ENOSYS),
     }
+}
+
+fn wait(uaddr: UserPtr<u32>, val: u32, bitset: u32, deadline: Option<u64>) -> SysResult {
+    let key = uaddr.addr().get();
+    let mut mismatch: Result<(), Errno> = Ok(());
+    let why = sched::block_if(deadline, |s, me| match read_word(uaddr) {
+        Ok(v) if v == val => {
+            s.futexes.enqueue(key, me.clone(), bitset);
+            true
+        }
+        Ok(_) => {
+            mismatch = Err(Errno::EAGAIN);
+            false
+        }
+        Err(e) => {
+            mismatch = Err(e);
+            false
+        }
+    });
+    mismatch?;
+    match why {
+        Some(Wake::Event) | None => Ok(0),
+        Some(other) => {
+            let me = sched::current();
+            sched::with(|s| s.futexes.remove(&me));
+            Err(if other == Wake::Timeout {
+                Errno::ETIMEDOUT
+            } else {
+                Errno::EINTR
+            })
+        }
+    }
+}
+
+fn wake(key: u64, n: usize, bitset: u32) -> usize {
+    sched::with(|s| {
+        let woken = s.futexes.wake(key, n, bitset);
+        for t in &woken {
+            s.wake(t, Wake::Event);
+        }
+        woken.len()
+    })
+}
+
+/// FUTEX_WAKE_OP: atomically `old = *uaddr2; *uaddr2 = op(old, oparg)`, wake `n1` on
+/// `uaddr`, and `n2` on `uaddr2` if `cmp(old, cmparg)`.
+fn wake_op(
+    uaddr: UserPtr<u32>,
+    uaddr2: UserPtr<u32>,
+    n1: usize,
+    n2: usize,
+    encoded: u32,
+) -> SysResult {
+    let mut op = (encoded >> 28) & 0xf;
+    let cmp = (encoded >> 24) & 0xf;
+    let sign12 = |v: u32| ((v << 20) as i32 >> 20) as u32;
+    let mut oparg = sign12((encoded >> 12) & 0xfff);
+    let cmparg = sign12(encoded & 0xfff);
+    if op & 8 != 0 {
+        op &= 7;
+        if oparg > 31 {
+            return Err(Errno::EINVAL);
+        }
+        oparg = 1 << oparg;
+    }
+    if op > 4 || cmp > 5 {
+        return Err(Errno::ENOSYS);
+    }
+    sched::with(|s| {
+        let old = read_word(uaddr2)?;
+        let new = match op {
+            0 => oparg,
+            1 => old.wrapping_add(oparg),
+            2 => old | oparg,
+            3 => old & !oparg,
+            _ => old ^ oparg,
+        };
+        uaddr2.write(&mut CurrentUserMemory, &new)?;
+        let mut count = 0;
+        for t in s.futexes.wake(uaddr.addr().get(), n1, MATCH_ANY) {
+            s.wake(&t, Wake::Event);
+            count += 1;
+        }
+        let (o, c) = (old as i32, cmparg as i32);
+        let hit = match cmp {
+            0 => o == c,
+            1 => o != c,
+            2 => o < c,
+            3 => o <= c,
+            4 => o > c,
+            _ => o >= c,
+        };
+        if hit {
+            for t in s.futexes.wake(uaddr2.addr().get(), n2, MATCH_ANY) {
+                s.wake(&t, Wake::Event);
+                count += 1;
+            }
+        }
+        Ok(count)
+    })
 }

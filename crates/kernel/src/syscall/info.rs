@@ -84,18 +84,18 @@ pub fn getrandom(mem: &mut dyn UserMemory, buf: UserBuf, flags: u32) -> SysResul
 }
 
 /// arch_prctl(2): the FS and GS bases.
-pub fn arch_prctl(p: &Process, mem: &mut dyn UserMemory, code: u32, addr: u64) -> SysResult {
+pub fn arch_prctl(mem: &mut dyn UserMemory, code: u32, addr: u64) -> SysResult {
     match ArchPrctlCode::try_from(code)? {
         ArchPrctlCode::SetFs => {
             if addr >= oxv_abi::user::USER_END {
                 return Err(Errno::EPERM);
             }
             cpu::set_fs_base(addr);
-            p.fs_base.store(addr, Ordering::Relaxed);
             Ok(0)
         }
         ArchPrctlCode::GetFs => {
-            UserPtr::<u64>::new(addr).write(mem, &p.fs_base.load(Ordering::Relaxed))?;
+            // The MSR, not a saved copy: with FSGSBASE the app may have changed it itself.
+            UserPtr::<u64>::new(addr).write(mem, &cpu::rdmsr(msr::FS_BASE))?;
             Ok(0)
         }
         ArchPrctlCode::SetGs => {
@@ -118,12 +118,14 @@ pub fn arch_prctl(p: &Process, mem: &mut dyn UserMemory, code: u32, addr: u64) -
 /// sizeof(struct robust_list_head).
 const ROBUST_LIST_HEAD_SIZE: usize = 24;
 
-/// set_robust_list(2): recorded; processed at thread exit once threads exist.
-pub fn set_robust_list(p: &Process, head: UserAddr, len: usize) -> SysResult {
+/// set_robust_list(2): recorded for the calling thread.
+pub fn set_robust_list(head: UserAddr, len: usize) -> SysResult {
     if len != ROBUST_LIST_HEAD_SIZE {
         return Err(Errno::EINVAL);
     }
-    p.robust_list.store(head.get(), Ordering::Relaxed);
+    crate::sched::current()
+        .robust_list
+        .store(head.get(), Ordering::Relaxed);
     Ok(0)
 }
 
@@ -135,9 +137,14 @@ pub fn get_robust_list(
     head: UserPtr<u64>,
     len: UserPtr<u64>,
 ) -> SysResult {
-    same_process(p, pid)?;
+    let t = if pid == 0 {
+        crate::sched::current()
+    } else {
+        crate::sched::with(|s| s.thread(pid)).ok_or(Errno::ESRCH)?
+    };
+    let _ = p;
     len.write(mem, &(ROBUST_LIST_HEAD_SIZE as u64))?;
-    head.write(mem, &p.robust_list.load(Ordering::Relaxed))?;
+    head.write(mem, &t.robust_list.load(Ordering::Relaxed))?;
     Ok(0)
 }
 
@@ -227,14 +234,12 @@ pub fn clock_gettime(
     oxv_sched::syscalls::time::clock_gettime(clock, now, cpu_ns, mem, clockid, tp)
 }
 
-/// Sleeping: spins until the deadline (see [`crate::idle`]).
+/// Sleeping: the calling thread blocks until the deadline (other threads run meanwhile).
 pub struct Sleep;
 
 impl Sleeper for Sleep {
     fn sleep_until_ns(&self, deadline_monotonic_ns: u64) -> Result<(), Interrupted> {
-        while crate::time::monotonic_ns() < deadline_monotonic_ns {
-            crate::idle::relax();
-        }
-        Ok(())
+        crate::sched::sleep_until(deadline_monotonic_ns)
+            .map_err(|now_monotonic_ns| Interrupted { now_monotonic_ns })
     }
 }

@@ -10,6 +10,7 @@ mod futex;
 mod info;
 mod memory;
 mod signal;
+mod thread;
 
 use crate::coverage as table;
 
@@ -39,9 +40,11 @@ pub fn handle(frame: &mut TrapFrame) {
     );
     let call = Syscall::decode(&args);
     if STRACE.load(Ordering::Relaxed) {
-        return traced(&call, frame);
+        traced(&call, frame);
+    } else {
+        frame.rax = encode_result(dispatch(&call, frame));
     }
-    frame.rax = encode_result(dispatch(&call, frame));
+    crate::sched::preempt_point();
 }
 
 fn traced(call: &Syscall, frame: &mut TrapFrame) {
@@ -246,21 +249,15 @@ fn dispatch(call: &Syscall, frame: &mut TrapFrame) -> SysResult {
             act,
             oldact,
             sigsetsize,
-        } => oxv_sched::syscalls::signal::rt_sigaction(
-            &mut p.signals.lock(),
-            mem,
-            signum,
-            act,
-            oldact,
-            sigsetsize,
-        ),
+        } => signal::rt_sigaction(p, mem, signum, act, oldact, sigsetsize),
         S::RtSigprocmask {
             how,
             set,
             oldset,
             sigsetsize,
         } => {
-            let mut st = p.signals.lock();
+            let me = crate::sched::current();
+            let mut st = me.signals.lock();
             let r = oxv_sched::syscalls::signal::rt_sigprocmask(
                 &mut st, mem, how, set, oldset, sigsetsize,
             );
@@ -270,14 +267,14 @@ fn dispatch(call: &Syscall, frame: &mut TrapFrame) -> SysResult {
             r
         }
         S::Sigaltstack { ss, old_ss } => oxv_sched::syscalls::signal::sigaltstack(
-            &mut p.signals.lock(),
+            &mut crate::sched::current().signals.lock(),
             mem,
             ss,
             old_ss,
             frame.rsp,
         ),
         S::Kill { pid, sig } => signal::kill(p, frame, pid, sig),
-        S::Tkill { tid, sig } => signal::kill(p, frame, tid, sig),
+        S::Tkill { tid, sig } => signal::tkill(p, frame, tid, sig),
         S::Tgkill { tgid, tid, sig } => signal::tgkill(p, frame, tgid, tid, sig),
         S::ClockGettime { clockid, tp } => info::clock_gettime(p, mem, clockid, tp),
         S::ClockGetres { clockid, res } => {
@@ -344,29 +341,38 @@ fn dispatch(call: &Syscall, frame: &mut TrapFrame) -> SysResult {
             futex_op,
             val,
             timeout,
-            uaddr2: _,
+            uaddr2,
             val3,
-        } => futex::futex(mem, uaddr, futex_op, val, timeout, val3),
-        S::SchedYield => Ok(0),
+        } => futex::futex(mem, uaddr, futex_op, val, timeout, uaddr2, val3),
+        S::SchedYield => {
+            crate::sched::yield_now();
+            Ok(0)
+        }
 
         // Process and system information.
-        S::Getpid | S::Gettid | S::Getpgrp => Ok(p.pid as usize),
+        S::Getpid | S::Getpgrp => Ok(p.pid as usize),
+        S::Gettid => Ok(crate::sched::current().tid as usize),
         S::Getppid => Ok(0),
         S::Getpgid { pid } | S::Getsid { pid } => {
             info::same_process(p, pid).map(|_| p.pid as usize)
         }
         S::Getuid | S::Geteuid | S::Getgid | S::Getegid => Ok(0),
-        S::Exit { status } | S::ExitGroup { status } => process::exit(status),
+        S::Exit { status } => thread::exit(p, status),
+        S::ExitGroup { status } => process::exit(status),
+        S::Clone {
+            flags,
+            stack,
+            parent_tid,
+            child_tid,
+            tls,
+        } => thread::clone(frame, flags, stack, parent_tid, child_tid, tls),
+        S::Clone3 { cl_args, size } => thread::clone3(frame, mem, cl_args, size),
         S::Uname { buf } => info::uname(mem, buf),
         S::Sysinfo { info } => info::sysinfo(mem, info),
         S::Getrandom { buf, flags } => info::getrandom(mem, buf, flags),
-        S::ArchPrctl { code, addr } => info::arch_prctl(p, mem, code, addr),
-        S::SetTidAddress { tidptr } => {
-            p.clear_child_tid
-                .store(tidptr.addr().get(), Ordering::Relaxed);
-            Ok(p.pid as usize)
-        }
-        S::SetRobustList { head, len } => info::set_robust_list(p, head, len),
+        S::ArchPrctl { code, addr } => info::arch_prctl(mem, code, addr),
+        S::SetTidAddress { tidptr } => thread::set_tid_address(tidptr),
+        S::SetRobustList { head, len } => info::set_robust_list(head, len),
         S::GetRobustList {
             pid,
             head_ptr,

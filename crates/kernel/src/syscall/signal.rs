@@ -7,7 +7,7 @@ use crate::arch::trap::TrapFrame;
 use crate::devices::KernelBlocker;
 use crate::process::Process;
 use oxv_abi::linux::fs::Pollfd;
-use oxv_abi::linux::signal::{DefaultAction, SIG_DFL, SIG_IGN, SigSet, Signal};
+use oxv_abi::linux::signal::{DefaultAction, KernelSigaction, SIG_DFL, SIG_IGN, SigSet, Signal};
 use oxv_abi::linux::time::Timespec;
 use oxv_abi::{Errno, SysResult, UserMemory, UserPtr};
 
@@ -15,9 +15,10 @@ use oxv_abi::{Errno, SysResult, UserMemory, UserPtr};
 /// mask changes): ignored ones are discarded, fatal ones end the process. A signal with a
 /// handler stays pending until delivery exists.
 pub fn act_on_deliverable(p: &Process, frame: &TrapFrame) {
-    let mut st = p.signals.lock();
+    let me = crate::sched::current();
+    let mut st = me.signals.lock();
     for sig in st.deliverable().iter() {
-        let handler = st.action(sig).handler;
+        let handler = p.actions.lock().action(sig).handler;
         if handler == SIG_IGN {
             st.clear_pending(sig);
         } else if handler == SIG_DFL {
@@ -34,17 +35,57 @@ pub fn act_on_deliverable(p: &Process, frame: &TrapFrame) {
     }
 }
 
-fn send_to_self(p: &Process, frame: &TrapFrame, sig: i32) -> SysResult {
+/// rt_sigaction(2): the process's dispositions, the calling thread's pending set; a signal
+/// that becomes ignored is discarded from every thread's pending set, as on Linux.
+pub fn rt_sigaction(
+    p: &Process,
+    mem: &mut dyn UserMemory,
+    signum: i32,
+    act: UserPtr<KernelSigaction>,
+    oldact: UserPtr<KernelSigaction>,
+    sigsetsize: usize,
+) -> SysResult {
+    let me = crate::sched::current();
+    let mut actions = p.actions.lock();
+    let r = oxv_sched::syscalls::signal::rt_sigaction(
+        &mut actions,
+        &mut me.signals.lock(),
+        mem,
+        signum,
+        act,
+        oldact,
+        sigsetsize,
+    );
+    if r.is_ok() && !act.is_null() {
+        if let Ok(sig) = Signal::try_from(signum) {
+            if actions.is_ignored(sig) {
+                crate::sched::with(|s| {
+                    for t in s.threads() {
+                        t.signals.lock().clear_pending(sig);
+                    }
+                });
+            }
+        }
+    }
+    r
+}
+
+/// Sends `sig` to thread `target` of this process (the caller when `target` is `None`).
+fn send(p: &Process, frame: &TrapFrame, target: Option<i32>, sig: i32) -> SysResult {
+    let thread = match target {
+        None => crate::sched::current(),
+        Some(tid) => crate::sched::with(|s| s.thread(tid)).ok_or(Errno::ESRCH)?,
+    };
     if sig == 0 {
         return Ok(0);
     }
     let sig = Signal::try_from(sig)?;
-    let mut st = p.signals.lock();
+    let mut st = thread.signals.lock();
     if st.blocked().contains(sig) && !sig.is_unblockable() {
         st.add_pending(sig);
         return Ok(0);
     }
-    let handler = st.action(sig).handler;
+    let handler = p.actions.lock().action(sig).handler;
     drop(st);
     if handler == SIG_IGN && !sig.is_unblockable() {
         return Ok(0);
@@ -60,7 +101,7 @@ fn send_to_self(p: &Process, frame: &TrapFrame, sig: i32) -> SysResult {
     }
 }
 
-/// kill(2) / tkill(2): only this process (or every process, -1) exists.
+/// kill(2): only this process (or every process, -1) exists; the signal goes to the caller.
 pub fn kill(p: &Process, frame: &TrapFrame, pid: i32, sig: i32) -> SysResult {
     if !(0..=64).contains(&sig) {
         return Err(Errno::EINVAL);
@@ -68,7 +109,15 @@ pub fn kill(p: &Process, frame: &TrapFrame, pid: i32, sig: i32) -> SysResult {
     if pid != p.pid && pid != 0 && pid != -1 && pid != -p.pid {
         return Err(Errno::ESRCH);
     }
-    send_to_self(p, frame, sig)
+    send(p, frame, None, sig)
+}
+
+/// tkill(2).
+pub fn tkill(p: &Process, frame: &TrapFrame, tid: i32, sig: i32) -> SysResult {
+    if tid <= 0 || !(0..=64).contains(&sig) {
+        return Err(Errno::EINVAL);
+    }
+    send(p, frame, Some(tid), sig)
 }
 
 /// tgkill(2).
@@ -76,10 +125,10 @@ pub fn tgkill(p: &Process, frame: &TrapFrame, tgid: i32, tid: i32, sig: i32) -> 
     if tgid <= 0 || tid <= 0 || !(0..=64).contains(&sig) {
         return Err(Errno::EINVAL);
     }
-    if tgid != p.pid || tid != p.pid {
+    if tgid != p.pid {
         return Err(Errno::ESRCH);
     }
-    send_to_self(p, frame, sig)
+    send(p, frame, Some(tid), sig)
 }
 
 /// ppoll(2): the temporary signal mask is validated and applied for the call.
@@ -99,14 +148,15 @@ pub fn ppoll(
             return Err(Errno::EINVAL);
         }
         let new = sigmask.read(mem)?;
-        let mut st = p.signals.lock();
+        let me = crate::sched::current();
+        let mut st = me.signals.lock();
         let old = st.blocked();
         st.set_blocked(new.blockable());
         Some(old)
     };
     let r = oxv_vfs::syscalls::poll::ppoll(&p.files, mem, &KernelBlocker, fds, nfds, tmo);
     if let Some(old) = saved {
-        p.signals.lock().set_blocked(old);
+        crate::sched::current().signals.lock().set_blocked(old);
     }
     r
 }

@@ -1,11 +1,12 @@
-//! rt_sigaction(2), rt_sigprocmask(2) and sigaltstack(2) over a [`SignalState`].
+//! rt_sigaction(2), rt_sigprocmask(2) and sigaltstack(2) over a process's [`SigActions`] and
+//! the calling thread's [`ThreadSignals`].
 //!
 //! These calls only record and report state; no signal is delivered here (see
 //! [`crate::signal`]). Each follows Linux's `kernel/signal.c` in what it checks, in which
 //! order, and what it leaves behind when a late step fails: a new action or mask is kept
 //! even when copying out the old one then faults, as on Linux.
 
-use crate::signal::SignalState;
+use crate::signal::{SigActions, ThreadSignals};
 use oxv_abi::linux::signal::{KernelSigaction, SIGSET_SIZE, SigSet, SigmaskHow, Signal, StackT};
 use oxv_abi::{Errno, SysResult, UserMemory, UserPtr};
 
@@ -13,11 +14,12 @@ use oxv_abi::{Errno, SysResult, UserMemory, UserPtr};
 ///
 /// Linux's order: `sigsetsize` other than 8 is `EINVAL`; `act` (if not null) is copied in
 /// (`EFAULT`); a signal outside 1..=64, or a new action for `SIGKILL`/`SIGSTOP`, is
-/// `EINVAL`; the action is stored (see [`SignalState::set_action`]); then the previous one is
+/// `EINVAL`; the action is stored (see [`SigActions::set_action`]); then the previous one is
 /// copied out to `oldact` if not null (`EFAULT`, with the new action kept). Querying
 /// `SIGKILL` with a null `act` is allowed.
 pub fn rt_sigaction(
-    st: &mut SignalState,
+    actions: &mut SigActions,
+    thread: &mut ThreadSignals,
     mem: &mut dyn UserMemory,
     sig: i32,
     act: UserPtr<KernelSigaction>,
@@ -34,8 +36,16 @@ pub fn rt_sigaction(
     };
     let sig = Signal::try_from(sig)?;
     let old = match new {
-        Some(new) => st.set_action(sig, new)?,
-        None => st.action(sig),
+        Some(new) => {
+            let old = actions.set_action(sig, new)?;
+            // Linux discards a signal that becomes ignored from the pending sets (the caller's
+            // here; an embedder with several threads clears the others').
+            if actions.is_ignored(sig) {
+                thread.clear_pending(sig);
+            }
+            old
+        }
+        None => actions.action(sig),
     };
     if !oldact.is_null() {
         oldact.write(mem, &old)?;
@@ -50,7 +60,7 @@ pub fn rt_sigaction(
 /// changed (`SIGKILL`/`SIGSTOP` silently stay unblocked); then the previous mask is copied out
 /// to `oldset` if not null (`EFAULT`, with the new mask kept).
 pub fn rt_sigprocmask(
-    st: &mut SignalState,
+    st: &mut ThreadSignals,
     mem: &mut dyn UserMemory,
     how: i32,
     set: UserPtr<SigSet>,
@@ -78,10 +88,10 @@ pub fn rt_sigprocmask(
 /// Linux's order: `ss` (if not null) is copied in (`EFAULT`); the current stack is recorded
 /// for `old_ss`; the new one is checked and stored (`EPERM` while running on the current one,
 /// `EINVAL` for unknown flags, `ENOMEM` below `MINSIGSTKSZ`: see
-/// [`SignalState::set_alt_stack`]); only if that succeeded is the old stack copied out to
+/// [`ThreadSignals::set_alt_stack`]); only if that succeeded is the old stack copied out to
 /// `old_ss` if not null (`EFAULT`, with the new stack kept).
 pub fn sigaltstack(
-    st: &mut SignalState,
+    st: &mut ThreadSignals,
     mem: &mut dyn UserMemory,
     ss: UserPtr<StackT>,
     old_ss: UserPtr<StackT>,
@@ -105,7 +115,7 @@ pub fn sigaltstack(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::signal::{AltStack, SA_KNOWN_FLAGS};
+    use crate::signal::{AltStack, SA_KNOWN_FLAGS, SignalState};
     use crate::syscalls::test_memory::{BAD, RO, RW, memory};
     use oxv_abi::linux::signal::{MINSIGSTKSZ, SIG_IGN, sa, ss};
     use oxv_abi::user::fake::FakeUserMemory;
@@ -152,7 +162,15 @@ mod tests {
         let (mut st, mut mem) = (SignalState::new(), memory());
         poke(&mut mem, RW, &handler());
         assert_eq!(
-            rt_sigaction(&mut st, &mut mem, SIGINT, at(RW), at(RW + 0x100), 8),
+            rt_sigaction(
+                &mut st.actions,
+                &mut st.thread,
+                &mut mem,
+                SIGINT,
+                at(RW),
+                at(RW + 0x100),
+                8
+            ),
             Ok(0)
         );
         assert_eq!(
@@ -162,13 +180,29 @@ mod tests {
         assert_eq!(st.action(Signal::SIGINT), handler());
         // Query only.
         assert_eq!(
-            rt_sigaction(&mut st, &mut mem, SIGINT, null(), at(RW + 0x200), 8),
+            rt_sigaction(
+                &mut st.actions,
+                &mut st.thread,
+                &mut mem,
+                SIGINT,
+                null(),
+                at(RW + 0x200),
+                8
+            ),
             Ok(0)
         );
         assert_eq!(peek::<KernelSigaction>(&mem, RW + 0x200), handler());
         // Neither pointer: just validates.
         assert_eq!(
-            rt_sigaction(&mut st, &mut mem, SIGINT, null(), null(), 8),
+            rt_sigaction(
+                &mut st.actions,
+                &mut st.thread,
+                &mut mem,
+                SIGINT,
+                null(),
+                null(),
+                8
+            ),
             Ok(0)
         );
     }
@@ -178,7 +212,15 @@ mod tests {
         let (mut st, mut mem) = (SignalState::new(), memory());
         poke(&mut mem, RW, &handler());
         assert_eq!(
-            rt_sigaction(&mut st, &mut mem, SIGINT, at(RW), at(RW), 8),
+            rt_sigaction(
+                &mut st.actions,
+                &mut st.thread,
+                &mut mem,
+                SIGINT,
+                at(RW),
+                at(RW),
+                8
+            ),
             Ok(0)
         );
         assert_eq!(
@@ -196,8 +238,26 @@ mod tests {
             ..handler()
         };
         poke(&mut mem, RW, &probe);
-        rt_sigaction(&mut st, &mut mem, SIGINT, at(RW), null(), 8).unwrap();
-        rt_sigaction(&mut st, &mut mem, SIGINT, null(), at(RW + 0x100), 8).unwrap();
+        rt_sigaction(
+            &mut st.actions,
+            &mut st.thread,
+            &mut mem,
+            SIGINT,
+            at(RW),
+            null(),
+            8,
+        )
+        .unwrap();
+        rt_sigaction(
+            &mut st.actions,
+            &mut st.thread,
+            &mut mem,
+            SIGINT,
+            null(),
+            at(RW + 0x100),
+            8,
+        )
+        .unwrap();
         assert_eq!(peek::<KernelSigaction>(&mem, RW + 0x100).flags, sa::SIGINFO);
         assert_eq!(sa::SIGINFO & SA_KNOWN_FLAGS, sa::SIGINFO);
     }
@@ -207,7 +267,15 @@ mod tests {
         let (mut st, mut mem) = (SignalState::new(), memory());
         for size in [0, 4, 7, 9, 128] {
             assert_eq!(
-                rt_sigaction(&mut st, &mut mem, 0, at(BAD), at(BAD), size),
+                rt_sigaction(
+                    &mut st.actions,
+                    &mut st.thread,
+                    &mut mem,
+                    0,
+                    at(BAD),
+                    at(BAD),
+                    size
+                ),
                 Err(Errno::EINVAL)
             );
         }
@@ -217,17 +285,41 @@ mod tests {
     fn sigaction_efault_on_act_beats_a_bad_signal() {
         let (mut st, mut mem) = (SignalState::new(), memory());
         assert_eq!(
-            rt_sigaction(&mut st, &mut mem, 0, at(BAD), null(), 8),
+            rt_sigaction(
+                &mut st.actions,
+                &mut st.thread,
+                &mut mem,
+                0,
+                at(BAD),
+                null(),
+                8
+            ),
             Err(Errno::EFAULT)
         );
         assert_eq!(
-            rt_sigaction(&mut st, &mut mem, SIGKILL, at(BAD), null(), 8),
+            rt_sigaction(
+                &mut st.actions,
+                &mut st.thread,
+                &mut mem,
+                SIGKILL,
+                at(BAD),
+                null(),
+                8
+            ),
             Err(Errno::EFAULT)
         );
         // A read-only act is fine: it is only read.
         poke(&mut mem, RO, &handler());
         assert_eq!(
-            rt_sigaction(&mut st, &mut mem, SIGINT, at(RO), null(), 8),
+            rt_sigaction(
+                &mut st.actions,
+                &mut st.thread,
+                &mut mem,
+                SIGINT,
+                at(RO),
+                null(),
+                8
+            ),
             Ok(0)
         );
     }
@@ -237,15 +329,42 @@ mod tests {
         let (mut st, mut mem) = (SignalState::new(), memory());
         for sig in [0, -1, 65, i32::MIN, i32::MAX] {
             assert_eq!(
-                rt_sigaction(&mut st, &mut mem, sig, null(), at(BAD), 8),
+                rt_sigaction(
+                    &mut st.actions,
+                    &mut st.thread,
+                    &mut mem,
+                    sig,
+                    null(),
+                    at(BAD),
+                    8
+                ),
                 Err(Errno::EINVAL)
             );
         }
         assert_eq!(
-            rt_sigaction(&mut st, &mut mem, 64, null(), at(RW), 8),
+            rt_sigaction(
+                &mut st.actions,
+                &mut st.thread,
+                &mut mem,
+                64,
+                null(),
+                at(RW),
+                8
+            ),
             Ok(0)
         );
-        assert_eq!(rt_sigaction(&mut st, &mut mem, 1, null(), at(RW), 8), Ok(0));
+        assert_eq!(
+            rt_sigaction(
+                &mut st.actions,
+                &mut st.thread,
+                &mut mem,
+                1,
+                null(),
+                at(RW),
+                8
+            ),
+            Ok(0)
+        );
     }
 
     #[test]
@@ -259,7 +378,15 @@ mod tests {
         for sig in [SIGKILL, SIGSTOP] {
             mem.poke(RW + 0x100, &[0xff; 32]);
             assert_eq!(
-                rt_sigaction(&mut st, &mut mem, sig, at(RW), at(RW + 0x100), 8),
+                rt_sigaction(
+                    &mut st.actions,
+                    &mut st.thread,
+                    &mut mem,
+                    sig,
+                    at(RW),
+                    at(RW + 0x100),
+                    8
+                ),
                 Err(Errno::EINVAL)
             );
             assert_eq!(
@@ -268,7 +395,15 @@ mod tests {
                 "oldact untouched on error"
             );
             assert_eq!(
-                rt_sigaction(&mut st, &mut mem, sig, null(), at(RW + 0x100), 8),
+                rt_sigaction(
+                    &mut st.actions,
+                    &mut st.thread,
+                    &mut mem,
+                    sig,
+                    null(),
+                    at(RW + 0x100),
+                    8
+                ),
                 Ok(0)
             );
             assert_eq!(
@@ -283,12 +418,28 @@ mod tests {
         let (mut st, mut mem) = (SignalState::new(), memory());
         poke(&mut mem, RW, &handler());
         assert_eq!(
-            rt_sigaction(&mut st, &mut mem, SIGINT, at(RW), at(RO), 8),
+            rt_sigaction(
+                &mut st.actions,
+                &mut st.thread,
+                &mut mem,
+                SIGINT,
+                at(RW),
+                at(RO),
+                8
+            ),
             Err(Errno::EFAULT)
         );
         assert_eq!(st.action(Signal::SIGINT), handler());
         assert_eq!(
-            rt_sigaction(&mut st, &mut mem, SIGINT, null(), at(BAD), 8),
+            rt_sigaction(
+                &mut st.actions,
+                &mut st.thread,
+                &mut mem,
+                SIGINT,
+                null(),
+                at(BAD),
+                8
+            ),
             Err(Errno::EFAULT)
         );
     }
@@ -304,8 +455,26 @@ mod tests {
                 ..handler()
             },
         );
-        rt_sigaction(&mut st, &mut mem, SIGINT, at(RW), null(), 8).unwrap();
-        rt_sigaction(&mut st, &mut mem, SIGINT, null(), at(RW + 0x100), 8).unwrap();
+        rt_sigaction(
+            &mut st.actions,
+            &mut st.thread,
+            &mut mem,
+            SIGINT,
+            at(RW),
+            null(),
+            8,
+        )
+        .unwrap();
+        rt_sigaction(
+            &mut st.actions,
+            &mut st.thread,
+            &mut mem,
+            SIGINT,
+            null(),
+            at(RW + 0x100),
+            8,
+        )
+        .unwrap();
         assert_eq!(
             peek::<KernelSigaction>(&mem, RW + 0x100).mask,
             SigSet::FULL.blockable()
@@ -323,7 +492,7 @@ mod tests {
             &SigSet::EMPTY.with(Signal::SIGINT).with(Signal::SIGKILL),
         );
         assert_eq!(
-            rt_sigprocmask(&mut st, &mut mem, SIG_BLOCK, at(RW), at(RW + 8), 8),
+            rt_sigprocmask(&mut st.thread, &mut mem, SIG_BLOCK, at(RW), at(RW + 8), 8),
             Ok(0)
         );
         assert_eq!(peek::<SigSet>(&mem, RW + 8), SigSet::EMPTY);
@@ -335,7 +504,7 @@ mod tests {
 
         poke(&mut mem, RW, &SigSet::EMPTY.with(Signal::SIGTERM));
         assert_eq!(
-            rt_sigprocmask(&mut st, &mut mem, SIG_SETMASK, at(RW), at(RW + 8), 8),
+            rt_sigprocmask(&mut st.thread, &mut mem, SIG_SETMASK, at(RW), at(RW + 8), 8),
             Ok(0)
         );
         assert_eq!(
@@ -346,7 +515,7 @@ mod tests {
 
         // Query only.
         assert_eq!(
-            rt_sigprocmask(&mut st, &mut mem, SIG_BLOCK, null(), at(RW + 16), 8),
+            rt_sigprocmask(&mut st.thread, &mut mem, SIG_BLOCK, null(), at(RW + 16), 8),
             Ok(0)
         );
         assert_eq!(
@@ -359,7 +528,7 @@ mod tests {
     fn sigprocmask_bad_sigsetsize_comes_first() {
         let (mut st, mut mem) = (SignalState::new(), memory());
         assert_eq!(
-            rt_sigprocmask(&mut st, &mut mem, 99, at(BAD), at(BAD), 16),
+            rt_sigprocmask(&mut st.thread, &mut mem, 99, at(BAD), at(BAD), 16),
             Err(Errno::EINVAL)
         );
     }
@@ -368,11 +537,11 @@ mod tests {
     fn sigprocmask_efault_on_set_beats_a_bad_how() {
         let (mut st, mut mem) = (SignalState::new(), memory());
         assert_eq!(
-            rt_sigprocmask(&mut st, &mut mem, 99, at(BAD), null(), 8),
+            rt_sigprocmask(&mut st.thread, &mut mem, 99, at(BAD), null(), 8),
             Err(Errno::EFAULT)
         );
         assert_eq!(
-            rt_sigprocmask(&mut st, &mut mem, 99, at(RW), at(BAD), 8),
+            rt_sigprocmask(&mut st.thread, &mut mem, 99, at(RW), at(BAD), 8),
             Err(Errno::EINVAL)
         );
     }
@@ -381,11 +550,11 @@ mod tests {
     fn sigprocmask_ignores_how_without_a_set() {
         let (mut st, mut mem) = (SignalState::new(), memory());
         assert_eq!(
-            rt_sigprocmask(&mut st, &mut mem, 99, null(), at(RW), 8),
+            rt_sigprocmask(&mut st.thread, &mut mem, 99, null(), at(RW), 8),
             Ok(0)
         );
         assert_eq!(
-            rt_sigprocmask(&mut st, &mut mem, -1, null(), null(), 8),
+            rt_sigprocmask(&mut st.thread, &mut mem, -1, null(), null(), 8),
             Ok(0)
         );
     }
@@ -395,7 +564,7 @@ mod tests {
         let (mut st, mut mem) = (SignalState::new(), memory());
         poke(&mut mem, RW, &SigSet::EMPTY.with(Signal::SIGUSR1));
         assert_eq!(
-            rt_sigprocmask(&mut st, &mut mem, SIG_BLOCK, at(RW), at(RO), 8),
+            rt_sigprocmask(&mut st.thread, &mut mem, SIG_BLOCK, at(RW), at(RO), 8),
             Err(Errno::EFAULT)
         );
         assert_eq!(st.blocked(), SigSet::EMPTY.with(Signal::SIGUSR1));
@@ -422,7 +591,13 @@ mod tests {
         let (mut st, mut mem) = (SignalState::new(), memory());
         mem.poke(RW + 0x100, &[0xaa; 24]);
         assert_eq!(
-            sigaltstack(&mut st, &mut mem, null(), at(RW + 0x100), SP_OFF_STACK),
+            sigaltstack(
+                &mut st.thread,
+                &mut mem,
+                null(),
+                at(RW + 0x100),
+                SP_OFF_STACK
+            ),
             Ok(0)
         );
         assert_eq!(
@@ -433,18 +608,36 @@ mod tests {
 
         poke(&mut mem, RW, &stack_t(ALT, SIZE, 0));
         assert_eq!(
-            sigaltstack(&mut st, &mut mem, at(RW), at(RW + 0x100), SP_OFF_STACK),
+            sigaltstack(
+                &mut st.thread,
+                &mut mem,
+                at(RW),
+                at(RW + 0x100),
+                SP_OFF_STACK
+            ),
             Ok(0)
         );
         assert_eq!(peek::<StackT>(&mem, RW + 0x100), stack_t(0, 0, ss::DISABLE));
         assert_eq!(
-            sigaltstack(&mut st, &mut mem, null(), at(RW + 0x100), SP_OFF_STACK),
+            sigaltstack(
+                &mut st.thread,
+                &mut mem,
+                null(),
+                at(RW + 0x100),
+                SP_OFF_STACK
+            ),
             Ok(0)
         );
         assert_eq!(peek::<StackT>(&mem, RW + 0x100), stack_t(ALT, SIZE, 0));
         // On the stack: reported as SS_ONSTACK.
         assert_eq!(
-            sigaltstack(&mut st, &mut mem, null(), at(RW + 0x100), SP_ON_STACK),
+            sigaltstack(
+                &mut st.thread,
+                &mut mem,
+                null(),
+                at(RW + 0x100),
+                SP_ON_STACK
+            ),
             Ok(0)
         );
         assert_eq!(
@@ -457,10 +650,10 @@ mod tests {
     fn sigaltstack_efault_on_ss_comes_first() {
         let (mut st, mut mem) = (SignalState::new(), memory());
         poke(&mut mem, RW, &stack_t(ALT, SIZE, 0));
-        sigaltstack(&mut st, &mut mem, at(RW), null(), SP_OFF_STACK).unwrap();
+        sigaltstack(&mut st.thread, &mut mem, at(RW), null(), SP_OFF_STACK).unwrap();
         // Even on the stack (EPERM) a bad ss is EFAULT first.
         assert_eq!(
-            sigaltstack(&mut st, &mut mem, at(BAD), null(), SP_ON_STACK),
+            sigaltstack(&mut st.thread, &mut mem, at(BAD), null(), SP_ON_STACK),
             Err(Errno::EFAULT)
         );
     }
@@ -469,11 +662,17 @@ mod tests {
     fn sigaltstack_eperm_on_stack_beats_bad_flags_and_leaves_old_ss() {
         let (mut st, mut mem) = (SignalState::new(), memory());
         poke(&mut mem, RW, &stack_t(ALT, SIZE, 0));
-        sigaltstack(&mut st, &mut mem, at(RW), null(), SP_OFF_STACK).unwrap();
+        sigaltstack(&mut st.thread, &mut mem, at(RW), null(), SP_OFF_STACK).unwrap();
         poke(&mut mem, RW, &stack_t(0, 0, 0x40));
         mem.poke(RW + 0x100, &[0xaa; 24]);
         assert_eq!(
-            sigaltstack(&mut st, &mut mem, at(RW), at(RW + 0x100), SP_ON_STACK),
+            sigaltstack(
+                &mut st.thread,
+                &mut mem,
+                at(RW),
+                at(RW + 0x100),
+                SP_ON_STACK
+            ),
             Err(Errno::EPERM)
         );
         assert_eq!(
@@ -487,11 +686,17 @@ mod tests {
     fn sigaltstack_autodisarm_stack_is_never_in_use() {
         let (mut st, mut mem) = (SignalState::new(), memory());
         poke(&mut mem, RW, &stack_t(ALT, SIZE, ss::AUTODISARM));
-        sigaltstack(&mut st, &mut mem, at(RW), null(), SP_OFF_STACK).unwrap();
+        sigaltstack(&mut st.thread, &mut mem, at(RW), null(), SP_OFF_STACK).unwrap();
         // From inside the stack it can be replaced, and reports no SS_ONSTACK.
         poke(&mut mem, RW, &stack_t(ALT, SIZE * 2, 0));
         assert_eq!(
-            sigaltstack(&mut st, &mut mem, at(RW), at(RW + 0x100), SP_ON_STACK),
+            sigaltstack(
+                &mut st.thread,
+                &mut mem,
+                at(RW),
+                at(RW + 0x100),
+                SP_ON_STACK
+            ),
             Ok(0)
         );
         assert_eq!(
@@ -506,14 +711,14 @@ mod tests {
         for flags in [0x40, ss::ONSTACK | ss::DISABLE, -1, 4] {
             poke(&mut mem, RW, &stack_t(ALT, 1, flags));
             assert_eq!(
-                sigaltstack(&mut st, &mut mem, at(RW), null(), 0),
+                sigaltstack(&mut st.thread, &mut mem, at(RW), null(), 0),
                 Err(Errno::EINVAL),
                 "{flags:#x}"
             );
         }
         poke(&mut mem, RW, &stack_t(ALT, SIZE - 1, ss::AUTODISARM));
         assert_eq!(
-            sigaltstack(&mut st, &mut mem, at(RW), null(), 0),
+            sigaltstack(&mut st.thread, &mut mem, at(RW), null(), 0),
             Err(Errno::ENOMEM)
         );
         assert_eq!(st.alt_stack(), AltStack::AFTER_EXEC);
@@ -523,10 +728,16 @@ mod tests {
     fn sigaltstack_disable_needs_no_size() {
         let (mut st, mut mem) = (SignalState::new(), memory());
         poke(&mut mem, RW, &stack_t(ALT, SIZE, 0));
-        sigaltstack(&mut st, &mut mem, at(RW), null(), SP_OFF_STACK).unwrap();
+        sigaltstack(&mut st.thread, &mut mem, at(RW), null(), SP_OFF_STACK).unwrap();
         poke(&mut mem, RW, &stack_t(0x1234, 1, ss::DISABLE));
         assert_eq!(
-            sigaltstack(&mut st, &mut mem, at(RW), at(RW + 0x100), SP_OFF_STACK),
+            sigaltstack(
+                &mut st.thread,
+                &mut mem,
+                at(RW),
+                at(RW + 0x100),
+                SP_OFF_STACK
+            ),
             Ok(0)
         );
         assert_eq!(peek::<StackT>(&mem, RW + 0x100), stack_t(ALT, SIZE, 0));
@@ -541,7 +752,7 @@ mod tests {
         let (mut st, mut mem) = (SignalState::new(), memory());
         poke(&mut mem, RW, &stack_t(ALT, SIZE, 0));
         assert_eq!(
-            sigaltstack(&mut st, &mut mem, at(RW), at(RO), SP_OFF_STACK),
+            sigaltstack(&mut st.thread, &mut mem, at(RW), at(RO), SP_OFF_STACK),
             Err(Errno::EFAULT)
         );
         assert_eq!(st.alt_stack().sp(), ALT);
@@ -552,11 +763,11 @@ mod tests {
         let (mut st, mut mem) = (SignalState::new(), memory());
         poke(&mut mem, RO, &stack_t(ALT, SIZE, 0));
         assert_eq!(
-            sigaltstack(&mut st, &mut mem, at(RO), null(), SP_OFF_STACK),
+            sigaltstack(&mut st.thread, &mut mem, at(RO), null(), SP_OFF_STACK),
             Ok(0)
         );
         assert_eq!(
-            sigaltstack(&mut st, &mut mem, null(), null(), SP_OFF_STACK),
+            sigaltstack(&mut st.thread, &mut mem, null(), null(), SP_OFF_STACK),
             Ok(0)
         );
         assert_eq!(st.alt_stack().size(), SIZE);

@@ -1,8 +1,10 @@
 //! x86_64: boot, CPU setup, traps, system calls, page tables. All of the kernel's `unsafe`
 //! lives under this module, each block with its justification.
 
+pub mod apic;
 pub mod backtrace;
 pub mod boot;
+pub mod context;
 pub mod cpu;
 pub mod gdt;
 pub mod kernel_map;

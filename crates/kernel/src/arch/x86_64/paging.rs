@@ -30,6 +30,10 @@ pub mod pte {
     pub const WRITABLE: u64 = 1 << 1;
     /// Accessible from ring 3.
     pub const USER: u64 = 1 << 2;
+    /// Write-through.
+    pub const WRITE_THROUGH: u64 = 1 << 3;
+    /// Cache disabled (device registers).
+    pub const NO_CACHE: u64 = 1 << 4;
     /// 2 MiB / 1 GiB page (in a PD / PDPT entry).
     pub const HUGE: u64 = 1 << 7;
     /// Global: kept across CR3 reloads (kernel mappings).

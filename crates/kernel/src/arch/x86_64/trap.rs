@@ -182,7 +182,6 @@ oxv_trap_table:
 
 unsafe extern "C" {
     static oxv_trap_table: [u64; 256];
-    fn oxv_trap_return() -> !;
 }
 
 #[unsafe(no_mangle)]
@@ -256,20 +255,4 @@ pub fn load() {
     };
     // SAFETY: the IDT is a static filled with valid gates by `init`.
     unsafe { asm!("lidt [{}]", in(reg) &ptr, options(nostack, readonly, preserves_flags)) };
-}
-
-/// Starts running `frame` (in ring 3 or ring 0) on the kernel stack whose top is
-/// `stack_top`: the frame is copied just below the top and restored by the common return.
-///
-/// # Safety
-/// `stack_top` must be the top of a kernel stack nobody else uses, 16-byte aligned, and the
-/// frame must describe a valid context (user selectors for ring 3).
-pub unsafe fn enter(frame: &TrapFrame, stack_top: u64) -> ! {
-    let dst = (stack_top - size_of::<TrapFrame>() as u64) as *mut TrapFrame;
-    // SAFETY: the caller owns the stack; the frame fits below its top; the return path
-    // pops exactly this frame and irets (swapping GS when going to ring 3).
-    unsafe {
-        dst.write(*frame);
-        asm!("mov rsp, {}", "jmp {}", in(reg) dst, sym oxv_trap_return, options(noreturn));
-    }
 }

@@ -1,0 +1,267 @@
+//! The metrics of `oxv bench`, what measures each, and with what arguments.
+//!
+//! Every metric in the report is listed here, in report order. Most are measured by a C
+//! program of `bench/` that prints its own result line ([`Kind::Program`]); `boot` and
+//! `boot_guest` come from the runs of `bench/hello.c`; `min_ram_hello` from a bisection on
+//! the guest memory; `kernel_size` from the kernel files. Iteration counts are chosen so
+//! that under TCG each program measures for tens to hundreds of milliseconds (`--quick`
+//! about a fifth of that), long enough to dwarf clock reads and warm-up, short enough that
+//! the Linux guest's boot stays the larger cost of a run.
+
+use super::stats::Better;
+
+/// How a metric is measured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// The wall time of a whole QEMU run of `hello` (host clock).
+    BootWall,
+    /// `hello`'s `boot_guest` line (guest clock).
+    BootGuest,
+    /// A program's result line.
+    Program {
+        /// The program (a `bench/NAME.c`).
+        program: &'static str,
+        /// Its arguments after argv[0], for a full and a quick run.
+        args: &'static [&'static str],
+        /// Same, for `--quick`.
+        quick_args: &'static [&'static str],
+        /// vCPUs the VM needs.
+        cpus: u32,
+    },
+    /// Requests per second of a host load generator against a guest HTTP server.
+    HttpRps,
+    /// The smallest `--mem` at which `hello` runs.
+    MinRam,
+    /// The size of the kernel file QEMU is given.
+    KernelSize,
+}
+
+/// One metric of the report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Metric {
+    /// Its name in the report (and the `name=` of its result line).
+    pub name: &'static str,
+    /// Its unit in wall-clock runs.
+    pub unit: &'static str,
+    /// Which direction is better.
+    pub better: Better,
+    /// How it is measured.
+    pub kind: Kind,
+    /// What it means, for `docs/performance.md` and `--help`.
+    pub meaning: &'static str,
+}
+
+impl Metric {
+    /// Whether an instruction-counting run gives this metric a meaningful figure.
+    pub fn has_icount(&self) -> bool {
+        matches!(self.kind, Kind::BootGuest | Kind::Program { .. })
+    }
+}
+
+const fn program(
+    program: &'static str,
+    args: &'static [&'static str],
+    quick_args: &'static [&'static str],
+    cpus: u32,
+) -> Kind {
+    Kind::Program {
+        program,
+        args,
+        quick_args,
+        cpus,
+    }
+}
+
+/// The program behind `boot`, `boot_guest` and `min_ram_hello`.
+pub const HELLO: &str = "hello";
+/// The Linux guest's init.
+pub const LINUX_INIT: &str = "linux_init";
+
+/// Every metric, in report order.
+pub const METRICS: &[Metric] = &[
+    Metric {
+        name: "boot",
+        unit: "ms",
+        better: Better::Lower,
+        kind: Kind::BootWall,
+        meaning: "whole QEMU run of a static hello, from spawning QEMU to its exit (host clock)",
+    },
+    Metric {
+        name: "boot_guest",
+        unit: "ms",
+        better: Better::Lower,
+        kind: Kind::BootGuest,
+        meaning: "CLOCK_BOOTTIME read at the start of hello's main: kernel entry to app main \
+                  on oxv; on Linux from the start of its clock (early setup_arch), so the \
+                  few ms before that are not counted",
+    },
+    Metric {
+        name: "null_syscall",
+        unit: "ns",
+        better: Better::Lower,
+        kind: program("null_syscall", &["200000"], &["20000"], 1),
+        meaning: "getppid() through syscall(3) in a loop, per call",
+    },
+    Metric {
+        name: "vdso_clock_gettime",
+        unit: "ns",
+        better: Better::Lower,
+        kind: program("vdso_clock_gettime", &["200000"], &["20000"], 1),
+        meaning: "clock_gettime(CLOCK_MONOTONIC) as glibc makes it (the vDSO if the kernel \
+                  maps one, else the system call), per call",
+    },
+    Metric {
+        name: "futex_pingpong_same_cpu",
+        unit: "ns",
+        better: Better::Lower,
+        kind: program("futex_pingpong", &["same", "10000"], &["same", "2000"], 1),
+        meaning: "two threads pinned to one CPU pass a token with FUTEX_WAKE/FUTEX_WAIT, per \
+                  round trip",
+    },
+    Metric {
+        name: "futex_pingpong_cross_cpu",
+        unit: "ns",
+        better: Better::Lower,
+        kind: program("futex_pingpong", &["cross", "10000"], &["cross", "2000"], 2),
+        meaning: "the same with the threads pinned to two CPUs (a 2-vCPU VM), per round trip",
+    },
+    Metric {
+        name: "page_fault_minor",
+        unit: "ns",
+        better: Better::Lower,
+        kind: program("page_fault_minor", &["1024", "8"], &["1024", "2"], 1),
+        meaning: "first write to each 4 KiB page of a fresh anonymous mapping (no huge \
+                  pages), per fault",
+    },
+    Metric {
+        name: "mmap_munmap",
+        unit: "ns",
+        better: Better::Lower,
+        kind: program("mmap_munmap", &["5000"], &["1000"], 1),
+        meaning: "mmap of one anonymous 4 KiB page then munmap, untouched, per pair",
+    },
+    Metric {
+        name: "file_create_unlink",
+        unit: "ns",
+        better: Better::Lower,
+        kind: program("file_create_unlink", &["10000"], &["2000"], 1),
+        meaning: "open(O_CREAT|O_EXCL) + close + unlink of an empty file in /tmp, per cycle",
+    },
+    Metric {
+        name: "pipe_throughput",
+        unit: "MB/s",
+        better: Better::Higher,
+        kind: program("pipe_throughput", &["64", "16"], &["16", "16"], 1),
+        meaning: "one thread writes 16 KiB chunks into a non-blocking pipe and reads them back",
+    },
+    Metric {
+        name: "tcp_loopback_throughput",
+        unit: "MB/s",
+        better: Better::Higher,
+        kind: program("tcp_loopback_throughput", &["64", "64"], &["16", "64"], 1),
+        meaning: "one thread sends 64 KiB chunks over a TCP connection on 127.0.0.1 and \
+                  receives them",
+    },
+    Metric {
+        name: "http_rps",
+        unit: "req/s",
+        better: Better::Higher,
+        kind: Kind::HttpRps,
+        meaning: "a host load generator against a static HTTP server in the guest, requests \
+                  per second",
+    },
+    Metric {
+        name: "min_ram_hello",
+        unit: "MiB",
+        better: Better::Lower,
+        kind: Kind::MinRam,
+        meaning: "smallest guest memory (QEMU -m) at which the static hello still runs, by \
+                  bisection",
+    },
+    Metric {
+        name: "kernel_size",
+        unit: "MiB",
+        better: Better::Lower,
+        kind: Kind::KernelSize,
+        meaning: "size of the kernel as shipped: oxv's ELF, Debian's compressed vmlinuz",
+    },
+];
+
+/// The metric called `name`.
+pub fn find(name: &str) -> Option<&'static Metric> {
+    METRICS.iter().find(|m| m.name == name)
+}
+
+/// Every program the bench builds: the benchmarks and the Linux init.
+pub fn programs() -> Vec<&'static str> {
+    let mut names = vec![HELLO, LINUX_INIT];
+    for m in METRICS {
+        if let Kind::Program { program, .. } = m.kind {
+            if !names.contains(&program) {
+                names.push(program);
+            }
+        }
+    }
+    names
+}
+
+/// The unit of a figure from an instruction-counting run: the guest's nanoseconds are
+/// instructions there (`-icount shift=0`).
+pub fn icount_unit(unit: &str) -> String {
+    match unit {
+        "ns" => "insn".into(),
+        "ms" => "Minsn".into(),
+        "MB/s" => "MB/Ginsn".into(),
+        other => format!("{other} (icount)"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_unique_and_include_the_issue_list() {
+        for (i, m) in METRICS.iter().enumerate() {
+            assert!(
+                METRICS[..i].iter().all(|o| o.name != m.name),
+                "{} twice",
+                m.name
+            );
+        }
+        for name in [
+            "boot",
+            "boot_guest",
+            "null_syscall",
+            "vdso_clock_gettime",
+            "futex_pingpong_same_cpu",
+            "futex_pingpong_cross_cpu",
+            "page_fault_minor",
+            "mmap_munmap",
+            "file_create_unlink",
+            "pipe_throughput",
+            "tcp_loopback_throughput",
+            "http_rps",
+            "min_ram_hello",
+            "kernel_size",
+        ] {
+            assert!(find(name).is_some(), "{name} missing");
+        }
+    }
+
+    #[test]
+    fn every_program_has_a_source_in_bench() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../bench");
+        for p in programs() {
+            assert!(dir.join(format!("{p}.c")).is_file(), "bench/{p}.c missing");
+        }
+    }
+
+    #[test]
+    fn icount_units() {
+        assert_eq!(icount_unit("ns"), "insn");
+        assert_eq!(icount_unit("MB/s"), "MB/Ginsn");
+        assert!(find("boot").is_some_and(|m| !m.has_icount()));
+        assert!(find("null_syscall").is_some_and(|m| m.has_icount()));
+    }
+}

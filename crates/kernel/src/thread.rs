@@ -1,0 +1,208 @@
+//! Threads: a kernel stack, the saved context while switched out, and the per-thread parts of
+//! the Linux process model (tid, signal mask and alternate stack, TLS base, `set_tid_address`
+//! and robust-list pointers, x87/SSE/AVX state).
+//!
+//! A thread is shared as a [`ThreadRef`] (an `Arc` compared by identity). Its state machine:
+//! `Ready` (in the run queue) → `Running` (on the CPU) → `Blocked` (waiting, with a
+//! generation number that stale timeouts compare against) or `Dead` (kept until the scheduler
+//! has switched away from its stack, then freed).
+
+use crate::arch::context::FpuState;
+use alloc::sync::Arc;
+use core::cell::UnsafeCell;
+use core::sync::atomic::{AtomicU8, AtomicU64, Ordering};
+use oxv_sched::signal::ThreadSignals;
+use spin::Mutex;
+
+/// Where a thread is in its life.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum State {
+    /// Waiting in the run queue.
+    Ready = 0,
+    /// On the CPU.
+    Running = 1,
+    /// Waiting for an event.
+    Blocked = 2,
+    /// Exited; its stack is freed once nothing runs on it.
+    Dead = 3,
+}
+
+/// Why a blocked thread was woken.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Wake {
+    /// The event it waited for happened (a futex wake, input arrived).
+    Event = 1,
+    /// Its timeout expired.
+    Timeout = 2,
+    /// A signal arrived.
+    Signal = 3,
+}
+
+/// A kernel stack: a block of frames seen through the direct map.
+pub struct KernelStack {
+    /// Highest address (exclusive), 16-byte aligned.
+    pub top: u64,
+    /// Size as a power-of-two number of pages.
+    pub order: u8,
+}
+
+/// One thread.
+pub struct Thread {
+    /// Thread id (the process id for the first thread).
+    pub tid: i32,
+    /// The saved kernel stack pointer while switched out (written by the context switch).
+    ctx: UnsafeCell<u64>,
+    /// `None` for the idle thread, which runs on the boot stack.
+    stack: Option<KernelStack>,
+    /// `None` for the idle thread, which has no user state.
+    pub fpu: Option<FpuState>,
+    state: AtomicU8,
+    wake: AtomicU8,
+    /// Increments at every block; a timeout carries the value it was armed for.
+    block_gen: AtomicU64,
+    /// Signal mask, pending set, alternate stack.
+    pub signals: Mutex<ThreadSignals>,
+    /// FS base (TLS pointer) while switched out.
+    pub fs_base: AtomicU64,
+    /// User GS base while switched out.
+    pub gs_base: AtomicU64,
+    /// `set_tid_address` / `CLONE_CHILD_CLEARTID`: cleared and futex-woken at exit.
+    pub clear_child_tid: AtomicU64,
+    /// `set_robust_list` head.
+    pub robust_list: AtomicU64,
+}
+
+// SAFETY: `ctx` is only accessed by the scheduler, with interrupts off, for a thread that is
+// not running on another CPU (the context switch writes the outgoing thread's, reads the
+// incoming one's); every other field is atomic or locked.
+unsafe impl Sync for Thread {}
+// SAFETY: as above.
+unsafe impl Send for Thread {}
+
+impl Thread {
+    /// A thread that will start by "returning" on `stack` at `initial_rsp` (see
+    /// `arch::context::prepare_new_stack`).
+    pub fn new(
+        tid: i32,
+        stack: KernelStack,
+        initial_rsp: u64,
+        fpu: FpuState,
+        signals: ThreadSignals,
+    ) -> Thread {
+        Thread {
+            tid,
+            ctx: UnsafeCell::new(initial_rsp),
+            stack: Some(stack),
+            fpu: Some(fpu),
+            state: AtomicU8::new(State::Ready as u8),
+            wake: AtomicU8::new(0),
+            block_gen: AtomicU64::new(0),
+            signals: Mutex::new(signals),
+            fs_base: AtomicU64::new(0),
+            gs_base: AtomicU64::new(0),
+            clear_child_tid: AtomicU64::new(0),
+            robust_list: AtomicU64::new(0),
+        }
+    }
+
+    /// The idle thread: whatever runs on the boot stack when nothing else can.
+    pub fn idle() -> Thread {
+        Thread {
+            tid: 0,
+            ctx: UnsafeCell::new(0),
+            stack: None,
+            fpu: None,
+            state: AtomicU8::new(State::Running as u8),
+            wake: AtomicU8::new(0),
+            block_gen: AtomicU64::new(0),
+            signals: Mutex::new(ThreadSignals::new()),
+            fs_base: AtomicU64::new(0),
+            gs_base: AtomicU64::new(0),
+            clear_child_tid: AtomicU64::new(0),
+            robust_list: AtomicU64::new(0),
+        }
+    }
+
+    /// Whether this is the idle thread.
+    pub fn is_idle(&self) -> bool {
+        self.stack.is_none()
+    }
+
+    /// The top of the thread's kernel stack (where traps from ring 3 land).
+    pub fn kernel_stack_top(&self) -> Option<u64> {
+        self.stack.as_ref().map(|s| s.top)
+    }
+
+    /// The current state.
+    pub fn state(&self) -> State {
+        match self.state.load(Ordering::Acquire) {
+            0 => State::Ready,
+            1 => State::Running,
+            2 => State::Blocked,
+            _ => State::Dead,
+        }
+    }
+
+    /// Sets the state (the scheduler's lock orders these changes).
+    pub fn set_state(&self, s: State) {
+        self.state.store(s as u8, Ordering::Release);
+    }
+
+    /// Marks the thread blocked for a new wait and returns the wait's generation.
+    pub fn begin_block(&self) -> u64 {
+        self.wake.store(0, Ordering::Relaxed);
+        self.set_state(State::Blocked);
+        self.block_gen.fetch_add(1, Ordering::AcqRel) + 1
+    }
+
+    /// The generation of the current (or last) wait.
+    pub fn block_generation(&self) -> u64 {
+        self.block_gen.load(Ordering::Acquire)
+    }
+
+    /// Records why the thread was woken.
+    pub fn set_wake(&self, w: Wake) {
+        self.wake.store(w as u8, Ordering::Release);
+    }
+
+    /// Why the thread was last woken.
+    pub fn wake_reason(&self) -> Wake {
+        match self.wake.load(Ordering::Acquire) {
+            2 => Wake::Timeout,
+            3 => Wake::Signal,
+            _ => Wake::Event,
+        }
+    }
+
+    /// The saved-context slot, for the context switch.
+    pub fn ctx_ptr(&self) -> *mut u64 {
+        self.ctx.get()
+    }
+}
+
+impl Drop for Thread {
+    fn drop(&mut self) {
+        if let Some(s) = self.stack.take() {
+            crate::mem::free_kernel_stack(s.top, s.order);
+        }
+    }
+}
+
+/// A shared handle on a thread, equal only to handles on the same thread.
+#[derive(Clone)]
+pub struct ThreadRef(pub Arc<Thread>);
+
+impl PartialEq for ThreadRef {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl core::ops::Deref for ThreadRef {
+    type Target = Thread;
+    fn deref(&self) -> &Thread {
+        &self.0
+    }
+}

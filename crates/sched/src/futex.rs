@@ -1,0 +1,180 @@
+//! The futex table: who waits on which futex word, for futex(2).
+//!
+//! A futex key names a word (for private futexes, its user address in the process; shared
+//! futexes will key by physical address). Each key has a FIFO of waiters, each with the
+//! bitset it waits for (`FUTEX_BITSET_MATCH_ANY` for plain `FUTEX_WAIT`). The table holds no
+//! memory and reads no user word: the syscall layer compares the word, then enqueues, under
+//! the same lock as wakers, which is what makes `FUTEX_WAIT` atomic with respect to wakes.
+//!
+//! Semantics follow futex(2): wakes take waiters in FIFO order among those whose bitset
+//! intersects the waker's; requeue moves waiters (keeping their order) from one key to another.
+
+use alloc::collections::{BTreeMap, VecDeque};
+use alloc::vec::Vec;
+
+/// `FUTEX_BITSET_MATCH_ANY`.
+pub const MATCH_ANY: u32 = u32::MAX;
+
+#[derive(Debug)]
+struct Waiter<T> {
+    who: T,
+    bitset: u32,
+}
+
+/// Waiters per futex key.
+#[derive(Debug)]
+pub struct FutexTable<T> {
+    queues: BTreeMap<u64, VecDeque<Waiter<T>>>,
+}
+
+impl<T> Default for FutexTable<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<T> FutexTable<T> {
+    /// An empty table.
+    pub const fn new() -> Self {
+        FutexTable {
+            queues: BTreeMap::new(),
+        }
+    }
+}
+
+impl<T: PartialEq> FutexTable<T> {
+    /// Queues `who` on `key`, waiting for wakes whose bitset intersects `bitset`.
+    pub fn enqueue(&mut self, key: u64, who: T, bitset: u32) {
+        self.queues
+            .entry(key)
+            .or_default()
+            .push_back(Waiter { who, bitset });
+    }
+
+    /// Wakes up to `n` waiters on `key` whose bitset intersects `bitset`, oldest first.
+    pub fn wake(&mut self, key: u64, n: usize, bitset: u32) -> Vec<T> {
+        let mut woken = Vec::new();
+        if let Some(q) = self.queues.get_mut(&key) {
+            let mut i = 0;
+            while i < q.len() && woken.len() < n {
+                if q[i].bitset & bitset != 0 {
+                    if let Some(w) = q.remove(i) {
+                        woken.push(w.who);
+                    }
+                } else {
+                    i += 1;
+                }
+            }
+            if q.is_empty() {
+                self.queues.remove(&key);
+            }
+        }
+        woken
+    }
+
+    /// Wakes up to `n_wake` waiters on `from`, then moves up to `n_requeue` of the rest to
+    /// `to` (behind its waiters). Returns the woken and how many moved.
+    pub fn requeue(
+        &mut self,
+        from: u64,
+        to: u64,
+        n_wake: usize,
+        n_requeue: usize,
+    ) -> (Vec<T>, usize) {
+        let woken = self.wake(from, n_wake, MATCH_ANY);
+        if from == to {
+            return (woken, 0);
+        }
+        let mut moved = VecDeque::new();
+        if let Some(q) = self.queues.get_mut(&from) {
+            while moved.len() < n_requeue {
+                match q.pop_front() {
+                    Some(w) => moved.push_back(w),
+                    None => break,
+                }
+            }
+            if q.is_empty() {
+                self.queues.remove(&from);
+            }
+        }
+        let count = moved.len();
+        if count > 0 {
+            self.queues.entry(to).or_default().extend(moved);
+        }
+        (woken, count)
+    }
+
+    /// Removes `who` from whichever queue holds it (a timeout or a signal ended its wait);
+    /// returns whether it was still queued (false: a waker took it first).
+    pub fn remove(&mut self, who: &T) -> bool {
+        let mut found = None;
+        for (&key, q) in self.queues.iter_mut() {
+            if let Some(i) = q.iter().position(|w| &w.who == who) {
+                q.remove(i);
+                found = Some((key, q.is_empty()));
+                break;
+            }
+        }
+        match found {
+            Some((key, empty)) => {
+                if empty {
+                    self.queues.remove(&key);
+                }
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// How many wait on `key`.
+    pub fn waiters(&self, key: u64) -> usize {
+        self.queues.get(&key).map_or(0, |q| q.len())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wake_takes_the_oldest_matching_waiters() {
+        let mut t = FutexTable::new();
+        t.enqueue(0x1000, 'a', MATCH_ANY);
+        t.enqueue(0x1000, 'b', 0b01);
+        t.enqueue(0x1000, 'c', 0b10);
+        t.enqueue(0x2000, 'x', MATCH_ANY);
+        assert_eq!(t.wake(0x1000, 10, 0b10), ['a', 'c']);
+        assert_eq!(t.wake(0x1000, 0, MATCH_ANY), Vec::<char>::new());
+        assert_eq!(t.wake(0x1000, 1, MATCH_ANY), ['b']);
+        assert_eq!(t.waiters(0x1000), 0);
+        assert_eq!(t.waiters(0x2000), 1);
+    }
+
+    #[test]
+    fn requeue_moves_in_order_behind_existing_waiters() {
+        let mut t = FutexTable::new();
+        for w in ['a', 'b', 'c', 'd'] {
+            t.enqueue(1, w, MATCH_ANY);
+        }
+        t.enqueue(2, 'z', MATCH_ANY);
+        let (woken, moved) = t.requeue(1, 2, 1, 2);
+        assert_eq!((woken, moved), (vec!['a'], 2));
+        assert_eq!(t.waiters(1), 1);
+        assert_eq!(t.wake(2, 10, MATCH_ANY), ['z', 'b', 'c']);
+        assert_eq!(
+            t.requeue(1, 1, 0, 5),
+            (vec![], 0),
+            "requeue onto itself moves nothing"
+        );
+    }
+
+    #[test]
+    fn remove_cancels_a_wait_once() {
+        let mut t = FutexTable::new();
+        t.enqueue(7, 1, MATCH_ANY);
+        t.enqueue(7, 2, MATCH_ANY);
+        assert!(t.remove(&1));
+        assert!(!t.remove(&1));
+        assert_eq!(t.wake(7, 5, MATCH_ANY), [2]);
+    }
+}

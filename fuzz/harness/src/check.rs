@@ -1,0 +1,215 @@
+//! The invariants checked after every operation (listed in the [crate docs](crate)).
+//!
+//! Each check returns `Err(message)` naming what broke; the message is what a crash report
+//! (and a replay test failure) shows.
+
+use crate::route::{Effect, FdEffect};
+use crate::world::World;
+use oxv_abi::linux::signal::{SIG_DFL, Signal};
+use oxv_abi::linux::system::RlimitResource;
+use oxv_mm::{PAGE_SIZE, PteFlags, USER_TOP};
+use oxv_sched::signal::SA_KNOWN_FLAGS;
+
+/// The open fds before an operation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FdSnapshot {
+    fds: Vec<i32>,
+}
+
+impl FdSnapshot {
+    /// Records the open fds of `world`.
+    pub fn take(world: &World) -> FdSnapshot {
+        FdSnapshot {
+            fds: world.proc.files.fds(),
+        }
+    }
+
+    fn lowest_free_from(&self, min: i32) -> i32 {
+        (min..)
+            .find(|fd| self.fds.binary_search(fd).is_err())
+            .expect("some fd is free")
+    }
+}
+
+/// Runs every check; `last` is the snapshot taken before the operation and its effect.
+pub fn all(world: &mut World, last: Option<(&FdSnapshot, &Effect)>) -> Result<(), String> {
+    if let Some((before, effect)) = last {
+        result(effect)?;
+        fd_table(world, before, effect)?;
+    }
+    address_space(world)?;
+    signals(world)?;
+    process(world)?;
+    Ok(())
+}
+
+/// A successful result must not look like an error when the kernel encodes it.
+fn result(effect: &Effect) -> Result<(), String> {
+    if let Some(Ok(v)) = effect.result {
+        let raw = oxv_abi::errno::encode_result(Ok(v));
+        if raw >= (-4095i64) as u64 {
+            return Err(format!(
+                "success value {v:#x} reads as errno {} in rax",
+                raw.wrapping_neg()
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn fd_table(world: &World, before: &FdSnapshot, effect: &Effect) -> Result<(), String> {
+    let files = &world.proc.files;
+    let after = files.fds();
+    let limit = files.limit() as i32;
+    if let Some(&fd) = after.iter().find(|&&fd| fd < 0 || fd >= limit) {
+        return Err(format!("fd {fd} open outside 0..{limit}"));
+    }
+    let nofile = world.proc.limits.soft(RlimitResource::Nofile);
+    let mut expected = before.fds.clone();
+    match effect.fds {
+        FdEffect::None => {}
+        FdEffect::Allocated { min } => {
+            let Some(Ok(v)) = effect.result else {
+                unreachable!("an fd effect is only recorded for a success")
+            };
+            let fd = v as i32;
+            let lowest = before.lowest_free_from(min);
+            if fd != lowest {
+                return Err(format!(
+                    "new fd {fd}, but the lowest free fd at or above {min} was {lowest}"
+                ));
+            }
+            if world.proc.strict && fd as u64 >= nofile {
+                return Err(format!(
+                    "new fd {fd} at or above RLIMIT_NOFILE ({nofile}): setrlimit does not \
+                     reach the fd table (bug 2 in docs/robustness.md)"
+                ));
+            }
+            expected.push(fd);
+        }
+        FdEffect::Installed(fd) => {
+            if !expected.contains(&fd) {
+                expected.push(fd);
+            }
+        }
+        FdEffect::Closed(fd) => expected.retain(|&f| f != fd),
+    }
+    expected.sort_unstable();
+    if after != expected {
+        return Err(format!(
+            "open fds {after:?} after the call, expected {expected:?} (before: {:?}, effect \
+             {:?})",
+            before.fds, effect.fds
+        ));
+    }
+    Ok(())
+}
+
+fn address_space(world: &World) -> Result<(), String> {
+    let mm = &world.mm;
+    let page = PAGE_SIZE as u64;
+    let mut prev_end = 0u64;
+    let vmas: Vec<_> = mm.vmas().collect();
+    for v in &vmas {
+        let (s, e) = (v.start(), v.end());
+        if s >= e {
+            return Err(format!("empty or inverted VMA {s:#x}..{e:#x}"));
+        }
+        if s % page != 0 || e % page != 0 {
+            return Err(format!("unaligned VMA {s:#x}..{e:#x}"));
+        }
+        if e > USER_TOP {
+            return Err(format!("VMA {s:#x}..{e:#x} leaves the user half"));
+        }
+        if s < prev_end {
+            return Err(format!("VMA {s:#x}..{e:#x} overlaps or precedes the one before"));
+        }
+        prev_end = e;
+    }
+    let (brk_start, brk) = mm.brk_range();
+    if brk < brk_start {
+        return Err(format!("break {brk:#x} below its start {brk_start:#x}"));
+    }
+    let pt = mm.page_table();
+    let mut entries = 0usize;
+    for (pg, _frame, flags) in pt.entries() {
+        entries += 1;
+        let a = pg.start_address().as_u64();
+        let Some(v) = mm.find_vma(a) else {
+            return Err(format!("page-table entry at {a:#x} outside every VMA"));
+        };
+        if !flags.contains(PteFlags::USER) {
+            return Err(format!("user page {a:#x} without the USER bit"));
+        }
+        let prot = v.prot();
+        if flags.contains(PteFlags::WRITABLE) && !prot.contains(oxv_mm::Prot::WRITE) {
+            return Err(format!("page {a:#x} writable in a VMA with {prot:?}"));
+        }
+        if !flags.contains(PteFlags::NO_EXECUTE) && !prot.contains(oxv_mm::Prot::EXEC) {
+            return Err(format!("page {a:#x} executable in a VMA with {prot:?}"));
+        }
+        if prot.is_accessible() == flags.contains(PteFlags::NO_ACCESS) {
+            return Err(format!(
+                "page {a:#x}: entry {flags:?} disagrees with the VMA's {prot:?}"
+            ));
+        }
+    }
+    if entries != mm.resident_pages() {
+        return Err(format!(
+            "{entries} page-table entries, but the resident count says {}",
+            mm.resident_pages()
+        ));
+    }
+    // With one process nothing is shared: every frame in use is a mapped page or a table.
+    let machine = world.machine();
+    let used = world.free_at_start() - machine.frames.free_frames();
+    let accounted = entries + pt.table_frames();
+    if used != accounted {
+        return Err(format!(
+            "{used} frames in use, but {entries} pages and {} tables are mapped",
+            pt.table_frames()
+        ));
+    }
+    Ok(())
+}
+
+fn signals(world: &World) -> Result<(), String> {
+    let st = &world.proc.signals;
+    for sig in [Signal::SIGKILL, Signal::SIGSTOP] {
+        if st.blocked().contains(sig) {
+            return Err(format!("{sig} is blocked"));
+        }
+        if st.action(sig).handler != SIG_DFL {
+            return Err(format!("{sig} has a handler"));
+        }
+    }
+    for n in 1..=64 {
+        let sig = Signal::new(n).expect("1..=64 are signals");
+        let act = st.action(sig);
+        if act.flags & !SA_KNOWN_FLAGS != 0 {
+            return Err(format!("{sig}: unknown sa_flags {:#x} kept", act.flags));
+        }
+        if act.mask.contains(Signal::SIGKILL) || act.mask.contains(Signal::SIGSTOP) {
+            return Err(format!("{sig}: handler mask holds SIGKILL or SIGSTOP"));
+        }
+    }
+    Ok(())
+}
+
+fn process(world: &World) -> Result<(), String> {
+    let p = &world.proc;
+    for &r in RlimitResource::ALL {
+        let l = p.limits.get(r);
+        if l.rlim_cur > l.rlim_max {
+            return Err(format!("{}: soft limit above the hard one", r.name()));
+        }
+    }
+    let umask = p.cx.umask();
+    if umask & !0o777 != 0 {
+        return Err(format!("umask {umask:#o}"));
+    }
+    if !p.cx.cwd().is_dir() {
+        return Err("the cwd is not a directory".into());
+    }
+    Ok(())
+}

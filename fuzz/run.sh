@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# A bounded run of oxv's syscall fuzzer on the stable toolchain (no cargo-fuzz needed).
+#
+#   fuzz/run.sh [SECONDS] [--strict] [-- LIBFUZZER_ARGS...]   fuzz for SECONDS (default 120)
+#   fuzz/run.sh --seeds                                        regenerate seeds/ (needs QEMU)
+#
+# It builds fuzz_targets/syscalls.rs with libFuzzer's coverage instrumentation
+# (-Cpasses=sancov-module, no sanitizer, so no nightly flag is needed), runs it on
+# corpus/syscalls (grown across runs) seeded from seeds/, and prints one summary line:
+#   fuzz: N executions in S s (R/s), corpus C inputs, crashes K
+# Exit status: 0 without a crash, 1 with one (the input is saved under artifacts/syscalls/;
+# replay it with `cargo test --manifest-path fuzz/Cargo.toml` after copying it to
+# regressions/, or `target/debug/examples/trace FILE`), 2 on a build or usage error.
+#
+# Known, reported bugs (docs/robustness.md) are stepped around unless --strict is given, so a
+# campaign keeps looking for new ones. With cargo-fuzz and a nightly toolchain the same
+# target runs as `cargo fuzz run syscalls` (add `-s none` to skip AddressSanitizer).
+set -euo pipefail
+cd "$(dirname "$0")"
+
+secs=120
+strict=0
+extra=()
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --seeds) exec ./seeds.sh ;;
+        --strict) strict=1 ;;
+        --) shift; extra=("$@"); break ;;
+        ''|*[!0-9]*) echo "usage: fuzz/run.sh [SECONDS] [--strict] [-- LIBFUZZER_ARGS...] | --seeds" >&2; exit 2 ;;
+        *) secs=$1 ;;
+    esac
+    shift
+done
+
+host=$(rustc -vV | sed -n 's/^host: //p')
+flags="--cfg fuzzing -Cpasses=sancov-module -Cllvm-args=-sanitizer-coverage-level=4"
+flags+=" -Cllvm-args=-sanitizer-coverage-inline-8bit-counters"
+flags+=" -Cllvm-args=-sanitizer-coverage-pc-table"
+flags+=" -Cllvm-args=-sanitizer-coverage-trace-compares"
+flags+=" -Cdebug-assertions -Coverflow-checks"
+# --target keeps the instrumentation flags off build scripts and proc macros.
+if ! RUSTFLAGS="$flags" cargo build --quiet --release --target "$host" --bin syscalls; then
+    echo "fuzz: build failed" >&2
+    exit 2
+fi
+bin="target/$host/release/syscalls"
+mkdir -p corpus/syscalls artifacts/syscalls
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+export OXV_FUZZ_KNOWN_BUGS
+if [ "$strict" = 1 ]; then OXV_FUZZ_KNOWN_BUGS=fail; else OXV_FUZZ_KNOWN_BUGS=allow; fi
+before=$(ls artifacts/syscalls | wc -l)
+start=$(date +%s)
+set +e
+"$bin" corpus/syscalls seeds regressions \
+    -max_total_time="$secs" -timeout=10 -rss_limit_mb=4096 -max_len=4096 \
+    -artifact_prefix=artifacts/syscalls/ -print_final_stats=1 "${extra[@]}" 2>"$log"
+status=$?
+set -e
+elapsed=$(( $(date +%s) - start ))
+execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
+execs=${execs:-0}
+after=$(ls artifacts/syscalls | wc -l)
+crashes=$(( after - before ))
+corpus=$(ls corpus/syscalls | wc -l)
+rate=$(( execs / (elapsed > 0 ? elapsed : 1) ))
+if [ "$status" != 0 ]; then
+    grep -E "panicked|invariant|deadlock|ERROR|SUMMARY|Test unit written" "$log" | head -20 >&2 || true
+    [ "$crashes" -gt 0 ] || crashes=1
+fi
+echo "fuzz: $execs executions in ${elapsed} s (${rate}/s), corpus $corpus inputs, crashes $crashes"
+[ "$crashes" = 0 ]
