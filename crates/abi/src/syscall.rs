@@ -20,6 +20,7 @@
 
 use crate::linux::fs::{Iovec, Pollfd, Stat, Statx};
 use crate::linux::process::CloneArgs;
+use crate::linux::sigframe::SigInfo;
 use crate::linux::signal::{KernelSigaction, SigSet, StackT};
 use crate::linux::system::{Rlimit64, Sysinfo, Utsname};
 use crate::linux::time::{Timespec, Timeval, Timezone};
@@ -284,6 +285,22 @@ syscall_table! {
         tls: u64 = a[4],
     },
     clone3 => Clone3 { cl_args: UserPtr<CloneArgs> = ptr(a[0]), size: usize = a[1] as usize },
+    rt_sigpending => RtSigpending { set: UserPtr<SigSet> = ptr(a[0]), sigsetsize: usize = a[1] as usize },
+    rt_sigsuspend => RtSigsuspend { mask: UserPtr<SigSet> = ptr(a[0]), sigsetsize: usize = a[1] as usize },
+    rt_sigtimedwait => RtSigtimedwait {
+        set: UserPtr<SigSet> = ptr(a[0]),
+        info: UserPtr<SigInfo> = ptr(a[1]),
+        timeout: UserPtr<Timespec> = ptr(a[2]),
+        sigsetsize: usize = a[3] as usize,
+    },
+    rt_sigqueueinfo => RtSigqueueinfo { tgid: i32 = int(a[0]), sig: i32 = int(a[1]), info: UserPtr<SigInfo> = ptr(a[2]) },
+    rt_tgsigqueueinfo => RtTgsigqueueinfo {
+        tgid: i32 = int(a[0]),
+        tid: i32 = int(a[1]),
+        sig: i32 = int(a[2]),
+        info: UserPtr<SigInfo> = ptr(a[3]),
+    },
+    pause => Pause,
     getdents64 => Getdents64 { fd: i32 = int(a[0]), dirp: UserBuf = buf(a[1], uint(a[2]) as u64) },
     set_tid_address => SetTidAddress { tidptr: UserPtr<i32> = ptr(a[0]) },
     clock_gettime => ClockGettime { clockid: i32 = int(a[0]), tp: UserPtr<Timespec> = ptr(a[1]) },

@@ -43,6 +43,8 @@ mod process;
 #[cfg(target_os = "none")]
 mod sched;
 #[cfg(target_os = "none")]
+mod signal;
+#[cfg(target_os = "none")]
 mod syscall;
 #[cfg(target_os = "none")]
 mod thread;

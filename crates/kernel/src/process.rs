@@ -63,16 +63,22 @@ pub fn with_platform<R>(f: impl FnOnce(&mut Platform<'_>) -> R) -> R {
     f(&mut plat)
 }
 
-/// Resolves a page fault at `addr` for the app; false if the access is invalid there.
-pub fn resolve_fault(addr: u64, access: Access, _present: bool) -> bool {
-    let Some(p) = CURRENT.get() else { return false };
+/// Resolves a page fault at `addr` for the app; `Err` with the signal and `si_code` when the
+/// access is invalid there.
+pub fn resolve_fault(addr: u64, access: Access) -> Result<(), (Signal, i32)> {
+    let Some(p) = CURRENT.get() else {
+        return Err((Signal::SIGSEGV, oxv_abi::linux::sigframe::code::SEGV_MAPERR));
+    };
     let access = match access {
         Access::Read => oxv_mm::Access::Read,
         Access::Write => oxv_mm::Access::Write,
         Access::Execute => oxv_mm::Access::Execute,
     };
     let mut mm = p.mm.lock();
-    with_platform(|plat| mm.handle_fault(addr, access, plat)).is_ok()
+    with_platform(|plat| mm.handle_fault(addr, access, plat)).map_err(|e| {
+        let sig = Signal::new(e.signal()).unwrap_or(Signal::SIGSEGV);
+        (sig, e.si_code())
+    })
 }
 
 /// Kills the app with a fatal signal and ends the VM.

@@ -9,8 +9,12 @@
 
 use crate::arch::context::FpuState;
 use alloc::sync::Arc;
+use alloc::vec::Vec;
 use core::cell::UnsafeCell;
+use core::sync::atomic::AtomicBool;
 use core::sync::atomic::{AtomicU8, AtomicU64, Ordering};
+use oxv_abi::linux::sigframe::SigInfo;
+use oxv_abi::linux::signal::SigSet;
 use oxv_sched::signal::ThreadSignals;
 use spin::Mutex;
 
@@ -72,6 +76,14 @@ pub struct Thread {
     pub clear_child_tid: AtomicU64,
     /// `set_robust_list` head.
     pub robust_list: AtomicU64,
+    /// The information of pending signals (one per standard signal, as Linux merges them).
+    pub siginfo: Mutex<Vec<SigInfo>>,
+    /// Whether any signal is pending: the cheap check on every return to ring 3.
+    pub sig_pending: AtomicBool,
+    /// The mask to restore after a handler when sigsuspend/ppoll swapped it in.
+    pub saved_mask: Mutex<Option<SigSet>>,
+    /// Signals a sigtimedwait(2) in this thread waits for (they wake it although blocked).
+    pub sigwait_set: AtomicU64,
 }
 
 // SAFETY: `ctx` is only accessed by the scheduler, with interrupts off, for a thread that is
@@ -104,6 +116,10 @@ impl Thread {
             gs_base: AtomicU64::new(0),
             clear_child_tid: AtomicU64::new(0),
             robust_list: AtomicU64::new(0),
+            siginfo: Mutex::new(Vec::new()),
+            sig_pending: AtomicBool::new(false),
+            saved_mask: Mutex::new(None),
+            sigwait_set: AtomicU64::new(0),
         }
     }
 
@@ -122,6 +138,10 @@ impl Thread {
             gs_base: AtomicU64::new(0),
             clear_child_tid: AtomicU64::new(0),
             robust_list: AtomicU64::new(0),
+            siginfo: Mutex::new(Vec::new()),
+            sig_pending: AtomicBool::new(false),
+            saved_mask: Mutex::new(None),
+            sigwait_set: AtomicU64::new(0),
         }
     }
 

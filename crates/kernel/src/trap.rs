@@ -11,6 +11,7 @@
 use crate::arch::trap::TrapFrame;
 use crate::arch::usercopy;
 use crate::arch::{apic, cpu};
+use oxv_abi::linux::sigframe::{SigInfo, code};
 use oxv_abi::linux::signal::Signal;
 use oxv_abi::user::USER_END;
 
@@ -51,7 +52,6 @@ const NAMES: [&str; 32] = [
 
 /// Page-fault error-code bits.
 mod pf {
-    pub const PRESENT: u64 = 1;
     pub const WRITE: u64 = 2;
     pub const INSTRUCTION: u64 = 16;
 }
@@ -80,7 +80,7 @@ pub fn handle(frame: &mut TrapFrame) {
         v => exception(frame, v),
     }
     if frame.came_from_user() {
-        crate::sched::preempt_point();
+        crate::signal::on_return_to_user(crate::process::current(), frame);
     }
 }
 
@@ -99,14 +99,18 @@ fn page_fault(frame: &mut TrapFrame) {
         usercopy::fixup_for(frame.rip)
     };
     if frame.came_from_user() || (fixup.is_some() && addr < USER_END) {
-        if crate::process::resolve_fault(addr, access, frame.error & pf::PRESENT != 0) {
-            return;
+        match crate::process::resolve_fault(addr, access) {
+            Ok(()) => return,
+            Err(_) if fixup.is_some() => {
+                frame.rip = fixup.expect("checked above");
+                return;
+            }
+            Err((sig, code)) => {
+                let info = SigInfo::from_fault(sig.number() as i32, code, addr);
+                crate::signal::force_fault(frame, sig, info);
+                return;
+            }
         }
-        if let Some(resume) = fixup {
-            frame.rip = resume;
-            return;
-        }
-        crate::process::kill(frame, Signal::SIGSEGV, Some(addr));
     }
     if let Some(resume) = fixup {
         // A kernel-half address handed to the user copy (the range check should have
@@ -119,14 +123,26 @@ fn page_fault(frame: &mut TrapFrame) {
 
 fn exception(frame: &mut TrapFrame, vector: u64) {
     if frame.came_from_user() {
-        let sig = match vector {
-            0 | 16 | 19 => Signal::SIGFPE,
-            1 | 3 => Signal::SIGTRAP,
-            6 => Signal::SIGILL,
-            11 | 12 | 17 => Signal::SIGBUS,
-            _ => Signal::SIGSEGV,
+        let (sig, code) = match vector {
+            0 => (Signal::SIGFPE, code::FPE_INTDIV),
+            16 | 19 => (Signal::SIGFPE, 0),
+            1 | 3 => (Signal::SIGTRAP, code::TRAP_BRKPT),
+            6 => (Signal::SIGILL, code::ILL_ILLOPN),
+            11 | 12 | 17 => (Signal::SIGBUS, code::SI_KERNEL),
+            _ => (Signal::SIGSEGV, code::SI_KERNEL),
         };
-        crate::process::kill(frame, sig, None);
+        // si_addr is the faulting instruction for these (0 for SI_KERNEL, as Linux's #GP).
+        let addr = if code == code::SI_KERNEL {
+            0
+        } else {
+            frame.rip
+        };
+        crate::signal::force_fault(
+            frame,
+            sig,
+            SigInfo::from_fault(sig.number() as i32, code, addr),
+        );
+        return;
     }
     kernel_fault(frame, None);
 }

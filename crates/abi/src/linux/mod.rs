@@ -5,6 +5,7 @@
 pub mod fs;
 pub mod mm;
 pub mod process;
+pub mod sigframe;
 pub mod signal;
 pub mod system;
 pub mod time;

@@ -213,6 +213,35 @@ impl Printer<'_> {
                 child_tid.addr().get()
             ),
             S::Clone3 { cl_args, size } => write!(self.out, "{:#x}, {size}", cl_args.addr().get()),
+            S::RtSigpending { set, sigsetsize }
+            | S::RtSigsuspend {
+                mask: set,
+                sigsetsize,
+            } => {
+                write!(self.out, "{:#x}, {sigsetsize}", set.addr().get())
+            }
+            S::RtSigtimedwait {
+                set,
+                info,
+                timeout,
+                sigsetsize,
+            } => write!(
+                self.out,
+                "{:#x}, {:#x}, {:#x}, {sigsetsize}",
+                set.addr().get(),
+                info.addr().get(),
+                timeout.addr().get()
+            ),
+            S::RtSigqueueinfo { tgid, sig, info } => {
+                write!(self.out, "{tgid}, {sig}, {:#x}", info.addr().get())
+            }
+            S::RtTgsigqueueinfo {
+                tgid,
+                tid,
+                sig,
+                info,
+            } => write!(self.out, "{tgid}, {tid}, {sig}, {:#x}", info.addr().get()),
+            S::Pause => Ok(()),
             S::Ftruncate { fd, length } => {
                 self.dec(fd)?;
                 write!(self.out, ", {length}")

@@ -108,6 +108,12 @@ const REQUIRED: &[Sysno] = &[
     Sysno::pwritev,
     Sysno::clone,
     Sysno::clone3,
+    Sysno::rt_sigpending,
+    Sysno::rt_sigsuspend,
+    Sysno::rt_sigtimedwait,
+    Sysno::rt_sigqueueinfo,
+    Sysno::rt_tgsigqueueinfo,
+    Sysno::pause,
 ];
 
 #[test]

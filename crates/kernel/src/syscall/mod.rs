@@ -44,7 +44,7 @@ pub fn handle(frame: &mut TrapFrame) {
     } else {
         frame.rax = encode_result(dispatch(&call, frame));
     }
-    crate::sched::preempt_point();
+    crate::signal::on_return_to_user(process::current(), frame);
 }
 
 fn traced(call: &Syscall, frame: &mut TrapFrame) {
@@ -219,11 +219,7 @@ fn dispatch(call: &Syscall, frame: &mut TrapFrame) -> SysResult {
             tmo_p,
             sigmask,
             sigsetsize,
-        } => {
-            let r = signal::ppoll(p, mem, fds, nfds, tmo_p, sigmask, sigsetsize);
-            signal::act_on_deliverable(p, frame);
-            r
-        }
+        } => signal::ppoll(p, mem, fds, nfds, tmo_p, sigmask, sigsetsize),
 
         // Memory (oxv-mm).
         S::Mmap {
@@ -262,8 +258,6 @@ fn dispatch(call: &Syscall, frame: &mut TrapFrame) -> SysResult {
                 &mut st, mem, how, set, oldset, sigsetsize,
             );
             drop(st);
-            // Unblocking a pending signal delivers it now, as on return from the call.
-            signal::act_on_deliverable(p, frame);
             r
         }
         S::Sigaltstack { ss, old_ss } => oxv_sched::syscalls::signal::sigaltstack(
@@ -273,9 +267,9 @@ fn dispatch(call: &Syscall, frame: &mut TrapFrame) -> SysResult {
             old_ss,
             frame.rsp,
         ),
-        S::Kill { pid, sig } => signal::kill(p, frame, pid, sig),
-        S::Tkill { tid, sig } => signal::tkill(p, frame, tid, sig),
-        S::Tgkill { tgid, tid, sig } => signal::tgkill(p, frame, tgid, tid, sig),
+        S::Kill { pid, sig } => signal::kill(p, pid, sig),
+        S::Tkill { tid, sig } => signal::tkill(p, tid, sig),
+        S::Tgkill { tgid, tid, sig } => signal::tgkill(p, tgid, tid, sig),
         S::ClockGettime { clockid, tp } => info::clock_gettime(p, mem, clockid, tp),
         S::ClockGetres { clockid, res } => {
             oxv_sched::syscalls::time::clock_getres(mem, clockid, res)
@@ -383,9 +377,24 @@ fn dispatch(call: &Syscall, frame: &mut TrapFrame) -> SysResult {
         S::Prctl { option, arg2, .. } => info::prctl(p, mem, option, arg2),
 
         // Decoded but not implemented yet: an honest ENOSYS (see docs/syscalls.md).
-        S::Rseq { .. } | S::RtSigreturn | S::Pipe { .. } | S::Pipe2 { .. } | S::Mremap { .. } => {
-            Err(Errno::ENOSYS)
-        }
+        S::RtSigreturn => Ok(crate::signal::sigreturn(frame) as usize),
+        S::RtSigpending { set, sigsetsize } => signal::rt_sigpending(mem, set, sigsetsize),
+        S::RtSigsuspend { mask, sigsetsize } => signal::rt_sigsuspend(mem, mask, sigsetsize),
+        S::RtSigtimedwait {
+            set,
+            info,
+            timeout,
+            sigsetsize,
+        } => signal::rt_sigtimedwait(mem, set, info, timeout, sigsetsize),
+        S::RtSigqueueinfo { tgid, sig, info } => signal::rt_sigqueueinfo(p, mem, tgid, sig, info),
+        S::RtTgsigqueueinfo {
+            tgid,
+            tid,
+            sig,
+            info,
+        } => signal::rt_tgsigqueueinfo(p, mem, tgid, tid, sig, info),
+        S::Pause => signal::pause(),
+        S::Rseq { .. } | S::Pipe { .. } | S::Pipe2 { .. } | S::Mremap { .. } => Err(Errno::ENOSYS),
         S::Unknown { nr, .. } => {
             table::count_unknown(nr);
             Err(Errno::ENOSYS)

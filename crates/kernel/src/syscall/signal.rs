@@ -1,39 +1,18 @@
-//! Signals the skeleton can act on: a signal sent to the app itself takes its default action
-//! (terminate, with the exit status 128+n the host sees), is discarded when ignored, or stays
-//! pending when blocked. Running a handler needs signal delivery, which lands with threads
-//! (issue 4): until then such a send is `ENOSYS`, never a silent success.
+//! The signal system calls: dispositions (rt_sigaction), sending (kill, tkill, tgkill,
+//! rt_sigqueueinfo), waiting (pause, rt_sigsuspend, rt_sigtimedwait), pending (rt_sigpending),
+//! and ppoll's temporary mask. Delivery itself is in [`crate::signal`].
 
-use crate::arch::trap::TrapFrame;
 use crate::devices::KernelBlocker;
 use crate::process::Process;
+use crate::sched;
+use crate::signal::{has_deliverable, raise, raise_on_process};
+use crate::thread::Wake;
+use core::sync::atomic::Ordering;
 use oxv_abi::linux::fs::Pollfd;
-use oxv_abi::linux::signal::{DefaultAction, KernelSigaction, SIG_DFL, SIG_IGN, SigSet, Signal};
+use oxv_abi::linux::sigframe::{SigInfo, code};
+use oxv_abi::linux::signal::{KernelSigaction, SIGSET_SIZE, SigSet, Signal};
 use oxv_abi::linux::time::Timespec;
 use oxv_abi::{Errno, SysResult, UserMemory, UserPtr};
-
-/// Takes the default action of pending signals that are no longer blocked (called after the
-/// mask changes): ignored ones are discarded, fatal ones end the process. A signal with a
-/// handler stays pending until delivery exists.
-pub fn act_on_deliverable(p: &Process, frame: &TrapFrame) {
-    let me = crate::sched::current();
-    let mut st = me.signals.lock();
-    for sig in st.deliverable().iter() {
-        let handler = p.actions.lock().action(sig).handler;
-        if handler == SIG_IGN {
-            st.clear_pending(sig);
-        } else if handler == SIG_DFL {
-            match sig.default_action() {
-                DefaultAction::Ignore | DefaultAction::Stop | DefaultAction::Continue => {
-                    st.clear_pending(sig)
-                }
-                DefaultAction::Terminate | DefaultAction::CoreDump => {
-                    drop(st);
-                    crate::process::kill(frame, sig, None);
-                }
-            }
-        }
-    }
-}
 
 /// rt_sigaction(2): the process's dispositions, the calling thread's pending set; a signal
 /// that becomes ignored is discarded from every thread's pending set, as on Linux.
@@ -45,7 +24,7 @@ pub fn rt_sigaction(
     oldact: UserPtr<KernelSigaction>,
     sigsetsize: usize,
 ) -> SysResult {
-    let me = crate::sched::current();
+    let me = sched::current();
     let mut actions = p.actions.lock();
     let r = oxv_sched::syscalls::signal::rt_sigaction(
         &mut actions,
@@ -59,7 +38,7 @@ pub fn rt_sigaction(
     if r.is_ok() && !act.is_null() {
         if let Ok(sig) = Signal::try_from(signum) {
             if actions.is_ignored(sig) {
-                crate::sched::with(|s| {
+                sched::with(|s| {
                     for t in s.threads() {
                         t.signals.lock().clear_pending(sig);
                     }
@@ -70,68 +49,216 @@ pub fn rt_sigaction(
     r
 }
 
-/// Sends `sig` to thread `target` of this process (the caller when `target` is `None`).
-fn send(p: &Process, frame: &TrapFrame, target: Option<i32>, sig: i32) -> SysResult {
-    let thread = match target {
-        None => crate::sched::current(),
-        Some(tid) => crate::sched::with(|s| s.thread(tid)).ok_or(Errno::ESRCH)?,
-    };
-    if sig == 0 {
-        return Ok(0);
-    }
-    let sig = Signal::try_from(sig)?;
-    let mut st = thread.signals.lock();
-    if st.blocked().contains(sig) && !sig.is_unblockable() {
-        st.add_pending(sig);
-        return Ok(0);
-    }
-    let handler = p.actions.lock().action(sig).handler;
-    drop(st);
-    if handler == SIG_IGN && !sig.is_unblockable() {
-        return Ok(0);
-    }
-    if handler != SIG_DFL && !sig.is_unblockable() {
-        return Err(Errno::ENOSYS);
-    }
-    match sig.default_action() {
-        DefaultAction::Ignore | DefaultAction::Stop | DefaultAction::Continue => Ok(0),
-        DefaultAction::Terminate | DefaultAction::CoreDump => {
-            crate::process::kill(frame, sig, None)
-        }
+fn check_sig(sig: i32) -> Result<Option<Signal>, Errno> {
+    match sig {
+        0 => Ok(None),
+        _ => Signal::try_from(sig).map(Some),
     }
 }
 
-/// kill(2): only this process (or every process, -1) exists; the signal goes to the caller.
-pub fn kill(p: &Process, frame: &TrapFrame, pid: i32, sig: i32) -> SysResult {
-    if !(0..=64).contains(&sig) {
-        return Err(Errno::EINVAL);
-    }
+/// kill(2): only this process (or every process, -1) exists.
+pub fn kill(p: &Process, pid: i32, sig: i32) -> SysResult {
+    let sig = check_sig(sig)?;
     if pid != p.pid && pid != 0 && pid != -1 && pid != -p.pid {
         return Err(Errno::ESRCH);
     }
-    send(p, frame, None, sig)
+    if let Some(sig) = sig {
+        raise_on_process(
+            sig,
+            SigInfo::from_process(sig.number() as i32, code::SI_USER, p.pid, 0),
+        );
+    }
+    Ok(0)
+}
+
+fn to_thread(p: &Process, tid: i32, sig: i32, info: Option<SigInfo>) -> SysResult {
+    let target = sched::with(|s| s.thread(tid)).ok_or(Errno::ESRCH)?;
+    if let Some(sig) = check_sig(sig)? {
+        let info = info.unwrap_or_else(|| {
+            SigInfo::from_process(sig.number() as i32, code::SI_TKILL, p.pid, 0)
+        });
+        raise(&target, sig, info);
+    }
+    Ok(0)
 }
 
 /// tkill(2).
-pub fn tkill(p: &Process, frame: &TrapFrame, tid: i32, sig: i32) -> SysResult {
-    if tid <= 0 || !(0..=64).contains(&sig) {
+pub fn tkill(p: &Process, tid: i32, sig: i32) -> SysResult {
+    if tid <= 0 {
         return Err(Errno::EINVAL);
     }
-    send(p, frame, Some(tid), sig)
+    to_thread(p, tid, sig, None)
 }
 
 /// tgkill(2).
-pub fn tgkill(p: &Process, frame: &TrapFrame, tgid: i32, tid: i32, sig: i32) -> SysResult {
-    if tgid <= 0 || tid <= 0 || !(0..=64).contains(&sig) {
+pub fn tgkill(p: &Process, tgid: i32, tid: i32, sig: i32) -> SysResult {
+    if tgid <= 0 || tid <= 0 {
         return Err(Errno::EINVAL);
     }
     if tgid != p.pid {
         return Err(Errno::ESRCH);
     }
-    send(p, frame, Some(tid), sig)
+    to_thread(p, tid, sig, None)
 }
 
-/// ppoll(2): the temporary signal mask is validated and applied for the call.
+/// The siginfo a process passes to rt_(tg)sigqueueinfo(2): Linux refuses codes that only the
+/// kernel may send (`si_code >= 0`, or `SI_TKILL`) when the target is another process; oxv
+/// has one process, so the caller is always the target and any code is allowed.
+fn queued_info(mem: &dyn UserMemory, sig: i32, info: UserPtr<SigInfo>) -> Result<SigInfo, Errno> {
+    let mut i = info.read(mem)?;
+    i.si_signo = sig;
+    Ok(i)
+}
+
+/// rt_sigqueueinfo(2).
+pub fn rt_sigqueueinfo(
+    p: &Process,
+    mem: &dyn UserMemory,
+    tgid: i32,
+    sig: i32,
+    info: UserPtr<SigInfo>,
+) -> SysResult {
+    let i = queued_info(mem, sig, info)?;
+    let sig = check_sig(sig)?;
+    if tgid != p.pid {
+        return Err(Errno::ESRCH);
+    }
+    if let Some(sig) = sig {
+        raise_on_process(sig, i);
+    }
+    Ok(0)
+}
+
+/// rt_tgsigqueueinfo(2).
+pub fn rt_tgsigqueueinfo(
+    p: &Process,
+    mem: &dyn UserMemory,
+    tgid: i32,
+    tid: i32,
+    sig: i32,
+    info: UserPtr<SigInfo>,
+) -> SysResult {
+    if tgid <= 0 || tid <= 0 {
+        return Err(Errno::EINVAL);
+    }
+    let i = queued_info(mem, sig, info)?;
+    if tgid != p.pid {
+        return Err(Errno::ESRCH);
+    }
+    to_thread(p, tid, sig, Some(i))
+}
+
+/// rt_sigpending(2): signals raised on the caller while blocked.
+pub fn rt_sigpending(
+    mem: &mut dyn UserMemory,
+    set: UserPtr<SigSet>,
+    sigsetsize: usize,
+) -> SysResult {
+    if sigsetsize > SIGSET_SIZE {
+        return Err(Errno::EINVAL);
+    }
+    let me = sched::current();
+    let st = me.signals.lock();
+    let pending = SigSet(st.pending().0 & st.blocked().0);
+    drop(st);
+    mem.copy_out(set.addr(), &pending.0.to_le_bytes()[..sigsetsize])?;
+    Ok(0)
+}
+
+/// Sleeps until a signal is delivered to the caller; always ends in EINTR.
+fn wait_for_signal() -> SysResult {
+    let me = sched::current();
+    while !has_deliverable(&me) {
+        sched::block(None, |_, _| {});
+    }
+    Err(Errno::EINTR)
+}
+
+/// pause(2).
+pub fn pause() -> SysResult {
+    wait_for_signal()
+}
+
+/// rt_sigsuspend(2): waits with `mask` in place; the handler's frame records the old mask,
+/// so it comes back when the handler returns (Linux's saved sigmask).
+pub fn rt_sigsuspend(mem: &dyn UserMemory, mask: UserPtr<SigSet>, sigsetsize: usize) -> SysResult {
+    if sigsetsize != SIGSET_SIZE {
+        return Err(Errno::EINVAL);
+    }
+    let new = mask.read(mem)?;
+    let me = sched::current();
+    let old = {
+        let mut st = me.signals.lock();
+        let old = st.blocked();
+        st.set_blocked(new.blockable());
+        if !st.pending().is_empty() {
+            me.sig_pending.store(true, Ordering::Release);
+        }
+        old
+    };
+    *me.saved_mask.lock() = Some(old);
+    wait_for_signal()
+}
+
+/// rt_sigtimedwait(2): takes a pending signal from `set` (normally blocked), waiting for one
+/// until the timeout; `EAGAIN` on timeout, `EINTR` if another signal is delivered first.
+pub fn rt_sigtimedwait(
+    mem: &mut dyn UserMemory,
+    set: UserPtr<SigSet>,
+    info: UserPtr<SigInfo>,
+    timeout: UserPtr<Timespec>,
+    sigsetsize: usize,
+) -> SysResult {
+    if sigsetsize != SIGSET_SIZE {
+        return Err(Errno::EINVAL);
+    }
+    let these = set.read(mem)?.blockable();
+    let deadline = if timeout.is_null() {
+        None
+    } else {
+        let ns = timeout.read(mem)?.to_nanos()?;
+        Some(crate::time::monotonic_ns().saturating_add(ns))
+    };
+    let me = sched::current();
+    loop {
+        let taken = {
+            let mut st = me.signals.lock();
+            let hit = SigSet(st.pending().0 & these.0).first();
+            if let Some(sig) = hit {
+                st.clear_pending(sig);
+            }
+            hit
+        };
+        if let Some(sig) = taken {
+            let mut infos = me.siginfo.lock();
+            let i = match infos.iter().position(|i| i.si_signo == sig.number() as i32) {
+                Some(k) => infos.swap_remove(k),
+                None => SigInfo::from_process(sig.number() as i32, code::SI_KERNEL, 0, 0),
+            };
+            drop(infos);
+            if !info.is_null() {
+                info.write(mem, &i)?;
+            }
+            return Ok(sig.number() as usize);
+        }
+        if has_deliverable(&me) {
+            return Err(Errno::EINTR);
+        }
+        if deadline.is_some_and(|d| d <= crate::time::monotonic_ns()) {
+            return Err(Errno::EAGAIN);
+        }
+        me.sigwait_set.store(these.0, Ordering::Release);
+        let why = sched::block(deadline, |_, _| {});
+        me.sigwait_set.store(0, Ordering::Release);
+        if why == Wake::Timeout {
+            continue; // one more look: a signal may have come with the timeout
+        }
+    }
+}
+
+/// ppoll(2): the temporary signal mask is in place for the call; if a signal interrupts it,
+/// the old mask is restored after the handler runs (as Linux's saved sigmask).
+#[allow(clippy::too_many_arguments)]
 pub fn ppoll(
     p: &Process,
     mem: &mut dyn UserMemory,
@@ -141,22 +268,29 @@ pub fn ppoll(
     sigmask: UserPtr<SigSet>,
     sigsetsize: usize,
 ) -> SysResult {
+    let me = sched::current();
     let saved = if sigmask.is_null() {
         None
     } else {
-        if sigsetsize != core::mem::size_of::<SigSet>() {
+        if sigsetsize != SIGSET_SIZE {
             return Err(Errno::EINVAL);
         }
         let new = sigmask.read(mem)?;
-        let me = crate::sched::current();
         let mut st = me.signals.lock();
         let old = st.blocked();
         st.set_blocked(new.blockable());
+        if !st.pending().is_empty() {
+            me.sig_pending.store(true, Ordering::Release);
+        }
         Some(old)
     };
     let r = oxv_vfs::syscalls::poll::ppoll(&p.files, mem, &KernelBlocker, fds, nfds, tmo);
     if let Some(old) = saved {
-        crate::sched::current().signals.lock().set_blocked(old);
+        if r == Err(Errno::EINTR) {
+            *me.saved_mask.lock() = Some(old);
+        } else {
+            me.signals.lock().set_blocked(old);
+        }
     }
     r
 }

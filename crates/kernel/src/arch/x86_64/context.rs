@@ -91,13 +91,42 @@ pub unsafe fn prepare_new_stack(stack_top: u64, frame: &TrapFrame) -> u64 {
 
 static XSAVE_SIZE: AtomicUsize = AtomicUsize::new(512);
 static XCR0: AtomicU64 = AtomicU64::new(0);
+static MXCSR_MASK: AtomicU64 = AtomicU64::new(0xffbf);
+static INIT_STATE: spin::Once<FpuState> = spin::Once::new();
 
-/// Records the XSAVE layout (call once at boot, after XCR0 is set; `xcr0 == 0` means FXSAVE).
+/// Records the XSAVE layout (call once at boot, after XCR0 is set and before any app code
+/// runs, so the registers hold their initial state; `xcr0 == 0` means FXSAVE).
 pub fn init_fpu(xcr0: u64) {
     XCR0.store(xcr0, Ordering::Relaxed);
     if xcr0 != 0 {
         let size = super::cpu::cpuid(0xd, 0).ebx as usize;
         XSAVE_SIZE.store(size.max(576), Ordering::Relaxed);
+    }
+    if let Some(init) = FpuState::capture() {
+        // The FXSAVE image's MXCSR_MASK (0 means the architectural default 0xffbf).
+        let mask = u32::from_le_bytes(init.bytes()[28..32].try_into().expect("4 bytes"));
+        if mask != 0 {
+            MXCSR_MASK.store(mask as u64, Ordering::Relaxed);
+        }
+        INIT_STATE.call_once(|| init);
+    }
+}
+
+/// Bytes of the XSAVE (or FXSAVE) image.
+pub fn fpu_state_size() -> usize {
+    XSAVE_SIZE.load(Ordering::Relaxed)
+}
+
+/// The XSAVE features enabled (0 with FXSAVE).
+pub fn xcr0() -> u64 {
+    XCR0.load(Ordering::Relaxed)
+}
+
+/// Puts this CPU's x87/SSE/AVX registers in their initial state (what a signal handler
+/// starts with).
+pub fn reset_fpu() {
+    if let Some(init) = INIT_STATE.get() {
+        init.restore();
     }
 }
 
@@ -125,6 +154,36 @@ impl FpuState {
         let s = FpuState { area, layout };
         s.save();
         Some(s)
+    }
+
+    /// The saved image.
+    pub fn bytes(&self) -> &[u8] {
+        // SAFETY: `area` is a live allocation of `layout.size()` bytes owned by `self`.
+        unsafe { core::slice::from_raw_parts(self.area, self.layout.size()) }
+    }
+
+    /// Replaces the image with `image` (an app-supplied signal frame's FPU state), made safe to
+    /// load: reserved MXCSR bits cleared, the XSAVE header limited to enabled features in the
+    /// standard format, so that restoring it cannot fault in the kernel.
+    ///
+    /// Only the CPU running the thread calls this, with no slice from [`FpuState::bytes`] alive.
+    pub fn load_sanitized(&self, image: &[u8]) {
+        // SAFETY: `area` is a live allocation of `layout.size()` bytes owned by `self`; only the
+        // thread's own CPU touches it (on its way to or from ring 3), and no other reference
+        // to it exists while this runs (see above).
+        let area = unsafe { core::slice::from_raw_parts_mut(self.area, self.layout.size()) };
+        let n = image.len().min(area.len());
+        area[..n].copy_from_slice(&image[..n]);
+        area[n..].fill(0);
+        let mask = MXCSR_MASK.load(Ordering::Relaxed) as u32;
+        let mxcsr = u32::from_le_bytes(area[24..28].try_into().expect("4 bytes")) & mask;
+        area[24..28].copy_from_slice(&mxcsr.to_le_bytes());
+        let xcr0 = XCR0.load(Ordering::Relaxed);
+        if xcr0 != 0 && area.len() >= 576 {
+            let bv = u64::from_le_bytes(area[512..520].try_into().expect("8 bytes")) & xcr0;
+            area[512..520].copy_from_slice(&bv.to_le_bytes());
+            area[520..576].fill(0); // XCOMP_BV (standard format) and the reserved header
+        }
     }
 
     /// Saves this CPU's registers into the area.

@@ -1,0 +1,371 @@
+//! Signal delivery: raising signals on threads, running handlers in ring 3, and
+//! `rt_sigreturn(2)`.
+//!
+//! Semantics follow signal(7) and Linux's `kernel/signal.c` and `arch/x86/kernel/signal*.c`:
+//! - A signal raised on a thread is pending until the thread returns to ring 3 with it
+//!   unblocked; then its disposition acts: ignore, the default action (terminate: the VM ends
+//!   with 128+n; stop/continue: ignored, there is no job control), or a handler.
+//! - A handler runs on the thread's stack (or its alternate stack with `SA_ONSTACK`) with an
+//!   `rt_sigframe` below it: the interrupted registers, mask and alternate stack in a
+//!   `ucontext`, the `siginfo`, and the XSAVE image of the x87/SSE/AVX state; it returns
+//!   through `sa_restorer`, which calls rt_sigreturn to restore all of it.
+//! - A fault (SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP) is delivered at once; if it is
+//!   blocked or ignored, the process dies of it (Linux's `force_sig`).
+//! - A thread blocked in the kernel is woken (`EINTR`) by a signal it does not block.
+//!
+//! Not yet: restarting interrupted calls (`SA_RESTART` gives `EINTR` like its absence),
+//! real-time signal queueing (one pending instance per signal), and job control.
+
+use crate::arch::context;
+use crate::arch::trap::TrapFrame;
+use crate::arch::usercopy::CurrentUserMemory;
+use crate::process::Process;
+use crate::sched;
+use crate::thread::{State, Thread, ThreadRef, Wake};
+use alloc::vec;
+use core::mem::{offset_of, size_of};
+use core::sync::atomic::Ordering;
+use oxv_abi::linux::sigframe::*;
+use oxv_abi::linux::signal::{
+    DefaultAction, KernelSigaction, SIG_DFL, SIG_IGN, SigSet, Signal, StackT, sa, ss,
+};
+use oxv_abi::{UserAddr, UserMemory, UserPtr};
+use zerocopy::IntoBytes;
+
+/// RFLAGS bits a handler and rt_sigreturn may change (Linux's `FIX_EFLAGS`): AC, OF, DF, TF,
+/// SF, ZF, AF, PF, CF and RF.
+const FIX_EFLAGS: u64 = 0x40000 | 0x800 | 0x400 | 0x100 | 0x80 | 0x40 | 0x10 | 0x4 | 0x1 | 0x10000;
+
+/// Bytes below the interrupted stack pointer that the frame must not touch (the ABI's red
+/// zone).
+const RED_ZONE: u64 = 128;
+
+/// Raises `sig` on thread `t` with `info`. If `t` does not block it and is waiting in the
+/// kernel, it is woken so that its call returns `EINTR` and the signal is delivered.
+pub fn raise(t: &ThreadRef, sig: Signal, info: SigInfo) {
+    {
+        let mut st = t.signals.lock();
+        if !st.pending().contains(sig) {
+            t.siginfo.lock().push(info);
+        }
+        st.add_pending(sig);
+        t.sig_pending.store(true, Ordering::Release);
+    }
+    let blocked = t.signals.lock().blocked().contains(sig);
+    let awaited = t.sigwait_set.load(Ordering::Acquire) & sig.bit() != 0;
+    if (!blocked || awaited) && t.state() == State::Blocked {
+        sched::with(|s| s.wake(t, Wake::Signal));
+    }
+}
+
+/// Raises `sig` on the process: on the calling thread if it does not block it, else on the
+/// first thread that does not (or, if all block it, the calling thread).
+pub fn raise_on_process(sig: Signal, info: SigInfo) {
+    let me = sched::current();
+    let target = if !me.signals.lock().blocked().contains(sig) {
+        me
+    } else {
+        sched::with(|s| {
+            s.threads()
+                .find(|t| !t.signals.lock().blocked().contains(sig))
+                .cloned()
+        })
+        .unwrap_or(me)
+    };
+    raise(&target, sig, info);
+}
+
+/// Whether the running thread has a signal it must take before returning to ring 3.
+pub fn has_deliverable(t: &Thread) -> bool {
+    t.sig_pending.load(Ordering::Acquire) && !t.signals.lock().deliverable().is_empty()
+}
+
+fn take_info(t: &Thread, sig: Signal) -> SigInfo {
+    let mut infos = t.siginfo.lock();
+    match infos.iter().position(|i| i.si_signo == sig.number() as i32) {
+        Some(i) => infos.swap_remove(i),
+        None => SigInfo::from_process(sig.number() as i32, code::SI_KERNEL, 0, 0),
+    }
+}
+
+/// On the way back to ring 3 (after a syscall or a trap from ring 3): reschedules if asked,
+/// then delivers the first deliverable signal of the running thread.
+pub fn on_return_to_user(p: &Process, frame: &mut TrapFrame) {
+    sched::preempt_point();
+    let me = sched::current();
+    if !me.sig_pending.load(Ordering::Acquire) {
+        return;
+    }
+    loop {
+        let (sig, info) = {
+            let mut st = me.signals.lock();
+            let Some(sig) = st.deliverable().first() else {
+                if st.pending().is_empty() {
+                    me.sig_pending.store(false, Ordering::Release);
+                }
+                // sigsuspend's temporary mask goes away once no handler will run.
+                if let Some(mask) = me.saved_mask.lock().take() {
+                    st.set_blocked(mask);
+                }
+                return;
+            };
+            st.clear_pending(sig);
+            drop(st);
+            (sig, take_info(&me, sig))
+        };
+        let act = p.actions.lock().action(sig);
+        match act.handler {
+            SIG_IGN => continue,
+            SIG_DFL => match sig.default_action() {
+                DefaultAction::Ignore | DefaultAction::Stop | DefaultAction::Continue => continue,
+                DefaultAction::Terminate | DefaultAction::CoreDump => {
+                    let addr = is_fault(sig).then(|| info.addr());
+                    crate::process::kill(frame, sig, addr)
+                }
+            },
+            _ => {
+                if run_handler(p, &me, frame, sig, &info, act).is_err() {
+                    // The frame could not be written (a bad stack): Linux forces SIGSEGV.
+                    crate::process::kill(frame, Signal::SIGSEGV, None);
+                }
+                return;
+            }
+        }
+    }
+}
+
+fn is_fault(sig: Signal) -> bool {
+    matches!(
+        sig,
+        Signal::SIGSEGV | Signal::SIGBUS | Signal::SIGILL | Signal::SIGFPE | Signal::SIGTRAP
+    )
+}
+
+/// Delivers a synchronous fault signal now: to its handler if one is installed and the
+/// signal is not blocked (then `frame` enters the handler when the trap returns), else the
+/// process dies of it.
+pub fn force_fault(frame: &mut TrapFrame, sig: Signal, info: SigInfo) {
+    let p = crate::process::current();
+    let me = sched::current();
+    let act = p.actions.lock().action(sig);
+    let blocked = me.signals.lock().blocked().contains(sig);
+    let catchable = act.handler != SIG_DFL && act.handler != SIG_IGN && !blocked;
+    if catchable && run_handler(p, &me, frame, sig, &info, act).is_ok() {
+        return;
+    }
+    crate::process::kill(frame, sig, Some(info.addr()))
+}
+
+/// Builds the signal frame for `sig` on the app's stack and points `frame` at the handler.
+fn run_handler(
+    p: &Process,
+    me: &Thread,
+    frame: &mut TrapFrame,
+    sig: Signal,
+    info: &SigInfo,
+    act: KernelSigaction,
+) -> Result<(), ()> {
+    if act.flags & sa::RESTORER == 0 {
+        return Err(());
+    }
+    let mem = &mut CurrentUserMemory;
+    let (alt, old_mask) = {
+        let st = me.signals.lock();
+        (st.alt_stack(), st.blocked())
+    };
+    let uc_mask = me.saved_mask.lock().take().unwrap_or(old_mask);
+
+    // Where the frame goes: the alternate stack if asked for and not already on it.
+    let mut sp = frame.rsp;
+    let use_alt = act.flags & sa::ONSTACK != 0
+        && alt.size() != 0
+        && alt.flags() & ss::DISABLE == 0
+        && !alt.contains(sp);
+    if use_alt {
+        sp = alt.sp() + alt.size();
+    } else {
+        sp = sp.wrapping_sub(RED_ZONE);
+    }
+
+    // The x87/SSE/AVX state: saved (the registers hold the app's state), tagged as an XSAVE
+    // frame, below the rt_sigframe.
+    let fpu = me.fpu.as_ref().ok_or(())?;
+    fpu.save();
+    let xsize = context::fpu_state_size();
+    let xcr0 = context::xcr0();
+    let mut image = vec![0u8; xsize + 4];
+    image[..xsize].copy_from_slice(&fpu.bytes()[..xsize]);
+    if xcr0 != 0 {
+        let sw = FpxSwBytes {
+            magic1: FP_XSTATE_MAGIC1,
+            extended_size: (xsize + 4) as u32,
+            xfeatures: xcr0,
+            xstate_size: xsize as u32,
+            padding: [0; 7],
+        };
+        image[FPX_SW_BYTES_OFFSET..FPX_SW_BYTES_OFFSET + size_of::<FpxSwBytes>()]
+            .copy_from_slice(sw.as_bytes());
+        image[xsize..].copy_from_slice(&FP_XSTATE_MAGIC2.to_le_bytes());
+    }
+    sp = sp.checked_sub(image.len() as u64).ok_or(())? & !63;
+    let fp_addr = sp;
+    mem.copy_out(UserAddr::new(fp_addr), &image)
+        .map_err(|_| ())?;
+
+    // The rt_sigframe, placed so the handler starts as if called (rsp + 8 aligned to 16).
+    sp = (sp.checked_sub(size_of::<RtSigframe>() as u64).ok_or(())? & !15) - 8;
+    let uc_stack = alt.to_user(frame.rsp);
+    let f = RtSigframe {
+        pretcode: act.restorer,
+        uc: UContext {
+            uc_flags: if xcr0 != 0 { UC_FP_XSTATE } else { 0 }
+                | UC_SIGCONTEXT_SS
+                | UC_STRICT_RESTORE_SS,
+            uc_link: 0,
+            uc_stack: UcStack {
+                ss_sp: uc_stack.ss_sp,
+                ss_flags: uc_stack.ss_flags,
+                _pad: 0,
+                ss_size: uc_stack.ss_size,
+            },
+            uc_mcontext: SigContext {
+                r8: frame.r8,
+                r9: frame.r9,
+                r10: frame.r10,
+                r11: frame.r11,
+                r12: frame.r12,
+                r13: frame.r13,
+                r14: frame.r14,
+                r15: frame.r15,
+                rdi: frame.rdi,
+                rsi: frame.rsi,
+                rbp: frame.rbp,
+                rbx: frame.rbx,
+                rdx: frame.rdx,
+                rax: frame.rax,
+                rcx: frame.rcx,
+                rsp: frame.rsp,
+                rip: frame.rip,
+                eflags: frame.rflags,
+                cs: frame.cs as u16,
+                gs: 0,
+                fs: 0,
+                ss: frame.ss as u16,
+                err: if frame.vector < 32 { frame.error } else { 0 },
+                trapno: if frame.vector < 32 { frame.vector } else { 0 },
+                oldmask: uc_mask.0,
+                cr2: if sig == Signal::SIGSEGV || sig == Signal::SIGBUS {
+                    info.addr()
+                } else {
+                    0
+                },
+                fpstate: fp_addr,
+                reserved1: [0; 8],
+            },
+            uc_sigmask: uc_mask.0,
+        },
+        info: *info,
+    };
+    mem.copy_out(UserAddr::new(sp), f.as_bytes())
+        .map_err(|_| ())?;
+
+    // Enter the handler: handler(sig, &info, &uc) with the initial FPU state.
+    frame.rdi = sig.number() as u64;
+    frame.rsi = sp + offset_of!(RtSigframe, info) as u64;
+    frame.rdx = sp + offset_of!(RtSigframe, uc) as u64;
+    frame.rax = 0;
+    frame.rsp = sp;
+    frame.rip = act.handler;
+    frame.rflags &= !(0x400 | 0x10000 | 0x100); // DF, RF, TF
+    context::reset_fpu();
+
+    let mut st = me.signals.lock();
+    if use_alt && alt.flags() & ss::AUTODISARM != 0 {
+        st.disarm_alt_stack();
+    }
+    let mut mask = uc_mask.union(act.mask);
+    if act.flags & sa::NODEFER == 0 {
+        mask = mask.with(sig);
+    }
+    st.set_blocked(mask);
+    drop(st);
+    if act.flags & sa::RESETHAND != 0 {
+        let _ = p.actions.lock().set_action(
+            sig,
+            KernelSigaction {
+                handler: SIG_DFL,
+                flags: 0,
+                restorer: 0,
+                mask: SigSet::EMPTY,
+            },
+        );
+    }
+    Ok(())
+}
+
+/// rt_sigreturn(2): restores what [`run_handler`] saved. Returns the restored `rax`.
+pub fn sigreturn(frame: &mut TrapFrame) -> u64 {
+    let mem = &mut CurrentUserMemory;
+    let me = sched::current();
+    // The handler's `ret` popped `pretcode`: the frame starts 8 bytes below the stack pointer.
+    let at = frame.rsp.wrapping_sub(8);
+    let Ok(f) = UserPtr::<RtSigframe>::new(at).read(mem) else {
+        crate::process::kill(frame, Signal::SIGSEGV, Some(at));
+    };
+    let mc = f.uc.uc_mcontext;
+    if mc.rip >= oxv_abi::user::USER_END {
+        // iretq to a non-canonical address would fault in the kernel.
+        crate::process::kill(frame, Signal::SIGSEGV, Some(mc.rip));
+    }
+    frame.r8 = mc.r8;
+    frame.r9 = mc.r9;
+    frame.r10 = mc.r10;
+    frame.r11 = mc.r11;
+    frame.r12 = mc.r12;
+    frame.r13 = mc.r13;
+    frame.r14 = mc.r14;
+    frame.r15 = mc.r15;
+    frame.rdi = mc.rdi;
+    frame.rsi = mc.rsi;
+    frame.rbp = mc.rbp;
+    frame.rbx = mc.rbx;
+    frame.rdx = mc.rdx;
+    frame.rax = mc.rax;
+    frame.rcx = mc.rcx;
+    frame.rsp = mc.rsp;
+    frame.rip = mc.rip;
+    frame.rflags = (frame.rflags & !FIX_EFLAGS) | (mc.eflags & FIX_EFLAGS);
+
+    {
+        let mut st = me.signals.lock();
+        st.set_blocked(SigSet(f.uc.uc_sigmask));
+        // Like Linux's restore_altstack: a failing request is ignored.
+        let s = f.uc.uc_stack;
+        let _ = st.set_alt_stack(
+            StackT {
+                ss_sp: s.ss_sp,
+                ss_flags: s.ss_flags,
+                _pad: 0,
+                ss_size: s.ss_size,
+            },
+            frame.rsp,
+        );
+        if !st.pending().is_empty() {
+            me.sig_pending.store(true, Ordering::Release);
+        }
+    }
+
+    if let Some(fpu) = me.fpu.as_ref() {
+        if mc.fpstate == 0 {
+            context::reset_fpu();
+        } else {
+            let mut image = vec![0u8; context::fpu_state_size()];
+            if mem.copy_in(UserAddr::new(mc.fpstate), &mut image).is_err() {
+                crate::process::kill(frame, Signal::SIGSEGV, Some(mc.fpstate));
+            }
+            fpu.load_sanitized(&image);
+            fpu.restore();
+        }
+    }
+    frame.rax
+}
