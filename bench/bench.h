@@ -38,15 +38,28 @@ static inline void bench_boot_mark(void)
 	       (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6);
 }
 
-static inline void bench_result(const char *name, double value, const char *unit)
-{
-	printf("oxv-bench name=%s value=%.3f unit=%s\n", name, value, unit);
-}
-
+/* A result line; a clock coarser than 1 us (e.g. Linux on jiffies) makes the
+ * figure doubtful, so it says so in the note. */
 static inline void bench_result_note(const char *name, double value, const char *unit,
 				     const char *note)
 {
-	printf("oxv-bench name=%s value=%.3f unit=%s note=%s\n", name, value, unit, note);
+	struct timespec res = {0, 0};
+	clock_getres(CLOCK_MONOTONIC, &res);
+	double res_ns = (double)res.tv_sec * 1e9 + (double)res.tv_nsec;
+	printf("oxv-bench name=%s value=%.3f unit=%s", name, value, unit);
+	if (res_ns > 1000 && note)
+		printf(" note=coarse clock (resolution %.0f ns); %s\n", res_ns, note);
+	else if (res_ns > 1000)
+		printf(" note=coarse clock (resolution %.0f ns)\n", res_ns);
+	else if (note)
+		printf(" note=%s\n", note);
+	else
+		printf("\n");
+}
+
+static inline void bench_result(const char *name, double value, const char *unit)
+{
+	bench_result_note(name, value, unit, NULL);
 }
 
 /* The benchmark cannot run here: `what` failed with `err`. Exits 0: an

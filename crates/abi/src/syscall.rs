@@ -24,6 +24,7 @@ use crate::linux::sigframe::SigInfo;
 use crate::linux::signal::{KernelSigaction, SigSet, StackT};
 use crate::linux::system::{Rlimit64, Sysinfo, Utsname};
 use crate::linux::time::{Timespec, Timeval, Timezone};
+use crate::linux::timer::{Itimerspec, Itimerval, Rusage, SchedParam, Sigevent, Tms};
 use crate::user::{UserAddr, UserBuf, UserCStr, UserPtr};
 
 /// The Linux x86_64 system-call numbers (from the `syscalls` crate), re-exported so that
@@ -301,6 +302,39 @@ syscall_table! {
         info: UserPtr<SigInfo> = ptr(a[3]),
     },
     pause => Pause,
+    getitimer => Getitimer { which: i32 = int(a[0]), curr_value: UserPtr<Itimerval> = ptr(a[1]) },
+    setitimer => Setitimer {
+        which: i32 = int(a[0]),
+        new_value: UserPtr<Itimerval> = ptr(a[1]),
+        old_value: UserPtr<Itimerval> = ptr(a[2]),
+    },
+    alarm => Alarm { seconds: u32 = uint(a[0]) },
+    timer_create => TimerCreate {
+        clockid: i32 = int(a[0]),
+        sevp: UserPtr<Sigevent> = ptr(a[1]),
+        timerid: UserPtr<i32> = ptr(a[2]),
+    },
+    timer_settime => TimerSettime {
+        timerid: i32 = int(a[0]),
+        flags: i32 = int(a[1]),
+        new_value: UserPtr<Itimerspec> = ptr(a[2]),
+        old_value: UserPtr<Itimerspec> = ptr(a[3]),
+    },
+    timer_gettime => TimerGettime { timerid: i32 = int(a[0]), curr_value: UserPtr<Itimerspec> = ptr(a[1]) },
+    timer_getoverrun => TimerGetoverrun { timerid: i32 = int(a[0]) },
+    timer_delete => TimerDelete { timerid: i32 = int(a[0]) },
+    getcpu => Getcpu { cpu: UserPtr<u32> = ptr(a[0]), node: UserPtr<u32> = ptr(a[1]) },
+    getrusage => Getrusage { who: i32 = int(a[0]), usage: UserPtr<Rusage> = ptr(a[1]) },
+    times => Times { buf: UserPtr<Tms> = ptr(a[0]) },
+    sched_getscheduler => SchedGetscheduler { pid: i32 = int(a[0]) },
+    sched_setscheduler => SchedSetscheduler { pid: i32 = int(a[0]), policy: i32 = int(a[1]), param: UserPtr<SchedParam> = ptr(a[2]) },
+    sched_getparam => SchedGetparam { pid: i32 = int(a[0]), param: UserPtr<SchedParam> = ptr(a[1]) },
+    sched_setparam => SchedSetparam { pid: i32 = int(a[0]), param: UserPtr<SchedParam> = ptr(a[1]) },
+    sched_get_priority_max => SchedGetPriorityMax { policy: i32 = int(a[0]) },
+    sched_get_priority_min => SchedGetPriorityMin { policy: i32 = int(a[0]) },
+    sched_rr_get_interval => SchedRrGetInterval { pid: i32 = int(a[0]), tp: UserPtr<Timespec> = ptr(a[1]) },
+    getpriority => Getpriority { which: i32 = int(a[0]), who: i32 = int(a[1]) },
+    setpriority => Setpriority { which: i32 = int(a[0]), who: i32 = int(a[1]), prio: i32 = int(a[2]) },
     getdents64 => Getdents64 { fd: i32 = int(a[0]), dirp: UserBuf = buf(a[1], uint(a[2]) as u64) },
     set_tid_address => SetTidAddress { tidptr: UserPtr<i32> = ptr(a[0]) },
     clock_gettime => ClockGettime { clockid: i32 = int(a[0]), tp: UserPtr<Timespec> = ptr(a[1]) },

@@ -51,6 +51,8 @@ mod thread;
 #[cfg(target_os = "none")]
 mod time;
 #[cfg(target_os = "none")]
+mod timers;
+#[cfg(target_os = "none")]
 mod trap;
 
 #[cfg(not(target_os = "none"))]

@@ -27,6 +27,8 @@ const TIME_SLICE_NS: u64 = 10_000_000;
 enum TimerEvent {
     /// Wake a thread blocked in a wait with a timeout (if it still is, in that wait).
     Timeout { thread: ThreadRef, generation: u64 },
+    /// An app timer (setitimer, alarm, timer_create) expired; `crate::timers` acts on it.
+    App(crate::timers::Expiry),
 }
 
 /// All scheduler state, behind one lock taken with interrupts off.
@@ -291,25 +293,46 @@ pub fn threads_left_after_current() -> usize {
     s.threads.keys().filter(|&&t| Some(t) != me).count()
 }
 
-/// The timer interrupt: wakes sleepers whose deadline passed and asks for a reschedule when
-/// the running thread's slice is over and another is ready.
+/// Arms an app timer to expire at `deadline` (monotonic ns); returns its id for cancelling.
+pub fn add_app_timer(deadline: u64, what: crate::timers::Expiry) -> TimerId {
+    let mut s = SCHED.lock();
+    let id = s.timers.insert(deadline, TimerEvent::App(what));
+    s.arm_timer();
+    id
+}
+
+/// Cancels an app timer armed with [`add_app_timer`] (no effect if it already fired).
+pub fn cancel_app_timer(id: TimerId) {
+    SCHED.lock().timers.cancel(id);
+}
+
+/// The timer interrupt: wakes sleepers whose deadline passed, fires app timers, and asks
+/// for a reschedule when the running thread's slice is over and another is ready.
 pub fn timer_interrupt() {
     apic::eoi();
-    let mut s = SCHED.lock();
-    let t = now();
-    for ev in s.timers.expired(t) {
-        match ev {
-            TimerEvent::Timeout { thread, generation } => {
-                if thread.block_generation() == generation {
-                    s.wake(&thread, Wake::Timeout);
+    let mut fired = Vec::new();
+    {
+        let mut s = SCHED.lock();
+        let t = now();
+        for ev in s.timers.expired(t) {
+            match ev {
+                TimerEvent::Timeout { thread, generation } => {
+                    if thread.block_generation() == generation {
+                        s.wake(&thread, Wake::Timeout);
+                    }
                 }
+                TimerEvent::App(what) => fired.push(what),
             }
         }
+        if !s.run.is_empty() && (t >= s.slice_end || s.current.as_ref().is_some_and(|c| c.is_idle())) {
+            NEED_RESCHED.store(true, Ordering::Relaxed);
+        }
+        s.arm_timer();
     }
-    if !s.run.is_empty() && (t >= s.slice_end || s.current.as_ref().is_some_and(|c| c.is_idle())) {
-        NEED_RESCHED.store(true, Ordering::Relaxed);
+    // Raising signals takes thread and scheduler locks: outside the scheduler lock.
+    for what in fired {
+        crate::timers::expired(what);
     }
-    s.arm_timer();
 }
 
 /// Called on the way back to ring 3: switches away if the timer asked for it.

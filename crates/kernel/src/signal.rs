@@ -40,9 +40,27 @@ const FIX_EFLAGS: u64 = 0x40000 | 0x800 | 0x400 | 0x100 | 0x80 | 0x40 | 0x10 | 0
 /// zone).
 const RED_ZONE: u64 = 128;
 
-/// Raises `sig` on thread `t` with `info`. If `t` does not block it and is waiting in the
-/// kernel, it is woken so that its call returns `EINTR` and the signal is delivered.
+/// How an interrupted system call continues once the signal is dealt with (Linux's
+/// `-ERESTARTSYS` family, which never reaches the app).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Restart {
+    /// Restarted unless a handler without `SA_RESTART` runs (read, write, futex wait).
+    UnlessHandlerWithoutRestart,
+    /// Restarted only when no handler runs (poll, ppoll).
+    UnlessHandler,
+}
+
+/// Raises `sig` on thread `t` with `info`. A signal the process ignores and `t` does not block
+/// is discarded at once (Linux's `sig_ignored`). If `t` does not block it and is waiting in
+/// the kernel, it is woken so that its call returns `EINTR` and the signal is delivered.
 pub fn raise(t: &ThreadRef, sig: Signal, info: SigInfo) {
+    let ignored = crate::process::current().actions.lock().is_ignored(sig);
+    if ignored
+        && !t.signals.lock().blocked().contains(sig)
+        && t.sigwait_set.load(Ordering::Acquire) & sig.bit() == 0
+    {
+        return;
+    }
     {
         let mut st = t.signals.lock();
         if !st.pending().contains(sig) {
@@ -62,17 +80,21 @@ pub fn raise(t: &ThreadRef, sig: Signal, info: SigInfo) {
 /// first thread that does not (or, if all block it, the calling thread).
 pub fn raise_on_process(sig: Signal, info: SigInfo) {
     let me = sched::current();
-    let target = if !me.signals.lock().blocked().contains(sig) {
-        me
+    let target = if !me.is_idle() && !me.signals.lock().blocked().contains(sig) {
+        Some(me)
     } else {
+        // From the idle thread (a timer interrupt), or the caller blocks it: the first app
+        // thread that does not block it, else the first app thread.
         sched::with(|s| {
             s.threads()
                 .find(|t| !t.signals.lock().blocked().contains(sig))
+                .or_else(|| s.threads().next())
                 .cloned()
         })
-        .unwrap_or(me)
     };
-    raise(&target, sig, info);
+    if let Some(t) = target {
+        raise(&t, sig, info);
+    }
 }
 
 /// Whether the running thread has a signal it must take before returning to ring 3.
@@ -80,20 +102,35 @@ pub fn has_deliverable(t: &Thread) -> bool {
     t.sig_pending.load(Ordering::Acquire) && !t.signals.lock().deliverable().is_empty()
 }
 
-fn take_info(t: &Thread, sig: Signal) -> SigInfo {
+/// Takes the information of pending signal `sig` off thread `t` (it is being delivered or
+/// waited for).
+pub fn take_info(t: &Thread, sig: Signal) -> SigInfo {
     let mut infos = t.siginfo.lock();
-    match infos.iter().position(|i| i.si_signo == sig.number() as i32) {
+    let info = match infos.iter().position(|i| i.si_signo == sig.number() as i32) {
         Some(i) => infos.swap_remove(i),
         None => SigInfo::from_process(sig.number() as i32, code::SI_KERNEL, 0, 0),
-    }
+    };
+    drop(infos);
+    crate::timers::signal_taken(&info);
+    info
 }
 
 /// On the way back to ring 3 (after a syscall or a trap from ring 3): reschedules if asked,
-/// then delivers the first deliverable signal of the running thread.
-pub fn on_return_to_user(p: &Process, frame: &mut TrapFrame) {
+/// then delivers the first deliverable signal of the running thread. `restart` describes a
+/// system call that returned `EINTR` (its number and how it may be restarted): it is
+/// restarted (`rax` = the number, `rip` back on the `syscall` instruction) when the rules
+/// allow.
+pub fn on_return_to_user(p: &Process, frame: &mut TrapFrame, restart: Option<(u64, Restart)>) {
     sched::preempt_point();
     let me = sched::current();
+    let do_restart = |frame: &mut TrapFrame| {
+        if let Some((nr, _)) = restart {
+            frame.rax = nr;
+            frame.rip -= 2; // `syscall` is two bytes
+        }
+    };
     if !me.sig_pending.load(Ordering::Acquire) {
+        do_restart(frame);
         return;
     }
     loop {
@@ -107,6 +144,8 @@ pub fn on_return_to_user(p: &Process, frame: &mut TrapFrame) {
                 if let Some(mask) = me.saved_mask.lock().take() {
                     st.set_blocked(mask);
                 }
+                drop(st);
+                do_restart(frame);
                 return;
             };
             st.clear_pending(sig);
@@ -124,6 +163,11 @@ pub fn on_return_to_user(p: &Process, frame: &mut TrapFrame) {
                 }
             },
             _ => {
+                if let Some((_, how)) = restart {
+                    if how == Restart::UnlessHandlerWithoutRestart && act.flags & sa::RESTART != 0 {
+                        do_restart(frame);
+                    }
+                }
                 if run_handler(p, &me, frame, sig, &info, act).is_err() {
                     // The frame could not be written (a bad stack): Linux forces SIGSEGV.
                     crate::process::kill(frame, Signal::SIGSEGV, None);

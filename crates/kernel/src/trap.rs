@@ -80,7 +80,7 @@ pub fn handle(frame: &mut TrapFrame) {
         v => exception(frame, v),
     }
     if frame.came_from_user() {
-        crate::signal::on_return_to_user(crate::process::current(), frame);
+        crate::signal::on_return_to_user(crate::process::current(), frame, None);
     }
 }
 

@@ -22,7 +22,9 @@
 //! pending set and the alternate stack per thread. oxv runs one thread for now, so one
 //! `SignalState` holds both; the methods say which half each one touches.
 
+use alloc::collections::VecDeque;
 use core::fmt;
+use oxv_abi::linux::sigframe::SigInfo;
 use linux_raw_sys::general as raw;
 use oxv_abi::Errno;
 use oxv_abi::linux::signal::{
@@ -197,6 +199,85 @@ impl AltStack {
     }
 }
 
+/// Pending signals with their information, as Linux queues them: a standard signal is
+/// pending at most once (a second one merges), a real-time signal queues every instance in
+/// sending order, up to a limit. One queue per thread (signals sent to it) and one per process
+/// (signals sent to the process, taken by whichever thread gets there first).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SigQueue {
+    set: SigSet,
+    entries: VecDeque<SigInfo>,
+}
+
+/// Signals Linux delivers before any other (`SYNCHRONOUS_MASK`): those a fault raises.
+const SYNCHRONOUS: SigSet = SigSet::EMPTY
+    .with(Signal::SIGSEGV)
+    .with(Signal::SIGBUS)
+    .with(Signal::SIGILL)
+    .with(Signal::SIGTRAP)
+    .with(Signal::SIGFPE)
+    .with(Signal::SIGSYS);
+
+impl SigQueue {
+    /// An empty queue.
+    pub const fn new() -> SigQueue {
+        SigQueue { set: SigSet::EMPTY, entries: VecDeque::new() }
+    }
+
+    /// The signals with at least one instance queued.
+    pub const fn set(&self) -> SigSet {
+        self.set
+    }
+
+    /// How many instances are queued.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether nothing is queued.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Queues `info` (its `si_signo` names the signal). A standard signal already queued is
+    /// merged (dropped); a real-time one is dropped only when `limit` instances are queued
+    /// (RLIMIT_SIGPENDING). Returns whether it was queued.
+    pub fn push(&mut self, info: SigInfo, limit: usize) -> bool {
+        let Ok(sig) = Signal::try_from(info.si_signo) else { return false };
+        if (!sig.is_realtime() && self.set.contains(sig)) || self.entries.len() >= limit {
+            return false;
+        }
+        self.set = self.set.with(sig);
+        self.entries.push_back(info);
+        true
+    }
+
+    /// Takes the oldest instance of `sig`.
+    pub fn take(&mut self, sig: Signal) -> Option<SigInfo> {
+        let n = sig.number() as i32;
+        let i = self.entries.iter().position(|e| e.si_signo == n)?;
+        let info = self.entries.remove(i)?;
+        if !self.entries.iter().any(|e| e.si_signo == n) {
+            self.set = self.set.without(sig);
+        }
+        Some(info)
+    }
+
+    /// Drops every instance of `sig` (its disposition became "ignore").
+    pub fn discard(&mut self, sig: Signal) {
+        let n = sig.number() as i32;
+        self.entries.retain(|e| e.si_signo != n);
+        self.set = self.set.without(sig);
+    }
+
+    /// The signal Linux would deliver next among `allowed`: synchronous ones first, then the
+    /// lowest number.
+    pub fn next(&self, allowed: SigSet) -> Option<Signal> {
+        let ready = SigSet(self.set.0 & allowed.0);
+        SigSet(ready.0 & SYNCHRONOUS.0).first().or_else(|| ready.first())
+    }
+}
+
 /// The dispositions of a process's signals (shared by its threads, like `CLONE_SIGHAND`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SigActions {
@@ -282,13 +363,13 @@ fn index(sig: Signal) -> usize {
     sig.number() as usize - 1
 }
 
-/// One thread's signal state: blocked mask, pending set and alternate stack.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+/// One thread's signal state: blocked mask, pending queue and alternate stack.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ThreadSignals {
     /// Never contains `SIGKILL` or `SIGSTOP`.
     blocked: SigSet,
     /// Signals raised for this thread and not yet delivered.
-    pending: SigSet,
+    pending: SigQueue,
     alt_stack: AltStack,
 }
 
@@ -303,7 +384,7 @@ impl ThreadSignals {
     pub const fn new() -> ThreadSignals {
         ThreadSignals {
             blocked: SigSet::EMPTY,
-            pending: SigSet::EMPTY,
+            pending: SigQueue::new(),
             alt_stack: AltStack::AFTER_EXEC,
         }
     }
@@ -314,7 +395,7 @@ impl ThreadSignals {
     pub const fn for_new_thread(parent: &ThreadSignals) -> ThreadSignals {
         ThreadSignals {
             blocked: parent.blocked,
-            pending: SigSet::EMPTY,
+            pending: SigQueue::new(),
             alt_stack: AltStack::NEW_THREAD,
         }
     }
@@ -331,24 +412,30 @@ impl ThreadSignals {
 
     /// Signals raised and not yet delivered.
     pub const fn pending(&self) -> SigSet {
-        self.pending
+        self.pending.set()
     }
 
-    /// Records `sig` as pending. A standard signal already pending stays pending once (Linux
-    /// merges them); real-time signals would queue, which is not modelled yet.
-    pub const fn add_pending(&mut self, sig: Signal) {
-        self.pending = self.pending.with(sig);
+    /// The queue of pending signals with their information.
+    pub fn queue(&mut self) -> &mut SigQueue {
+        &mut self.pending
     }
 
-    /// Removes `sig` from the pending set (it was delivered or discarded).
-    pub const fn clear_pending(&mut self, sig: Signal) {
-        self.pending = self.pending.without(sig);
+    /// Records `sig` as pending with no particular information. A standard signal already
+    /// pending stays pending once (Linux merges them).
+    pub fn add_pending(&mut self, sig: Signal) {
+        let info = SigInfo { si_signo: sig.number() as i32, ..SigInfo::default() };
+        self.pending.push(info, usize::MAX);
+    }
+
+    /// Removes every instance of `sig` from the pending queue (delivered or discarded).
+    pub fn clear_pending(&mut self, sig: Signal) {
+        self.pending.discard(sig);
     }
 
     /// Pending signals the thread does not block: non-empty means a signal must be delivered
     /// before the thread returns to the app.
     pub const fn deliverable(&self) -> SigSet {
-        self.pending.difference(self.blocked)
+        self.pending.set().difference(self.blocked)
     }
 
     /// The thread's alternate signal stack.
@@ -465,12 +552,12 @@ impl SignalState {
     }
 
     /// See [`ThreadSignals::add_pending`].
-    pub const fn add_pending(&mut self, sig: Signal) {
+    pub fn add_pending(&mut self, sig: Signal) {
         self.thread.add_pending(sig)
     }
 
     /// See [`ThreadSignals::clear_pending`].
-    pub const fn clear_pending(&mut self, sig: Signal) {
+    pub fn clear_pending(&mut self, sig: Signal) {
         self.thread.clear_pending(sig)
     }
 
@@ -493,6 +580,57 @@ impl SignalState {
     pub fn reset_for_exec(&mut self) {
         self.actions.reset_for_exec();
         self.thread.reset_for_exec();
+    }
+}
+
+#[cfg(test)]
+mod queue_tests {
+    use super::*;
+
+    fn info(sig: Signal, value: u64) -> SigInfo {
+        let mut i = SigInfo { si_signo: sig.number() as i32, ..SigInfo::default() };
+        i.fields[1] = value;
+        i
+    }
+
+    #[test]
+    fn standard_signals_merge_realtime_signals_queue() {
+        let mut q = SigQueue::new();
+        assert!(q.push(info(Signal::SIGUSR1, 1), 100));
+        assert!(!q.push(info(Signal::SIGUSR1, 2), 100), "merged");
+        let rt = Signal::new(35).unwrap();
+        for v in 1..=3 {
+            assert!(q.push(info(rt, v), 100));
+        }
+        assert_eq!(q.len(), 4);
+        assert_eq!(q.take(rt).unwrap().fields[1], 1);
+        assert_eq!(q.take(rt).unwrap().fields[1], 2);
+        assert!(q.set().contains(rt), "one instance left");
+        assert_eq!(q.take(rt).unwrap().fields[1], 3);
+        assert!(!q.set().contains(rt));
+        assert_eq!(q.take(Signal::SIGUSR1).unwrap().fields[1], 1);
+        assert!(q.is_empty() && q.take(Signal::SIGUSR1).is_none());
+    }
+
+    #[test]
+    fn limit_and_discard() {
+        let mut q = SigQueue::new();
+        let rt = Signal::new(40).unwrap();
+        assert!(q.push(info(rt, 1), 2) && q.push(info(rt, 2), 2));
+        assert!(!q.push(info(rt, 3), 2), "RLIMIT_SIGPENDING reached");
+        q.discard(rt);
+        assert!(q.is_empty() && q.set().is_empty());
+    }
+
+    #[test]
+    fn synchronous_signals_come_first_then_lowest_number() {
+        let mut q = SigQueue::new();
+        q.push(info(Signal::SIGTERM, 0), 10);
+        q.push(info(Signal::SIGINT, 0), 10);
+        q.push(info(Signal::SIGSEGV, 0), 10);
+        assert_eq!(q.next(SigSet::FULL), Some(Signal::SIGSEGV));
+        assert_eq!(q.next(SigSet::FULL.without(Signal::SIGSEGV)), Some(Signal::SIGINT));
+        assert_eq!(q.next(SigSet::EMPTY), None);
     }
 }
 

@@ -1,4 +1,5 @@
-//! Memory-management constants: `PROT_*`, `MAP_*`, `MADV_*` and `MS_*`, from `linux-raw-sys`.
+//! Memory-management constants: `PROT_*`, `MAP_*`, `MADV_*`, `MS_*`, `MREMAP_*`, `MCL_*` and
+//! `MLOCK_*`, from `linux-raw-sys`.
 
 macro_rules! consts {
     ($($name:ident),* $(,)?) => {
@@ -19,10 +20,16 @@ consts! {
     MADV_REMOVE, MADV_DONTFORK, MADV_DOFORK, MADV_HWPOISON, MADV_SOFT_OFFLINE, MADV_MERGEABLE,
     MADV_UNMERGEABLE, MADV_HUGEPAGE, MADV_NOHUGEPAGE, MADV_DONTDUMP, MADV_DODUMP,
     MADV_WIPEONFORK, MADV_KEEPONFORK, MADV_COLD, MADV_PAGEOUT, MADV_POPULATE_READ,
-    MADV_POPULATE_WRITE, MADV_DONTNEED_LOCKED, MADV_COLLAPSE,
+    MADV_POPULATE_WRITE, MADV_DONTNEED_LOCKED, MADV_COLLAPSE, MADV_GUARD_INSTALL,
+    MADV_GUARD_REMOVE,
+    MREMAP_MAYMOVE, MREMAP_FIXED, MREMAP_DONTUNMAP,
+    MCL_CURRENT, MCL_FUTURE, MCL_ONFAULT, MLOCK_ONFAULT,
 }
 
 /// Whether `advice` is a madvise(2) value Linux knows (others are `EINVAL`).
+///
+/// `MADV_GUARD_INSTALL` and `MADV_GUARD_REMOVE` (Linux 6.13) are left out: oxv has no guard
+/// regions, so it answers `EINVAL` like an older kernel, and libcs fall back to mprotect.
 pub const fn is_known_advice(advice: i32) -> bool {
     matches!(
         advice as u32,
@@ -62,6 +69,11 @@ mod tests {
     fn values() {
         assert_eq!(MAP_ANONYMOUS, 0x20);
         assert_eq!(MADV_DONTNEED, 4);
+        assert_eq!((MREMAP_MAYMOVE, MREMAP_FIXED, MREMAP_DONTUNMAP), (1, 2, 4));
+        assert_eq!(
+            (MCL_CURRENT, MCL_FUTURE, MCL_ONFAULT, MLOCK_ONFAULT),
+            (1, 2, 4, 1)
+        );
         assert!(
             is_known_advice(4)
                 && is_known_advice(14)

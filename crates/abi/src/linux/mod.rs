@@ -9,3 +9,4 @@ pub mod sigframe;
 pub mod signal;
 pub mod system;
 pub mod time;
+pub mod timer;

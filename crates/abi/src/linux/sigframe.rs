@@ -89,7 +89,9 @@ pub struct UContext {
 
 /// `siginfo_t`: 128 bytes, a header then a union whose member depends on the signal and code.
 #[repr(C)]
-#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(
+    Copy, Clone, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
 pub struct SigInfo {
     /// The signal number.
     pub si_signo: i32,
@@ -187,6 +189,8 @@ pub mod code {
     pub const SI_KERNEL: i32 = raw::SI_KERNEL as i32;
     /// Sent by tkill(2)/tgkill(2).
     pub const SI_TKILL: i32 = raw::SI_TKILL;
+    /// Sent by a POSIX timer's expiry.
+    pub const SI_TIMER: i32 = raw::SI_TIMER;
     /// SIGSEGV: no mapping at the address.
     pub const SEGV_MAPERR: i32 = raw::SEGV_MAPERR as i32;
     /// SIGSEGV: the mapping forbids the access.

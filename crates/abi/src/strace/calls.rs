@@ -242,6 +242,69 @@ impl Printer<'_> {
                 info,
             } => write!(self.out, "{tgid}, {tid}, {sig}, {:#x}", info.addr().get()),
             S::Pause => Ok(()),
+            S::Getitimer { which, curr_value } => {
+                write!(self.out, "{which}, {:#x}", curr_value.addr().get())
+            }
+            S::Setitimer {
+                which,
+                new_value,
+                old_value,
+            } => write!(
+                self.out,
+                "{which}, {:#x}, {:#x}",
+                new_value.addr().get(),
+                old_value.addr().get()
+            ),
+            S::Alarm { seconds } => write!(self.out, "{seconds}"),
+            S::TimerCreate {
+                clockid,
+                sevp,
+                timerid,
+            } => write!(
+                self.out,
+                "{clockid}, {:#x}, {:#x}",
+                sevp.addr().get(),
+                timerid.addr().get()
+            ),
+            S::TimerSettime {
+                timerid,
+                flags,
+                new_value,
+                old_value,
+            } => write!(
+                self.out,
+                "{timerid}, {flags}, {:#x}, {:#x}",
+                new_value.addr().get(),
+                old_value.addr().get()
+            ),
+            S::TimerGettime {
+                timerid,
+                curr_value,
+            } => write!(self.out, "{timerid}, {:#x}", curr_value.addr().get()),
+            S::TimerGetoverrun { timerid } | S::TimerDelete { timerid } => {
+                write!(self.out, "{timerid}")
+            }
+            S::Getcpu { cpu, node } => write!(
+                self.out,
+                "{:#x}, {:#x}",
+                cpu.addr().get(),
+                node.addr().get()
+            ),
+            S::Getrusage { who, usage } => write!(self.out, "{who}, {:#x}", usage.addr().get()),
+            S::Times { buf } => write!(self.out, "{:#x}", buf.addr().get()),
+            S::SchedGetscheduler { pid } => write!(self.out, "{pid}"),
+            S::SchedSetscheduler { pid, policy, param } => {
+                write!(self.out, "{pid}, {policy}, {:#x}", param.addr().get())
+            }
+            S::SchedGetparam { pid, param } | S::SchedSetparam { pid, param } => {
+                write!(self.out, "{pid}, {:#x}", param.addr().get())
+            }
+            S::SchedGetPriorityMax { policy } | S::SchedGetPriorityMin { policy } => {
+                write!(self.out, "{policy}")
+            }
+            S::SchedRrGetInterval { pid, tp } => write!(self.out, "{pid}, {:#x}", tp.addr().get()),
+            S::Getpriority { which, who } => write!(self.out, "{which}, {who}"),
+            S::Setpriority { which, who, prio } => write!(self.out, "{which}, {who}, {prio}"),
             S::Ftruncate { fd, length } => {
                 self.dec(fd)?;
                 write!(self.out, ", {length}")

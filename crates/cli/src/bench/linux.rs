@@ -10,9 +10,10 @@
 //!
 //! The initramfs holds `/init` (`bench/linux_init.c`), the benchmark programs at the same
 //! paths as in oxv, `/dev/console` (so init has fds 0-2) and a world-writable `/tmp`. The
-//! command line makes the console the 16550 and quiet, reboots at once on a panic, and
-//! gives the TSC frequency (`tsc_early_khz=`, without which Linux often hangs calibrating on
-//! microvm under TCG); the programs and their arguments follow `--`, separated by `::`.
+//! command line makes the console the 16550 and quiet, reboots at once on a panic, trusts
+//! the TSC, and gives its frequency (`tsc_early_khz=`, without which Linux often hangs
+//! calibrating on microvm under TCG); the programs and their arguments follow `--`,
+//! separated by `::`.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -360,7 +361,10 @@ pub fn initramfs(init: &[u8], programs: &[(String, Vec<u8>)]) -> Result<Vec<u8>,
 
 /// The kernel command line running `commands` (each a program path and its arguments).
 pub fn cmdline(tsc_khz: Option<u64>, commands: &[Vec<String>]) -> Result<String, CliError> {
-    let mut line = String::from("console=ttyS0 quiet panic=-1");
+    // tsc=reliable: the guest's TSC is the host's invariant TSC (or, under -icount, the
+    // virtual clock); without it Linux's clocksource watchdog sometimes condemns the TSC on
+    // a loaded host and falls back to jiffies (4 ms resolution), which ruins every figure.
+    let mut line = String::from("console=ttyS0 quiet panic=-1 tsc=reliable");
     if let Some(khz) = tsc_khz {
         line.push_str(&format!(" tsc_early_khz={khz}"));
     }
@@ -466,10 +470,14 @@ mod tests {
         .unwrap();
         assert_eq!(
             line,
-            "console=ttyS0 quiet panic=-1 tsc_early_khz=2400000 -- /bench/a 10 :: /bench/b"
+            "console=ttyS0 quiet panic=-1 tsc=reliable tsc_early_khz=2400000 -- /bench/a 10 :: /bench/b"
         );
         assert!(cmdline(None, &[vec!["/x".into(), "a b".into()]]).is_err());
         assert!(cmdline(None, &[vec!["/x".into(), "::".into()]]).is_err());
-        assert!(!cmdline(None, &[vec!["/x".into()]]).unwrap().contains("tsc"));
+        assert!(
+            !cmdline(None, &[vec!["/x".into()]])
+                .unwrap()
+                .contains("tsc_early_khz")
+        );
     }
 }

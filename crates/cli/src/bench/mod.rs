@@ -263,7 +263,9 @@ fn measure_round(
         for kernel in [Kernel::Oxv, Kernel::Linux] {
             let result = match kernel {
                 Kernel::Oxv => runner.oxv(&hello, MEM, 1, icount, OXV_TIMEOUT)?,
-                Kernel::Linux => runner.linux(&[hello.clone()], MEM, 1, icount, LINUX_TIMEOUT)?,
+                Kernel::Linux => {
+                    runner.linux(std::slice::from_ref(&hello), MEM, 1, icount, LINUX_TIMEOUT)?
+                }
             };
             ok &= result.error.is_none();
             let boot_rows = rows
@@ -404,7 +406,9 @@ fn min_ram(runner: &mut Runner, row: &mut Row, quick: bool) -> Result<(), CliErr
             };
             let result = match kernel {
                 Kernel::Oxv => runner.oxv(&hello, mem, 1, false, PROBE_TIMEOUT),
-                Kernel::Linux => runner.linux(&[hello.clone()], mem, 1, false, PROBE_TIMEOUT),
+                Kernel::Linux => {
+                    runner.linux(std::slice::from_ref(&hello), mem, 1, false, PROBE_TIMEOUT)
+                }
             };
             match result {
                 Ok(r) => r.error.is_none() && r.output.contains("hello from oxv-bench"),
@@ -520,6 +524,15 @@ fn machine_facts(
             "1 (2 for futex_pingpong_cross_cpu)".into(),
         ),
         ("oxv_commit".into(), commit),
+        (
+            "oxv_kernel".into(),
+            runner.oxv_kernel.display().to_string()
+                + if std::env::var_os(crate::workspace::KERNEL_ENV).is_some() {
+                    " (from OXV_KERNEL, not built from oxv_commit)"
+                } else {
+                    ""
+                },
+        ),
         (
             "linux_kernel".into(),
             format!("{} (Debian package {})", linux.release, linux.package),

@@ -9,8 +9,10 @@
 mod futex;
 mod info;
 mod memory;
+mod resource;
 mod signal;
 mod thread;
+mod timer;
 
 use crate::coverage as table;
 
@@ -18,6 +20,7 @@ use crate::arch::trap::TrapFrame;
 use crate::arch::usercopy::CurrentUserMemory;
 use crate::devices::KernelBlocker;
 use crate::process::{self, Process};
+use crate::signal::Restart;
 use core::sync::atomic::{AtomicBool, Ordering};
 use oxv_abi::errno::encode_result;
 use oxv_abi::{Errno, SysResult, Syscall, SyscallArgs};
@@ -39,15 +42,47 @@ pub fn handle(frame: &mut TrapFrame) {
         ],
     );
     let call = Syscall::decode(&args);
-    if STRACE.load(Ordering::Relaxed) {
-        traced(&call, frame);
+    let r = if STRACE.load(Ordering::Relaxed) {
+        traced(&call, frame)
     } else {
-        frame.rax = encode_result(dispatch(&call, frame));
-    }
-    crate::signal::on_return_to_user(process::current(), frame);
+        let r = dispatch(&call, frame);
+        frame.rax = encode_result(r);
+        r
+    };
+    let restart = if r == Err(Errno::EINTR) {
+        restart_rule(&call).map(|how| (args.nr, how))
+    } else {
+        None
+    };
+    crate::signal::on_return_to_user(process::current(), frame, restart);
 }
 
-fn traced(call: &Syscall, frame: &mut TrapFrame) {
+/// Which calls Linux restarts after a signal (they return `-ERESTARTSYS` or
+/// `-ERESTARTNOHAND` internally); every other `EINTR` reaches the app.
+fn restart_rule(call: &Syscall) -> Option<Restart> {
+    use Syscall as S;
+    match call {
+        S::Read { .. }
+        | S::Readv { .. }
+        | S::Write { .. }
+        | S::Writev { .. }
+        | S::Pread64 { .. }
+        | S::Pwrite64 { .. } => Some(Restart::UnlessHandlerWithoutRestart),
+        // FUTEX_WAIT without a timeout; with one, Linux restarts through restart_block only
+        // when no handler runs, and oxv returns EINTR then.
+        S::Futex {
+            futex_op,
+            timeout: 0,
+            ..
+        } if futex_op & 0x7f == 0 || futex_op & 0x7f == 9 => {
+            Some(Restart::UnlessHandlerWithoutRestart)
+        }
+        S::Poll { .. } | S::Ppoll { .. } => Some(Restart::UnlessHandler),
+        _ => None,
+    }
+}
+
+fn traced(call: &Syscall, frame: &mut TrapFrame) -> SysResult {
     if matches!(call, Syscall::Exit { .. } | Syscall::ExitGroup { .. }) {
         strace_line(|w| {
             oxv_abi::strace::format_call(call, &CurrentUserMemory, w)?;
@@ -57,6 +92,7 @@ fn traced(call: &Syscall, frame: &mut TrapFrame) {
     let r = dispatch(call, frame);
     strace_line(|w| oxv_abi::strace::format_line(call, r, &CurrentUserMemory, w));
     frame.rax = encode_result(r);
+    r
 }
 
 /// Writes one strace line to the app's stderr channel (where strace(1) writes too).
@@ -394,6 +430,26 @@ fn dispatch(call: &Syscall, frame: &mut TrapFrame) -> SysResult {
             info,
         } => signal::rt_tgsigqueueinfo(p, mem, tgid, tid, sig, info),
         S::Pause => signal::pause(),
+        S::Getitimer { which, curr_value } => timer::getitimer(mem, which, curr_value),
+        S::Setitimer { which, new_value, old_value } => timer::setitimer(mem, which, new_value, old_value),
+        S::Alarm { seconds } => timer::alarm(seconds),
+        S::TimerCreate { clockid, sevp, timerid } => timer::timer_create(mem, clockid, sevp, timerid),
+        S::TimerSettime { timerid, flags, new_value, old_value } => timer::timer_settime(mem, timerid, flags, new_value, old_value),
+        S::TimerGettime { timerid, curr_value } => timer::timer_gettime(mem, timerid, curr_value),
+        S::TimerGetoverrun { timerid } => timer::timer_getoverrun(timerid),
+        S::TimerDelete { timerid } => timer::timer_delete(timerid),
+        S::Getcpu { cpu, node } => resource::getcpu(mem, cpu, node),
+        S::Getrusage { who, usage } => resource::getrusage(p, mem, who, usage),
+        S::Times { buf } => resource::times(p, mem, buf),
+        S::SchedGetscheduler { pid } => resource::sched_getscheduler(p, pid),
+        S::SchedSetscheduler { pid, policy, param } => resource::sched_setscheduler(p, mem, pid, policy, param),
+        S::SchedGetparam { pid, param } => resource::sched_getparam(p, mem, pid, param),
+        S::SchedSetparam { pid, param } => resource::sched_setparam(p, mem, pid, param),
+        S::SchedGetPriorityMax { policy } => resource::sched_get_priority_max(policy),
+        S::SchedGetPriorityMin { policy } => resource::sched_get_priority_min(policy),
+        S::SchedRrGetInterval { pid, tp } => resource::sched_rr_get_interval(p, mem, pid, tp),
+        S::Getpriority { which, who } => resource::getpriority(p, which, who),
+        S::Setpriority { which, who, prio } => resource::setpriority(p, which, who, prio),
         S::Rseq { .. } | S::Pipe { .. } | S::Pipe2 { .. } | S::Mremap { .. } => Err(Errno::ENOSYS),
         S::Unknown { nr, .. } => {
             table::count_unknown(nr);

@@ -230,12 +230,7 @@ pub fn rt_sigtimedwait(
             hit
         };
         if let Some(sig) = taken {
-            let mut infos = me.siginfo.lock();
-            let i = match infos.iter().position(|i| i.si_signo == sig.number() as i32) {
-                Some(k) => infos.swap_remove(k),
-                None => SigInfo::from_process(sig.number() as i32, code::SI_KERNEL, 0, 0),
-            };
-            drop(infos);
+            let i = crate::signal::take_info(&me, sig);
             if !info.is_null() {
                 info.write(mem, &i)?;
             }

@@ -1,0 +1,236 @@
+//! The app's timers: the three interval timers (setitimer(2), alarm(2)) and POSIX timers
+//! (timer_create(2) and friends), on the scheduler's timer queue.
+//!
+//! An expiry raises the timer's signal (SIGALRM, SIGVTALRM, SIGPROF for the interval timers,
+//! with `SI_KERNEL`; the chosen signal with `SI_TIMER`, the timer id, the overrun count and
+//! `sigev_value` for POSIX timers) and re-arms a periodic timer for its next period. When a
+//! POSIX timer expires while its previous signal is still pending, the expiry counts as an
+//! overrun instead (timer_getoverrun(2)).
+//!
+//! oxv runs one app on the CPU, so process CPU time is close to the time since the app
+//! started: `ITIMER_VIRTUAL`, `ITIMER_PROF` and CPU-time clocks count that time (see
+//! `docs/syscalls.md`).
+
+use crate::sched;
+use crate::signal::{raise, raise_on_process};
+use alloc::collections::BTreeMap;
+use oxv_abi::linux::sigframe::{SigInfo, code};
+use oxv_abi::linux::signal::Signal;
+use oxv_sched::timer::TimerId;
+use spin::Mutex;
+
+/// Which timer expired (carried by the scheduler's timer queue). The generation tells a
+/// stale expiry (of a timer re-armed or deleted since) from a current one.
+#[derive(Copy, Clone, Debug)]
+pub enum Expiry {
+    /// Interval timer `which` (0 = real, 1 = virtual, 2 = prof).
+    Interval { which: usize, generation: u64 },
+    /// POSIX timer `id`.
+    Posix { id: i32, generation: u64 },
+}
+
+/// Whom a timer notifies.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Notify {
+    /// Nobody (`SIGEV_NONE`): the timer is only read with timer_gettime.
+    None,
+    /// `signal` to the process, or to thread `tid`.
+    Signal { signal: Signal, tid: Option<i32>, value: u64 },
+}
+
+/// One armed or disarmed timer.
+#[derive(Clone, Debug, Default)]
+struct Timer {
+    /// Next expiry (monotonic ns) and its queue id, when armed.
+    armed: Option<(u64, TimerId)>,
+    interval_ns: u64,
+    generation: u64,
+    overrun: i32,
+    last_overrun: i32,
+}
+
+struct Posix {
+    timer: Timer,
+    notify: Notify,
+    /// Whether the timer's clock is the wall clock (absolute times are realtime instants).
+    realtime: bool,
+    /// The signal is raised and not yet taken: further expiries are overruns.
+    signal_pending: bool,
+}
+
+struct Timers {
+    interval: [Timer; 3],
+    posix: BTreeMap<i32, Posix>,
+    next_id: i32,
+}
+
+static TIMERS: Mutex<Timers> = Mutex::new(Timers {
+    interval: [const { Timer { armed: None, interval_ns: 0, generation: 0, overrun: 0, last_overrun: 0 } }; 3],
+    posix: BTreeMap::new(),
+    next_id: 0,
+});
+
+fn now() -> u64 {
+    crate::time::monotonic_ns()
+}
+
+impl Timer {
+    /// Time left to the next expiry and the period, in ns.
+    fn read(&self) -> (u64, u64) {
+        let left = self.armed.map_or(0, |(at, _)| at.saturating_sub(now()).max(1));
+        (left, self.interval_ns)
+    }
+
+    fn disarm(&mut self) {
+        if let Some((_, id)) = self.armed.take() {
+            sched::cancel_app_timer(id);
+        }
+        self.generation += 1;
+    }
+
+    fn arm(&mut self, at: u64, interval_ns: u64, what: impl FnOnce(u64) -> Expiry) {
+        self.disarm();
+        self.interval_ns = interval_ns;
+        self.overrun = 0;
+        let generation = self.generation;
+        self.armed = Some((at, sched::add_app_timer(at, what(generation))));
+    }
+}
+
+/// Reads interval timer `which`: (time left, period) in ns.
+pub fn get_interval(which: usize) -> (u64, u64) {
+    TIMERS.lock().interval[which].read()
+}
+
+/// Sets interval timer `which` to fire after `value_ns` (0 disarms), then every
+/// `interval_ns`; returns the previous (time left, period).
+pub fn set_interval(which: usize, value_ns: u64, interval_ns: u64) -> (u64, u64) {
+    let mut t = TIMERS.lock();
+    let old = t.interval[which].read();
+    if value_ns == 0 {
+        t.interval[which].disarm();
+        t.interval[which].interval_ns = 0;
+    } else {
+        t.interval[which].arm(now().saturating_add(value_ns), interval_ns, |generation| Expiry::Interval { which, generation });
+    }
+    old
+}
+
+/// Creates a POSIX timer notifying as `notify(id)` says; returns its id.
+pub fn create(realtime: bool, notify: impl FnOnce(i32) -> Notify) -> i32 {
+    let mut t = TIMERS.lock();
+    let id = t.next_id;
+    t.next_id += 1;
+    t.posix.insert(id, Posix { timer: Timer::default(), notify: notify(id), realtime, signal_pending: false });
+    id
+}
+
+/// Whether POSIX timer `id` runs on the wall clock; `None` for an unknown id.
+pub fn is_realtime(id: i32) -> Option<bool> {
+    TIMERS.lock().posix.get(&id).map(|p| p.realtime)
+}
+
+/// Arms POSIX timer `id` to expire at the monotonic time `at` (`None` disarms), then every
+/// `interval_ns`; returns the previous (time left, period), or `None` for an unknown id.
+pub fn set_posix(id: i32, at: Option<u64>, interval_ns: u64) -> Option<(u64, u64)> {
+    let mut t = TIMERS.lock();
+    let p = t.posix.get_mut(&id)?;
+    let old = p.timer.read();
+    match at {
+        None => {
+            p.timer.disarm();
+            p.timer.interval_ns = 0;
+        }
+        Some(at) => p.timer.arm(at, interval_ns, |generation| Expiry::Posix { id, generation }),
+    }
+    Some(old)
+}
+
+/// Reads POSIX timer `id`: (time left, period), or `None` for an unknown id.
+pub fn get_posix(id: i32) -> Option<(u64, u64)> {
+    TIMERS.lock().posix.get(&id).map(|p| p.timer.read())
+}
+
+/// The overrun count of POSIX timer `id`'s last delivered expiry.
+pub fn overrun(id: i32) -> Option<i32> {
+    TIMERS.lock().posix.get(&id).map(|p| p.timer.last_overrun)
+}
+
+/// Deletes POSIX timer `id`; false if unknown.
+pub fn delete(id: i32) -> bool {
+    let mut t = TIMERS.lock();
+    match t.posix.remove(&id) {
+        Some(mut p) => {
+            p.timer.disarm();
+            true
+        }
+        None => false,
+    }
+}
+
+/// POSIX timer `id`'s signal was taken by the app: the next expiry raises it again.
+pub fn signal_taken(info: &SigInfo) {
+    if info.si_code == code::SI_TIMER {
+        let id = info.fields[0] as u32 as i32;
+        if let Some(p) = TIMERS.lock().posix.get_mut(&id) {
+            p.signal_pending = false;
+            p.timer.last_overrun = p.timer.overrun;
+            p.timer.overrun = 0;
+        }
+    }
+}
+
+/// Acts on an expiry from the scheduler's timer queue (interrupt context, no lock held).
+pub fn expired(what: Expiry) {
+    let mut t = TIMERS.lock();
+    let (timer, raise_now) = match what {
+        Expiry::Interval { which, generation } => {
+            let timer = &mut t.interval[which];
+            if timer.generation != generation {
+                return;
+            }
+            let sig = [Signal::SIGALRM, Signal::SIGVTALRM, Signal::SIGPROF][which];
+            (timer, Some((sig, None, SigInfo::from_process(sig.number() as i32, code::SI_KERNEL, 0, 0))))
+        }
+        Expiry::Posix { id, generation } => {
+            let Some(p) = t.posix.get_mut(&id) else { return };
+            if p.timer.generation != generation {
+                return;
+            }
+            let raise_now = match p.notify {
+                Notify::None => None,
+                Notify::Signal { .. } if p.signal_pending => {
+                    p.timer.overrun = p.timer.overrun.saturating_add(1);
+                    None
+                }
+                Notify::Signal { signal, tid, value } => {
+                    p.signal_pending = true;
+                    let mut info = SigInfo { si_signo: signal.number() as i32, si_code: code::SI_TIMER, ..SigInfo::default() };
+                    info.fields[0] = (id as u32 as u64) | ((p.timer.overrun as u32 as u64) << 32);
+                    info.fields[1] = value;
+                    Some((signal, tid, info))
+                }
+            };
+            (&mut p.timer, raise_now)
+        }
+    };
+    // Re-arm a periodic timer for its next period (skipped periods count as overruns).
+    let fired_at = timer.armed.take().map_or(now(), |(at, _)| at);
+    if timer.interval_ns > 0 {
+        let mut next = fired_at + timer.interval_ns;
+        let t_now = now();
+        if next <= t_now {
+            let missed = (t_now - next) / timer.interval_ns + 1;
+            timer.overrun = timer.overrun.saturating_add(missed.min(i32::MAX as u64) as i32);
+            next += missed * timer.interval_ns;
+        }
+        timer.armed = Some((next, sched::add_app_timer(next, what)));
+    }
+    drop(t);
+    if let Some((sig, tid, info)) = raise_now {
+        match tid.and_then(|tid| sched::with(|s| s.thread(tid))) {
+            Some(thread) => raise(&thread, sig, info),
+            None => raise_on_process(sig, info),
+        }
+    }
+}
