@@ -27,11 +27,12 @@ use crate::{console, random, syscall, time};
 use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
+use core::sync::atomic::AtomicBool;
 use oxv_abi::cmdline::BootArgs;
 use oxv_abi::linux::fs::{OpenFlags, Winsize};
 use oxv_mm::{AddressSpace, AddressSpaceConfig};
 use oxv_sched::rlimit::Rlimits;
-use oxv_sched::signal::{SigActions, ThreadSignals};
+use oxv_sched::signal::{SigActions, SigQueue, ThreadSignals};
 use oxv_vfs::devfs::{self, DevfsDevices};
 use oxv_vfs::device::Terminal;
 use oxv_vfs::procfs::ProcFs;
@@ -203,6 +204,8 @@ pub fn start(start_info: u64, entry_tsc: u64) -> ! {
         fs: cx,
         files,
         actions: Mutex::new(SigActions::new()),
+        shared_signals: Mutex::new(SigQueue::new()),
+        shared_pending: AtomicBool::new(false),
         limits: Mutex::new(Rlimits::new(mem::frame_stats().1 as u64 * 4096)),
         start_tsc: cpu::rdtsc(),
         comm: Mutex::new(comm_of(&args.argv[0])),

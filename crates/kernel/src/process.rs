@@ -11,10 +11,11 @@ use crate::arch::trap::TrapFrame;
 use crate::arch::user_pt::{DirectMapBytes, LocalTlb, UserPageTable};
 use crate::mem::KernelFrames;
 use crate::trap::Access;
+use core::sync::atomic::AtomicBool;
 use oxv_abi::linux::signal::Signal;
 use oxv_mm::{AddressSpace, Platform};
 use oxv_sched::rlimit::Rlimits;
-use oxv_sched::signal::SigActions;
+use oxv_sched::signal::{SigActions, SigQueue};
 use oxv_vfs::{FdTable, FsContext};
 use spin::{Mutex, Once};
 
@@ -30,6 +31,12 @@ pub struct Process {
     pub files: FdTable,
     /// Signal dispositions (shared by the threads; masks are per thread).
     pub actions: Mutex<SigActions>,
+    /// Signals sent to the process (kill, sigqueue, timers) and not yet taken: whichever
+    /// thread does not block one takes it.
+    pub shared_signals: Mutex<SigQueue>,
+    /// Whether `shared_signals` is non-empty (updated under its lock): the cheap check on
+    /// every return to ring 3.
+    pub shared_pending: AtomicBool,
     /// Resource limits.
     pub limits: Mutex<Rlimits>,
     /// TSC when the process started (for its CPU-time clock).

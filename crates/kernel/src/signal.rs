@@ -13,8 +13,14 @@
 //!   blocked or ignored, the process dies of it (Linux's `force_sig`).
 //! - A thread blocked in the kernel is woken (`EINTR`) by a signal it does not block.
 //!
-//! Not yet: restarting interrupted calls (`SA_RESTART` gives `EINTR` like its absence),
-//! real-time signal queueing (one pending instance per signal), and job control.
+//! - A signal sent to a thread (tkill, a fault) waits in that thread's queue; one sent to the
+//!   process (kill, sigqueue, a timer) waits in the process's queue for whichever thread
+//!   does not block it. Standard signals merge; real-time ones queue every instance with its
+//!   value, up to `RLIMIT_SIGPENDING`.
+//! - An interrupted system call is restarted after a handler with `SA_RESTART` or when no
+//!   handler runs, as its [`Restart`] rule says.
+//!
+//! Not yet: job control (stop and continue are ignored).
 
 use crate::arch::context;
 use crate::arch::trap::TrapFrame;
@@ -50,69 +56,173 @@ pub enum Restart {
     UnlessHandler,
 }
 
-/// Raises `sig` on thread `t` with `info`. A signal the process ignores and `t` does not block
-/// is discarded at once (Linux's `sig_ignored`). If `t` does not block it and is waiting in
-/// the kernel, it is woken so that its call returns `EINTR` and the signal is delivered.
-pub fn raise(t: &ThreadRef, sig: Signal, info: SigInfo) {
-    let ignored = crate::process::current().actions.lock().is_ignored(sig);
-    if ignored
-        && !t.signals.lock().blocked().contains(sig)
-        && t.sigwait_set.load(Ordering::Acquire) & sig.bit() == 0
-    {
-        return;
+/// Whether a thread that blocks `blocked` and waits in sigtimedwait(2) for `awaited` would
+/// take `sig` now (Linux's `wants_signal`: sigtimedwait unblocks what it waits for).
+fn wants(blocked: SigSet, awaited: u64, sig: Signal) -> bool {
+    !blocked.contains(sig) || awaited & sig.bit() != 0
+}
+
+fn thread_wants(t: &Thread, sig: Signal) -> bool {
+    wants(
+        t.signals.lock().blocked(),
+        t.sigwait_set.load(Ordering::Acquire),
+        sig,
+    )
+}
+
+/// How many more real-time signals may be queued, counting every queue of the process
+/// (`RLIMIT_SIGPENDING`, which Linux counts per user; oxv has one process).
+fn queue_room(p: &Process) -> usize {
+    let limit = p
+        .limits
+        .lock()
+        .soft(oxv_abi::linux::system::RlimitResource::Sigpending);
+    let shared = p.shared_signals.lock().len();
+    let private: usize = sched::with(|s| s.threads().map(|t| t.signals.lock().queued()).sum());
+    usize::try_from(limit)
+        .unwrap_or(usize::MAX)
+        .saturating_sub(shared + private)
+}
+
+/// What became of a raised signal.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Sent {
+    /// Queued (or merged with the same standard signal already pending).
+    Queued,
+    /// Discarded at once: the process ignores it and the target does not block it.
+    Ignored,
+    /// A real-time signal over `RLIMIT_SIGPENDING` (sigqueue(3) fails with `EAGAIN`).
+    OverLimit,
+}
+
+fn room_for(p: &Process, sig: Signal) -> usize {
+    // Standard signals merge, so only real-time ones can grow a queue.
+    if sig.is_realtime() {
+        queue_room(p)
+    } else {
+        usize::MAX
     }
-    {
+}
+
+/// Raises `sig` on thread `t` with `info` (tkill, tgkill, a fault, a thread-directed timer).
+/// A signal the process ignores and `t` does not block is discarded at once (Linux's
+/// `sig_ignored`). If `t` would take it and is waiting in the kernel, it is woken so that
+/// its call returns `EINTR` and the signal is delivered.
+pub fn raise(t: &ThreadRef, sig: Signal, info: SigInfo) -> Sent {
+    let p = crate::process::current();
+    if p.actions.lock().is_ignored(sig) && !t.signals.lock().blocked().contains(sig) {
+        return Sent::Ignored;
+    }
+    let room = room_for(p, sig);
+    let wanted = {
         let mut st = t.signals.lock();
-        if !st.pending().contains(sig) {
-            t.siginfo.lock().push(info);
+        if !st.queue().push_within(info, room) {
+            return Sent::OverLimit;
         }
-        st.add_pending(sig);
         t.sig_pending.store(true, Ordering::Release);
-    }
-    let blocked = t.signals.lock().blocked().contains(sig);
-    let awaited = t.sigwait_set.load(Ordering::Acquire) & sig.bit() != 0;
-    if (!blocked || awaited) && t.state() == State::Blocked {
+        wants(st.blocked(), t.sigwait_set.load(Ordering::Acquire), sig)
+    };
+    if wanted && t.state() == State::Blocked {
         sched::with(|s| s.wake(t, Wake::Signal));
     }
+    Sent::Queued
 }
 
-/// Raises `sig` on the process: on the calling thread if it does not block it, else on the
-/// first thread that does not (or, if all block it, the calling thread).
-pub fn raise_on_process(sig: Signal, info: SigInfo) {
+/// Raises `sig` on the process (kill, sigqueue, a process timer): it joins the process's
+/// queue, and one thread that would take it (the caller first) is woken to do so.
+pub fn raise_on_process(sig: Signal, info: SigInfo) -> Sent {
+    let p = crate::process::current();
     let me = sched::current();
-    let target = if !me.is_idle() && !me.signals.lock().blocked().contains(sig) {
+    let target = if !me.is_idle() && thread_wants(&me, sig) {
         Some(me)
     } else {
-        // From the idle thread (a timer interrupt), or the caller blocks it: the first app
-        // thread that does not block it, else the first app thread.
-        sched::with(|s| {
-            s.threads()
-                .find(|t| !t.signals.lock().blocked().contains(sig))
-                .or_else(|| s.threads().next())
-                .cloned()
-        })
+        // From the idle thread (a timer interrupt), or the caller blocks it.
+        sched::with(|s| s.threads().find(|t| thread_wants(t, sig)).cloned())
     };
-    if let Some(t) = target {
-        raise(&t, sig, info);
+    let unblocked = target
+        .as_ref()
+        .is_some_and(|t| !t.signals.lock().blocked().contains(sig));
+    if unblocked && p.actions.lock().is_ignored(sig) {
+        return Sent::Ignored;
     }
+    let room = room_for(p, sig);
+    {
+        let mut q = p.shared_signals.lock();
+        if !q.push_within(info, room) {
+            return Sent::OverLimit;
+        }
+        p.shared_pending.store(true, Ordering::Release);
+    }
+    if let Some(t) = target {
+        if t.state() == State::Blocked {
+            sched::with(|s| s.wake(&t, Wake::Signal));
+        }
+    }
+    Sent::Queued
 }
 
-/// Whether the running thread has a signal it must take before returning to ring 3.
+/// Whether thread `t` has a signal it must take before returning to ring 3.
 pub fn has_deliverable(t: &Thread) -> bool {
-    t.sig_pending.load(Ordering::Acquire) && !t.signals.lock().deliverable().is_empty()
+    let p = crate::process::current();
+    let private = t.sig_pending.load(Ordering::Acquire);
+    let shared = p.shared_pending.load(Ordering::Acquire);
+    if !private && !shared {
+        return false;
+    }
+    let st = t.signals.lock();
+    !st.deliverable().is_empty()
+        || (shared
+            && !p
+                .shared_signals
+                .lock()
+                .set()
+                .difference(st.blocked())
+                .is_empty())
 }
 
-/// Takes the information of pending signal `sig` off thread `t` (it is being delivered or
-/// waited for).
-pub fn take_info(t: &Thread, sig: Signal) -> SigInfo {
-    let mut infos = t.siginfo.lock();
-    let info = match infos.iter().position(|i| i.si_signo == sig.number() as i32) {
-        Some(i) => infos.swap_remove(i),
-        None => SigInfo::from_process(sig.number() as i32, code::SI_KERNEL, 0, 0),
+/// Signals pending for thread `t`: its own and the process's.
+pub fn pending_for(t: &Thread) -> SigSet {
+    let p = crate::process::current();
+    let own = t.signals.lock().pending();
+    own.union(p.shared_signals.lock().set())
+}
+
+/// Takes the next signal in `allowed` for thread `t`, as Linux's `dequeue_signal`: the
+/// thread's own queue first, then the process's; faults before other signals, then the
+/// lowest number, and a real-time signal's instances in sending order.
+pub fn dequeue(t: &Thread, allowed: SigSet) -> Option<(Signal, SigInfo)> {
+    let p = crate::process::current();
+    let taken = {
+        let mut st = t.signals.lock();
+        let q = st.queue();
+        let own = q.next(allowed).and_then(|sig| Some((sig, q.take(sig)?)));
+        t.sig_pending.store(!q.is_empty(), Ordering::Release);
+        own
     };
-    drop(infos);
-    crate::timers::signal_taken(&info);
-    info
+    let taken = taken.or_else(|| {
+        let mut q = p.shared_signals.lock();
+        let shared = q.next(allowed).and_then(|sig| Some((sig, q.take(sig)?)));
+        p.shared_pending.store(!q.is_empty(), Ordering::Release);
+        shared
+    })?;
+    crate::timers::signal_taken(&taken.1);
+    Some(taken)
+}
+
+/// Discards every pending instance of `sig`, in every thread and the process (its
+/// disposition became "ignore").
+pub fn discard_everywhere(sig: Signal) {
+    let p = crate::process::current();
+    sched::with(|s| {
+        for t in s.threads() {
+            let mut st = t.signals.lock();
+            st.clear_pending(sig);
+            t.sig_pending.store(st.queued() != 0, Ordering::Release);
+        }
+    });
+    let mut q = p.shared_signals.lock();
+    q.discard(sig);
+    p.shared_pending.store(!q.is_empty(), Ordering::Release);
 }
 
 /// On the way back to ring 3 (after a syscall or a trap from ring 3): reschedules if asked,
@@ -129,28 +239,21 @@ pub fn on_return_to_user(p: &Process, frame: &mut TrapFrame, restart: Option<(u6
             frame.rip -= 2; // `syscall` is two bytes
         }
     };
-    if !me.sig_pending.load(Ordering::Acquire) {
+    if !me.sig_pending.load(Ordering::Acquire) && !p.shared_pending.load(Ordering::Acquire) {
         do_restart(frame);
         return;
     }
     loop {
-        let (sig, info) = {
-            let mut st = me.signals.lock();
-            let Some(sig) = st.deliverable().first() else {
-                if st.pending().is_empty() {
-                    me.sig_pending.store(false, Ordering::Release);
-                }
-                // sigsuspend's temporary mask goes away once no handler will run.
-                if let Some(mask) = me.saved_mask.lock().take() {
-                    st.set_blocked(mask);
-                }
-                drop(st);
-                do_restart(frame);
-                return;
-            };
-            st.clear_pending(sig);
-            drop(st);
-            (sig, take_info(&me, sig))
+        let blocked = me.signals.lock().blocked();
+        let Some((sig, info)) = dequeue(&me, SigSet(!blocked.0)) else {
+            // sigsuspend's temporary mask goes away once no handler will run; what it
+            // blocked may be deliverable now.
+            if let Some(mask) = me.saved_mask.lock().take() {
+                me.signals.lock().set_blocked(mask);
+                continue;
+            }
+            do_restart(frame);
+            return;
         };
         let act = p.actions.lock().action(sig);
         match act.handler {
@@ -394,9 +497,6 @@ pub fn sigreturn(frame: &mut TrapFrame) -> u64 {
             },
             frame.rsp,
         );
-        if !st.pending().is_empty() {
-            me.sig_pending.store(true, Ordering::Release);
-        }
     }
 
     if let Some(fpu) = me.fpu.as_ref() {

@@ -9,11 +9,9 @@
 
 use crate::arch::context::FpuState;
 use alloc::sync::Arc;
-use alloc::vec::Vec;
 use core::cell::UnsafeCell;
 use core::sync::atomic::AtomicBool;
 use core::sync::atomic::{AtomicU8, AtomicU64, Ordering};
-use oxv_abi::linux::sigframe::SigInfo;
 use oxv_abi::linux::signal::SigSet;
 use oxv_sched::signal::ThreadSignals;
 use spin::Mutex;
@@ -76,9 +74,8 @@ pub struct Thread {
     pub clear_child_tid: AtomicU64,
     /// `set_robust_list` head.
     pub robust_list: AtomicU64,
-    /// The information of pending signals (one per standard signal, as Linux merges them).
-    pub siginfo: Mutex<Vec<SigInfo>>,
-    /// Whether any signal is pending: the cheap check on every return to ring 3.
+    /// Whether any signal is queued for this thread (updated under the `signals` lock): the
+    /// cheap check on every return to ring 3.
     pub sig_pending: AtomicBool,
     /// The mask to restore after a handler when sigsuspend/ppoll swapped it in.
     pub saved_mask: Mutex<Option<SigSet>>,
@@ -116,7 +113,6 @@ impl Thread {
             gs_base: AtomicU64::new(0),
             clear_child_tid: AtomicU64::new(0),
             robust_list: AtomicU64::new(0),
-            siginfo: Mutex::new(Vec::new()),
             sig_pending: AtomicBool::new(false),
             saved_mask: Mutex::new(None),
             sigwait_set: AtomicU64::new(0),
@@ -138,7 +134,6 @@ impl Thread {
             gs_base: AtomicU64::new(0),
             clear_child_tid: AtomicU64::new(0),
             robust_list: AtomicU64::new(0),
-            siginfo: Mutex::new(Vec::new()),
             sig_pending: AtomicBool::new(false),
             saved_mask: Mutex::new(None),
             sigwait_set: AtomicU64::new(0),

@@ -12,7 +12,7 @@
 //! `docs/syscalls.md`).
 
 use crate::sched;
-use crate::signal::{raise, raise_on_process};
+use crate::signal::{Sent, raise, raise_on_process};
 use alloc::collections::BTreeMap;
 use oxv_abi::linux::sigframe::{SigInfo, code};
 use oxv_abi::linux::signal::Signal;
@@ -35,7 +35,11 @@ pub enum Notify {
     /// Nobody (`SIGEV_NONE`): the timer is only read with timer_gettime.
     None,
     /// `signal` to the process, or to thread `tid`.
-    Signal { signal: Signal, tid: Option<i32>, value: u64 },
+    Signal {
+        signal: Signal,
+        tid: Option<i32>,
+        value: u64,
+    },
 }
 
 /// One armed or disarmed timer.
@@ -65,7 +69,15 @@ struct Timers {
 }
 
 static TIMERS: Mutex<Timers> = Mutex::new(Timers {
-    interval: [const { Timer { armed: None, interval_ns: 0, generation: 0, overrun: 0, last_overrun: 0 } }; 3],
+    interval: [const {
+        Timer {
+            armed: None,
+            interval_ns: 0,
+            generation: 0,
+            overrun: 0,
+            last_overrun: 0,
+        }
+    }; 3],
     posix: BTreeMap::new(),
     next_id: 0,
 });
@@ -77,7 +89,9 @@ fn now() -> u64 {
 impl Timer {
     /// Time left to the next expiry and the period, in ns.
     fn read(&self) -> (u64, u64) {
-        let left = self.armed.map_or(0, |(at, _)| at.saturating_sub(now()).max(1));
+        let left = self
+            .armed
+            .map_or(0, |(at, _)| at.saturating_sub(now()).max(1));
         (left, self.interval_ns)
     }
 
@@ -111,7 +125,9 @@ pub fn set_interval(which: usize, value_ns: u64, interval_ns: u64) -> (u64, u64)
         t.interval[which].disarm();
         t.interval[which].interval_ns = 0;
     } else {
-        t.interval[which].arm(now().saturating_add(value_ns), interval_ns, |generation| Expiry::Interval { which, generation });
+        t.interval[which].arm(now().saturating_add(value_ns), interval_ns, |generation| {
+            Expiry::Interval { which, generation }
+        });
     }
     old
 }
@@ -121,7 +137,15 @@ pub fn create(realtime: bool, notify: impl FnOnce(i32) -> Notify) -> i32 {
     let mut t = TIMERS.lock();
     let id = t.next_id;
     t.next_id += 1;
-    t.posix.insert(id, Posix { timer: Timer::default(), notify: notify(id), realtime, signal_pending: false });
+    t.posix.insert(
+        id,
+        Posix {
+            timer: Timer::default(),
+            notify: notify(id),
+            realtime,
+            signal_pending: false,
+        },
+    );
     id
 }
 
@@ -141,7 +165,10 @@ pub fn set_posix(id: i32, at: Option<u64>, interval_ns: u64) -> Option<(u64, u64
             p.timer.disarm();
             p.timer.interval_ns = 0;
         }
-        Some(at) => p.timer.arm(at, interval_ns, |generation| Expiry::Posix { id, generation }),
+        Some(at) => p.timer.arm(at, interval_ns, |generation| Expiry::Posix {
+            id,
+            generation,
+        }),
     }
     Some(old)
 }
@@ -190,10 +217,19 @@ pub fn expired(what: Expiry) {
                 return;
             }
             let sig = [Signal::SIGALRM, Signal::SIGVTALRM, Signal::SIGPROF][which];
-            (timer, Some((sig, None, SigInfo::from_process(sig.number() as i32, code::SI_KERNEL, 0, 0))))
+            (
+                timer,
+                Some((
+                    sig,
+                    None,
+                    SigInfo::from_process(sig.number() as i32, code::SI_KERNEL, 0, 0),
+                )),
+            )
         }
         Expiry::Posix { id, generation } => {
-            let Some(p) = t.posix.get_mut(&id) else { return };
+            let Some(p) = t.posix.get_mut(&id) else {
+                return;
+            };
             if p.timer.generation != generation {
                 return;
             }
@@ -205,7 +241,11 @@ pub fn expired(what: Expiry) {
                 }
                 Notify::Signal { signal, tid, value } => {
                     p.signal_pending = true;
-                    let mut info = SigInfo { si_signo: signal.number() as i32, si_code: code::SI_TIMER, ..SigInfo::default() };
+                    let mut info = SigInfo {
+                        si_signo: signal.number() as i32,
+                        si_code: code::SI_TIMER,
+                        ..SigInfo::default()
+                    };
                     info.fields[0] = (id as u32 as u64) | ((p.timer.overrun as u32 as u64) << 32);
                     info.fields[1] = value;
                     Some((signal, tid, info))
@@ -221,16 +261,22 @@ pub fn expired(what: Expiry) {
         let t_now = now();
         if next <= t_now {
             let missed = (t_now - next) / timer.interval_ns + 1;
-            timer.overrun = timer.overrun.saturating_add(missed.min(i32::MAX as u64) as i32);
+            timer.overrun = timer
+                .overrun
+                .saturating_add(missed.min(i32::MAX as u64) as i32);
             next += missed * timer.interval_ns;
         }
         timer.armed = Some((next, sched::add_app_timer(next, what)));
     }
     drop(t);
     if let Some((sig, tid, info)) = raise_now {
-        match tid.and_then(|tid| sched::with(|s| s.thread(tid))) {
+        let sent = match tid.and_then(|tid| sched::with(|s| s.thread(tid))) {
             Some(thread) => raise(&thread, sig, info),
             None => raise_on_process(sig, info),
+        };
+        if sent != Sent::Queued {
+            // Nothing will take this expiry's signal: the next one may raise it again.
+            signal_taken(&info);
         }
     }
 }

@@ -18,15 +18,16 @@
 //! or acts on a pending signal. The embedder's send path records blocked signals with
 //! [`SignalState::add_pending`] and finds what is due with [`SignalState::deliverable`].
 //!
-//! Linux keeps dispositions per process (shared by `CLONE_SIGHAND` threads) and the mask, the
-//! pending set and the alternate stack per thread. oxv runs one thread for now, so one
-//! `SignalState` holds both; the methods say which half each one touches.
+//! Linux keeps dispositions per process (shared by `CLONE_SIGHAND` threads, [`SigActions`])
+//! and the mask, the pending queue and the alternate stack per thread ([`ThreadSignals`]);
+//! signals sent to the whole process wait in a second [`SigQueue`] the embedder keeps per
+//! process. [`SignalState`] joins the two halves for a single-threaded process.
 
 use alloc::collections::VecDeque;
 use core::fmt;
-use oxv_abi::linux::sigframe::SigInfo;
 use linux_raw_sys::general as raw;
 use oxv_abi::Errno;
+use oxv_abi::linux::sigframe::SigInfo;
 use oxv_abi::linux::signal::{
     DefaultAction, KernelSigaction, MINSIGSTKSZ, NSIG, SIG_DFL, SIG_IGN, SigSet, Signal, StackT,
     sa, ss,
@@ -221,7 +222,10 @@ const SYNCHRONOUS: SigSet = SigSet::EMPTY
 impl SigQueue {
     /// An empty queue.
     pub const fn new() -> SigQueue {
-        SigQueue { set: SigSet::EMPTY, entries: VecDeque::new() }
+        SigQueue {
+            set: SigSet::EMPTY,
+            entries: VecDeque::new(),
+        }
     }
 
     /// The signals with at least one instance queued.
@@ -243,12 +247,28 @@ impl SigQueue {
     /// merged (dropped); a real-time one is dropped only when `limit` instances are queued
     /// (RLIMIT_SIGPENDING). Returns whether it was queued.
     pub fn push(&mut self, info: SigInfo, limit: usize) -> bool {
-        let Ok(sig) = Signal::try_from(info.si_signo) else { return false };
+        let Ok(sig) = Signal::try_from(info.si_signo) else {
+            return false;
+        };
         if (!sig.is_realtime() && self.set.contains(sig)) || self.entries.len() >= limit {
             return false;
         }
         self.set = self.set.with(sig);
         self.entries.push_back(info);
+        true
+    }
+
+    /// Queues `info` unless it is a real-time signal and `room` (what `RLIMIT_SIGPENDING`
+    /// leaves across all of the process's queues) is 0. Returns false only then: a standard
+    /// signal already pending merges, which counts as sent.
+    pub fn push_within(&mut self, info: SigInfo, room: usize) -> bool {
+        let Ok(sig) = Signal::try_from(info.si_signo) else {
+            return false;
+        };
+        if sig.is_realtime() && room == 0 {
+            return false;
+        }
+        self.push(info, usize::MAX);
         true
     }
 
@@ -274,7 +294,9 @@ impl SigQueue {
     /// lowest number.
     pub fn next(&self, allowed: SigSet) -> Option<Signal> {
         let ready = SigSet(self.set.0 & allowed.0);
-        SigSet(ready.0 & SYNCHRONOUS.0).first().or_else(|| ready.first())
+        SigSet(ready.0 & SYNCHRONOUS.0)
+            .first()
+            .or_else(|| ready.first())
     }
 }
 
@@ -415,6 +437,11 @@ impl ThreadSignals {
         self.pending.set()
     }
 
+    /// How many signal instances are queued for the thread.
+    pub fn queued(&self) -> usize {
+        self.pending.len()
+    }
+
     /// The queue of pending signals with their information.
     pub fn queue(&mut self) -> &mut SigQueue {
         &mut self.pending
@@ -423,7 +450,10 @@ impl ThreadSignals {
     /// Records `sig` as pending with no particular information. A standard signal already
     /// pending stays pending once (Linux merges them).
     pub fn add_pending(&mut self, sig: Signal) {
-        let info = SigInfo { si_signo: sig.number() as i32, ..SigInfo::default() };
+        let info = SigInfo {
+            si_signo: sig.number() as i32,
+            ..SigInfo::default()
+        };
         self.pending.push(info, usize::MAX);
     }
 
@@ -588,7 +618,10 @@ mod queue_tests {
     use super::*;
 
     fn info(sig: Signal, value: u64) -> SigInfo {
-        let mut i = SigInfo { si_signo: sig.number() as i32, ..SigInfo::default() };
+        let mut i = SigInfo {
+            si_signo: sig.number() as i32,
+            ..SigInfo::default()
+        };
         i.fields[1] = value;
         i
     }
@@ -618,8 +651,21 @@ mod queue_tests {
         let rt = Signal::new(40).unwrap();
         assert!(q.push(info(rt, 1), 2) && q.push(info(rt, 2), 2));
         assert!(!q.push(info(rt, 3), 2), "RLIMIT_SIGPENDING reached");
+        assert!(
+            !q.push_within(info(rt, 3), 0),
+            "no room for a real-time signal"
+        );
+        assert!(
+            q.push_within(info(Signal::SIGUSR2, 0), 0),
+            "standard ones need none"
+        );
+        assert!(q.push_within(info(Signal::SIGUSR2, 0), 0), "and merge");
+        assert_eq!(q.len(), 3);
+        assert!(q.push_within(info(rt, 3), 1));
+        assert_eq!(q.len(), 4);
         q.discard(rt);
-        assert!(q.is_empty() && q.set().is_empty());
+        assert_eq!(q.len(), 1);
+        assert_eq!(q.set(), SigSet::EMPTY.with(Signal::SIGUSR2));
     }
 
     #[test]
@@ -629,7 +675,10 @@ mod queue_tests {
         q.push(info(Signal::SIGINT, 0), 10);
         q.push(info(Signal::SIGSEGV, 0), 10);
         assert_eq!(q.next(SigSet::FULL), Some(Signal::SIGSEGV));
-        assert_eq!(q.next(SigSet::FULL.without(Signal::SIGSEGV)), Some(Signal::SIGINT));
+        assert_eq!(
+            q.next(SigSet::FULL.without(Signal::SIGSEGV)),
+            Some(Signal::SIGINT)
+        );
         assert_eq!(q.next(SigSet::EMPTY), None);
     }
 }

@@ -5,7 +5,9 @@
 use crate::devices::KernelBlocker;
 use crate::process::Process;
 use crate::sched;
-use crate::signal::{has_deliverable, raise, raise_on_process};
+use crate::signal::{
+    Sent, dequeue, discard_everywhere, has_deliverable, pending_for, raise, raise_on_process,
+};
 use crate::thread::Wake;
 use core::sync::atomic::Ordering;
 use oxv_abi::linux::fs::Pollfd;
@@ -38,11 +40,8 @@ pub fn rt_sigaction(
     if r.is_ok() && !act.is_null() {
         if let Ok(sig) = Signal::try_from(signum) {
             if actions.is_ignored(sig) {
-                sched::with(|s| {
-                    for t in s.threads() {
-                        t.signals.lock().clear_pending(sig);
-                    }
-                });
+                drop(actions);
+                discard_everywhere(sig);
             }
         }
     }
@@ -77,7 +76,9 @@ fn to_thread(p: &Process, tid: i32, sig: i32, info: Option<SigInfo>) -> SysResul
         let info = info.unwrap_or_else(|| {
             SigInfo::from_process(sig.number() as i32, code::SI_TKILL, p.pid, 0)
         });
-        raise(&target, sig, info);
+        if raise(&target, sig, info) == Sent::OverLimit {
+            return Err(Errno::EAGAIN);
+        }
     }
     Ok(0)
 }
@@ -124,7 +125,9 @@ pub fn rt_sigqueueinfo(
         return Err(Errno::ESRCH);
     }
     if let Some(sig) = sig {
-        raise_on_process(sig, i);
+        if raise_on_process(sig, i) == Sent::OverLimit {
+            return Err(Errno::EAGAIN);
+        }
     }
     Ok(0)
 }
@@ -148,7 +151,7 @@ pub fn rt_tgsigqueueinfo(
     to_thread(p, tid, sig, Some(i))
 }
 
-/// rt_sigpending(2): signals raised on the caller while blocked.
+/// rt_sigpending(2): signals pending for the caller or the process while blocked.
 pub fn rt_sigpending(
     mem: &mut dyn UserMemory,
     set: UserPtr<SigSet>,
@@ -158,9 +161,8 @@ pub fn rt_sigpending(
         return Err(Errno::EINVAL);
     }
     let me = sched::current();
-    let st = me.signals.lock();
-    let pending = SigSet(st.pending().0 & st.blocked().0);
-    drop(st);
+    let blocked = me.signals.lock().blocked();
+    let pending = SigSet(pending_for(&me).0 & blocked.0);
     mem.copy_out(set.addr(), &pending.0.to_le_bytes()[..sigsetsize])?;
     Ok(0)
 }
@@ -191,9 +193,6 @@ pub fn rt_sigsuspend(mem: &dyn UserMemory, mask: UserPtr<SigSet>, sigsetsize: us
         let mut st = me.signals.lock();
         let old = st.blocked();
         st.set_blocked(new.blockable());
-        if !st.pending().is_empty() {
-            me.sig_pending.store(true, Ordering::Release);
-        }
         old
     };
     *me.saved_mask.lock() = Some(old);
@@ -221,16 +220,7 @@ pub fn rt_sigtimedwait(
     };
     let me = sched::current();
     loop {
-        let taken = {
-            let mut st = me.signals.lock();
-            let hit = SigSet(st.pending().0 & these.0).first();
-            if let Some(sig) = hit {
-                st.clear_pending(sig);
-            }
-            hit
-        };
-        if let Some(sig) = taken {
-            let i = crate::signal::take_info(&me, sig);
+        if let Some((sig, i)) = dequeue(&me, these) {
             if !info.is_null() {
                 info.write(mem, &i)?;
             }
@@ -274,14 +264,11 @@ pub fn ppoll(
         let mut st = me.signals.lock();
         let old = st.blocked();
         st.set_blocked(new.blockable());
-        if !st.pending().is_empty() {
-            me.sig_pending.store(true, Ordering::Release);
-        }
         Some(old)
     };
     let r = oxv_vfs::syscalls::poll::ppoll(&p.files, mem, &KernelBlocker, fds, nfds, tmo);
     if let Some(old) = saved {
-        if r == Err(Errno::EINTR) {
+        if r == Err(Errno::EINTR) && has_deliverable(&me) {
             *me.saved_mask.lock() = Some(old);
         } else {
             me.signals.lock().set_blocked(old);
