@@ -207,7 +207,6 @@ pub fn start(start_info: u64, entry_tsc: u64) -> ! {
         shared_signals: Mutex::new(SigQueue::new()),
         shared_pending: AtomicBool::new(false),
         limits: Mutex::new(Rlimits::new(mem::frame_stats().1 as u64 * 4096)),
-        start_tsc: cpu::rdtsc(),
         comm: Mutex::new(comm_of(&args.argv[0])),
     });
 

@@ -39,8 +39,6 @@ pub struct Process {
     pub shared_pending: AtomicBool,
     /// Resource limits.
     pub limits: Mutex<Rlimits>,
-    /// TSC when the process started (for its CPU-time clock).
-    pub start_tsc: u64,
     /// The thread name (prctl PR_SET_NAME), NUL-padded.
     pub comm: Mutex<[u8; 16]>,
 }

@@ -15,7 +15,7 @@ use crate::thread::{State, Thread, ThreadRef, Wake};
 use alloc::collections::{BTreeMap, VecDeque};
 use alloc::sync::Arc;
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicBool, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use oxv_sched::futex::FutexTable;
 use oxv_sched::timer::{TimerId, TimerQueue};
 use spin::Mutex;
@@ -59,6 +59,48 @@ static SCHED: Mutex<Scheduler> = Mutex::new(Scheduler {
 
 static NEED_RESCHED: AtomicBool = AtomicBool::new(false);
 
+/// TSC value when the running thread got the CPU.
+static SWITCHED_AT: AtomicU64 = AtomicU64::new(0);
+/// CPU time (TSC ticks) the app's threads, live and exited, used up to the last switch.
+static APP_CPU_TICKS: AtomicU64 = AtomicU64::new(0);
+
+/// Charges the time since the last switch to `prev`, which is leaving the CPU (the idle
+/// thread's time is nobody's).
+fn charge(prev: &Thread) {
+    let t = cpu::rdtsc();
+    let ran = t.saturating_sub(SWITCHED_AT.swap(t, Ordering::Relaxed));
+    if !prev.is_idle() {
+        prev.cpu_ticks.fetch_add(ran, Ordering::Relaxed);
+        APP_CPU_TICKS.fetch_add(ran, Ordering::Relaxed);
+    }
+}
+
+/// Ticks the running app thread has used since it got the CPU (0 when idle runs).
+fn running_ticks(current: &Thread) -> u64 {
+    if current.is_idle() {
+        0
+    } else {
+        cpu::rdtsc().saturating_sub(SWITCHED_AT.load(Ordering::Relaxed))
+    }
+}
+
+/// CPU time the app has used, in ns: every thread's time on the CPU, live or exited
+/// (`CLOCK_PROCESS_CPUTIME_ID`, getrusage, times, the CPU-time interval timers). Time in
+/// the kernel on the app's behalf counts; idle time does not.
+pub fn process_cpu_ns() -> u64 {
+    let ticks = APP_CPU_TICKS.load(Ordering::Relaxed) + running_ticks(&current());
+    crate::time::clock().ticks_to_ns(ticks)
+}
+
+/// CPU time thread `t` has used, in ns (`CLOCK_THREAD_CPUTIME_ID`).
+pub fn thread_cpu_ns(t: &ThreadRef) -> u64 {
+    let mut ticks = t.cpu_ticks.load(Ordering::Relaxed);
+    if *t == current() {
+        ticks += running_ticks(t);
+    }
+    crate::time::clock().ticks_to_ns(ticks)
+}
+
 fn now() -> u64 {
     crate::time::monotonic_ns()
 }
@@ -66,6 +108,7 @@ fn now() -> u64 {
 /// Makes the code running now (the boot path) the idle thread.
 pub fn init() {
     let idle = ThreadRef(Arc::new(Thread::idle()));
+    SWITCHED_AT.store(cpu::rdtsc(), Ordering::Relaxed);
     let mut s = SCHED.lock();
     s.current = Some(idle.clone());
     s.idle = Some(idle);
@@ -214,6 +257,7 @@ pub fn schedule() {
         if prev == next {
             return;
         }
+        charge(&prev);
         // Raw pointers only across the switch: the scheduler's own references (current, run
         // queue, dead list) keep both threads alive.
         (
@@ -324,7 +368,9 @@ pub fn timer_interrupt() {
                 TimerEvent::App(what) => fired.push(what),
             }
         }
-        if !s.run.is_empty() && (t >= s.slice_end || s.current.as_ref().is_some_and(|c| c.is_idle())) {
+        if !s.run.is_empty()
+            && (t >= s.slice_end || s.current.as_ref().is_some_and(|c| c.is_idle()))
+        {
             NEED_RESCHED.store(true, Ordering::Relaxed);
         }
         s.arm_timer();

@@ -74,6 +74,8 @@ pub struct Thread {
     pub clear_child_tid: AtomicU64,
     /// `set_robust_list` head.
     pub robust_list: AtomicU64,
+    /// CPU time used (TSC ticks), up to the thread's last switch away.
+    pub cpu_ticks: AtomicU64,
     /// Whether any signal is queued for this thread (updated under the `signals` lock): the
     /// cheap check on every return to ring 3.
     pub sig_pending: AtomicBool,
@@ -113,6 +115,7 @@ impl Thread {
             gs_base: AtomicU64::new(0),
             clear_child_tid: AtomicU64::new(0),
             robust_list: AtomicU64::new(0),
+            cpu_ticks: AtomicU64::new(0),
             sig_pending: AtomicBool::new(false),
             saved_mask: Mutex::new(None),
             sigwait_set: AtomicU64::new(0),
@@ -134,6 +137,7 @@ impl Thread {
             gs_base: AtomicU64::new(0),
             clear_child_tid: AtomicU64::new(0),
             robust_list: AtomicU64::new(0),
+            cpu_ticks: AtomicU64::new(0),
             sig_pending: AtomicBool::new(false),
             saved_mask: Mutex::new(None),
             sigwait_set: AtomicU64::new(0),

@@ -7,9 +7,11 @@
 //! POSIX timer expires while its previous signal is still pending, the expiry counts as an
 //! overrun instead (timer_getoverrun(2)).
 //!
-//! oxv runs one app on the CPU, so process CPU time is close to the time since the app
-//! started: `ITIMER_VIRTUAL`, `ITIMER_PROF` and CPU-time clocks count that time (see
-//! `docs/syscalls.md`).
+//! `ITIMER_VIRTUAL` and `ITIMER_PROF` run on the process's CPU time
+//! ([`sched::process_cpu_ns`]; oxv does not split user from system time, so both count all
+//! of it). Such a timer is queued for the wall-clock instant its CPU deadline would come if
+//! the app ran all the time; when that instant comes with CPU time still to go (the app slept
+//! meanwhile), it is queued again for the rest.
 
 use crate::sched;
 use crate::signal::{Sent, raise, raise_on_process};
@@ -45,8 +47,10 @@ pub enum Notify {
 /// One armed or disarmed timer.
 #[derive(Clone, Debug, Default)]
 struct Timer {
-    /// Next expiry (monotonic ns) and its queue id, when armed.
+    /// Next expiry (on the timer's clock, ns) and its queue id, when armed.
     armed: Option<(u64, TimerId)>,
+    /// Whether the timer's clock is the process's CPU time (else the monotonic clock).
+    cpu: bool,
     interval_ns: u64,
     generation: u64,
     overrun: i32,
@@ -69,15 +73,7 @@ struct Timers {
 }
 
 static TIMERS: Mutex<Timers> = Mutex::new(Timers {
-    interval: [const {
-        Timer {
-            armed: None,
-            interval_ns: 0,
-            generation: 0,
-            overrun: 0,
-            last_overrun: 0,
-        }
-    }; 3],
+    interval: [Timer::new(false), Timer::new(true), Timer::new(true)],
     posix: BTreeMap::new(),
     next_id: 0,
 });
@@ -87,12 +83,55 @@ fn now() -> u64 {
 }
 
 impl Timer {
+    const fn new(cpu: bool) -> Timer {
+        Timer {
+            armed: None,
+            cpu,
+            interval_ns: 0,
+            generation: 0,
+            overrun: 0,
+            last_overrun: 0,
+        }
+    }
+
+    /// The time on the timer's clock.
+    fn clock_ns(&self) -> u64 {
+        if self.cpu {
+            sched::process_cpu_ns()
+        } else {
+            now()
+        }
+    }
+
     /// Time left to the next expiry and the period, in ns.
     fn read(&self) -> (u64, u64) {
         let left = self
             .armed
-            .map_or(0, |(at, _)| at.saturating_sub(now()).max(1));
+            .map_or(0, |(at, _)| at.saturating_sub(self.clock_ns()).max(1));
         (left, self.interval_ns)
+    }
+
+    /// Whether a CPU-time timer's queue entry fired before its CPU deadline (the process
+    /// slept meanwhile).
+    fn cpu_time_to_go(&self) -> bool {
+        self.cpu && self.armed.is_some_and(|(at, _)| self.clock_ns() < at)
+    }
+
+    /// Queues the armed expiry again for the CPU time still to go.
+    fn requeue(&mut self, what: Expiry) {
+        if let Some((at, _)) = self.armed {
+            self.enqueue(at, what);
+        }
+    }
+
+    /// Puts expiry `at` (on the timer's clock) on the scheduler's wall-clock queue.
+    fn enqueue(&mut self, at: u64, what: Expiry) {
+        let wall = if self.cpu {
+            now().saturating_add(at.saturating_sub(sched::process_cpu_ns()))
+        } else {
+            at
+        };
+        self.armed = Some((at, sched::add_app_timer(wall, what)));
     }
 
     fn disarm(&mut self) {
@@ -107,7 +146,7 @@ impl Timer {
         self.interval_ns = interval_ns;
         self.overrun = 0;
         let generation = self.generation;
-        self.armed = Some((at, sched::add_app_timer(at, what(generation))));
+        self.enqueue(at, what(generation));
     }
 }
 
@@ -125,22 +164,25 @@ pub fn set_interval(which: usize, value_ns: u64, interval_ns: u64) -> (u64, u64)
         t.interval[which].disarm();
         t.interval[which].interval_ns = 0;
     } else {
-        t.interval[which].arm(now().saturating_add(value_ns), interval_ns, |generation| {
-            Expiry::Interval { which, generation }
+        let at = t.interval[which].clock_ns().saturating_add(value_ns);
+        t.interval[which].arm(at, interval_ns, |generation| Expiry::Interval {
+            which,
+            generation,
         });
     }
     old
 }
 
-/// Creates a POSIX timer notifying as `notify(id)` says; returns its id.
-pub fn create(realtime: bool, notify: impl FnOnce(i32) -> Notify) -> i32 {
+/// Creates a POSIX timer notifying as `notify(id)` says, on the process's CPU time if `cpu`;
+/// returns its id.
+pub fn create(realtime: bool, cpu: bool, notify: impl FnOnce(i32) -> Notify) -> i32 {
     let mut t = TIMERS.lock();
     let id = t.next_id;
     t.next_id += 1;
     t.posix.insert(
         id,
         Posix {
-            timer: Timer::default(),
+            timer: Timer::new(cpu),
             notify: notify(id),
             realtime,
             signal_pending: false,
@@ -154,22 +196,38 @@ pub fn is_realtime(id: i32) -> Option<bool> {
     TIMERS.lock().posix.get(&id).map(|p| p.realtime)
 }
 
-/// Arms POSIX timer `id` to expire at the monotonic time `at` (`None` disarms), then every
-/// `interval_ns`; returns the previous (time left, period), or `None` for an unknown id.
-pub fn set_posix(id: i32, at: Option<u64>, interval_ns: u64) -> Option<(u64, u64)> {
+/// When a timer is to expire first.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum FirstExpiry {
+    /// Never: the timer is disarmed.
+    Disarm,
+    /// After this many ns on the timer's clock.
+    After(u64),
+    /// At this time on the timer's clock (the monotonic one for wall-clock timers); a time
+    /// already past expires at once.
+    At(u64),
+}
+
+/// Arms POSIX timer `id` to expire as `first` says, then every `interval_ns`; returns the
+/// previous (time left, period), or `None` for an unknown id.
+pub fn set_posix(id: i32, first: FirstExpiry, interval_ns: u64) -> Option<(u64, u64)> {
     let mut t = TIMERS.lock();
     let p = t.posix.get_mut(&id)?;
     let old = p.timer.read();
-    match at {
-        None => {
+    let clock = p.timer.clock_ns();
+    let at = match first {
+        FirstExpiry::Disarm => {
             p.timer.disarm();
             p.timer.interval_ns = 0;
+            return Some(old);
         }
-        Some(at) => p.timer.arm(at, interval_ns, |generation| Expiry::Posix {
-            id,
-            generation,
-        }),
-    }
+        FirstExpiry::After(ns) => clock.saturating_add(ns),
+        FirstExpiry::At(at) => at.max(clock),
+    };
+    p.timer.arm(at, interval_ns, |generation| Expiry::Posix {
+        id,
+        generation,
+    });
     Some(old)
 }
 
@@ -216,6 +274,11 @@ pub fn expired(what: Expiry) {
             if timer.generation != generation {
                 return;
             }
+
+            if timer.cpu_time_to_go() {
+                timer.requeue(what);
+                return;
+            }
             let sig = [Signal::SIGALRM, Signal::SIGVTALRM, Signal::SIGPROF][which];
             (
                 timer,
@@ -231,6 +294,10 @@ pub fn expired(what: Expiry) {
                 return;
             };
             if p.timer.generation != generation {
+                return;
+            }
+            if p.timer.cpu_time_to_go() {
+                p.timer.requeue(what);
                 return;
             }
             let raise_now = match p.notify {
@@ -255,10 +322,10 @@ pub fn expired(what: Expiry) {
         }
     };
     // Re-arm a periodic timer for its next period (skipped periods count as overruns).
-    let fired_at = timer.armed.take().map_or(now(), |(at, _)| at);
+    let t_now = timer.clock_ns();
+    let fired_at = timer.armed.take().map_or(t_now, |(at, _)| at);
     if timer.interval_ns > 0 {
         let mut next = fired_at + timer.interval_ns;
-        let t_now = now();
         if next <= t_now {
             let missed = (t_now - next) / timer.interval_ns + 1;
             timer.overrun = timer
@@ -266,7 +333,7 @@ pub fn expired(what: Expiry) {
                 .saturating_add(missed.min(i32::MAX as u64) as i32);
             next += missed * timer.interval_ns;
         }
-        timer.armed = Some((next, sched::add_app_timer(next, what)));
+        timer.enqueue(next, what);
     }
     drop(t);
     if let Some((sig, tid, info)) = raise_now {

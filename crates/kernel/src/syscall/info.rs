@@ -5,7 +5,7 @@ use crate::arch::cpu::{self, msr};
 use crate::process::Process;
 use core::sync::atomic::Ordering;
 use oxv_abi::linux::system::{ArchPrctlCode, Sysinfo, Utsname};
-use oxv_abi::linux::time::Timespec;
+use oxv_abi::linux::time::{ClockId, Timespec};
 use oxv_abi::{Errno, SysResult, UserAddr, UserBuf, UserMemory, UserPtr};
 use oxv_sched::syscalls::time::{Interrupted, Sleeper};
 
@@ -220,17 +220,16 @@ pub fn prctl(p: &Process, mem: &mut dyn UserMemory, option: i32, arg2: u64) -> S
     }
 }
 
-/// clock_gettime(2): the process CPU clocks count from process start (the app is the only
-/// thing the CPU runs).
-pub fn clock_gettime(
-    p: &Process,
-    mem: &mut dyn UserMemory,
-    clockid: i32,
-    tp: UserPtr<Timespec>,
-) -> SysResult {
+/// clock_gettime(2): the CPU-time clocks count the time the process's threads (or the
+/// calling thread) spent on the CPU.
+pub fn clock_gettime(mem: &mut dyn UserMemory, clockid: i32, tp: UserPtr<Timespec>) -> SysResult {
     let clock = crate::time::clock();
     let now = cpu::rdtsc();
-    let cpu_ns = clock.ticks_to_ns(now.saturating_sub(p.start_tsc));
+    let cpu_ns = if clockid == ClockId::ThreadCputime as i32 {
+        crate::sched::thread_cpu_ns(&crate::sched::current())
+    } else {
+        crate::sched::process_cpu_ns()
+    };
     oxv_sched::syscalls::time::clock_gettime(clock, now, cpu_ns, mem, clockid, tp)
 }
 

@@ -306,7 +306,7 @@ fn dispatch(call: &Syscall, frame: &mut TrapFrame) -> SysResult {
         S::Kill { pid, sig } => signal::kill(p, pid, sig),
         S::Tkill { tid, sig } => signal::tkill(p, tid, sig),
         S::Tgkill { tgid, tid, sig } => signal::tgkill(p, tgid, tid, sig),
-        S::ClockGettime { clockid, tp } => info::clock_gettime(p, mem, clockid, tp),
+        S::ClockGettime { clockid, tp } => info::clock_gettime(mem, clockid, tp),
         S::ClockGetres { clockid, res } => {
             oxv_sched::syscalls::time::clock_getres(mem, clockid, res)
         }
@@ -431,18 +431,36 @@ fn dispatch(call: &Syscall, frame: &mut TrapFrame) -> SysResult {
         } => signal::rt_tgsigqueueinfo(p, mem, tgid, tid, sig, info),
         S::Pause => signal::pause(),
         S::Getitimer { which, curr_value } => timer::getitimer(mem, which, curr_value),
-        S::Setitimer { which, new_value, old_value } => timer::setitimer(mem, which, new_value, old_value),
+        S::Setitimer {
+            which,
+            new_value,
+            old_value,
+        } => timer::setitimer(mem, which, new_value, old_value),
         S::Alarm { seconds } => timer::alarm(seconds),
-        S::TimerCreate { clockid, sevp, timerid } => timer::timer_create(mem, clockid, sevp, timerid),
-        S::TimerSettime { timerid, flags, new_value, old_value } => timer::timer_settime(mem, timerid, flags, new_value, old_value),
-        S::TimerGettime { timerid, curr_value } => timer::timer_gettime(mem, timerid, curr_value),
+        S::TimerCreate {
+            clockid,
+            sevp,
+            timerid,
+        } => timer::timer_create(mem, clockid, sevp, timerid),
+        S::TimerSettime {
+            timerid,
+            flags,
+            new_value,
+            old_value,
+        } => timer::timer_settime(mem, timerid, flags, new_value, old_value),
+        S::TimerGettime {
+            timerid,
+            curr_value,
+        } => timer::timer_gettime(mem, timerid, curr_value),
         S::TimerGetoverrun { timerid } => timer::timer_getoverrun(timerid),
         S::TimerDelete { timerid } => timer::timer_delete(timerid),
         S::Getcpu { cpu, node } => resource::getcpu(mem, cpu, node),
         S::Getrusage { who, usage } => resource::getrusage(p, mem, who, usage),
-        S::Times { buf } => resource::times(p, mem, buf),
+        S::Times { buf } => resource::times(mem, buf),
         S::SchedGetscheduler { pid } => resource::sched_getscheduler(p, pid),
-        S::SchedSetscheduler { pid, policy, param } => resource::sched_setscheduler(p, mem, pid, policy, param),
+        S::SchedSetscheduler { pid, policy, param } => {
+            resource::sched_setscheduler(p, mem, pid, policy, param)
+        }
         S::SchedGetparam { pid, param } => resource::sched_getparam(p, mem, pid, param),
         S::SchedSetparam { pid, param } => resource::sched_setparam(p, mem, pid, param),
         S::SchedGetPriorityMax { policy } => resource::sched_get_priority_max(policy),

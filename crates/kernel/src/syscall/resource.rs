@@ -16,11 +16,6 @@ use oxv_abi::{Errno, SysResult, UserMemory, UserPtr};
 
 static NICE: AtomicI32 = AtomicI32::new(0);
 
-fn cpu_ns(p: &Process) -> u64 {
-    let clock = crate::time::clock();
-    clock.ticks_to_ns(crate::arch::cpu::rdtsc().saturating_sub(p.start_tsc))
-}
-
 fn check_pid(p: &Process, pid: i32) -> Result<(), Errno> {
     if pid < 0 {
         return Err(Errno::EINVAL);
@@ -44,12 +39,25 @@ pub fn getcpu(mem: &mut dyn UserMemory, cpu: UserPtr<u32>, node: UserPtr<u32>) -
 }
 
 /// getrusage(2).
-pub fn getrusage(p: &Process, mem: &mut dyn UserMemory, who: i32, usage: UserPtr<Rusage>) -> SysResult {
+pub fn getrusage(
+    p: &Process,
+    mem: &mut dyn UserMemory,
+    who: i32,
+    usage: UserPtr<Rusage>,
+) -> SysResult {
     let mut r = Rusage::default();
     match who {
         RUSAGE_SELF | RUSAGE_THREAD => {
-            let ns = cpu_ns(p);
-            r.ru_utime = Timeval { tv_sec: (ns / 1_000_000_000) as i64, tv_usec: ((ns % 1_000_000_000) / 1000) as i64 };
+            // oxv does not split user from system time: all of it is reported as user time.
+            let ns = if who == RUSAGE_SELF {
+                sched::process_cpu_ns()
+            } else {
+                sched::thread_cpu_ns(&sched::current())
+            };
+            r.ru_utime = Timeval {
+                tv_sec: (ns / 1_000_000_000) as i64,
+                tv_usec: ((ns % 1_000_000_000) / 1000) as i64,
+            };
             r.ru_maxrss = (p.mm.lock().resident_pages() * 4) as i64;
         }
         RUSAGE_CHILDREN => {}
@@ -61,9 +69,12 @@ pub fn getrusage(p: &Process, mem: &mut dyn UserMemory, who: i32, usage: UserPtr
 
 /// times(2): clock ticks (100 per second, AT_CLKTCK) of CPU time, and of time since boot as
 /// the return value.
-pub fn times(p: &Process, mem: &mut dyn UserMemory, buf: UserPtr<Tms>) -> SysResult {
+pub fn times(mem: &mut dyn UserMemory, buf: UserPtr<Tms>) -> SysResult {
     if !buf.is_null() {
-        let t = Tms { tms_utime: (cpu_ns(p) / 10_000_000) as i64, ..Tms::default() };
+        let t = Tms {
+            tms_utime: (sched::process_cpu_ns() / 10_000_000) as i64,
+            ..Tms::default()
+        };
         buf.write(mem, &t)?;
     }
     Ok((crate::time::monotonic_ns() / 10_000_000) as usize)
@@ -84,7 +95,13 @@ pub fn sched_getscheduler(p: &Process, pid: i32) -> SysResult {
 }
 
 /// sched_setscheduler(2).
-pub fn sched_setscheduler(p: &Process, mem: &dyn UserMemory, pid: i32, policy: i32, param: UserPtr<SchedParam>) -> SysResult {
+pub fn sched_setscheduler(
+    p: &Process,
+    mem: &dyn UserMemory,
+    pid: i32,
+    policy: i32,
+    param: UserPtr<SchedParam>,
+) -> SysResult {
     if param.is_null() || pid < 0 {
         return Err(Errno::EINVAL);
     }
@@ -104,7 +121,12 @@ pub fn sched_setscheduler(p: &Process, mem: &dyn UserMemory, pid: i32, policy: i
 const SCHED_RESET_ON_FORK: u32 = 0x4000_0000;
 
 /// sched_getparam(2).
-pub fn sched_getparam(p: &Process, mem: &mut dyn UserMemory, pid: i32, param: UserPtr<SchedParam>) -> SysResult {
+pub fn sched_getparam(
+    p: &Process,
+    mem: &mut dyn UserMemory,
+    pid: i32,
+    param: UserPtr<SchedParam>,
+) -> SysResult {
     if param.is_null() || pid < 0 {
         return Err(Errno::EINVAL);
     }
@@ -114,29 +136,57 @@ pub fn sched_getparam(p: &Process, mem: &mut dyn UserMemory, pid: i32, param: Us
 }
 
 /// sched_setparam(2): the normal policy takes priority 0 only.
-pub fn sched_setparam(p: &Process, mem: &dyn UserMemory, pid: i32, param: UserPtr<SchedParam>) -> SysResult {
+pub fn sched_setparam(
+    p: &Process,
+    mem: &dyn UserMemory,
+    pid: i32,
+    param: UserPtr<SchedParam>,
+) -> SysResult {
     if param.is_null() || pid < 0 {
         return Err(Errno::EINVAL);
     }
     let prm = param.read(mem)?;
     check_pid(p, pid)?;
-    if prm.sched_priority != 0 { Err(Errno::EINVAL) } else { Ok(0) }
+    if prm.sched_priority != 0 {
+        Err(Errno::EINVAL)
+    } else {
+        Ok(0)
+    }
 }
 
 /// sched_get_priority_max(2).
 pub fn sched_get_priority_max(policy: i32) -> SysResult {
-    Ok(if normal_policy(policy)? || policy == SCHED_DEADLINE { 0 } else { 99 })
+    Ok(if normal_policy(policy)? || policy == SCHED_DEADLINE {
+        0
+    } else {
+        99
+    })
 }
 
 /// sched_get_priority_min(2).
 pub fn sched_get_priority_min(policy: i32) -> SysResult {
-    Ok(if normal_policy(policy)? || policy == SCHED_DEADLINE { 0 } else { 1 })
+    Ok(if normal_policy(policy)? || policy == SCHED_DEADLINE {
+        0
+    } else {
+        1
+    })
 }
 
 /// sched_rr_get_interval(2): the time slice.
-pub fn sched_rr_get_interval(p: &Process, mem: &mut dyn UserMemory, pid: i32, tp: UserPtr<Timespec>) -> SysResult {
+pub fn sched_rr_get_interval(
+    p: &Process,
+    mem: &mut dyn UserMemory,
+    pid: i32,
+    tp: UserPtr<Timespec>,
+) -> SysResult {
     check_pid(p, pid)?;
-    tp.write(mem, &Timespec { tv_sec: 0, tv_nsec: 10_000_000 })?;
+    tp.write(
+        mem,
+        &Timespec {
+            tv_sec: 0,
+            tv_nsec: 10_000_000,
+        },
+    )?;
     Ok(0)
 }
 
@@ -144,10 +194,18 @@ fn check_who(p: &Process, which: i32, who: i32) -> Result<(), Errno> {
     match which {
         PRIO_PROCESS => check_pid(p, who),
         PRIO_PGRP => {
-            if who == 0 || who == p.pid { Ok(()) } else { Err(Errno::ESRCH) }
+            if who == 0 || who == p.pid {
+                Ok(())
+            } else {
+                Err(Errno::ESRCH)
+            }
         }
         PRIO_USER => {
-            if who == 0 { Ok(()) } else { Err(Errno::ESRCH) }
+            if who == 0 {
+                Ok(())
+            } else {
+                Err(Errno::ESRCH)
+            }
         }
         _ => Err(Errno::EINVAL),
     }

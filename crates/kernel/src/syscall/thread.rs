@@ -217,14 +217,18 @@ fn futex_death(uaddr: u64, tid: i32) {
 fn release_robust_list(head: u64, tid: i32) {
     let mem = &CurrentUserMemory;
     // struct robust_list_head { next, futex_offset, list_op_pending }
-    let Ok(h) = UserPtr::<[u64; 3]>::new(head).read(mem) else { return };
+    let Ok(h) = UserPtr::<[u64; 3]>::new(head).read(mem) else {
+        return;
+    };
     let (offset, pending) = (h[1] as i64, h[2] & !1);
     let mut entry = h[0] & !1;
     for _ in 0..ROBUST_LIST_LIMIT {
         if entry == head || entry == 0 {
             break;
         }
-        let Ok(next) = UserPtr::<u64>::new(entry).read(mem) else { break };
+        let Ok(next) = UserPtr::<u64>::new(entry).read(mem) else {
+            break;
+        };
         if entry != pending {
             futex_death(entry.wrapping_add_signed(offset), tid);
         }

@@ -3,7 +3,7 @@
 //! timer_delete(2). The timers themselves are in [`crate::timers`].
 
 use crate::sched;
-use crate::timers::{self, Notify};
+use crate::timers::{self, FirstExpiry, Notify};
 use oxv_abi::linux::signal::Signal;
 use oxv_abi::linux::time::{ClockId, TIMER_ABSTIME, Timespec, Timeval};
 use oxv_abi::linux::timer::*;
@@ -12,18 +12,26 @@ use oxv_abi::{Errno, SysResult, UserMemory, UserPtr};
 const NS: u64 = 1_000_000_000;
 
 fn to_timeval(ns: u64) -> Timeval {
-    Timeval { tv_sec: (ns / NS) as i64, tv_usec: ((ns % NS) / 1000) as i64 }
+    Timeval {
+        tv_sec: (ns / NS) as i64,
+        tv_usec: ((ns % NS) / 1000) as i64,
+    }
 }
 
 fn to_timespec(ns: u64) -> Timespec {
-    Timespec { tv_sec: (ns / NS) as i64, tv_nsec: (ns % NS) as i64 }
+    Timespec {
+        tv_sec: (ns / NS) as i64,
+        tv_nsec: (ns % NS) as i64,
+    }
 }
 
 fn timeval_ns(tv: &Timeval) -> Result<u64, Errno> {
     if tv.tv_sec < 0 || !(0..1_000_000).contains(&tv.tv_usec) {
         return Err(Errno::EINVAL);
     }
-    Ok((tv.tv_sec as u64).saturating_mul(NS).saturating_add(tv.tv_usec as u64 * 1000))
+    Ok((tv.tv_sec as u64)
+        .saturating_mul(NS)
+        .saturating_add(tv.tv_usec as u64 * 1000))
 }
 
 fn which_index(which: i32) -> Result<usize, Errno> {
@@ -39,7 +47,10 @@ fn itimerval(left: u64, period: u64) -> Itimerval {
     if left > 0 && value.tv_sec == 0 && value.tv_usec == 0 {
         value.tv_usec = 1;
     }
-    Itimerval { it_interval: to_timeval(period), it_value: value }
+    Itimerval {
+        it_interval: to_timeval(period),
+        it_value: value,
+    }
 }
 
 /// getitimer(2).
@@ -51,9 +62,18 @@ pub fn getitimer(mem: &mut dyn UserMemory, which: i32, curr: UserPtr<Itimerval>)
 }
 
 /// setitimer(2). A null `new_value` disarms, as Linux still accepts.
-pub fn setitimer(mem: &mut dyn UserMemory, which: i32, new: UserPtr<Itimerval>, old: UserPtr<Itimerval>) -> SysResult {
+pub fn setitimer(
+    mem: &mut dyn UserMemory,
+    which: i32,
+    new: UserPtr<Itimerval>,
+    old: UserPtr<Itimerval>,
+) -> SysResult {
     let w = which_index(which)?;
-    let new = if new.is_null() { Itimerval::default() } else { new.read(mem)? };
+    let new = if new.is_null() {
+        Itimerval::default()
+    } else {
+        new.read(mem)?
+    };
     let value = timeval_ns(&new.it_value)?;
     let interval = timeval_ns(&new.it_interval)?;
     let (left, period) = timers::set_interval(w, value, interval);
@@ -77,15 +97,27 @@ pub fn alarm(seconds: u32) -> SysResult {
 fn check_clock(clockid: i32) -> Result<ClockId, Errno> {
     let c = ClockId::try_from(clockid)?;
     match c {
-        ClockId::MonotonicRaw | ClockId::RealtimeCoarse | ClockId::MonotonicCoarse => Err(Errno::EINVAL),
+        ClockId::MonotonicRaw | ClockId::RealtimeCoarse | ClockId::MonotonicCoarse => {
+            Err(Errno::EINVAL)
+        }
         c => Ok(c),
     }
 }
 
 /// timer_create(2). A null `sevp` means SIGALRM with the timer id as the value.
-pub fn timer_create(mem: &mut dyn UserMemory, clockid: i32, sevp: UserPtr<Sigevent>, timerid: UserPtr<i32>) -> SysResult {
+pub fn timer_create(
+    mem: &mut dyn UserMemory,
+    clockid: i32,
+    sevp: UserPtr<Sigevent>,
+    timerid: UserPtr<i32>,
+) -> SysResult {
     let clock = check_clock(clockid)?;
-    let realtime = matches!(clock, ClockId::Realtime | ClockId::RealtimeAlarm | ClockId::Tai);
+    let realtime = matches!(
+        clock,
+        ClockId::Realtime | ClockId::RealtimeAlarm | ClockId::Tai
+    );
+    // A thread CPU-time timer runs on the process's CPU time (oxv has no per-thread one).
+    let cpu = matches!(clock, ClockId::ProcessCputime | ClockId::ThreadCputime);
     let notify = if sevp.is_null() {
         None
     } else {
@@ -102,12 +134,22 @@ pub fn timer_create(mem: &mut dyn UserMemory, clockid: i32, sevp: UserPtr<Sigeve
                 } else {
                     None
                 };
-                Notify::Signal { signal, tid, value: ev.sigev_value }
+                Notify::Signal {
+                    signal,
+                    tid,
+                    value: ev.sigev_value,
+                }
             }
             _ => return Err(Errno::EINVAL),
         })
     };
-    let id = timers::create(realtime, |id| notify.unwrap_or(Notify::Signal { signal: Signal::SIGALRM, tid: None, value: id as u64 }));
+    let id = timers::create(realtime, cpu, |id| {
+        notify.unwrap_or(Notify::Signal {
+            signal: Signal::SIGALRM,
+            tid: None,
+            value: id as u64,
+        })
+    });
     if timerid.write(mem, &id).is_err() {
         timers::delete(id);
         return Err(Errno::EFAULT);
@@ -116,11 +158,20 @@ pub fn timer_create(mem: &mut dyn UserMemory, clockid: i32, sevp: UserPtr<Sigeve
 }
 
 fn itimerspec(left: u64, period: u64) -> Itimerspec {
-    Itimerspec { it_interval: to_timespec(period), it_value: to_timespec(left) }
+    Itimerspec {
+        it_interval: to_timespec(period),
+        it_value: to_timespec(left),
+    }
 }
 
 /// timer_settime(2).
-pub fn timer_settime(mem: &mut dyn UserMemory, id: i32, flags: i32, new: UserPtr<Itimerspec>, old: UserPtr<Itimerspec>) -> SysResult {
+pub fn timer_settime(
+    mem: &mut dyn UserMemory,
+    id: i32,
+    flags: i32,
+    new: UserPtr<Itimerspec>,
+    old: UserPtr<Itimerspec>,
+) -> SysResult {
     let realtime = timers::is_realtime(id).ok_or(Errno::EINVAL)?;
     if new.is_null() {
         return Err(Errno::EINVAL);
@@ -128,17 +179,20 @@ pub fn timer_settime(mem: &mut dyn UserMemory, id: i32, flags: i32, new: UserPtr
     let spec = new.read(mem)?;
     let value = spec.it_value.to_nanos()?;
     let interval = spec.it_interval.to_nanos()?;
-    let at = if value == 0 {
-        None
+    let first = if value == 0 {
+        FirstExpiry::Disarm
     } else if flags as u32 & TIMER_ABSTIME != 0 {
-        // An absolute value is on the timer's clock; oxv's clocks all run at one rate, so a
-        // realtime instant becomes a monotonic one by the offset between them.
-        let at = if realtime { crate::time::clock().realtime_to_monotonic_ns(value as i128) } else { value };
-        Some(at.max(crate::time::monotonic_ns()))
+        // An absolute value is on the timer's clock; oxv's wall and monotonic clocks run at
+        // one rate, so a realtime instant becomes a monotonic one by the offset between them.
+        FirstExpiry::At(if realtime {
+            crate::time::clock().realtime_to_monotonic_ns(value as i128)
+        } else {
+            value
+        })
     } else {
-        Some(crate::time::monotonic_ns().saturating_add(value))
+        FirstExpiry::After(value)
     };
-    let (left, period) = timers::set_posix(id, at, interval).ok_or(Errno::EINVAL)?;
+    let (left, period) = timers::set_posix(id, first, interval).ok_or(Errno::EINVAL)?;
     if !old.is_null() {
         old.write(mem, &itimerspec(left, period))?;
     }
@@ -159,5 +213,9 @@ pub fn timer_getoverrun(id: i32) -> SysResult {
 
 /// timer_delete(2).
 pub fn timer_delete(id: i32) -> SysResult {
-    if timers::delete(id) { Ok(0) } else { Err(Errno::EINVAL) }
+    if timers::delete(id) {
+        Ok(0)
+    } else {
+        Err(Errno::EINVAL)
+    }
 }
