@@ -123,15 +123,21 @@ fn page_fault(frame: &mut TrapFrame) {
 
 fn exception(frame: &mut TrapFrame, vector: u64) {
     if frame.came_from_user() {
+        // What Linux's handlers send (arch/x86/kernel/traps.c): si_addr is the faulting
+        // instruction, except for SI_KERNEL (#GP, int3, ...), where it is 0.
         let (sig, code) = match vector {
             0 => (Signal::SIGFPE, code::FPE_INTDIV),
-            16 | 19 => (Signal::SIGFPE, 0),
-            1 | 3 => (Signal::SIGTRAP, code::TRAP_BRKPT),
+            16 | 19 => match fp_exception_code(vector == 19) {
+                Some(code) => (Signal::SIGFPE, code),
+                // Nothing unmasked is pending (Linux ignores such a spurious exception).
+                None => return,
+            },
+            1 => (Signal::SIGTRAP, debug_code()),
+            3 => (Signal::SIGTRAP, code::SI_KERNEL),
             6 => (Signal::SIGILL, code::ILL_ILLOPN),
             11 | 12 | 17 => (Signal::SIGBUS, code::SI_KERNEL),
             _ => (Signal::SIGSEGV, code::SI_KERNEL),
         };
-        // si_addr is the faulting instruction for these (0 for SI_KERNEL, as Linux's #GP).
         let addr = if code == code::SI_KERNEL {
             0
         } else {
@@ -145,6 +151,36 @@ fn exception(frame: &mut TrapFrame, vector: u64) {
         return;
     }
     kernel_fault(frame, None);
+}
+
+/// The `si_code` of an x87 (#MF) or SIMD (#XM) floating-point exception, from the first
+/// pending unmasked exception in Linux's order of precedence; `None` if there is none.
+fn fp_exception_code(simd: bool) -> Option<i32> {
+    let err = crate::arch::context::unmasked_fp_exceptions(simd);
+    Some(if err & 0x01 != 0 {
+        code::FPE_FLTINV
+    } else if err & 0x04 != 0 {
+        code::FPE_FLTDIV
+    } else if err & 0x08 != 0 {
+        code::FPE_FLTOVF
+    } else if err & 0x12 != 0 {
+        code::FPE_FLTUND
+    } else if err & 0x20 != 0 {
+        code::FPE_FLTRES
+    } else {
+        return None;
+    })
+}
+
+/// The `si_code` of a debug exception from ring 3: a single step (`TF`, DR6.BS) is
+/// `TRAP_TRACE`, anything else a breakpoint.
+fn debug_code() -> i32 {
+    const DR6_BS: u64 = 1 << 14;
+    if crate::arch::cpu::read_dr6() & DR6_BS != 0 {
+        code::TRAP_TRACE
+    } else {
+        code::TRAP_BRKPT
+    }
 }
 
 fn kernel_fault(frame: &TrapFrame, addr: Option<u64>) -> ! {

@@ -201,8 +201,20 @@ pub mod code {
     pub const ILL_ILLOPN: i32 = raw::ILL_ILLOPN as i32;
     /// SIGFPE: integer divide by zero.
     pub const FPE_INTDIV: i32 = raw::FPE_INTDIV as i32;
+    /// SIGFPE: floating-point divide by zero.
+    pub const FPE_FLTDIV: i32 = raw::FPE_FLTDIV as i32;
+    /// SIGFPE: floating-point overflow.
+    pub const FPE_FLTOVF: i32 = raw::FPE_FLTOVF as i32;
+    /// SIGFPE: floating-point underflow.
+    pub const FPE_FLTUND: i32 = raw::FPE_FLTUND as i32;
+    /// SIGFPE: floating-point inexact result.
+    pub const FPE_FLTRES: i32 = raw::FPE_FLTRES as i32;
+    /// SIGFPE: invalid floating-point operation.
+    pub const FPE_FLTINV: i32 = raw::FPE_FLTINV as i32;
     /// SIGTRAP: breakpoint.
     pub const TRAP_BRKPT: i32 = raw::TRAP_BRKPT as i32;
+    /// SIGTRAP: single step.
+    pub const TRAP_TRACE: i32 = raw::TRAP_TRACE as i32;
 }
 
 const _: () = assert!(core::mem::size_of::<SigContext>() == 256);

@@ -130,6 +130,28 @@ pub fn reset_fpu() {
     }
 }
 
+/// The unmasked floating-point exceptions pending in this CPU's registers, in the bit layout
+/// the x87 status word and MXCSR share (invalid 0x1, denormal 0x2, divide 0x4, overflow
+/// 0x8, underflow 0x10, precision 0x20): `simd` reads MXCSR (for #XM), else the x87 status
+/// and control words (for #MF). The registers hold the app's state: the kernel does not use
+/// floating point.
+pub fn unmasked_fp_exceptions(simd: bool) -> u32 {
+    if simd {
+        let mut mxcsr: u32 = 0;
+        // SAFETY: stmxcsr stores 4 bytes to the local; SSE is enabled at boot.
+        unsafe { asm!("stmxcsr [{}]", in(reg) &mut mxcsr, options(nostack, preserves_flags)) };
+        mxcsr & !(mxcsr >> 7) & 0x3f
+    } else {
+        let (mut status, mut control): (u16, u16) = (0, 0);
+        // SAFETY: fnstsw/fnstcw store 2 bytes each to the locals and change no state.
+        unsafe {
+            asm!("fnstsw [{}]", "fnstcw [{}]", in(reg) &mut status, in(reg) &mut control,
+                 options(nostack, preserves_flags))
+        };
+        u32::from(status & !control) & 0x3f
+    }
+}
+
 /// One thread's x87/SSE/AVX registers, saved while it does not run.
 pub struct FpuState {
     area: *mut u8,

@@ -16,6 +16,14 @@ pub fn rdtsc() -> u64 {
     unsafe { _rdtsc() }
 }
 
+/// Reads DR6, the debug status register (why the last #DB happened).
+pub fn read_dr6() -> u64 {
+    let v: u64;
+    // SAFETY: reading a debug register in ring 0 has no side effects.
+    unsafe { asm!("mov {}, dr6", out(reg) v, options(nomem, nostack, preserves_flags)) };
+    v
+}
+
 /// Reads a model-specific register.
 pub fn rdmsr(msr: u32) -> u64 {
     let (lo, hi): (u32, u32);
