@@ -8,6 +8,7 @@ use oxv_abi::linux::mm::{MADV_DONTNEED, MADV_FREE, MAP_ANONYMOUS, is_known_advic
 use oxv_abi::{Errno, SysResult, UserAddr};
 use oxv_mm::{MapSource, MmapArgs, VmaKind};
 use oxv_vfs::FileKind;
+use oxv_vfs::device::memory::ZERO_DEVICE;
 
 /// mmap(2).
 pub fn mmap(
@@ -21,16 +22,25 @@ pub fn mmap(
 ) -> SysResult {
     oxv_mm::aspace::map::check_offset(offset)?;
     let flags = flags as u32;
-    let mut args = MmapArgs::anonymous(addr.get(), length as u64, prot as u32, flags);
+    let (addr, len, prot) = (addr.get(), length as u64, prot as u32);
+    let mut args = MmapArgs::anonymous(addr, len, prot, flags);
     if flags & MAP_ANONYMOUS == 0 {
         let file = p.files.get(fd)?;
         if !file.is_readable() {
             return Err(Errno::EACCES);
         }
-        args.offset = offset;
-        // Regular files are read on demand; other files cannot be mapped yet (ENODEV).
-        let regular = file.stat().is_ok_and(|m| m.kind == FileKind::Regular);
-        args.file = regular.then(|| Arc::new(FileMapSource(file)) as Arc<dyn MapSource>);
+        let meta = file.stat()?;
+        if meta.kind == FileKind::CharDevice && meta.rdev == ZERO_DEVICE {
+            // A private map of /dev/zero is anonymous memory (the old way to get some);
+            // `args` already says so.
+        } else if meta.kind == FileKind::Regular {
+            // Read on demand, a page at a time.
+            let source: Arc<dyn MapSource> = Arc::new(FileMapSource(file));
+            args = MmapArgs::file(addr, len, prot, flags, source, offset);
+        } else {
+            // Pipes, sockets, directories and other devices cannot be mapped.
+            return Err(Errno::ENODEV);
+        }
     }
     let mut mm = p.mm.lock();
     with_platform(|plat| mm.mmap(args, plat)).map(|a| a as usize)
