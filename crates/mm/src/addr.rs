@@ -4,9 +4,9 @@
 //! [`PhysFrame`] name RAM; [`VirtAddr`] and [`Page`] name the user half of an address space
 //! (kernel addresses never appear in this crate's API: the kernel half is the embedder's).
 //!
-//! Only 4 KiB pages exist today. 2 MiB pages will come as separate types (`HugeFrame`,
-//! `HugePage`) and separate, defaulted [`PageTable`](crate::PageTable) methods, so code written
-//! against these types keeps compiling.
+//! 2 MiB pages have their own types, [`HugePage`] and [`HugeFrame`], used only by the
+//! defaulted huge-page methods of [`PageTable`](crate::PageTable) and
+//! [`FrameSource`](crate::FrameSource), so code written for 4 KiB pages never meets them.
 
 use core::fmt;
 
@@ -16,8 +16,16 @@ pub const PAGE_SHIFT: u32 = 12;
 pub const PAGE_SIZE: usize = 1 << PAGE_SHIFT;
 /// [`PAGE_SIZE`] as a `u64`, for address arithmetic.
 pub const PAGE_SIZE_U64: u64 = PAGE_SIZE as u64;
-/// The size of an x86_64 large page (2 MiB), reserved for later huge-page support.
+/// The size of an x86_64 large page (2 MiB).
 pub const HUGE_PAGE_SIZE: usize = 2 << 20;
+/// [`HUGE_PAGE_SIZE`] as a `u64`, for address arithmetic.
+pub const HUGE_PAGE_SIZE_U64: u64 = HUGE_PAGE_SIZE as u64;
+/// How many 4 KiB pages (or frames) one huge page covers: 512.
+pub const HUGE_PAGE_PAGES: usize = HUGE_PAGE_SIZE / PAGE_SIZE;
+/// The buddy order of a huge page's block of frames: `2^9` frames.
+pub const HUGE_ORDER: u8 = 9;
+
+const _: () = assert!(1 << HUGE_ORDER == HUGE_PAGE_PAGES);
 
 /// The end (exclusive) of the usable user half: Linux's `TASK_SIZE` on x86_64 with 4-level
 /// paging. The last page below the canonical hole stays unmapped, as on Linux, so that no
@@ -205,6 +213,78 @@ impl fmt::Debug for Page {
     }
 }
 
+/// A 2 MiB page of the user half, named by its 2 MiB-aligned start address.
+#[derive(Copy, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct HugePage(u64);
+
+impl HugePage {
+    /// The huge page that contains `page`.
+    pub const fn containing(page: Page) -> Self {
+        HugePage(page.0 & !(HUGE_PAGE_SIZE_U64 - 1))
+    }
+
+    /// The huge page starting at `addr`, or `None` if `addr` is not 2 MiB aligned.
+    pub const fn from_start_address(addr: VirtAddr) -> Option<Self> {
+        if addr.0 % HUGE_PAGE_SIZE_U64 == 0 {
+            Some(HugePage(addr.0))
+        } else {
+            None
+        }
+    }
+
+    /// The first byte.
+    pub const fn start_address(self) -> VirtAddr {
+        VirtAddr(self.0)
+    }
+
+    /// The first 4 KiB page.
+    pub const fn first_page(self) -> Page {
+        Page(self.0)
+    }
+
+    /// The end address, exclusive.
+    pub const fn end(self) -> u64 {
+        self.0 + HUGE_PAGE_SIZE_U64
+    }
+}
+
+impl fmt::Debug for HugePage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "HugePage({:#x})", self.0)
+    }
+}
+
+/// A block of 512 contiguous 4 KiB frames, 2 MiB aligned: what a [`HugePage`] maps.
+#[derive(Copy, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct HugeFrame(u64);
+
+impl HugeFrame {
+    /// The block starting at `addr`, or `None` if `addr` is not 2 MiB aligned.
+    pub const fn from_start_address(addr: PhysAddr) -> Option<Self> {
+        if addr.0 % HUGE_PAGE_SIZE_U64 == 0 {
+            Some(HugeFrame(addr.0))
+        } else {
+            None
+        }
+    }
+
+    /// The first byte.
+    pub const fn start_address(self) -> PhysAddr {
+        PhysAddr(self.0)
+    }
+
+    /// The `i`th 4 KiB frame of the block (`i < 512`).
+    pub const fn frame(self, i: usize) -> PhysFrame {
+        PhysFrame(self.0 + (i as u64) * PAGE_SIZE_U64)
+    }
+}
+
+impl fmt::Debug for HugeFrame {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "HugeFrame({:#x})", self.0)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -233,5 +313,24 @@ mod tests {
         assert_eq!(VirtAddr::new(0x1234).page_offset(), 0x234);
         assert!(VirtAddr::new(USER_TOP - 1).is_user());
         assert!(!VirtAddr::new(USER_TOP).is_user());
+    }
+
+    #[test]
+    fn huge_pages_and_frames() {
+        let p = Page::containing_address(VirtAddr::new(0x4030_5000));
+        let h = HugePage::containing(p);
+        assert_eq!(h.start_address().as_u64(), 0x4020_0000);
+        assert_eq!(h.end(), 0x4040_0000);
+        assert_eq!(h.first_page().start_address().as_u64(), 0x4020_0000);
+        assert_eq!(
+            HugePage::from_start_address(VirtAddr::new(0x4030_0000)),
+            None
+        );
+        let f = HugeFrame::from_start_address(PhysAddr::new(0x60_0000)).unwrap();
+        assert_eq!(f.frame(3).start_address().as_u64(), 0x60_3000);
+        assert_eq!(
+            HugeFrame::from_start_address(PhysAddr::new(0x60_1000)),
+            None
+        );
     }
 }

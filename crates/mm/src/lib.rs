@@ -4,18 +4,28 @@
 //!
 //! ```text
 //!  syscalls / page faults ──> AddressSpace (VMAs, brk, faults) ──> PageTable + Tlb   (embedder)
-//!                                  │                          └──> FrameBytes        (embedder)
-//!                                  └── frames ──> FrameSource ──> FrameAllocator (buddy, refcounts)
+//!                               │     │                       └──> FrameBytes        (embedder)
+//!                               │     └── MAP_SHARED pages ──> SharedMapSource  (VFS page cache,
+//!                               │                                 or SharedAnon here)
+//!                               └── frames ──> FrameSource ──> FrameCache (per CPU)
+//!                                                          └──> FrameAllocator (buddy, refcounts)
 //!  #[global_allocator] ──> KernelHeap (talc) ──> HeapArena, then HeapGrowth ──> frames (embedder)
+//!  /proc/meminfo ──> Meminfo <── FrameStats + AddressSpace::memory_usage
 //! ```
 //!
-//! - [`addr`]: [`PhysAddr`], [`VirtAddr`], [`PhysFrame`], [`Page`], page-size constants.
-//! - [`frame`]: [`FrameAllocator`], the buddy allocator, and [`FrameSource`], what the rest of
-//!   the crate allocates frames from.
+//! - [`addr`]: [`PhysAddr`], [`VirtAddr`], [`PhysFrame`], [`Page`], [`HugePage`],
+//!   [`HugeFrame`], page-size constants.
+//! - [`frame`]: [`FrameAllocator`], the buddy allocator; [`FrameSource`], what the rest of
+//!   the crate allocates frames from; [`FrameCache`], a per-CPU front cache.
 //! - [`heap`]: [`KernelHeap`](heap::KernelHeap), the kernel's `GlobalAlloc`.
-//! - [`paging`]: the hardware seam ([`PageTable`], [`Tlb`], [`FrameBytes`]).
-//! - [`vma`] and [`aspace`]: [`AddressSpace`] with Linux's mmap/munmap/mprotect/brk and
-//!   demand paging.
+//! - [`paging`]: the hardware seam ([`PageTable`], with optional 2 MiB pages, [`Tlb`],
+//!   [`FrameBytes`]).
+//! - [`vma`] and [`aspace`]: [`AddressSpace`] with Linux's mmap/munmap/mprotect/mremap/brk,
+//!   madvise, msync, mincore, the mlock family, demand paging with transparent huge pages,
+//!   copy-on-write [`fork_copy`](AddressSpace::fork_copy), and `/proc/<pid>/maps`/`smaps`.
+//! - [`shared`]: `MAP_SHARED` objects: the [`SharedMapSource`] trait a page cache implements,
+//!   and [`SharedAnon`] for shared anonymous memory.
+//! - [`meminfo`]: [`Meminfo`], the numbers and layout of `/proc/meminfo`.
 //! - [`fake`]: in-memory implementations of every trait, for tests.
 //!
 //! # Design principles
@@ -108,11 +118,18 @@
 //! their [`FrameSource`]: implement [`FrameSource`] on a handle that takes the allocator lock
 //! inside each method. An address space itself needs a lock of its own (the kernel's).
 //!
+//! **Optional parts.** Huge pages: implement the `*_huge` methods of [`PageTable`] and
+//! [`FrameSource`] (the buddy allocator already does) and pick a [`ThpMode`]. Per-CPU caches:
+//! keep a [`FrameCache`] per CPU and implement [`FrameSource`] like [`CachedFrames`]. Shared
+//! file mappings: have [`MapSource::shared`] return the file's page cache.
+//!
 //! # Not yet
 //!
-//! fork (copy-on-write is already handled on faults, and frames are reference counted), shared
-//! file mappings and a page cache, mremap, huge pages, swapping, memory accounting
-//! (overcommit is unconditional), madvise.
+//! Swapping; memory accounting (overcommit is unconditional; `RLIMIT_MEMLOCK` is checked by
+//! mlock only); reverse mapping (a shared object cannot unmap its pages from every address
+//! space: truncation of a mapped file, and msync across forked processes, see [`shared`]);
+//! collapsing 4 KiB pages into huge ones (`MADV_COLLAPSE` and khugepaged); guard regions
+//! (`MADV_GUARD_INSTALL`); `userfaultfd`, `mseal`, memory protection keys.
 #![cfg_attr(not(test), no_std)]
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
@@ -123,24 +140,34 @@ pub mod addr;
 pub mod aspace;
 pub mod fake;
 pub mod frame;
+pub mod meminfo;
 // The one module allowed `unsafe`: it hands raw memory to the allocator and implements
 // `GlobalAlloc`.
 #[allow(unsafe_code)]
 pub mod heap;
 pub mod paging;
+pub mod shared;
 pub mod vma;
 
 #[cfg(test)]
 mod testing;
 
 pub use addr::{
-    HUGE_PAGE_SIZE, PAGE_SHIFT, PAGE_SIZE, Page, PhysAddr, PhysFrame, USER_TOP, VirtAddr,
+    HUGE_PAGE_SIZE, HugeFrame, HugePage, PAGE_SHIFT, PAGE_SIZE, Page, PhysAddr, PhysFrame,
+    USER_TOP, VirtAddr,
 };
 pub use aspace::{
-    Access, AddressSpace, AddressSpaceConfig, FaultError, FaultKind, MmapArgs, Platform, UserAccess,
+    Access, AddressSpace, AddressSpaceConfig, FaultError, FaultKind, ForkError, MmapArgs, Platform,
+    ThpMode, UserAccess,
 };
 pub use frame::{
-    FrameAllocator, FrameError, FrameMeta, FrameSource, FrameSpan, MAX_ORDER, MetadataError,
+    CachedFrames, FrameAllocator, FrameCache, FrameError, FrameMeta, FrameSource, FrameSpan,
+    FrameStats, MAX_ORDER, MetadataError,
 };
+pub use meminfo::Meminfo;
 pub use paging::{Flush, FrameBytes, MapError, PageTable, PteFlags, Tlb};
-pub use vma::{FileBacking, MapSource, Prot, Vma, VmaFlags, VmaKind};
+pub use shared::{PageError, SharedAnon, SharedMapSource};
+pub use vma::{
+    Backing, FileBacking, MapIdentity, MapSource, Prot, SharedBacking, SharedFile, SharedObject,
+    Vma, VmaFlags, VmaKind,
+};

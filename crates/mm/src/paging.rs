@@ -15,8 +15,26 @@
 //! A page-table entry here is always "present" unless it carries [`PteFlags::NO_ACCESS`], the
 //! PROT_NONE case, where the entry keeps its frame but must fault on every access (on x86_64:
 //! clear the P bit and keep the address, as Linux does).
+//!
+//! # Huge pages
+//!
+//! 2 MiB entries are optional. A page table that can map them answers `true` from
+//! [`PageTable::supports_huge`] and implements the `*_huge` methods (x86_64: a PD entry with
+//! the PS bit); the defaults say "not supported", and oxv-mm then maps 4 KiB pages only. The
+//! rules oxv-mm follows:
+//!
+//! - It maps a huge page only over a 2 MiB range with no 4 KiB entry, to the head of a
+//!   2 MiB block from [`FrameSource::allocate_huge`].
+//! - It never calls [`map`](PageTable::map), [`unmap`](PageTable::unmap) or
+//!   [`protect`](PageTable::protect) on a 4 KiB page that a huge entry covers: it first calls
+//!   [`split_huge`](PageTable::split_huge), which must then not fail. So
+//!   [`map_huge`](PageTable::map_huge) reserves, from its `frames`, the page-table page the
+//!   split will need (Linux's "deposited" page table).
+//! - [`translate`](PageTable::translate) and [`next_mapped`](PageTable::next_mapped) see the
+//!   4 KiB pages inside a huge entry (the frame of page `i` is the block's frame `i`, the flags
+//!   are the entry's), so read paths need not know about huge entries.
 
-use crate::addr::{Page, PhysFrame};
+use crate::addr::{HugeFrame, HugePage, Page, PhysFrame};
 use crate::frame::FrameSource;
 use core::fmt;
 
@@ -42,8 +60,11 @@ bitflags::bitflags! {
 pub enum MapError {
     /// An intermediate table was needed and the frame source was empty.
     FrameAllocationFailed,
-    /// The page is already mapped (to the given frame).
+    /// The page is already mapped (to the given frame; for a huge page, to the frame of the
+    /// first mapped 4 KiB page found in its range).
     AlreadyMapped(PhysFrame),
+    /// The page table cannot map huge pages (the default of [`PageTable::map_huge`]).
+    Unsupported,
 }
 
 impl fmt::Display for MapError {
@@ -51,6 +72,7 @@ impl fmt::Display for MapError {
         match self {
             MapError::FrameAllocationFailed => f.write_str("no frame for a page-table page"),
             MapError::AlreadyMapped(fr) => write!(f, "page already mapped to {fr:?}"),
+            MapError::Unsupported => f.write_str("huge pages are not supported"),
         }
     }
 }
@@ -133,6 +155,60 @@ pub trait PageTable {
     /// [`AddressSpace::teardown`](crate::AddressSpace::teardown), after every page was
     /// unmapped and its TLB entries flushed.
     fn release_tables(&mut self, frames: &mut dyn FrameSource);
+
+    /// How many frames the intermediate tables of the user half use (`PageTables` in
+    /// `/proc/meminfo`). The default, 0, means "not counted".
+    fn table_frames(&self) -> usize {
+        0
+    }
+
+    /// Whether [`map_huge`](Self::map_huge) can work. The default is `false`: 4 KiB pages only.
+    fn supports_huge(&self) -> bool {
+        false
+    }
+
+    /// Maps the 2 MiB page `page` to `frame` with `flags`. Fails with
+    /// [`MapError::AlreadyMapped`] if any 4 KiB page of the range is mapped. Takes from
+    /// `frames` the intermediate tables, plus the table a later [`split_huge`](Self::split_huge)
+    /// of this entry will need (kept until [`release_tables`](Self::release_tables) or reused).
+    /// An empty 4 KiB table that covers the range may serve as that reserve.
+    fn map_huge(
+        &mut self,
+        page: HugePage,
+        frame: HugeFrame,
+        flags: PteFlags,
+        frames: &mut dyn FrameSource,
+    ) -> Result<Flush, MapError> {
+        let _ = (page, frame, flags, frames);
+        Err(MapError::Unsupported)
+    }
+
+    /// The huge entry that covers `page`, if one does: its page, block and flags.
+    fn translate_huge(&self, page: Page) -> Option<(HugePage, HugeFrame, PteFlags)> {
+        let _ = page;
+        None
+    }
+
+    /// Removes the huge entry at `page`, returning its block. Tables (and the split reserve)
+    /// stay, so mapping the range again needs no frame.
+    fn unmap_huge(&mut self, page: HugePage) -> Option<(HugeFrame, Flush)> {
+        let _ = page;
+        None
+    }
+
+    /// Replaces the flags of the huge entry at `page`; `None` if there is none.
+    fn protect_huge(&mut self, page: HugePage, flags: PteFlags) -> Option<Flush> {
+        let _ = (page, flags);
+        None
+    }
+
+    /// Replaces the huge entry at `page` with 512 4 KiB entries mapping the same frames with the
+    /// same flags, using the table reserved by [`map_huge`](Self::map_huge): it cannot fail.
+    /// `None` if there is no huge entry at `page`.
+    fn split_huge(&mut self, page: HugePage) -> Option<Flush> {
+        let _ = page;
+        None
+    }
 }
 
 /// TLB maintenance, implemented by the embedder.

@@ -1,20 +1,24 @@
 //! Page faults and kernel-initiated access to user memory.
 //!
 //! [`AddressSpace::handle_fault`] resolves a user page fault the way Linux's
-//! `do_user_addr_fault` does for anonymous and private file memory: an address outside every
-//! VMA (after trying to grow a grows-down VMA) is `SEGV_MAPERR`; an access the VMA's protection
-//! forbids is `SEGV_ACCERR`; otherwise the page is brought in (zero-filled, or read from the
-//! mapped object), or a copy-on-write share is broken. Reads are allowed on any accessible
+//! `do_user_addr_fault` does: an address outside every VMA (after trying to grow a grows-down
+//! VMA) is `SEGV_MAPERR`; an access the VMA's protection forbids is `SEGV_ACCERR`; otherwise
+//! the page is brought in (zero-filled, a private copy of the mapped object's page, or the
+//! shared object's own frame), a copy-on-write share is broken, or a shared file page is made
+//! writable after telling its object (`page_mkwrite`). Reads are allowed on any accessible
 //! VMA, because x86_64 pages cannot be write- or execute-only.
+//!
+//! [`AddressSpace::populate_range`] faults a range in ahead of time, for `MAP_POPULATE`,
+//! mlock(2) and `MADV_POPULATE_*`.
 //!
 //! [`AddressSpace::write_bytes`], [`zero_range`](AddressSpace::zero_range) and
 //! [`read_bytes`](AddressSpace::read_bytes) are the kernel's own access (loading ELF segments,
 //! building the initial stack, debugging): they need a VMA but ignore its protection.
 
-use super::{AddressSpace, Platform, page_of, pte_flags};
+use super::{AddressSpace, Platform, page_of, pages, pte_flags};
 use crate::addr::{PAGE_SIZE, PhysFrame, USER_TOP, page_floor};
 use crate::paging::{FrameBytes, PageTable, PteFlags};
-use crate::vma::{Prot, VmaFlags};
+use crate::vma::{Backing, Prot, VmaFlags};
 use core::fmt;
 use linux_raw_sys::general as linux;
 use oxv_abi::Errno;
@@ -28,6 +32,33 @@ pub enum Access {
     Write,
     /// An instruction fetch.
     Execute,
+}
+
+/// How [`AddressSpace::populate_range`] touches pages.
+#[derive(Copy, Clone, PartialEq, Eq, Debug)]
+pub(super) enum Touch {
+    /// Linux's `__mm_populate` (`MAP_POPULATE`, mlock, mremap of locked memory): holes and
+    /// `MLOCK_ONFAULT` VMAs are skipped, writable private memory is written, the rest read; a
+    /// `PROT_NONE` VMA or a failed fault is an error unless `ignore_errors`.
+    Populate {
+        /// Carry on with the next VMA after an error (`mm_populate`).
+        ignore_errors: bool,
+    },
+    /// `MADV_POPULATE_READ`: every page must be mapped and readable.
+    Read,
+    /// `MADV_POPULATE_WRITE`: every page must be mapped and writable.
+    Write,
+}
+
+/// Why [`AddressSpace::populate_range`] stopped.
+#[derive(Copy, Clone, PartialEq, Eq, Debug)]
+pub(super) enum PopulateError {
+    /// An address in the range has no VMA.
+    Hole,
+    /// The protection forbids the access (`PROT_NONE`, or a write to read-only memory).
+    Denied,
+    /// A fault failed.
+    Fault(FaultKind),
 }
 
 /// Why a fault could not be resolved.
@@ -118,25 +149,54 @@ impl<P: PageTable> AddressSpace<P> {
         if self.find_vma(addr).is_none() && !self.grow_down_to(addr) {
             return Err(err(FaultKind::MapErr));
         }
-        let vma = self.find_vma(addr).ok_or(err(FaultKind::MapErr))?;
+        let vma = self.find_vma(addr).ok_or(err(FaultKind::MapErr))?.clone();
         if !permits(vma.prot, access) {
             return Err(err(FaultKind::AccErr));
         }
-        let (prot, shared) = (vma.prot, vma.flags.contains(VmaFlags::SHARED));
-        let file = vma
-            .file_offset(page_floor(addr))
-            .map(|(s, o)| (s.clone(), o));
+        let shared = vma.flags.contains(VmaFlags::SHARED);
         let page = page_of(addr);
-        let want = pte_flags(prot);
+        let want = pte_flags(vma.prot);
+        if let Some((hp, block, flags)) = self.page_table.translate_huge(page) {
+            if access == Access::Write && !flags.contains(PteFlags::WRITABLE) {
+                if plat.frames.huge_ref_count(block) == Some(1) {
+                    if let Some(flush) = self.page_table.protect_huge(hp, want) {
+                        flush.flush(plat.tlb);
+                    }
+                    return Ok(());
+                }
+                // Shared copy-on-write: like Linux since 5.8, split and copy one 4 KiB page.
+                self.split_huge_entry(hp, block, plat);
+            } else {
+                if flags.contains(PteFlags::NO_ACCESS) {
+                    let fixed = if plat.frames.huge_ref_count(block) == Some(1) {
+                        want
+                    } else {
+                        want - PteFlags::WRITABLE
+                    };
+                    if let Some(flush) = self.page_table.protect_huge(hp, fixed) {
+                        flush.flush(plat.tlb);
+                    }
+                }
+                return Ok(());
+            }
+        }
         match self.page_table.translate(page) {
             None => self
-                .populate(page, prot, file, plat)
+                .populate(page, &vma, access, plat)
                 .map(|_| ())
                 .map_err(err),
             Some((frame, flags))
                 if access == Access::Write && !flags.contains(PteFlags::WRITABLE) =>
             {
                 if shared {
+                    if vma.tracks_writes()
+                        && let Some(s) = vma.shared()
+                    {
+                        s.object
+                            .source()
+                            .page_mkwrite(vma.offset_of(page_floor(addr)))
+                            .map_err(|e| err(pages::page_error_kind(e)))?;
+                    }
                     self.set_flags(page, want, plat);
                     Ok(())
                 } else {
@@ -147,7 +207,10 @@ impl<P: PageTable> AddressSpace<P> {
             }
             Some((frame, flags)) if flags.contains(PteFlags::NO_ACCESS) => {
                 // A stale PROT_NONE entry in an accessible VMA.
-                let fixed = self.cow_adjusted(want, frame, shared, plat);
+                let mut fixed = self.cow_adjusted(want, frame, shared, plat);
+                if vma.tracks_writes() {
+                    fixed -= PteFlags::WRITABLE;
+                }
                 self.set_flags(page, fixed, plat);
                 Ok(())
             }
@@ -160,6 +223,79 @@ impl<P: PageTable> AddressSpace<P> {
         if let Some(flush) = self.page_table.protect(page, flags) {
             flush.flush(plat.tlb);
         }
+    }
+
+    /// Brings in the pages of `[start, end)` as `touch` says, one fault at a time.
+    pub(super) fn populate_range(
+        &mut self,
+        start: u64,
+        end: u64,
+        touch: Touch,
+        plat: &mut Platform<'_>,
+    ) -> Result<(), PopulateError> {
+        let lenient = matches!(touch, Touch::Populate { .. });
+        let ignore = matches!(
+            touch,
+            Touch::Populate {
+                ignore_errors: true
+            }
+        );
+        let mut a = start;
+        while a < end {
+            let Some(vma) = self.vma_from(a).filter(|v| v.start < end) else {
+                return if lenient {
+                    Ok(())
+                } else {
+                    Err(PopulateError::Hole)
+                };
+            };
+            if vma.start > a {
+                if !lenient {
+                    return Err(PopulateError::Hole);
+                }
+                a = vma.start;
+            }
+            let (piece_end, prot, flags) = (vma.end.min(end), vma.prot, vma.flags);
+            let access = match touch {
+                Touch::Populate { .. } => {
+                    if flags.contains(VmaFlags::LOCK_ON_FAULT) {
+                        a = piece_end;
+                        continue;
+                    }
+                    if !prot.is_accessible() {
+                        if ignore {
+                            a = piece_end;
+                            continue;
+                        }
+                        return Err(PopulateError::Denied);
+                    }
+                    // Break copy-on-write in private writable memory; never dirty shared pages
+                    // for nothing (Linux's populate_vma_page_range).
+                    if prot.contains(Prot::WRITE) && !flags.contains(VmaFlags::SHARED) {
+                        Access::Write
+                    } else {
+                        Access::Read
+                    }
+                }
+                Touch::Read if prot.is_accessible() => Access::Read,
+                Touch::Write if prot.contains(Prot::WRITE) => Access::Write,
+                Touch::Read | Touch::Write => return Err(PopulateError::Denied),
+            };
+            while a < piece_end {
+                if let Err(e) = self.handle_fault(a, access, plat) {
+                    if ignore {
+                        break;
+                    }
+                    return Err(PopulateError::Fault(e.kind));
+                }
+                a = match self.page_table.translate_huge(page_of(a)) {
+                    Some((hp, _, _)) => hp.end(),
+                    None => a + PAGE_SIZE as u64,
+                };
+            }
+            a = a.max(piece_end);
+        }
+        Ok(())
     }
 
     /// Extends the grows-down VMA above `addr` down to it, within the stack limit and keeping
@@ -187,9 +323,11 @@ impl<P: PageTable> AddressSpace<P> {
             return false;
         };
         vma.start = new_start;
-        if let Some(f) = &mut vma.file {
-            // Only anonymous VMAs grow down today; keep a file offset consistent anyway.
-            f.offset = f.offset.saturating_sub(old_start - new_start);
+        // Only anonymous VMAs grow down today; keep an object offset consistent anyway.
+        match &mut vma.backing {
+            Backing::Anonymous => {}
+            Backing::File(f) => f.offset = f.offset.saturating_sub(old_start - new_start),
+            Backing::Shared(s) => s.offset = s.offset.saturating_sub(old_start - new_start),
         }
         self.vmas.insert(new_start, vma);
         self.merge_at(new_start);
@@ -204,19 +342,33 @@ impl<P: PageTable> AddressSpace<P> {
         plat: &mut Platform<'_>,
     ) -> Result<PhysFrame, FaultError> {
         let err = |kind| FaultError { addr, kind };
-        let vma = self.find_vma(addr).ok_or(err(FaultKind::MapErr))?;
-        let (prot, shared) = (vma.prot, vma.flags.contains(VmaFlags::SHARED));
-        let file = vma
-            .file_offset(page_floor(addr))
-            .map(|(s, o)| (s.clone(), o));
+        let vma = self.find_vma(addr).ok_or(err(FaultKind::MapErr))?.clone();
+        let shared = vma.flags.contains(VmaFlags::SHARED);
         let page = page_of(addr);
+        if let Some((hp, block, _)) = self.page_table.translate_huge(page)
+            && plat.frames.huge_ref_count(block) != Some(1)
+        {
+            self.split_huge_entry(hp, block, plat);
+        }
         match self.page_table.translate(page) {
-            None => self.populate(page, prot, file, plat).map_err(err),
+            None => self.populate(page, &vma, Access::Write, plat).map_err(err),
             Some((frame, _)) if !shared && plat.frames.ref_count(frame).is_some_and(|n| n > 1) => {
-                self.unshare(page, frame, pte_flags(prot), plat)
+                self.unshare(page, frame, pte_flags(vma.prot), plat)
                     .map_err(err)
             }
-            Some((frame, _)) => Ok(frame),
+            Some((frame, flags)) => {
+                if shared
+                    && vma.tracks_writes()
+                    && !flags.contains(PteFlags::WRITABLE)
+                    && let Some(s) = vma.shared()
+                {
+                    s.object
+                        .source()
+                        .page_mkwrite(vma.offset_of(page_floor(addr)))
+                        .map_err(|e| err(pages::page_error_kind(e)))?;
+                }
+                Ok(frame)
+            }
         }
     }
 
@@ -299,11 +451,19 @@ impl<P: PageTable> AddressSpace<P> {
             })?;
             match self.page_table.translate(page_of(a)) {
                 Some((frame, _)) => bytes.read(frame, offset, out),
-                None => match vma.file_offset(a) {
-                    None => out.fill(0),
-                    Some((source, file_offset)) => {
-                        read_unpopulated(&**source, file_offset, a, out)?;
+                None => match &vma.backing {
+                    Backing::Anonymous => out.fill(0),
+                    Backing::File(f) => {
+                        read_unpopulated(&*f.source, vma.offset_of(a), a, out)?;
                     }
+                    Backing::Shared(s) => s
+                        .object
+                        .source()
+                        .read(vma.offset_of(a), out, bytes)
+                        .map_err(|_| FaultError {
+                            addr: a,
+                            kind: FaultKind::Bus,
+                        })?,
                 },
             }
             done += n;

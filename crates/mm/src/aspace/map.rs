@@ -10,22 +10,31 @@
 //!   `MAP_SHARED_VALIDATE`. `MAP_POPULATE`/`MAP_LOCKED` prefault; `MAP_NORESERVE`, `MAP_STACK`,
 //!   `MAP_DENYWRITE`, `MAP_EXECUTABLE`, `MAP_UNINITIALIZED` are accepted and change nothing;
 //!   `MAP_32BIT` places the mapping in `[1 GiB, 2 GiB)`; `MAP_HUGETLB` fails with `ENOMEM` (no
-//!   huge pages are reserved).
-//! - Anonymous `MAP_SHARED` memory behaves as private until the address space can be forked:
-//!   with a single process there is nobody to share with. Shared *file* mappings need a page
-//!   cache and fail with `ENODEV` for now; private file mappings read each page from the
-//!   [`MapSource`] into a private frame on first touch.
+//!   hugetlbfs pages are reserved). `MAP_LOCKED` locks like mlock(2).
+//! - Anonymous `MAP_SHARED` memory is a [`SharedAnon`](crate::shared::SharedAnon) object whose
+//!   frames every mapping (and every forked child) shares. Shared file mappings map the file's
+//!   page-cache frames through [`MapSource::shared`] (`ENODEV` when the file has none; `EACCES`
+//!   for `PROT_WRITE` on a file opened read-only). Private file mappings read each page from
+//!   the [`MapSource`] into a private frame on first touch.
+//! - Anonymous private mappings whose length is a multiple of 2 MiB, placed without a hint, are
+//!   2 MiB aligned (Linux 6.7+), so they can use huge pages.
 //! - munmap and mprotect work on any page range, splitting VMAs. mprotect fails with `ENOMEM`
-//!   at the first unmapped page, after changing the pages before it, exactly like Linux.
+//!   at the first unmapped page (or `EACCES` at the first VMA that may not get the protection),
+//!   after changing the pages before it, exactly like Linux.
 //! - brk returns the new break, or the old one when it cannot move (brk(2): the raw syscall
 //!   does not fail with an errno). The break is byte-granular; the mapping page-granular.
 //!
 //! There is no accounting limit (overcommit is always on) and no `max_map_count`.
 
+use super::fault::Touch;
 use super::{AddressSpace, Platform};
-use crate::addr::{PAGE_SIZE_U64, USER_TOP, is_page_aligned, page_ceil, page_floor};
+use crate::addr::{
+    HUGE_PAGE_SIZE_U64, PAGE_SIZE_U64, USER_TOP, is_page_aligned, page_ceil, page_floor,
+};
 use crate::paging::PageTable;
-use crate::vma::{FileBacking, MapSource, Prot, Vma, VmaFlags, VmaKind};
+use crate::vma::{
+    Backing, FileBacking, MapSource, Prot, SharedBacking, SharedObject, Vma, VmaFlags, VmaKind,
+};
 use alloc::sync::Arc;
 use core::fmt;
 use linux_raw_sys::general as linux;
@@ -128,6 +137,12 @@ const VALIDATED_FLAGS: u32 = linux::MAP_SHARED
     | linux::MAP_SYNC
     | linux::MAP_FIXED_NOREPLACE;
 
+/// Whether a private writable mapping is charged to `Committed_AS` (Linux's
+/// `accountable_mapping`; `VM_SHARED` there is a writable shared mapping).
+fn accountable(prot: Prot, flags: VmaFlags) -> bool {
+    prot.contains(Prot::WRITE) && !flags.intersects(VmaFlags::NORESERVE | VmaFlags::SHARED)
+}
+
 /// Where `MAP_32BIT` mappings go on x86_64.
 const MAP_32BIT_WINDOW: (u64, u64) = (0x4000_0000, 0x8000_0000);
 
@@ -163,47 +178,82 @@ impl<P: PageTable> AddressSpace<P> {
         if !anonymous && offset.checked_add(len).is_none() {
             return Err(Errno::EOVERFLOW);
         }
-        let start = self.unmapped_area(hint, len, flags)?;
+        let thp_align =
+            flags & linux::MAP_ANONYMOUS != 0 && flags & linux::MAP_TYPE == linux::MAP_PRIVATE;
+        let start = self.unmapped_area(hint, len, flags, thp_align)?;
         let end = start + len;
         if flags & linux::MAP_FIXED_NOREPLACE != 0 && self.overlaps(start, end) {
             return Err(Errno::EEXIST);
         }
 
         let map_type = flags & linux::MAP_TYPE;
-        let mut vma_flags = VmaFlags::empty();
+        let prot = Prot::from_bits_truncate(prot);
+        let mut vma_flags = VmaFlags::MAY_ALL | self.def_flags;
+        if flags & linux::MAP_LOCKED != 0 {
+            vma_flags |= VmaFlags::LOCKED;
+        }
+        if flags & linux::MAP_NORESERVE != 0 {
+            vma_flags |= VmaFlags::NORESERVE;
+        }
         let backing = if anonymous {
             match map_type {
                 linux::MAP_SHARED if flags & linux::MAP_GROWSDOWN != 0 => {
                     return Err(Errno::EINVAL);
                 }
-                linux::MAP_SHARED => vma_flags |= VmaFlags::SHARED,
-                linux::MAP_PRIVATE => {}
+                linux::MAP_SHARED => {
+                    vma_flags |= VmaFlags::SHARED;
+                    Backing::Shared(SharedBacking {
+                        object: SharedObject::Anonymous(self.new_shared_anon(len)),
+                        offset: 0,
+                    })
+                }
+                linux::MAP_PRIVATE => Backing::Anonymous,
                 _ => return Err(Errno::EINVAL),
             }
-            vma_flags |= VmaFlags::ANONYMOUS;
-            if flags & linux::MAP_GROWSDOWN != 0 {
-                vma_flags |= VmaFlags::GROWS_DOWN;
-            }
-            None
         } else {
-            match map_type {
-                linux::MAP_SHARED => return Err(Errno::ENODEV),
+            let shared = match map_type {
+                linux::MAP_SHARED => true,
                 linux::MAP_SHARED_VALIDATE if flags & !VALIDATED_FLAGS != 0 => {
                     return Err(Errno::EOPNOTSUPP);
                 }
-                linux::MAP_SHARED_VALIDATE => return Err(Errno::ENODEV),
-                linux::MAP_PRIVATE => {}
+                linux::MAP_SHARED_VALIDATE => true,
+                linux::MAP_PRIVATE => false,
                 _ => return Err(Errno::EINVAL),
-            }
+            };
             let source = file.ok_or(Errno::ENODEV)?;
-            Some(FileBacking { source, offset })
+            if shared {
+                let sf = source.shared().ok_or(Errno::ENODEV)?;
+                if prot.contains(Prot::WRITE) && !sf.writable {
+                    return Err(Errno::EACCES);
+                }
+                vma_flags |= VmaFlags::SHARED;
+                if !sf.writable {
+                    vma_flags -= VmaFlags::MAY_WRITE;
+                }
+                Backing::Shared(SharedBacking {
+                    object: SharedObject::File(sf.object),
+                    offset,
+                })
+            } else {
+                Backing::File(FileBacking { source, offset })
+            }
         };
-
-        let prot = Prot::from_bits_truncate(prot);
-        let kind = if backing.is_some() {
-            VmaKind::File
-        } else {
+        if flags & linux::MAP_GROWSDOWN != 0 {
+            if !anonymous {
+                return Err(Errno::EINVAL);
+            }
+            vma_flags |= VmaFlags::GROWS_DOWN;
+        }
+        if anonymous {
+            vma_flags |= VmaFlags::ANONYMOUS;
+        }
+        if accountable(prot, vma_flags) {
+            vma_flags |= VmaFlags::ACCOUNT;
+        }
+        let kind = if anonymous {
             VmaKind::Anonymous
+        } else {
+            VmaKind::File
         };
         self.remove_range(start, end, plat);
         self.insert_vma(Vma {
@@ -212,18 +262,35 @@ impl<P: PageTable> AddressSpace<P> {
             prot,
             flags: vma_flags,
             kind,
-            file: backing,
+            backing,
         });
-        let populate = linux::MAP_POPULATE | linux::MAP_LOCKED;
-        if flags & populate != 0 && flags & linux::MAP_NONBLOCK == 0 {
-            self.prefault(start, end, plat);
+        let locked = vma_flags.contains(VmaFlags::LOCKED);
+        let populate = flags & (linux::MAP_POPULATE | linux::MAP_NONBLOCK) == linux::MAP_POPULATE;
+        if locked || populate {
+            // Linux's mm_populate: errors are ignored.
+            let _ = self.populate_range(
+                start,
+                end,
+                Touch::Populate {
+                    ignore_errors: true,
+                },
+                plat,
+            );
         }
         Ok(start)
     }
 
     /// Picks the address of a new mapping of `len` bytes (page aligned, non-zero), or fails
-    /// like Linux's `__get_unmapped_area`.
-    fn unmapped_area(&self, hint: u64, len: u64, flags: u32) -> Result<u64, Errno> {
+    /// like Linux's `__get_unmapped_area`. `thp_align`: the mapping is private anonymous
+    /// memory, so a length that is a multiple of 2 MiB gets a 2 MiB-aligned address when no
+    /// hint is given.
+    pub(super) fn unmapped_area(
+        &self,
+        hint: u64,
+        len: u64,
+        flags: u32,
+        thp_align: bool,
+    ) -> Result<u64, Errno> {
         if len > USER_TOP {
             return Err(Errno::ENOMEM);
         }
@@ -246,11 +313,16 @@ impl<P: PageTable> AddressSpace<P> {
             }
         }
         let lo = self.config.min_addr;
-        let found = if flags & linux::MAP_32BIT != 0 {
-            self.find_gap(MAP_32BIT_WINDOW.0.max(lo), MAP_32BIT_WINDOW.1, len)
+        let align = if thp_align && hint == 0 && len % HUGE_PAGE_SIZE_U64 == 0 {
+            HUGE_PAGE_SIZE_U64
         } else {
-            self.find_gap(lo, self.config.mmap_base.min(USER_TOP), len)
-                .or_else(|| self.find_gap(lo, USER_TOP, len))
+            PAGE_SIZE_U64
+        };
+        let found = if flags & linux::MAP_32BIT != 0 {
+            self.find_gap(MAP_32BIT_WINDOW.0.max(lo), MAP_32BIT_WINDOW.1, len, align)
+        } else {
+            self.find_gap(lo, self.config.mmap_base.min(USER_TOP), len, align)
+                .or_else(|| self.find_gap(lo, USER_TOP, len, align))
         };
         found.ok_or(Errno::ENOMEM)
     }
@@ -263,12 +335,13 @@ impl<P: PageTable> AddressSpace<P> {
         }
     }
 
-    /// The highest `len`-byte free range inside `[lo, hi)`, top-down like Linux's
-    /// `vm_unmapped_area`.
-    fn find_gap(&self, lo: u64, hi: u64, len: u64) -> Option<u64> {
+    /// The highest `len`-byte free range inside `[lo, hi)` starting at a multiple of `align`,
+    /// top-down like Linux's `vm_unmapped_area`.
+    fn find_gap(&self, lo: u64, hi: u64, len: u64, align: u64) -> Option<u64> {
         let fit = |gap_lo: u64, gap_hi: u64| {
             let (a, b) = (gap_lo.max(lo), gap_hi.min(hi));
-            (b > a && b - a >= len).then(|| b - len)
+            let top = b.checked_sub(len)? & !(align - 1);
+            (b > a && top >= a).then_some(top)
         };
         let mut gap_hi = USER_TOP;
         for v in self.vmas.values().rev() {
@@ -281,28 +354,6 @@ impl<P: PageTable> AddressSpace<P> {
             gap_hi = self.start_gap(v);
         }
         fit(0, gap_hi)
-    }
-
-    /// Brings in every page of `[start, end)` that the protection allows touching (for
-    /// `MAP_POPULATE`). Stops quietly at the first failure, as Linux does.
-    fn prefault(&mut self, start: u64, end: u64, plat: &mut Platform<'_>) {
-        let mut a = start;
-        while a < end {
-            let Some(vma) = self.find_vma(a) else { return };
-            if !vma.prot.is_accessible() {
-                a = vma.end;
-                continue;
-            }
-            let access = if vma.prot.contains(Prot::WRITE) {
-                super::Access::Write
-            } else {
-                super::Access::Read
-            };
-            if self.handle_fault(a, access, plat).is_err() {
-                return;
-            }
-            a += PAGE_SIZE_U64;
-        }
     }
 
     /// munmap(2).
@@ -361,38 +412,56 @@ impl<P: PageTable> AddressSpace<P> {
             return Err(Errno::ENOMEM);
         }
 
-        self.split_at(start);
-        self.split_at(end);
+        self.split_at(start, plat);
+        self.split_at(end, plat);
         let mut cursor = start;
+        let mut error = Errno::ENOMEM;
         while cursor < end {
+            let Some(v) = self.vmas.get(&cursor) else {
+                break;
+            };
+            let may = [
+                (Prot::READ, VmaFlags::MAY_READ),
+                (Prot::WRITE, VmaFlags::MAY_WRITE),
+                (Prot::EXEC, VmaFlags::MAY_EXEC),
+            ];
+            if may
+                .iter()
+                .any(|&(p, m)| new.contains(p) && !v.flags.contains(m))
+            {
+                error = Errno::EACCES;
+                break;
+            }
+            let mut flags = v.flags;
+            if new.contains(Prot::WRITE) {
+                if !v.prot.contains(Prot::WRITE)
+                    && !flags.intersects(VmaFlags::ACCOUNT | VmaFlags::SHARED | VmaFlags::NORESERVE)
+                {
+                    flags |= VmaFlags::ACCOUNT;
+                }
+            } else if flags.contains(VmaFlags::ACCOUNT)
+                && v.is_private_anonymous()
+                && self
+                    .page_table
+                    .next_mapped(super::page_of(v.start), super::page_of(v.end))
+                    .is_none()
+            {
+                // Linux un-charges memory that was never touched (no anon_vma yet).
+                flags -= VmaFlags::ACCOUNT;
+            }
             let Some(v) = self.vmas.get_mut(&cursor) else {
                 break;
             };
             v.prot = new;
-            let (v_end, shared) = (v.end, v.flags.contains(VmaFlags::SHARED));
-            self.reprotect_pages(cursor, v_end, new, shared, plat);
-            cursor = v_end;
+            v.flags = flags;
+            let vma = v.clone();
+            self.reprotect_pages(cursor, vma.end, &vma, plat);
+            cursor = vma.end;
         }
         // Re-merge every boundary that may have become mergeable, including `end` (split
         // above even when a hole stopped the loop).
-        let bound = cursor.max(end);
-        let mut k = start;
-        loop {
-            self.merge_at(k);
-            if k >= bound {
-                break;
-            }
-            match self.vmas.range(k + 1..=bound).next() {
-                Some((&next, _)) => k = next,
-                None => break,
-            }
-        }
-        self.merge_at(end);
-        if cursor < end {
-            Err(Errno::ENOMEM)
-        } else {
-            Ok(())
-        }
+        self.merge_range(start, cursor.max(end));
+        if cursor < end { Err(error) } else { Ok(()) }
     }
 
     /// Sets where the program break starts (just above the loaded image; the kernel may add a
@@ -439,15 +508,26 @@ impl<P: PageTable> AddressSpace<P> {
         {
             return old;
         }
+        let flags = VmaFlags::ANONYMOUS | VmaFlags::MAY_ALL | VmaFlags::ACCOUNT | self.def_flags;
         self.insert_vma(Vma {
             start: old_top,
             end: new_top,
             prot: Prot::READ | Prot::WRITE,
-            flags: VmaFlags::ANONYMOUS,
+            flags,
             kind: VmaKind::Heap,
-            file: None,
+            backing: Backing::Anonymous,
         });
         self.brk = requested;
+        if flags.contains(VmaFlags::LOCKED) {
+            let _ = self.populate_range(
+                old_top,
+                new_top,
+                Touch::Populate {
+                    ignore_errors: true,
+                },
+                plat,
+            );
+        }
         requested
     }
 
@@ -469,13 +549,56 @@ impl<P: PageTable> AddressSpace<P> {
             return Err(Errno::ENOMEM);
         }
         self.remove_range(start, start + len, plat);
+        let mut flags = VmaFlags::ANONYMOUS | VmaFlags::MAY_ALL;
+        if matches!(kind, VmaKind::Vdso | VmaKind::Vvar) {
+            flags |= VmaFlags::DONT_EXPAND;
+        } else if accountable(prot, flags) {
+            flags |= VmaFlags::ACCOUNT;
+        }
         self.insert_vma(Vma {
             start,
             end: start + len,
             prot,
-            flags: VmaFlags::ANONYMOUS,
+            flags,
             kind,
-            file: None,
+            backing: Backing::Anonymous,
+        });
+        Ok(())
+    }
+
+    /// Maps the pages of `object` (from its offset 0) at exactly `[start, start + len)` for the
+    /// kernel's special mappings, the vDSO (`kind` [`VmaKind::Vdso`]) and its data page
+    /// ([`VmaKind::Vvar`]): faults map the object's own frames, so the kernel keeps updating
+    /// them in place, and every process (and forked child) shares them. The mapping is private
+    /// (`p` in `/proc/self/maps`, a write would copy) and cannot grow (`VM_DONTEXPAND`).
+    /// Replaces whatever was there; `len` rounds up to pages.
+    pub fn map_special(
+        &mut self,
+        start: u64,
+        len: u64,
+        prot: Prot,
+        kind: VmaKind,
+        object: Arc<dyn crate::shared::SharedMapSource>,
+        plat: &mut Platform<'_>,
+    ) -> Result<(), Errno> {
+        if !is_page_aligned(start) || len == 0 {
+            return Err(Errno::EINVAL);
+        }
+        let len = page_ceil(len).ok_or(Errno::ENOMEM)?;
+        if start > USER_TOP || len > USER_TOP - start {
+            return Err(Errno::ENOMEM);
+        }
+        self.remove_range(start, start + len, plat);
+        self.insert_vma(Vma {
+            start,
+            end: start + len,
+            prot,
+            flags: VmaFlags::MAY_ALL | VmaFlags::DONT_EXPAND,
+            kind,
+            backing: Backing::Shared(SharedBacking {
+                object: SharedObject::File(object),
+                offset: 0,
+            }),
         });
         Ok(())
     }
@@ -499,9 +622,12 @@ impl<P: PageTable> AddressSpace<P> {
             start,
             end: top,
             prot: Prot::READ | Prot::WRITE,
-            flags: VmaFlags::ANONYMOUS | VmaFlags::GROWS_DOWN,
+            flags: VmaFlags::ANONYMOUS
+                | VmaFlags::GROWS_DOWN
+                | VmaFlags::MAY_ALL
+                | VmaFlags::ACCOUNT,
             kind: VmaKind::Stack,
-            file: None,
+            backing: Backing::Anonymous,
         });
         Ok(start)
     }

@@ -3,9 +3,14 @@
 //! An [`AddressSpace`] owns a [`PageTable`] and a sorted map of [`Vma`]s (a `BTreeMap` keyed by
 //! start address: O(log n) lookup). It implements, with Linux's semantics and error order:
 //!
-//! - mmap(2), munmap(2), mprotect(2) and brk(2) (the [`map`] module, [`MmapArgs`]);
-//! - demand paging: [`AddressSpace::handle_fault`] fills a page on first touch, grows stacks
-//!   down, breaks copy-on-write sharing, and says `SEGV_MAPERR` or `SEGV_ACCERR` otherwise;
+//! - mmap(2), munmap(2), mprotect(2) and brk(2) ([`map`], [`MmapArgs`]);
+//! - mremap(2) ([`remap`]), madvise(2) ([`advice`]), msync(2) ([`msync`]), mincore(2)
+//!   ([`mincore`]), and the mlock(2) family ([`lock`]);
+//! - demand paging: [`AddressSpace::handle_fault`] fills a page on first touch (a 2 MiB page
+//!   where allowed, see [`ThpMode`]), grows stacks down, breaks copy-on-write sharing, and says
+//!   `SEGV_MAPERR` or `SEGV_ACCERR` otherwise;
+//! - [`AddressSpace::fork_copy`] ([`fork`]): a copy-on-write duplicate for fork(2);
+//! - `/proc/<pid>/maps` and `smaps` ([`proc`]);
 //! - kernel-initiated access for exec and debugging ([`AddressSpace::write_bytes`],
 //!   [`zero_range`](AddressSpace::zero_range), [`read_bytes`](AddressSpace::read_bytes)),
 //!   which ignores the VMA protection;
@@ -19,22 +24,34 @@
 //!
 //! Invariants kept (and checked by the tests after every operation): VMAs are page aligned,
 //! non-empty, disjoint, and maximally merged; every page-table entry lies inside a VMA and
-//! carries that VMA's permissions (minus `WRITABLE` for a frame shared copy-on-write); every
-//! mapped frame holds one reference for this mapping.
+//! carries that VMA's permissions, possibly minus `WRITABLE` in private memory (always minus it
+//! while the frame is shared copy-on-write) and in shared file mappings (until the first write
+//! is noticed); a huge entry lies inside one private anonymous VMA; every mapped frame holds
+//! one reference for this mapping.
 
-use crate::addr::{PAGE_SIZE, PAGE_SIZE_U64, Page, PhysFrame, USER_TOP, VirtAddr, page_floor};
-use crate::frame::FrameSource;
-use crate::paging::{Flush, FrameBytes, MapError, PageTable, PteFlags, Tlb};
-use crate::vma::{MapSource, Prot, Vma, VmaFlags};
+use crate::addr::{PAGE_SIZE_U64, Page, USER_TOP, VirtAddr, page_floor};
+use crate::paging::PageTable;
+use crate::shared::SharedAnon;
+use crate::vma::{Backing, SharedObject, Vma, VmaFlags};
 use alloc::collections::BTreeMap;
 use alloc::sync::Arc;
 
+pub mod advice;
 mod fault;
+pub mod fork;
+pub mod lock;
 pub mod map;
+pub mod mincore;
+pub mod msync;
+mod pages;
+pub mod proc;
+pub mod remap;
 mod user;
 
 pub use fault::{Access, FaultError, FaultKind};
+pub use fork::ForkError;
 pub use map::MmapArgs;
+pub(crate) use pages::pte_flags;
 pub use user::UserAccess;
 
 #[cfg(test)]
@@ -45,11 +62,25 @@ mod tests;
 /// Borrowed for one call; build it from the kernel's shared services each time.
 pub struct Platform<'a> {
     /// Frames for pages and page-table pages.
-    pub frames: &'a mut dyn FrameSource,
+    pub frames: &'a mut dyn crate::frame::FrameSource,
     /// Byte access to frames.
-    pub bytes: &'a dyn FrameBytes,
+    pub bytes: &'a dyn crate::paging::FrameBytes,
     /// TLB invalidation for this address space.
-    pub tlb: &'a dyn Tlb,
+    pub tlb: &'a dyn crate::paging::Tlb,
+}
+
+/// When anonymous memory gets 2 MiB pages (Linux's
+/// `/sys/kernel/mm/transparent_hugepage/enabled`).
+#[derive(Copy, Clone, PartialEq, Eq, Debug)]
+pub enum ThpMode {
+    /// Never.
+    Never,
+    /// Only in VMAs marked with `MADV_HUGEPAGE` (the safe default for small guests: a sparse
+    /// toucher of a large mapping is not charged 2 MiB per touch).
+    Madvise,
+    /// In every private anonymous VMA that holds a whole, aligned 2 MiB range, unless marked
+    /// `MADV_NOHUGEPAGE`.
+    Always,
 }
 
 /// Layout parameters of an address space, chosen by the kernel (which randomizes them).
@@ -66,6 +97,9 @@ pub struct AddressSpaceConfig {
     pub stack_guard_gap: u64,
     /// How large a grows-down VMA may grow (`RLIMIT_STACK`, 8 MiB by default).
     pub stack_limit: u64,
+    /// Transparent huge pages for anonymous memory; they are used only if the page table and
+    /// the frame source support them.
+    pub thp: ThpMode,
 }
 
 impl AddressSpaceConfig {
@@ -76,6 +110,7 @@ impl AddressSpaceConfig {
             min_addr: 0x1_0000,
             stack_guard_gap: 256 * PAGE_SIZE_U64,
             stack_limit: 8 << 20,
+            thp: ThpMode::Madvise,
         }
     }
 }
@@ -88,6 +123,10 @@ pub struct AddressSpace<P: PageTable> {
     brk_start: u64,
     brk: u64,
     resident: usize,
+    /// Flags every new mapping gets: `mlockall(MCL_FUTURE)` (Linux's `mm->def_flags`).
+    def_flags: VmaFlags,
+    /// Inode number of the next shared anonymous object (for `/proc/self/maps`).
+    next_shmem_inode: u64,
 }
 
 impl<P: PageTable> core::fmt::Debug for AddressSpace<P> {
@@ -100,66 +139,6 @@ impl<P: PageTable> core::fmt::Debug for AddressSpace<P> {
     }
 }
 
-/// The page-table permissions for a page of a VMA with `prot`.
-pub(crate) fn pte_flags(prot: Prot) -> PteFlags {
-    if !prot.is_accessible() {
-        return PteFlags::USER | PteFlags::NO_ACCESS | PteFlags::NO_EXECUTE;
-    }
-    let mut f = PteFlags::USER;
-    if prot.contains(Prot::WRITE) {
-        f |= PteFlags::WRITABLE;
-    }
-    if !prot.contains(Prot::EXEC) {
-        f |= PteFlags::NO_EXECUTE;
-    }
-    f
-}
-
-/// TLB invalidations owed for unmapped pages, and the frames that may only be released once
-/// they are done (another CPU could still write through a stale entry).
-struct Shootdown {
-    pending: [Option<(PhysFrame, Flush)>; Shootdown::BATCH],
-    len: usize,
-}
-
-impl Shootdown {
-    const BATCH: usize = 16;
-
-    fn new() -> Self {
-        Shootdown {
-            pending: [const { None }; Shootdown::BATCH],
-            len: 0,
-        }
-    }
-
-    fn push(&mut self, frame: PhysFrame, flush: Flush, plat: &mut Platform<'_>) {
-        if self.len == Self::BATCH {
-            self.finish(plat);
-        }
-        self.pending[self.len] = Some((frame, flush));
-        self.len += 1;
-    }
-
-    fn finish(&mut self, plat: &mut Platform<'_>) {
-        for slot in &mut self.pending[..self.len] {
-            if let Some((frame, flush)) = slot.take() {
-                flush.flush(plat.tlb);
-                release_frame(plat, frame);
-            }
-        }
-        self.len = 0;
-    }
-}
-
-/// Drops this address space's reference on `frame`.
-fn release_frame(plat: &mut Platform<'_>, frame: PhysFrame) {
-    let released = plat.frames.release(frame);
-    debug_assert!(
-        released.is_ok(),
-        "a mapped frame must hold a reference: {released:?}"
-    );
-}
-
 impl<P: PageTable> AddressSpace<P> {
     /// An empty address space over `page_table` (whose user half must be empty).
     pub fn new(page_table: P, config: AddressSpaceConfig) -> Self {
@@ -170,6 +149,8 @@ impl<P: PageTable> AddressSpace<P> {
             brk_start: 0,
             brk: 0,
             resident: 0,
+            def_flags: VmaFlags::empty(),
+            next_shmem_inode: 1,
         }
     }
 
@@ -197,7 +178,8 @@ impl<P: PageTable> AddressSpace<P> {
             .filter(|v| v.end > addr)
     }
 
-    /// How many pages are mapped in the page table (the resident set).
+    /// How many 4 KiB pages are mapped in the page table (the resident set; a huge page
+    /// counts 512).
     pub fn resident_pages(&self) -> usize {
         self.resident
     }
@@ -223,13 +205,15 @@ impl<P: PageTable> AddressSpace<P> {
         }
     }
 
-    /// Splits the VMA that strictly contains `at`, if any, so that a VMA boundary lies at `at`.
-    fn split_at(&mut self, at: u64) {
+    /// Splits the VMA that strictly contains `at`, if any, so that a VMA boundary lies at `at`;
+    /// a huge page across `at` becomes 4 KiB pages first.
+    fn split_at(&mut self, at: u64, plat: &mut Platform<'_>) {
         if let Some((_, v)) = self.vmas.range_mut(..at).next_back()
             && v.end > at
         {
             let upper = v.split_off(at);
             self.vmas.insert(at, upper);
+            self.split_huge_across(at, plat);
         }
     }
 
@@ -245,10 +229,27 @@ impl<P: PageTable> AddressSpace<P> {
             return;
         }
         let next_end = next.end;
+        // Never the last reference to a shared object: `prev` maps the same one.
         self.vmas.remove(&at);
         if let Some((_, prev)) = self.vmas.range_mut(..at).next_back() {
             prev.end = next_end;
         }
+    }
+
+    /// Re-merges every VMA boundary in `[start, end]`.
+    fn merge_range(&mut self, start: u64, end: u64) {
+        let mut k = start;
+        loop {
+            self.merge_at(k);
+            if k >= end {
+                break;
+            }
+            match self.vmas.range(k + 1..=end).next() {
+                Some((&next, _)) => k = next,
+                None => break,
+            }
+        }
+        self.merge_at(end);
     }
 
     /// Inserts a VMA over a range known to be free, merging it with its neighbours.
@@ -262,171 +263,37 @@ impl<P: PageTable> AddressSpace<P> {
 
     /// Removes every mapping in `[start, end)` (page aligned) and releases its frames.
     fn remove_range(&mut self, start: u64, end: u64, plat: &mut Platform<'_>) {
-        self.split_at(start);
-        self.split_at(end);
-        let mut shootdown = Shootdown::new();
+        self.split_at(start, plat);
+        self.split_at(end, plat);
+        let mut shootdown = pages::Shootdown::new();
         while let Some((&k, _)) = self.vmas.range(start..end).next() {
             if let Some(v) = self.vmas.remove(&k) {
                 self.unmap_pages(v.start, v.end, &mut shootdown, plat);
+                shootdown.finish(plat);
+                retire(v, plat);
             }
         }
         shootdown.finish(plat);
     }
 
-    /// Unmaps every mapped page of `[start, end)`, queueing TLB flushes and frame releases.
-    fn unmap_pages(
-        &mut self,
-        start: u64,
-        end: u64,
-        shootdown: &mut Shootdown,
-        plat: &mut Platform<'_>,
-    ) {
-        let end_page = Page::containing_address(VirtAddr::new(end));
-        let mut cursor = Page::containing_address(VirtAddr::new(start));
-        while let Some(page) = self.page_table.next_mapped(cursor, end_page) {
-            if let Some((frame, flush)) = self.page_table.unmap(page) {
-                self.resident -= 1;
-                shootdown.push(frame, flush, plat);
-            }
-            cursor = page.add(1);
-        }
-    }
-
-    /// Rewrites the entries of mapped pages in `[start, end)` for a VMA with `prot`.
-    fn reprotect_pages(
-        &mut self,
-        start: u64,
-        end: u64,
-        prot: Prot,
-        shared: bool,
-        plat: &mut Platform<'_>,
-    ) {
-        let want = pte_flags(prot);
-        let end_page = Page::containing_address(VirtAddr::new(end));
-        let mut cursor = Page::containing_address(VirtAddr::new(start));
-        while let Some(page) = self.page_table.next_mapped(cursor, end_page) {
-            if let Some((frame, old)) = self.page_table.translate(page) {
-                let flags = self.cow_adjusted(want, frame, shared, plat);
-                if flags != old
-                    && let Some(flush) = self.page_table.protect(page, flags)
-                {
-                    flush.flush(plat.tlb);
-                }
-            }
-            cursor = page.add(1);
-        }
-    }
-
-    /// `want`, minus `WRITABLE` when `frame` is shared copy-on-write with another mapping.
-    fn cow_adjusted(
-        &self,
-        want: PteFlags,
-        frame: PhysFrame,
-        shared: bool,
-        plat: &Platform<'_>,
-    ) -> PteFlags {
-        if !shared && plat.frames.ref_count(frame).is_some_and(|n| n > 1) {
-            want - PteFlags::WRITABLE
-        } else {
-            want
-        }
-    }
-
-    /// Brings in the page at `page` of a VMA with `prot` (and, for a file mapping, `file` at
-    /// the page's offset): a zeroed frame, or the object's bytes.
-    fn populate(
-        &mut self,
-        page: Page,
-        prot: Prot,
-        file: Option<(Arc<dyn MapSource>, u64)>,
-        plat: &mut Platform<'_>,
-    ) -> Result<PhysFrame, FaultKind> {
-        let frame = plat.frames.allocate_frame().ok_or(FaultKind::OutOfMemory)?;
-        let filled = match &file {
-            None => {
-                plat.bytes.zero_frame(frame);
-                Ok(())
-            }
-            Some((source, offset)) => fill_from_source(&**source, *offset, frame, plat.bytes),
-        };
-        if let Err(kind) = filled {
-            release_frame(plat, frame);
-            return Err(kind);
-        }
-        match self
-            .page_table
-            .map(page, frame, pte_flags(prot), plat.frames)
-        {
-            Ok(flush) => {
-                // The entry was not present, so no TLB can hold it.
-                flush.ignore();
-                self.resident += 1;
-                Ok(frame)
-            }
-            Err(MapError::AlreadyMapped(existing)) => {
-                release_frame(plat, frame);
-                Ok(existing)
-            }
-            Err(MapError::FrameAllocationFailed) => {
-                release_frame(plat, frame);
-                Err(FaultKind::OutOfMemory)
-            }
-        }
-    }
-
-    /// Gives `page` (mapped to `old`) a frame of its own, mapped with `flags`: `old` itself if
-    /// no other mapping shares it, else a copy (breaking copy-on-write sharing).
-    fn unshare(
-        &mut self,
-        page: Page,
-        old: PhysFrame,
-        flags: PteFlags,
-        plat: &mut Platform<'_>,
-    ) -> Result<PhysFrame, FaultKind> {
-        if plat.frames.ref_count(old).is_none_or(|n| n <= 1) {
-            if let Some(flush) = self.page_table.protect(page, flags) {
-                flush.flush(plat.tlb);
-            }
-            return Ok(old);
-        }
-        let new = plat.frames.allocate_frame().ok_or(FaultKind::OutOfMemory)?;
-        plat.bytes.copy_frame(new, old);
-        if let Some((_, flush)) = self.page_table.unmap(page) {
-            flush.flush(plat.tlb);
-        }
-        match self.page_table.map(page, new, flags, plat.frames) {
-            Ok(flush) => {
-                flush.ignore();
-                release_frame(plat, old);
-                Ok(new)
-            }
-            Err(_) => {
-                // The tables for this page exist, so this is not expected; put the shared
-                // frame back, read-only, rather than lose it.
-                release_frame(plat, new);
-                if let Ok(flush) =
-                    self.page_table
-                        .map(page, old, flags - PteFlags::WRITABLE, plat.frames)
-                {
-                    flush.ignore();
-                } else {
-                    self.resident -= 1;
-                    release_frame(plat, old);
-                }
-                Err(FaultKind::OutOfMemory)
-            }
-        }
+    /// A fresh shared anonymous object of `len` bytes.
+    fn new_shared_anon(&mut self, len: u64) -> Arc<SharedAnon> {
+        let inode = self.next_shmem_inode;
+        self.next_shmem_inode += 1;
+        Arc::new(SharedAnon::new(len, inode))
     }
 
     /// Removes every mapping and releases every frame (for exec); the page table stays.
     pub fn unmap_all(&mut self, plat: &mut Platform<'_>) {
-        let mut shootdown = Shootdown::new();
+        let mut shootdown = pages::Shootdown::new();
         while let Some((_, v)) = self.vmas.pop_first() {
             self.unmap_pages(v.start, v.end, &mut shootdown, plat);
+            shootdown.finish(plat);
+            retire(v, plat);
         }
-        shootdown.finish(plat);
         self.brk_start = 0;
         self.brk = 0;
+        self.def_flags = VmaFlags::empty();
     }
 
     /// Destroys the address space: unmaps everything, releases every frame and every
@@ -440,35 +307,14 @@ impl<P: PageTable> AddressSpace<P> {
     }
 }
 
-/// Fills `frame` with the page of `source` at `offset`; zero past the end of the object.
-fn fill_from_source(
-    source: &dyn MapSource,
-    offset: u64,
-    frame: PhysFrame,
-    bytes: &dyn FrameBytes,
-) -> Result<(), FaultKind> {
-    bytes.zero_frame(frame);
-    let mut chunk = [0u8; 512];
-    let mut done = 0usize;
-    while done < PAGE_SIZE {
-        let n = source
-            .read_at(offset + done as u64, &mut chunk)
-            .map_err(|_| FaultKind::Bus)?;
-        let n = n.min(chunk.len());
-        if n == 0 {
-            break;
-        }
-        bytes.write(frame, done, &chunk[..n]);
-        done += n;
-        if n < chunk.len() {
-            break;
-        }
-    }
-    // A page that lies wholly past the end of the object is SIGBUS (mmap(2), "SIGBUS").
-    if done == 0 {
-        Err(FaultKind::Bus)
-    } else {
-        Ok(())
+/// Drops a VMA that left the address space; the last mapping of a shared anonymous object
+/// releases the object's frames.
+fn retire(vma: Vma, plat: &mut Platform<'_>) {
+    if let Backing::Shared(s) = vma.backing
+        && let SharedObject::Anonymous(obj) = s.object
+        && let Some(obj) = Arc::into_inner(obj)
+    {
+        obj.release_all(plat.frames);
     }
 }
 

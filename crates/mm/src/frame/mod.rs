@@ -14,19 +14,28 @@
 //!   of an allocated block (a double free, a stray address) returns [`FrameError`] and changes
 //!   nothing. Exhaustion returns `None`.
 //!
-//! What it is not: a per-CPU cache, a NUMA-aware allocator, or a zeroing allocator (frames come
-//! back with whatever they held; [`FrameBytes::zero_frame`](crate::FrameBytes::zero_frame)
-//! clears them).
+//! - A 2 MiB block (order 9) backs a huge page. It can be split into 512 order-0 frames that
+//!   each inherit the block's reference count ([`FrameAllocator::split_block`]), which is how a
+//!   huge mapping becomes 4 KiB mappings without copying; freed, they merge back.
+//!
+//! [`FrameCache`] is a small per-CPU stash of order-0 frames in front of the allocator (the
+//! [`cache`] module). What this is not: a NUMA-aware allocator, or a zeroing allocator (frames
+//! come back with whatever they held;
+//! [`FrameBytes::zero_frame`](crate::FrameBytes::zero_frame) clears them).
 //!
 //! The covered span is one contiguous range of frame numbers, from the lowest to the highest
 //! usable address of the memory map. Holes inside it (the legacy VGA hole, the PCI hole below
 //! 4 GiB) cost 12 bytes of metadata per 4 KiB frame of hole (0.3%); for the small guests oxv
 //! targets the span is the RAM itself.
 
-use crate::addr::{PAGE_SIZE, PhysAddr, PhysFrame};
+use crate::addr::{HUGE_ORDER, HUGE_PAGE_PAGES, HugeFrame, PAGE_SIZE, PhysAddr, PhysFrame};
 use core::fmt;
 use core::ops::Range;
 use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout};
+
+pub mod cache;
+
+pub use cache::{CachedFrames, FrameCache, FrameStats};
 
 #[cfg(test)]
 mod tests;
@@ -207,6 +216,37 @@ pub trait FrameSource {
 
     /// The reference count of an allocated frame, `None` if it is not allocated.
     fn ref_count(&self, frame: PhysFrame) -> Option<u32>;
+
+    /// A 2 MiB block (512 frames, 2 MiB aligned) with reference count 1, or `None`. The
+    /// default is `None`: no huge pages. The other `*_huge` methods are only called on blocks
+    /// this returned.
+    fn allocate_huge(&mut self) -> Option<HugeFrame> {
+        None
+    }
+
+    /// Adds a reference for one more huge mapping of `block`: to the block while it is whole,
+    /// to each of its 512 frames once it was split.
+    fn add_ref_huge(&mut self, block: HugeFrame) -> Result<(), FrameError> {
+        Err(FrameError::NotAllocated(block.frame(0)))
+    }
+
+    /// Drops the reference of one huge mapping of `block` (whole, or each of its frames once
+    /// split), freeing what reaches zero.
+    fn release_huge(&mut self, block: HugeFrame) -> Result<(), FrameError> {
+        Err(FrameError::NotAllocated(block.frame(0)))
+    }
+
+    /// The reference count of `block` while it is a whole 2 MiB block, `None` once split.
+    fn huge_ref_count(&self, block: HugeFrame) -> Option<u32> {
+        let _ = block;
+        None
+    }
+
+    /// Splits `block` into 512 frames that each get the block's reference count, so they can
+    /// be mapped, shared and released one by one. Splitting a split block changes nothing.
+    fn split_huge(&mut self, block: HugeFrame) -> Result<(), FrameError> {
+        Err(FrameError::NotAllocated(block.frame(0)))
+    }
 }
 
 /// A binary buddy allocator over the frames of one [`FrameSpan`]. See the [module docs](self).
@@ -429,6 +469,55 @@ impl<'a> FrameAllocator<'a> {
         n
     }
 
+    /// Turns the allocated block at `block` into `2^order` allocated order-0 frames, each with
+    /// the block's reference count. An order-0 block is left as it is.
+    pub fn split_block(&mut self, block: PhysFrame) -> Result<(), FrameError> {
+        let i = self.allocated_index(block)?;
+        let FrameMeta { order, a: refs, .. } = self.meta[i];
+        for j in i..i + (1usize << order) {
+            self.meta[j] = FrameMeta {
+                state: state::ALLOCATED,
+                order: 0,
+                _reserved: 0,
+                a: refs,
+                b: 0,
+            };
+        }
+        Ok(())
+    }
+
+    /// Statistics for `/proc/meminfo` (no per-CPU caches counted: see [`FrameStats`]).
+    pub fn stats(&self) -> FrameStats {
+        FrameStats {
+            total_frames: self.total,
+            free_frames: self.free,
+            cached_frames: 0,
+        }
+    }
+
+    /// The indices of the 512 frames of a huge block, if they are all allocated order-0
+    /// frames (a split block).
+    fn split_huge_range(&self, block: HugeFrame) -> Result<Range<usize>, FrameError> {
+        let head = self.index(block.frame(0))?;
+        let range = head..head + HUGE_PAGE_PAGES;
+        if range.end > self.meta.len() {
+            return Err(FrameError::OutOfRange(block.frame(HUGE_PAGE_PAGES - 1)));
+        }
+        for i in range.clone() {
+            let m = self.meta[i];
+            if m.state != state::ALLOCATED || m.order != 0 || m.a == 0 {
+                return Err(FrameError::NotAllocated(self.frame(i)));
+            }
+        }
+        Ok(range)
+    }
+
+    /// Whether `block` is a whole, allocated order-9 block.
+    fn is_whole_huge(&self, block: HugeFrame) -> bool {
+        self.allocated_index(block.frame(0))
+            .is_ok_and(|i| self.meta[i].order == HUGE_ORDER)
+    }
+
     fn index(&self, frame: PhysFrame) -> Result<usize, FrameError> {
         frame
             .number()
@@ -539,5 +628,49 @@ impl FrameSource for FrameAllocator<'_> {
 
     fn ref_count(&self, frame: PhysFrame) -> Option<u32> {
         self.allocated_index(frame).ok().map(|i| self.meta[i].a)
+    }
+
+    fn allocate_huge(&mut self) -> Option<HugeFrame> {
+        self.allocate(HUGE_ORDER)
+            .map(|f| HugeFrame::from_start_address(f.start_address()))
+            .map(|h| h.expect("an order-9 buddy block is 2 MiB aligned"))
+    }
+
+    fn add_ref_huge(&mut self, block: HugeFrame) -> Result<(), FrameError> {
+        if self.is_whole_huge(block) {
+            return self.add_ref(block.frame(0)).map(|_| ());
+        }
+        let range = self.split_huge_range(block)?;
+        if let Some(i) = range.clone().find(|&i| self.meta[i].a == u32::MAX) {
+            return Err(FrameError::TooManyReferences(self.frame(i)));
+        }
+        for i in range {
+            self.meta[i].a += 1;
+        }
+        Ok(())
+    }
+
+    fn release_huge(&mut self, block: HugeFrame) -> Result<(), FrameError> {
+        if self.is_whole_huge(block) {
+            return self.release(block.frame(0)).map(|_| ());
+        }
+        let range = self.split_huge_range(block)?;
+        for i in range {
+            let frame = self.frame(i);
+            self.release(frame)?;
+        }
+        Ok(())
+    }
+
+    fn huge_ref_count(&self, block: HugeFrame) -> Option<u32> {
+        if self.is_whole_huge(block) {
+            self.ref_count(block.frame(0))
+        } else {
+            None
+        }
+    }
+
+    fn split_huge(&mut self, block: HugeFrame) -> Result<(), FrameError> {
+        self.split_block(block.frame(0))
     }
 }

@@ -249,3 +249,65 @@ fn randomized_against_model() {
         );
     }
 }
+
+#[test]
+fn huge_blocks_count_whole_then_per_frame_once_split() {
+    let mut meta = vec![FrameMeta::UNUSED; 2048];
+    let mut a = allocator(&mut meta, 1024, 2048);
+    let block = a.allocate_huge().unwrap();
+    assert_eq!(block.start_address().as_u64() % (2 << 20), 0);
+    assert_eq!(a.huge_ref_count(block), Some(1));
+    a.add_ref_huge(block).unwrap();
+    assert_eq!(a.huge_ref_count(block), Some(2));
+    assert_eq!(
+        a.ref_count(block.frame(1)),
+        None,
+        "interior frames have no count yet"
+    );
+    a.split_huge(block).unwrap();
+    assert_eq!(a.huge_ref_count(block), None);
+    assert!((0..512).all(|i| a.ref_count(block.frame(i)) == Some(2)));
+    a.split_huge(block).unwrap();
+    assert_eq!(
+        a.ref_count(block.frame(7)),
+        Some(2),
+        "splitting again changes nothing"
+    );
+    // One mapping's release after the split drops one reference on every frame.
+    a.release_huge(block).unwrap();
+    assert!((0..512).all(|i| a.ref_count(block.frame(i)) == Some(1)));
+    // The other mapping lets go page by page; the block merges back when all are free.
+    for i in 0..512 {
+        assert_eq!(a.release(block.frame(i)), Ok(0));
+    }
+    assert_eq!(a.free_frames(), 2048);
+    assert_eq!(a.free_blocks(MAX_ORDER), 2);
+    // A whole block is freed whole.
+    let b = a.allocate_huge().unwrap();
+    a.release_huge(b).unwrap();
+    assert_eq!(a.free_frames(), 2048);
+    assert_eq!(
+        a.release_huge(b),
+        Err(FrameError::NotAllocated(b.frame(0))),
+        "double release refused"
+    );
+    let stats = a.stats();
+    assert_eq!((stats.total_frames, stats.free_frames), (2048, 2048));
+}
+
+#[test]
+fn split_block_works_for_any_order() {
+    let mut meta = vec![FrameMeta::UNUSED; 64];
+    let mut a = allocator(&mut meta, 64, 64);
+    let b = a.allocate(2).unwrap();
+    a.split_block(b).unwrap();
+    let frames: Vec<PhysFrame> = (0..4)
+        .map(|i| PhysFrame::from_number(b.number() + i))
+        .collect();
+    assert!(frames.iter().all(|&f| a.block_order(f) == Some(0)));
+    for f in frames {
+        a.free(f).unwrap();
+    }
+    assert_eq!(a.free_frames(), 64);
+    assert_eq!(a.split_block(b), Err(FrameError::NotAllocated(b)));
+}

@@ -2,14 +2,18 @@
 
 use super::*;
 use crate::addr::PAGE_SIZE_U64 as PG;
+use crate::addr::{PAGE_SIZE, PhysFrame};
 use crate::fake::{FakeFrames, FakeMachine, FakePageTable};
-use crate::vma::VmaKind;
+use crate::frame::FrameSource;
+use crate::paging::{FrameBytes, PteFlags};
+use crate::vma::{MapSource, Prot, VmaKind};
 use linux_raw_sys::general::{
     MAP_32BIT, MAP_ANONYMOUS, MAP_FIXED, MAP_FIXED_NOREPLACE, MAP_GROWSDOWN, MAP_HUGETLB,
     MAP_NORESERVE, MAP_POPULATE, MAP_PRIVATE, MAP_SHARED, MAP_SHARED_VALIDATE, MAP_STACK,
     PROT_EXEC, PROT_GROWSDOWN, PROT_NONE, PROT_READ, PROT_WRITE,
 };
 use oxv_abi::{Errno, Fault, UserAddr, UserMemory};
+use std::collections::BTreeMap as Map;
 use std::sync::Arc;
 use std::vec;
 use std::vec::Vec;
@@ -59,10 +63,10 @@ fn used_frames(m: &FakeMachine) -> usize {
     m.frames.total_frames() - m.frames.free_frames()
 }
 
-/// Checks every invariant of the module docs. `extra_refs` counts frame references held
-/// outside the address space (by the test).
+/// Checks the invariants of one address space (VMA shape, entries inside VMAs with the right
+/// flags, resident count) and adds how many times each frame is mapped to `mapped`.
 #[track_caller]
-pub(super) fn check_invariants(a: &Space, m: &FakeMachine, extra_frames: usize) {
+fn check_space(a: &Space, m: &FakeMachine, mapped: &mut Map<u64, u32>) {
     let vmas: Vec<&Vma> = a.vmas().collect();
     for (k, v) in &a.vmas {
         assert_eq!(*k, v.start, "VMA keyed by its start");
@@ -86,35 +90,108 @@ pub(super) fn check_invariants(a: &Space, m: &FakeMachine, extra_frames: usize) 
             w[1]
         );
     }
-    let mut entries = 0;
+    let mut resident = 0;
     for (page, frame, flags) in a.page_table.entries() {
-        entries += 1;
+        resident += 1;
         let addr = page.start_address().as_u64();
         let vma = a
             .find_vma(addr)
             .unwrap_or_else(|| panic!("PTE at {addr:#x} outside every VMA"));
         let want = pte_flags(vma.prot);
-        let shared_cow =
-            !vma.flags.contains(VmaFlags::SHARED) && m.frames.ref_count(frame) > Some(1);
-        let expected = if shared_cow {
-            want - PteFlags::WRITABLE
-        } else {
-            want
-        };
-        assert_eq!(flags, expected, "PTE flags at {addr:#x} for {vma:?}");
+        let refs = m.frames.ref_count(frame);
+        assert!(refs.is_some(), "mapped frame {frame:?} not allocated");
+        let private = !vma.flags.contains(VmaFlags::SHARED);
+        // Read-only is always safe for private memory (a copy-on-write share whose other
+        // owner left is write-enabled by the next write fault).
+        let may_drop_write = private || vma.tracks_writes();
+        let ok = flags == want || (may_drop_write && flags == want - PteFlags::WRITABLE);
+        assert!(ok, "PTE flags {flags:?} at {addr:#x} for {vma:?}");
+        if private && refs > Some(1) {
+            assert!(
+                !flags.contains(PteFlags::WRITABLE),
+                "shared frame writable at {addr:#x}"
+            );
+        }
+        *mapped.entry(frame.number()).or_default() += 1;
+    }
+    for (hp, block, flags) in a.page_table.huge_entries() {
+        resident += crate::addr::HUGE_PAGE_PAGES;
+        let start = hp.start_address().as_u64();
+        let vma = a
+            .find_vma(start)
+            .unwrap_or_else(|| panic!("huge entry at {start:#x} outside every VMA"));
         assert!(
-            m.frames.ref_count(frame).is_some(),
-            "mapped frame not allocated"
+            vma.end >= hp.end(),
+            "huge entry at {start:#x} crosses {vma:?}"
+        );
+        assert!(vma.is_private_anonymous(), "huge entry in {vma:?}");
+        let want = pte_flags(vma.prot);
+        let exclusive = m.frames.huge_ref_count(block) == Some(1);
+        assert!(
+            flags == want || flags == want - PteFlags::WRITABLE,
+            "huge flags {flags:?} at {start:#x}"
+        );
+        if !exclusive {
+            assert!(
+                !flags.contains(PteFlags::WRITABLE),
+                "shared huge page writable at {start:#x}"
+            );
+        }
+        for i in 0..crate::addr::HUGE_PAGE_PAGES {
+            *mapped.entry(block.frame(i).number()).or_default() += 1;
+        }
+    }
+    assert_eq!(a.resident_pages(), resident, "resident count");
+}
+
+/// Checks every invariant of the module docs. `extra_frames` counts frames allocated outside
+/// the address space's mappings and tables (by the test, or held only by a shared object).
+#[track_caller]
+pub(super) fn check_invariants(a: &Space, m: &FakeMachine, extra_frames: usize) {
+    check_spaces(&[a], m, extra_frames);
+}
+
+/// [`check_invariants`] for several address spaces on one machine (after a fork).
+#[track_caller]
+pub(super) fn check_spaces(spaces: &[&Space], m: &FakeMachine, extra_frames: usize) {
+    let mut mapped = Map::new();
+    let mut tables = 0;
+    for a in spaces {
+        check_space(a, m, &mut mapped);
+        tables += a.page_table.table_frames();
+    }
+    for (&frame, &n) in &mapped {
+        let f = PhysFrame::from_number(frame);
+        let refs = m
+            .frames
+            .ref_count(f)
+            .or_else(|| {
+                // An interior frame of a whole huge block: the block's count.
+                let head = crate::addr::HugeFrame::from_start_address(crate::PhysAddr::new(
+                    f.start_address().as_u64() & !(crate::HUGE_PAGE_SIZE as u64 - 1),
+                ))?;
+                m.frames.huge_ref_count(head)
+            })
+            .unwrap_or(0);
+        assert!(
+            refs >= n,
+            "frame {f:?} mapped {n} times with {refs} references"
         );
     }
-    assert_eq!(a.resident_pages(), entries, "resident count");
     assert_eq!(
         used_frames(m),
-        entries + a.page_table.table_frames() + extra_frames,
-        "frame accounting: pages + tables"
+        mapped.len() + tables + extra_frames,
+        "frame accounting: mapped frames + tables + extra"
     );
 }
 
+mod advice;
 mod faults;
+mod fork;
+mod huge;
+mod lock_sync;
 mod mapping;
 mod model;
+mod proc;
+mod remap;
+mod shared;
