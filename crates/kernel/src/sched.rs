@@ -15,7 +15,7 @@ use crate::thread::{State, Thread, ThreadRef, Wake};
 use alloc::collections::{BTreeMap, VecDeque};
 use alloc::sync::Arc;
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, Ordering};
 use oxv_sched::futex::FutexTable;
 use oxv_sched::timer::{TimerId, TimerQueue};
 use spin::Mutex;
@@ -58,6 +58,20 @@ static SCHED: Mutex<Scheduler> = Mutex::new(Scheduler {
 });
 
 static NEED_RESCHED: AtomicBool = AtomicBool::new(false);
+
+/// The running thread, for the hot paths that only read it (no lock, no reference count).
+/// Always equal to `SCHED.current`, which keeps it alive while it runs.
+static RUNNING: AtomicPtr<Thread> = AtomicPtr::new(core::ptr::null_mut());
+
+/// Runs `f` on the running thread without taking the scheduler lock.
+pub fn with_running<R>(f: impl FnOnce(&Thread) -> R) -> R {
+    let t = RUNNING.load(Ordering::Relaxed);
+    assert!(!t.is_null(), "sched::init runs before any thread");
+    // SAFETY: `RUNNING` points at the thread on the CPU, which `SCHED.current` keeps alive
+    // until the scheduler has switched away from it; the caller is that thread, so it cannot
+    // be freed while `f` runs (a thread that exits never returns to its caller).
+    f(unsafe { &*t })
+}
 
 /// TSC value when the running thread got the CPU.
 static SWITCHED_AT: AtomicU64 = AtomicU64::new(0);
@@ -110,6 +124,7 @@ pub fn init() {
     let idle = ThreadRef(Arc::new(Thread::idle()));
     SWITCHED_AT.store(cpu::rdtsc(), Ordering::Relaxed);
     let mut s = SCHED.lock();
+    RUNNING.store(Arc::as_ptr(&idle.0).cast_mut(), Ordering::Relaxed);
     s.current = Some(idle.clone());
     s.idle = Some(idle);
 }
@@ -251,6 +266,7 @@ pub fn schedule() {
             None => s.idle.clone().expect("sched::init created idle"),
         };
         next.set_state(State::Running);
+        RUNNING.store(Arc::as_ptr(&next.0).cast_mut(), Ordering::Relaxed);
         s.current = Some(next.clone());
         s.slice_end = now() + TIME_SLICE_NS;
         s.arm_timer();

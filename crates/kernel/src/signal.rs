@@ -232,17 +232,20 @@ pub fn discard_everywhere(sig: Signal) {
 /// allow.
 pub fn on_return_to_user(p: &Process, frame: &mut TrapFrame, restart: Option<(u64, Restart)>) {
     sched::preempt_point();
-    let me = sched::current();
     let do_restart = |frame: &mut TrapFrame| {
         if let Some((nr, _)) = restart {
             frame.rax = nr;
             frame.rip -= 2; // `syscall` is two bytes
         }
     };
-    if !me.sig_pending.load(Ordering::Acquire) && !p.shared_pending.load(Ordering::Acquire) {
+    // The common case, without the scheduler lock: nothing pending anywhere.
+    if !sched::with_running(|me| me.sig_pending.load(Ordering::Acquire))
+        && !p.shared_pending.load(Ordering::Acquire)
+    {
         do_restart(frame);
         return;
     }
+    let me = sched::current();
     loop {
         let blocked = me.signals.lock().blocked();
         let Some((sig, info)) = dequeue(&me, SigSet(!blocked.0)) else {

@@ -287,15 +287,16 @@ fn dispatch(call: &Syscall, frame: &mut TrapFrame) -> SysResult {
             set,
             oldset,
             sigsetsize,
-        } => {
-            let me = crate::sched::current();
-            let mut st = me.signals.lock();
-            let r = oxv_sched::syscalls::signal::rt_sigprocmask(
-                &mut st, mem, how, set, oldset, sigsetsize,
-            );
-            drop(st);
-            r
-        }
+        } => crate::sched::with_running(|me| {
+            oxv_sched::syscalls::signal::rt_sigprocmask(
+                &mut me.signals.lock(),
+                mem,
+                how,
+                set,
+                oldset,
+                sigsetsize,
+            )
+        }),
         S::Sigaltstack { ss, old_ss } => oxv_sched::syscalls::signal::sigaltstack(
             &mut crate::sched::current().signals.lock(),
             mem,
@@ -381,7 +382,7 @@ fn dispatch(call: &Syscall, frame: &mut TrapFrame) -> SysResult {
 
         // Process and system information.
         S::Getpid | S::Getpgrp => Ok(p.pid as usize),
-        S::Gettid => Ok(crate::sched::current().tid as usize),
+        S::Gettid => Ok(crate::sched::with_running(|t| t.tid) as usize),
         S::Getppid => Ok(0),
         S::Getpgid { pid } | S::Getsid { pid } => {
             info::same_process(p, pid).map(|_| p.pid as usize)
