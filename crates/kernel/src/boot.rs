@@ -178,7 +178,7 @@ pub fn start(start_info: u64, entry_tsc: u64) -> ! {
     let envp: Vec<&[u8]> = args.env.iter().map(|a| a.as_slice()).collect();
     let entry = match process::with_platform(|plat| {
         exec::load(
-            &mut mm, plat, program, &path, &argv, &envp, stack_top, &cpu_aux,
+            &mut mm, plat, &cx, program, &path, &argv, &envp, stack_top, &cpu_aux,
         )
     }) {
         Ok(e) => e,

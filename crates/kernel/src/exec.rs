@@ -3,6 +3,12 @@
 //! just above the image, the stack at the top of the user half, `mmap` allocations below the
 //! stack, and the System V initial stack (argv, envp, auxv) built by `oxv_abi::stack`.
 //!
+//! A program with `PT_INTERP` gets its interpreter (the dynamic linker, e.g. glibc's
+//! `/lib64/ld-linux-x86-64.so.2`) loaded too, from the file system, at an address the
+//! address space picks below the mmap base like Linux's `load_elf_interp`; the thread starts
+//! at the interpreter's entry with `AT_BASE` saying where it is, and `AT_ENTRY`/`AT_PHDR`
+//! describing the program, which the interpreter then relocates and runs.
+//!
 //! Only the headers are read at exec time ([`oxv_abi::exec::plan_prefix`]); segments are
 //! private file mappings, paged in on first touch, with the bss tail of the last file page
 //! zeroed and the rest of the bss anonymous, as Linux does. Two segments may share a page
@@ -16,10 +22,11 @@ use alloc::vec;
 use alloc::vec::Vec;
 use oxv_abi::Errno;
 use oxv_abi::exec::{ElfKind, ExecError, ExecPlan, SegmentProt};
+use oxv_abi::linux::fs::OpenFlags;
 use oxv_abi::linux::mm::{MAP_FIXED, MAP_PRIVATE};
 use oxv_abi::stack::{StackError, auxv::*, build_initial_stack};
 use oxv_mm::{AddressSpace, MapSource, MmapArgs, PageTable, Platform, Prot, VmaKind};
-use oxv_vfs::OpenFile;
+use oxv_vfs::{FsContext, OpenFile};
 
 /// Size of the main thread's stack mapping (RLIMIT_STACK's default).
 pub const STACK_SIZE: u64 = 8 << 20;
@@ -38,8 +45,10 @@ pub enum ExecFailure {
     Stack(StackError),
     /// Mapping failed (out of memory).
     Map(Errno),
-    /// The program needs a dynamic linker, which this kernel cannot load yet.
-    NeedsInterpreter,
+    /// The interpreter named by `PT_INTERP` cannot be opened.
+    Interpreter(Vec<u8>, Errno),
+    /// The interpreter is not a loadable ELF shared object.
+    BadInterpreter(Vec<u8>, ExecError),
     /// Reading the file failed.
     Io(Errno),
 }
@@ -50,9 +59,16 @@ impl core::fmt::Display for ExecFailure {
             ExecFailure::Elf(e) => write!(f, "{e}"),
             ExecFailure::Stack(e) => write!(f, "{e}"),
             ExecFailure::Map(e) => write!(f, "cannot map the program: {e}"),
-            ExecFailure::NeedsInterpreter => {
-                f.write_str("dynamically linked programs are not supported yet")
-            }
+            ExecFailure::Interpreter(path, e) => write!(
+                f,
+                "cannot open its interpreter {}: {e}",
+                alloc::string::String::from_utf8_lossy(path)
+            ),
+            ExecFailure::BadInterpreter(path, e) => write!(
+                f,
+                "its interpreter {} cannot be loaded: {e}",
+                alloc::string::String::from_utf8_lossy(path)
+            ),
             ExecFailure::Io(e) => write!(f, "cannot read the program: {e}"),
         }
     }
@@ -114,28 +130,15 @@ fn plan_file(file: &OpenFile, len: u64) -> Result<ExecPlan, ExecFailure> {
     }
 }
 
-/// Loads the program open as `file` (whose guest path is `path`) into `mm` and builds its
-/// initial stack.
-#[allow(clippy::too_many_arguments)]
-pub fn load<P: PageTable>(
+/// Maps `plan`'s segments from `file` with `bias` added to their addresses; returns the
+/// page-aligned end of the image.
+fn map_image<P: PageTable>(
     mm: &mut AddressSpace<P>,
     plat: &mut Platform<'_>,
-    file: Arc<OpenFile>,
-    path: &[u8],
-    argv: &[&[u8]],
-    envp: &[&[u8]],
-    stack_top: u64,
-    cpu: &CpuAux,
-) -> Result<Entry, ExecFailure> {
-    let len = file.stat().map_err(ExecFailure::Io)?.size;
-    let plan = plan_file(&file, len)?;
-    if plan.interp.is_some() {
-        return Err(ExecFailure::NeedsInterpreter);
-    }
-    let bias = match plan.kind {
-        ElfKind::Exec => 0,
-        ElfKind::Dyn => ET_DYN_BASE + random_pages(28) - plan.span.start,
-    };
+    file: &Arc<OpenFile>,
+    plan: &ExecPlan,
+    bias: u64,
+) -> Result<u64, ExecFailure> {
     let source: Arc<dyn MapSource> = Arc::new(FileMapSource(file.clone()));
     let map_err = |e: Errno| ExecFailure::Map(e);
 
@@ -158,7 +161,7 @@ pub fn load<P: PageTable>(
             let page_end = page0 + PAGE;
             let mut bytes = vec![0u8; (page_end.min(mend) - vstart) as usize];
             let from_file = (fend.min(page_end) - vstart) as usize;
-            read_full(&file, seg.file_offset, &mut bytes[..from_file]).map_err(ExecFailure::Io)?;
+            read_full(file, seg.file_offset, &mut bytes[..from_file]).map_err(ExecFailure::Io)?;
             mm.write_bytes(vstart, &bytes, plat)
                 .map_err(|e| map_err(e.into()))?;
             first = page_end;
@@ -179,10 +182,11 @@ pub fn load<P: PageTable>(
                 file: Some(source.clone()),
             };
             mm.mmap(args, plat).map_err(map_err)?;
-            // The bss starts inside the last file page: the rest of that page is zeros, not
-            // whatever follows in the file (Linux's padzero).
+            // The bss starts inside the last file page: the whole rest of that page is zeros,
+            // not whatever follows in the file (Linux's padzero; ld.so's early allocator
+            // hands out the tail of that page and relies on it).
             if seg.mem_size > seg.file_size && fend % PAGE != 0 {
-                let zeros = vec![0u8; (file_page_end.min(mend) - fend) as usize];
+                let zeros = vec![0u8; (file_page_end - fend) as usize];
                 mm.write_bytes(fend, &zeros, plat)
                     .map_err(|e| map_err(e.into()))?;
             }
@@ -206,6 +210,71 @@ pub fn load<P: PageTable>(
         prev_prot = prot;
         image_end = image_end.max(mem_page_end);
     }
+    Ok(image_end)
+}
+
+/// Loads the interpreter at `path` wherever the address space has room; returns its bias
+/// (`AT_BASE`, as its first segment starts at 0) and its entry point.
+fn load_interpreter<P: PageTable>(
+    mm: &mut AddressSpace<P>,
+    plat: &mut Platform<'_>,
+    cx: &FsContext,
+    path: &[u8],
+) -> Result<(u64, u64), ExecFailure> {
+    let file = cx
+        .open(path, OpenFlags::empty(), 0)
+        .map_err(|e| ExecFailure::Interpreter(path.to_vec(), e))?;
+    let len = file.stat().map_err(ExecFailure::Io)?.size;
+    let plan = plan_file(&file, len).map_err(|e| match e {
+        ExecFailure::Elf(e) => ExecFailure::BadInterpreter(path.to_vec(), e),
+        e => e,
+    })?;
+    let bias = match plan.kind {
+        // Linux accepts a fixed-address interpreter too.
+        ElfKind::Exec => 0,
+        ElfKind::Dyn => {
+            // Reserve the whole span (inaccessible) so the segments and the holes between
+            // them land in one free range, then map the segments over it.
+            let span = plan.span.end - plan.span.start;
+            let reserve = MmapArgs::anonymous(0, span, 0, MAP_PRIVATE);
+            let base = mm.mmap(reserve, plat).map_err(ExecFailure::Map)?;
+            base - plan.span.start
+        }
+    };
+    map_image(mm, plat, &file, &plan, bias)?;
+    kdebug!(
+        "oxv: interpreter {} at {:#x}",
+        alloc::string::String::from_utf8_lossy(path),
+        bias
+    );
+    Ok((bias, plan.entry + bias))
+}
+
+/// Loads the program open as `file` (whose guest path is `path`) into `mm`, with its
+/// interpreter from `cx` if it names one, and builds its initial stack.
+#[allow(clippy::too_many_arguments)]
+pub fn load<P: PageTable>(
+    mm: &mut AddressSpace<P>,
+    plat: &mut Platform<'_>,
+    cx: &FsContext,
+    file: Arc<OpenFile>,
+    path: &[u8],
+    argv: &[&[u8]],
+    envp: &[&[u8]],
+    stack_top: u64,
+    cpu: &CpuAux,
+) -> Result<Entry, ExecFailure> {
+    let len = file.stat().map_err(ExecFailure::Io)?.size;
+    let plan = plan_file(&file, len)?;
+    let bias = match plan.kind {
+        ElfKind::Exec => 0,
+        ElfKind::Dyn => ET_DYN_BASE + random_pages(28) - plan.span.start,
+    };
+    let image_end = map_image(mm, plat, &file, &plan, bias)?;
+    let (interp_base, entry) = match &plan.interp {
+        Some(interp) => load_interpreter(mm, plat, cx, interp)?,
+        None => (0, plan.entry + bias),
+    };
 
     // The program break starts just above the image, at a random offset (Linux: up to 32 MiB).
     mm.init_brk(image_end + random_pages(13));
@@ -221,7 +290,7 @@ pub fn load<P: PageTable>(
         (AT_PHENT, plan.phent as u64),
         (AT_PHNUM, plan.phnum as u64),
         (AT_PAGESZ, PAGE),
-        (AT_BASE, 0),
+        (AT_BASE, interp_base),
         (AT_FLAGS, 0),
         (AT_ENTRY, plan.entry + bias),
         (AT_UID, 0),
@@ -241,7 +310,7 @@ pub fn load<P: PageTable>(
     mm.write_bytes(image.sp, &image.bytes, plat)
         .map_err(|e| ExecFailure::Map(e.into()))?;
     Ok(Entry {
-        rip: plan.entry + bias,
+        rip: entry,
         rsp: image.sp,
     })
 }
