@@ -86,6 +86,7 @@ pub fn start(start_info: u64, entry_tsc: u64) -> ! {
         .flatten()
         .and_then(|v| core::str::from_utf8(v).ok()?.parse().ok());
     time::init(&features, entry_tsc, tsc_khz);
+    crate::vdso_mapping::init();
     context::init_fpu(xcr0);
     if !apic::init(time::clock().hz(), mem::map_mmio) {
         fail(2, format_args!("oxv: no local APIC"));

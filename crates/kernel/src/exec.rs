@@ -281,8 +281,12 @@ pub fn load<P: PageTable>(
 
     mm.map_stack(stack_top, STACK_SIZE, plat)
         .map_err(ExecFailure::Map)?;
+    let vdso = crate::vdso_mapping::map(mm, plat).map_err(ExecFailure::Map)?;
 
     let mut aux: Vec<(u64, u64)> = Vec::with_capacity(20);
+    if let Some(ehdr) = vdso {
+        aux.push((AT_SYSINFO_EHDR, ehdr));
+    }
     if let Some(phdr) = plan.phdr_vaddr {
         aux.push((AT_PHDR, phdr + bias));
     }

@@ -19,6 +19,7 @@ extern crate alloc;
 mod console;
 
 mod coverage;
+mod vdso;
 mod random;
 mod stdin_frame;
 
@@ -52,6 +53,8 @@ mod thread;
 mod time;
 #[cfg(target_os = "none")]
 mod timers;
+#[cfg(target_os = "none")]
+mod vdso_mapping;
 #[cfg(target_os = "none")]
 mod trap;
 
