@@ -52,8 +52,11 @@ if [ "$strict" = 1 ]; then OXV_FUZZ_KNOWN_BUGS=fail; else OXV_FUZZ_KNOWN_BUGS=al
 before=$(ls artifacts/syscalls | wc -l)
 start=$(date +%s)
 set +e
-"$bin" corpus/syscalls seeds regressions \
-    -max_total_time="$secs" -timeout=10 -rss_limit_mb=4096 -max_len=4096 \
+# The bug reproducers seed lenient runs only: a strict run must find bugs by itself.
+inputs=(corpus/syscalls seeds)
+[ "$strict" = 1 ] || inputs+=(regressions)
+"$bin" "${inputs[@]}" \
+    -max_total_time="$secs" -timeout=10 -rss_limit_mb=4096 -max_len=8192 \
     -artifact_prefix=artifacts/syscalls/ -print_final_stats=1 "${extra[@]}" 2>"$log"
 status=$?
 set -e

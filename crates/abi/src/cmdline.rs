@@ -86,7 +86,20 @@ pub enum CmdlineError {
     /// Nothing after `--`.
     #[error("no program after `--`")]
     EmptyArgv,
+    /// The encoded arguments and environment are longer than the kernel accepts.
+    #[error("the arguments and environment take {len} bytes encoded; the limit is {max}", max = MAX_APP_LEN)]
+    TooLong {
+        /// The encoded length.
+        len: usize,
+    },
 }
+
+/// The longest command line the kernel reads (its PVH parser's buffer), NUL excluded.
+pub const MAX_LEN: usize = 64 * 1024 - 1;
+
+/// The longest encoding [`BootArgs::check`] accepts: [`MAX_LEN`] minus room for the
+/// options a launcher adds around the app's (console, terminal shape, clock).
+pub const MAX_APP_LEN: usize = MAX_LEN - 1024;
 
 impl BootArgs {
     /// Boot arguments that run `argv` with no options and an empty environment.
@@ -112,8 +125,9 @@ impl BootArgs {
         self.option(key).is_some()
     }
 
-    /// Whether [`BootArgs::encode`]'s output will decode back to `self`: argv is not empty,
-    /// no key is empty, and no string contains NUL.
+    /// Whether [`BootArgs::encode`]'s output will decode back to `self` and fit the kernel:
+    /// argv is not empty, no key is empty, no string contains NUL, and the encoding is at most
+    /// [`MAX_APP_LEN`] bytes.
     pub fn check(&self) -> Result<(), CmdlineError> {
         let mut token = 0;
         for (k, v) in &self.options {
@@ -140,6 +154,10 @@ impl BootArgs {
                 return Err(CmdlineError::NulByte { token });
             }
             token += 1;
+        }
+        let len = self.encode().len();
+        if len > MAX_APP_LEN {
+            return Err(CmdlineError::TooLong { len });
         }
         Ok(())
     }
@@ -367,6 +385,17 @@ mod tests {
         let line = a.encode();
         assert_eq!(line, "%65nv=x %2D- a%3Db=c=d env=E=1 -- p");
         assert_eq!(BootArgs::decode(&line), Ok(a));
+    }
+
+    #[test]
+    fn check_refuses_what_the_kernel_cannot_read() {
+        let fits = BootArgs::new(vec![b"/p".to_vec(), vec![b'a'; MAX_APP_LEN - 10]]);
+        assert_eq!(fits.check(), Ok(()));
+        let long = BootArgs::new(vec![b"/p".to_vec(), vec![b'a'; 70_000]]);
+        assert!(matches!(long.check(), Err(CmdlineError::TooLong { len }) if len > 70_000));
+        // Escapes count at their encoded size.
+        let escaped = BootArgs::new(vec![b"/p".to_vec(), vec![b' '; MAX_APP_LEN / 3 + 10]]);
+        assert!(matches!(escaped.check(), Err(CmdlineError::TooLong { .. })));
     }
 
     #[test]

@@ -9,6 +9,7 @@ pub mod cmdline;
 pub mod errno;
 pub mod exec;
 pub mod linux;
+pub mod script;
 pub mod stack;
 pub mod strace;
 pub mod syscall;

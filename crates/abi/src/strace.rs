@@ -19,7 +19,9 @@
 //! given [`fmt::Write`]. It does read user memory, so it is for the tracing path only.
 
 mod calls;
+mod files;
 mod names;
+mod socket;
 
 pub use names::errno_message;
 

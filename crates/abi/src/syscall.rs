@@ -18,7 +18,8 @@
 //!
 //! Field names are the argument names of the man pages.
 
-use crate::linux::fs::{Iovec, Pollfd, Stat, Statx};
+use crate::linux::fs::{Iovec, Pollfd, Stat, Statfs, Statx};
+use crate::linux::net::{MmsgHdr, MsgHdr};
 use crate::linux::process::CloneArgs;
 use crate::linux::sigframe::SigInfo;
 use crate::linux::signal::{KernelSigaction, SigSet, StackT};
@@ -61,6 +62,11 @@ const fn int(r: u64) -> i32 {
 /// An `unsigned int` argument.
 const fn uint(r: u64) -> u32 {
     r as u32
+}
+
+/// A `umode_t` argument: the low 16 bits.
+const fn umode(r: u64) -> u32 {
+    r as u16 as u32
 }
 
 const fn ptr<T>(r: u64) -> UserPtr<T> {
@@ -205,11 +211,66 @@ syscall_table! {
         flags: u64 = a[3],
         new_address: UserAddr = addr(a[4]),
     },
+    msync => Msync { addr: UserAddr = addr(a[0]), length: usize = a[1] as usize, flags: i32 = int(a[2]) },
+    /// `vec` receives one byte per page of the range.
+    mincore => Mincore { addr: UserAddr = addr(a[0]), length: usize = a[1] as usize, vec: UserAddr = addr(a[2]) },
     madvise => Madvise { addr: UserAddr = addr(a[0]), length: usize = a[1] as usize, advice: i32 = int(a[2]) },
     dup => Dup { oldfd: i32 = int(a[0]) },
     dup2 => Dup2 { oldfd: i32 = int(a[0]), newfd: i32 = int(a[1]) },
     nanosleep => Nanosleep { req: UserPtr<Timespec> = ptr(a[0]), rem: UserPtr<Timespec> = ptr(a[1]) },
     getpid => Getpid,
+    /// `type_` is socket(2)'s `type`: the socket type, with `SOCK_NONBLOCK`/`SOCK_CLOEXEC`.
+    socket => Socket { domain: i32 = int(a[0]), type_: i32 = int(a[1]), protocol: i32 = int(a[2]) },
+    /// `addr` points to `addrlen` bytes of a socket address.
+    connect => Connect { sockfd: i32 = int(a[0]), addr: UserAddr = addr(a[1]), addrlen: i32 = int(a[2]) },
+    /// `addrlen` points to the `int` size of `addr`'s buffer (both may be null).
+    accept => Accept { sockfd: i32 = int(a[0]), addr: UserAddr = addr(a[1]), addrlen: UserPtr<i32> = ptr(a[2]) },
+    /// `dest_addr` may be null (a connected socket).
+    sendto => Sendto {
+        sockfd: i32 = int(a[0]),
+        buf: UserBuf = buf(a[1], a[2]),
+        flags: u32 = uint(a[3]),
+        dest_addr: UserAddr = addr(a[4]),
+        addrlen: i32 = int(a[5]),
+    },
+    /// `src_addr` and `addrlen` may be null.
+    recvfrom => Recvfrom {
+        sockfd: i32 = int(a[0]),
+        buf: UserBuf = buf(a[1], a[2]),
+        flags: u32 = uint(a[3]),
+        src_addr: UserAddr = addr(a[4]),
+        addrlen: UserPtr<i32> = ptr(a[5]),
+    },
+    sendmsg => Sendmsg { sockfd: i32 = int(a[0]), msg: UserPtr<MsgHdr> = ptr(a[1]), flags: u32 = uint(a[2]) },
+    recvmsg => Recvmsg { sockfd: i32 = int(a[0]), msg: UserPtr<MsgHdr> = ptr(a[1]), flags: u32 = uint(a[2]) },
+    shutdown => Shutdown { sockfd: i32 = int(a[0]), how: i32 = int(a[1]) },
+    bind => Bind { sockfd: i32 = int(a[0]), addr: UserAddr = addr(a[1]), addrlen: i32 = int(a[2]) },
+    listen => Listen { sockfd: i32 = int(a[0]), backlog: i32 = int(a[1]) },
+    getsockname => Getsockname { sockfd: i32 = int(a[0]), addr: UserAddr = addr(a[1]), addrlen: UserPtr<i32> = ptr(a[2]) },
+    getpeername => Getpeername { sockfd: i32 = int(a[0]), addr: UserAddr = addr(a[1]), addrlen: UserPtr<i32> = ptr(a[2]) },
+    /// `sv` receives the two fds.
+    socketpair => Socketpair {
+        domain: i32 = int(a[0]),
+        type_: i32 = int(a[1]),
+        protocol: i32 = int(a[2]),
+        sv: UserPtr<[i32; 2]> = ptr(a[3]),
+    },
+    /// `optval` points to `optlen` bytes.
+    setsockopt => Setsockopt {
+        sockfd: i32 = int(a[0]),
+        level: i32 = int(a[1]),
+        optname: i32 = int(a[2]),
+        optval: UserAddr = addr(a[3]),
+        optlen: i32 = int(a[4]),
+    },
+    /// `optlen` points to the `int` size of `optval`'s buffer.
+    getsockopt => Getsockopt {
+        sockfd: i32 = int(a[0]),
+        level: i32 = int(a[1]),
+        optname: i32 = int(a[2]),
+        optval: UserAddr = addr(a[3]),
+        optlen: UserPtr<i32> = ptr(a[4]),
+    },
     exit => Exit { status: i32 = int(a[0]) },
     kill => Kill { pid: i32 = int(a[0]), sig: i32 = int(a[1]) },
     uname => Uname { buf: UserPtr<Utsname> = ptr(a[0]) },
@@ -236,6 +297,28 @@ syscall_table! {
     getpgrp => Getpgrp,
     getpgid => Getpgid { pid: i32 = int(a[0]) },
     getsid => Getsid { pid: i32 = int(a[0]) },
+    setpgid => Setpgid { pid: i32 = int(a[0]), pgid: i32 = int(a[1]) },
+    setsid => Setsid,
+    fork => Fork,
+    vfork => Vfork,
+    /// `argv` and `envp` are NULL-terminated arrays of string pointers (either may be null).
+    execve => Execve { pathname: UserCStr = cstr(a[0]), argv: UserAddr = addr(a[1]), envp: UserAddr = addr(a[2]) },
+    execveat => Execveat {
+        dirfd: i32 = int(a[0]),
+        pathname: UserCStr = cstr(a[1]),
+        argv: UserAddr = addr(a[2]),
+        envp: UserAddr = addr(a[3]),
+        flags: i32 = int(a[4]),
+    },
+    wait4 => Wait4 { pid: i32 = int(a[0]), wstatus: UserPtr<i32> = ptr(a[1]), options: i32 = int(a[2]), rusage: UserPtr<Rusage> = ptr(a[3]) },
+    /// `idtype` is `P_ALL`, `P_PID`, `P_PGID` or `P_PIDFD`; `infop` receives a `siginfo_t`.
+    waitid => Waitid {
+        idtype: i32 = int(a[0]),
+        id: i32 = int(a[1]),
+        infop: UserPtr<SigInfo> = ptr(a[2]),
+        options: i32 = int(a[3]),
+        rusage: UserPtr<Rusage> = ptr(a[4]),
+    },
     sigaltstack => Sigaltstack { ss: UserPtr<StackT> = ptr(a[0]), old_ss: UserPtr<StackT> = ptr(a[1]) },
     setrlimit => Setrlimit { resource: u32 = uint(a[0]), rlim: UserPtr<Rlimit64> = ptr(a[1]) },
     /// `option` selects the meaning of the four `unsigned long` arguments.
@@ -263,6 +346,10 @@ syscall_table! {
     /// `dirp` is the buffer; its length is an `unsigned int` in the kernel.
     fsync => Fsync { fd: i32 = int(a[0]) },
     fdatasync => Fdatasync { fd: i32 = int(a[0]) },
+    sync => Sync,
+    syncfs => Syncfs { fd: i32 = int(a[0]) },
+    statfs => Statfs { path: UserCStr = cstr(a[0]), buf: UserPtr<Statfs> = ptr(a[1]) },
+    fstatfs => Fstatfs { fd: i32 = int(a[0]), buf: UserPtr<Statfs> = ptr(a[1]) },
     truncate => Truncate { path: UserCStr = cstr(a[0]), length: i64 = a[1] as i64 },
     ftruncate => Ftruncate { fd: i32 = int(a[0]), length: i64 = a[1] as i64 },
     creat => Creat { pathname: UserCStr = cstr(a[0]), mode: u32 = uint(a[1]) },
@@ -333,6 +420,10 @@ syscall_table! {
     sched_get_priority_max => SchedGetPriorityMax { policy: i32 = int(a[0]) },
     sched_get_priority_min => SchedGetPriorityMin { policy: i32 = int(a[0]) },
     sched_rr_get_interval => SchedRrGetInterval { pid: i32 = int(a[0]), tp: UserPtr<Timespec> = ptr(a[1]) },
+    mlock => Mlock { addr: UserAddr = addr(a[0]), len: usize = a[1] as usize },
+    munlock => Munlock { addr: UserAddr = addr(a[0]), len: usize = a[1] as usize },
+    mlockall => Mlockall { flags: i32 = int(a[0]) },
+    munlockall => Munlockall,
     getpriority => Getpriority { which: i32 = int(a[0]), who: i32 = int(a[1]) },
     setpriority => Setpriority { which: i32 = int(a[0]), who: i32 = int(a[1]), prio: i32 = int(a[2]) },
     getdents64 => Getdents64 { fd: i32 = int(a[0]), dirp: UserBuf = buf(a[1], uint(a[2]) as u64) },
@@ -366,14 +457,30 @@ syscall_table! {
     /// `head` points to a `struct robust_list_head` of `len` bytes.
     set_robust_list => SetRobustList { head: UserAddr = addr(a[0]), len: usize = a[1] as usize },
     get_robust_list => GetRobustList { pid: i32 = int(a[0]), head_ptr: UserPtr<u64> = ptr(a[1]), len_ptr: UserPtr<u64> = ptr(a[2]) },
+    accept4 => Accept4 {
+        sockfd: i32 = int(a[0]),
+        addr: UserAddr = addr(a[1]),
+        addrlen: UserPtr<i32> = ptr(a[2]),
+        flags: i32 = int(a[3]),
+    },
     dup3 => Dup3 { oldfd: i32 = int(a[0]), newfd: i32 = int(a[1]), flags: u32 = uint(a[2]) },
     pipe2 => Pipe2 { pipefd: UserPtr<[i32; 2]> = ptr(a[0]), flags: u32 = uint(a[1]) },
+    /// `msgvec` points to `vlen` entries; `timeout` may be null.
+    recvmmsg => Recvmmsg {
+        sockfd: i32 = int(a[0]),
+        msgvec: UserPtr<MmsgHdr> = ptr(a[1]),
+        vlen: u32 = uint(a[2]),
+        flags: u32 = uint(a[3]),
+        timeout: UserPtr<Timespec> = ptr(a[4]),
+    },
     prlimit64 => Prlimit64 {
         pid: i32 = int(a[0]),
         resource: u32 = uint(a[1]),
         new_limit: UserPtr<Rlimit64> = ptr(a[2]),
         old_limit: UserPtr<Rlimit64> = ptr(a[3]),
     },
+    /// `msgvec` points to `vlen` entries.
+    sendmmsg => Sendmmsg { sockfd: i32 = int(a[0]), msgvec: UserPtr<MmsgHdr> = ptr(a[1]), vlen: u32 = uint(a[2]), flags: u32 = uint(a[3]) },
     renameat2 => Renameat2 {
         olddirfd: i32 = int(a[0]),
         oldpath: UserCStr = cstr(a[1]),
@@ -382,6 +489,7 @@ syscall_table! {
         flags: u32 = uint(a[4]),
     },
     getrandom => Getrandom { buf: UserBuf = buf(a[0], a[1]), flags: u32 = uint(a[2]) },
+    mlock2 => Mlock2 { addr: UserAddr = addr(a[0]), len: usize = a[1] as usize, flags: i32 = int(a[2]) },
     statx => Statx {
         dirfd: i32 = int(a[0]),
         pathname: UserCStr = cstr(a[1]),
@@ -392,6 +500,143 @@ syscall_table! {
     /// `rseq` points to a `struct rseq` of `rseq_len` bytes; `sig` is the abort signature.
     rseq => Rseq { rseq: UserAddr = addr(a[0]), rseq_len: u32 = uint(a[1]), flags: u32 = uint(a[2]), sig: u32 = uint(a[3]) },
     faccessat2 => Faccessat2 { dirfd: i32 = int(a[0]), pathname: UserCStr = cstr(a[1]), mode: u32 = uint(a[2]), flags: u32 = uint(a[3]) },
+    /// The fd sets are `fd_set` bit arrays of `nfds` bits (null: no set); `timeout` may be
+    /// null.
+    select => Select {
+        nfds: i32 = int(a[0]),
+        readfds: UserAddr = addr(a[1]),
+        writefds: UserAddr = addr(a[2]),
+        exceptfds: UserAddr = addr(a[3]),
+        timeout: UserPtr<Timeval> = ptr(a[4]),
+    },
+    /// `sigmask` points to `{ const sigset_t *ss; size_t ss_len; }` (may be null).
+    pselect6 => Pselect6 {
+        nfds: i32 = int(a[0]),
+        readfds: UserAddr = addr(a[1]),
+        writefds: UserAddr = addr(a[2]),
+        exceptfds: UserAddr = addr(a[3]),
+        timeout: UserPtr<Timespec> = ptr(a[4]),
+        sigmask: UserAddr = addr(a[5]),
+    },
+    epoll_create => EpollCreate { size: i32 = int(a[0]) },
+    epoll_create1 => EpollCreate1 { flags: u32 = uint(a[0]) },
+    /// `event` points to a packed 12-byte `struct epoll_event` (ignored for `EPOLL_CTL_DEL`).
+    epoll_ctl => EpollCtl { epfd: i32 = int(a[0]), op: i32 = int(a[1]), fd: i32 = int(a[2]), event: UserAddr = addr(a[3]) },
+    /// `events` receives up to `maxevents` packed `struct epoll_event`s.
+    epoll_wait => EpollWait { epfd: i32 = int(a[0]), events: UserAddr = addr(a[1]), maxevents: i32 = int(a[2]), timeout: i32 = int(a[3]) },
+    epoll_pwait => EpollPwait {
+        epfd: i32 = int(a[0]),
+        events: UserAddr = addr(a[1]),
+        maxevents: i32 = int(a[2]),
+        timeout: i32 = int(a[3]),
+        sigmask: UserPtr<SigSet> = ptr(a[4]),
+        sigsetsize: usize = a[5] as usize,
+    },
+    epoll_pwait2 => EpollPwait2 {
+        epfd: i32 = int(a[0]),
+        events: UserAddr = addr(a[1]),
+        maxevents: i32 = int(a[2]),
+        timeout: UserPtr<Timespec> = ptr(a[3]),
+        sigmask: UserPtr<SigSet> = ptr(a[4]),
+        sigsetsize: usize = a[5] as usize,
+    },
+    eventfd => Eventfd { initval: u32 = uint(a[0]) },
+    eventfd2 => Eventfd2 { initval: u32 = uint(a[0]), flags: u32 = uint(a[1]) },
+    timerfd_create => TimerfdCreate { clockid: i32 = int(a[0]), flags: u32 = uint(a[1]) },
+    timerfd_settime => TimerfdSettime {
+        fd: i32 = int(a[0]),
+        flags: i32 = int(a[1]),
+        new_value: UserPtr<Itimerspec> = ptr(a[2]),
+        old_value: UserPtr<Itimerspec> = ptr(a[3]),
+    },
+    timerfd_gettime => TimerfdGettime { fd: i32 = int(a[0]), curr_value: UserPtr<Itimerspec> = ptr(a[1]) },
+    signalfd => Signalfd { fd: i32 = int(a[0]), mask: UserPtr<SigSet> = ptr(a[1]), sizemask: usize = a[2] as usize },
+    signalfd4 => Signalfd4 { fd: i32 = int(a[0]), mask: UserPtr<SigSet> = ptr(a[1]), sizemask: usize = a[2] as usize, flags: u32 = uint(a[3]) },
+    close_range => CloseRange { first: u32 = uint(a[0]), last: u32 = uint(a[1]), flags: u32 = uint(a[2]) },
+    memfd_create => MemfdCreate { name: UserCStr = cstr(a[0]), flags: u32 = uint(a[1]) },
+    flock => Flock { fd: i32 = int(a[0]), operation: u32 = uint(a[1]) },
+    /// `mode` is a `umode_t`: the low 16 bits, as the kernel reads it.
+    chmod => Chmod { pathname: UserCStr = cstr(a[0]), mode: u32 = umode(a[1]) },
+    /// `mode` is a `umode_t`: the low 16 bits.
+    fchmod => Fchmod { fd: i32 = int(a[0]), mode: u32 = umode(a[1]) },
+    /// `mode` is a `umode_t`: the low 16 bits.
+    fchmodat => Fchmodat { dirfd: i32 = int(a[0]), pathname: UserCStr = cstr(a[1]), mode: u32 = umode(a[2]) },
+    /// `mode` is a `umode_t`: the low 16 bits.
+    fchmodat2 => Fchmodat2 { dirfd: i32 = int(a[0]), pathname: UserCStr = cstr(a[1]), mode: u32 = umode(a[2]), flags: u32 = uint(a[3]) },
+    /// `owner` and `group` are `uid_t`/`gid_t`; `u32::MAX` (-1) leaves one unchanged.
+    chown => Chown { pathname: UserCStr = cstr(a[0]), owner: u32 = uint(a[1]), group: u32 = uint(a[2]) },
+    fchown => Fchown { fd: i32 = int(a[0]), owner: u32 = uint(a[1]), group: u32 = uint(a[2]) },
+    lchown => Lchown { pathname: UserCStr = cstr(a[0]), owner: u32 = uint(a[1]), group: u32 = uint(a[2]) },
+    fchownat => Fchownat {
+        dirfd: i32 = int(a[0]),
+        pathname: UserCStr = cstr(a[1]),
+        owner: u32 = uint(a[2]),
+        group: u32 = uint(a[3]),
+        flags: u32 = uint(a[4]),
+    },
+    /// `times` points to a `struct utimbuf` (`actime`, `modtime`); may be null.
+    utime => Utime { filename: UserCStr = cstr(a[0]), times: UserPtr<[i64; 2]> = ptr(a[1]) },
+    /// `times` points to two `struct timeval`s (access, modification); may be null.
+    utimes => Utimes { filename: UserCStr = cstr(a[0]), times: UserPtr<[Timeval; 2]> = ptr(a[1]) },
+    /// `times` points to two `struct timeval`s; may be null.
+    futimesat => Futimesat { dirfd: i32 = int(a[0]), filename: UserCStr = cstr(a[1]), times: UserPtr<[Timeval; 2]> = ptr(a[2]) },
+    /// `times` points to two `struct timespec`s (may be null); `pathname` may be null (the
+    /// dirfd itself: futimens(3)).
+    utimensat => Utimensat {
+        dirfd: i32 = int(a[0]),
+        pathname: UserCStr = cstr(a[1]),
+        times: UserPtr<[Timespec; 2]> = ptr(a[2]),
+        flags: u32 = uint(a[3]),
+    },
+    /// `value` is the `(value, size)` pair.
+    setxattr => Setxattr { pathname: UserCStr = cstr(a[0]), name: UserCStr = cstr(a[1]), value: UserBuf = buf(a[2], a[3]), flags: i32 = int(a[4]) },
+    /// `value` is the `(value, size)` pair.
+    lsetxattr => Lsetxattr { pathname: UserCStr = cstr(a[0]), name: UserCStr = cstr(a[1]), value: UserBuf = buf(a[2], a[3]), flags: i32 = int(a[4]) },
+    /// `value` is the `(value, size)` pair.
+    fsetxattr => Fsetxattr { fd: i32 = int(a[0]), name: UserCStr = cstr(a[1]), value: UserBuf = buf(a[2], a[3]), flags: i32 = int(a[4]) },
+    /// `value` is the `(value, size)` pair; size 0 asks for the length.
+    getxattr => Getxattr { pathname: UserCStr = cstr(a[0]), name: UserCStr = cstr(a[1]), value: UserBuf = buf(a[2], a[3]) },
+    /// `value` is the `(value, size)` pair; size 0 asks for the length.
+    lgetxattr => Lgetxattr { pathname: UserCStr = cstr(a[0]), name: UserCStr = cstr(a[1]), value: UserBuf = buf(a[2], a[3]) },
+    /// `value` is the `(value, size)` pair; size 0 asks for the length.
+    fgetxattr => Fgetxattr { fd: i32 = int(a[0]), name: UserCStr = cstr(a[1]), value: UserBuf = buf(a[2], a[3]) },
+    /// `list` is the `(list, size)` pair; size 0 asks for the length.
+    listxattr => Listxattr { pathname: UserCStr = cstr(a[0]), list: UserBuf = buf(a[1], a[2]) },
+    /// `list` is the `(list, size)` pair; size 0 asks for the length.
+    llistxattr => Llistxattr { pathname: UserCStr = cstr(a[0]), list: UserBuf = buf(a[1], a[2]) },
+    /// `list` is the `(list, size)` pair; size 0 asks for the length.
+    flistxattr => Flistxattr { fd: i32 = int(a[0]), list: UserBuf = buf(a[1], a[2]) },
+    removexattr => Removexattr { pathname: UserCStr = cstr(a[0]), name: UserCStr = cstr(a[1]) },
+    lremovexattr => Lremovexattr { pathname: UserCStr = cstr(a[0]), name: UserCStr = cstr(a[1]) },
+    fremovexattr => Fremovexattr { fd: i32 = int(a[0]), name: UserCStr = cstr(a[1]) },
+    /// `offset` (may be null) is a `loff_t *` read and updated in place of `in_fd`'s offset.
+    sendfile => Sendfile { out_fd: i32 = int(a[0]), in_fd: i32 = int(a[1]), offset: UserPtr<i64> = ptr(a[2]), count: usize = a[3] as usize },
+    /// `off_in`/`off_out` (may be null) are `loff_t *`s used in place of the files' offsets.
+    copy_file_range => CopyFileRange {
+        fd_in: i32 = int(a[0]),
+        off_in: UserPtr<i64> = ptr(a[1]),
+        fd_out: i32 = int(a[2]),
+        off_out: UserPtr<i64> = ptr(a[3]),
+        len: usize = a[4] as usize,
+        flags: u32 = uint(a[5]),
+    },
+    /// `off_in`/`off_out` (may be null; must be for a pipe) are `loff_t *`s.
+    splice => Splice {
+        fd_in: i32 = int(a[0]),
+        off_in: UserPtr<i64> = ptr(a[1]),
+        fd_out: i32 = int(a[2]),
+        off_out: UserPtr<i64> = ptr(a[3]),
+        len: usize = a[4] as usize,
+        flags: u32 = uint(a[5]),
+    },
+    tee => Tee { fd_in: i32 = int(a[0]), fd_out: i32 = int(a[1]), len: usize = a[2] as usize, flags: u32 = uint(a[3]) },
+    fallocate => Fallocate { fd: i32 = int(a[0]), mode: i32 = int(a[1]), offset: i64 = a[2] as i64, len: i64 = a[3] as i64 },
+    /// `how` points to a `struct open_how` of `size` bytes.
+    openat2 => Openat2 { dirfd: i32 = int(a[0]), pathname: UserCStr = cstr(a[1]), how: UserAddr = addr(a[2]), size: usize = a[3] as usize },
+    inotify_init => InotifyInit,
+    inotify_init1 => InotifyInit1 { flags: u32 = uint(a[0]) },
+    inotify_add_watch => InotifyAddWatch { fd: i32 = int(a[0]), pathname: UserCStr = cstr(a[1]), mask: u32 = uint(a[2]) },
+    inotify_rm_watch => InotifyRmWatch { fd: i32 = int(a[0]), wd: i32 = int(a[1]) },
 }
 
 impl Syscall {

@@ -14,7 +14,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::accel::AccelChoice;
 use crate::compat::Variant;
-use crate::qemu::Machine;
+use crate::qemu::{DiskSpec, Machine, NetChoice, PortForward};
 use crate::size::MemSize;
 use crate::suite::Stage;
 
@@ -39,12 +39,23 @@ pub enum Command {
     Compat(CompatArgs),
     /// Benchmark oxv against a Linux guest in the same QEMU; writes target/oxv-bench/report.json.
     Bench(crate::bench::BenchArgs),
+    /// Write a bundle that boots a program without cargo: kernel, initramfs, command line,
+    /// run.sh (plain QEMU) and a Firecracker VM config.
+    Image(ImageArgs),
+    /// Boot a bundle written by `oxv image`, like `oxv run` does.
+    Boot(BootBundleArgs),
 }
 
 const RUN_AFTER_HELP: &str = "\
-The program must be a static (or static-PIE) Linux x86_64 ELF executable. It is placed in
-the guest's initramfs at its canonical host path, which is also argv[0]; the guest's
-environment is exactly the --env entries given (none by default), its cwd is /.
+The program is a Linux x86_64 ELF executable: static, static-PIE or dynamically linked. It
+is placed in the guest's initramfs at its canonical host path, which is also argv[0]; the
+guest's environment is exactly the --env entries given (none by default), its cwd is /.
+A dynamically linked program brings its interpreter and every library it needs (searched
+like ld.so does: RPATH, LD_LIBRARY_PATH, RUNPATH, /etc/ld.so.cache, default directories), at
+their host paths with symlinks kept, plus /etc/nsswitch.conf (files only), /etc/passwd,
+/etc/group, /etc/hosts and /etc/resolv.conf. Files it opens at run time (a language's
+library directory, plugins) are not found automatically: add them with --dir or --file.
+With --rootfs DIR, the image is DIR and PROGRAM is a path inside it.
 
 Exit status:
   0-255  the program's exit status (128+N when it was killed by signal N)
@@ -59,6 +70,9 @@ Environment:
 Examples:
   oxv run                                   build and run the bundled demo app
   oxv run ./hello
+  oxv run /usr/bin/sqlite3 -version
+  oxv run --dir /usr/lib/python3.11 --mem 512M python3 -c 'print(42)'
+  oxv run --rootfs ./debian-root /usr/bin/lua5.4 -e 'print(1)'
   printf 'data' | oxv run --env LANG=C --timeout 10 -- ./cat-clone -n
   oxv run --file ./assets:/srv/assets --mem 512M --cpus 2 ./server";
 
@@ -66,9 +80,10 @@ Examples:
 #[derive(Debug, Args)]
 #[command(after_help = RUN_AFTER_HELP)]
 pub struct RunArgs {
-    /// Guest memory: a number with a K, M, G or T suffix (powers of 1024); a plain number is MiB.
-    #[arg(short, long, value_name = "SIZE", default_value_t = MemSize::DEFAULT)]
-    pub mem: MemSize,
+    /// Guest memory: a number with a K, M, G or T suffix (powers of 1024); a plain number is
+    /// MiB. Default: 128M, or enough for a large image (twice its size plus 96M).
+    #[arg(short, long, value_name = "SIZE")]
+    pub mem: Option<MemSize>,
 
     /// Number of virtual CPUs (1-255).
     #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=255))]
@@ -91,6 +106,17 @@ pub struct RunArgs {
     #[arg(short, long = "file", value_name = "HOST[:GUEST]")]
     pub files: Vec<FileMapping>,
 
+    /// Put a host directory tree in the guest at GUEST (default: the same absolute path);
+    /// ELF files in it get their libraries too (repeatable).
+    #[arg(short = 'd', long = "dir", value_name = "HOST[:GUEST]")]
+    pub dirs: Vec<FileMapping>,
+
+    /// Use this directory as the guest's root file system (an extracted container image, a
+    /// debootstrap tree): every file under it goes in the image, and PROGRAM is a path
+    /// inside it (or a name on its PATH).
+    #[arg(long, value_name = "DIR")]
+    pub rootfs: Option<PathBuf>,
+
     /// Print the program's system calls, decoded, to stderr (the kernel's strace option).
     #[arg(long)]
     pub strace: bool,
@@ -103,20 +129,100 @@ pub struct RunArgs {
     #[arg(long, value_name = "SECS", value_parser = parse_timeout)]
     pub timeout: Option<Duration>,
 
+    /// Attach a raw disk image as a virtio-blk disk (repeatable: /dev/vda, /dev/vdb... in
+    /// order). With MOUNTPOINT the guest mounts it there; `:ro` attaches it read-only.
+    #[arg(long = "disk", value_name = "IMG[:MOUNTPOINT][:ro]")]
+    pub disks: Vec<DiskSpec>,
+
+    /// Forward a host port to a guest port (TCP, or UDP with `/udp`; repeatable), through
+    /// QEMU user networking.
+    #[arg(short = 'p', long = "publish", value_name = "HOSTPORT:GUESTPORT[/udp]")]
+    pub ports: Vec<PortForward>,
+
+    /// The guest's network device: `none`, `user` (QEMU user networking: NAT, guest
+    /// 10.0.2.15, gateway 10.0.2.2) or `tap:NAME` (an existing host tap device). Default:
+    /// `user` when -p is given, else none.
+    #[arg(long, value_name = "none|user|tap:NAME")]
+    pub net: Option<NetChoice>,
+
+    /// Have the kernel check the network device at boot (an ARP request to 10.0.2.2; the
+    /// answer is logged).
+    #[arg(long, hide = true)]
+    pub net_selftest: bool,
+
     /// The program (a host path) and its arguments; everything after PROGRAM goes to it.
     /// Without PROGRAM, the demo app (apps/demo) is built and run.
     #[arg(value_name = "PROGRAM [ARGS]", trailing_var_arg = true)]
     pub command: Vec<OsString>,
 }
 
+/// Options of `oxv image`.
+#[derive(Debug, Args)]
+#[command(after_help = "\
+The bundle directory gets:
+  oxv-kernel        the kernel ELF (PVH)
+  initramfs.cpio    the program and its files (as `oxv run` would build them)
+  cmdline           the kernel command line: options, environment, argv
+  bundle.conf       memory, CPUs, machine, timeout (shell variables)
+  run.sh            boots it with plain QEMU: the app's stdin, stdout and stderr are the
+                    script's, and its exit status is the app's
+  firecracker.json  a Firecracker VM config (run `firecracker --no-api --config-file
+                    firecracker.json` in the bundle directory; Firecracker needs KVM)
+`oxv boot DIR` boots a bundle the way `oxv run` boots a program.
+
+Examples:
+  oxv image -o sqlite-bundle -- /usr/bin/sqlite3 /tmp/db 'select 1;'
+  sqlite-bundle/run.sh")]
+pub struct ImageArgs {
+    /// The bundle directory to write (created; files in it are replaced).
+    #[arg(short, long, value_name = "DIR")]
+    pub output: PathBuf,
+
+    /// What to put in the bundle: the same options and PROGRAM [ARGS] as `oxv run`.
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+/// Options of `oxv boot`.
+#[derive(Debug, Args)]
+#[command(after_help = "Exit status: as for `oxv run`.")]
+pub struct BootBundleArgs {
+    /// The bundle directory (written by `oxv image`).
+    #[arg(value_name = "DIR")]
+    pub bundle: PathBuf,
+
+    /// Accelerator: `auto` uses KVM only if /dev/kvm opens and the CPU has vmx/svm, else TCG.
+    #[arg(long, value_enum, value_name = "ACCEL", default_value_t = AccelChoice::Auto)]
+    pub accel: AccelChoice,
+
+    /// Stop the VM after SECS seconds (default: the bundle's timeout, if it has one).
+    #[arg(long, value_name = "SECS", value_parser = parse_timeout)]
+    pub timeout: Option<Duration>,
+
+    /// Show what oxv does: accelerator, QEMU command line, kernel log.
+    #[arg(short, long)]
+    pub verbose: bool,
+}
+
 /// Options of `oxv test`.
 #[derive(Debug, Args)]
-#[command(after_help = "Stages, in order: fmt, clippy, unit, guest, compat.
-Exit status: 0 when every stage passed, 1 otherwise, 2 on a setup error.")]
+#[command(
+    after_help = "Stages, in order: fmt, clippy, unit, guest, compat (and apps with --apps).
+Exit status: 0 when every stage passed, 1 otherwise, 2 on a setup error."
+)]
 pub struct TestArgs {
     /// Skip the stages that boot VMs (guest, compat): fmt, clippy and unit tests only.
     #[arg(long, conflicts_with = "only")]
     pub quick: bool,
+
+    /// Also run the app tests (slow): Debian programs (busybox, sqlite3, lua, python3) and a
+    /// dynamically linked C program in oxv, installed with apt when missing.
+    #[arg(long, conflicts_with = "only")]
+    pub apps: bool,
+
+    /// Also run a 2-minute syscall fuzzing campaign (fuzz/run.sh; needs g++ for libFuzzer).
+    #[arg(long, conflicts_with = "only")]
+    pub fuzz: bool,
 
     /// Run only this stage.
     #[arg(long, value_enum, value_name = "STAGE")]
@@ -248,7 +354,8 @@ mod tests {
     #[test]
     fn run_defaults() {
         let r = run(&["run", "./prog"]);
-        assert_eq!(r.mem, MemSize::DEFAULT);
+        assert_eq!(r.mem, None);
+        assert!(r.dirs.is_empty() && r.rootfs.is_none());
         assert_eq!(
             (r.cpus, r.accel, r.machine),
             (1, AccelChoice::Auto, Machine::Microvm)
@@ -293,7 +400,7 @@ mod tests {
             "-v",
             "p",
         ]);
-        assert_eq!(r.mem.bytes(), 1 << 30);
+        assert_eq!(r.mem.map(MemSize::bytes), Some(1 << 30));
         assert_eq!(
             (r.cpus, r.accel, r.machine),
             (4, AccelChoice::Tcg, Machine::Q35)
@@ -369,6 +476,38 @@ mod tests {
         );
         assert!(m("").is_err());
         assert!(m(":/g").is_ok_and(|f| f.guest.is_none()));
+    }
+
+    #[test]
+    fn image_takes_run_options_and_boot_takes_a_directory() {
+        let Command::Image(i) = parse(&[
+            "image", "-o", "out", "--mem", "256M", "--dir", "/d:/g", "--rootfs", "/r", "--",
+            "/bin/p", "-x",
+        ])
+        .unwrap()
+        .command
+        else {
+            panic!()
+        };
+        assert_eq!(i.output, PathBuf::from("out"));
+        assert_eq!(i.run.mem.map(MemSize::bytes), Some(256 << 20));
+        assert_eq!(i.run.dirs[0].guest.as_deref(), Some("/g"));
+        assert_eq!(i.run.rootfs, Some(PathBuf::from("/r")));
+        assert_eq!(i.run.command, ["/bin/p", "-x"]);
+        assert!(parse(&["image", "/bin/p"]).is_err(), "-o is required");
+        let Command::Boot(b) = parse(&["boot", "--timeout", "3", "dir"]).unwrap().command else {
+            panic!()
+        };
+        assert_eq!(
+            (b.bundle, b.timeout),
+            (PathBuf::from("dir"), Some(Duration::from_secs(3)))
+        );
+        let Command::Test(t) = parse(&["test", "--apps"]).unwrap().command else {
+            panic!()
+        };
+        assert!(t.apps && !t.quick && t.only.is_none());
+        assert!(parse(&["test", "--apps", "--only", "fmt"]).is_err());
+        assert!(parse(&["test", "--only", "apps"]).is_ok());
     }
 
     #[test]

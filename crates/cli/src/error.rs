@@ -43,18 +43,17 @@ pub enum CliError {
         /// What the ELF check found wrong.
         reason: String,
     },
-    /// The program needs a dynamic loader.
-    #[error(
-        "{}: dynamically linked executables are not supported yet (it asks for the \
-         interpreter {interp}); link it statically (gcc -static, or the \
-         x86_64-unknown-linux-musl Rust target)",
-        path.display()
-    )]
-    Dynamic {
-        /// The program's path.
-        path: PathBuf,
-        /// Its PT_INTERP.
-        interp: String,
+    /// The program's interpreter or libraries are missing or unusable (the message names
+    /// every missing library and what needs it).
+    #[error(transparent)]
+    Libraries(#[from] crate::deps::DepsError),
+    /// A bundle directory is incomplete or malformed.
+    #[error("bundle {}: {reason}", dir.display())]
+    Bundle {
+        /// The bundle directory.
+        dir: PathBuf,
+        /// What is wrong.
+        reason: String,
     },
     /// A file or directory to put in the initramfs is missing or unusable.
     #[error("{context}: {source}")]

@@ -6,6 +6,10 @@
 //! (01777), `/dev` and `/proc` (0755). [`Image::to_cpio`] writes it with
 //! `oxv_vfs::initramfs::Writer` in path order, which puts every parent first.
 //!
+//! Callers that keep a host layout (a library behind `/lib -> usr/lib`) add the symlinks
+//! themselves with [`Image::add_symlink`] and the real file with [`Image::add_host_file`];
+//! a path whose parent is a symlink in the image is refused, naming the link.
+//!
 //! Host files keep their permission bits; directory trees are copied recursively with their
 //! symlinks as symlinks; sockets, FIFOs and device nodes inside a tree are skipped with a
 //! warning (the initramfs has no use for them). Guest paths must be absolute, UTF-8, without
@@ -156,6 +160,73 @@ impl Image {
         Ok(())
     }
 
+    /// Adds a symlink at `guest` pointing at `target` (stored as is). The same link added
+    /// twice is one entry.
+    pub fn add_symlink(&mut self, guest: &str, target: &str) -> Result<(), CliError> {
+        let path = normalize(guest)?;
+        self.insert(
+            path,
+            Entry::Symlink {
+                target: target.to_string(),
+            },
+        )
+    }
+
+    /// Adds the host file `host` at `guest` with its permission bits; symlinks in `host`
+    /// are followed (the caller adds the links it wants kept with [`Image::add_symlink`]).
+    pub fn add_host_file(&mut self, host: &Path, guest: &str) -> Result<(), CliError> {
+        let path = normalize(guest)?;
+        let meta = fs::metadata(host).map_err(|e| host_err(host, e))?;
+        if !meta.is_file() {
+            return Err(CliError::GuestPath {
+                path,
+                reason: format!("{} is not a regular file", host.display()),
+            });
+        }
+        self.insert(
+            path,
+            Entry::File {
+                mode: meta.permissions().mode() & 0o7777,
+                source: Source::Host(host.into()),
+            },
+        )
+    }
+
+    /// Whether the image has something at `guest` (a normalized path).
+    pub fn contains(&self, guest: &str) -> bool {
+        self.entries.contains_key(guest)
+    }
+
+    /// The regular files and their sizes (the program and host files; a host file that
+    /// cannot be examined counts 0 and fails later, when the archive is written).
+    pub fn files(&self) -> impl Iterator<Item = (&str, u64)> {
+        self.entries.iter().filter_map(|(path, entry)| match entry {
+            Entry::File {
+                source: Source::Bytes(data),
+                ..
+            } => Some((path.as_str(), data.len() as u64)),
+            Entry::File {
+                source: Source::Host(host),
+                ..
+            } => Some((
+                path.as_str(),
+                fs::metadata(host).map(|m| m.len()).unwrap_or(0),
+            )),
+            _ => None,
+        })
+    }
+
+    /// The host file behind a guest path, if it is one (for reading ELF headers).
+    pub fn host_source(&self, guest: &str) -> Option<&Path> {
+        match self.entries.get(guest) {
+            Some(Entry::File {
+                source: Source::Host(host),
+                ..
+            }) => Some(host),
+            _ => None,
+        }
+    }
+
     /// Inserts `entry` at normalized `path`, creating missing parents.
     fn insert(&mut self, path: String, entry: Entry) -> Result<(), CliError> {
         if path == "/" {
@@ -172,6 +243,15 @@ impl Image {
             let parent = path[..end].to_string();
             match self.entries.get(&parent) {
                 Some(Entry::Dir { .. }) => {}
+                Some(Entry::Symlink { target }) => {
+                    return Err(CliError::GuestPath {
+                        path: path.clone(),
+                        reason: format!(
+                            "its parent {parent} is a symlink in the image (to {target}); \
+                             use the path it points to"
+                        ),
+                    });
+                }
                 Some(_) => {
                     return Err(CliError::GuestPath {
                         path: path.clone(),
@@ -207,6 +287,16 @@ impl Image {
     /// Writes the image as a cpio newc archive. Entry names are relative (`usr/bin/app`),
     /// as in archives made by cpio(1) and the kernel's own initramfs tools.
     pub fn to_cpio(&self) -> Result<Vec<u8>, CliError> {
+        self.to_cpio_with_progress(|_| {})
+    }
+
+    /// [`Image::to_cpio`], calling `progress` with the bytes of file data read so far after
+    /// each file.
+    pub fn to_cpio_with_progress(
+        &self,
+        mut progress: impl FnMut(u64),
+    ) -> Result<Vec<u8>, CliError> {
+        let mut done = 0u64;
         let mut writer = Writer::new();
         // BTreeMap order puts "/a" before "/a/..." (a prefix sorts first): parents first.
         for (path, entry) in &self.entries {
@@ -217,12 +307,18 @@ impl Image {
                 Entry::File {
                     mode,
                     source: Source::Bytes(data),
-                } => writer.add_file(name, *mode, data),
+                } => {
+                    done += data.len() as u64;
+                    progress(done);
+                    writer.add_file(name, *mode, data)
+                }
                 Entry::File {
                     mode,
                     source: Source::Host(host),
                 } => {
                     let data = fs::read(host).map_err(|e| host_err(host, e))?;
+                    done += data.len() as u64;
+                    progress(done);
                     writer.add_file(name, *mode, &data)
                 }
             };
@@ -387,6 +483,37 @@ mod tests {
             img.add_host(&dir.join("missing"), "/m"),
             Err(CliError::HostFile { .. })
         ));
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn symlinks_files_and_progress() {
+        let dir = scratch("links");
+        fs::write(dir.join("lib.so"), "0123456789").unwrap();
+        let mut img = Image::new();
+        img.add_symlink("/lib", "usr/lib").unwrap();
+        img.add_symlink("/lib", "usr/lib").unwrap();
+        img.add_host_file(&dir.join("lib.so"), "/usr/lib/lib.so")
+            .unwrap();
+        img.add_bytes("/bin/app", 0o755, b"abc".to_vec()).unwrap();
+        assert!(img.contains("/lib") && img.contains("/usr/lib/lib.so"));
+        let files: Vec<(&str, u64)> = img.files().collect();
+        assert_eq!(files, [("/bin/app", 3), ("/usr/lib/lib.so", 10)]);
+        assert_eq!(
+            img.host_source("/usr/lib/lib.so"),
+            Some(&*dir.join("lib.so"))
+        );
+        assert_eq!(img.host_source("/bin/app"), None);
+        let err = img.add_bytes("/lib/x", 0o644, vec![]).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("its parent /lib is a symlink in the image (to usr/lib)"),
+            "{err}"
+        );
+        assert!(img.add_host_file(&dir, "/d").is_err(), "a directory");
+        let mut seen = Vec::new();
+        img.to_cpio_with_progress(|done| seen.push(done)).unwrap();
+        assert_eq!(seen, [3, 13]);
         fs::remove_dir_all(&dir).unwrap();
     }
 

@@ -12,11 +12,34 @@
 //! | `klog`   | `isa-debugcon` at port 0xeb              | kernel log and control records |
 //!
 //! plus `isa-debug-exit` at 0xf4, through which the kernel powers off.
+//!
+//! ## Disks and network ([`Devices`])
+//!
+//! Each `--disk IMG[:MOUNTPOINT][:ro]` becomes a raw `-drive` (`readonly=on` for `:ro`) and a
+//! virtio-blk device whose serial number is `oxv-disk<N>` (N counts from 0 in command-line
+//! order): the kernel orders its disks by that serial, so disk N is `/dev/vd<a+N>` whatever
+//! bus order the machine gives. The kernel learns mount points from one option per disk, in
+//! the same order ([`Devices::kernel_options`]):
+//!
+//! ```text
+//! disk=/mnt      disk N is mounted on /mnt (read-only when the device is: `:ro`)
+//! disk           disk N is attached but not mounted
+//! ```
+//!
+//! The network is one virtio-net device on a QEMU `-netdev`: `user` (slirp NAT: guest
+//! 10.0.2.15, gateway 10.0.2.2, DNS 10.0.2.3) with a `hostfwd` per `-p HOSTPORT:GUESTPORT`
+//! (all host addresses, like `docker -p`), or `tap` on an existing host tap device.
+//!
+//! On `microvm` the devices are `virtio-*-device` on virtio-mmio transports, switched to the
+//! modern (virtio 1.x) register layout (`virtio-mmio.force-legacy=false`); QEMU lists them on
+//! the kernel command line itself, which it does only without ACPI (`acpi=off`; the kernel
+//! reads no ACPI tables). On `q35` they are `virtio-*-pci` functions on the root bus.
 
 use std::ffi::{OsStr, OsString};
 use std::fmt;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
+use std::str::FromStr;
 
 use crate::accel::Accel;
 use crate::size::MemSize;
@@ -104,6 +127,8 @@ pub struct VmConfig {
     pub cmdline: String,
     /// The directory holding the channel sockets (`<dir>/<channel id>`).
     pub socket_dir: PathBuf,
+    /// Disks and network.
+    pub devices: Devices,
 }
 
 impl VmConfig {
@@ -135,6 +160,7 @@ impl VmConfig {
             };
             args.extend(device.map(OsString::from));
         }
+        args.extend(self.devices.qemu_args(self.machine));
         // -kernel, -initrd and -append take their value verbatim (no option-list parsing).
         args.push("-kernel".into());
         args.push(self.kernel.clone().into_os_string());
@@ -142,6 +168,222 @@ impl VmConfig {
         args.push(self.initrd.clone().into_os_string());
         args.push("-append".into());
         args.push(self.cmdline.clone().into());
+        args
+    }
+}
+
+/// `--disk IMG[:MOUNTPOINT][:ro]`: a raw disk image for a virtio-blk device.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DiskSpec {
+    /// The host image file.
+    pub image: PathBuf,
+    /// Where the guest mounts it (absolute), if anywhere.
+    pub mount: Option<String>,
+    /// Attach it read-only.
+    pub read_only: bool,
+}
+
+impl FromStr for DiskSpec {
+    type Err = String;
+
+    /// `:ro` is a trailing suffix; the mount point is what follows the last `:` when it is an
+    /// absolute path, so image paths containing `:` still work.
+    fn from_str(s: &str) -> Result<Self, String> {
+        let (rest, read_only) = match s.strip_suffix(":ro") {
+            Some(rest) => (rest, true),
+            None => (s, false),
+        };
+        let (image, mount) = match rest.rsplit_once(':') {
+            Some((image, mount)) if mount.starts_with('/') && !image.is_empty() => {
+                (image, Some(mount.to_string()))
+            }
+            _ => (rest, None),
+        };
+        if image.is_empty() {
+            return Err("the image path is empty (expected IMG[:MOUNTPOINT][:ro])".into());
+        }
+        if mount
+            .as_deref()
+            .is_some_and(|m| m.bytes().any(|b| b <= b' '))
+        {
+            return Err("the mount point contains a space or control character".into());
+        }
+        Ok(DiskSpec {
+            image: image.into(),
+            mount,
+            read_only,
+        })
+    }
+}
+
+/// `-p HOSTPORT:GUESTPORT[/udp]`: a host port forwarded to the guest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PortForward {
+    /// The host port.
+    pub host: u16,
+    /// The guest port.
+    pub guest: u16,
+    /// UDP instead of TCP.
+    pub udp: bool,
+}
+
+impl FromStr for PortForward {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        let (ports, udp) = match s.rsplit_once('/') {
+            Some((ports, "udp")) => (ports, true),
+            Some((ports, "tcp")) => (ports, false),
+            Some((_, proto)) => return Err(format!("unknown protocol {proto:?} (tcp or udp)")),
+            None => (s, false),
+        };
+        let port = |p: &str| match p.parse::<u16>() {
+            Ok(0) | Err(_) => Err(format!("{p:?} is not a port number (1-65535)")),
+            Ok(n) => Ok(n),
+        };
+        let (host, guest) = ports
+            .split_once(':')
+            .ok_or_else(|| format!("expected HOSTPORT:GUESTPORT, got {s:?}"))?;
+        Ok(PortForward {
+            host: port(host)?,
+            guest: port(guest)?,
+            udp,
+        })
+    }
+}
+
+/// `--net`: the guest's network.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NetChoice {
+    /// No network device.
+    None,
+    /// QEMU user networking (NAT through the host's sockets).
+    User,
+    /// An existing host tap device.
+    Tap(String),
+}
+
+impl FromStr for NetChoice {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "none" => Ok(NetChoice::None),
+            "user" => Ok(NetChoice::User),
+            _ => match s.strip_prefix("tap:") {
+                Some(name) if !name.is_empty() && !name.contains(',') => {
+                    Ok(NetChoice::Tap(name.to_string()))
+                }
+                Some(_) => Err("expected tap:NAME with a device name (no commas)".into()),
+                None => Err(format!("expected none, user or tap:NAME, got {s:?}")),
+            },
+        }
+    }
+}
+
+/// The network device's backend.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Network {
+    /// QEMU user networking with these forwards.
+    User(Vec<PortForward>),
+    /// A host tap device.
+    Tap(String),
+}
+
+/// The VM's disks and network device.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Devices {
+    /// Disks, in order (disk 0 is the guest's `/dev/vda`).
+    pub disks: Vec<DiskSpec>,
+    /// The network, if any.
+    pub net: Option<Network>,
+}
+
+impl Devices {
+    /// The devices `--disk`, `--net` and `-p` ask for: `-p` implies user networking, which
+    /// `--net none` and `--net tap:NAME` contradict.
+    pub fn from_options(
+        disks: &[DiskSpec],
+        net: Option<&NetChoice>,
+        ports: &[PortForward],
+    ) -> Result<Devices, String> {
+        let net = match (net, ports.is_empty()) {
+            (None, true) | (Some(NetChoice::None), true) => None,
+            (None | Some(NetChoice::User), _) => Some(Network::User(ports.to_vec())),
+            (Some(NetChoice::Tap(name)), true) => Some(Network::Tap(name.clone())),
+            (Some(other), false) => {
+                return Err(format!(
+                    "-p forwards ports through user networking, not --net {}",
+                    match other {
+                        NetChoice::Tap(name) => format!("tap:{name}"),
+                        _ => "none".into(),
+                    }
+                ));
+            }
+        };
+        Ok(Devices {
+            disks: disks.to_vec(),
+            net,
+        })
+    }
+
+    /// The kernel options that tell the guest about the disks (see the module docs).
+    pub fn kernel_options(&self) -> Vec<(String, Option<Vec<u8>>)> {
+        self.disks
+            .iter()
+            .map(|d| ("disk".to_string(), d.mount.clone().map(String::into_bytes)))
+            .collect()
+    }
+
+    /// QEMU's arguments for the devices on `machine`.
+    pub fn qemu_args(&self, machine: Machine) -> Vec<OsString> {
+        let mut args: Vec<OsString> = Vec::new();
+        if self.disks.is_empty() && self.net.is_none() {
+            return args;
+        }
+        let (blk, net) = match machine {
+            Machine::Microvm => {
+                // QEMU lists virtio-mmio devices on the kernel command line only without
+                // ACPI (with it, they are in the DSDT, which the kernel does not read).
+                args.push("-machine".into());
+                args.push("acpi=off".into());
+                args.push("-global".into());
+                args.push("virtio-mmio.force-legacy=false".into());
+                ("virtio-blk-device", "virtio-net-device")
+            }
+            Machine::Q35 => ("virtio-blk-pci", "virtio-net-pci"),
+        };
+        for (i, disk) in self.disks.iter().enumerate() {
+            let mut drive = OsString::from("file=");
+            drive.push(escape_opt(disk.image.as_os_str()));
+            drive.push(format!(",if=none,id=disk{i},format=raw,cache=writeback"));
+            if disk.read_only {
+                drive.push(",readonly=on");
+            }
+            args.push("-drive".into());
+            args.push(drive);
+            args.push("-device".into());
+            args.push(format!("{blk},drive=disk{i},serial=oxv-disk{i}").into());
+        }
+        if let Some(network) = &self.net {
+            let netdev = match network {
+                Network::User(forwards) => {
+                    let mut n = String::from("user,id=net0");
+                    for f in forwards {
+                        let proto = if f.udp { "udp" } else { "tcp" };
+                        n.push_str(&format!(",hostfwd={proto}::{}-:{}", f.host, f.guest));
+                    }
+                    n
+                }
+                Network::Tap(name) => {
+                    format!("tap,id=net0,ifname={name},script=no,downscript=no")
+                }
+            };
+            args.push("-netdev".into());
+            args.push(netdev.into());
+            args.push("-device".into());
+            args.push(format!("{net},netdev=net0").into());
+        }
         args
     }
 }
@@ -197,6 +439,7 @@ mod tests {
             initrd: "/t/initramfs.cpio".into(),
             cmdline: "console=split -- /bin/x a%20b".into(),
             socket_dir: "/t/s,x".into(),
+            devices: Devices::default(),
         }
     }
 
@@ -240,5 +483,126 @@ mod tests {
     fn display_quotes_what_a_shell_would_split() {
         let args: Vec<OsString> = vec!["-append".into(), "a b".into(), "it's".into(), "".into()];
         assert_eq!(display_command("q", &args), r"q -append 'a b' 'it'\''s' ''");
+    }
+
+    #[test]
+    fn disk_specs_parse_mount_points_and_ro() {
+        let d = |s: &str| s.parse::<DiskSpec>();
+        assert_eq!(
+            d("a.img"),
+            Ok(DiskSpec {
+                image: "a.img".into(),
+                mount: None,
+                read_only: false
+            })
+        );
+        assert_eq!(
+            d("x:y.img:/data:ro"),
+            Ok(DiskSpec {
+                image: "x:y.img".into(),
+                mount: Some("/data".into()),
+                read_only: true
+            })
+        );
+        assert_eq!(
+            d("a.img:ro").map(|d| (d.mount, d.read_only)),
+            Ok((None, true))
+        );
+        assert!(d("").is_err());
+        assert!(d(":ro").is_err());
+        assert!(d("a.img:/my data").is_err());
+    }
+
+    #[test]
+    fn port_forwards_and_net_choices_parse() {
+        assert_eq!(
+            "8080:80".parse(),
+            Ok(PortForward {
+                host: 8080,
+                guest: 80,
+                udp: false
+            })
+        );
+        assert_eq!(
+            "53:5353/udp".parse::<PortForward>().map(|p| p.udp),
+            Ok(true)
+        );
+        assert_eq!("1:2/tcp".parse::<PortForward>().map(|p| p.udp), Ok(false));
+        for bad in ["80", "0:80", "80:70000", "a:b", "1:2/sctp"] {
+            assert!(bad.parse::<PortForward>().is_err(), "{bad}");
+        }
+        assert_eq!("tap:tap0".parse(), Ok(NetChoice::Tap("tap0".into())));
+        assert_eq!("none".parse(), Ok(NetChoice::None));
+        assert!("tap:".parse::<NetChoice>().is_err());
+        assert!("bridge".parse::<NetChoice>().is_err());
+    }
+
+    #[test]
+    fn ports_imply_user_networking() {
+        let p: PortForward = "8080:80".parse().unwrap();
+        let user = Devices::from_options(&[], None, &[p]).unwrap();
+        assert_eq!(user.net, Some(Network::User(vec![p])));
+        assert_eq!(Devices::from_options(&[], None, &[]).unwrap().net, None);
+        assert_eq!(
+            Devices::from_options(&[], Some(&NetChoice::User), &[])
+                .unwrap()
+                .net,
+            Some(Network::User(vec![]))
+        );
+        assert!(Devices::from_options(&[], Some(&NetChoice::None), &[p]).is_err());
+        assert!(Devices::from_options(&[], Some(&NetChoice::Tap("t".into())), &[p]).is_err());
+    }
+
+    #[test]
+    fn devices_on_microvm_and_q35() {
+        let devices = Devices {
+            disks: vec![
+                "/img/a,b.img:/data".parse().unwrap(),
+                "/img/c.img:ro".parse().unwrap(),
+            ],
+            net: Some(Network::User(vec![
+                "8080:80".parse().unwrap(),
+                "53:53/udp".parse().unwrap(),
+            ])),
+        };
+        let mut c = config();
+        c.devices = devices.clone();
+        let line = joined(&c.args());
+        for expected in [
+            "-machine acpi=off -global virtio-mmio.force-legacy=false",
+            "-drive file=/img/a,,b.img,if=none,id=disk0,format=raw,cache=writeback \
+             -device virtio-blk-device,drive=disk0,serial=oxv-disk0",
+            "-drive file=/img/c.img,if=none,id=disk1,format=raw,cache=writeback,readonly=on",
+            "-netdev user,id=net0,hostfwd=tcp::8080-:80,hostfwd=udp::53-:53 \
+             -device virtio-net-device,netdev=net0",
+        ] {
+            let expected = expected.split_whitespace().collect::<Vec<_>>().join(" ");
+            assert!(line.contains(&expected), "{expected:?} not in {line:?}");
+        }
+        // The devices come before -kernel, whose value list ends the line.
+        assert!(line.find("-netdev").unwrap() < line.find("-kernel").unwrap());
+
+        c.machine = Machine::Q35;
+        let line = joined(&c.args());
+        assert!(line.contains("-device virtio-blk-pci,drive=disk1,serial=oxv-disk1"));
+        assert!(line.contains("-device virtio-net-pci,netdev=net0"));
+        assert!(!line.contains("force-legacy") && !line.contains("acpi=off"));
+
+        assert_eq!(
+            devices.kernel_options(),
+            [
+                ("disk".to_string(), Some(b"/data".to_vec())),
+                ("disk".to_string(), None)
+            ]
+        );
+        let tap = Devices {
+            net: Some(Network::Tap("tap0".into())),
+            ..Devices::default()
+        };
+        assert!(
+            joined(&tap.qemu_args(Machine::Q35))
+                .contains("-netdev tap,id=net0,ifname=tap0,script=no,downscript=no")
+        );
+        assert!(Devices::default().qemu_args(Machine::Microvm).is_empty());
     }
 }

@@ -1,29 +1,32 @@
 //! `oxv run`: check the program on the host, build what is stale, boot, report.
 //!
 //! The order matters for the user: everything that can be refused without a VM (bad ELF,
-//! dynamic executable, missing `--file`, conflicting guest paths) is refused first, with
+//! missing libraries, missing `--file`, conflicting guest paths) is refused first, with
 //! status 2 and before any build or setup; then host requirements, the kernel build and the
 //! accelerator; then the initramfs and the boot. Temporary files live in
 //! `target/oxv-run/<pid>-<n>/` and are removed when the run ends (also on Ctrl-C); leftovers
 //! of runs whose process is gone are removed by the next run.
+//!
+//! [`boot`] is the part `oxv boot` shares: from a kernel, an initramfs and the app's part of
+//! the command line to the exit status.
 
 use std::collections::VecDeque;
-use std::ffi::OsString;
-use std::os::unix::ffi::OsStringExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
 
 use oxv_abi::cmdline::BootArgs;
 
-use crate::accel::{self, Accel, HostFacts};
+use crate::accel::{self, Accel, AccelChoice, HostFacts};
 use crate::cli::{EnvVar, RunArgs};
 use crate::error::{CliError, EXIT_NO_RECORD, EXIT_PANIC, EXIT_TIMEOUT};
-use crate::image::Image;
-use crate::qemu::{VmConfig, fits_sockaddr};
+use crate::payload;
+use crate::qemu::{Devices, Machine, VmConfig, fits_sockaddr};
 use crate::setup::{self, Requirement};
+use crate::size::MemSize;
 use crate::symbolize::SymbolTable;
 use crate::vm::{self, Ending, Outcome, VmOptions};
-use crate::workspace::{Workspace, find_in_path};
+use crate::workspace::Workspace;
 
 /// Kernel-log lines shown in a failure report (the full log is shown live with --verbose).
 const KLOG_TAIL: usize = 200;
@@ -32,49 +35,127 @@ const KLOG_TAIL: usize = 200;
 pub fn run(args: RunArgs) -> Result<u8, CliError> {
     let ws = Workspace::locate();
     let verbose = args.verbose;
-    let mut command = args.command.into_iter();
 
     // 1. What can be refused without a VM.
-    let (program_path, program_bytes) = match command.next() {
-        Some(program) => {
-            let path = resolve_program(&program);
-            let bytes = std::fs::read(&path).map_err(|source| CliError::ReadProgram {
-                path: path.clone(),
-                source,
-            })?;
-            (path, bytes)
+    let payload = payload::build(&args, &ws)?;
+    let devices = run_devices(&args)?;
+    if let Some(mem) = args.mem {
+        // Files larger than the memory cannot fit whatever the kernel: refuse before
+        // building anything (the exact check, with the kernel's size, comes below).
+        let file_bytes: u64 = payload.image.files().map(|(_, n)| n).sum();
+        if file_bytes >= mem.bytes() {
+            return Err(CliError::Usage(format!(
+                "--mem {} KiB is too small for this image: its files alone take {} KiB",
+                mem.bytes() / 1024,
+                file_bytes.div_ceil(1024)
+            )));
         }
-        None => {
-            setup::ensure(&ws, Requirement::RUN, verbose)?;
-            let path = build_or_retry(&ws, verbose, |ws| ws.demo(verbose))?;
-            let bytes = std::fs::read(&path).map_err(|source| CliError::ReadProgram {
-                path: path.clone(),
-                source,
-            })?;
-            (path, bytes)
-        }
-    };
-    check_elf(&program_path, &program_bytes)?;
-    let guest_program = guest_path_of(&program_path)?;
-    let mode = std::fs::metadata(&program_path)
-        .map(|m| std::os::unix::fs::PermissionsExt::mode(&m.permissions()));
-    let mut image = Image::new();
-    // The guest execs it whatever the host copy's bits say: its owner must read and run it.
-    image.add_bytes(&guest_program, mode.unwrap_or(0o755) | 0o500, program_bytes)?;
-    for file in &args.files {
-        let guest = match &file.guest {
-            Some(g) => g.clone(),
-            None => absolute_utf8(&file.host)?,
-        };
-        image.add_host(&file.host, &guest)?;
     }
-    let mut argv: Vec<Vec<u8>> = vec![guest_program.clone().into_bytes()];
-    argv.extend(command.map(OsString::into_vec));
 
-    // 2. The host side: requirements, kernel, accelerator.
+    // 2. The host side: requirements, kernel.
     setup::ensure(&ws, Requirement::RUN, verbose)?;
     let kernel = build_or_retry(&ws, verbose, |ws| ws.kernel(verbose))?;
-    let accel = accel::decide(args.accel, HostFacts::probe)?;
+    let mut body = app_cmdline(args.strace, verbose, &args.env, payload.argv)?;
+    body.options.extend(devices.kernel_options());
+    if args.net_selftest {
+        body.options.push(("net_selftest".into(), None));
+    }
+
+    // A --mem too small for the files is refused from their sizes, before reading them.
+    if args.mem.is_some() {
+        let file_bytes = payload.image.files().map(|(_, n)| n).sum();
+        guest_memory(args.mem, &kernel, file_bytes)?;
+    }
+
+    // 3. Boot.
+    let dir = RunDir::create(&ws)?;
+    let initrd = dir.path.join("initramfs.cpio");
+    let cpio = payload::write_cpio(&payload.image)?;
+    std::fs::write(&initrd, &cpio)
+        .map_err(|e| CliError::io(format!("cannot write {}", initrd.display()), e))?;
+    if verbose {
+        eprintln!(
+            "oxv: initramfs: {} bytes, {} entries",
+            cpio.len(),
+            payload.image.paths().count()
+        );
+    }
+    let mem = guest_memory(args.mem, &kernel, cpio.len() as u64)?;
+    boot_with(
+        &ws,
+        &Boot {
+            kernel,
+            initrd,
+            body,
+            mem,
+            cpus: args.cpus,
+            machine: args.machine,
+            accel: args.accel,
+            timeout: args.timeout,
+            verbose,
+            program: payload.program,
+        },
+        &devices,
+        Some(dir),
+    )
+}
+
+/// Everything [`boot`] needs.
+#[derive(Debug, Clone)]
+pub struct Boot {
+    /// The kernel ELF.
+    pub kernel: PathBuf,
+    /// The initramfs file.
+    pub initrd: PathBuf,
+    /// The app's part of the command line ([`app_cmdline`]).
+    pub body: BootArgs,
+    /// Guest RAM.
+    pub mem: MemSize,
+    /// vCPUs.
+    pub cpus: u32,
+    /// Machine type.
+    pub machine: Machine,
+    /// Accelerator choice.
+    pub accel: AccelChoice,
+    /// `--timeout`.
+    pub timeout: Option<Duration>,
+    /// `--verbose`.
+    pub verbose: bool,
+    /// The program's guest path, for messages.
+    pub program: String,
+}
+
+/// Boots `spec` with the channels to this process and returns the exit status. `dir` is
+/// the run directory if the caller made one already (it holds the initramfs).
+pub fn boot(ws: &Workspace, spec: &Boot, dir: Option<RunDir>) -> Result<u8, CliError> {
+    boot_with(ws, spec, &Devices::default(), dir)
+}
+
+/// The disks and network device that `--disk`, `--net` and `-p` ask for; the images must
+/// exist.
+fn run_devices(args: &RunArgs) -> Result<Devices, CliError> {
+    let devices = Devices::from_options(&args.disks, args.net.as_ref(), &args.ports)
+        .map_err(CliError::Usage)?;
+    for disk in &devices.disks {
+        if !disk.image.is_file() {
+            return Err(CliError::Usage(format!(
+                "--disk {}: no such image file",
+                disk.image.display()
+            )));
+        }
+    }
+    Ok(devices)
+}
+
+/// [`boot`] with disks and a network device.
+pub fn boot_with(
+    ws: &Workspace,
+    spec: &Boot,
+    devices: &Devices,
+    dir: Option<RunDir>,
+) -> Result<u8, CliError> {
+    let verbose = spec.verbose;
+    let accel = accel::decide(spec.accel, HostFacts::probe)?;
     // Under TCG the guest reads the host's TSC: tell it the frequency (see host_tsc).
     let tsc_khz = match accel.accel {
         Accel::Tcg => crate::host_tsc::host_tsc_khz(&ws.target_dir()),
@@ -84,42 +165,32 @@ pub fn run(args: RunArgs) -> Result<u8, CliError> {
         tsc_khz,
         ..HostTerminal::detect()
     };
-    let cmdline = kernel_cmdline_for(&host, args.strace, verbose, &args.env, argv)?;
+    let cmdline = with_console(&host, &spec.body)?;
     if verbose {
         eprintln!("oxv: accel: {} ({})", accel.accel, accel.reason);
-        eprintln!("oxv: kernel: {}", kernel.display());
+        eprintln!("oxv: kernel: {}", spec.kernel.display());
         eprintln!("oxv: cmdline: {cmdline}");
     }
-
-    // 3. Boot.
-    let dir = RunDir::create(&ws)?;
-    let initrd = dir.path.join("initramfs.cpio");
-    let cpio = image.to_cpio()?;
-    std::fs::write(&initrd, &cpio)
-        .map_err(|e| CliError::io(format!("cannot write {}", initrd.display()), e))?;
-    if verbose {
-        eprintln!(
-            "oxv: initramfs: {} bytes, {} entries",
-            cpio.len(),
-            image.paths().count()
-        );
-    }
-    check_memory_fits(&kernel, cpio.len() as u64, args.mem.bytes())?;
+    let dir = match dir {
+        Some(dir) => dir,
+        None => RunDir::create(ws)?,
+    };
     let config = VmConfig {
-        machine: args.machine,
+        machine: spec.machine,
         accel: accel.accel,
-        mem: args.mem,
-        cpus: args.cpus,
-        kernel: kernel.clone(),
-        initrd,
+        mem: spec.mem,
+        cpus: spec.cpus,
+        kernel: spec.kernel.clone(),
+        initrd: spec.initrd.clone(),
         cmdline,
         socket_dir: dir.socket_dir.clone(),
+        devices: devices.clone(),
     };
     let outcome = vm::run(
         &config,
         &VmOptions {
             verbose,
-            timeout: args.timeout,
+            timeout: spec.timeout,
         },
     )?;
     drop(dir);
@@ -132,69 +203,11 @@ pub fn run(args: RunArgs) -> Result<u8, CliError> {
     }
     Ok(report(
         &outcome,
-        &guest_program,
-        &kernel,
+        &spec.program,
+        &spec.kernel,
         verbose,
-        args.timeout,
+        spec.timeout,
     ))
-}
-
-/// A program name without a slash that is not in the current directory is looked up on
-/// `PATH`, as a shell would; anything else is a path.
-fn resolve_program(program: &OsString) -> PathBuf {
-    let path = PathBuf::from(program);
-    let bare = !program.as_encoded_bytes().contains(&b'/');
-    if bare && !path.exists() {
-        if let Some(found) = program.to_str().and_then(find_in_path) {
-            return found;
-        }
-    }
-    path
-}
-
-/// Refuses what the kernel cannot load: not an ELF it understands, or a dynamic executable.
-fn check_elf(path: &Path, bytes: &[u8]) -> Result<(), CliError> {
-    let plan = oxv_abi::exec::plan(bytes).map_err(|e| CliError::BadElf {
-        path: path.to_path_buf(),
-        reason: e.to_string(),
-    })?;
-    if let Some(interp) = &plan.interp {
-        return Err(CliError::Dynamic {
-            path: path.to_path_buf(),
-            interp: String::from_utf8_lossy(interp).into_owned(),
-        });
-    }
-    Ok(())
-}
-
-/// The program's guest path: its canonical host path (also argv[0]).
-fn guest_path_of(path: &Path) -> Result<String, CliError> {
-    let canonical = path
-        .canonicalize()
-        .map_err(|source| CliError::ReadProgram {
-            path: path.to_path_buf(),
-            source,
-        })?;
-    canonical.into_os_string().into_string().map_err(|p| {
-        CliError::Usage(format!(
-            "{}: guest paths must be UTF-8",
-            Path::new(&p).display()
-        ))
-    })
-}
-
-/// A host path made absolute (not resolving symlinks), as a UTF-8 guest path.
-fn absolute_utf8(path: &Path) -> Result<String, CliError> {
-    let abs = std::path::absolute(path).map_err(|e| CliError::HostFile {
-        context: path.display().to_string(),
-        source: e,
-    })?;
-    abs.into_os_string().into_string().map_err(|p| {
-        CliError::Usage(format!(
-            "{}: guest paths must be UTF-8",
-            Path::new(&p).display()
-        ))
-    })
 }
 
 /// The end of the kernel's memory image (highest `p_paddr + p_memsz` of its loadable
@@ -215,25 +228,54 @@ pub fn min_mem_for(kernel_end: u64, initrd_len: u64) -> u64 {
     (kernel_end + initrd_len).next_multiple_of(4096) + (1 << 20)
 }
 
-/// Refuses a `--mem` too small for the image, with the size that would work, instead of
-/// booting a VM whose initramfs overwrites the kernel.
-fn check_memory_fits(kernel: &Path, initrd_len: u64, mem: u64) -> Result<(), CliError> {
-    let Ok(bytes) = std::fs::read(kernel) else {
-        return Ok(());
+/// The guest memory when `--mem` is not given: the default, or for a large image enough to
+/// hold the archive and the files unpacked from it (the kernel frees the archive only after
+/// unpacking) with 96 MiB to spare, in 32 MiB steps.
+pub fn default_mem_for(kernel_end: u64, initrd_len: u64) -> MemSize {
+    const STEP: u64 = 32 << 20;
+    let want = (kernel_end + 2 * initrd_len + (96 << 20)).next_multiple_of(STEP);
+    let default = MemSize::DEFAULT;
+    if want <= default.bytes() {
+        return default;
+    }
+    format!("{}M", want >> 20).parse().unwrap_or(default)
+}
+
+/// The guest memory for an image of `initrd_len` bytes: `--mem` if given (refused when too
+/// small for the image, with the size that would work, instead of booting a VM whose
+/// initramfs overwrites the kernel), else [`default_mem_for`].
+pub fn guest_memory(
+    mem: Option<MemSize>,
+    kernel: &Path,
+    initrd_len: u64,
+) -> Result<MemSize, CliError> {
+    let end = std::fs::read(kernel)
+        .ok()
+        .and_then(|bytes| kernel_phys_end(&bytes));
+    let Some(mem) = mem else {
+        let chosen = default_mem_for(end.unwrap_or(0), initrd_len);
+        if chosen != MemSize::DEFAULT {
+            eprintln!(
+                "oxv: guest memory: {} for a {} image (--mem sets it)",
+                chosen.qemu_arg(),
+                payload::mib(initrd_len)
+            );
+        }
+        return Ok(chosen);
     };
-    let Some(end) = kernel_phys_end(&bytes) else {
-        return Ok(());
+    let Some(end) = end else {
+        return Ok(mem);
     };
     let need = min_mem_for(end, initrd_len);
-    if mem < need {
+    if mem.bytes() < need {
         return Err(CliError::Usage(format!(
             "--mem {} KiB is too small for this image: the kernel and the {} KiB initramfs need at least {} KiB",
-            mem / 1024,
+            mem.bytes() / 1024,
             initrd_len / 1024,
             need.div_ceil(1024)
         )));
     }
-    Ok(())
+    Ok(mem)
 }
 
 /// What the guest should know about the host: which of our fds 0-2 are terminals and the
@@ -284,23 +326,18 @@ pub fn kernel_cmdline_for(
     env: &[EnvVar],
     argv: Vec<Vec<u8>>,
 ) -> Result<String, CliError> {
+    with_console(term, &app_cmdline(strace, verbose, env, argv)?)
+}
+
+/// The app's part of the command line: `strace`/`verbose` as asked, the environment
+/// (exactly `env`), argv. It does not depend on the host, so a bundle stores it.
+pub fn app_cmdline(
+    strace: bool,
+    verbose: bool,
+    env: &[EnvVar],
+    argv: Vec<Vec<u8>>,
+) -> Result<BootArgs, CliError> {
     let mut boot = BootArgs::new(argv);
-    boot.options
-        .push(("console".into(), Some(b"split".to_vec())));
-    if !term.ttys.is_empty() {
-        boot.options
-            .push(("tty".into(), Some(term.ttys.clone().into_bytes())));
-    }
-    if let Some(khz) = term.tsc_khz {
-        boot.options
-            .push(("tsc_khz".into(), Some(khz.to_string().into_bytes())));
-    }
-    if let Some((rows, cols)) = term.winsize {
-        boot.options.push((
-            "winsize".into(),
-            Some(format!("{rows}x{cols}").into_bytes()),
-        ));
-    }
     if strace {
         boot.options.push(("strace".into(), None));
     }
@@ -313,13 +350,40 @@ pub fn kernel_cmdline_for(
         .collect();
     boot.check()
         .map_err(|e| CliError::Usage(format!("cannot pass these arguments to the guest: {e}")))?;
+    Ok(boot)
+}
+
+/// `body` with the options of a run connected to this process put first: `console=split`
+/// and the host terminal's shape. Encoded.
+pub fn with_console(term: &HostTerminal, body: &BootArgs) -> Result<String, CliError> {
+    let mut options: Vec<(String, Option<Vec<u8>>)> =
+        vec![("console".into(), Some(b"split".to_vec()))];
+    if !term.ttys.is_empty() {
+        options.push(("tty".into(), Some(term.ttys.clone().into_bytes())));
+    }
+    if let Some(khz) = term.tsc_khz {
+        options.push(("tsc_khz".into(), Some(khz.to_string().into_bytes())));
+    }
+    if let Some((rows, cols)) = term.winsize {
+        options.push((
+            "winsize".into(),
+            Some(format!("{rows}x{cols}").into_bytes()),
+        ));
+    }
+    let mut boot = body.clone();
+    boot.options
+        .retain(|(k, _)| !options.iter().any(|(o, _)| o == k));
+    options.append(&mut boot.options);
+    boot.options = options;
+    boot.check()
+        .map_err(|e| CliError::Usage(format!("cannot pass these arguments to the guest: {e}")))?;
     Ok(boot.encode())
 }
 
 /// Runs a build; if it fails, checks the host requirements again (a Rust target may have
 /// been removed since the setup stamp was written) and retries once if something had to be
 /// installed.
-fn build_or_retry(
+pub fn build_or_retry(
     ws: &Workspace,
     verbose: bool,
     build: impl Fn(&Workspace) -> Result<PathBuf, CliError>,
@@ -439,8 +503,9 @@ fn indent(text: &str) -> String {
 }
 
 /// A run's temporary directory, removed on drop.
-struct RunDir {
-    path: PathBuf,
+pub struct RunDir {
+    /// The directory.
+    pub path: PathBuf,
     /// Where the channel sockets go: `path`, or a short directory under /tmp when `path` is
     /// too long for a socket address.
     socket_dir: PathBuf,
@@ -449,7 +514,8 @@ struct RunDir {
 static RUN_COUNTER: AtomicU32 = AtomicU32::new(0);
 
 impl RunDir {
-    fn create(ws: &Workspace) -> Result<Self, CliError> {
+    /// Creates a fresh run directory under `target/oxv-run`.
+    pub fn create(ws: &Workspace) -> Result<Self, CliError> {
         let base = ws.target_dir().join("oxv-run");
         remove_stale(&base);
         let name = format!(

@@ -2,7 +2,8 @@
 //!
 //! Requirements: QEMU (`qemu-system-x86_64`, Debian package `qemu-system-x86`), the Rust
 //! targets the kernel and the apps are built for, and for `oxv test` also `gcc` (with the
-//! static glibc of `libc6-dev`), `musl-gcc` (`musl-tools`) and cargo's `rustfmt` and `clippy`.
+//! static glibc of `libc6-dev`), `musl-gcc` (`musl-tools`) and cargo's `rustfmt` and `clippy`;
+//! for `oxv test --apps`, the Debian programs the app tests run ([`Requirement::APPS`]).
 //! Missing Debian packages are installed with `apt-get` when we are root (running
 //! `apt-get update` first only when the package lists are empty, or when an install fails);
 //! otherwise the error says which command to run. Missing Rust targets and components are
@@ -32,6 +33,13 @@ pub enum Requirement {
     MuslGcc,
     /// `cargo fmt` and `cargo clippy`.
     CargoTools,
+    /// A program the app tests run, and the Debian package that installs it.
+    AppPackage {
+        /// The command (looked up on `PATH`).
+        command: &'static str,
+        /// Its Debian package.
+        package: &'static str,
+    },
 }
 
 impl Requirement {
@@ -51,6 +59,27 @@ impl Requirement {
         Requirement::CargoTools,
     ];
 
+    /// What `oxv test --apps` needs on top of [`Self::TEST`]: the Debian programs the app
+    /// tests run (crates/cli/tests/apps.rs).
+    pub const APPS: &'static [Requirement] = &[
+        Requirement::AppPackage {
+            command: "busybox",
+            package: "busybox-static",
+        },
+        Requirement::AppPackage {
+            command: "sqlite3",
+            package: "sqlite3",
+        },
+        Requirement::AppPackage {
+            command: "lua5.4",
+            package: "lua5.4",
+        },
+        Requirement::AppPackage {
+            command: "python3",
+            package: "python3",
+        },
+    ];
+
     fn stamp_id(self) -> String {
         match self {
             Requirement::Qemu => "qemu".into(),
@@ -58,6 +87,7 @@ impl Requirement {
             Requirement::Gcc => "gcc".into(),
             Requirement::MuslGcc => "musl-gcc".into(),
             Requirement::CargoTools => "cargo-tools".into(),
+            Requirement::AppPackage { package, .. } => format!("package:{package}"),
         }
     }
 }
@@ -121,6 +151,9 @@ pub fn ensure(ws: &Workspace, needs: &[Requirement], verbose: bool) -> Result<bo
                 }
             },
             Requirement::CargoTools => installed |= ensure_cargo_tools()?,
+            Requirement::AppPackage { command, package } => {
+                installed |= ensure_command(command, &[package])?
+            }
             Requirement::RustTarget(_) => continue,
         }
         stamp.add(req);

@@ -3,7 +3,10 @@
 //! Stages: `fmt` (cargo fmt --check), `clippy` (host workspace, then the kernel for its
 //! target, warnings denied), `unit` (cargo test --workspace), `guest` (the `#[ignore]`d
 //! integration tests in crates/cli/tests/guest.rs, which boot VMs), `compat` (the compat
-//! suite). All selected stages run even after a failure, so one run shows everything that
+//! suite), and with `--apps` also `apps` (the `#[ignore]`d tests in crates/cli/tests/apps.rs:
+//! Debian programs and a dynamically linked C program in oxv; the packages are installed
+//! with apt first when missing), and with `--fuzz` also `fuzz` (a 2-minute campaign of
+//! fuzz/run.sh against the syscall layer). All selected stages run even after a failure, so one run shows everything that
 //! is broken; the exit status is 1 if any failed. Commands' output goes to stderr, except
 //! the compat report, which is ours and goes to stdout.
 
@@ -30,6 +33,10 @@ pub enum Stage {
     Guest,
     /// the compat suite (compat-tests/*.c on the host and in oxv)
     Compat,
+    /// the app tests (crates/cli/tests/apps.rs): real programs in oxv; slow, not run by default
+    Apps,
+    /// a 2-minute syscall fuzzing campaign (fuzz/run.sh); not run by default
+    Fuzz,
 }
 
 impl Stage {
@@ -50,6 +57,8 @@ impl fmt::Display for Stage {
             Stage::Unit => "unit",
             Stage::Guest => "guest",
             Stage::Compat => "compat",
+            Stage::Apps => "apps",
+            Stage::Fuzz => "fuzz",
         })
     }
 }
@@ -57,12 +66,21 @@ impl fmt::Display for Stage {
 /// Runs `oxv test`; returns the exit status.
 pub fn run(args: TestArgs) -> Result<u8, CliError> {
     let ws = Workspace::locate();
-    let stages: Vec<Stage> = match (args.only, args.quick) {
+    let mut stages: Vec<Stage> = match (args.only, args.quick) {
         (Some(stage), _) => vec![stage],
         (None, true) => vec![Stage::Fmt, Stage::Clippy, Stage::Unit],
         (None, false) => Stage::ALL.to_vec(),
     };
+    if args.apps {
+        stages.push(Stage::Apps);
+    }
+    if args.fuzz {
+        stages.push(Stage::Fuzz);
+    }
     setup::ensure(&ws, Requirement::TEST, false)?;
+    if stages.contains(&Stage::Apps) {
+        setup::ensure(&ws, Requirement::APPS, false)?;
+    }
 
     let mut results = Vec::new();
     for stage in stages {
@@ -97,7 +115,24 @@ fn seconds(d: Duration) -> String {
 /// Runs one stage; whether it passed.
 fn run_stage(ws: &Workspace, stage: Stage) -> bool {
     match stage {
-        Stage::Fmt => cargo_ok(ws, &["fmt", "--all", "--check"], None),
+        Stage::Fmt => {
+            let workspace = cargo_ok(ws, &["fmt", "--all", "--check"], None);
+            let fuzz = cargo_ok(
+                ws,
+                &[
+                    "fmt",
+                    "--manifest-path",
+                    "fuzz/Cargo.toml",
+                    "-p",
+                    "oxv-fuzz",
+                    "-p",
+                    "oxv-fuzz-harness",
+                    "--check",
+                ],
+                None,
+            );
+            workspace && fuzz
+        }
         Stage::Clippy => {
             let host = cargo_ok(
                 ws,
@@ -127,7 +162,25 @@ fn run_stage(ws: &Workspace, stage: Stage) -> bool {
             );
             host && kernel
         }
-        Stage::Unit => cargo_ok(ws, &["test", "--workspace"], None),
+        Stage::Unit => {
+            let workspace = cargo_ok(ws, &["test", "--workspace"], None);
+            // The fuzz harness is its own workspace (fuzz/): its replay of every saved input
+            // runs here, without libFuzzer.
+            let replay = cargo_ok(
+                ws,
+                &[
+                    "test",
+                    "--manifest-path",
+                    "fuzz/Cargo.toml",
+                    "--target-dir",
+                    "target/fuzz",
+                    "-p",
+                    "oxv-fuzz-harness",
+                ],
+                None,
+            );
+            workspace && replay
+        }
         Stage::Guest => {
             // Build the kernel once, visibly, instead of in every test.
             let kernel = match ws.kernel(false) {
@@ -148,6 +201,37 @@ fn run_stage(ws: &Workspace, stage: Stage) -> bool {
                 "--test-threads=2",
             ];
             cargo_ok(ws, &args, Some(kernel.as_os_str()))
+        }
+        Stage::Apps => match ws.kernel(false) {
+            // One test at a time: each boots a VM that needs most of a core under TCG.
+            Ok(kernel) => cargo_ok(
+                ws,
+                &[
+                    "test",
+                    "-p",
+                    "oxv-cli",
+                    "--test",
+                    "apps",
+                    "--",
+                    "--ignored",
+                    "--test-threads=1",
+                ],
+                Some(kernel.as_os_str()),
+            ),
+            Err(e) => {
+                eprintln!("oxv: error: {e}");
+                false
+            }
+        },
+        Stage::Fuzz => {
+            eprintln!("$ bash fuzz/run.sh 120");
+            let mut cmd = Command::new("bash");
+            cmd.arg("fuzz/run.sh")
+                .arg("120")
+                .current_dir(ws.root())
+                .stdin(Stdio::null())
+                .stdout(std::io::stderr());
+            cmd.status().is_ok_and(|s| s.success())
         }
         Stage::Compat => match compat::run_suite(ws, &SuiteOptions::default()) {
             Ok(summary) => summary.failed == 0,

@@ -38,13 +38,20 @@ fn help_documents_every_run_option() {
         "--strace",
         "--verbose",
         "--timeout",
+        "--dir",
+        "--rootfs",
         "PROGRAM",
         "OXV_KERNEL",
         "124",
     ] {
         assert!(help.contains(option), "{option} missing from:\n{help}");
     }
-    for command in [["test", "--help"], ["compat", "--help"]] {
+    for command in [
+        ["test", "--help"],
+        ["compat", "--help"],
+        ["image", "--help"],
+        ["boot", "--help"],
+    ] {
         assert!(oxv(&command).status.success());
     }
 }
@@ -102,13 +109,33 @@ fn a_truncated_elf_is_refused() {
 }
 
 #[test]
-fn a_dynamic_executable_is_refused_clearly() {
-    // This test binary is itself dynamically linked (x86_64-unknown-linux-gnu).
-    let exe = std::env::current_exe().unwrap();
-    let out = oxv(&["run", exe.to_str().unwrap()]);
-    assert_eq!(out.status.code(), Some(2));
+fn a_dynamic_executable_missing_a_library_is_refused_naming_it() {
+    // A program linked against a library that is then removed: refused before any build or
+    // boot, with the library and what needs it named.
+    let dir = scratch("missing-lib");
+    let s = |p: &str| dir.join(p).to_str().unwrap().to_string();
+    std::fs::write(dir.join("lib.c"), "int f(void) { return 1; }\n").unwrap();
+    std::fs::write(
+        dir.join("main.c"),
+        "int f(void); int main(void) { return f(); }\n",
+    )
+    .unwrap();
+    for args in [
+        vec!["-shared", "-fPIC", "-o", &s("libgone.so"), &s("lib.c")],
+        vec!["-o", &s("prog"), &s("main.c"), "-L", &s(""), "-lgone"],
+    ] {
+        let gcc = Command::new("gcc").args(&args).output().expect("gcc");
+        assert!(
+            gcc.status.success(),
+            "{}",
+            String::from_utf8_lossy(&gcc.stderr)
+        );
+    }
+    std::fs::remove_file(dir.join("libgone.so")).unwrap();
+    let out = oxv(&["run", &s("prog")]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(
-        stderr(&out).contains("dynamically linked executables are not supported yet"),
+        stderr(&out).contains("shared libraries not found: libgone.so (needed by"),
         "{}",
         stderr(&out)
     );

@@ -13,8 +13,20 @@
 //! - [`pit::Pit`]: the 8254 timer, used as a reference to calibrate the TSC.
 //! - [`pic`]: masks the legacy 8259 interrupt controllers.
 //!
-//! The crate holds no global state and does not allocate; the embedder owns every driver
-//! instance. virtio devices (block, net, console, rng) come later, over `virtio-drivers`.
+//! And the virtio devices, over the rings and transports of [`virtio_drivers`] (re-exported):
+//!
+//! - [`virtio_blk::VirtioBlk`]: a disk, as an [`oxv_vfs::block::BlockDevice`];
+//! - [`virtio_net::VirtioNet`]: an Ethernet interface, as an [`oxv_net::nic::Nic`];
+//! - [`virtio`]: what they share: [`virtio::InterruptWait`], through which a request sleeps
+//!   until the device interrupts, and the `virtio_mmio.device=` command-line parser.
+//!
+//! A virtio driver is generic over the embedder's `virtio_drivers::Hal` (DMA memory) and a
+//! `Transport` (MMIO or PCI), and is tested on the host against a device played by the test
+//! (`virtio/fake.rs`). Probing buses and routing interrupts is the embedder's job.
+//!
+//! The crate holds no global state; the embedder owns every driver instance. The legacy
+//! drivers do not allocate; the virtio ones allocate their rings and buffers once, at setup.
+//! `unsafe` is confined to the two virtio driver modules, where buffers are lent to a device.
 //!
 //! ## Example
 //!
@@ -39,3 +51,11 @@ pub mod pit;
 pub mod port;
 pub mod rtc;
 pub mod uart16550;
+pub mod virtio;
+/// The virtio-drivers crate the virtio drivers are built on, for embedders' `Hal` and transports.
+pub use virtio_drivers;
+#[allow(unsafe_code)]
+// Sharing caller buffers with a device: virtqueue add/pop (see the SAFETY notes).
+pub mod virtio_blk;
+#[allow(unsafe_code)] // Receive and transmit buffers owned by the driver while the device has them.
+pub mod virtio_net;

@@ -20,7 +20,11 @@ use crate::arch::{
 use crate::devices::{ConsoleDevice, KernelClock, KernelEntropy, KernelProcessInfo, Stream};
 use crate::exec::{self, CpuAux};
 use crate::mem::{self, KernelFrames};
-use crate::process::{self, Process};
+use crate::process::{self, Family, ImageInfo, LifeState, MmSlot, Process, UserSpace};
+use crate::sync::SleepMutex;
+use crate::timers::Timers;
+use alloc::collections::BTreeMap;
+use core::sync::atomic::{AtomicU64, AtomicUsize};
 use crate::sched;
 use crate::thread::{KernelStack, Thread, ThreadRef};
 use crate::{console, random, syscall, time};
@@ -51,7 +55,8 @@ pub fn start(start_info: u64, entry_tsc: u64) -> ! {
     console::init_early();
     let info = match pvh::BootInfo::parse(start_info) {
         Ok(i) => i,
-        Err(e) => panic!("bad PVH start_info: {e:?}"),
+        // Nothing to run: say why (the console works already) and end the VM.
+        Err(e) => fail(2, format_args!("oxv: cannot boot: {e:?}")),
     };
     let features = cpu::Features::detect();
     paging::set_features(features.nx, features.pge);
@@ -69,6 +74,8 @@ pub fn start(start_info: u64, entry_tsc: u64) -> ! {
         // allocator by `mem::init` and mapped by the direct map; it is only read here.
         unsafe { core::slice::from_raw_parts(paging::phys_to_virt(pa) as *const u8, len) }
     };
+    // A VMM appends its virtio-mmio devices after the app's argv: take them off first.
+    let (raw_cmdline, virtio_mmio) = oxv_drivers::virtio::split_mmio_devices(raw_cmdline);
     let args = BootArgs::decode_bytes(raw_cmdline);
     if let Ok(a) = &args {
         console::set_split(a.option("console") == Some(Some(&b"split"[..])));
@@ -104,8 +111,13 @@ pub fn start(start_info: u64, entry_tsc: u64) -> ! {
             "polled"
         }
     );
+    crate::virtio::init(&virtio_mmio);
+    if args.has_option("net_selftest") {
+        crate::virtio::net_selftest();
+    }
     let t_time = cpu::rdtsc();
     let hw_seeded = random::init(|| cpu::hw_random(&features), cpu::rdtsc);
+    crate::net::init();
     kdebug!(
         "oxv: {} MiB free, smep {} smap {} nx {} xcr0 {:#x}, rng {}, hypervisor {:?}, rsdp {:#x}",
         free >> 20,
@@ -136,6 +148,8 @@ pub fn start(start_info: u64, entry_tsc: u64) -> ! {
 
     let t_rng = cpu::rdtsc();
     let (cx, initrd_bytes) = build_fs(&info, winsize);
+    mount_disks(&cx, &args);
+    crate::net::write_resolver_files(&cx);
     let t_fs = cpu::rdtsc();
     let files = FdTable::new();
     for (fd, stream) in [
@@ -170,16 +184,16 @@ pub fn start(start_info: u64, entry_tsc: u64) -> ! {
         .expect("a frame for the app's page table");
     let root = pt.root();
     let mut mm = AddressSpace::new(pt, AddressSpaceConfig::new(exec::mmap_base(stack_top)));
-    let cpu_aux = CpuAux {
+    let cpu_aux = exec::init_cpu_aux(CpuAux {
         hwcap: features.hwcap as u64,
         hwcap2: if features.fsgsbase { 2 } else { 0 },
         minsigstksz: minsigstksz(&features),
-    };
+    });
     let argv: Vec<&[u8]> = args.argv.iter().map(|a| a.as_slice()).collect();
     let envp: Vec<&[u8]> = args.env.iter().map(|a| a.as_slice()).collect();
     let entry = match process::with_platform(|plat| {
         exec::load(
-            &mut mm, plat, &cx, program, &path, &argv, &envp, stack_top, &cpu_aux,
+            &mut mm, plat, &cx, program, &path, &argv, &envp, stack_top, cpu_aux,
         )
     }) {
         Ok(e) => e,
@@ -198,18 +212,40 @@ pub fn start(start_info: u64, entry_tsc: u64) -> ! {
         cmdline.extend_from_slice(a);
         cmdline.push(0);
     }
-    mount_proc(&cx, path, cmdline);
-    process::install(Process {
-        pid: 1,
-        mm: Mutex::new(mm),
-        fs: cx,
-        files,
+    mount_proc(&cx, path.clone(), cmdline.clone());
+    let init = Arc::new(Process {
+        pid: process::INIT_PID,
+        mm: MmSlot::new(Arc::new(SleepMutex::new(UserSpace::new(mm)))),
+        fs: Arc::new(cx),
+        files: Arc::new(files),
         actions: Mutex::new(SigActions::new()),
         shared_signals: Mutex::new(SigQueue::new()),
         shared_pending: AtomicBool::new(false),
         limits: Mutex::new(Rlimits::new(mem::frame_stats().1 as u64 * 4096)),
         comm: Mutex::new(comm_of(&args.argv[0])),
+        image: Mutex::new(ImageInfo {
+            exe: path,
+            cmdline,
+        }),
+        family: Mutex::new(Family {
+            ppid: 0,
+            pgid: process::INIT_PID,
+            sid: process::INIT_PID,
+            children: BTreeMap::new(),
+            did_exec: false,
+        }),
+        life: Mutex::new(LifeState::Alive),
+        exit_signal: None,
+        threads: AtomicUsize::new(1),
+        cpu_ticks: AtomicU64::new(0),
+        children_cpu_ticks: AtomicU64::new(0),
+        child_waiters: Mutex::new(Vec::new()),
+        vfork_parent: Mutex::new(None),
+        timers: Mutex::new(Timers::new()),
+        stopped: AtomicBool::new(false),
+        child_event: Mutex::new(None),
     });
+    process::register(init.clone());
 
     let t_exec = cpu::rdtsc();
     let us = |a: u64, b: u64| time::clock().ticks_to_ns(b.saturating_sub(a)) / 1000;
@@ -247,6 +283,8 @@ pub fn start(start_info: u64, entry_tsc: u64) -> ! {
         rsp,
         fpu,
         ThreadSignals::new(),
+        init,
+        root.0,
     );
     sched::spawn(ThreadRef(Arc::new(main)));
 
@@ -259,7 +297,8 @@ pub fn start(start_info: u64, entry_tsc: u64) -> ! {
 fn build_fs(info: &pvh::BootInfo, winsize: Winsize) -> (FsContext, usize) {
     let clock = Arc::new(KernelClock);
     let now = clock.now();
-    let root = Tmpfs::new(DeviceId::new(0, 1), now);
+    // File pages are frames of RAM, so MAP_SHARED mappings of files share them.
+    let root = Tmpfs::with_memory(DeviceId::new(0, 1), 0o755, now, Arc::new(mem::FileFrames));
     let mut initrd_bytes = 0;
     if let Some(m) = info.initrd {
         // SAFETY: the module is RAM reported by the VMM, reserved from the frame allocator and
@@ -303,6 +342,11 @@ fn build_fs(info: &pvh::BootInfo, winsize: Winsize) -> (FsContext, usize) {
         ),
         "/dev",
     );
+    for n in 0..crate::virtio::disk_count() {
+        if let Some(disk) = crate::virtio::disk(n) {
+            must(devfs::add_disk(&vfs, &devfs, n, disk), "/dev/vd*");
+        }
+    }
     must(
         vfs.mount(
             devfs,
@@ -319,6 +363,63 @@ fn must<T>(r: Result<T, oxv_abi::Errno>, what: &str) -> T {
     match r {
         Ok(v) => v,
         Err(e) => fail(2, format_args!("oxv: cannot set up {what}: {e}")),
+    }
+}
+
+/// The ext2 file systems mounted from disks: synced and marked clean by [`sync_disks`].
+static DISK_FILE_SYSTEMS: Mutex<Vec<Arc<oxv_vfs::ext2::Ext2>>> = Mutex::new(Vec::new());
+
+/// Mounts each disk the command line gives a mount point (`disk=/mnt`, see
+/// [`crate::virtio::DISK_OPTION`]) as ext2, read-only when the device is (`--disk IMG:MNT:ro`).
+/// A disk that is not ext2, or uses features oxv lacks, stops the boot with the reason.
+fn mount_disks(cx: &FsContext, args: &BootArgs) {
+    use oxv_vfs::ext2::{Ext2, MountOptions};
+    for (n, point) in crate::virtio::disk_mount_points(args).iter().enumerate() {
+        let Some(point) = point else { continue };
+        let path = String::from_utf8_lossy(point);
+        let Some(disk) = crate::virtio::disk(n) else {
+            fail(
+                2,
+                format_args!("oxv: disk {n} for {path}: no such virtio-blk device"),
+            );
+        };
+        let read_only = disk.read_only();
+        let options = MountOptions {
+            read_only,
+            // An eighth of RAM for the buffer cache, between 1 and 64 MiB.
+            cache_bytes: (mem::frame_stats().1 * 4096 / 8).clamp(1 << 20, 64 << 20),
+        };
+        let dev = oxv_vfs::block::file::disk_device(n as u32);
+        let fs = match Ext2::mount(disk, dev, options, cx.vfs().now()) {
+            Ok(fs) => fs,
+            Err(e) => fail(2, format_args!("oxv: cannot mount disk {n} on {path}: {e}")),
+        };
+        let at = must(cx.mkdir_all(point, 0o755), "disk mount point");
+        let flags = if read_only {
+            MountFlags::READ_ONLY
+        } else {
+            MountFlags::empty()
+        };
+        must(
+            cx.vfs().mount(fs.clone(), &at, flags).map(|_| ()),
+            "disk mount",
+        );
+        kdebug!(
+            "oxv: disk {n} (ext2{}) mounted on {path}",
+            if read_only { ", read-only" } else { "" }
+        );
+        DISK_FILE_SYSTEMS.lock().push(fs);
+    }
+}
+
+/// Writes back every disk file system and marks it cleanly unmounted: called when the VM
+/// is about to stop, so that what the app wrote without fsync(2) is on the disk too.
+pub fn sync_disks() {
+    let disks = DISK_FILE_SYSTEMS.lock().clone();
+    for fs in disks {
+        if let Err(e) = fs.unmount() {
+            kprintln!("oxv: writing back a disk failed: {e}");
+        }
     }
 }
 
@@ -388,5 +489,5 @@ fn fail(status: i32, msg: core::fmt::Arguments<'_>) -> ! {
         }
     }
     let _ = writeln!(Stderr, "{msg}");
-    process::exit(status)
+    process::end_vm(process::ExitStatus::Exited(status))
 }

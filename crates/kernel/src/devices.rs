@@ -14,14 +14,18 @@ use crate::console;
 use crate::stdin_frame::{Decoded, StdinDecoder};
 use crate::thread::{ThreadRef, Wake};
 use alloc::collections::VecDeque;
+use alloc::string::String;
+use alloc::sync::Arc;
 use alloc::vec::Vec;
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use oxv_abi::Errno;
 use oxv_abi::linux::fs::{PollEvents, Winsize};
 use oxv_drivers::uart16550::{COM1, Uart16550};
 use oxv_sched::waitq::WaitQueue;
-use oxv_vfs::Blocker;
+use oxv_vfs::blocker::{Blocker, Parker};
 use oxv_vfs::device::{CharDevice, EntropySource};
 use oxv_vfs::procfs::ProcessInfo;
+use oxv_vfs::readiness::PollQueue;
 use oxv_vfs::time::{RealtimeClock, Timestamp};
 use spin::Mutex;
 
@@ -56,8 +60,15 @@ const READY_MAX: usize = 4096;
 /// The legacy IRQ line of COM1.
 pub const COM1_IRQ: u8 = 4;
 
-/// Threads waiting for stdin input, or for any readiness change in poll(2).
+/// Threads blocked in a read of stdin.
 static WAITERS: Mutex<WaitQueue<ThreadRef>> = Mutex::new(WaitQueue::new());
+/// The console's readiness queue (poll(2), epoll(7) on fds 0-2, `/dev/console`, `/dev/tty`),
+/// notified when input arrives.
+static CONSOLE_QUEUE: spin::Once<PollQueue> = spin::Once::new();
+
+fn console_queue() -> &'static PollQueue {
+    CONSOLE_QUEUE.call_once(PollQueue::new)
+}
 /// Whether COM1's receive interrupt is routed (else waiters re-check every millisecond).
 static RX_IRQ: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
 
@@ -79,8 +90,11 @@ pub fn stdin_interrupt() {
     notify();
 }
 
-/// Wakes every thread waiting for input or in poll(2).
+/// Wakes every thread waiting for input, and tells the console's pollers.
 pub fn notify() {
+    if let Some(q) = CONSOLE_QUEUE.get() {
+        q.notify(PollEvents::IN | PollEvents::RDNORM);
+    }
     let woken = WAITERS.lock().wake_all();
     if !woken.is_empty() {
         crate::sched::with(|s| {
@@ -222,6 +236,15 @@ impl CharDevice for ConsoleDevice {
     fn window_size(&self) -> Option<Winsize> {
         self.winsize
     }
+
+    /// Output is always writable and never notifies; input notifies from the receive
+    /// interrupt. Without that interrupt, stdin has no queue and poll(2) re-checks it.
+    fn poll_queue(&self) -> Option<&PollQueue> {
+        if self.readable() && !RX_IRQ.load(Ordering::Relaxed) {
+            return None;
+        }
+        Some(console_queue())
+    }
 }
 
 /// Random bytes for `/dev/random` and `/dev/urandom`.
@@ -247,9 +270,9 @@ impl RealtimeClock for KernelClock {
     }
 }
 
-/// Waiting in poll(2): the thread sleeps until the deadline or a readiness change (console
-/// input, see [`notify`]); callers recheck readiness and wait again. Files whose readiness can
-/// change (the console today, pipes and sockets later) must call [`notify`] when it does.
+/// How VFS calls wait (poll(2), a read of an empty pipe, epoll_wait(2)): the thread parks in
+/// the scheduler until a readiness callback unparks it, its deadline passes, or a signal
+/// comes. See [`KernelParker`] for why no wake-up is lost.
 pub struct KernelBlocker;
 
 impl Blocker for KernelBlocker {
@@ -257,8 +280,57 @@ impl Blocker for KernelBlocker {
         crate::time::monotonic_ns()
     }
 
-    fn wait_until(&self, deadline: Option<u64>) -> Result<(), Errno> {
-        wait_for_event(deadline)
+    fn parker(&self) -> Arc<dyn Parker> {
+        Arc::new(KernelParker {
+            thread: crate::sched::current(),
+            generation: AtomicU64::new(0),
+        })
+    }
+}
+
+/// The blocker the VFS's files keep (pipes, eventfds, timerfds, signalfds).
+pub fn blocker() -> Arc<dyn Blocker> {
+    Arc::new(KernelBlocker)
+}
+
+/// Parks one thread. `park` checks the waiter's flag (and pending signals) under the
+/// scheduler lock, in `block_if`'s register step, and records the generation of the wait it
+/// enters; `unpark` wakes the thread only if it is still in that wait (the generation
+/// matches), under the same lock. So a flag set after the check finds the thread blocked and
+/// wakes it, and a late `unpark` never cuts short another wait (a futex, a sleep).
+pub struct KernelParker {
+    thread: ThreadRef,
+    generation: AtomicU64,
+}
+
+impl Parker for KernelParker {
+    fn park(&self, woken: &AtomicBool, deadline: Option<u64>) -> Result<(), Errno> {
+        let mut interrupted = false;
+        let why = crate::sched::block_if(deadline, |_, me| {
+            if woken.load(Ordering::SeqCst) {
+                return false;
+            }
+            if crate::signal::has_deliverable(me) {
+                interrupted = true;
+                return false;
+            }
+            self.generation
+                .store(me.block_generation(), Ordering::SeqCst);
+            true
+        });
+        match why {
+            Some(Wake::Signal) => Err(Errno::EINTR),
+            None if interrupted => Err(Errno::EINTR),
+            _ => Ok(()),
+        }
+    }
+
+    fn unpark(&self) {
+        crate::sched::with(|s| {
+            if self.thread.block_generation() == self.generation.load(Ordering::SeqCst) {
+                s.wake(&self.thread, Wake::Event);
+            }
+        });
     }
 }
 
@@ -281,5 +353,26 @@ impl ProcessInfo for KernelProcessInfo {
     }
     fn cmdline(&self) -> Vec<u8> {
         self.cmdline.clone()
+    }
+    // The memory files render into a String with the address space locked, and the caller
+    // copies to user memory after the lock is dropped (a page fault takes it).
+    fn maps(&self) -> Vec<u8> {
+        let mut out = String::new();
+        let _ = crate::process::current().mm.lock().render_maps(&mut out);
+        out.into_bytes()
+    }
+    fn smaps(&self) -> Vec<u8> {
+        let mut out = String::new();
+        let _ = crate::process::current()
+            .mm
+            .lock()
+            .render_smaps(&crate::mem::KernelFrames, &mut out);
+        out.into_bytes()
+    }
+    fn meminfo(&self) -> Vec<u8> {
+        let usage = crate::process::current().mm.lock().memory_usage();
+        let mut out = String::new();
+        let _ = crate::mem::meminfo(&usage).render(&mut out);
+        out.into_bytes()
     }
 }

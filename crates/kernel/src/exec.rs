@@ -84,6 +84,18 @@ pub struct CpuAux {
     pub minsigstksz: u64,
 }
 
+static CPU_AUX: spin::Once<CpuAux> = spin::Once::new();
+
+/// Records the CPU facts every exec puts in the auxiliary vector (once, at boot).
+pub fn init_cpu_aux(aux: CpuAux) -> &'static CpuAux {
+    CPU_AUX.call_once(|| aux)
+}
+
+/// The CPU facts for the auxiliary vector.
+pub fn cpu_aux() -> &'static CpuAux {
+    CPU_AUX.get().expect("boot records the CPU facts before any exec")
+}
+
 /// Where the new program starts.
 pub struct Entry {
     /// First instruction.
@@ -139,7 +151,7 @@ fn map_image<P: PageTable>(
     plan: &ExecPlan,
     bias: u64,
 ) -> Result<u64, ExecFailure> {
-    let source: Arc<dyn MapSource> = Arc::new(FileMapSource(file.clone()));
+    let source: Arc<dyn MapSource> = Arc::new(FileMapSource::new(file.clone()));
     let map_err = |e: Errno| ExecFailure::Map(e);
 
     let mut prev_end = 0u64;

@@ -1,17 +1,137 @@
-//! Open files as the backing of memory mappings: oxv-mm reads a private file mapping's pages
-//! on demand through [`MapSource`]; this adapts a VFS [`OpenFile`] to it.
+//! Open files as the backing of memory mappings: this adapts a VFS [`OpenFile`] to oxv-mm's
+//! [`MapSource`] (private mappings read pages on demand) and hands out the file's page cache,
+//! named, for `MAP_SHARED` mappings ([`SharedMapSource`]).
+//!
+//! The name `/proc/self/maps` shows is found once, on first use (see
+//! [`oxv_vfs::names::path_of_file`]: a search of the file's mount). Device and inode numbers come from the file's mount and inode, without
+//! taking any file lock: they are asked for with the address space locked.
 
+use alloc::string::String;
 use alloc::sync::Arc;
 use oxv_abi::Errno;
-use oxv_mm::MapSource;
+use oxv_mm::{FrameBytes, FrameSource, MapIdentity, MapSource, PageError, PhysFrame};
+use oxv_mm::{SharedFile, SharedMapSource};
 use oxv_vfs::{OpenFile, ReadBuf};
+use spin::Once;
 
-/// An open file read on demand to fill private file mappings.
-pub struct FileMapSource(pub Arc<OpenFile>);
+/// An open file that backs mappings. See the [module docs](self).
+pub struct FileMapSource {
+    file: Arc<OpenFile>,
+    name: Arc<MappedName>,
+    /// The file's pages, if its file system keeps them in memory (tmpfs).
+    page_cache: Option<Arc<dyn SharedMapSource>>,
+}
+
+impl FileMapSource {
+    /// Maps `file`; its name is looked up when first shown.
+    pub fn new(file: Arc<OpenFile>) -> Self {
+        let page_cache = file.location().and_then(|l| l.inode().page_cache());
+        FileMapSource {
+            name: Arc::new(MappedName {
+                file: file.clone(),
+                path: Once::new(),
+            }),
+            file,
+            page_cache,
+        }
+    }
+
+}
 
 impl MapSource for FileMapSource {
     fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<usize, Errno> {
-        self.0.read_at(offset, &mut ReadBuf::kernel(buf))
+        read_full(&self.file, offset, buf)
+    }
+
+    fn shared(&self) -> Option<SharedFile> {
+        let cache = self.page_cache.clone()?;
+        Some(SharedFile {
+            object: Arc::new(NamedPageCache {
+                cache,
+                name: self.name.clone(),
+            }),
+            writable: self.file.is_writable(),
+        })
+    }
+
+    fn identity(&self) -> MapIdentity {
+        self.name.identity()
+    }
+
+    fn is_cached(&self, offset: u64) -> bool {
+        self.page_cache
+            .as_ref()
+            .is_some_and(|c| c.is_resident(offset))
+    }
+}
+
+/// What `/proc/self/maps` names a mapped file by.
+struct MappedName {
+    file: Arc<OpenFile>,
+    /// Found on first use.
+    path: Once<String>,
+}
+
+impl MappedName {
+    fn identity(&self) -> MapIdentity {
+        let Some(loc) = self.file.location() else {
+            return MapIdentity::default();
+        };
+        let dev = loc.mount().fs().device();
+        let path = self.path.call_once(|| {
+            let cx = &crate::process::current().fs;
+            oxv_vfs::names::path_of_file(cx, loc)
+                .map(|p| String::from_utf8_lossy(&p).into())
+                .unwrap_or_default()
+        });
+        MapIdentity {
+            dev_major: dev.major,
+            dev_minor: dev.minor,
+            inode: loc.inode().ino(),
+            path: path.clone(),
+        }
+    }
+}
+
+/// A file's page cache as shared mappings see it: the file system's pages, under the file's
+/// name.
+struct NamedPageCache {
+    cache: Arc<dyn SharedMapSource>,
+    name: Arc<MappedName>,
+}
+
+impl SharedMapSource for NamedPageCache {
+    fn get_page(
+        &self,
+        offset: u64,
+        frames: &mut dyn FrameSource,
+        bytes: &dyn FrameBytes,
+    ) -> Result<PhysFrame, PageError> {
+        self.cache.get_page(offset, frames, bytes)
+    }
+
+    fn page_mkwrite(&self, offset: u64) -> Result<(), PageError> {
+        self.cache.page_mkwrite(offset)
+    }
+
+    fn is_resident(&self, offset: u64) -> bool {
+        self.cache.is_resident(offset)
+    }
+
+    fn read(&self, offset: u64, buf: &mut [u8], bytes: &dyn FrameBytes) -> Result<(), PageError> {
+        self.cache.read(offset, buf, bytes)
+    }
+
+    fn sync(&self, offset: u64, len: u64, bytes: &dyn FrameBytes) -> Result<(), Errno> {
+        self.cache.sync(offset, len, bytes)
+    }
+
+    fn punch_hole(&self, offset: u64, len: u64, frames: &mut dyn FrameSource) -> Result<(), Errno> {
+        self.cache.punch_hole(offset, len, frames)
+    }
+
+    fn identity(&self) -> MapIdentity {
+        self.name.identity()
     }
 }
 

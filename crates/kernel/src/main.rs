@@ -34,9 +34,13 @@ mod exec;
 #[cfg(target_os = "none")]
 mod file_map;
 #[cfg(target_os = "none")]
+mod jobctl;
+#[cfg(target_os = "none")]
 mod mem;
 #[cfg(target_os = "none")]
 mod memmap;
+#[cfg(target_os = "none")]
+mod net;
 #[cfg(target_os = "none")]
 mod panic;
 #[cfg(target_os = "none")]
@@ -46,15 +50,23 @@ mod sched;
 #[cfg(target_os = "none")]
 mod signal;
 #[cfg(target_os = "none")]
+mod signalfd;
+#[cfg(target_os = "none")]
 mod syscall;
+#[cfg(target_os = "none")]
+mod sync;
 #[cfg(target_os = "none")]
 mod thread;
 #[cfg(target_os = "none")]
 mod time;
 #[cfg(target_os = "none")]
+mod timerfd;
+#[cfg(target_os = "none")]
 mod timers;
 #[cfg(target_os = "none")]
 mod vdso_mapping;
+#[cfg(target_os = "none")]
+mod virtio;
 #[cfg(target_os = "none")]
 mod trap;
 

@@ -8,10 +8,16 @@
 use crate::arch::kernel_map;
 use crate::arch::paging::{self, PageTableRoot};
 use crate::arch::pvh::BootInfo;
+use crate::arch::user_pt::DirectMapBytes;
 use crate::memmap::FreeRam;
 use core::ptr::NonNull;
+use core::sync::atomic::{AtomicU64, Ordering};
 use oxv_mm::heap::{HeapArena, HeapGrowth, HeapRegion, KernelHeap};
-use oxv_mm::{FrameAllocator, FrameError, FrameSource, FrameSpan, PhysAddr, PhysFrame};
+use oxv_mm::{
+    FrameAllocator, FrameBytes, FrameCache, FrameError, FrameSource, FrameSpan, FrameStats,
+    HugeFrame, Meminfo, PhysAddr, PhysFrame,
+};
+use oxv_vfs::tmpfs::FileMemory;
 use spin::{Mutex, Once};
 
 /// The heap starts in this arena (enough for boot) and grows from the frame allocator.
@@ -37,6 +43,12 @@ impl HeapGrowth for FrameGrowth {
 }
 
 static FRAMES: Mutex<Option<FrameAllocator<'static>>> = Mutex::new(None);
+/// Bytes of RAM the direct map covers (in 2 MiB pages), for `DirectMap2M`.
+static DIRECT_MAP_BYTES: AtomicU64 = AtomicU64::new(0);
+/// Bytes of kernel stacks allocated (the boot stack excepted), for `KernelStack`.
+static KERNEL_STACK_BYTES: AtomicU64 = AtomicU64::new(0);
+/// Frames holding tmpfs file data, for `Cached` and `Shmem`.
+static FILE_FRAMES: AtomicU64 = AtomicU64::new(0);
 static KERNEL_PT: Once<PageTableRoot> = Once::new();
 
 /// Sets up the kernel page tables and the frame allocator. Returns the free RAM in bytes.
@@ -58,6 +70,7 @@ pub fn init(info: &BootInfo) -> u64 {
     let mut free = FreeRam::new(info, &reserved);
 
     let ram = FreeRam::new(info, &[]);
+    DIRECT_MAP_BYTES.store(direct_map_bytes(ram.ranges()), Ordering::Relaxed);
     let kpt = kernel_map::build(ram.ranges(), &mut || free.take_page())
         .expect("the kernel page tables fit in free RAM");
     // SAFETY: the new tables map the kernel image at the addresses it runs at, the direct
@@ -100,34 +113,102 @@ pub fn init(info: &BootInfo) -> u64 {
     total
 }
 
+/// How much the direct map covers: `ranges` (sorted RAM) rounded out to 2 MiB pages, each
+/// page counted once (what `kernel_map::build` maps).
+fn direct_map_bytes(ranges: &[core::ops::Range<u64>]) -> u64 {
+    const HUGE: u64 = 2 << 20;
+    let (mut total, mut mapped_to) = (0, 0);
+    for r in ranges {
+        let start = (r.start & !(HUGE - 1)).max(mapped_to);
+        let end = r.end.next_multiple_of(HUGE);
+        if end > start {
+            total += end - start;
+            mapped_to = end;
+        }
+    }
+    total
+}
+
 /// The kernel's page tables (the template for every address space's kernel half).
 pub fn kernel_page_table() -> PageTableRoot {
     *KERNEL_PT.get().expect("mem::init ran")
 }
 
-/// A handle on the global frame allocator that locks it per call.
+/// Whether RFLAGS.IF is set.
+fn interrupts_enabled() -> bool {
+    let flags: u64;
+    // SAFETY: reads RFLAGS through the stack; no memory of ours is touched.
+    unsafe { core::arch::asm!("pushfq", "pop {}", out(reg) flags, options(preserves_flags)) };
+    flags & (1 << 9) != 0
+}
+
+/// Runs `f` on this CPU's frame cache.
+///
+/// Kernel code runs with interrupts disabled (only the idle loop enables them, and it holds
+/// no cache), so nothing else on this CPU can reach the cache while `f` runs, and no other
+/// CPU ever touches it.
+fn with_cache<R>(f: impl FnOnce(&mut FrameCache) -> R) -> R {
+    debug_assert!(
+        !interrupts_enabled(),
+        "the frame cache is used with interrupts disabled"
+    );
+    let cell = &crate::arch::percpu::this_cpu().frame_cache;
+    // SAFETY: only this CPU reaches its own cache, interrupts are off (see above), and `f`
+    // cannot re-enter `with_cache`: it only calls the frame allocator, which never allocates
+    // frames through `KernelFrames`.
+    f(unsafe { &mut *cell.get() })
+}
+
+/// The kernel's [`FrameSource`]: order-0 frames come from and go back to this CPU's
+/// [`FrameCache`] (Linux's per-CPU page lists), which refills and drains in batches under the
+/// global allocator's lock; everything else locks the global allocator per call.
 pub struct KernelFrames;
+
+fn allocator() -> spin::MutexGuard<'static, Option<FrameAllocator<'static>>> {
+    FRAMES.lock()
+}
+
+/// Runs `f` on the global allocator.
+///
+/// # Panics
+/// If called before [`init`].
+fn with_allocator<R>(f: impl FnOnce(&mut FrameAllocator<'static>) -> R) -> R {
+    f(allocator().as_mut().expect("mem::init ran"))
+}
 
 impl FrameSource for KernelFrames {
     fn allocate_frame(&mut self) -> Option<PhysFrame> {
-        FRAMES.lock().as_mut()?.allocate(0)
+        with_cache(|cache| {
+            if let Some(f) = cache.pop() {
+                return Some(f);
+            }
+            cache.refill(allocator().as_mut()?);
+            cache.pop()
+        })
     }
     fn add_ref(&mut self, frame: PhysFrame) -> Result<u32, FrameError> {
-        FRAMES
-            .lock()
-            .as_mut()
-            .expect("mem::init ran")
-            .add_ref(frame)
+        with_allocator(|a| a.add_ref(frame))
     }
     fn release(&mut self, frame: PhysFrame) -> Result<u32, FrameError> {
-        FRAMES
-            .lock()
-            .as_mut()
-            .expect("mem::init ran")
-            .release(frame)
+        with_cache(|cache| with_allocator(|a| a.release_to_cache(frame, cache)))
     }
     fn ref_count(&self, frame: PhysFrame) -> Option<u32> {
-        FRAMES.lock().as_ref()?.ref_count(frame)
+        allocator().as_ref()?.ref_count(frame)
+    }
+    fn allocate_huge(&mut self) -> Option<HugeFrame> {
+        allocator().as_mut()?.allocate_huge()
+    }
+    fn add_ref_huge(&mut self, block: HugeFrame) -> Result<(), FrameError> {
+        with_allocator(|a| a.add_ref_huge(block))
+    }
+    fn release_huge(&mut self, block: HugeFrame) -> Result<(), FrameError> {
+        with_allocator(|a| a.release_huge(block))
+    }
+    fn huge_ref_count(&self, block: HugeFrame) -> Option<u32> {
+        allocator().as_ref()?.huge_ref_count(block)
+    }
+    fn split_huge(&mut self, block: HugeFrame) -> Result<(), FrameError> {
+        with_allocator(|a| a.split_huge(block))
     }
 }
 
@@ -165,22 +246,81 @@ pub fn release_boot_range(start: u64, end: u64) {
 /// Allocates a kernel stack of 2^order pages; returns its top (16-byte aligned).
 pub fn alloc_kernel_stack(order: u8) -> Option<u64> {
     let block = FRAMES.lock().as_mut()?.allocate(order)?;
+    KERNEL_STACK_BYTES.fetch_add(4096 << order, Ordering::Relaxed);
     Some(paging::phys_to_virt(block.start_address().as_u64()) + (4096u64 << order))
 }
 
 /// Frees a kernel stack from [`alloc_kernel_stack`].
 pub fn free_kernel_stack(top: u64, order: u8) {
     let base = top - (4096u64 << order) - paging::DIRECT_MAP_BASE;
-    if let Some(a) = FRAMES.lock().as_mut() {
-        let _ = a.free(PhysFrame::containing_address(PhysAddr::new(base)));
+    if let Some(a) = FRAMES.lock().as_mut()
+        && a.free(PhysFrame::containing_address(PhysAddr::new(base)))
+            .is_ok()
+    {
+        KERNEL_STACK_BYTES.fetch_sub(4096 << order, Ordering::Relaxed);
     }
 }
 
-/// Free and total frame counts.
+/// Free and total frame counts (free includes the frames parked in per-CPU caches).
 pub fn frame_stats() -> (usize, usize) {
-    FRAMES
-        .lock()
-        .as_ref()
-        .map(|a| (a.free_frames(), a.total_frames()))
-        .unwrap_or((0, 0))
+    let s = frame_stats_full();
+    (s.free_total(), s.total_frames)
+}
+
+/// The frame allocator's counts with this CPU's cache counted as free (`/proc/meminfo`).
+pub fn frame_stats_full() -> FrameStats {
+    let stats = allocator().as_ref().map(|a| a.stats()).unwrap_or_default();
+    with_cache(|cache| stats.with_cache(cache))
+}
+
+/// `/proc/meminfo`: the frame allocator's figures, the app's address space, and what the
+/// kernel itself holds (tmpfs files, heap, stacks, the direct map).
+pub fn meminfo(usage: &oxv_mm::aspace::proc::MemoryUsage) -> Meminfo {
+    let kb = |bytes: u64| bytes / 1024;
+    let mut m = Meminfo::new(frame_stats_full(), usage);
+    // tmpfs pages are shared memory in the page cache, as Linux counts shmem.
+    let files = kb(FILE_FRAMES.load(Ordering::Relaxed) * 4096);
+    m.shmem += files;
+    m.cached = m.shmem;
+    m.active_anon += files;
+    m.slab_unreclaimable = kb(HEAP.stats().claimed_bytes as u64);
+    m.kernel_stack = kb(KERNEL_STACK_BYTES.load(Ordering::Relaxed));
+    m.direct_map_2m = kb(DIRECT_MAP_BYTES.load(Ordering::Relaxed));
+    m
+}
+
+/// RAM for the files of the root tmpfs: frames of [`KernelFrames`], so that shared mappings
+/// of a file map the frames read(2) and write(2) use; counted for `/proc/meminfo`.
+pub struct FileFrames;
+
+impl FileMemory for FileFrames {
+    fn allocate(&self) -> Option<PhysFrame> {
+        let f = KernelFrames.allocate_frame()?;
+        FILE_FRAMES.fetch_add(1, Ordering::Relaxed);
+        Some(f)
+    }
+
+    fn release(&self, frame: PhysFrame) {
+        let released = KernelFrames.release(frame);
+        debug_assert!(released.is_ok(), "a file page is allocated: {released:?}");
+        FILE_FRAMES.fetch_sub(1, Ordering::Relaxed);
+    }
+
+    fn bytes(&self) -> &dyn FrameBytes {
+        &DirectMapBytes
+    }
+}
+
+/// Allocates 2^`order` physically contiguous frames (device DMA memory) and returns their
+/// physical address; they are not zeroed. Free with [`free_contiguous`].
+pub fn alloc_contiguous(order: u8) -> Option<u64> {
+    let block = FRAMES.lock().as_mut()?.allocate(order)?;
+    Some(block.start_address().as_u64())
+}
+
+/// Frees a block from [`alloc_contiguous`] (the allocator knows its order).
+pub fn free_contiguous(pa: u64) {
+    if let Some(a) = FRAMES.lock().as_mut() {
+        let _ = a.free(PhysFrame::containing_address(PhysAddr::new(pa)));
+    }
 }

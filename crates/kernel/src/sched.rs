@@ -75,17 +75,15 @@ pub fn with_running<R>(f: impl FnOnce(&Thread) -> R) -> R {
 
 /// TSC value when the running thread got the CPU.
 static SWITCHED_AT: AtomicU64 = AtomicU64::new(0);
-/// CPU time (TSC ticks) the app's threads, live and exited, used up to the last switch.
-static APP_CPU_TICKS: AtomicU64 = AtomicU64::new(0);
 
-/// Charges the time since the last switch to `prev`, which is leaving the CPU (the idle
-/// thread's time is nobody's).
+/// Charges the time since the last switch to `prev` and its process, as it leaves the CPU
+/// (the idle thread's time is nobody's).
 fn charge(prev: &Thread) {
     let t = cpu::rdtsc();
     let ran = t.saturating_sub(SWITCHED_AT.swap(t, Ordering::Relaxed));
-    if !prev.is_idle() {
+    if let Some(p) = prev.process_opt() {
         prev.cpu_ticks.fetch_add(ran, Ordering::Relaxed);
-        APP_CPU_TICKS.fetch_add(ran, Ordering::Relaxed);
+        p.cpu_ticks.fetch_add(ran, Ordering::Relaxed);
     }
 }
 
@@ -98,11 +96,16 @@ fn running_ticks(current: &Thread) -> u64 {
     }
 }
 
-/// CPU time the app has used, in ns: every thread's time on the CPU, live or exited
+/// CPU time process `p` has used, in ns: its threads' time on the CPU, live or exited
 /// (`CLOCK_PROCESS_CPUTIME_ID`, getrusage, times, the CPU-time interval timers). Time in
-/// the kernel on the app's behalf counts; idle time does not.
-pub fn process_cpu_ns() -> u64 {
-    let ticks = APP_CPU_TICKS.load(Ordering::Relaxed) + running_ticks(&current());
+/// the kernel on its behalf counts; idle time does not.
+pub fn process_cpu_ns(p: &crate::process::Process) -> u64 {
+    let mut ticks = p.cpu_ticks.load(Ordering::Relaxed);
+    with_running(|t| {
+        if t.process_opt().is_some_and(|q| core::ptr::eq(q.as_ref(), p)) {
+            ticks += running_ticks(t);
+        }
+    });
     crate::time::clock().ticks_to_ns(ticks)
 }
 
@@ -288,6 +291,12 @@ pub fn schedule() {
     }
     if !next.is_idle() {
         load_user_state(&next);
+        let root = next.cr3.load(Ordering::Relaxed);
+        if root != 0 && root != cpu::cr3() {
+            // SAFETY: `root` is the page-table root of the thread's live address space (the
+            // thread's process keeps it alive); every user address space maps the kernel.
+            unsafe { cpu::set_cr3(root) };
+        }
     }
     drop(prev_user);
     drop(next);
@@ -346,12 +355,6 @@ pub fn exit_current() -> ! {
     unreachable!("a dead thread is never scheduled again");
 }
 
-/// Removes the running thread from the app's thread list and says how many remain.
-pub fn threads_left_after_current() -> usize {
-    let s = SCHED.lock();
-    let me = s.current.as_ref().map(|t| t.tid);
-    s.threads.keys().filter(|&&t| Some(t) != me).count()
-}
 
 /// Arms an app timer to expire at `deadline` (monotonic ns); returns its id for cancelling.
 pub fn add_app_timer(deadline: u64, what: crate::timers::Expiry) -> TimerId {

@@ -70,14 +70,17 @@ fn thread_wants(t: &Thread, sig: Signal) -> bool {
     )
 }
 
-/// How many more real-time signals may be queued, counting every queue of the process
-/// (`RLIMIT_SIGPENDING`, which Linux counts per user; oxv has one process).
+/// How many more real-time signals may be queued, counting every queue of every process
+/// (`RLIMIT_SIGPENDING` counts per user, and everything runs as root).
 fn queue_room(p: &Process) -> usize {
     let limit = p
         .limits
         .lock()
         .soft(oxv_abi::linux::system::RlimitResource::Sigpending);
-    let shared = p.shared_signals.lock().len();
+    let shared: usize = crate::process::all()
+        .iter()
+        .map(|q| q.shared_signals.lock().len())
+        .sum();
     let private: usize = sched::with(|s| s.threads().map(|t| t.signals.lock().queued()).sum());
     usize::try_from(limit)
         .unwrap_or(usize::MAX)
@@ -109,7 +112,8 @@ fn room_for(p: &Process, sig: Signal) -> usize {
 /// `sig_ignored`). If `t` would take it and is waiting in the kernel, it is woken so that
 /// its call returns `EINTR` and the signal is delivered.
 pub fn raise(t: &ThreadRef, sig: Signal, info: SigInfo) -> Sent {
-    let p = crate::process::current();
+    let p = t.process();
+    crate::jobctl::on_send(p, sig);
     if p.actions.lock().is_ignored(sig) && !t.signals.lock().blocked().contains(sig) {
         return Sent::Ignored;
     }
@@ -125,19 +129,25 @@ pub fn raise(t: &ThreadRef, sig: Signal, info: SigInfo) -> Sent {
     if wanted && t.state() == State::Blocked {
         sched::with(|s| s.wake(t, Wake::Signal));
     }
+    crate::signalfd::notify();
     Sent::Queued
 }
 
-/// Raises `sig` on the process (kill, sigqueue, a process timer): it joins the process's
-/// queue, and one thread that would take it (the caller first) is woken to do so.
-pub fn raise_on_process(sig: Signal, info: SigInfo) -> Sent {
-    let p = crate::process::current();
+/// Raises `sig` on process `p` (kill, sigqueue, a process timer, a child's exit): it joins
+/// the process's queue, and one thread that would take it (the caller first, if it is one
+/// of `p`'s) is woken to do so.
+pub fn raise_on_process(p: &Process, sig: Signal, info: SigInfo) -> Sent {
+    crate::jobctl::on_send(p, sig);
     let me = sched::current();
-    let target = if !me.is_idle() && thread_wants(&me, sig) {
+    let mine = me
+        .process_opt()
+        .is_some_and(|q| core::ptr::eq(q.as_ref(), p));
+    let target = if mine && thread_wants(&me, sig) {
         Some(me)
     } else {
-        // From the idle thread (a timer interrupt), or the caller blocks it.
-        sched::with(|s| s.threads().find(|t| thread_wants(t, sig)).cloned())
+        // From the idle thread (a timer interrupt), another process, or the caller blocks
+        // it.
+        p.thread_list().into_iter().find(|t| thread_wants(t, sig))
     };
     let unblocked = target
         .as_ref()
@@ -158,12 +168,25 @@ pub fn raise_on_process(sig: Signal, info: SigInfo) -> Sent {
             sched::with(|s| s.wake(&t, Wake::Signal));
         }
     }
+    crate::signalfd::notify();
     Sent::Queued
+}
+
+/// The information a parent gets with its child's exit signal (`SIGCHLD`): `CLD_EXITED`
+/// with the exit code, or `CLD_KILLED` with the signal, and the child's pid and CPU time.
+pub fn child_info(sig: Signal, child: &Process, status: crate::process::ExitStatus) -> SigInfo {
+    let (code, value) = match status {
+        crate::process::ExitStatus::Exited(c) => (code::CLD_EXITED, c),
+        crate::process::ExitStatus::Killed(s) => (code::CLD_KILLED, s.number() as i32),
+    };
+    // clock_t ticks (AT_CLKTCK = 100); oxv reports all CPU time as user time.
+    let utime = sched::process_cpu_ns(child) / 10_000_000;
+    SigInfo::from_child(sig.number() as i32, code, child.pid, 0, value, utime, 0)
 }
 
 /// Whether thread `t` has a signal it must take before returning to ring 3.
 pub fn has_deliverable(t: &Thread) -> bool {
-    let p = crate::process::current();
+    let p = t.process();
     let private = t.sig_pending.load(Ordering::Acquire);
     let shared = p.shared_pending.load(Ordering::Acquire);
     if !private && !shared {
@@ -182,7 +205,7 @@ pub fn has_deliverable(t: &Thread) -> bool {
 
 /// Signals pending for thread `t`: its own and the process's.
 pub fn pending_for(t: &Thread) -> SigSet {
-    let p = crate::process::current();
+    let p = t.process();
     let own = t.signals.lock().pending();
     own.union(p.shared_signals.lock().set())
 }
@@ -191,7 +214,7 @@ pub fn pending_for(t: &Thread) -> SigSet {
 /// thread's own queue first, then the process's; faults before other signals, then the
 /// lowest number, and a real-time signal's instances in sending order.
 pub fn dequeue(t: &Thread, allowed: SigSet) -> Option<(Signal, SigInfo)> {
-    let p = crate::process::current();
+    let p = t.process();
     let taken = {
         let mut st = t.signals.lock();
         let q = st.queue();
@@ -205,21 +228,18 @@ pub fn dequeue(t: &Thread, allowed: SigSet) -> Option<(Signal, SigInfo)> {
         p.shared_pending.store(!q.is_empty(), Ordering::Release);
         shared
     })?;
-    crate::timers::signal_taken(&taken.1);
+    crate::timers::signal_taken(p, &taken.1);
     Some(taken)
 }
 
-/// Discards every pending instance of `sig`, in every thread and the process (its
-/// disposition became "ignore").
-pub fn discard_everywhere(sig: Signal) {
-    let p = crate::process::current();
-    sched::with(|s| {
-        for t in s.threads() {
-            let mut st = t.signals.lock();
-            st.clear_pending(sig);
-            t.sig_pending.store(st.queued() != 0, Ordering::Release);
-        }
-    });
+/// Discards every pending instance of `sig` in process `p` and its threads (its disposition
+/// became "ignore").
+pub fn discard_everywhere(p: &Process, sig: Signal) {
+    for t in p.thread_list() {
+        let mut st = t.signals.lock();
+        st.clear_pending(sig);
+        t.sig_pending.store(st.queued() != 0, Ordering::Release);
+    }
     let mut q = p.shared_signals.lock();
     q.discard(sig);
     p.shared_pending.store(!q.is_empty(), Ordering::Release);
@@ -232,6 +252,9 @@ pub fn discard_everywhere(sig: Signal) {
 /// allow.
 pub fn on_return_to_user(p: &Process, frame: &mut TrapFrame, restart: Option<(u64, Restart)>) {
     sched::preempt_point();
+    if sched::with_running(crate::process::must_die) {
+        crate::syscall::thread::exit_thread();
+    }
     let do_restart = |frame: &mut TrapFrame| {
         if let Some((nr, _)) = restart {
             frame.rax = nr;
@@ -241,12 +264,17 @@ pub fn on_return_to_user(p: &Process, frame: &mut TrapFrame, restart: Option<(u6
     // The common case, without the scheduler lock: nothing pending anywhere.
     if !sched::with_running(|me| me.sig_pending.load(Ordering::Acquire))
         && !p.shared_pending.load(Ordering::Acquire)
+        && !p.stopped.load(Ordering::Acquire)
     {
         do_restart(frame);
         return;
     }
     let me = sched::current();
     loop {
+        crate::jobctl::park_while_stopped(p, &me);
+        if me.killed.load(Ordering::Acquire) {
+            crate::syscall::thread::exit_thread();
+        }
         let blocked = me.signals.lock().blocked();
         let Some((sig, info)) = dequeue(&me, SigSet(!blocked.0)) else {
             // sigsuspend's temporary mask goes away once no handler will run; what it
@@ -262,7 +290,11 @@ pub fn on_return_to_user(p: &Process, frame: &mut TrapFrame, restart: Option<(u6
         match act.handler {
             SIG_IGN => continue,
             SIG_DFL => match sig.default_action() {
-                DefaultAction::Ignore | DefaultAction::Stop | DefaultAction::Continue => continue,
+                DefaultAction::Ignore | DefaultAction::Continue => continue,
+                DefaultAction::Stop => {
+                    crate::jobctl::stop(p, sig);
+                    continue;
+                }
                 DefaultAction::Terminate | DefaultAction::CoreDump => {
                     let addr = is_fault(sig).then(|| info.addr());
                     crate::process::kill(frame, sig, addr)
@@ -300,7 +332,7 @@ pub fn force_fault(frame: &mut TrapFrame, sig: Signal, info: SigInfo) {
     let act = p.actions.lock().action(sig);
     let blocked = me.signals.lock().blocked().contains(sig);
     let catchable = act.handler != SIG_DFL && act.handler != SIG_IGN && !blocked;
-    if catchable && run_handler(p, &me, frame, sig, &info, act).is_ok() {
+    if catchable && run_handler(&p, &me, frame, sig, &info, act).is_ok() {
         return;
     }
     crate::process::kill(frame, sig, Some(info.addr()))

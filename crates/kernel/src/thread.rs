@@ -74,6 +74,15 @@ pub struct Thread {
     pub clear_child_tid: AtomicU64,
     /// `set_robust_list` head.
     pub robust_list: AtomicU64,
+    /// The process this thread belongs to (`None` for the idle thread).
+    process: Option<Arc<crate::process::Process>>,
+    /// The page-table root the thread runs on (its process's address space; 0 for the idle
+    /// thread, which keeps whatever was loaded).
+    pub cr3: AtomicU64,
+    /// The thread must end at its next return to ring 3 (its process is exiting or exec'ing).
+    pub killed: AtomicBool,
+    /// A vfork(2) parent waits for this (set when the child exec'd or ended).
+    pub vfork_done: AtomicBool,
     /// CPU time used (TSC ticks), up to the thread's last switch away.
     pub cpu_ticks: AtomicU64,
     /// Whether any signal is queued for this thread (updated under the `signals` lock): the
@@ -101,8 +110,14 @@ impl Thread {
         initial_rsp: u64,
         fpu: FpuState,
         signals: ThreadSignals,
+        process: Arc<crate::process::Process>,
+        cr3: u64,
     ) -> Thread {
         Thread {
+            process: Some(process),
+            cr3: AtomicU64::new(cr3),
+            killed: AtomicBool::new(false),
+            vfork_done: AtomicBool::new(false),
             tid,
             ctx: UnsafeCell::new(initial_rsp),
             stack: Some(stack),
@@ -125,6 +140,10 @@ impl Thread {
     /// The idle thread: whatever runs on the boot stack when nothing else can.
     pub fn idle() -> Thread {
         Thread {
+            process: None,
+            cr3: AtomicU64::new(0),
+            killed: AtomicBool::new(false),
+            vfork_done: AtomicBool::new(false),
             tid: 0,
             ctx: UnsafeCell::new(0),
             stack: None,
@@ -142,6 +161,21 @@ impl Thread {
             saved_mask: Mutex::new(None),
             sigwait_set: AtomicU64::new(0),
         }
+    }
+
+    /// The thread's process.
+    ///
+    /// # Panics
+    /// For the idle thread, which has none.
+    pub fn process(&self) -> &Arc<crate::process::Process> {
+        self.process
+            .as_ref()
+            .expect("only app threads are asked for their process")
+    }
+
+    /// The thread's process, `None` for the idle thread.
+    pub fn process_opt(&self) -> Option<&Arc<crate::process::Process>> {
+        self.process.as_ref()
     }
 
     /// Whether this is the idle thread.

@@ -76,11 +76,12 @@ pub fn handle(frame: &mut TrapFrame) {
         v if v == apic::isa_vector(crate::devices::COM1_IRQ) as u64 => {
             crate::devices::stdin_interrupt()
         }
+        v if crate::virtio::owns_vector(v) => crate::virtio::interrupt(v),
         32..=255 => apic::eoi(), // an interrupt nobody asked for (a legacy PIC line): drop it
         v => exception(frame, v),
     }
     if frame.came_from_user() {
-        crate::signal::on_return_to_user(crate::process::current(), frame, None);
+        crate::signal::on_return_to_user(&crate::process::current(), frame, None);
     }
 }
 

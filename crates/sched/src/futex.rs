@@ -1,7 +1,8 @@
 //! The futex table: who waits on which futex word, for futex(2).
 //!
-//! A futex key names a word (for private futexes, its user address in the process; shared
-//! futexes will key by physical address). Each key has a FIFO of waiters, each with the
+//! A [`FutexKey`] names a word: for a private futex (or a word in private memory), its
+//! address space and user address; for a shared futex in shared memory, where every process
+//! mapping it must meet, its physical address. Each key has a FIFO of waiters, each with the
 //! bitset it waits for (`FUTEX_BITSET_MATCH_ANY` for plain `FUTEX_WAIT`). The table holds no
 //! memory and reads no user word: the syscall layer compares the word, then enqueues, under
 //! the same lock as wakers, which is what makes `FUTEX_WAIT` atomic with respect to wakes.
@@ -15,6 +16,23 @@ use alloc::vec::Vec;
 /// `FUTEX_BITSET_MATCH_ANY`.
 pub const MATCH_ANY: u32 = u32::MAX;
 
+/// Which futex word a waiter waits on. The embedder picks the identity of an address space
+/// (`space`, e.g. its address in kernel memory) and reserves one value for physical keys.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct FutexKey {
+    /// The address space, or the embedder's marker for physical keys.
+    pub space: u64,
+    /// The word's user address, or its physical address.
+    pub offset: u64,
+}
+
+/// A key in address space 0 (tests and single-address-space embedders).
+impl From<u64> for FutexKey {
+    fn from(offset: u64) -> FutexKey {
+        FutexKey { space: 0, offset }
+    }
+}
+
 #[derive(Debug)]
 struct Waiter<T> {
     who: T,
@@ -24,7 +42,7 @@ struct Waiter<T> {
 /// Waiters per futex key.
 #[derive(Debug)]
 pub struct FutexTable<T> {
-    queues: BTreeMap<u64, VecDeque<Waiter<T>>>,
+    queues: BTreeMap<FutexKey, VecDeque<Waiter<T>>>,
 }
 
 impl<T> Default for FutexTable<T> {
@@ -44,7 +62,8 @@ impl<T> FutexTable<T> {
 
 impl<T: PartialEq> FutexTable<T> {
     /// Queues `who` on `key`, waiting for wakes whose bitset intersects `bitset`.
-    pub fn enqueue(&mut self, key: u64, who: T, bitset: u32) {
+    pub fn enqueue(&mut self, key: impl Into<FutexKey>, who: T, bitset: u32) {
+        let key = key.into();
         self.queues
             .entry(key)
             .or_default()
@@ -52,7 +71,8 @@ impl<T: PartialEq> FutexTable<T> {
     }
 
     /// Wakes up to `n` waiters on `key` whose bitset intersects `bitset`, oldest first.
-    pub fn wake(&mut self, key: u64, n: usize, bitset: u32) -> Vec<T> {
+    pub fn wake(&mut self, key: impl Into<FutexKey>, n: usize, bitset: u32) -> Vec<T> {
+        let key = key.into();
         let mut woken = Vec::new();
         if let Some(q) = self.queues.get_mut(&key) {
             let mut i = 0;
@@ -76,11 +96,12 @@ impl<T: PartialEq> FutexTable<T> {
     /// `to` (behind its waiters). Returns the woken and how many moved.
     pub fn requeue(
         &mut self,
-        from: u64,
-        to: u64,
+        from: impl Into<FutexKey>,
+        to: impl Into<FutexKey>,
         n_wake: usize,
         n_requeue: usize,
     ) -> (Vec<T>, usize) {
+        let (from, to) = (from.into(), to.into());
         let woken = self.wake(from, n_wake, MATCH_ANY);
         if from == to {
             return (woken, 0);
@@ -127,14 +148,26 @@ impl<T: PartialEq> FutexTable<T> {
     }
 
     /// How many wait on `key`.
-    pub fn waiters(&self, key: u64) -> usize {
-        self.queues.get(&key).map_or(0, |q| q.len())
+    pub fn waiters(&self, key: impl Into<FutexKey>) -> usize {
+        self.queues.get(&key.into()).map_or(0, |q| q.len())
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn keys_in_different_spaces_are_different_words() {
+        let mut t = FutexTable::new();
+        let a = FutexKey { space: 1, offset: 0x1000 };
+        let b = FutexKey { space: 2, offset: 0x1000 };
+        t.enqueue(a, 'a', MATCH_ANY);
+        t.enqueue(b, 'b', MATCH_ANY);
+        assert_eq!(t.wake(b, 10, MATCH_ANY), vec!['b']);
+        assert_eq!(t.waiters(a), 1);
+        assert_eq!(t.waiters(0x1000), 0, "space 0 is another space again");
+    }
 
     #[test]
     fn wake_takes_the_oldest_matching_waiters() {

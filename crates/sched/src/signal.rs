@@ -422,6 +422,16 @@ impl ThreadSignals {
         }
     }
 
+    /// The state of the thread of a child process made by fork(2) (clone without
+    /// `CLONE_VM`, or vfork): the same mask and alternate stack, nothing pending.
+    pub const fn for_fork(parent: &ThreadSignals) -> ThreadSignals {
+        ThreadSignals {
+            blocked: parent.blocked,
+            pending: SigQueue::new(),
+            alt_stack: parent.alt_stack,
+        }
+    }
+
     /// The thread's blocked mask.
     pub const fn blocked(&self) -> SigSet {
         self.blocked

@@ -13,6 +13,7 @@
 //! | `stdin`, `stdout`, `stderr` | symlinks to `/proc/self/fd/0`, `1`, `2` | |
 //! | `fd` | symlink to `/proc/self/fd` | |
 //! | `shm/` | an empty directory for POSIX shared memory | `drwxrwxrwt` |
+//! | `vda`, `vdb`... | disks, added by [`add_disk`] (see [`crate::block::file`]) | `crw-rw----` |
 //!
 //! Because the nodes are ordinary tmpfs nodes, the app may add its own (mknod(2), later) and
 //! an initramfs may ship device nodes that open the same drivers.
@@ -88,4 +89,28 @@ pub fn build(vfs: &Vfs, devices: DevfsDevices) -> Result<Arc<Tmpfs>, Errno> {
     }
     root.create(b"shm", NewNode::Directory, &attrs(0o1777))?;
     Ok(fs)
+}
+
+/// Adds disk number `n` of the kernel (0 is `/dev/vda`) to a devfs from [`build`]: registers
+/// its driver in `vfs` and makes its node. `EINVAL` past 26 disks.
+pub fn add_disk(
+    vfs: &Vfs,
+    devfs: &Tmpfs,
+    n: usize,
+    disk: Arc<dyn crate::block::BlockDevice>,
+) -> Result<(), Errno> {
+    use crate::block::file::{DiskDriver, disk_device, disk_name};
+    let name = disk_name(n).ok_or(Errno::EINVAL)?;
+    let dev = disk_device(n as u32);
+    vfs.register_char_device(dev, DiskDriver::new(disk, dev));
+    let attrs = NewAttrs {
+        perm: 0o660,
+        uid: 0,
+        gid: 0,
+        now: vfs.now(),
+    };
+    devfs
+        .root()
+        .create(&name, NewNode::CharDevice(dev), &attrs)
+        .map(|_| ())
 }

@@ -2,9 +2,10 @@
 //! embedders): [`FakeClock`], [`FakeConsole`], [`FakeEntropy`], [`FakeProcess`],
 //! [`FakeBlocker`]. None blocks and none reads the host's clock, so tests are deterministic.
 
-use crate::blocker::Blocker;
+use crate::blocker::{Blocker, Parker};
 use crate::device::{CharDevice, EntropySource};
 use crate::procfs::ProcessInfo;
+use crate::readiness::PollQueue;
 use crate::time::{RealtimeClock, Timestamp};
 use alloc::boxed::Box;
 use alloc::collections::VecDeque;
@@ -46,6 +47,7 @@ pub struct FakeConsole {
     eof: AtomicBool,
     output: Mutex<Vec<u8>>,
     winsize: Option<Winsize>,
+    queue: PollQueue,
 }
 
 impl FakeConsole {
@@ -70,17 +72,20 @@ impl FakeConsole {
             eof: AtomicBool::new(false),
             output: Mutex::new(Vec::new()),
             winsize,
+            queue: PollQueue::new(),
         })
     }
 
-    /// Queues input bytes.
+    /// Queues input bytes (and tells pollers).
     pub fn push_input(&self, bytes: &[u8]) {
         self.input.lock().extend(bytes.iter().copied());
+        self.queue.notify(PollEvents::IN | PollEvents::RDNORM);
     }
 
     /// Ends the input: once drained, reads return 0.
     pub fn end_input(&self) {
         self.eof.store(true, Ordering::Relaxed);
+        self.queue.notify(PollEvents::IN | PollEvents::HUP);
     }
 
     /// Everything written so far.
@@ -134,6 +139,10 @@ impl CharDevice for FakeConsole {
     fn window_size(&self) -> Option<Winsize> {
         self.winsize
     }
+
+    fn poll_queue(&self) -> Option<&PollQueue> {
+        Some(&self.queue)
+    }
 }
 
 /// A deterministic entropy source (xorshift64*; not random, for tests only).
@@ -167,7 +176,8 @@ impl EntropySource for FakeEntropy {
     }
 }
 
-/// A process with a fixed pid, executable path and arguments.
+/// A process with a fixed pid, executable path and arguments, and fixed one-line memory
+/// files (`maps` names the executable).
 pub struct FakeProcess {
     pid: u32,
     exe: Vec<u8>,
@@ -202,16 +212,39 @@ impl ProcessInfo for FakeProcess {
     fn cmdline(&self) -> Vec<u8> {
         self.cmdline.clone()
     }
+
+    /// One line: the executable's text at 4 MiB.
+    fn maps(&self) -> Vec<u8> {
+        let mut line = b"00400000-00401000 r-xp 00000000 00:01 2 ".to_vec();
+        line.extend_from_slice(&self.exe);
+        line.push(b'\n');
+        line
+    }
+
+    fn smaps(&self) -> Vec<u8> {
+        b"Size: 4 kB\n".to_vec()
+    }
+
+    fn meminfo(&self) -> Vec<u8> {
+        b"MemTotal: 1 kB\n".to_vec()
+    }
 }
 
 /// A blocker whose waits return at once: a wait with a deadline moves the fake monotonic clock
 /// to it; a wait without one returns `EINTR` (it would sleep forever). A hook run on every wait
 /// lets a test make something ready "while blocked"; then waits without a deadline return `Ok`
-/// (up to [`FakeBlocker::MAX_HOOKED_WAITS`] times).
-#[derive(Default)]
+/// (up to [`FakeBlocker::MAX_HOOKED_WAITS`] times). A wait whose waiter was already woken
+/// returns at once and is not counted, as a kernel would not sleep then.
+#[derive(Clone, Default)]
 pub struct FakeBlocker {
+    state: Arc<FakeBlockerState>,
+}
+
+#[derive(Default)]
+struct FakeBlockerState {
     now: AtomicU64,
     waits: AtomicUsize,
+    unparks: AtomicUsize,
     on_wait: Option<Box<dyn Fn(usize) + Send + Sync>>,
 }
 
@@ -227,36 +260,130 @@ impl FakeBlocker {
     /// Runs `hook(n)` at the start of the `n`-th wait (from 1).
     pub fn on_wait(hook: impl Fn(usize) + Send + Sync + 'static) -> Self {
         FakeBlocker {
-            on_wait: Some(Box::new(hook)),
-            ..Self::default()
+            state: Arc::new(FakeBlockerState {
+                on_wait: Some(Box::new(hook)),
+                ..FakeBlockerState::default()
+            }),
         }
     }
 
-    /// How many times `wait_until` was called.
+    /// How many times a thread went to sleep.
     pub fn waits(&self) -> usize {
-        self.waits.load(Ordering::Relaxed)
+        self.state.waits.load(Ordering::Relaxed)
+    }
+
+    /// How many times a parker was unparked.
+    pub fn unparks(&self) -> usize {
+        self.state.unparks.load(Ordering::Relaxed)
+    }
+
+    /// Moves the fake monotonic clock forward.
+    pub fn advance(&self, ns: u64) {
+        self.state.now.fetch_add(ns, Ordering::Relaxed);
     }
 }
 
 impl Blocker for FakeBlocker {
     fn now_ns(&self) -> u64 {
-        self.now.load(Ordering::Relaxed)
+        self.state.now.load(Ordering::Relaxed)
     }
 
-    fn wait_until(&self, deadline: Option<u64>) -> Result<(), Errno> {
-        let n = self.waits.fetch_add(1, Ordering::Relaxed) + 1;
-        if let Some(hook) = &self.on_wait {
+    fn parker(&self) -> Arc<dyn Parker> {
+        Arc::new(FakeParker(self.state.clone()))
+    }
+}
+
+struct FakeParker(Arc<FakeBlockerState>);
+
+impl Parker for FakeParker {
+    fn park(&self, woken: &AtomicBool, deadline: Option<u64>) -> Result<(), Errno> {
+        if woken.load(Ordering::SeqCst) {
+            return Ok(());
+        }
+        let s = &self.0;
+        let n = s.waits.fetch_add(1, Ordering::Relaxed) + 1;
+        if let Some(hook) = &s.on_wait {
             hook(n);
+        }
+        if woken.load(Ordering::SeqCst) {
+            return Ok(());
         }
         match deadline {
             Some(d) => {
-                self.now.fetch_max(d, Ordering::Relaxed);
+                s.now.fetch_max(d, Ordering::Relaxed);
                 Ok(())
             }
             // With a hook, the wakeup is presumably the hook's doing; give up after many
             // rounds rather than spin forever on a test bug.
-            None if self.on_wait.is_some() && n <= Self::MAX_HOOKED_WAITS => Ok(()),
+            None if s.on_wait.is_some() && n <= FakeBlocker::MAX_HOOKED_WAITS => Ok(()),
             None => Err(Errno::EINTR),
+        }
+    }
+
+    fn unpark(&self) {
+        self.0.unparks.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// A [`Blocker`] over real host threads (`std::thread::park`), for tests where one thread
+/// blocks and another wakes it.
+#[cfg(test)]
+pub(crate) mod threads {
+    use super::*;
+    use std::time::{Duration, Instant};
+
+    /// Monotonic time from its creation; parkers park the calling host thread.
+    pub(crate) struct ThreadBlocker {
+        start: Instant,
+    }
+
+    impl ThreadBlocker {
+        pub(crate) fn new() -> Arc<ThreadBlocker> {
+            Arc::new(ThreadBlocker {
+                start: Instant::now(),
+            })
+        }
+    }
+
+    impl Blocker for ThreadBlocker {
+        fn now_ns(&self) -> u64 {
+            self.start.elapsed().as_nanos() as u64
+        }
+
+        fn parker(&self) -> Arc<dyn Parker> {
+            Arc::new(ThreadParker {
+                thread: std::thread::current(),
+                start: self.start,
+            })
+        }
+    }
+
+    struct ThreadParker {
+        thread: std::thread::Thread,
+        start: Instant,
+    }
+
+    impl Parker for ThreadParker {
+        fn park(&self, woken: &AtomicBool, deadline: Option<u64>) -> Result<(), Errno> {
+            // std's park/unpark keeps a token, so an unpark between the check and the park
+            // is not lost.
+            while !woken.load(Ordering::SeqCst) {
+                match deadline {
+                    Some(d) => {
+                        let now = self.start.elapsed().as_nanos() as u64;
+                        if now >= d {
+                            return Ok(());
+                        }
+                        std::thread::park_timeout(Duration::from_nanos(d - now));
+                    }
+                    None => std::thread::park(),
+                }
+            }
+            Ok(())
+        }
+
+        fn unpark(&self) {
+            self.thread.unpark();
         }
     }
 }

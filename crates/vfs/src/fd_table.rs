@@ -9,6 +9,7 @@
 //! runs under it.
 
 use crate::file::OpenFile;
+use crate::locks::ProcessLocks;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use oxv_abi::Errno;
@@ -57,6 +58,9 @@ impl Table {
 /// A process's fds. See the [module docs](self).
 pub struct FdTable {
     table: RwLock<Table>,
+    /// The POSIX record locks this table's owner holds: closing an fd of a locked inode
+    /// releases them (see [`crate::locks`]).
+    locks: ProcessLocks,
 }
 
 impl Default for FdTable {
@@ -78,6 +82,7 @@ impl FdTable {
                 slots: Vec::new(),
                 limit,
             }),
+            locks: ProcessLocks::new(),
         }
     }
 
@@ -143,7 +148,12 @@ impl FdTable {
         if idx >= t.limit {
             return Err(Errno::EBADF);
         }
-        Ok(t.put(idx, Slot { file, cloexec }).map(|s| s.file))
+        let old = t.put(idx, Slot { file, cloexec }).map(|s| s.file);
+        drop(t);
+        if let Some(f) = &old {
+            self.locks.closed(f);
+        }
+        Ok(old)
     }
 
     /// close(2): removes `fd` (`EBADF` if not open) and returns its file.
@@ -155,6 +165,8 @@ impl FdTable {
             .get_mut(idx)
             .and_then(Option::take)
             .ok_or(Errno::EBADF)?;
+        drop(t);
+        self.locks.closed(&slot.file);
         Ok(slot.file)
     }
 
@@ -183,6 +195,10 @@ impl FdTable {
                 closed.extend(slot.take().map(|s| s.file));
             }
         }
+        drop(t);
+        for f in &closed {
+            self.locks.closed(f);
+        }
         closed
     }
 
@@ -190,7 +206,52 @@ impl FdTable {
     pub fn fork(&self) -> FdTable {
         FdTable {
             table: RwLock::new(self.table.read().clone()),
+            locks: ProcessLocks::new(),
         }
+    }
+
+    /// The size of the table as Linux would have grown it (`fdt->max_fds`): 64 fds, then 128
+    /// times a power of two, enough for the highest fd ever installed. select(2) looks at no
+    /// more fds than this.
+    pub fn max_fds(&self) -> usize {
+        let len = self.table.read().slots.len();
+        if len <= 64 {
+            64
+        } else {
+            (len / 128 + 1).next_power_of_two() * 128
+        }
+    }
+
+    /// Closes every fd in `first..=last` (close_range(2) without flags); returns the files
+    /// closed, for the caller to drop outside any lock.
+    pub fn remove_range(&self, first: u32, last: u32) -> Vec<Arc<OpenFile>> {
+        let mut t = self.table.write();
+        let end = (last as usize).saturating_add(1).min(t.slots.len());
+        let start = (first as usize).min(end);
+        let closed: Vec<Arc<OpenFile>> = t.slots[start..end]
+            .iter_mut()
+            .filter_map(|s| s.take().map(|s| s.file))
+            .collect();
+        drop(t);
+        for f in &closed {
+            self.locks.closed(f);
+        }
+        closed
+    }
+
+    /// Sets `FD_CLOEXEC` on every open fd in `first..=last` (`CLOSE_RANGE_CLOEXEC`).
+    pub fn set_cloexec_range(&self, first: u32, last: u32) {
+        let mut t = self.table.write();
+        let end = (last as usize).saturating_add(1).min(t.slots.len());
+        let start = (first as usize).min(end);
+        for s in t.slots[start..end].iter_mut().flatten() {
+            s.cloexec = true;
+        }
+    }
+
+    /// The POSIX locks of this table's owner (see [`crate::locks`]).
+    pub fn locks(&self) -> &ProcessLocks {
+        &self.locks
     }
 
     /// The open fds, ascending.

@@ -14,10 +14,13 @@
 //! pwrite(2) and lseek(2) on it are `ESPIPE`.
 
 use crate::io::{ReadBuf, WriteBuf, WritePos, Written};
+use crate::locks::InodeLocks;
 use crate::mount::Location;
 use crate::node::{DirSink, Inode, Metadata, SetAttr};
+use crate::readiness::PollQueue;
 use crate::time::RealtimeClock;
 use alloc::sync::Arc;
+use core::any::Any;
 use core::sync::atomic::{AtomicU32, Ordering};
 use oxv_abi::linux::fs::{
     OpenFlags, PollEvents, SEEK_CUR, SEEK_DATA, SEEK_END, SEEK_HOLE, SEEK_SET,
@@ -71,9 +74,23 @@ pub trait FileOps: Send + Sync {
     }
 
     /// Readiness now, for poll(2): `IN`/`OUT` (and `RDNORM`/`WRNORM`), `HUP`, `ERR`. The
-    /// default is a file that never blocks.
+    /// default is a file that never blocks. Must not block.
     fn poll(&self) -> PollEvents {
         PollEvents::IN | PollEvents::OUT | PollEvents::RDNORM | PollEvents::WRNORM
+    }
+
+    /// The queue this file notifies when [`FileOps::poll`] may have changed (see
+    /// [`crate::readiness`]). `None` (the default) is a file without a poll operation in
+    /// Linux's sense (regular files, directories, `/dev/null`): poll(2) and select(2) see it
+    /// always ready, and epoll_ctl(2) refuses it with `EPERM`.
+    fn poll_queue(&self) -> Option<&PollQueue> {
+        None
+    }
+
+    /// The file as [`Any`], for calls that only work on one kind of file (epoll_ctl(2) on an
+    /// epoll fd, `F_GETPIPE_SZ` on a pipe, timerfd_settime(2)...). `None` by default.
+    fn as_any(&self) -> Option<&dyn Any> {
+        None
     }
 
     /// Directory listing from `cursor` (see [`Inode::read_dir`]); `ENOTDIR` for non-directories.
@@ -145,6 +162,9 @@ pub struct OpenFile {
     path_only: bool,
     status: AtomicU32,
     pos: Mutex<u64>,
+    /// The lock context of the inode, once this file took part in locking (see
+    /// [`crate::locks`]): its OFD and flock(2) locks go when it is dropped.
+    locks: Mutex<Option<Arc<InodeLocks>>>,
 }
 
 impl OpenFile {
@@ -171,7 +191,35 @@ impl OpenFile {
             path_only,
             status: AtomicU32::new(status.bits()),
             pos: Mutex::new(0),
+            locks: Mutex::new(None),
         })
+    }
+
+    /// An open file with no name (a pipe end, an eventfd, an epoll instance), as Linux's
+    /// `alloc_file_pseudo`/`anon_inode_getfile` make them: the access mode and status flags of
+    /// `flags`, and no `O_LARGEFILE` (F_GETFL on a pipe shows just `O_RDONLY` or `O_WRONLY`).
+    pub fn new_pseudo(ops: Arc<dyn FileOps>, flags: OpenFlags) -> Arc<OpenFile> {
+        let status = OpenFlags::from_bits_truncate(flags.bits()) - OPEN_ONLY;
+        Arc::new(OpenFile {
+            ops,
+            location: None,
+            access: flags.access_bits(),
+            path_only: false,
+            status: AtomicU32::new(status.bits()),
+            pos: Mutex::new(0),
+            locks: Mutex::new(None),
+        })
+    }
+
+    /// The lock context this file cached (see [`crate::locks`]), if it ever locked.
+    pub fn lock_context(&self) -> Option<Arc<InodeLocks>> {
+        self.locks.lock().clone()
+    }
+
+    /// Caches `ctx` as this file's lock context unless one is cached already; returns the
+    /// cached one.
+    pub fn cache_lock_context(&self, ctx: Arc<InodeLocks>) -> Arc<InodeLocks> {
+        self.locks.lock().get_or_insert(ctx).clone()
     }
 
     /// The behaviour behind this file.
@@ -324,6 +372,16 @@ impl OpenFile {
     }
 }
 
+impl Drop for OpenFile {
+    /// The last reference to an open file description is gone: its OFD and flock(2) locks go
+    /// with it (Linux's `locks_remove_file`).
+    fn drop(&mut self) {
+        if let Some(ctx) = self.locks.get_mut().take() {
+            ctx.release_file(crate::locks::file_id(self));
+        }
+    }
+}
+
 impl core::fmt::Debug for OpenFile {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("OpenFile")
@@ -364,8 +422,16 @@ impl FileOps for RegularFile {
         true
     }
 
+    /// `SEEK_DATA` and `SEEK_HOLE` ask the file system where its holes are
+    /// ([`Inode::seek_data`]); a negative offset is `ENXIO` there.
     fn seek(&self, current: u64, offset: i64, whence: u32) -> Result<u64, Errno> {
-        seek_in(self.inode.metadata().size, current, offset, whence)
+        match whence {
+            SEEK_DATA | SEEK_HOLE => u64::try_from(offset)
+                .ok()
+                .and_then(|o| self.inode.seek_data(o, whence == SEEK_DATA))
+                .ok_or(Errno::ENXIO),
+            _ => seek_in(self.inode.metadata().size, current, offset, whence),
+        }
     }
 
     fn stat(&self) -> Result<Metadata, Errno> {

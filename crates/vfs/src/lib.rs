@@ -17,7 +17,11 @@
 //! - [`Vfs`]: the mount tree, the character-device table and the wall clock, one per kernel;
 //!   [`Location`]s are places in it; [`walk`] resolves paths in it as path_resolution(7) says.
 //! - [`OpenFile`] (an open file description) over [`FileOps`] (regular files, directories,
-//!   devices; later pipes and sockets), and [`FdTable`] (fds, `FD_CLOEXEC`, dup semantics).
+//!   devices, [`pipe`]s, [`eventfd`], [`timerfd`], [`signalfd`], [`epoll`]; later sockets), and
+//!   [`FdTable`] (fds, `FD_CLOEXEC`, dup semantics).
+//! - [`readiness`]: one wait-queue model for every pollable file: a file notifies its
+//!   [`readiness::PollQueue`]; blocked readers, poll(2)/select(2) and epoll instances register
+//!   callbacks on it, so epoll_wait(2) costs O(ready).
 //! - [`FsContext`]: a process's root, cwd and umask.
 //! - [`syscalls`]: one handler per system call, taking the decoded arguments of
 //!   `oxv_abi::Syscall`; the kernel only routes to them.
@@ -27,19 +31,20 @@
 //! | trait | for | fake |
 //! |---|---|---|
 //! | [`RealtimeClock`] | file timestamps | [`fake::FakeClock`] |
-//! | [`Blocker`] | waiting in poll(2) | [`fake::FakeBlocker`] |
+//! | [`Blocker`] and [`blocker::Parker`] | waiting: blocking reads, poll(2), epoll_wait(2) | [`fake::FakeBlocker`] |
+//! | [`timerfd::TimerFdClock`] | arming timerfds | [`timerfd::fake::FakeTimers`] |
+//! | [`signalfd::SignalSource`] | the calling thread's pending signals, for signalfds | (kernel only) |
 //! | [`device::CharDevice`] | the console (fds 0-2, `/dev/console`, `/dev/tty`) | [`fake::FakeConsole`] |
 //! | [`device::EntropySource`] | `/dev/random`, `/dev/urandom` | [`fake::FakeEntropy`] |
-//! | [`procfs::ProcessInfo`] | `/proc/self`, `/proc/<pid>/exe`, `cmdline` | [`fake::FakeProcess`] |
+//! | [`procfs::ProcessInfo`] | `/proc/self`, `/proc/<pid>/exe`, `cmdline`, `maps`, `smaps`, `/proc/meminfo` | [`fake::FakeProcess`] |
+//! | [`tmpfs::FileMemory`] | frames for tmpfs file data, which `MAP_SHARED` maps | [`tmpfs::HeapMemory`] |
 //! | [`oxv_abi::UserMemory`] | the app's memory | `oxv_abi::user::fake::FakeUserMemory` |
 //!
 //! ## What it is not (yet)
 //!
 //! No permission checks beyond mode bits (oxv runs one user, root), no line discipline on the
-//! terminal, no access-time updates (every mount acts as `noatime`), no unmount, no pipes,
-//! epoll, eventfd, disk file systems or `/proc/self/fd`. The types leave room for each: pipes
-//! and sockets are more [`FileOps`], a disk file system is another [`Inode`] implementation
-//! over a block-device trait, epoll builds on [`FileOps::poll`] and [`Blocker`].
+//! terminal, no access-time updates (every mount acts as `noatime`), no unmount, no named
+//! pipes (FIFOs), no splice(2). Sockets are more [`FileOps`] with a [`readiness::PollQueue`].
 //!
 //! ## Design principles
 //!
@@ -92,28 +97,39 @@
 
 extern crate alloc;
 
+pub mod block;
 pub mod blocker;
 pub mod context;
 pub mod devfs;
 pub mod device;
+pub mod epoll;
+pub mod eventfd;
+pub mod ext2;
 pub mod fake;
 pub mod fd_table;
 pub mod file;
 pub mod initramfs;
 pub mod io;
+pub mod locks;
 pub mod mount;
+pub mod names;
 pub mod node;
+pub mod pipe;
 pub mod procfs;
+pub mod readiness;
+pub mod signalfd;
 pub mod syscalls;
 pub mod time;
+pub mod timerfd;
 pub mod tmpfs;
 pub mod walk;
+pub mod xattr;
 
 pub use blocker::Blocker;
 pub use context::FsContext;
 pub use fd_table::FdTable;
 pub use file::{FileOps, OpenFile};
 pub use io::{ReadBuf, WriteBuf, WritePos, Written};
-pub use mount::{CharDriver, FileSystem, Location, Mount, MountFlags, Vfs};
+pub use mount::{CharDriver, FileSystem, FsStats, Location, Mount, MountFlags, Vfs};
 pub use node::{DeviceId, DirEntry, FileKind, Inode, Metadata, NewAttrs, NewNode, SetAttr};
 pub use time::{RealtimeClock, Timestamp};

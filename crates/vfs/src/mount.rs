@@ -14,6 +14,7 @@
 //! Not here yet: unmounting, bind mounts, mount propagation; mounts are added at boot.
 
 use crate::file::FileOps;
+use crate::locks::LockRegistry;
 use crate::node::{DeviceId, FileKind, Inode};
 use crate::time::{RealtimeClock, Timestamp};
 use alloc::collections::BTreeMap;
@@ -33,6 +34,66 @@ pub trait FileSystem: Send + Sync {
     fn name(&self) -> &'static str;
     /// The device number every inode reports as `st_dev`.
     fn device(&self) -> DeviceId;
+
+    /// What statfs(2) reports. The default describes a file system without a size of its
+    /// own (procfs, devfs, tmpfs without `size=`): no blocks, no inode limit, the magic
+    /// number Linux gives a file system of that [name](FileSystem::name).
+    fn stats(&self) -> FsStats {
+        FsStats::without_size(self.name())
+    }
+
+    /// Writes everything the file system keeps dirty in memory to its storage and makes it
+    /// durable: sync(2), syncfs(2), and fsync(2)/fdatasync(2) of any of its files.
+    /// **Blocks** until the device has it. The default, for file systems that live in
+    /// memory, has nothing to do.
+    fn sync(&self) -> Result<(), Errno> {
+        Ok(())
+    }
+}
+
+/// File-system statistics, as statfs(2) reports them (the mount flags come from the mount).
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub struct FsStats {
+    /// `f_type`: the file system's magic number (`EXT2_SUPER_MAGIC`, `TMPFS_MAGIC`...).
+    pub magic: u64,
+    /// `f_bsize` and `f_frsize`: the block size.
+    pub block_size: u64,
+    /// `f_blocks`: data blocks in all.
+    pub blocks: u64,
+    /// `f_bfree`: free blocks.
+    pub free_blocks: u64,
+    /// `f_bavail`: free blocks an unprivileged user may use.
+    pub avail_blocks: u64,
+    /// `f_files`: inodes in all.
+    pub files: u64,
+    /// `f_ffree`: free inodes.
+    pub free_files: u64,
+    /// `f_fsid`.
+    pub fsid: [u32; 2],
+    /// `f_namelen`: the longest file name.
+    pub name_max: u64,
+}
+
+impl FsStats {
+    /// The statistics of a file system without a size, named `name`: Linux's magic number
+    /// for it (0 if unknown), 4 KiB blocks, `NAME_MAX`, and zero counts.
+    pub fn without_size(name: &str) -> FsStats {
+        use linux_raw_sys::general as g;
+        let magic = match name {
+            "tmpfs" | "devtmpfs" => g::TMPFS_MAGIC,
+            "proc" => g::PROC_SUPER_MAGIC,
+            "sysfs" => g::SYSFS_MAGIC,
+            "devpts" => g::DEVPTS_SUPER_MAGIC,
+            "ramfs" => g::RAMFS_MAGIC,
+            _ => 0,
+        };
+        FsStats {
+            magic: magic as u64,
+            block_size: 4096,
+            name_max: g::NAME_MAX as u64,
+            ..FsStats::default()
+        }
+    }
 }
 
 bitflags! {
@@ -165,6 +226,7 @@ pub struct Vfs {
     next_anon_minor: AtomicU32,
     char_drivers: RwLock<BTreeMap<DeviceId, Arc<dyn CharDriver>>>,
     clock: Arc<dyn RealtimeClock>,
+    locks: LockRegistry,
 }
 
 impl Vfs {
@@ -191,6 +253,7 @@ impl Vfs {
             next_anon_minor: AtomicU32::new(first_anon),
             char_drivers: RwLock::new(BTreeMap::new()),
             clock,
+            locks: LockRegistry::new(),
         })
     }
 
@@ -276,6 +339,11 @@ impl Vfs {
             .cloned()
             .ok_or(Errno::ENXIO)?;
         driver.open(flags)
+    }
+
+    /// The file locks of every inode (fcntl(2) record locks, flock(2)).
+    pub fn locks(&self) -> &LockRegistry {
+        &self.locks
     }
 
     /// The wall clock.

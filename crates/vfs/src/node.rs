@@ -19,6 +19,7 @@
 
 use crate::io::{ReadBuf, WriteBuf, WritePos, Written};
 use crate::time::Timestamp;
+use crate::xattr::XattrSet;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::any::Any;
@@ -403,6 +404,64 @@ pub trait Inode: Send + Sync {
     /// Symlinks: the target.
     fn read_link(&self) -> Result<Vec<u8>, Errno> {
         Err(Errno::EINVAL)
+    }
+
+    /// Regular files: the pages `MAP_SHARED` mappings of the file map, which read and write
+    /// use too (see [`oxv_mm::SharedMapSource`]). `None`, the default, for files that cannot
+    /// be memory-mapped (mmap(2) then fails with `ENODEV`, as for most of `/proc`).
+    fn page_cache(&self) -> Option<Arc<dyn oxv_mm::SharedMapSource>> {
+        None
+    }
+
+    /// Extended attributes (see [`crate::xattr`]): the value of the attribute with the full
+    /// name `name` (`user.x`), `ENODATA` if there is none. The default, for a file system
+    /// without extended attributes, is `EOPNOTSUPP`.
+    fn get_xattr(&self, name: &[u8]) -> Result<Vec<u8>, Errno> {
+        let _ = name;
+        Err(Errno::EOPNOTSUPP)
+    }
+
+    /// Sets attribute `name` to `value`, or removes it (`None`; `ENODATA` if absent), as `how`
+    /// says, and stamps ctime with `now`. The default is `EOPNOTSUPP`.
+    fn set_xattr(
+        &self,
+        name: &[u8],
+        value: Option<&[u8]>,
+        how: XattrSet,
+        now: Timestamp,
+    ) -> Result<(), Errno> {
+        let _ = (name, value, how, now);
+        Err(Errno::EOPNOTSUPP)
+    }
+
+    /// The names of every extended attribute, each followed by a NUL. The default is none.
+    fn list_xattr(&self) -> Result<Vec<u8>, Errno> {
+        Ok(Vec::new())
+    }
+
+    /// Regular files: fallocate(2) on `[offset, offset + len)`; `mode` is 0 (allocate, growing
+    /// the file), `FALLOC_FL_KEEP_SIZE` (allocate only) or `FALLOC_FL_PUNCH_HOLE |
+    /// FALLOC_FL_KEEP_SIZE` (free, reading as zeros); other modes are the file system's to
+    /// refuse with `EOPNOTSUPP`. Stamps times with `now` as the file system does. The default,
+    /// for file systems without the operation (Linux's ext2), is `EOPNOTSUPP`.
+    fn allocate(&self, mode: u32, offset: u64, len: u64, now: Timestamp) -> Result<(), Errno> {
+        let _ = (mode, offset, len, now);
+        Err(Errno::EOPNOTSUPP)
+    }
+
+    /// Regular files: lseek(2) `SEEK_DATA` (`data`) or `SEEK_HOLE` from `offset`: the first
+    /// offset at or after it that is data, or in a hole (the end of the file counts as a
+    /// hole); `None` when `offset` is at or past the end (`ENXIO`). The default treats the
+    /// whole file as data, as Linux's `generic_file_llseek` does.
+    fn seek_data(&self, offset: u64, data: bool) -> Option<u64> {
+        let size = self.metadata().size;
+        if offset >= size {
+            None
+        } else if data {
+            Some(offset)
+        } else {
+            Some(size)
+        }
     }
 
     /// The error data I/O gets on an inode that is not a regular file.

@@ -6,10 +6,16 @@
 //! | `/proc/self` | symlink to `<pid>` |
 //! | `/proc/<pid>/exe` | symlink to the executable's path (what `readlink("/proc/self/exe")` gives) |
 //! | `/proc/<pid>/cmdline` | the argument strings, each NUL-terminated |
+//! | `/proc/<pid>/maps` | the memory map (proc(5)), rendered by the embedder's memory manager |
+//! | `/proc/<pid>/smaps` | the memory map with per-mapping sizes |
+//! | `/proc/meminfo` | system memory figures |
 //!
 //! Not yet: `/proc/<pid>/fd/` (lookups there are `ENOENT`, so `/dev/stdin` and `/dev/fd/N`
-//! do not resolve), `maps`, `status`, `/proc/meminfo`, `/proc/cpuinfo`. Everything is
-//! read-only; like Linux, regular files report size 0 and are read like any file.
+//! do not resolve), `status`, `/proc/cpuinfo`. Everything is read-only; like Linux, regular
+//! files report size 0 and are read like any file. Each read renders the file afresh and
+//! returns the bytes at its offset, so a reader that takes a file in several reads while the
+//! process changes its mappings can see a mix of two states (Linux's seq_file has the same
+//! effect at line granularity).
 
 use crate::io::ReadBuf;
 use crate::mount::FileSystem;
@@ -28,6 +34,21 @@ pub trait ProcessInfo: Send + Sync {
     fn exe_path(&self) -> Vec<u8>;
     /// The arguments, each followed by a NUL (the layout of `/proc/<pid>/cmdline`).
     fn cmdline(&self) -> Vec<u8>;
+    /// `/proc/<pid>/maps` in Linux's format. The default is empty (no memory manager).
+    ///
+    /// Called from read(2) with no VFS lock held; the implementation must render into memory
+    /// of its own before returning (the caller then copies to user memory, which may fault).
+    fn maps(&self) -> Vec<u8> {
+        Vec::new()
+    }
+    /// `/proc/<pid>/smaps` in Linux's format. The default is empty.
+    fn smaps(&self) -> Vec<u8> {
+        Vec::new()
+    }
+    /// `/proc/meminfo` in Linux's format. The default is empty.
+    fn meminfo(&self) -> Vec<u8> {
+        Vec::new()
+    }
 }
 
 const ROOT_INO: u64 = 1;
@@ -35,6 +56,9 @@ const SELF_INO: u64 = 2;
 const PID_DIR_INO: u64 = 3;
 const EXE_INO: u64 = 4;
 const CMDLINE_INO: u64 = 5;
+const MAPS_INO: u64 = 6;
+const SMAPS_INO: u64 = 7;
+const MEMINFO_INO: u64 = 8;
 
 /// A procfs instance. See the [module docs](self).
 pub struct ProcFs {
@@ -80,6 +104,9 @@ enum Which {
     PidDir,
     Exe,
     Cmdline,
+    Maps,
+    Smaps,
+    Meminfo,
 }
 
 struct ProcNode {
@@ -112,6 +139,7 @@ impl ProcNode {
     fn entries(&self) -> Vec<(Vec<u8>, u64, FileKind)> {
         match self.which {
             Which::Root => alloc::vec![
+                (b"meminfo".to_vec(), MEMINFO_INO, FileKind::Regular),
                 (b"self".to_vec(), SELF_INO, FileKind::Symlink),
                 (
                     decimal(self.fs.info.pid()),
@@ -122,6 +150,8 @@ impl ProcNode {
             Which::PidDir => alloc::vec![
                 (b"cmdline".to_vec(), CMDLINE_INO, FileKind::Regular),
                 (b"exe".to_vec(), EXE_INO, FileKind::Symlink),
+                (b"maps".to_vec(), MAPS_INO, FileKind::Regular),
+                (b"smaps".to_vec(), SMAPS_INO, FileKind::Regular),
             ],
             _ => Vec::new(),
         }
@@ -140,6 +170,9 @@ impl Inode for ProcNode {
             Which::PidDir => PID_DIR_INO,
             Which::Exe => EXE_INO,
             Which::Cmdline => CMDLINE_INO,
+            Which::Maps => MAPS_INO,
+            Which::Smaps => SMAPS_INO,
+            Which::Meminfo => MEMINFO_INO,
         }
     }
 
@@ -147,7 +180,7 @@ impl Inode for ProcNode {
         match self.which {
             Which::Root | Which::PidDir => FileKind::Directory,
             Which::SelfLink | Which::Exe => FileKind::Symlink,
-            Which::Cmdline => FileKind::Regular,
+            Which::Cmdline | Which::Maps | Which::Smaps | Which::Meminfo => FileKind::Regular,
         }
     }
 
@@ -157,7 +190,7 @@ impl Inode for ProcNode {
             Which::PidDir => (0o555, 2, 0),
             Which::SelfLink => (0o777, 1, decimal(self.fs.info.pid()).len() as u64),
             Which::Exe => (0o777, 1, 0),
-            Which::Cmdline => (0o444, 1, 0),
+            Which::Cmdline | Which::Maps | Which::Smaps | Which::Meminfo => (0o444, 1, 0),
         };
         let t = self.fs.created;
         Metadata {
@@ -179,10 +212,14 @@ impl Inode for ProcNode {
     }
 
     fn read_at(&self, offset: u64, dst: &mut ReadBuf<'_>) -> Result<usize, Errno> {
-        if self.which != Which::Cmdline {
-            return Err(self.wrong_kind_for_data());
-        }
-        let data = self.fs.info.cmdline();
+        let info = &self.fs.info;
+        let data = match self.which {
+            Which::Cmdline => info.cmdline(),
+            Which::Maps => info.maps(),
+            Which::Smaps => info.smaps(),
+            Which::Meminfo => info.meminfo(),
+            _ => return Err(self.wrong_kind_for_data()),
+        };
         let Ok(start) = usize::try_from(offset) else {
             return Ok(0);
         };
@@ -195,11 +232,14 @@ impl Inode for ProcNode {
     fn lookup(&self, name: &[u8]) -> Result<Arc<dyn Inode>, Errno> {
         match self.which {
             Which::Root if name == b"self" => Ok(self.node(Which::SelfLink)),
+            Which::Root if name == b"meminfo" => Ok(self.node(Which::Meminfo)),
             Which::Root if name == decimal(self.fs.info.pid()).as_slice() => {
                 Ok(self.node(Which::PidDir))
             }
             Which::PidDir if name == b"exe" => Ok(self.node(Which::Exe)),
             Which::PidDir if name == b"cmdline" => Ok(self.node(Which::Cmdline)),
+            Which::PidDir if name == b"maps" => Ok(self.node(Which::Maps)),
+            Which::PidDir if name == b"smaps" => Ok(self.node(Which::Smaps)),
             Which::Root | Which::PidDir => Err(Errno::ENOENT),
             _ => Err(Errno::ENOTDIR),
         }
@@ -298,6 +338,31 @@ mod tests {
     }
 
     #[test]
+    fn memory_files_come_from_the_process_info() {
+        let root = proc().root();
+        let pid = root.lookup(b"42").unwrap();
+        let mut buf = [0u8; 64];
+        for (dir, name, want) in [
+            (
+                &pid,
+                &b"maps"[..],
+                &b"00400000-00401000 r-xp 00000000 00:01 2 /bin/app\n"[..],
+            ),
+            (&pid, b"smaps", b"Size: 4 kB\n"),
+            (&root, b"meminfo", b"MemTotal: 1 kB\n"),
+        ] {
+            let f = dir.lookup(name).unwrap();
+            assert_eq!(f.kind(), FileKind::Regular);
+            assert_eq!(f.metadata().size, 0, "like Linux, proc files report size 0");
+            let n = f.read_at(0, &mut ReadBuf::kernel(&mut buf)).unwrap();
+            assert_eq!(&buf[..n], want);
+            let n = f.read_at(5, &mut ReadBuf::kernel(&mut buf)).unwrap();
+            assert_eq!(&buf[..n], &want[5..], "reads resume at the offset");
+        }
+        assert_eq!(root.lookup(b"maps").err(), Some(Errno::ENOENT));
+    }
+
+    #[test]
     fn listing_resumes_at_cursor() {
         let root = proc().root();
         let mut names = Vec::new();
@@ -311,8 +376,9 @@ mod tests {
             [
                 (b".".to_vec(), 1),
                 (b"..".to_vec(), 2),
-                (b"self".to_vec(), 3),
-                (b"42".to_vec(), 4)
+                (b"meminfo".to_vec(), 3),
+                (b"self".to_vec(), 4),
+                (b"42".to_vec(), 5)
             ]
         );
         let mut rest = Vec::new();
@@ -321,6 +387,6 @@ mod tests {
             true
         })
         .unwrap();
-        assert_eq!(rest, [b"42".to_vec()]);
+        assert_eq!(rest, [b"self".to_vec(), b"42".to_vec()]);
     }
 }

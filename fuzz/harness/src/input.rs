@@ -49,7 +49,7 @@ pub const SPECIAL: &[u64] = &[
     SCRATCH_BASE + SCRATCH_LEN,     // just past scratch: unmapped
     RO_BASE,
     STACK_TOP - 8,
-    STACK_TOP - 0x2_0000, // the lowest mapped stack page
+    STACK_TOP - 0x2_0000,           // the lowest mapped stack page
     STACK_TOP - 0x80_0000 - 0x1000, // below the stack limit
     BRK_BASE,
     USER_END - 8,
@@ -388,7 +388,10 @@ mod tests {
 
     #[test]
     fn truncated_input_drops_the_last_op() {
-        let ops = vec![Op::PokeStr { off: 1, idx: 2 }, Op::PokeStr { off: 3, idx: 4 }];
+        let ops = vec![
+            Op::PokeStr { off: 1, idx: 2 },
+            Op::PokeStr { off: 3, idx: 4 },
+        ];
         let bytes = encode(&ops);
         assert_eq!(decode(&bytes[..bytes.len() - 1]), ops[..1]);
         assert!(decode(&[]).is_empty());

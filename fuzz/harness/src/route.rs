@@ -3,8 +3,8 @@
 //! `crates/kernel/src/syscall/mod.rs` does (the arms are the kernel's, minus the calls the
 //! kernel crate implements itself, which are counted as not hosted).
 
-use crate::input::{Access, Arg, Op, SCRATCH_BASE, SCRATCH_LEN, SPECIAL, STRINGS};
 use crate::Report;
+use crate::input::{Access, Arg, Op, SCRATCH_BASE, SCRATCH_LEN, SPECIAL, STRINGS};
 use crate::world::{PID, Process, USER_SP, World, with_file_io};
 use linux_raw_sys::general as linux;
 use oxv_abi::linux::fs::Pollfd;
@@ -13,9 +13,10 @@ use oxv_abi::linux::time::Timespec;
 use oxv_abi::{Errno, SysResult, Syscall, SyscallArgs, UserMemory, UserPtr};
 use oxv_mm::MmapArgs;
 use oxv_sched::syscalls as sched;
+use oxv_vfs::device::memory::ZERO_DEVICE;
 use oxv_vfs::fake::FakeBlocker;
-use oxv_vfs::{FdTable, FileKind, FsContext};
 use oxv_vfs::syscalls as fs;
+use oxv_vfs::{FdTable, FileKind, FsContext};
 
 /// What a routed call did to the fd table, for the fd-table check.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -215,15 +216,25 @@ fn route_process(p: &mut Process, mem: &mut dyn UserMemory, call: &Syscall) -> O
             sigsetsize,
         } => {
             let st = &mut p.signals;
-            sched::rt_sigaction(&mut st.actions, &mut st.thread, mem, signum, act, oldact, sigsetsize)
-        },
+            sched::rt_sigaction(
+                &mut st.actions,
+                &mut st.thread,
+                mem,
+                signum,
+                act,
+                oldact,
+                sigsetsize,
+            )
+        }
         S::RtSigprocmask {
             how,
             set,
             oldset,
             sigsetsize,
         } => sched::rt_sigprocmask(&mut p.signals.thread, mem, how, set, oldset, sigsetsize),
-        S::Sigaltstack { ss, old_ss } => sched::sigaltstack(&mut p.signals.thread, mem, ss, old_ss, USER_SP),
+        S::Sigaltstack { ss, old_ss } => {
+            sched::sigaltstack(&mut p.signals.thread, mem, ss, old_ss, USER_SP)
+        }
         S::ClockGettime { clockid, tp } => {
             let now = p.rdtsc();
             sched::clock_gettime(&p.clock, now, now / 2, mem, clockid, tp)
@@ -248,7 +259,9 @@ fn route_process(p: &mut Process, mem: &mut dyn UserMemory, call: &Syscall) -> O
             remain,
         } => {
             let now = p.rdtsc();
-            sched::clock_nanosleep(&p.clock, now, &p.sleeper, mem, clockid, flags, request, remain)
+            sched::clock_nanosleep(
+                &p.clock, now, &p.sleeper, mem, clockid, flags, request, remain,
+            )
         }
         S::Getrlimit { resource, rlim } => sched::getrlimit(&p.limits, mem, resource, rlim),
         S::Setrlimit { resource, rlim } => sched::setrlimit(&mut p.limits, mem, resource, rlim),
@@ -272,10 +285,8 @@ fn route_process(p: &mut Process, mem: &mut dyn UserMemory, call: &Syscall) -> O
     })
 }
 
-/// mmap(2) as `crates/kernel/src/syscall/memory.rs` means to do it. (The kernel's version
-/// builds a file mapping with `MmapArgs::anonymous`, whose `MAP_ANONYMOUS` makes oxv-mm ignore
-/// the file: bug 3 in docs/robustness.md, reproduced in the guest by stress/repro/mmap_file.c.
-/// The harness maps the file, so the file-mapping paths of oxv-mm are fuzzed.)
+/// mmap(2) as `crates/kernel/src/syscall/memory.rs` does it (since c1d1c7e, which fixed
+/// bug 3 of docs/robustness.md: file contents were never mapped).
 fn mmap(
     world: &mut World,
     addr: u64,
@@ -293,16 +304,15 @@ fn mmap(
         if !file.is_readable() {
             return Err(Errno::EACCES);
         }
-        let regular = file.stat().is_ok_and(|m| m.kind == FileKind::Regular);
-        args = match regular.then(|| world.proc.map_source(file)).flatten() {
-            Some(source) => MmapArgs::file(addr, length as u64, prot as u32, flags, source, offset),
-            // Other files cannot be mapped yet: oxv-mm answers ENODEV for a missing source.
-            None => MmapArgs {
-                flags,
-                offset,
-                ..args
-            },
-        };
+        let meta = file.stat()?;
+        if meta.kind == FileKind::CharDevice && meta.rdev == ZERO_DEVICE {
+            // A private map of /dev/zero is anonymous memory; `args` already says so.
+        } else if meta.kind == FileKind::Regular {
+            let source = world.proc.map_source(file).ok_or(Errno::ENODEV)?;
+            args = MmapArgs::file(addr, length as u64, prot as u32, flags, source, offset);
+        } else {
+            return Err(Errno::ENODEV);
+        }
     }
     world.with_mm(|mm, plat| mm.mmap(args, plat).map(|a| a as usize))
 }
@@ -358,12 +368,12 @@ fn route_files(
         S::Pwrite64 { fd, buf, offset } => io(fd, &mut || {
             fs::read_write::pwrite64(files, mem, fd, buf, offset)
         }),
-        S::Readv { fd, iov, iovcnt } => {
-            io(fd, &mut || fs::read_write::readv(files, mem, fd, iov, iovcnt))
-        }
-        S::Writev { fd, iov, iovcnt } => {
-            io(fd, &mut || fs::read_write::writev(files, mem, fd, iov, iovcnt))
-        }
+        S::Readv { fd, iov, iovcnt } => io(fd, &mut || {
+            fs::read_write::readv(files, mem, fd, iov, iovcnt)
+        }),
+        S::Writev { fd, iov, iovcnt } => io(fd, &mut || {
+            fs::read_write::writev(files, mem, fd, iov, iovcnt)
+        }),
         S::Preadv {
             fd,
             iov,

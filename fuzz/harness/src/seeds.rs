@@ -59,7 +59,12 @@ pub fn bug1_read_into_own_mapping() -> Vec<Op> {
         path(0, b"/tmp/a"),
         call(
             Sysno::openat,
-            &[at_fdcwd(), s(0), v((g::O_RDWR | g::O_CREAT) as u64), v(0o600)],
+            &[
+                at_fdcwd(),
+                s(0),
+                v((g::O_RDWR | g::O_CREAT) as u64),
+                v(0o600),
+            ],
         ),
         call(Sysno::write, &[r(0), s(0x100), v(4096)]),
         call(
@@ -76,12 +81,24 @@ pub fn bug1_write_from_own_mapping() -> Vec<Op> {
         path(0, b"/tmp/a"),
         call(
             Sysno::openat,
-            &[at_fdcwd(), s(0), v((g::O_RDWR | g::O_CREAT) as u64), v(0o600)],
+            &[
+                at_fdcwd(),
+                s(0),
+                v((g::O_RDWR | g::O_CREAT) as u64),
+                v(0o600),
+            ],
         ),
         call(Sysno::write, &[r(0), s(0x100), v(8192)]),
         call(
             Sysno::mmap,
-            &[v(0), v(8192), v(g::PROT_READ as u64), v(g::MAP_PRIVATE as u64), r(1), v(0)],
+            &[
+                v(0),
+                v(8192),
+                v(g::PROT_READ as u64),
+                v(g::MAP_PRIVATE as u64),
+                r(1),
+                v(0),
+            ],
         ),
         call(Sysno::pwrite64, &[r(2), r(0), v(100), v(4096)]),
     ]
@@ -110,7 +127,10 @@ pub fn bug2_rlimit_nofile_ignored() -> Vec<Op> {
 /// Memory: mappings of every kind, splits, protections, the break, faults, stack growth.
 pub fn memory_tour() -> Vec<Op> {
     vec![
-        call(Sysno::mmap, &[v(0), v(0x10000), v(RW), v(PRIV_ANON), v(u64::MAX), v(0)]),
+        call(
+            Sysno::mmap,
+            &[v(0), v(0x10000), v(RW), v(PRIV_ANON), v(u64::MAX), v(0)],
+        ),
         call(Sysno::mprotect, &[r(0), v(0x3000), v(g::PROT_READ as u64)]),
         Op::Touch {
             addr: Arg::Vma(2, 1),
@@ -145,11 +165,24 @@ pub fn memory_tour() -> Vec<Op> {
         },
         call(
             Sysno::mmap,
-            &[v(0), v(0x4000), v(RW), v(PRIV_ANON | g::MAP_POPULATE as u64), v(u64::MAX), v(0)],
+            &[
+                v(0),
+                v(0x4000),
+                v(RW),
+                v(PRIV_ANON | g::MAP_POPULATE as u64),
+                v(u64::MAX),
+                v(0),
+            ],
         ),
-        call(Sysno::mprotect, &[r(0), v(0x4000), v((g::PROT_READ | g::PROT_EXEC) as u64)]),
+        call(
+            Sysno::mprotect,
+            &[r(0), v(0x4000), v((g::PROT_READ | g::PROT_EXEC) as u64)],
+        ),
         call(Sysno::munmap, &[v(0), v(u64::MAX)]),
-        call(Sysno::madvise, &[r(2), v(0x1000), v(g::MADV_DONTNEED as u64)]),
+        call(
+            Sysno::madvise,
+            &[r(2), v(0x1000), v(g::MADV_DONTNEED as u64)],
+        ),
     ]
 }
 
@@ -160,19 +193,33 @@ pub fn file_tour() -> Vec<Op> {
         path(0, b"/tmp/dir"),
         call(Sysno::mkdir, &[s(0), v(0o755)]),
         path(0x40, b"/tmp/dir/f"),
-        call(Sysno::openat, &[at_fdcwd(), s(0x40), o(g::O_RDWR | g::O_CREAT | g::O_TRUNC), v(0o644)]),
+        call(
+            Sysno::openat,
+            &[
+                at_fdcwd(),
+                s(0x40),
+                o(g::O_RDWR | g::O_CREAT | g::O_TRUNC),
+                v(0o644),
+            ],
+        ),
         call(Sysno::write, &[r(0), s(0x40), v(11)]),
         call(Sysno::lseek, &[r(1), v(0), o(g::SEEK_SET)]),
         call(Sysno::read, &[r(2), s(0x1000), v(64)]),
         call(Sysno::ftruncate, &[r(3), v(1 << 20)]),
-        call(Sysno::pread64, &[r(4), s(0x2000), v(8192), v((1 << 20) - 100)]),
+        call(
+            Sysno::pread64,
+            &[r(4), s(0x2000), v(8192), v((1 << 20) - 100)],
+        ),
         call(Sysno::fstat, &[r(5), s(0x3000)]),
         path(0x80, b"/tmp/dir/g"),
         call(Sysno::link, &[s(0x40), s(0x80)]),
         call(Sysno::symlink, &[s(0x40), s(0x100)]),
         path(0xc0, b"/tmp/dir/h"),
         call(Sysno::rename, &[s(0x80), s(0xc0)]),
-        call(Sysno::openat, &[at_fdcwd(), s(0), o(g::O_RDONLY | g::O_DIRECTORY), v(0)]),
+        call(
+            Sysno::openat,
+            &[at_fdcwd(), s(0), o(g::O_RDONLY | g::O_DIRECTORY), v(0)],
+        ),
         call(Sysno::getdents64, &[r(0), s(0x4000), v(4096)]),
         call(Sysno::fchdir, &[r(1)]),
         call(Sysno::getcwd, &[s(0x5000), v(256)]),
@@ -180,8 +227,14 @@ pub fn file_tour() -> Vec<Op> {
         call(Sysno::dup2, &[r(4), v(200)]),
         call(Sysno::fcntl, &[r(0), o(g::F_DUPFD_CLOEXEC), v(5)]),
         call(Sysno::close, &[v(200)]),
-        call(Sysno::readlink, &[special(crate::input::RO_BASE), s(0x6000), v(64)]),
-        call(Sysno::mmap, &[v(0), v(8192), v(RW), v(g::MAP_PRIVATE as u64), v(3), v(0)]),
+        call(
+            Sysno::readlink,
+            &[special(crate::input::RO_BASE), s(0x6000), v(64)],
+        ),
+        call(
+            Sysno::mmap,
+            &[v(0), v(8192), v(RW), v(g::MAP_PRIVATE as u64), v(3), v(0)],
+        ),
         Op::Touch {
             addr: r(0),
             access: Access::Read,
@@ -211,8 +264,18 @@ pub fn device_tour() -> Vec<Op> {
         call(Sysno::write, &[r(0), s(0x100), v(10)]),
         path(0x40, b"/proc/self/exe"),
         call(Sysno::readlink, &[s(0x40), s(0x200), v(4)]),
-        call(Sysno::ioctl, &[v(0), v(linux_raw_sys::ioctl::TCGETS as u64), s(0x300)]),
-        call(Sysno::ioctl, &[v(1), v(linux_raw_sys::ioctl::TIOCGWINSZ as u64), special(u64::MAX)]),
+        call(
+            Sysno::ioctl,
+            &[v(0), v(linux_raw_sys::ioctl::TCGETS as u64), s(0x300)],
+        ),
+        call(
+            Sysno::ioctl,
+            &[
+                v(1),
+                v(linux_raw_sys::ioctl::TIOCGWINSZ as u64),
+                special(u64::MAX),
+            ],
+        ),
         Op::Poke {
             off: 0x400,
             bytes: pollfds,
@@ -223,7 +286,10 @@ pub fn device_tour() -> Vec<Op> {
         call(Sysno::read, &[v(0), s(0x600), v(100)]),
         path(0x60, b"/proc/self/cmdline"),
         call(Sysno::open, &[s(0x60), o(g::O_RDONLY)]),
-        call(Sysno::read, &[r(0), special(crate::input::SCRATCH_BASE + 0xffff), v(100)]),
+        call(
+            Sysno::read,
+            &[r(0), special(crate::input::SCRATCH_BASE + 0xffff), v(100)],
+        ),
     ]
 }
 
@@ -248,13 +314,19 @@ pub fn process_tour() -> Vec<Op> {
         },
         call(Sysno::rt_sigaction, &[v(2), s(0x100), s(0x200), v(8)]),
         call(Sysno::rt_sigaction, &[v(9), s(0x100), s(0x200), v(8)]),
-        call(Sysno::rt_sigprocmask, &[v(g::SIG_BLOCK as u64), s(0x108), s(0x300), v(8)]),
+        call(
+            Sysno::rt_sigprocmask,
+            &[v(g::SIG_BLOCK as u64), s(0x108), s(0x300), v(8)],
+        ),
         Op::Poke {
             off: 0x400,
             bytes: stack,
         },
         call(Sysno::sigaltstack, &[s(0x400), s(0x500)]),
-        call(Sysno::clock_gettime, &[v(g::CLOCK_MONOTONIC as u64), s(0x600)]),
+        call(
+            Sysno::clock_gettime,
+            &[v(g::CLOCK_MONOTONIC as u64), s(0x600)],
+        ),
         call(Sysno::clock_getres, &[v(u32::MAX as u64), s(0x600)]),
         Op::Poke {
             off: 0x700,
@@ -263,13 +335,21 @@ pub fn process_tour() -> Vec<Op> {
         call(Sysno::nanosleep, &[s(0x700), s(0x800)]),
         call(
             Sysno::clock_nanosleep,
-            &[v(g::CLOCK_REALTIME as u64), v(g::TIMER_ABSTIME as u64), s(0x700), special(u64::MAX)],
+            &[
+                v(g::CLOCK_REALTIME as u64),
+                v(g::TIMER_ABSTIME as u64),
+                s(0x700),
+                special(u64::MAX),
+            ],
         ),
         call(Sysno::gettimeofday, &[s(0x900), s(0x910)]),
         call(Sysno::time, &[special(crate::input::RO_BASE)]),
         call(Sysno::getrlimit, &[v(g::RLIMIT_STACK as u64), s(0xa00)]),
         call(Sysno::setrlimit, &[v(g::RLIMIT_CORE as u64), s(0x100)]),
-        call(Sysno::prlimit64, &[v(0), v(g::RLIMIT_NOFILE as u64), v(0), s(0xb00)]),
+        call(
+            Sysno::prlimit64,
+            &[v(0), v(g::RLIMIT_NOFILE as u64), v(0), s(0xb00)],
+        ),
         call(Sysno::umask, &[v(0o7777)]),
     ]
 }

@@ -186,6 +186,8 @@ pub struct Converter {
     /// Which of them returned an fd.
     fd_results: Vec<bool>,
     next_string: u16,
+    /// The guest's first program break, so later brk(2) requests keep their offset from it.
+    guest_brk: Option<u64>,
 }
 
 impl Converter {
@@ -263,7 +265,11 @@ impl Converter {
     fn try_line(&mut self, line: &str) -> Option<()> {
         let open = line.find('(')?;
         let name = &line[..open];
-        if name.is_empty() || !name.bytes().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'_') {
+        if name.is_empty()
+            || !name
+                .bytes()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'_')
+        {
             return None;
         }
         let sysno = Sysno::from_str(name).ok()?;
@@ -281,6 +287,19 @@ impl Converter {
         for (i, tok) in args.iter().take(6).enumerate() {
             regs[i] = self.arg(tok, i, fd_first);
         }
+        if sysno == Sysno::brk {
+            // The break lives elsewhere in the fuzz process: keep the offset from the start.
+            let requested = args.first().and_then(|t| number(t)).unwrap_or(0);
+            regs[0] = match self.guest_brk {
+                Some(base) if requested >= base => {
+                    Arg::Raw(crate::input::BRK_BASE + (requested - base))
+                }
+                _ => Arg::Raw(0),
+            };
+            if self.guest_brk.is_none() {
+                self.guest_brk = result.split_whitespace().next().and_then(number);
+            }
+        }
         self.ops.push(Op::Syscall {
             nr: sysno.id() as u16,
             args: regs,
@@ -290,7 +309,12 @@ impl Converter {
         self.results.push(ok);
         self.fd_results.push(matches!(
             sysno,
-            Sysno::open | Sysno::openat | Sysno::creat | Sysno::dup | Sysno::dup2 | Sysno::dup3
+            Sysno::open
+                | Sysno::openat
+                | Sysno::creat
+                | Sysno::dup
+                | Sysno::dup2
+                | Sysno::dup3
                 | Sysno::fcntl
         ));
         Some(())
@@ -301,9 +325,14 @@ impl Converter {
 pub fn convert(log: &str) -> Vec<Op> {
     let mut c = Converter::new();
     for line in log.lines() {
+        if c.ops.len() >= crate::MAX_OPS {
+            break;
+        }
         c.line(line);
     }
-    c.finish()
+    let mut ops = c.finish();
+    ops.truncate(crate::MAX_OPS);
+    ops
 }
 
 #[cfg(test)]
@@ -348,7 +377,10 @@ mod tests {
 
     #[test]
     fn escapes_and_splitting() {
-        assert_eq!(unescape("\"a\\\"b\\\\c\\0\\177\\x41\"..."), b"a\"b\\c\0\x7fA");
+        assert_eq!(
+            unescape("\"a\\\"b\\\\c\\0\\177\\x41\"..."),
+            b"a\"b\\c\0\x7fA"
+        );
         assert_eq!(
             split_args("1, {a=1, b=[2, 3]}, \"x, y\", A|B"),
             ["1", "{a=1, b=[2, 3]}", "\"x, y\"", "A|B"]

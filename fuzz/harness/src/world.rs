@@ -27,7 +27,7 @@ use oxv_vfs::fake::{FakeBlocker, FakeClock, FakeConsole, FakeEntropy, FakeProces
 use oxv_vfs::procfs::ProcFs;
 use oxv_vfs::tmpfs::Tmpfs;
 use oxv_vfs::{
-    DeviceId, FdTable, FileSystem, FsContext, MountFlags, OpenFile, RealtimeClock, ReadBuf, Vfs,
+    DeviceId, FdTable, FileSystem, FsContext, MountFlags, OpenFile, ReadBuf, RealtimeClock, Vfs,
     devfs, initramfs,
 };
 use std::cell::{Cell, RefCell};

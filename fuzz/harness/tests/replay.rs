@@ -74,7 +74,11 @@ fn committed_seeds_match_their_sources() {
     for (name, ops) in seeds::regressions() {
         let saved = std::fs::read(fuzz_dir().join("regressions").join(format!("{name}.bin")))
             .unwrap_or_else(|e| panic!("regressions/{name}.bin: {e}"));
-        assert_eq!(saved, input::encode(&ops), "regressions/{name}.bin is stale");
+        assert_eq!(
+            saved,
+            input::encode(&ops),
+            "regressions/{name}.bin is stale"
+        );
     }
 }
 
@@ -94,8 +98,11 @@ fn known_bugs_are_stepped_around_in_lenient_mode() {
 fn fixed_crashes_stay_fixed() {
     let open: Vec<&str> = seeds::regressions().iter().map(|(n, _)| *n).collect();
     for path in files_in("regressions") {
-        let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or_default();
-        if open.iter().any(|n| *n == stem) {
+        let stem = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or_default();
+        if open.contains(&stem) {
             continue;
         }
         let data = std::fs::read(&path).expect("read a reproducer");

@@ -80,6 +80,46 @@ pub struct Stat {
     pub unused: [i64; 3],
 }
 
+/// `struct statfs` as x86_64 statfs(2) and fstatfs(2) fill it (120 bytes).
+#[repr(C)]
+#[derive(
+    Copy, Clone, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
+pub struct Statfs {
+    /// File-system type (its magic number, `EXT2_SUPER_MAGIC`, `TMPFS_MAGIC`...).
+    pub f_type: i64,
+    /// Optimal transfer block size.
+    pub f_bsize: i64,
+    /// Data blocks, in `f_frsize` units.
+    pub f_blocks: i64,
+    /// Free blocks.
+    pub f_bfree: i64,
+    /// Free blocks an unprivileged user may use.
+    pub f_bavail: i64,
+    /// Inodes.
+    pub f_files: i64,
+    /// Free inodes.
+    pub f_ffree: i64,
+    /// File-system id.
+    pub f_fsid: [i32; 2],
+    /// Longest file name.
+    pub f_namelen: i64,
+    /// Fragment size.
+    pub f_frsize: i64,
+    /// Mount flags (`ST_*`).
+    pub f_flags: i64,
+    /// Reserved, always zero.
+    pub f_spare: [i64; 4],
+}
+
+/// `f_flags` of [`Statfs`]: mounted read-only (`ST_RDONLY`, the same bit as `MS_RDONLY`).
+pub const ST_RDONLY: u64 = raw::MS_RDONLY as u64;
+/// `f_flags`: access times are not updated (`ST_NOATIME`, the same bit as `MS_NOATIME`).
+pub const ST_NOATIME: u64 = raw::MS_NOATIME as u64;
+/// `f_flags`: the flags are valid, always set by Linux's statfs(2) (`ST_VALID`, defined in
+/// the kernel's `include/linux/statfs.h`, not exported to user headers).
+pub const ST_VALID: u64 = 0x0020;
+
 /// `struct statx_timestamp`.
 #[repr(C)]
 #[derive(
@@ -279,6 +319,21 @@ const _: () = {
     assert!(offset_of!(Stat, st_ctime) == offset_of!(raw::stat, st_ctime));
     assert!(offset_of!(Stat, st_ctime_nsec) == offset_of!(raw::stat, st_ctime_nsec));
     assert!(offset_of!(Stat, unused) == offset_of!(raw::stat, __unused));
+
+    assert!(size_of::<Statfs>() == size_of::<raw::statfs>());
+    assert!(size_of::<Statfs>() == 120);
+    assert!(offset_of!(Statfs, f_type) == offset_of!(raw::statfs, f_type));
+    assert!(offset_of!(Statfs, f_bsize) == offset_of!(raw::statfs, f_bsize));
+    assert!(offset_of!(Statfs, f_blocks) == offset_of!(raw::statfs, f_blocks));
+    assert!(offset_of!(Statfs, f_bfree) == offset_of!(raw::statfs, f_bfree));
+    assert!(offset_of!(Statfs, f_bavail) == offset_of!(raw::statfs, f_bavail));
+    assert!(offset_of!(Statfs, f_files) == offset_of!(raw::statfs, f_files));
+    assert!(offset_of!(Statfs, f_ffree) == offset_of!(raw::statfs, f_ffree));
+    assert!(offset_of!(Statfs, f_fsid) == offset_of!(raw::statfs, f_fsid));
+    assert!(offset_of!(Statfs, f_namelen) == offset_of!(raw::statfs, f_namelen));
+    assert!(offset_of!(Statfs, f_frsize) == offset_of!(raw::statfs, f_frsize));
+    assert!(offset_of!(Statfs, f_flags) == offset_of!(raw::statfs, f_flags));
+    assert!(offset_of!(Statfs, f_spare) == offset_of!(raw::statfs, f_spare));
 
     assert!(size_of::<StatxTimestamp>() == size_of::<raw::statx_timestamp>());
     assert!(offset_of!(StatxTimestamp, tv_nsec) == offset_of!(raw::statx_timestamp, tv_nsec));

@@ -4,6 +4,7 @@
 
 pub mod fs;
 pub mod mm;
+pub mod net;
 pub mod process;
 pub mod sigframe;
 pub mod signal;

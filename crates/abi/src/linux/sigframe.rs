@@ -117,6 +117,24 @@ impl SigInfo {
         s
     }
 
+    /// A child's state change (`SIGCHLD`, waitid(2)): `si_pid`, `si_uid`, `si_status` (the
+    /// exit code or the signal), `si_utime` and `si_stime` (clock ticks).
+    pub fn from_child(
+        signo: i32,
+        code: i32,
+        pid: i32,
+        uid: u32,
+        status: i32,
+        utime: u64,
+        stime: u64,
+    ) -> SigInfo {
+        let mut s = SigInfo::from_process(signo, code, pid, uid);
+        s.fields[1] = status as u32 as u64;
+        s.fields[2] = utime;
+        s.fields[3] = stime;
+        s
+    }
+
     /// A fault (`SIGSEGV`, `SIGBUS`, `SIGILL`, `SIGFPE`, `SIGTRAP`): `si_addr`.
     pub fn from_fault(signo: i32, code: i32, addr: u64) -> SigInfo {
         let mut s = SigInfo {
@@ -213,6 +231,16 @@ pub mod code {
     pub const FPE_FLTINV: i32 = raw::FPE_FLTINV as i32;
     /// SIGTRAP: breakpoint.
     pub const TRAP_BRKPT: i32 = raw::TRAP_BRKPT as i32;
+    /// SIGCHLD: the child exited.
+    pub const CLD_EXITED: i32 = raw::CLD_EXITED as i32;
+    /// SIGCHLD: the child was killed by a signal.
+    pub const CLD_KILLED: i32 = raw::CLD_KILLED as i32;
+    /// SIGCHLD: the child was killed by a signal and dumped core.
+    pub const CLD_DUMPED: i32 = raw::CLD_DUMPED as i32;
+    /// SIGCHLD: the child was stopped by a signal.
+    pub const CLD_STOPPED: i32 = raw::CLD_STOPPED as i32;
+    /// SIGCHLD: the stopped child was continued.
+    pub const CLD_CONTINUED: i32 = raw::CLD_CONTINUED as i32;
     /// SIGTRAP: single step.
     pub const TRAP_TRACE: i32 = raw::TRAP_TRACE as i32;
 }

@@ -9,6 +9,94 @@ use crate::user::{PATH_MAX, UserAddr, UserCStr, UserPtr};
 use core::fmt;
 use linux_raw_sys::general as g;
 
+/// msync(2) flags.
+const MSYNC_FLAGS: Names = &[
+    ("MS_ASYNC", g::MS_ASYNC as u64),
+    ("MS_INVALIDATE", g::MS_INVALIDATE as u64),
+    ("MS_SYNC", g::MS_SYNC as u64),
+];
+
+/// mlock2(2) flags.
+const MLOCK2_FLAGS: Names = &[("MLOCK_ONFAULT", g::MLOCK_ONFAULT as u64)];
+
+/// mlockall(2) flags.
+const MLOCKALL_FLAGS: Names = &[
+    ("MCL_CURRENT", g::MCL_CURRENT as u64),
+    ("MCL_FUTURE", g::MCL_FUTURE as u64),
+    ("MCL_ONFAULT", g::MCL_ONFAULT as u64),
+];
+
+/// epoll_create1(2) flags.
+const EPOLL_CREATE_FLAGS: Names = &[("EPOLL_CLOEXEC", g::EPOLL_CLOEXEC as u64)];
+
+/// epoll_ctl(2) operations.
+const EPOLL_CTL_OPS: Names = &[
+    ("EPOLL_CTL_ADD", g::EPOLL_CTL_ADD as u64),
+    ("EPOLL_CTL_DEL", g::EPOLL_CTL_DEL as u64),
+    ("EPOLL_CTL_MOD", g::EPOLL_CTL_MOD as u64),
+];
+
+/// epoll event bits and flags.
+const EPOLL_EVENTS: Names = &[
+    ("EPOLLIN", g::EPOLLIN as u64),
+    ("EPOLLPRI", g::EPOLLPRI as u64),
+    ("EPOLLOUT", g::EPOLLOUT as u64),
+    ("EPOLLERR", g::EPOLLERR as u64),
+    ("EPOLLHUP", g::EPOLLHUP as u64),
+    ("EPOLLNVAL", g::EPOLLNVAL as u64),
+    ("EPOLLRDNORM", g::EPOLLRDNORM as u64),
+    ("EPOLLRDBAND", g::EPOLLRDBAND as u64),
+    ("EPOLLWRNORM", g::EPOLLWRNORM as u64),
+    ("EPOLLWRBAND", g::EPOLLWRBAND as u64),
+    ("EPOLLMSG", g::EPOLLMSG as u64),
+    ("EPOLLRDHUP", g::EPOLLRDHUP as u64),
+    ("EPOLLEXCLUSIVE", g::EPOLLEXCLUSIVE as u64),
+    ("EPOLLWAKEUP", g::EPOLLWAKEUP as u64),
+    ("EPOLLONESHOT", g::EPOLLONESHOT as u64),
+    ("EPOLLET", g::EPOLLET as u64),
+];
+
+/// eventfd2(2) flags.
+const EFD_FLAGS: Names = &[
+    ("EFD_SEMAPHORE", g::EFD_SEMAPHORE as u64),
+    ("EFD_NONBLOCK", g::EFD_NONBLOCK as u64),
+    ("EFD_CLOEXEC", g::EFD_CLOEXEC as u64),
+];
+
+/// timerfd_create(2) flags.
+const TFD_FLAGS: Names = &[
+    ("TFD_NONBLOCK", g::TFD_NONBLOCK as u64),
+    ("TFD_CLOEXEC", g::TFD_CLOEXEC as u64),
+];
+
+/// timerfd_settime(2) flags.
+const TFD_SETTIME_FLAGS: Names = &[
+    ("TFD_TIMER_ABSTIME", g::TFD_TIMER_ABSTIME as u64),
+    ("TFD_TIMER_CANCEL_ON_SET", g::TFD_TIMER_CANCEL_ON_SET as u64),
+];
+
+/// signalfd4(2) flags (`SFD_*` are the `O_*` values).
+const SFD_FLAGS: Names = &[
+    ("SFD_NONBLOCK", g::O_NONBLOCK as u64),
+    ("SFD_CLOEXEC", g::O_CLOEXEC as u64),
+];
+
+/// close_range(2) flags: `CLOSE_RANGE_UNSHARE` and `CLOSE_RANGE_CLOEXEC` from
+/// <linux/close_range.h>, which linux-raw-sys does not carry.
+const CLOSE_RANGE_FLAGS: Names = &[
+    ("CLOSE_RANGE_UNSHARE", 1 << 1),
+    ("CLOSE_RANGE_CLOEXEC", 1 << 2),
+];
+
+/// memfd_create(2) flags.
+const MFD_FLAGS: Names = &[
+    ("MFD_CLOEXEC", g::MFD_CLOEXEC as u64),
+    ("MFD_ALLOW_SEALING", g::MFD_ALLOW_SEALING as u64),
+    ("MFD_HUGETLB", g::MFD_HUGETLB as u64),
+    ("MFD_NOEXEC_SEAL", g::MFD_NOEXEC_SEAL as u64),
+    ("MFD_EXEC", g::MFD_EXEC as u64),
+];
+
 impl Printer<'_> {
     fn futex(
         &mut self,
@@ -198,7 +286,18 @@ impl Printer<'_> {
             | S::Fchdir { fd }
             | S::Dup { oldfd: fd }
             | S::Fsync { fd }
-            | S::Fdatasync { fd } => self.dec(fd),
+            | S::Fdatasync { fd }
+            | S::Syncfs { fd } => self.dec(fd),
+            S::Statfs { path, buf } => {
+                self.path(path)?;
+                self.sep()?;
+                self.ptr(buf)
+            }
+            S::Fstatfs { fd, buf } => {
+                self.dec(fd)?;
+                self.sep()?;
+                self.ptr(buf)
+            }
             S::Clone {
                 flags,
                 stack,
@@ -485,6 +584,31 @@ impl Printer<'_> {
                 self.named(advice as i64, MADV)
             }
             S::Brk { addr } => self.addr(addr),
+            S::Msync {
+                addr,
+                length,
+                flags,
+            } => {
+                self.addr(addr)?;
+                write!(self.out, ", {length}, ")?;
+                self.flags(flags as u32 as u64, MSYNC_FLAGS, "0")
+            }
+            S::Mincore { addr, length, vec } => {
+                self.addr(addr)?;
+                write!(self.out, ", {length}, ")?;
+                self.addr(vec)
+            }
+            S::Mlock { addr, len } | S::Munlock { addr, len } => {
+                self.addr(addr)?;
+                write!(self.out, ", {len}")
+            }
+            S::Mlock2 { addr, len, flags } => {
+                self.addr(addr)?;
+                write!(self.out, ", {len}, ")?;
+                self.flags(flags as u32 as u64, MLOCK2_FLAGS, "0")
+            }
+            S::Mlockall { flags } => self.flags(flags as u32 as u64, MLOCKALL_FLAGS, "0"),
+            S::Munlockall => Ok(()),
             S::RtSigaction {
                 signum,
                 act,
@@ -518,6 +642,7 @@ impl Printer<'_> {
                 write!(self.out, ", {sigsetsize}")
             }
             S::RtSigreturn
+            | S::Sync
             | S::SchedYield
             | S::Getpid
             | S::Getppid
@@ -798,6 +923,71 @@ impl Printer<'_> {
             }
             S::Umask { mask } => self.mode(mask),
             S::Getpgid { pid } | S::Getsid { pid } => self.dec(pid),
+            S::Setpgid { pid, pgid } => {
+                self.dec(pid)?;
+                self.sep()?;
+                self.dec(pgid)
+            }
+            S::Setsid | S::Fork | S::Vfork => Ok(()),
+            S::Execve {
+                pathname,
+                argv,
+                envp,
+            } => {
+                self.path(pathname)?;
+                self.sep()?;
+                self.addr(argv)?;
+                self.sep()?;
+                self.addr(envp)
+            }
+            S::Execveat {
+                dirfd,
+                pathname,
+                argv,
+                envp,
+                flags,
+            } => {
+                self.dirfd(dirfd)?;
+                self.sep()?;
+                self.path(pathname)?;
+                self.sep()?;
+                self.addr(argv)?;
+                self.sep()?;
+                self.addr(envp)?;
+                self.sep()?;
+                self.hex(flags as u32 as u64)
+            }
+            S::Wait4 {
+                pid,
+                wstatus,
+                options,
+                rusage,
+            } => {
+                self.dec(pid)?;
+                self.sep()?;
+                self.addr(wstatus.addr())?;
+                self.sep()?;
+                self.hex(options as u32 as u64)?;
+                self.sep()?;
+                self.addr(rusage.addr())
+            }
+            S::Waitid {
+                idtype,
+                id,
+                infop,
+                options,
+                rusage,
+            } => {
+                self.dec(idtype)?;
+                self.sep()?;
+                self.dec(id)?;
+                self.sep()?;
+                self.addr(infop.addr())?;
+                self.sep()?;
+                self.hex(options as u32 as u64)?;
+                self.sep()?;
+                self.addr(rusage.addr())
+            }
             S::Prctl {
                 option,
                 arg2,
@@ -816,8 +1006,252 @@ impl Printer<'_> {
                 }
                 Ok(())
             }
+            S::Socket { .. }
+            | S::Socketpair { .. }
+            | S::Bind { .. }
+            | S::Listen { .. }
+            | S::Accept { .. }
+            | S::Accept4 { .. }
+            | S::Connect { .. }
+            | S::Sendto { .. }
+            | S::Recvfrom { .. }
+            | S::Sendmsg { .. }
+            | S::Recvmsg { .. }
+            | S::Sendmmsg { .. }
+            | S::Recvmmsg { .. }
+            | S::Shutdown { .. }
+            | S::Getsockname { .. }
+            | S::Getpeername { .. }
+            | S::Setsockopt { .. }
+            | S::Getsockopt { .. } => self.socket_args(call).unwrap_or(Ok(())),
+            S::Select { .. }
+            | S::Pselect6 { .. }
+            | S::EpollCreate { .. }
+            | S::EpollCreate1 { .. }
+            | S::EpollCtl { .. }
+            | S::EpollWait { .. }
+            | S::EpollPwait { .. }
+            | S::EpollPwait2 { .. }
+            | S::Eventfd { .. }
+            | S::Eventfd2 { .. }
+            | S::TimerfdCreate { .. }
+            | S::TimerfdSettime { .. }
+            | S::TimerfdGettime { .. }
+            | S::Signalfd { .. }
+            | S::Signalfd4 { .. }
+            | S::CloseRange { .. }
+            | S::MemfdCreate { .. } => self.readiness_args(call),
+            S::Flock { .. }
+            | S::Chmod { .. }
+            | S::Fchmod { .. }
+            | S::Fchmodat { .. }
+            | S::Fchmodat2 { .. }
+            | S::Chown { .. }
+            | S::Fchown { .. }
+            | S::Lchown { .. }
+            | S::Fchownat { .. }
+            | S::Utime { .. }
+            | S::Utimes { .. }
+            | S::Futimesat { .. }
+            | S::Utimensat { .. }
+            | S::Setxattr { .. }
+            | S::Lsetxattr { .. }
+            | S::Fsetxattr { .. }
+            | S::Getxattr { .. }
+            | S::Lgetxattr { .. }
+            | S::Fgetxattr { .. }
+            | S::Listxattr { .. }
+            | S::Llistxattr { .. }
+            | S::Flistxattr { .. }
+            | S::Removexattr { .. }
+            | S::Lremovexattr { .. }
+            | S::Fremovexattr { .. }
+            | S::Sendfile { .. }
+            | S::CopyFileRange { .. }
+            | S::Splice { .. }
+            | S::Tee { .. }
+            | S::Fallocate { .. }
+            | S::Openat2 { .. }
+            | S::InotifyInit
+            | S::InotifyInit1 { .. }
+            | S::InotifyAddWatch { .. }
+            | S::InotifyRmWatch { .. } => self.file_args(call).unwrap_or(Ok(())),
             S::Unknown { .. } => Ok(()),
         }
+    }
+
+    /// The arguments of the readiness and event-file calls (epoll, select, eventfd, timerfd,
+    /// signalfd) and of close_range and memfd_create; nothing for any other call.
+    fn readiness_args(&mut self, call: &Syscall) -> fmt::Result {
+        use Syscall as S;
+        match *call {
+            S::Select {
+                nfds,
+                readfds,
+                writefds,
+                exceptfds,
+                timeout,
+            } => self.select_args(nfds, [readfds, writefds, exceptfds], timeout.addr(), None),
+            S::Pselect6 {
+                nfds,
+                readfds,
+                writefds,
+                exceptfds,
+                timeout,
+                sigmask,
+            } => self.select_args(
+                nfds,
+                [readfds, writefds, exceptfds],
+                timeout.addr(),
+                Some(sigmask),
+            ),
+            S::EpollCreate { size } => self.dec(size),
+            S::EpollCreate1 { flags } => self.flags(flags as u64, EPOLL_CREATE_FLAGS, "0"),
+            S::EpollCtl {
+                epfd,
+                op,
+                fd,
+                event,
+            } => self.epoll_ctl(epfd, op, fd, event),
+            S::EpollWait {
+                epfd,
+                events,
+                maxevents,
+                timeout,
+            } => {
+                write!(self.out, "{epfd}, ")?;
+                self.addr(events)?;
+                write!(self.out, ", {maxevents}, {timeout}")
+            }
+            S::EpollPwait {
+                epfd,
+                events,
+                maxevents,
+                timeout,
+                sigmask,
+                sigsetsize,
+            } => {
+                write!(self.out, "{epfd}, ")?;
+                self.addr(events)?;
+                write!(self.out, ", {maxevents}, {timeout}, ")?;
+                self.sigset_ptr(sigmask)?;
+                write!(self.out, ", {sigsetsize}")
+            }
+            S::EpollPwait2 {
+                epfd,
+                events,
+                maxevents,
+                timeout,
+                sigmask,
+                sigsetsize,
+            } => {
+                write!(self.out, "{epfd}, ")?;
+                self.addr(events)?;
+                write!(self.out, ", {maxevents}, ")?;
+                self.timespec(timeout)?;
+                self.sep()?;
+                self.sigset_ptr(sigmask)?;
+                write!(self.out, ", {sigsetsize}")
+            }
+            S::Eventfd { initval } => self.dec(initval),
+            S::Eventfd2 { initval, flags } => {
+                write!(self.out, "{initval}, ")?;
+                self.flags(flags as u64, EFD_FLAGS, "0")
+            }
+            S::TimerfdCreate { clockid, flags } => {
+                self.named(clockid as i64, CLOCKS)?;
+                self.sep()?;
+                self.flags(flags as u64, TFD_FLAGS, "0")
+            }
+            S::TimerfdSettime {
+                fd,
+                flags,
+                new_value,
+                old_value,
+            } => {
+                write!(self.out, "{fd}, ")?;
+                self.flags(flags as u32 as u64, TFD_SETTIME_FLAGS, "0")?;
+                self.sep()?;
+                self.ptr(new_value)?;
+                self.sep()?;
+                self.ptr(old_value)
+            }
+            S::TimerfdGettime { fd, curr_value } => {
+                write!(self.out, "{fd}, ")?;
+                self.ptr(curr_value)
+            }
+            S::Signalfd { fd, mask, sizemask } => {
+                write!(self.out, "{fd}, ")?;
+                self.sigset_ptr(mask)?;
+                write!(self.out, ", {sizemask}")
+            }
+            S::Signalfd4 {
+                fd,
+                mask,
+                sizemask,
+                flags,
+            } => {
+                write!(self.out, "{fd}, ")?;
+                self.sigset_ptr(mask)?;
+                write!(self.out, ", {sizemask}, ")?;
+                self.flags(flags as u64, SFD_FLAGS, "0")
+            }
+            S::CloseRange { first, last, flags } => {
+                write!(self.out, "{first}, ")?;
+                if last == u32::MAX {
+                    self.s("~0U")?;
+                } else {
+                    self.dec(last)?;
+                }
+                self.sep()?;
+                self.flags(flags as u64, CLOSE_RANGE_FLAGS, "0")
+            }
+            S::MemfdCreate { name, flags } => {
+                self.cstr(name, MAX_STRING)?;
+                self.sep()?;
+                self.flags(flags as u64, MFD_FLAGS, "0")
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn select_args(
+        &mut self,
+        nfds: i32,
+        sets: [UserAddr; 3],
+        timeout: UserAddr,
+        sigmask: Option<UserAddr>,
+    ) -> fmt::Result {
+        self.dec(nfds)?;
+        for set in sets {
+            self.sep()?;
+            self.addr(set)?;
+        }
+        self.sep()?;
+        match sigmask {
+            None => self.addr(timeout),
+            Some(m) => {
+                self.timespec(UserPtr::new(timeout.get()))?;
+                self.sep()?;
+                self.addr(m)
+            }
+        }
+    }
+
+    fn epoll_ctl(&mut self, epfd: i32, op: i32, fd: i32, event: UserAddr) -> fmt::Result {
+        write!(self.out, "{epfd}, ")?;
+        self.named(op as i64, EPOLL_CTL_OPS)?;
+        write!(self.out, ", {fd}, ")?;
+        // struct epoll_event is packed: events (u32) then data (u64), 12 bytes.
+        let mut raw = [0u8; 12];
+        if event.is_null() || self.mem.copy_in(event, &mut raw).is_err() {
+            return self.addr(event);
+        }
+        let events = u32::from_le_bytes([raw[0], raw[1], raw[2], raw[3]]);
+        let data = u64::from_le_bytes(raw[4..].try_into().expect("8 bytes"));
+        self.s("{events=")?;
+        self.flags(events as u64, EPOLL_EVENTS, "0")?;
+        write!(self.out, ", data={data:#x}}}")
     }
 
     /// open(2)'s mode argument, shown only when the flags make the kernel use it.
@@ -844,7 +1278,7 @@ impl Printer<'_> {
         Ok(())
     }
 
-    fn pipefd(&mut self, p: UserPtr<[i32; 2]>) -> fmt::Result {
+    pub(super) fn pipefd(&mut self, p: UserPtr<[i32; 2]>) -> fmt::Result {
         match (self.result, p.read(self.mem)) {
             (Some(_), Ok([r, w])) => write!(self.out, "[{r}, {w}]"),
             _ => self.ptr(p),

@@ -154,8 +154,8 @@ fn unknown_calls_show_raw_registers() {
         "= -1 ENOSYS (Function not implemented)"
     );
     // A Linux call oxv does not decode keeps its name.
-    let c = call(Sysno::fork, &[0x11, 0]);
-    assert_eq!(entry(&m, &c), "fork(0x11, 0, 0, 0, 0, 0)");
+    let c = call(Sysno::kexec_load, &[0x11, 0]);
+    assert_eq!(entry(&m, &c), "kexec_load(0x11, 0, 0, 0, 0, 0)");
     let c = call(Sysno::clone, &[0x11, 0]);
     assert_eq!(entry(&m, &c), "clone(0x11, 0x0, 0x0, 0x0, 0x0)");
 }
@@ -513,4 +513,38 @@ fn every_decoded_call_formats_without_memory() {
             assert!(text.contains(") = "), "{text}");
         }
     }
+}
+
+#[test]
+fn socket_calls_like_strace() {
+    let mut m = mem();
+    assert_eq!(
+        entry(&m, &call(Sysno::socket, &[2, 1 | 0x80000, 0])),
+        "socket(AF_INET, SOCK_STREAM|SOCK_CLOEXEC, 0)"
+    );
+    // struct sockaddr_in for 127.0.0.1:8080.
+    m.poke(DATA, &[2, 0, 0x1f, 0x90, 127, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0]);
+    assert_eq!(
+        entry(&m, &call(Sysno::connect, &[3, DATA, 16])),
+        "connect(3, {sa_family=AF_INET, sin_port=htons(8080), sin_addr=inet_addr(\"127.0.0.1\")}, 16)"
+    );
+    let mut un = vec![1u8, 0];
+    un.extend_from_slice(b"/tmp/s\0");
+    m.poke(DATA + 0x100, &un);
+    assert_eq!(
+        entry(&m, &call(Sysno::bind, &[3, DATA + 0x100, 9])),
+        "bind(3, {sa_family=AF_UNIX, sun_path=\"/tmp/s\"}, 9)"
+    );
+    assert_eq!(
+        entry(&m, &call(Sysno::setsockopt, &[3, 1, 2, 0, 4])),
+        "setsockopt(3, SOL_SOCKET, SO_REUSEADDR, NULL, 4)"
+    );
+    assert_eq!(
+        entry(&m, &call(Sysno::shutdown, &[3, 1])),
+        "shutdown(3, SHUT_WR)"
+    );
+    assert_eq!(
+        entry(&m, &call(Sysno::sendto, &[3, STR, 0, 0x4040, 0, 0])),
+        "sendto(3, \"\", 0, MSG_DONTWAIT|MSG_NOSIGNAL, NULL, 0)"
+    );
 }

@@ -97,6 +97,10 @@ const REQUIRED: &[Sysno] = &[
     Sysno::prctl,
     Sysno::fsync,
     Sysno::fdatasync,
+    Sysno::sync,
+    Sysno::syncfs,
+    Sysno::statfs,
+    Sysno::fstatfs,
     Sysno::truncate,
     Sysno::ftruncate,
     Sysno::creat,
@@ -134,6 +138,56 @@ const REQUIRED: &[Sysno] = &[
     Sysno::sched_rr_get_interval,
     Sysno::getpriority,
     Sysno::setpriority,
+    Sysno::msync,
+    Sysno::mincore,
+    Sysno::mlock,
+    Sysno::munlock,
+    Sysno::mlock2,
+    Sysno::mlockall,
+    Sysno::munlockall,
+    Sysno::select,
+    Sysno::pselect6,
+    Sysno::epoll_create,
+    Sysno::epoll_create1,
+    Sysno::epoll_ctl,
+    Sysno::epoll_wait,
+    Sysno::epoll_pwait,
+    Sysno::epoll_pwait2,
+    Sysno::eventfd,
+    Sysno::eventfd2,
+    Sysno::timerfd_create,
+    Sysno::timerfd_settime,
+    Sysno::timerfd_gettime,
+    Sysno::signalfd,
+    Sysno::signalfd4,
+    Sysno::close_range,
+    Sysno::memfd_create,
+    Sysno::socket,
+    Sysno::socketpair,
+    Sysno::bind,
+    Sysno::listen,
+    Sysno::accept,
+    Sysno::accept4,
+    Sysno::connect,
+    Sysno::sendto,
+    Sysno::recvfrom,
+    Sysno::sendmsg,
+    Sysno::recvmsg,
+    Sysno::sendmmsg,
+    Sysno::recvmmsg,
+    Sysno::shutdown,
+    Sysno::getsockname,
+    Sysno::getpeername,
+    Sysno::setsockopt,
+    Sysno::getsockopt,
+    Sysno::setpgid,
+    Sysno::setsid,
+    Sysno::fork,
+    Sysno::vfork,
+    Sysno::execve,
+    Sysno::execveat,
+    Sysno::wait4,
+    Sysno::waitid,
 ];
 
 #[test]
@@ -294,6 +348,55 @@ fn arguments_land_in_the_right_fields() {
         decode(Sysno::rt_sigreturn.id() as u64, [1; 6]),
         Syscall::RtSigreturn
     );
+    // The memory calls: lengths keep 64 bits, flags are ints.
+    assert_eq!(
+        decode(
+            Sysno::msync.id() as u64,
+            [0x1000, u64::MAX, 0x1_0000_0004, 0, 0, 0]
+        ),
+        Syscall::Msync {
+            addr: UserAddr::new(0x1000),
+            length: usize::MAX,
+            flags: 4
+        }
+    );
+    assert_eq!(
+        decode(
+            Sysno::mincore.id() as u64,
+            [0x1000, 0x3000, 0x9000, 0, 0, 0]
+        ),
+        Syscall::Mincore {
+            addr: UserAddr::new(0x1000),
+            length: 0x3000,
+            vec: UserAddr::new(0x9000)
+        }
+    );
+    assert_eq!(
+        decode(
+            Sysno::mlock2.id() as u64,
+            [0x2000, 0x1000, 0xffff_ffff, 0, 0, 0]
+        ),
+        Syscall::Mlock2 {
+            addr: UserAddr::new(0x2000),
+            len: 0x1000,
+            flags: -1
+        }
+    );
+    assert_eq!(
+        decode(Sysno::munlock.id() as u64, [0x2000, 0x1000, 0, 0, 0, 0]),
+        Syscall::Munlock {
+            addr: UserAddr::new(0x2000),
+            len: 0x1000
+        }
+    );
+    assert_eq!(
+        decode(Sysno::mlockall.id() as u64, [0x1_0000_0003, 0, 0, 0, 0, 0]),
+        Syscall::Mlockall { flags: 3 }
+    );
+    assert_eq!(
+        decode(Sysno::munlockall.id() as u64, [9; 6]),
+        Syscall::Munlockall
+    );
     assert_eq!(
         decode(
             Sysno::readlink.id() as u64,
@@ -303,6 +406,159 @@ fn arguments_land_in_the_right_fields() {
             pathname: UserCStr::new(0x1000),
             buf: UserAddr::new(0x2000),
             bufsiz: -1
+        }
+    );
+}
+
+#[test]
+fn socket_calls_decode_with_linux_argument_types() {
+    let minus_one = u64::MAX;
+    assert_eq!(
+        decode(Sysno::socket.id() as u64, [2 | (1 << 32), 0x80801, 0, 0, 0, 0]),
+        Syscall::Socket {
+            domain: 2,
+            type_: 0x80801,
+            protocol: 0
+        }
+    );
+    // sendto(fd, buf, len, flags, addr, addrlen): the length is a size_t, addrlen an int.
+    assert_eq!(
+        decode(
+            Sysno::sendto.id() as u64,
+            [3, 0x1000, 1 << 33, 0x4000, 0x2000, minus_one]
+        ),
+        Syscall::Sendto {
+            sockfd: 3,
+            buf: UserBuf::new(0x1000, 1 << 33),
+            flags: 0x4000,
+            dest_addr: UserAddr::new(0x2000),
+            addrlen: -1
+        }
+    );
+    assert_eq!(
+        decode(Sysno::accept4.id() as u64, [4, 0, 0, 0x800, 0, 0]),
+        Syscall::Accept4 {
+            sockfd: 4,
+            addr: UserAddr::NULL,
+            addrlen: UserPtr::new(0),
+            flags: 0x800
+        }
+    );
+    assert_eq!(
+        decode(Sysno::recvmmsg.id() as u64, [5, 0x3000, 8, 0x40, 0x4000, 0]),
+        Syscall::Recvmmsg {
+            sockfd: 5,
+            msgvec: UserPtr::new(0x3000),
+            vlen: 8,
+            flags: 0x40,
+            timeout: UserPtr::new(0x4000)
+        }
+    );
+    for s in [
+        Sysno::socketpair,
+        Sysno::bind,
+        Sysno::listen,
+        Sysno::accept,
+        Sysno::connect,
+        Sysno::recvfrom,
+        Sysno::sendmsg,
+        Sysno::recvmsg,
+        Sysno::sendmmsg,
+        Sysno::shutdown,
+        Sysno::getsockname,
+        Sysno::getpeername,
+        Sysno::setsockopt,
+        Sysno::getsockopt,
+    ] {
+        assert!(
+            !matches!(decode(s.id() as u64, [0; 6]), Syscall::Unknown { .. }),
+            "{s} decodes"
+        );
+    }
+}
+
+#[test]
+fn readiness_and_event_file_calls_decode_their_arguments() {
+    assert_eq!(
+        decode(
+            Sysno::epoll_ctl.id() as u64,
+            [0x1_0000_0004, 1, 0xffff_ffff, 0x7000, 0, 0]
+        ),
+        Syscall::EpollCtl {
+            epfd: 4,
+            op: 1,
+            fd: -1,
+            event: UserAddr::new(0x7000)
+        }
+    );
+    assert_eq!(
+        decode(
+            Sysno::epoll_pwait2.id() as u64,
+            [3, 0x8000, 16, 0x9000, 0xa000, 8]
+        ),
+        Syscall::EpollPwait2 {
+            epfd: 3,
+            events: UserAddr::new(0x8000),
+            maxevents: 16,
+            timeout: UserPtr::new(0x9000),
+            sigmask: UserPtr::new(0xa000),
+            sigsetsize: 8
+        }
+    );
+    assert_eq!(
+        decode(
+            Sysno::pselect6.id() as u64,
+            [5, 0x1000, 0, 0x2000, 0x3000, 0x4000]
+        ),
+        Syscall::Pselect6 {
+            nfds: 5,
+            readfds: UserAddr::new(0x1000),
+            writefds: UserAddr::new(0),
+            exceptfds: UserAddr::new(0x2000),
+            timeout: UserPtr::new(0x3000),
+            sigmask: UserAddr::new(0x4000)
+        }
+    );
+    assert_eq!(
+        decode(
+            Sysno::eventfd2.id() as u64,
+            [0x1_0000_0007, 0x80801, 0, 0, 0, 0]
+        ),
+        Syscall::Eventfd2 {
+            initval: 7,
+            flags: 0x80801
+        }
+    );
+    assert_eq!(
+        decode(Sysno::timerfd_settime.id() as u64, [3, 1, 0x1000, 0, 0, 0]),
+        Syscall::TimerfdSettime {
+            fd: 3,
+            flags: 1,
+            new_value: UserPtr::new(0x1000),
+            old_value: UserPtr::new(0)
+        }
+    );
+    assert_eq!(
+        decode(
+            Sysno::signalfd4.id() as u64,
+            [u64::MAX, 0x1000, 8, 0x800, 0, 0]
+        ),
+        Syscall::Signalfd4 {
+            fd: -1,
+            mask: UserPtr::new(0x1000),
+            sizemask: 8,
+            flags: 0x800
+        }
+    );
+    assert_eq!(
+        decode(
+            Sysno::close_range.id() as u64,
+            [3, u32::MAX as u64, 4, 0, 0, 0]
+        ),
+        Syscall::CloseRange {
+            first: 3,
+            last: u32::MAX,
+            flags: 4
         }
     );
 }

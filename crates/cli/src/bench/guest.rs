@@ -168,6 +168,7 @@ mod tests {
             initrd: "/i".into(),
             cmdline: "x".into(),
             socket_dir: "/w".into(),
+            devices: Default::default(),
         }
     }
 

@@ -188,6 +188,7 @@ impl Runner {
             initrd,
             cmdline,
             socket_dir: self.work.join("vm"),
+            devices: Default::default(),
         }
     }
 

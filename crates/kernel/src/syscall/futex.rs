@@ -4,14 +4,20 @@
 //! wakers also hold, so a wake between them cannot be lost (the word is read through the
 //! usual fault-safe user copy; a fault resolves without the scheduler lock). Checks happen in
 //! Linux's order: timeout copy and validation first, then the op, then alignment, then the
-//! word. oxv has one address space, so private and shared futexes share the same keys.
+//! word.
+//!
+//! Keys (Linux's `get_futex_key`): a private futex, or a shared one in private memory, is
+//! its address space plus its address; a shared futex in `MAP_SHARED` memory is the physical
+//! address of its word, so that processes mapping the page at different addresses meet.
 
 use crate::arch::usercopy::CurrentUserMemory;
 use crate::sched;
 use crate::thread::Wake;
+use alloc::sync::Arc;
 use oxv_abi::linux::time::Timespec;
 use oxv_abi::{Errno, SysResult, UserMemory, UserPtr};
-use oxv_sched::futex::MATCH_ANY;
+use oxv_mm::{Page, PageTable, VirtAddr};
+use oxv_sched::futex::{FutexKey, MATCH_ANY};
 
 const WAIT: i32 = 0;
 const WAKE: i32 = 1;
@@ -35,6 +41,35 @@ fn read_word(uaddr: UserPtr<u32>) -> Result<u32, Errno> {
     Ok(uaddr.read(&CurrentUserMemory)?)
 }
 
+/// The `space` of physical keys (no address space has this identity: it is not a kernel
+/// heap address).
+const PHYSICAL: u64 = u64::MAX;
+
+/// The futex key of `addr` in the calling thread's process (see the module docs).
+pub fn key_of(addr: u64, private: bool) -> Result<FutexKey, Errno> {
+    let p = crate::process::current();
+    if !private {
+        // Bring the page in first: the key of a shared page is its frame.
+        read_word(UserPtr::new(addr))?;
+        let mm = p.mm.lock();
+        if mm.find_vma(addr).is_some_and(|v| v.shared().is_some()) {
+            if let Some((frame, _)) = mm
+                .page_table()
+                .translate(Page::containing_address(VirtAddr::new(addr)))
+            {
+                return Ok(FutexKey {
+                    space: PHYSICAL,
+                    offset: frame.start_address().as_u64() + addr % 4096,
+                });
+            }
+        }
+    }
+    Ok(FutexKey {
+        space: Arc::as_ptr(&p.mm.get()) as u64,
+        offset: addr,
+    })
+}
+
 /// futex(uaddr, op, val, timeout/val2, uaddr2, val3).
 pub fn futex(
     mem: &mut dyn UserMemory,
@@ -46,6 +81,7 @@ pub fn futex(
     val3: u32,
 ) -> SysResult {
     let cmd = op & !(PRIVATE_FLAG | CLOCK_REALTIME_FLAG);
+    let private = op & PRIVATE_FLAG != 0;
     let realtime = op & CLOCK_REALTIME_FLAG != 0;
     let deadline = if timeout != 0 && (cmd == WAIT || cmd == WAIT_BITSET) {
         let ts = UserPtr::<Timespec>::new(timeout).read(mem)?;
@@ -74,7 +110,13 @@ pub fn futex(
                 return Err(Errno::EINVAL);
             }
             check_aligned(uaddr)?;
-            wait(uaddr, val, bitset, deadline)
+            wait(
+                uaddr,
+                key_of(uaddr.addr().get(), private)?,
+                val,
+                bitset,
+                deadline,
+            )
         }
         WAKE | WAKE_BITSET => {
             let bitset = if cmd == WAKE { MATCH_ANY } else { val3 };
@@ -82,7 +124,11 @@ pub fn futex(
                 return Err(Errno::EINVAL);
             }
             check_aligned(uaddr)?;
-            Ok(wake(uaddr.addr().get(), val as usize, bitset))
+            Ok(wake(
+                key_of(uaddr.addr().get(), private)?,
+                val as usize,
+                bitset,
+            ))
         }
         REQUEUE | CMP_REQUEUE => {
             if (val as i32) < 0 || val2 < 0 {
@@ -90,16 +136,13 @@ pub fn futex(
             }
             check_aligned(uaddr)?;
             check_aligned(uaddr2)?;
+            let from = key_of(uaddr.addr().get(), private)?;
+            let to = key_of(uaddr2.addr().get(), private)?;
             sched::with(|s| {
                 if cmd == CMP_REQUEUE && read_word(uaddr)? != val3 {
                     return Err(Errno::EAGAIN);
                 }
-                let (woken, moved) = s.futexes.requeue(
-                    uaddr.addr().get(),
-                    uaddr2.addr().get(),
-                    val as usize,
-                    val2 as usize,
-                );
+                let (woken, moved) = s.futexes.requeue(from, to, val as usize, val2 as usize);
                 for t in &woken {
                     s.wake(t, Wake::Event);
                 }
@@ -109,14 +152,23 @@ pub fn futex(
         WAKE_OP => {
             check_aligned(uaddr)?;
             check_aligned(uaddr2)?;
-            wake_op(uaddr, uaddr2, val as usize, val2.max(0) as usize, val3)
+            let keys = (
+                key_of(uaddr.addr().get(), private)?,
+                key_of(uaddr2.addr().get(), private)?,
+            );
+            wake_op(keys, uaddr2, val as usize, val2.max(0) as usize, val3)
         }
         _ => Err(Errno::ENOSYS),
     }
 }
 
-fn wait(uaddr: UserPtr<u32>, val: u32, bitset: u32, deadline: Option<u64>) -> SysResult {
-    let key = uaddr.addr().get();
+fn wait(
+    uaddr: UserPtr<u32>,
+    key: FutexKey,
+    val: u32,
+    bitset: u32,
+    deadline: Option<u64>,
+) -> SysResult {
     let mut mismatch: Result<(), Errno> = Ok(());
     let why = sched::block_if(deadline, |s, me| match read_word(uaddr) {
         Ok(v) if v == val => {
@@ -147,7 +199,7 @@ fn wait(uaddr: UserPtr<u32>, val: u32, bitset: u32, deadline: Option<u64>) -> Sy
     }
 }
 
-fn wake(key: u64, n: usize, bitset: u32) -> usize {
+fn wake(key: FutexKey, n: usize, bitset: u32) -> usize {
     sched::with(|s| {
         let woken = s.futexes.wake(key, n, bitset);
         for t in &woken {
@@ -160,7 +212,7 @@ fn wake(key: u64, n: usize, bitset: u32) -> usize {
 /// FUTEX_WAKE_OP: atomically `old = *uaddr2; *uaddr2 = op(old, oparg)`, wake `n1` on
 /// `uaddr`, and `n2` on `uaddr2` if `cmp(old, cmparg)`.
 fn wake_op(
-    uaddr: UserPtr<u32>,
+    (key, key2): (FutexKey, FutexKey),
     uaddr2: UserPtr<u32>,
     n1: usize,
     n2: usize,
@@ -192,7 +244,7 @@ fn wake_op(
         };
         uaddr2.write(&mut CurrentUserMemory, &new)?;
         let mut count = 0;
-        for t in s.futexes.wake(uaddr.addr().get(), n1, MATCH_ANY) {
+        for t in s.futexes.wake(key, n1, MATCH_ANY) {
             s.wake(&t, Wake::Event);
             count += 1;
         }
@@ -206,7 +258,7 @@ fn wake_op(
             _ => o >= c,
         };
         if hit {
-            for t in s.futexes.wake(uaddr2.addr().get(), n2, MATCH_ANY) {
+            for t in s.futexes.wake(key2, n2, MATCH_ANY) {
                 s.wake(&t, Wake::Event);
                 count += 1;
             }

@@ -228,7 +228,7 @@ pub fn clock_gettime(mem: &mut dyn UserMemory, clockid: i32, tp: UserPtr<Timespe
     let cpu_ns = if clockid == ClockId::ThreadCputime as i32 {
         crate::sched::thread_cpu_ns(&crate::sched::current())
     } else {
-        crate::sched::process_cpu_ns()
+        crate::sched::process_cpu_ns(&crate::process::current())
     };
     oxv_sched::syscalls::time::clock_gettime(clock, now, cpu_ns, mem, clockid, tp)
 }

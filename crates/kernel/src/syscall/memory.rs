@@ -1,12 +1,18 @@
 //! The memory calls: thin conversions into oxv-mm's `AddressSpace`, plus file lookup for
-//! file-backed mappings (an open file is a `MapSource` through [`FileMapSource`]).
+//! file-backed mappings (an open file is a `MapSource` through [`FileMapSource`], whose page
+//! cache backs `MAP_SHARED`).
+//!
+//! Locking: each call holds the address-space lock only around oxv-mm; nothing here copies to
+//! or from user memory with it held (a page fault takes it), which is why msync finishes and
+//! mincore writes its vector outside it.
 
+use crate::arch::user_pt::DirectMapBytes;
 use crate::file_map::FileMapSource;
 use crate::process::{Process, with_platform};
 use alloc::sync::Arc;
-use oxv_abi::linux::mm::{MADV_DONTNEED, MADV_FREE, MAP_ANONYMOUS, is_known_advice};
-use oxv_abi::{Errno, SysResult, UserAddr};
-use oxv_mm::{MapSource, MmapArgs, VmaKind};
+use oxv_abi::linux::mm::MAP_ANONYMOUS;
+use oxv_abi::{Errno, SysResult, UserAddr, UserMemory};
+use oxv_mm::{MapSource, MmapArgs};
 use oxv_vfs::FileKind;
 use oxv_vfs::device::memory::ZERO_DEVICE;
 
@@ -34,8 +40,9 @@ pub fn mmap(
             // A private map of /dev/zero is anonymous memory (the old way to get some);
             // `args` already says so.
         } else if meta.kind == FileKind::Regular {
-            // Read on demand, a page at a time.
-            let source: Arc<dyn MapSource> = Arc::new(FileMapSource(file));
+            // Private: read on demand, a page at a time; shared: the file's own pages (a file
+            // system without a page cache gets ENODEV from oxv-mm for MAP_SHARED).
+            let source: Arc<dyn MapSource> = Arc::new(FileMapSource::new(file));
             args = MmapArgs::file(addr, len, prot, flags, source, offset);
         } else {
             // Pipes, sockets, directories and other devices cannot be mapped.
@@ -67,54 +74,84 @@ pub fn brk(p: &Process, addr: UserAddr) -> SysResult {
     Ok(with_platform(|plat| mm.brk(addr.get(), plat)) as usize)
 }
 
-/// madvise(2). Hints are accepted for mapped ranges; `MADV_DONTNEED` and `MADV_FREE` drop the
-/// pages of anonymous mappings (they read back as zeros), as Linux does for private anonymous
-/// memory; on other mappings they are refused with EINVAL (see docs/syscalls.md).
+/// madvise(2): oxv-mm checks the advice and range and applies it VMA by VMA, as Linux does.
 pub fn madvise(p: &Process, addr: UserAddr, length: usize, advice: i32) -> SysResult {
-    let start = addr.get();
-    if start % 4096 != 0 {
-        return Err(Errno::EINVAL);
-    }
-    if !is_known_advice(advice) {
-        return Err(Errno::EINVAL);
-    }
-    let len = (length as u64)
-        .checked_next_multiple_of(4096)
-        .ok_or(Errno::EINVAL)?;
-    if len == 0 {
-        return Ok(0);
-    }
-    let end = start.checked_add(len).ok_or(Errno::EINVAL)?;
     let mut mm = p.mm.lock();
-    // Every page of the range must be mapped (ENOMEM otherwise), as on Linux.
-    let mut at = start;
-    let mut pieces = alloc::vec::Vec::new();
-    while at < end {
-        let v = mm.find_vma(at).ok_or(Errno::ENOMEM)?;
-        let piece_end = v.end().min(end);
-        pieces.push((at, piece_end, v.prot(), v.kind()));
-        at = piece_end;
-    }
-    if advice as u32 == MADV_DONTNEED || advice as u32 == MADV_FREE {
-        if pieces
-            .iter()
-            .any(|&(_, _, _, k)| !matches!(k, VmaKind::Anonymous | VmaKind::Heap | VmaKind::Stack))
-        {
-            return Err(Errno::EINVAL);
-        }
-        with_platform(|plat| -> Result<(), Errno> {
-            for &(s, e, prot, kind) in &pieces {
-                if kind == VmaKind::Stack {
-                    // Keep the stack VMA (it may grow down): drop pages by remapping in place.
-                    mm.munmap(s, e - s, plat)?;
-                    mm.map_fixed(s, e - s, prot, VmaKind::Stack, plat)?;
-                } else {
-                    mm.munmap(s, e - s, plat)?;
-                    mm.map_fixed(s, e - s, prot, kind, plat)?;
-                }
-            }
-            Ok(())
-        })?;
-    }
-    Ok(0)
+    with_platform(|plat| mm.madvise(addr.get(), length as u64, advice, plat)).map(|()| 0)
+}
+
+/// mremap(2).
+pub fn mremap(
+    p: &Process,
+    old_address: UserAddr,
+    old_size: usize,
+    new_size: usize,
+    flags: u64,
+    new_address: UserAddr,
+) -> SysResult {
+    let mut mm = p.mm.lock();
+    with_platform(|plat| {
+        mm.mremap(
+            old_address.get(),
+            old_size as u64,
+            new_size as u64,
+            flags,
+            new_address.get(),
+            plat,
+        )
+    })
+    .map(|a| a as usize)
+}
+
+/// msync(2). The file writes happen after the address-space lock is dropped, because they
+/// may block (as Linux drops `mmap_lock` around `vfs_fsync_range`).
+pub fn msync(p: &Process, addr: UserAddr, length: usize, flags: i32) -> SysResult {
+    let pending = {
+        let mut mm = p.mm.lock();
+        with_platform(|plat| mm.msync(addr.get(), length as u64, flags, plat))?
+    };
+    pending.finish(&DirectMapBytes).map(|()| 0)
+}
+
+/// mincore(2). The vector is written a chunk at a time with the address space unlocked, since
+/// writing it may fault.
+pub fn mincore(
+    p: &Process,
+    mem: &mut dyn UserMemory,
+    addr: UserAddr,
+    length: usize,
+    vec: UserAddr,
+) -> SysResult {
+    oxv_mm::aspace::mincore::mincore(
+        |start, out| p.mm.lock().mincore_chunk(start, out),
+        mem,
+        addr.get(),
+        length as u64,
+        vec,
+    )
+}
+
+/// mlock(2) and mlock2(2) (`flags` 0 for mlock). The app runs as root, which has
+/// `CAP_IPC_LOCK`: `RLIMIT_MEMLOCK` does not apply.
+pub fn mlock(p: &Process, addr: UserAddr, len: usize, flags: i32) -> SysResult {
+    let mut mm = p.mm.lock();
+    with_platform(|plat| mm.mlock(addr.get(), len as u64, flags, None, plat)).map(|()| 0)
+}
+
+/// munlock(2).
+pub fn munlock(p: &Process, addr: UserAddr, len: usize) -> SysResult {
+    let mut mm = p.mm.lock();
+    with_platform(|plat| mm.munlock(addr.get(), len as u64, plat)).map(|()| 0)
+}
+
+/// mlockall(2), for a caller with `CAP_IPC_LOCK` like [`mlock`].
+pub fn mlockall(p: &Process, flags: i32) -> SysResult {
+    let mut mm = p.mm.lock();
+    with_platform(|plat| mm.mlockall(flags, None, plat)).map(|()| 0)
+}
+
+/// munlockall(2).
+pub fn munlockall(p: &Process) -> SysResult {
+    let mut mm = p.mm.lock();
+    with_platform(|plat| mm.munlockall(plat)).map(|()| 0)
 }

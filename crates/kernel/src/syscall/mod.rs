@@ -6,24 +6,27 @@
 //! `ENOSYS`, counted per number ([`table::count_unknown`]). `docs/syscalls.md` is generated
 //! from [`table`] and a test keeps it current.
 
-mod futex;
+pub mod futex;
 mod info;
 mod memory;
 mod resource;
 mod signal;
-mod thread;
+mod socket;
+pub mod thread;
+mod execve;
+mod wait;
 mod timer;
 
 use crate::coverage as table;
 
 use crate::arch::trap::TrapFrame;
 use crate::arch::usercopy::CurrentUserMemory;
-use crate::devices::KernelBlocker;
+use crate::devices::{KernelBlocker, blocker};
 use crate::process::{self, Process};
 use crate::signal::Restart;
 use core::sync::atomic::{AtomicBool, Ordering};
 use oxv_abi::errno::encode_result;
-use oxv_abi::{Errno, SysResult, Syscall, SyscallArgs};
+use oxv_abi::{Errno, SysResult, Syscall, SyscallArgs, UserPtr};
 use oxv_vfs::syscalls as fs;
 
 static STRACE: AtomicBool = AtomicBool::new(false);
@@ -49,12 +52,13 @@ pub fn handle(frame: &mut TrapFrame) {
         frame.rax = encode_result(r);
         r
     };
+    raise_sigpipe(&call, r);
     let restart = if r == Err(Errno::EINTR) {
         restart_rule(&call).map(|how| (args.nr, how))
     } else {
         None
     };
-    crate::signal::on_return_to_user(process::current(), frame, restart);
+    crate::signal::on_return_to_user(&process::current(), frame, restart);
 }
 
 /// Which calls Linux restarts after a signal (they return `-ERESTARTSYS` or
@@ -77,8 +81,47 @@ fn restart_rule(call: &Syscall) -> Option<Restart> {
         } if futex_op & 0x7f == 0 || futex_op & 0x7f == 9 => {
             Some(Restart::UnlessHandlerWithoutRestart)
         }
-        S::Poll { .. } | S::Ppoll { .. } => Some(Restart::UnlessHandler),
+        S::Poll { .. } | S::Ppoll { .. } | S::Select { .. } | S::Pselect6 { .. } => {
+            Some(Restart::UnlessHandler)
+        }
+        S::Wait4 { .. } | S::Waitid { .. } => Some(Restart::UnlessHandlerWithoutRestart),
+        // A lock wait (F_SETLKW, flock(2) without LOCK_NB) returns -ERESTARTSYS in Linux.
+        S::Fcntl { cmd, .. } if fs::lock::is_blocking_command(*cmd) => {
+            Some(Restart::UnlessHandlerWithoutRestart)
+        }
+        S::Flock { .. } => Some(Restart::UnlessHandlerWithoutRestart),
+        // Socket calls restart under SA_RESTART (Linux returns -ERESTARTSYS when no
+        // SO_RCVTIMEO/SO_SNDTIMEO is set; oxv does not tell the two apart).
+        S::Accept { .. }
+        | S::Accept4 { .. }
+        | S::Connect { .. }
+        | S::Sendto { .. }
+        | S::Recvfrom { .. }
+        | S::Sendmsg { .. }
+        | S::Recvmsg { .. }
+        | S::Sendmmsg { .. }
+        | S::Recvmmsg { .. } => Some(Restart::UnlessHandlerWithoutRestart),
         _ => None,
+    }
+}
+
+/// A write that found no reader on a pipe: Linux also sends `SIGPIPE` to the calling
+/// thread, from the process itself (`SI_USER`).
+fn raise_sigpipe(call: &Syscall, r: SysResult) {
+    use Syscall as S;
+    let write = matches!(
+        call,
+        S::Write { .. } | S::Writev { .. } | S::Pwrite64 { .. } | S::Pwritev { .. }
+    );
+    if write && oxv_vfs::pipe::raises_sigpipe(&r) {
+        let sig = oxv_abi::linux::signal::Signal::SIGPIPE;
+        let info = oxv_abi::linux::sigframe::SigInfo::from_process(
+            sig.number() as i32,
+            oxv_abi::linux::sigframe::code::SI_USER,
+            process::current().pid,
+            0,
+        );
+        crate::signal::raise(&crate::sched::current(), sig, info);
     }
 }
 
@@ -109,8 +152,17 @@ fn strace_line(f: impl FnOnce(&mut dyn core::fmt::Write) -> core::fmt::Result) {
     crate::console::write_stderr(b"\n");
 }
 
+/// The calling process as the VFS's lock calls see it: its pid, and how its thread blocks.
+fn locker(p: &Process) -> fs::lock::LockCaller<'static> {
+    fs::lock::LockCaller {
+        pid: p.pid,
+        blocker: &KernelBlocker,
+    }
+}
+
 fn dispatch(call: &Syscall, frame: &mut TrapFrame) -> SysResult {
-    let p: &Process = process::current();
+    let p = process::current();
+    let p: &Process = &p;
     let mem = &mut CurrentUserMemory;
     let (cx, files) = (&p.fs, &p.files);
     use Syscall as S;
@@ -212,11 +264,16 @@ fn dispatch(call: &Syscall, frame: &mut TrapFrame) -> SysResult {
             newfd,
             flags,
         } => fs::dup::dup3(files, oldfd, newfd, flags),
-        S::Fcntl { fd, cmd, arg } => fs::fcntl::fcntl(files, fd, cmd, arg),
+        S::Fcntl { fd, cmd, arg } => fs::lock::fcntl(cx, files, mem, locker(p), fd, cmd, arg),
+        S::Flock { fd, operation } => fs::lock::flock(cx, files, locker(p), fd, operation),
         S::Ioctl { fd, request, arg } => fs::ioctl::ioctl(files, mem, fd, request, arg),
         S::Umask { mask } => fs::umask::umask(cx, mask),
-        S::Fsync { fd } => fs::truncate::fsync(files, fd),
-        S::Fdatasync { fd } => fs::truncate::fdatasync(files, fd),
+        S::Fsync { fd } => fs::sync::fsync(files, fd),
+        S::Fdatasync { fd } => fs::sync::fdatasync(files, fd),
+        S::Sync => fs::sync::sync(cx),
+        S::Syncfs { fd } => fs::sync::syncfs(files, fd),
+        S::Statfs { path, buf } => fs::statfs::statfs(cx, files, mem, path, buf),
+        S::Fstatfs { fd, buf } => fs::statfs::fstatfs(files, mem, fd, buf),
         S::Truncate { path, length } => fs::truncate::truncate(cx, files, mem, path, length),
         S::Ftruncate { fd, length } => fs::truncate::ftruncate(files, fd, length),
         S::Creat { pathname, mode } => fs::open::creat(cx, files, mem, pathname, mode),
@@ -257,6 +314,156 @@ fn dispatch(call: &Syscall, frame: &mut TrapFrame) -> SysResult {
             sigsetsize,
         } => signal::ppoll(p, mem, fds, nfds, tmo_p, sigmask, sigsetsize),
 
+        // Pipes, event files and readiness (oxv-vfs; the kernel supplies blocking, timers
+        // and signals).
+        S::Pipe { pipefd } => fs::pipe::pipe(cx, files, mem, &blocker(), pipefd),
+        S::Pipe2 { pipefd, flags } => fs::pipe::pipe2(cx, files, mem, &blocker(), pipefd, flags),
+        S::Select {
+            nfds,
+            readfds,
+            writefds,
+            exceptfds,
+            timeout,
+        } => {
+            let sets = fs::select::FdSets {
+                read: readfds,
+                write: writefds,
+                except: exceptfds,
+            };
+            fs::select::select(files, mem, &KernelBlocker, nfds, sets, timeout)
+        }
+        S::Pselect6 {
+            nfds,
+            readfds,
+            writefds,
+            exceptfds,
+            timeout,
+            sigmask,
+        } => {
+            let sets = fs::select::FdSets {
+                read: readfds,
+                write: writefds,
+                except: exceptfds,
+            };
+            signal::pselect6(p, mem, nfds, sets, timeout, sigmask)
+        }
+        S::EpollCreate { size } => fs::epoll::epoll_create(files, size),
+        S::EpollCreate1 { flags } => fs::epoll::epoll_create1(files, flags),
+        S::EpollCtl {
+            epfd,
+            op,
+            fd,
+            event,
+        } => fs::epoll::epoll_ctl(files, mem, epfd, op, fd, UserPtr::new(event.get())),
+        S::EpollWait {
+            epfd,
+            events,
+            maxevents,
+            timeout,
+        } => fs::epoll::epoll_wait(files, mem, &KernelBlocker, epfd, events, maxevents, timeout),
+        S::EpollPwait {
+            epfd,
+            events,
+            maxevents,
+            timeout,
+            sigmask,
+            sigsetsize,
+        } => signal::epoll_pwait(
+            p, mem, epfd, events, maxevents, timeout, sigmask, sigsetsize,
+        ),
+        S::EpollPwait2 {
+            epfd,
+            events,
+            maxevents,
+            timeout,
+            sigmask,
+            sigsetsize,
+        } => signal::epoll_pwait2(
+            p, mem, epfd, events, maxevents, timeout, sigmask, sigsetsize,
+        ),
+        S::Eventfd { initval } => fs::eventfd::eventfd(files, &blocker(), initval),
+        S::Eventfd2 { initval, flags } => fs::eventfd::eventfd2(files, &blocker(), initval, flags),
+        S::TimerfdCreate { clockid, flags } => fs::timerfd::timerfd_create(
+            files,
+            &crate::timerfd::backend(),
+            &blocker(),
+            clockid,
+            flags,
+        ),
+        S::TimerfdSettime {
+            fd,
+            flags,
+            new_value,
+            old_value,
+        } => fs::timerfd::timerfd_settime(files, mem, fd, flags, new_value, old_value),
+        S::TimerfdGettime { fd, curr_value } => {
+            fs::timerfd::timerfd_gettime(files, mem, fd, curr_value)
+        }
+        S::Signalfd { fd, mask, sizemask } => fs::signalfd::signalfd(
+            files,
+            mem,
+            &crate::signalfd::source(),
+            &blocker(),
+            fd,
+            mask,
+            sizemask,
+        ),
+        S::Signalfd4 {
+            fd,
+            mask,
+            sizemask,
+            flags,
+        } => fs::signalfd::signalfd4(
+            files,
+            mem,
+            &crate::signalfd::source(),
+            &blocker(),
+            fd,
+            mask,
+            sizemask,
+            flags,
+        ),
+        S::CloseRange { first, last, flags } => fs::dup::close_range(files, first, last, flags),
+        S::MemfdCreate { name, flags } => {
+            let memory: alloc::sync::Arc<dyn oxv_vfs::tmpfs::FileMemory> =
+                alloc::sync::Arc::new(crate::mem::FileFrames);
+            fs::memfd::memfd_create(cx, files, mem, &memory, name, flags)
+        }
+        S::Chmod { .. }
+        | S::Fchmod { .. }
+        | S::Fchmodat { .. }
+        | S::Fchmodat2 { .. }
+        | S::Chown { .. }
+        | S::Fchown { .. }
+        | S::Lchown { .. }
+        | S::Fchownat { .. }
+        | S::Utime { .. }
+        | S::Utimes { .. }
+        | S::Futimesat { .. }
+        | S::Utimensat { .. }
+        | S::Setxattr { .. }
+        | S::Lsetxattr { .. }
+        | S::Fsetxattr { .. }
+        | S::Getxattr { .. }
+        | S::Lgetxattr { .. }
+        | S::Fgetxattr { .. }
+        | S::Listxattr { .. }
+        | S::Llistxattr { .. }
+        | S::Flistxattr { .. }
+        | S::Removexattr { .. }
+        | S::Lremovexattr { .. }
+        | S::Fremovexattr { .. }
+        | S::Sendfile { .. }
+        | S::CopyFileRange { .. }
+        | S::Splice { .. }
+        | S::Tee { .. }
+        | S::Fallocate { .. }
+        | S::Openat2 { .. }
+        | S::InotifyInit
+        | S::InotifyInit1 { .. }
+        | S::InotifyAddWatch { .. }
+        | S::InotifyRmWatch { .. } => Err(Errno::ENOSYS),
+
         // Memory (oxv-mm).
         S::Mmap {
             addr,
@@ -274,6 +481,24 @@ fn dispatch(call: &Syscall, frame: &mut TrapFrame) -> SysResult {
             length,
             advice,
         } => memory::madvise(p, addr, length, advice),
+        S::Mremap {
+            old_address,
+            old_size,
+            new_size,
+            flags,
+            new_address,
+        } => memory::mremap(p, old_address, old_size, new_size, flags, new_address),
+        S::Msync {
+            addr,
+            length,
+            flags,
+        } => memory::msync(p, addr, length, flags),
+        S::Mincore { addr, length, vec } => memory::mincore(p, mem, addr, length, vec),
+        S::Mlock { addr, len } => memory::mlock(p, addr, len, 0),
+        S::Mlock2 { addr, len, flags } => memory::mlock(p, addr, len, flags),
+        S::Munlock { addr, len } => memory::munlock(p, addr, len),
+        S::Mlockall { flags } => memory::mlockall(p, flags),
+        S::Munlockall => memory::munlockall(p),
 
         // Signals, time, limits (oxv-sched).
         S::RtSigaction {
@@ -350,23 +575,13 @@ fn dispatch(call: &Syscall, frame: &mut TrapFrame) -> SysResult {
         S::Getrlimit { resource, rlim } => {
             oxv_sched::syscalls::rlimit::getrlimit(&p.limits.lock(), mem, resource, rlim)
         }
-        S::Setrlimit { resource, rlim } => {
-            oxv_sched::syscalls::rlimit::setrlimit(&mut p.limits.lock(), mem, resource, rlim)
-        }
+        S::Setrlimit { resource, rlim } => resource::setrlimit(p, mem, resource, rlim),
         S::Prlimit64 {
             pid,
             resource,
             new_limit,
             old_limit,
-        } => oxv_sched::syscalls::rlimit::prlimit64(
-            &mut p.limits.lock(),
-            mem,
-            pid,
-            resource,
-            new_limit,
-            old_limit,
-            p.pid,
-        ),
+        } => resource::prlimit64(p, mem, pid, resource, new_limit, old_limit),
         S::Futex {
             uaddr,
             futex_op,
@@ -381,14 +596,43 @@ fn dispatch(call: &Syscall, frame: &mut TrapFrame) -> SysResult {
         }
 
         // Process and system information.
-        S::Getpid | S::Getpgrp => Ok(p.pid as usize),
+        S::Getpid => Ok(p.pid as usize),
         S::Gettid => Ok(crate::sched::with_running(|t| t.tid) as usize),
-        S::Getppid => Ok(0),
-        S::Getpgid { pid } | S::Getsid { pid } => {
-            info::same_process(p, pid).map(|_| p.pid as usize)
-        }
+        S::Getppid => wait::getppid(p),
+        S::Getpgrp => wait::getpgrp(p),
+        S::Getpgid { pid } => wait::getpgid(p, pid),
+        S::Getsid { pid } => wait::getsid(p, pid),
+        S::Setpgid { pid, pgid } => wait::setpgid(p, pid, pgid),
+        S::Setsid => wait::setsid(p),
+        S::Wait4 {
+            pid,
+            wstatus,
+            options,
+            rusage,
+        } => wait::wait4(p, mem, pid, wstatus, options, rusage),
+        S::Waitid {
+            idtype,
+            id,
+            infop,
+            options,
+            rusage,
+        } => wait::waitid(p, mem, idtype, id, infop, options, rusage),
+        S::Fork => thread::fork(frame, false),
+        S::Vfork => thread::fork(frame, true),
+        S::Execve {
+            pathname,
+            argv,
+            envp,
+        } => execve::execve(frame, pathname, argv, envp),
+        S::Execveat {
+            dirfd,
+            pathname,
+            argv,
+            envp,
+            flags,
+        } => execve::execveat(frame, dirfd, pathname, argv, envp, flags),
         S::Getuid | S::Geteuid | S::Getgid | S::Getegid => Ok(0),
-        S::Exit { status } => thread::exit(p, status),
+        S::Exit { status } => thread::exit(status),
         S::ExitGroup { status } => process::exit(status),
         S::Clone {
             flags,
@@ -469,7 +713,26 @@ fn dispatch(call: &Syscall, frame: &mut TrapFrame) -> SysResult {
         S::SchedRrGetInterval { pid, tp } => resource::sched_rr_get_interval(p, mem, pid, tp),
         S::Getpriority { which, who } => resource::getpriority(p, which, who),
         S::Setpriority { which, who, prio } => resource::setpriority(p, which, who, prio),
-        S::Rseq { .. } | S::Pipe { .. } | S::Pipe2 { .. } | S::Mremap { .. } => Err(Errno::ENOSYS),
+        // Sockets (oxv-net).
+        S::Socket { .. }
+        | S::Socketpair { .. }
+        | S::Bind { .. }
+        | S::Listen { .. }
+        | S::Accept { .. }
+        | S::Accept4 { .. }
+        | S::Connect { .. }
+        | S::Sendto { .. }
+        | S::Recvfrom { .. }
+        | S::Sendmsg { .. }
+        | S::Recvmsg { .. }
+        | S::Sendmmsg { .. }
+        | S::Recvmmsg { .. }
+        | S::Shutdown { .. }
+        | S::Getsockname { .. }
+        | S::Getpeername { .. }
+        | S::Setsockopt { .. }
+        | S::Getsockopt { .. } => socket::dispatch(call, p, mem),
+        S::Rseq { .. } => Err(Errno::ENOSYS),
         S::Unknown { nr, .. } => {
             table::count_unknown(nr);
             Err(Errno::ENOSYS)

@@ -10,6 +10,7 @@
 use crate::process::Process;
 use crate::sched;
 use core::sync::atomic::{AtomicI32, Ordering};
+use oxv_abi::linux::system::Rlimit64;
 use oxv_abi::linux::time::{Timespec, Timeval};
 use oxv_abi::linux::timer::*;
 use oxv_abi::{Errno, SysResult, UserMemory, UserPtr};
@@ -50,7 +51,7 @@ pub fn getrusage(
         RUSAGE_SELF | RUSAGE_THREAD => {
             // oxv does not split user from system time: all of it is reported as user time.
             let ns = if who == RUSAGE_SELF {
-                sched::process_cpu_ns()
+                sched::process_cpu_ns(&crate::process::current())
             } else {
                 sched::thread_cpu_ns(&sched::current())
             };
@@ -72,7 +73,7 @@ pub fn getrusage(
 pub fn times(mem: &mut dyn UserMemory, buf: UserPtr<Tms>) -> SysResult {
     if !buf.is_null() {
         let t = Tms {
-            tms_utime: (sched::process_cpu_ns() / 10_000_000) as i64,
+            tms_utime: (sched::process_cpu_ns(&crate::process::current()) / 10_000_000) as i64,
             ..Tms::default()
         };
         buf.write(mem, &t)?;
@@ -223,4 +224,55 @@ pub fn setpriority(p: &Process, which: i32, who: i32, prio: i32) -> SysResult {
     check_who(p, which, who)?;
     NICE.store(prio.clamp(-20, 19), Ordering::Relaxed);
     Ok(0)
+}
+
+/// Applies the limits the kernel enforces outside oxv-sched to `p`: `RLIMIT_NOFILE` bounds
+/// the fd table.
+fn enforce(p: &Process) {
+    let nofile = p
+        .limits
+        .lock()
+        .soft(oxv_abi::linux::system::RlimitResource::Nofile);
+    p.files
+        .set_limit(usize::try_from(nofile).unwrap_or(usize::MAX));
+}
+
+/// setrlimit(2).
+pub fn setrlimit(
+    p: &Process,
+    mem: &mut dyn UserMemory,
+    resource: u32,
+    rlim: UserPtr<Rlimit64>,
+) -> SysResult {
+    let r = oxv_sched::syscalls::rlimit::setrlimit(&mut p.limits.lock(), mem, resource, rlim);
+    enforce(p);
+    r
+}
+
+/// prlimit64(2): the caller's limits (pid 0 or its own), or another process's.
+pub fn prlimit64(
+    p: &Process,
+    mem: &mut dyn UserMemory,
+    pid: i32,
+    resource: u32,
+    new_limit: UserPtr<Rlimit64>,
+    old_limit: UserPtr<Rlimit64>,
+) -> SysResult {
+    let other = match pid {
+        0 => None,
+        _ if pid == p.pid => None,
+        _ => Some(crate::process::lookup(pid).ok_or(Errno::ESRCH)?),
+    };
+    let target = other.as_deref().unwrap_or(p);
+    let r = oxv_sched::syscalls::rlimit::prlimit64(
+        &mut target.limits.lock(),
+        mem,
+        0,
+        resource,
+        new_limit,
+        old_limit,
+        target.pid,
+    );
+    enforce(target);
+    r
 }

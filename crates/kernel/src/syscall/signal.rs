@@ -1,9 +1,12 @@
 //! The signal system calls: dispositions (rt_sigaction), sending (kill, tkill, tgkill,
 //! rt_sigqueueinfo), waiting (pause, rt_sigsuspend, rt_sigtimedwait), pending (rt_sigpending),
-//! and ppoll's temporary mask. Delivery itself is in [`crate::signal`].
+//! and the temporary masks of ppoll, pselect6, epoll_pwait and epoll_pwait2. Delivery itself is
+//! in [`crate::signal`].
 
 use crate::devices::KernelBlocker;
 use crate::process::Process;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
 use crate::sched;
 use crate::signal::{
     Sent, dequeue, discard_everywhere, has_deliverable, pending_for, raise, raise_on_process,
@@ -14,7 +17,7 @@ use oxv_abi::linux::fs::Pollfd;
 use oxv_abi::linux::sigframe::{SigInfo, code};
 use oxv_abi::linux::signal::{KernelSigaction, SIGSET_SIZE, SigSet, Signal};
 use oxv_abi::linux::time::Timespec;
-use oxv_abi::{Errno, SysResult, UserMemory, UserPtr};
+use oxv_abi::{Errno, SysResult, UserAddr, UserMemory, UserPtr};
 
 /// rt_sigaction(2): the process's dispositions, the calling thread's pending set; a signal
 /// that becomes ignored is discarded from every thread's pending set, as on Linux.
@@ -41,7 +44,7 @@ pub fn rt_sigaction(
         if let Ok(sig) = Signal::try_from(signum) {
             if actions.is_ignored(sig) {
                 drop(actions);
-                discard_everywhere(sig);
+                discard_everywhere(p, sig);
             }
         }
     }
@@ -55,23 +58,69 @@ fn check_sig(sig: i32) -> Result<Option<Signal>, Errno> {
     }
 }
 
-/// kill(2): only this process (or every process, -1) exists.
+/// The processes kill(2) with `pid` reaches from process `p`: one process (`pid > 0`, also
+/// through the id of any of its threads), `p`'s process group (0), every process but pid 1
+/// (-1), or the group `-pid`. Zombies count as found (Linux finds them too) but get nothing.
+fn kill_targets(p: &Process, pid: i32) -> Result<Vec<Arc<Process>>, Errno> {
+    let found: Vec<Arc<Process>> = match pid {
+        1.. => {
+            let by_pid = crate::process::lookup(pid)
+                .or_else(|| sched::with(|s| s.thread(pid)).map(|t| t.process().clone()));
+            by_pid.into_iter().collect()
+        }
+        0 => {
+            let pgid = p.family.lock().pgid;
+            in_group(pgid)
+        }
+        -1 => crate::process::all()
+            .into_iter()
+            .filter(|q| q.pid != crate::process::INIT_PID)
+            .collect(),
+        i32::MIN => return Err(Errno::ESRCH),
+        _ => in_group(-pid),
+    };
+    if found.is_empty() {
+        Err(Errno::ESRCH)
+    } else {
+        Ok(found)
+    }
+}
+
+fn in_group(pgid: i32) -> Vec<Arc<Process>> {
+    crate::process::all()
+        .into_iter()
+        .filter(|q| q.family.lock().pgid == pgid)
+        .collect()
+}
+
+/// Sends `sig` to `target` unless it is a zombie (or `sig` is 0, the existence check).
+fn send(target: &Process, sig: Option<Signal>, info: SigInfo) -> Sent {
+    match sig {
+        Some(sig) if target.life_status().is_none() => raise_on_process(target, sig, info),
+        _ => Sent::Queued,
+    }
+}
+
+/// kill(2).
 pub fn kill(p: &Process, pid: i32, sig: i32) -> SysResult {
     let sig = check_sig(sig)?;
-    if pid != p.pid && pid != 0 && pid != -1 && pid != -p.pid {
-        return Err(Errno::ESRCH);
-    }
-    if let Some(sig) = sig {
-        raise_on_process(
+    let targets = kill_targets(p, pid)?;
+    let signo = sig.map_or(0, |s| s.number() as i32);
+    for t in &targets {
+        send(
+            t,
             sig,
-            SigInfo::from_process(sig.number() as i32, code::SI_USER, p.pid, 0),
+            SigInfo::from_process(signo, code::SI_USER, p.pid, 0),
         );
     }
     Ok(0)
 }
 
-fn to_thread(p: &Process, tid: i32, sig: i32, info: Option<SigInfo>) -> SysResult {
+fn to_thread(p: &Process, tgid: Option<i32>, tid: i32, sig: i32, info: Option<SigInfo>) -> SysResult {
     let target = sched::with(|s| s.thread(tid)).ok_or(Errno::ESRCH)?;
+    if tgid.is_some_and(|tgid| target.process().pid != tgid) {
+        return Err(Errno::ESRCH);
+    }
     if let Some(sig) = check_sig(sig)? {
         let info = info.unwrap_or_else(|| {
             SigInfo::from_process(sig.number() as i32, code::SI_TKILL, p.pid, 0)
@@ -88,7 +137,7 @@ pub fn tkill(p: &Process, tid: i32, sig: i32) -> SysResult {
     if tid <= 0 {
         return Err(Errno::EINVAL);
     }
-    to_thread(p, tid, sig, None)
+    to_thread(p, None, tid, sig, None)
 }
 
 /// tgkill(2).
@@ -96,17 +145,22 @@ pub fn tgkill(p: &Process, tgid: i32, tid: i32, sig: i32) -> SysResult {
     if tgid <= 0 || tid <= 0 {
         return Err(Errno::EINVAL);
     }
-    if tgid != p.pid {
-        return Err(Errno::ESRCH);
-    }
-    to_thread(p, tid, sig, None)
+    to_thread(p, Some(tgid), tid, sig, None)
 }
 
 /// The siginfo a process passes to rt_(tg)sigqueueinfo(2): Linux refuses codes that only the
-/// kernel may send (`si_code >= 0`, or `SI_TKILL`) when the target is another process; oxv
-/// has one process, so the caller is always the target and any code is allowed.
-fn queued_info(mem: &dyn UserMemory, sig: i32, info: UserPtr<SigInfo>) -> Result<SigInfo, Errno> {
+/// kernel may send (`si_code >= 0`, or `SI_TKILL`) when the target is another process.
+fn queued_info(
+    p: &Process,
+    target_pid: i32,
+    mem: &dyn UserMemory,
+    sig: i32,
+    info: UserPtr<SigInfo>,
+) -> Result<SigInfo, Errno> {
     let mut i = info.read(mem)?;
+    if target_pid != p.pid && (i.si_code >= 0 || i.si_code == code::SI_TKILL) {
+        return Err(Errno::EPERM);
+    }
     i.si_signo = sig;
     Ok(i)
 }
@@ -119,15 +173,11 @@ pub fn rt_sigqueueinfo(
     sig: i32,
     info: UserPtr<SigInfo>,
 ) -> SysResult {
-    let i = queued_info(mem, sig, info)?;
+    let i = queued_info(p, tgid, mem, sig, info)?;
     let sig = check_sig(sig)?;
-    if tgid != p.pid {
-        return Err(Errno::ESRCH);
-    }
-    if let Some(sig) = sig {
-        if raise_on_process(sig, i) == Sent::OverLimit {
-            return Err(Errno::EAGAIN);
-        }
+    let target = crate::process::lookup(tgid).ok_or(Errno::ESRCH)?;
+    if send(&target, sig, i) == Sent::OverLimit {
+        return Err(Errno::EAGAIN);
     }
     Ok(0)
 }
@@ -144,11 +194,8 @@ pub fn rt_tgsigqueueinfo(
     if tgid <= 0 || tid <= 0 {
         return Err(Errno::EINVAL);
     }
-    let i = queued_info(mem, sig, info)?;
-    if tgid != p.pid {
-        return Err(Errno::ESRCH);
-    }
-    to_thread(p, tid, sig, Some(i))
+    let i = queued_info(p, tgid, mem, sig, info)?;
+    to_thread(p, Some(tgid), tid, sig, Some(i))
 }
 
 /// rt_sigpending(2): signals pending for the caller or the process while blocked.
@@ -241,8 +288,43 @@ pub fn rt_sigtimedwait(
     }
 }
 
-/// ppoll(2): the temporary signal mask is in place for the call; if a signal interrupts it,
-/// the old mask is restored after the handler runs (as Linux's saved sigmask).
+/// Installs the temporary signal mask of ppoll, pselect6 and epoll_pwait(2) (Linux's
+/// `set_user_sigmask`): nothing for a null `sigmask`, `EINVAL` for a size other than 8,
+/// `EFAULT`; returns the mask it replaced.
+fn swap_in_mask(
+    mem: &dyn UserMemory,
+    sigmask: UserPtr<SigSet>,
+    sigsetsize: usize,
+) -> Result<Option<SigSet>, Errno> {
+    if sigmask.is_null() {
+        return Ok(None);
+    }
+    if sigsetsize != SIGSET_SIZE {
+        return Err(Errno::EINVAL);
+    }
+    let new = sigmask.read(mem)?;
+    let me = sched::current();
+    let mut st = me.signals.lock();
+    let old = st.blocked();
+    st.set_blocked(new.blockable());
+    Ok(Some(old))
+}
+
+/// Puts the mask [`swap_in_mask`] replaced back: at once, or, if a signal interrupted the
+/// call and will run a handler, after the handler (Linux's saved sigmask).
+fn restore_mask(saved: Option<SigSet>, r: &SysResult) {
+    if let Some(old) = saved {
+        let me = sched::current();
+        if *r == Err(Errno::EINTR) && has_deliverable(&me) {
+            *me.saved_mask.lock() = Some(old);
+        } else {
+            me.signals.lock().set_blocked(old);
+        }
+    }
+}
+
+/// ppoll(2): the timeout is read first, then the temporary signal mask is put in place for
+/// the call; if a signal interrupts it, the old mask comes back after the handler runs.
 #[allow(clippy::too_many_arguments)]
 pub fn ppoll(
     p: &Process,
@@ -253,26 +335,80 @@ pub fn ppoll(
     sigmask: UserPtr<SigSet>,
     sigsetsize: usize,
 ) -> SysResult {
-    let me = sched::current();
-    let saved = if sigmask.is_null() {
-        None
+    use oxv_vfs::syscalls::poll;
+    let rel = poll::ppoll_timeout(mem, tmo)?;
+    let saved = swap_in_mask(mem, sigmask, sigsetsize)?;
+    let r = poll::ppoll_with_timeout(&p.files, mem, &KernelBlocker, fds, nfds, tmo, rel);
+    restore_mask(saved, &r);
+    r
+}
+
+/// pselect6(2): the sixth argument points to `{ sigset_t *ss; size_t ss_len; }`, read first
+/// (`EFAULT`); then the timeout, then the mask, as Linux's `do_pselect`.
+pub fn pselect6(
+    p: &Process,
+    mem: &mut dyn UserMemory,
+    nfds: i32,
+    sets: oxv_vfs::syscalls::select::FdSets,
+    tmo: UserPtr<Timespec>,
+    sigpack: UserAddr,
+) -> SysResult {
+    use oxv_vfs::syscalls::select;
+    let (mask_ptr, mask_size) = if sigpack.is_null() {
+        (0, 0)
     } else {
-        if sigsetsize != SIGSET_SIZE {
-            return Err(Errno::EINVAL);
-        }
-        let new = sigmask.read(mem)?;
-        let mut st = me.signals.lock();
-        let old = st.blocked();
-        st.set_blocked(new.blockable());
-        Some(old)
+        let pack = UserPtr::<[u64; 2]>::new(sigpack.get()).read(mem)?;
+        (pack[0], pack[1] as usize)
     };
-    let r = oxv_vfs::syscalls::poll::ppoll(&p.files, mem, &KernelBlocker, fds, nfds, tmo);
-    if let Some(old) = saved {
-        if r == Err(Errno::EINTR) && has_deliverable(&me) {
-            *me.saved_mask.lock() = Some(old);
-        } else {
-            me.signals.lock().set_blocked(old);
-        }
-    }
+    let rel = select::pselect6_timeout(mem, tmo)?;
+    let saved = swap_in_mask(mem, UserPtr::new(mask_ptr), mask_size)?;
+    let r = select::pselect6_with_timeout(&p.files, mem, &KernelBlocker, nfds, sets, tmo, rel);
+    restore_mask(saved, &r);
+    r
+}
+
+/// epoll_pwait(2): the mask first, then epoll_wait(2).
+#[allow(clippy::too_many_arguments)]
+pub fn epoll_pwait(
+    p: &Process,
+    mem: &mut dyn UserMemory,
+    epfd: i32,
+    events: UserAddr,
+    maxevents: i32,
+    timeout_ms: i32,
+    sigmask: UserPtr<SigSet>,
+    sigsetsize: usize,
+) -> SysResult {
+    let saved = swap_in_mask(mem, sigmask, sigsetsize)?;
+    let r = oxv_vfs::syscalls::epoll::epoll_wait(
+        &p.files,
+        mem,
+        &KernelBlocker,
+        epfd,
+        events,
+        maxevents,
+        timeout_ms,
+    );
+    restore_mask(saved, &r);
+    r
+}
+
+/// epoll_pwait2(2): the timeout first (`EFAULT`, `EINVAL`), then the mask, then the wait.
+#[allow(clippy::too_many_arguments)]
+pub fn epoll_pwait2(
+    p: &Process,
+    mem: &mut dyn UserMemory,
+    epfd: i32,
+    events: UserAddr,
+    maxevents: i32,
+    tmo: UserPtr<Timespec>,
+    sigmask: UserPtr<SigSet>,
+    sigsetsize: usize,
+) -> SysResult {
+    use oxv_vfs::syscalls::epoll;
+    let rel = epoll::pwait2_timeout(mem, tmo)?;
+    let saved = swap_in_mask(mem, sigmask, sigsetsize)?;
+    let r = epoll::epoll_pwait2(&p.files, mem, &KernelBlocker, epfd, events, maxevents, rel);
+    restore_mask(saved, &r);
     r
 }

@@ -1,23 +1,42 @@
-//! Threads: clone(2)/clone3(2) for threads, exit(2) of one thread, gettid, set_tid_address.
+//! Creating and ending threads and processes: clone(2)/clone3(2)/fork(2)/vfork(2), exit(2) of
+//! one thread, gettid, set_tid_address.
 //!
-//! oxv runs one process, so clone creates threads sharing everything (`CLONE_VM | CLONE_FS |
-//! CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD`, what glibc, musl and Rust's std pass). A new
-//! process (clone without `CLONE_VM`, vfork, fork) is `ENOSYS` until processes exist
-//! (issue 10). Flag combinations Linux rejects are `EINVAL` in Linux's order.
+//! `CLONE_THREAD` makes a thread of the caller's process (glibc, musl and Rust's std pass
+//! `CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD`); without it, clone
+//! makes a child process: its own copy-on-write copy of the address space (or the same one
+//! with `CLONE_VM`, as vfork and posix_spawn use), a copy of the fd table and cwd (or the same
+//! ones with `CLONE_FILES`/`CLONE_FS`), a copy of the dispositions, and the caller's mask
+//! and alternate stack with nothing pending. `CLONE_VFORK` suspends the caller until the
+//! child execs or exits. Flag combinations Linux rejects are `EINVAL` in Linux's order;
+//! namespaces, `CLONE_PIDFD` and cgroups are `ENOSYS`.
+//!
+//! `CLONE_SIGHAND` without `CLONE_THREAD` copies the dispositions instead of sharing them (a
+//! known difference; no common program relies on it).
 
 use crate::arch::context::{FpuState, prepare_new_stack};
 use crate::arch::cpu;
 use crate::arch::trap::TrapFrame;
+use crate::arch::user_pt::UserPageTable;
 use crate::arch::usercopy::CurrentUserMemory;
-use crate::process::Process;
+use crate::mem::KernelFrames;
+use crate::process::{Family, LifeState, MmSlot, Process, UserSpace};
 use crate::sched;
+use crate::sync::SleepMutex;
 use crate::thread::{KernelStack, Thread, ThreadRef, Wake};
+use crate::timers::Timers;
+use alloc::collections::BTreeMap;
 use alloc::sync::Arc;
+use alloc::vec::Vec;
+use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize};
 use core::sync::atomic::{AtomicI32, Ordering};
 use oxv_abi::linux::process::*;
+use oxv_abi::linux::signal::Signal;
 use oxv_abi::{Errno, SysResult, UserAddr, UserMemory, UserPtr};
+use oxv_mm::{FrameSource, PhysAddr, PhysFrame};
 use oxv_sched::futex::MATCH_ANY;
+use oxv_sched::signal::SigQueue;
 use oxv_sched::signal::ThreadSignals;
+use spin::Mutex;
 
 /// Kernel stacks are 16 KiB.
 const KERNEL_STACK_ORDER: u8 = 2;
@@ -48,6 +67,20 @@ pub fn clone(
         return Err(Errno::EINVAL);
     }
     do_clone(frame, args)
+}
+
+/// fork(2) (`vfork`: vfork(2), which shares the address space and waits for the child to
+/// exec or exit).
+pub fn fork(frame: &TrapFrame, vfork: bool) -> SysResult {
+    let flags = if vfork { CLONE_VM | CLONE_VFORK } else { 0 };
+    do_clone(
+        frame,
+        CloneArgs {
+            flags,
+            exit_signal: Signal::SIGCHLD.number() as u64,
+            ..CloneArgs::default()
+        },
+    )
 }
 
 /// clone3(2).
@@ -105,12 +138,7 @@ fn do_clone(frame: &TrapFrame, a: CloneArgs) -> SysResult {
     if f & CLONE_SIGHAND != 0 && f & CLONE_VM == 0 {
         return Err(Errno::EINVAL);
     }
-    // A new process, or a thread that does not share files and cwd: not supported yet.
-    let thread_flags = CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD;
-    let unsupported = CLONE_VFORK
-        | CLONE_PIDFD
-        | CLONE_PTRACE
-        | CLONE_PARENT
+    let unsupported = CLONE_PIDFD
         | CLONE_NEWNS
         | CLONE_NEWCGROUP
         | CLONE_NEWUTS
@@ -119,40 +147,68 @@ fn do_clone(frame: &TrapFrame, a: CloneArgs) -> SysResult {
         | CLONE_NEWPID
         | CLONE_NEWNET
         | CLONE_NEWTIME
-        | CLONE_INTO_CGROUP
-        | CLONE_CLEAR_SIGHAND;
-    if f & thread_flags != thread_flags || f & unsupported != 0 {
+        | CLONE_INTO_CGROUP;
+    if f & unsupported != 0 {
         return Err(Errno::ENOSYS);
+    }
+    let thread = f & CLONE_THREAD != 0;
+    if thread && f & CLONE_CLEAR_SIGHAND != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let me = sched::current();
+    let parent = me.process().clone();
+    if !thread {
+        // RLIMIT_NPROC bounds the processes (enforced for root too: one VM, one budget).
+        let limit = parent
+            .limits
+            .lock()
+            .soft(oxv_abi::linux::system::RlimitResource::Nproc);
+        if crate::process::count() as u64 >= limit {
+            return Err(Errno::EAGAIN);
+        }
     }
 
     let tid = NEXT_TID.fetch_add(1, Ordering::Relaxed);
     let top = crate::mem::alloc_kernel_stack(KERNEL_STACK_ORDER).ok_or(Errno::ENOMEM)?;
-    let fpu = match FpuState::capture() {
-        Some(f) => f,
-        None => {
-            crate::mem::free_kernel_stack(top, KERNEL_STACK_ORDER);
-            return Err(Errno::ENOMEM);
+    let stack = KernelStack {
+        top,
+        order: KERNEL_STACK_ORDER,
+    };
+    let Some(fpu) = FpuState::capture() else {
+        crate::mem::free_kernel_stack(top, KERNEL_STACK_ORDER);
+        return Err(Errno::ENOMEM);
+    };
+    let (process, cr3) = if thread {
+        (parent.clone(), me.cr3.load(Ordering::Relaxed))
+    } else {
+        match new_process(&parent, tid, &a) {
+            Ok(child) => {
+                let cr3 = child.mm.lock().root();
+                (child, cr3)
+            }
+            Err(e) => {
+                crate::mem::free_kernel_stack(top, KERNEL_STACK_ORDER);
+                return Err(e);
+            }
         }
     };
-    let mut child = *frame;
-    child.rax = 0;
+    let mut child_frame = *frame;
+    child_frame.rax = 0;
     if a.stack != 0 {
-        child.rsp = a.stack.wrapping_add(a.stack_size);
+        child_frame.rsp = a.stack.wrapping_add(a.stack_size);
     }
-    // SAFETY: `top` is a fresh kernel stack of 16 KiB that nothing else uses.
-    let rsp = unsafe { prepare_new_stack(top, &child) };
-    let parent = sched::current();
-    let signals = ThreadSignals::for_new_thread(&parent.signals.lock());
-    let t = Thread::new(
-        tid,
-        KernelStack {
-            top,
-            order: KERNEL_STACK_ORDER,
-        },
-        rsp,
-        fpu,
-        signals,
-    );
+    // SAFETY: `stack` is a fresh kernel stack of KERNEL_STACK_ORDER pages that nothing else
+    // uses.
+    let rsp = unsafe { prepare_new_stack(stack.top, &child_frame) };
+    let signals = {
+        let st = me.signals.lock();
+        if f & CLONE_VM != 0 && f & CLONE_VFORK == 0 {
+            ThreadSignals::for_new_thread(&st)
+        } else {
+            ThreadSignals::for_fork(&st)
+        }
+    };
+    let t = Thread::new(tid, stack, rsp, fpu, signals, process.clone(), cr3);
     let fs = if f & CLONE_SETTLS != 0 {
         a.tls
     } else {
@@ -164,22 +220,130 @@ fn do_clone(frame: &TrapFrame, a: CloneArgs) -> SysResult {
     if f & CLONE_CHILD_CLEARTID != 0 {
         t.clear_child_tid.store(a.child_tid, Ordering::Relaxed);
     }
-    let mem = &mut CurrentUserMemory;
-    // Linux ignores faults on these two stores.
+    // Linux ignores faults on these two stores. The child's tid goes into the child's memory.
     if f & CLONE_PARENT_SETTID != 0 {
-        let _ = UserPtr::<i32>::new(a.parent_tid).write(mem, &tid);
+        let _ = UserPtr::<i32>::new(a.parent_tid).write(&mut CurrentUserMemory, &tid);
     }
     if f & CLONE_CHILD_SETTID != 0 {
-        let _ = UserPtr::<i32>::new(a.child_tid).write(mem, &tid);
+        if f & CLONE_VM != 0 {
+            let _ = UserPtr::<i32>::new(a.child_tid).write(&mut CurrentUserMemory, &tid);
+        } else {
+            let mut mm = process.mm.lock();
+            let _ = crate::process::with_platform(|plat| {
+                mm.write_bytes(a.child_tid, &tid.to_ne_bytes(), plat)
+            });
+        }
     }
-    sched::spawn(ThreadRef(Arc::new(t)));
+    process.threads.fetch_add(1, Ordering::AcqRel);
+    let t = ThreadRef(Arc::new(t));
+    if f & CLONE_VFORK != 0 {
+        *process.vfork_parent.lock() = Some(me.clone());
+        me.vfork_done.store(false, Ordering::Release);
+    }
+    sched::spawn(t);
+    if f & CLONE_VFORK != 0 {
+        // Until the child execs or exits; only death (SIGKILL) ends the wait early.
+        while !me.vfork_done.load(Ordering::Acquire) && !me.killed.load(Ordering::Acquire) {
+            sched::block_if(None, |_, me| !me.vfork_done.load(Ordering::Acquire));
+        }
+    }
     Ok(tid as usize)
+}
+
+/// The process a non-thread clone makes: see the module docs for what it shares and copies.
+fn new_process(parent: &Arc<Process>, pid: i32, a: &CloneArgs) -> Result<Arc<Process>, Errno> {
+    let f = a.flags;
+    let mm = if f & CLONE_VM != 0 {
+        parent.mm.get()
+    } else {
+        let pt = UserPageTable::new(crate::mem::kernel_page_table(), &mut KernelFrames)
+            .ok_or(Errno::ENOMEM)?;
+        let copy = {
+            let mut mm = parent.mm.lock();
+            crate::process::with_platform(|plat| mm.fork_copy(pt, plat))
+        };
+        match copy {
+            Ok(aspace) => Arc::new(SleepMutex::new(UserSpace::new(aspace))),
+            Err(e) => {
+                let root = e.page_table.root().0;
+                if let Some(frame) = PhysFrame::from_start_address(PhysAddr::new(root)) {
+                    let _ = KernelFrames.release(frame);
+                }
+                return Err(Errno::ENOMEM);
+            }
+        }
+    };
+    let mut actions = parent.actions.lock().clone();
+    if f & CLONE_CLEAR_SIGHAND != 0 {
+        actions.reset_for_exec();
+    }
+    let (ppid, pgid, sid) = {
+        let fam = parent.family.lock();
+        let ppid = if f & CLONE_PARENT != 0 {
+            fam.ppid
+        } else {
+            parent.pid
+        };
+        (ppid, fam.pgid, fam.sid)
+    };
+    let exit_signal = Signal::try_from(a.exit_signal as i32).ok();
+    let child = Arc::new(Process {
+        pid,
+        mm: MmSlot::new(mm),
+        fs: if f & CLONE_FS != 0 {
+            parent.fs.clone()
+        } else {
+            Arc::new(parent.fs.fork())
+        },
+        files: if f & CLONE_FILES != 0 {
+            parent.files.clone()
+        } else {
+            Arc::new(parent.files.fork())
+        },
+        actions: Mutex::new(actions),
+        shared_signals: Mutex::new(SigQueue::new()),
+        shared_pending: AtomicBool::new(false),
+        limits: Mutex::new(parent.limits.lock().clone()),
+        comm: Mutex::new(*parent.comm.lock()),
+        image: Mutex::new(parent.image.lock().clone()),
+        family: Mutex::new(Family {
+            ppid,
+            pgid,
+            sid,
+            children: BTreeMap::new(),
+            did_exec: false,
+        }),
+        life: Mutex::new(LifeState::Alive),
+        exit_signal,
+        threads: AtomicUsize::new(0),
+        cpu_ticks: AtomicU64::new(0),
+        children_cpu_ticks: AtomicU64::new(0),
+        child_waiters: Mutex::new(Vec::new()),
+        vfork_parent: Mutex::new(None),
+        timers: Mutex::new(Timers::new()),
+        stopped: AtomicBool::new(false),
+        child_event: Mutex::new(None),
+    });
+    crate::process::register(child.clone());
+    let adopter = if ppid == parent.pid {
+        Some(parent.clone())
+    } else {
+        crate::process::lookup(ppid)
+    };
+    if let Some(adopter) = adopter {
+        adopter.family.lock().children.insert(pid, child.clone());
+    }
+    Ok(child)
 }
 
 /// Wakes one waiter of the futex word at `addr` (thread exit's `clear_child_tid`).
 pub fn futex_wake_one(addr: u64) {
+    // A shared-futex wake, as Linux's: it finds private waiters too, in private memory.
+    let Ok(key) = super::futex::key_of(addr, false) else {
+        return;
+    };
     sched::with(|s| {
-        for t in s.futexes.wake(addr, 1, MATCH_ANY) {
+        for t in s.futexes.wake(key, 1, MATCH_ANY) {
             s.wake(&t, Wake::Event);
         }
     });
@@ -240,7 +404,20 @@ fn release_robust_list(head: u64, tid: i32) {
 }
 
 /// exit(2): ends the calling thread; the last thread ends the process with `status`.
-pub fn exit(_p: &Process, status: i32) -> ! {
+pub fn exit(status: i32) -> ! {
+    exit_thread_with(status & 0xff)
+}
+
+/// Ends the running thread (its process is exiting, or it exec'd away): see
+/// [`exit_thread_with`].
+pub fn exit_thread() -> ! {
+    exit_thread_with(0)
+}
+
+/// Ends the running thread: its robust futexes are released and its `clear_child_tid`
+/// cleared and woken (what pthread_join waits on); the last thread of a process ends the
+/// process, with `code` unless the process is already exiting with a status of its own.
+pub fn exit_thread_with(code: i32) -> ! {
     let me = sched::current();
     let robust = me.robust_list.swap(0, Ordering::Relaxed);
     if robust != 0 {
@@ -252,10 +429,12 @@ pub fn exit(_p: &Process, status: i32) -> ! {
         let _ = UserPtr::<u32>::new(ctid).write(&mut CurrentUserMemory, &0);
         futex_wake_one(ctid);
     }
+    let p = me.process().clone();
     drop(me);
-    if sched::threads_left_after_current() == 0 {
-        crate::process::exit(status);
+    if p.threads.fetch_sub(1, Ordering::AcqRel) == 1 {
+        crate::process::last_thread_gone(&p, code);
     }
+    drop(p);
     sched::exit_current()
 }
 

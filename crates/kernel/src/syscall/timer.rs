@@ -2,6 +2,7 @@
 //! timer_create(2), timer_settime(2), timer_gettime(2), timer_getoverrun(2),
 //! timer_delete(2). The timers themselves are in [`crate::timers`].
 
+use crate::process;
 use crate::sched;
 use crate::timers::{self, FirstExpiry, Notify};
 use oxv_abi::linux::signal::Signal;
@@ -56,7 +57,7 @@ fn itimerval(left: u64, period: u64) -> Itimerval {
 /// getitimer(2).
 pub fn getitimer(mem: &mut dyn UserMemory, which: i32, curr: UserPtr<Itimerval>) -> SysResult {
     let w = which_index(which)?;
-    let (left, period) = timers::get_interval(w);
+    let (left, period) = timers::get_interval(&process::current(), w);
     curr.write(mem, &itimerval(left, period))?;
     Ok(0)
 }
@@ -76,7 +77,7 @@ pub fn setitimer(
     };
     let value = timeval_ns(&new.it_value)?;
     let interval = timeval_ns(&new.it_interval)?;
-    let (left, period) = timers::set_interval(w, value, interval);
+    let (left, period) = timers::set_interval(&process::current(), w, value, interval);
     if !old.is_null() {
         old.write(mem, &itimerval(left, period))?;
     }
@@ -86,7 +87,7 @@ pub fn setitimer(
 /// alarm(2): returns the seconds left of the previous alarm, rounded to the nearest (at
 /// least 1 if any time was left), as Linux does.
 pub fn alarm(seconds: u32) -> SysResult {
-    let (left, _) = timers::set_interval(0, seconds as u64 * NS, 0);
+    let (left, _) = timers::set_interval(&process::current(), 0, seconds as u64 * NS, 0);
     let mut secs = left / NS;
     if (left % NS) >= NS / 2 || (secs == 0 && left > 0) {
         secs += 1;
@@ -143,7 +144,7 @@ pub fn timer_create(
             _ => return Err(Errno::EINVAL),
         })
     };
-    let id = timers::create(realtime, cpu, |id| {
+    let id = timers::create(&process::current(), realtime, cpu, |id| {
         notify.unwrap_or(Notify::Signal {
             signal: Signal::SIGALRM,
             tid: None,
@@ -151,7 +152,7 @@ pub fn timer_create(
         })
     });
     if timerid.write(mem, &id).is_err() {
-        timers::delete(id);
+        timers::delete(&process::current(), id);
         return Err(Errno::EFAULT);
     }
     Ok(0)
@@ -172,7 +173,7 @@ pub fn timer_settime(
     new: UserPtr<Itimerspec>,
     old: UserPtr<Itimerspec>,
 ) -> SysResult {
-    let realtime = timers::is_realtime(id).ok_or(Errno::EINVAL)?;
+    let realtime = timers::is_realtime(&process::current(), id).ok_or(Errno::EINVAL)?;
     if new.is_null() {
         return Err(Errno::EINVAL);
     }
@@ -192,7 +193,7 @@ pub fn timer_settime(
     } else {
         FirstExpiry::After(value)
     };
-    let (left, period) = timers::set_posix(id, first, interval).ok_or(Errno::EINVAL)?;
+    let (left, period) = timers::set_posix(&process::current(), id, first, interval).ok_or(Errno::EINVAL)?;
     if !old.is_null() {
         old.write(mem, &itimerspec(left, period))?;
     }
@@ -201,19 +202,19 @@ pub fn timer_settime(
 
 /// timer_gettime(2).
 pub fn timer_gettime(mem: &mut dyn UserMemory, id: i32, curr: UserPtr<Itimerspec>) -> SysResult {
-    let (left, period) = timers::get_posix(id).ok_or(Errno::EINVAL)?;
+    let (left, period) = timers::get_posix(&process::current(), id).ok_or(Errno::EINVAL)?;
     curr.write(mem, &itimerspec(left, period))?;
     Ok(0)
 }
 
 /// timer_getoverrun(2).
 pub fn timer_getoverrun(id: i32) -> SysResult {
-    timers::overrun(id).map(|n| n as usize).ok_or(Errno::EINVAL)
+    timers::overrun(&process::current(), id).map(|n| n as usize).ok_or(Errno::EINVAL)
 }
 
 /// timer_delete(2).
 pub fn timer_delete(id: i32) -> SysResult {
-    if timers::delete(id) {
+    if timers::delete(&process::current(), id) {
         Ok(0)
     } else {
         Err(Errno::EINVAL)

@@ -23,6 +23,7 @@ use crate::file::FileOps;
 use crate::io::{ReadBuf, WriteBuf, WritePos, Written};
 use crate::mount::CharDriver;
 use crate::node::{DeviceId, FileKind, Metadata};
+use crate::readiness::PollQueue;
 use crate::time::Timestamp;
 use alloc::sync::Arc;
 use core::sync::atomic::{AtomicI32, Ordering};
@@ -56,6 +57,13 @@ pub trait CharDevice: Send + Sync {
     /// The terminal size, or `None` if this device is not a terminal: then every tty ioctl is
     /// `ENOTTY`, so isatty(3) is false on it.
     fn window_size(&self) -> Option<Winsize>;
+
+    /// The queue the device notifies when [`CharDevice::poll`] may have changed (input came,
+    /// input ended). `None` (the default) for a device that cannot tell: poll(2) then looks
+    /// again every few milliseconds, and epoll(7) refuses it (`EPERM`).
+    fn poll_queue(&self) -> Option<&PollQueue> {
+        None
+    }
 }
 
 /// Random bytes for `/dev/random`, `/dev/urandom` (and later getrandom(2)). The embedder
@@ -284,6 +292,10 @@ impl FileOps for TerminalFile {
             }
             _ => Err(Errno::ENOTTY),
         }
+    }
+
+    fn poll_queue(&self) -> Option<&PollQueue> {
+        self.term.device.poll_queue()
     }
 
     fn poll(&self) -> PollEvents {

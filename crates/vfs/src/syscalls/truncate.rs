@@ -1,11 +1,9 @@
-//! truncate(2), ftruncate(2), fsync(2), fdatasync(2).
+//! truncate(2), ftruncate(2). (fsync(2) and fdatasync(2) are in [`super::sync`].)
 //!
 //! As Linux: a negative length is `EINVAL` first; truncate follows symlinks, refuses
 //! directories with `EISDIR`, other non-regular files with `EINVAL`, read-only mounts with
 //! `EROFS`; ftruncate needs a regular file open for writing (`EINVAL` otherwise). Both stamp
-//! mtime and ctime. The file systems here keep everything in memory, so fsync and fdatasync
-//! only check the fd: 0 for regular files and directories, `EINVAL` for files that cannot be
-//! synced (terminals, devices), as Linux says for files without an fsync operation.
+//! mtime and ctime.
 
 use super::{copy_nonempty_path, io_file, lookup_at};
 use crate::context::FsContext;
@@ -13,6 +11,9 @@ use crate::fd_table::FdTable;
 use crate::node::{FileKind, SetAttr};
 use oxv_abi::linux::fs::AT_FDCWD;
 use oxv_abi::{Errno, SysResult, UserCStr, UserMemory};
+
+/// fsync(2) and fdatasync(2) moved to [`super::sync`]; kept here for existing callers.
+pub use super::sync::{fdatasync, fsync};
 
 /// truncate(2).
 pub fn truncate(
@@ -54,18 +55,4 @@ pub fn ftruncate(files: &FdTable, fd: i32, length: i64) -> SysResult {
     }
     file.ops().truncate(length as u64)?;
     Ok(0)
-}
-
-/// fsync(2).
-pub fn fsync(files: &FdTable, fd: i32) -> SysResult {
-    let file = io_file(files, fd)?;
-    match file.stat()?.kind {
-        FileKind::Regular | FileKind::Directory => Ok(0),
-        _ => Err(Errno::EINVAL),
-    }
-}
-
-/// fdatasync(2).
-pub fn fdatasync(files: &FdTable, fd: i32) -> SysResult {
-    fsync(files, fd)
 }

@@ -8,7 +8,10 @@
 //! Regular files are sparse: data is kept in 4 KiB pages allocated on first write, so a hole
 //! (left by seeking past the end, or by truncate growing a file) costs nothing and reads as
 //! zeros; `st_blocks` counts the pages. An allocation failure is `ENOSPC` rather than a
-//! kernel abort. There is no size limit yet (Linux's `size=` option).
+//! kernel abort. There is no size limit yet (Linux's `size=` option). The pages are frames of
+//! RAM from a [`FileMemory`] ([`data`] and [`memory`]), and they are also the file's page
+//! cache: `MAP_SHARED` mappings map them ([`Inode::page_cache`]), so mappings, read(2) and
+//! write(2) always see the same bytes.
 //!
 //! Directory listings use per-directory cookies: each entry gets an increasing number when it
 //! is inserted, and a getdents64(2) cursor is "the next cookie to report", so a listing in
@@ -19,10 +22,10 @@
 //! changes a directory's entries also takes the file system's namespace lock first, so
 //! rename(2) and rmdir(2) see a stable tree. Locks nest only namespace → directory → child.
 //! A cross-directory rename is not atomic to concurrent lookups (the name is briefly visible
-//! in both directories, never in neither); a rename within one directory is. Reads and writes
-//! copy to and from user memory under the file's lock, so a page fault taken during the copy
-//! must not need that lock (true today: nothing maps tmpfs files yet; mmap of files will need
-//! a bounce or a page-cache design).
+//! in both directories, never in neither); a rename within one directory is. Writes hold the
+//! file's lock while they copy from user memory (so concurrent writes do not interleave), and
+//! a page fault taken during the copy never needs that lock: faults in shared mappings only
+//! take the lock of the file's page map, which no one holds across a user copy (see [`data`]).
 
 use crate::io::{ReadBuf, WriteBuf, WritePos, Written};
 use crate::mount::FileSystem;
@@ -36,14 +39,20 @@ use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
 use core::any::Any;
 use core::sync::atomic::{AtomicU64, Ordering};
+use crate::xattr::{self, XattrMap, XattrSet};
+use data::FileData;
 use oxv_abi::Errno;
 use oxv_abi::linux::fs::RenameFlags;
+use oxv_mm::SharedMapSource;
 use spin::Mutex;
 
-/// Size of a data page.
+pub mod data;
+pub mod memory;
+
+pub use memory::{FileMemory, HeapMemory};
+
+/// The block size reported by stat(2).
 const PAGE: u64 = 4096;
-/// Largest file size (Linux's `MAX_LFS_FILESIZE` on 64-bit).
-const MAX_FILE_SIZE: u64 = i64::MAX as u64;
 /// The size a directory entry adds to `st_size` (Linux's `BOGO_DIRENT_SIZE`).
 const DIRENT_SIZE: u64 = 20;
 /// The first cookie given to a directory entry; 0 and 1 are `.` and `..`.
@@ -54,6 +63,7 @@ struct Shared {
     dev: DeviceId,
     next_ino: AtomicU64,
     namespace: Mutex<()>,
+    memory: Arc<dyn FileMemory>,
 }
 
 /// A tmpfs instance. See the [module docs](self).
@@ -69,12 +79,25 @@ impl Tmpfs {
         Self::with_root_perm(dev, 0o755, now)
     }
 
-    /// An empty tmpfs whose root directory has permission bits `perm`.
+    /// An empty tmpfs whose root directory has permission bits `perm`, keeping file data on
+    /// the heap ([`HeapMemory`]).
     pub fn with_root_perm(dev: DeviceId, perm: u32, now: Timestamp) -> Arc<Tmpfs> {
+        Self::with_memory(dev, perm, now, Arc::new(HeapMemory::new()))
+    }
+
+    /// An empty tmpfs whose root directory has permission bits `perm`, keeping file data in
+    /// frames of `memory` (a kernel's RAM, so that files can be mapped shared).
+    pub fn with_memory(
+        dev: DeviceId,
+        perm: u32,
+        now: Timestamp,
+        memory: Arc<dyn FileMemory>,
+    ) -> Arc<Tmpfs> {
         let shared = Arc::new(Shared {
             dev,
             next_ino: AtomicU64::new(1),
             namespace: Mutex::new(()),
+            memory,
         });
         let attrs = NewAttrs {
             perm,
@@ -128,7 +151,8 @@ struct State {
 
 enum Body {
     Dir(Dir),
-    File(Pages),
+    /// A regular file; its data is [`Node::data`].
+    File,
     Symlink(Box<[u8]>),
     Special,
 }
@@ -179,115 +203,18 @@ impl Dir {
     }
 }
 
-struct Pages {
-    size: u64,
-    pages: BTreeMap<u64, Box<[u8]>>,
-}
-
-impl Pages {
-    fn alloc_page() -> Result<Box<[u8]>, Errno> {
-        let mut v = Vec::new();
-        v.try_reserve_exact(PAGE as usize)
-            .map_err(|_| Errno::ENOSPC)?;
-        v.resize(PAGE as usize, 0);
-        Ok(v.into_boxed_slice())
-    }
-
-    /// Drops the data at and past `len`: whole pages beyond it, and the tail of the page it
-    /// falls in, so growing the file again exposes zeros.
-    fn discard_from(&mut self, len: u64) {
-        let first_dead = len.div_ceil(PAGE);
-        let _ = self.pages.split_off(&first_dead);
-        if len % PAGE != 0
-            && let Some(page) = self.pages.get_mut(&(len / PAGE))
-        {
-            page[(len % PAGE) as usize..].fill(0);
-        }
-    }
-
-    fn read(&self, offset: u64, dst: &mut ReadBuf<'_>) -> Result<usize, Errno> {
-        if offset >= self.size {
-            return Ok(0);
-        }
-        let n = (dst.len() as u64).min(self.size - offset) as usize;
-        let mut done = 0usize;
-        while done < n {
-            let pos = offset + done as u64;
-            let in_page = (pos % PAGE) as usize;
-            let k = (n - done).min(PAGE as usize - in_page);
-            let r = match self.pages.get(&(pos / PAGE)) {
-                Some(page) => dst.fill(done, &page[in_page..in_page + k]),
-                None => dst.fill_zeros(done, k),
-            };
-            match r {
-                Ok(got) => {
-                    done += got;
-                    if got < k {
-                        break;
-                    }
-                }
-                Err(e) if done == 0 => return Err(e),
-                Err(_) => break,
-            }
-        }
-        Ok(done)
-    }
-
-    fn write(&mut self, start: u64, src: &WriteBuf<'_>) -> Result<usize, Errno> {
-        if start >= MAX_FILE_SIZE {
-            return Err(Errno::EFBIG);
-        }
-        let n = (src.len() as u64).min(MAX_FILE_SIZE - start) as usize;
-        let mut done = 0usize;
-        let mut failure = None;
-        while done < n {
-            let pos = start + done as u64;
-            let in_page = (pos % PAGE) as usize;
-            let k = (n - done).min(PAGE as usize - in_page);
-            let page = match self.pages.entry(pos / PAGE) {
-                alloc::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
-                alloc::collections::btree_map::Entry::Vacant(e) => match Self::alloc_page() {
-                    Ok(p) => e.insert(p),
-                    Err(err) => {
-                        failure = Some(err);
-                        break;
-                    }
-                },
-            };
-            match src.fetch(done, &mut page[in_page..in_page + k]) {
-                Ok(got) => {
-                    done += got;
-                    if got < k {
-                        break;
-                    }
-                }
-                Err(e) => {
-                    failure = Some(e);
-                    break;
-                }
-            }
-        }
-        let end = start + done as u64;
-        if done < n && end >= self.size {
-            // A short write may have left bytes (or empty pages) past the new end.
-            self.size = self.size.max(end);
-            self.discard_from(self.size);
-        }
-        self.size = self.size.max(end);
-        match failure {
-            Some(e) if done == 0 => Err(e),
-            _ => Ok(done),
-        }
-    }
-}
-
 /// A tmpfs inode.
 pub(crate) struct Node {
     ino: u64,
     kind: FileKind,
     fs: Arc<Shared>,
     this: Weak<Node>,
+    /// A regular file's contents. Outside `state`, so that reads and page faults reach them
+    /// without the inode lock.
+    data: Option<Arc<FileData>>,
     state: Mutex<State>,
+    /// Extended attributes (see [`crate::xattr`]).
+    xattrs: XattrMap,
 }
 
 impl Node {
@@ -298,11 +225,14 @@ impl Node {
         body: impl FnOnce(&Weak<Node>) -> Body,
     ) -> Arc<Node> {
         let ino = fs.next_ino.fetch_add(1, Ordering::Relaxed);
+        let data =
+            (kind == FileKind::Regular).then(|| FileData::new(fs.memory.clone(), fs.dev, ino));
         Arc::new_cyclic(|this| Node {
             ino,
             kind,
             fs: fs.clone(),
             this: this.clone(),
+            data,
             state: Mutex::new(State {
                 attrs: Attrs {
                     perm: attrs.perm & 0o7777,
@@ -316,6 +246,7 @@ impl Node {
                 },
                 body: body(this),
             }),
+            xattrs: XattrMap::new(),
         })
     }
 
@@ -402,7 +333,7 @@ impl Inode for Node {
     fn metadata(&self) -> Metadata {
         let st = self.state.lock();
         let (size, blocks) = match &st.body {
-            Body::File(p) => (p.size, p.pages.len() as u64 * (PAGE / 512)),
+            Body::File => self.data.as_ref().map_or((0, 0), |d| d.size_and_blocks()),
             Body::Dir(d) => ((d.entries.len() as u64 + 2) * DIRENT_SIZE, 0),
             Body::Symlink(t) => (t.len() as u64, 0),
             Body::Special => (0, 0),
@@ -429,17 +360,9 @@ impl Inode for Node {
     fn set_attr(&self, attr: &SetAttr) -> Result<(), Errno> {
         let mut st = self.state.lock();
         if let Some(size) = attr.size {
-            match &mut st.body {
-                Body::File(p) => {
-                    if size > MAX_FILE_SIZE {
-                        return Err(Errno::EFBIG);
-                    }
-                    if size < p.size {
-                        p.discard_from(size);
-                    }
-                    p.size = size;
-                }
-                Body::Dir(_) => return Err(Errno::EISDIR),
+            match (&st.body, &self.data) {
+                (Body::File, Some(d)) => d.set_size(size)?,
+                (Body::Dir(_), _) => return Err(Errno::EISDIR),
                 _ => return Err(Errno::EINVAL),
             }
         }
@@ -464,9 +387,10 @@ impl Inode for Node {
     }
 
     fn read_at(&self, offset: u64, dst: &mut ReadBuf<'_>) -> Result<usize, Errno> {
-        match &self.state.lock().body {
-            Body::File(p) => p.read(offset, dst),
-            _ => Err(self.wrong_kind_for_data()),
+        // No inode lock: the copy to user memory may fault into a mapping of this file.
+        match &self.data {
+            Some(d) => d.read(offset, dst),
+            None => Err(self.wrong_kind_for_data()),
         }
     }
 
@@ -476,14 +400,15 @@ impl Inode for Node {
         src: &WriteBuf<'_>,
         now: Timestamp,
     ) -> Result<Written, Errno> {
-        let mut st = self.state.lock();
-        let State { attrs, body } = &mut *st;
-        let Body::File(p) = body else {
+        let Some(p) = &self.data else {
             return Err(self.wrong_kind_for_data());
         };
+        // The inode lock makes each write atomic with respect to other writes and truncation.
+        let mut st = self.state.lock();
+        let attrs = &mut st.attrs;
         let start = match pos {
             WritePos::At(o) => o,
-            WritePos::Append => p.size,
+            WritePos::Append => p.size(),
         };
         if src.is_empty() {
             return Ok(Written {
@@ -535,10 +460,7 @@ impl Inode for Node {
             let kind = node.kind();
             let child = Node::new(&self.fs, kind, attrs, |_| match node {
                 NewNode::Directory => Body::Dir(Dir::new(self.this.clone())),
-                NewNode::Regular => Body::File(Pages {
-                    size: 0,
-                    pages: BTreeMap::new(),
-                }),
+                NewNode::Regular => Body::File,
                 NewNode::Symlink(target) => Body::Symlink(target.into()),
                 _ => Body::Special,
             });
@@ -766,10 +688,65 @@ impl Inode for Node {
         })
     }
 
+    fn page_cache(&self) -> Option<Arc<dyn SharedMapSource>> {
+        self.data
+            .as_ref()
+            .map(|d| d.clone() as Arc<dyn SharedMapSource>)
+    }
+
     fn read_link(&self) -> Result<Vec<u8>, Errno> {
         match &self.state.lock().body {
             Body::Symlink(t) => Ok(t.to_vec()),
             _ => Err(Errno::EINVAL),
+        }
+    }
+
+    fn get_xattr(&self, name: &[u8]) -> Result<Vec<u8>, Errno> {
+        xattr::tmpfs_get(&self.xattrs, name)
+    }
+
+    fn set_xattr(
+        &self,
+        name: &[u8],
+        value: Option<&[u8]>,
+        how: XattrSet,
+        now: Timestamp,
+    ) -> Result<(), Errno> {
+        xattr::tmpfs_set(&self.xattrs, name, value, how)?;
+        self.state.lock().attrs.ctime = now;
+        Ok(())
+    }
+
+    fn list_xattr(&self) -> Result<Vec<u8>, Errno> {
+        Ok(self.xattrs.list())
+    }
+
+    /// Linux's `shmem_fallocate`: allocation (growing the file unless `KEEP_SIZE`) and hole
+    /// punching; either stamps mtime and ctime.
+    fn allocate(&self, mode: u32, offset: u64, len: u64, now: Timestamp) -> Result<(), Errno> {
+        use linux_raw_sys::general::{FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE};
+        let Some(d) = &self.data else {
+            return Err(Errno::ENODEV);
+        };
+        if mode & !(FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE) != 0 {
+            return Err(Errno::EOPNOTSUPP);
+        }
+        let end = offset.checked_add(len).ok_or(Errno::EFBIG)?;
+        let mut st = self.state.lock();
+        if mode & FALLOC_FL_PUNCH_HOLE != 0 {
+            d.punch(offset, end)?;
+        } else {
+            d.allocate(offset, end, mode & FALLOC_FL_KEEP_SIZE != 0)?;
+        }
+        st.attrs.mtime = now;
+        st.attrs.ctime = now;
+        Ok(())
+    }
+
+    fn seek_data(&self, offset: u64, data: bool) -> Option<u64> {
+        match &self.data {
+            Some(d) => d.seek_data(offset, data),
+            None => None,
         }
     }
 }

@@ -31,17 +31,15 @@ fn main() -> ExitCode {
         }
         ["strace", out] => {
             let mut log = String::new();
-            std::io::stdin()
-                .read_to_string(&mut log)
-                .and_then(|_| {
-                    let ops = strace::convert(&log);
-                    let calls = ops
-                        .iter()
-                        .filter(|o| matches!(o, input::Op::Syscall { .. }))
-                        .count();
-                    println!("{out}: {calls} calls");
-                    std::fs::write(out, input::encode(&ops))
-                })
+            std::io::stdin().read_to_string(&mut log).and_then(|_| {
+                let ops = strace::convert(&log);
+                let calls = ops
+                    .iter()
+                    .filter(|o| matches!(o, input::Op::Syscall { .. }))
+                    .count();
+                println!("{out}: {calls} calls");
+                std::fs::write(out, input::encode(&ops))
+            })
         }
         _ => {
             eprintln!("usage: oxv-fuzz-seeds hand DIR | oxv-fuzz-seeds strace OUT < LOG");

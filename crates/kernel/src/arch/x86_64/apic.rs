@@ -127,3 +127,39 @@ pub fn route_isa_irq(pa: u64, irq: u8, map: impl Fn(u64) -> Option<u64>) -> bool
     write_reg(redir, isa_vector(irq) as u32);
     true
 }
+
+/// Where the I/O APICs sit on QEMU's machines (ACPI's MADT would say; reading it comes with
+/// SMP bring-up): the first serves GSIs 0-23; microvm has a second one for GSIs 24-47.
+const IOAPICS: [(u64, u32); 2] = [(0xfec0_0000, 0), (0xfec1_0000, 24)];
+/// Inputs per I/O APIC on QEMU (its redirection table size).
+const IOAPIC_PINS: u32 = 24;
+
+/// Routes global system interrupt `gsi` to this CPU's `vector`, level-triggered (a device
+/// line stays asserted until the driver acknowledges the device), active low or high.
+/// `map` maps one page of device registers. False if no I/O APIC serves `gsi`.
+pub fn route_gsi(gsi: u32, vector: u8, active_low: bool, map: impl Fn(u64) -> Option<u64>) -> bool {
+    let Some(&(pa, base)) = IOAPICS
+        .iter()
+        .find(|(_, base)| (*base..*base + IOAPIC_PINS).contains(&gsi))
+    else {
+        return false;
+    };
+    let Some(va) = map(pa) else {
+        return false;
+    };
+    let write_reg = |reg: u32, v: u32| {
+        // SAFETY: the I/O APIC's page is mapped uncached at `va`; IOREGSEL (offset 0) selects
+        // the register that IOWIN (offset 0x10) then writes.
+        unsafe {
+            (va as *mut u32).write_volatile(reg);
+            ((va + 0x10) as *mut u32).write_volatile(v);
+        }
+    };
+    const LEVEL: u32 = 1 << 15;
+    const ACTIVE_LOW: u32 = 1 << 13;
+    let redir = 0x10 + 2 * (gsi - base);
+    write_reg(redir + 1, id() << 24);
+    let polarity = if active_low { ACTIVE_LOW } else { 0 };
+    write_reg(redir, u32::from(vector) | LEVEL | polarity);
+    true
+}

@@ -45,6 +45,8 @@ oxv_thread_start:
     "#
 );
 
+// SAFETY: the switch and thread-start stubs are defined by the global_asm! above with these
+// signatures (System V ABI).
 unsafe extern "C" {
     fn oxv_switch(prev_rsp: *mut u64, next_rsp: u64);
     fn oxv_thread_start();

@@ -7,6 +7,8 @@
 use super::paging::{KERNEL_VMA, MapError, PageTableRoot, global_bit, nx_bit, pte};
 use core::ops::Range;
 
+// SAFETY: the linker script defines these section-boundary symbols; only their addresses
+// are taken, never their values.
 unsafe extern "C" {
     static __boot_start: u8;
     static __boot_end: u8;

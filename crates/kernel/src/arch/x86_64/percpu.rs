@@ -7,7 +7,9 @@
 
 use super::cpu::{msr, wrmsr};
 use super::gdt::{Gdt, Tss};
+use core::cell::UnsafeCell;
 use core::mem::offset_of;
+use oxv_mm::FrameCache;
 
 /// One CPU's private state.
 #[repr(C, align(64))]
@@ -24,6 +26,9 @@ pub struct PerCpu {
     pub tss: Tss,
     /// This CPU's GDT.
     pub gdt: Gdt,
+    /// This CPU's stash of free frames (see `crate::mem::KernelFrames`). Only this CPU
+    /// touches it, with interrupts disabled, so no lock is needed.
+    pub frame_cache: UnsafeCell<FrameCache>,
 }
 
 /// `gs:` offset of [`PerCpu::kernel_rsp`].
@@ -45,6 +50,7 @@ static mut BSP: PerCpu = PerCpu {
     cpu_id: 0,
     tss: unsafe_zeroed_tss(),
     gdt: Gdt([0; 7]),
+    frame_cache: UnsafeCell::new(FrameCache::new()),
 };
 static mut BSP_IST: IstStacks = IstStacks([[0; IST_STACK]; 2]);
 

@@ -34,7 +34,7 @@ pub struct Module {
 }
 
 const MAX_REGIONS: usize = 64;
-const MAX_CMDLINE: usize = 64 * 1024;
+const MAX_CMDLINE: usize = oxv_abi::cmdline::MAX_LEN + 1;
 
 /// What the kernel keeps from start_info.
 pub struct BootInfo {

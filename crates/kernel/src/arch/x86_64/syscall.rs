@@ -79,6 +79,8 @@ oxv_syscall_entry:
     vector = const SYSCALL_VECTOR,
 );
 
+// SAFETY: the syscall entry stub is defined by the global_asm! above; it is only ever
+// installed in LSTAR, never called from Rust.
 unsafe extern "C" {
     fn oxv_syscall_entry();
 }

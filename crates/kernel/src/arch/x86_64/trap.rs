@@ -180,6 +180,8 @@ oxv_trap_table:
 "#
 );
 
+// SAFETY: the table of trap stub addresses is defined by the global_asm! above: 256
+// entries of 8 bytes, read-only.
 unsafe extern "C" {
     static oxv_trap_table: [u64; 256];
 }

@@ -71,6 +71,8 @@ oxv_copy_fixup_b_plain:
     "#
 );
 
+// SAFETY: these are the copy routines and fault-fixup labels defined by the global_asm!
+// above, with the signatures declared here (System V ABI; the labels are never called).
 unsafe extern "C" {
     fn oxv_copy_user_smap(dst: *mut u8, src: *const u8, len: usize) -> usize;
     fn oxv_copy_user_plain(dst: *mut u8, src: *const u8, len: usize) -> usize;

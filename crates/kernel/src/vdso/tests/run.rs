@@ -10,6 +10,7 @@ use oxv_sched::syscalls::time::{clock_ns, resolution_ns};
 use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+// SAFETY: libc's mmap/munmap/mprotect have these C signatures on x86_64 Linux.
 unsafe extern "C" {
     fn mmap(
         addr: *mut c_void,

@@ -162,7 +162,11 @@ fn stdio_links_and_procfs() {
     );
     let fd = w.fd("/proc", RDONLY);
     let n = getdents::getdents64(&w.files, &mut w.mem, fd, UserBuf::new(BUF, 4096)).unwrap();
-    assert_eq!(n, 4 * 24, "., .., self, 1");
+    assert_eq!(n, 4 * 24 + 32, "., .., meminfo, self, 1");
+    assert_eq!(
+        w.contents("/proc/self/maps").unwrap(),
+        b"00400000-00401000 r-xp 00000000 00:01 2 /bin/app\n"
+    );
     assert_eq!(
         w.open("/proc/self/cmdline", WRONLY, 0)
             .map(|fd| w.write(fd as i32, b"x")),

@@ -5,6 +5,7 @@
 
 mod devices;
 mod dirs;
+mod events;
 mod fds;
 mod metadata;
 mod opening;

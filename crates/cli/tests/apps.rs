@@ -1,0 +1,509 @@
+//! App tests: unmodified programs from the host (Debian 12 packages and a dynamically
+//! linked C program built here) run in oxv by their host path, and their real output is
+//! checked. See docs/apps.md for the table of results.
+//!
+//! Every test is `#[ignore]`d: they are slow (each boots a VM, Python's image is 70 MiB)
+//! and need the packages installed. Run them with `cargo oxv test --apps` (which installs
+//! busybox-static, sqlite3, lua5.4 and python3 with apt when missing), or directly:
+//!
+//! ```text
+//! cargo test -p oxv-cli --test apps -- --ignored --test-threads=1
+//! ```
+//!
+//! Set `OXV_KERNEL` to boot a prebuilt kernel (`oxv test` does). A program missing from the
+//! host fails its test with the package to install. Servers (redis, nginx, lighttpd) need
+//! networking, which oxv does not have yet: they have no tests here.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+/// Per-run limit: generous for TCG on a busy 2-core machine (Python starts in ~8 s).
+const TIMEOUT_SECS: &str = "180";
+
+/// Runs the built `oxv` with `args` (after the subcommand) and `stdin`.
+fn oxv(subcommand: &str, args: &[&str], stdin: &[u8]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_oxv"));
+    cmd.arg(subcommand);
+    if subcommand == "run" {
+        cmd.args(["--timeout", TIMEOUT_SECS]);
+    }
+    let mut child = cmd
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn oxv");
+    let mut pipe = child.stdin.take().expect("piped stdin");
+    let input = stdin.to_vec();
+    let writer = std::thread::spawn(move || {
+        // The guest may exit without reading everything; a broken pipe is fine then.
+        let _ = pipe.write_all(&input);
+    });
+    let out = child.wait_with_output().expect("wait for oxv");
+    writer.join().expect("stdin writer");
+    out
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Asserts the run exited with `status`, showing everything it printed otherwise.
+#[track_caller]
+fn assert_status(out: &Output, status: i32) {
+    assert_eq!(
+        out.status.code(),
+        Some(status),
+        "stdout:\n{}\nstderr:\n{}",
+        stdout(out),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The host program at `path`, or a failure naming the package that provides it.
+#[track_caller]
+fn host_program(path: &'static str, package: &str) -> &'static str {
+    assert!(
+        Path::new(path).exists(),
+        "{path} is missing: apt-get install {package} (cargo oxv test --apps does)"
+    );
+    path
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join("apps")
+        .join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("create a scratch directory");
+    dir
+}
+
+fn gcc(args: &[&str]) {
+    let out = Command::new("gcc")
+        .args(args)
+        .output()
+        .expect("gcc is installed (oxv test installs it)");
+    assert!(
+        out.status.success(),
+        "gcc {args:?}:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+#[ignore = "boots VMs; run with `cargo oxv test --apps`"]
+fn busybox_static_shell_and_applets() {
+    let busybox = host_program("/bin/busybox", "busybox-static");
+    let data = scratch("busybox");
+    std::fs::create_dir_all(data.join("sub")).unwrap();
+    std::fs::write(data.join("a.txt"), "pear\napple\nfig\n").unwrap();
+    std::fs::write(data.join("sub/b.txt"), "abc").unwrap();
+    let mapping = format!("{}:/data", data.display());
+
+    let out = oxv(
+        "run",
+        &[
+            busybox,
+            "sh",
+            "-c",
+            "x=6; echo \"$((x * 7))\"; for w in a b c; do printf '%s-' \"$w\"; done; echo; \
+             test -d /tmp && echo tmp-is-a-dir; cd /tmp && pwd; exit 5",
+        ],
+        b"",
+    );
+    assert_status(&out, 5);
+    assert_eq!(stdout(&out), "42\na-b-c-\ntmp-is-a-dir\n/tmp\n");
+
+    let out = oxv(
+        "run",
+        &["--file", &mapping, busybox, "sort", "/data/a.txt"],
+        b"",
+    );
+    assert_status(&out, 0);
+    assert_eq!(stdout(&out), "apple\nfig\npear\n");
+
+    let out = oxv(
+        "run",
+        &["--file", &mapping, busybox, "cat", "/data/sub/b.txt"],
+        b"",
+    );
+    assert_status(&out, 0);
+    assert_eq!(stdout(&out), "abc");
+
+    // sha256("abc"), FIPS 180-2 appendix B.1.
+    let out = oxv(
+        "run",
+        &["--file", &mapping, busybox, "sha256sum", "/data/sub/b.txt"],
+        b"",
+    );
+    assert_status(&out, 0);
+    assert_eq!(
+        stdout(&out),
+        "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad  /data/sub/b.txt\n"
+    );
+
+    let out = oxv(
+        "run",
+        &[
+            "--file", &mapping, busybox, "find", "/data", "-name", "*.txt",
+        ],
+        b"",
+    );
+    assert_status(&out, 0);
+    let text = stdout(&out);
+    let mut found: Vec<&str> = text.lines().collect();
+    found.sort();
+    assert_eq!(found, ["/data/a.txt", "/data/sub/b.txt"]);
+
+    let out = oxv("run", &["--file", &mapping, busybox, "ls", "/data"], b"");
+    assert_status(&out, 0);
+    assert_eq!(stdout(&out), "a.txt\nsub\n");
+
+    let out = oxv("run", &[busybox, "sort", "-r"], b"b\nc\na\n");
+    assert_status(&out, 0);
+    assert_eq!(stdout(&out), "c\nb\na\n");
+}
+
+/// Builds apps/dynhello into a scratch directory; returns (bin/dynhello, lib dir).
+fn build_dynhello() -> (PathBuf, PathBuf) {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../apps/dynhello");
+    let dir = scratch("dynhello");
+    let (bin, lib) = (dir.join("bin"), dir.join("lib"));
+    std::fs::create_dir_all(&bin).unwrap();
+    std::fs::create_dir_all(&lib).unwrap();
+    let s = |p: &Path| p.to_str().unwrap().to_string();
+    gcc(&[
+        "-shared",
+        "-fPIC",
+        "-Wl,-soname,libgreet.so",
+        "-o",
+        &s(&lib.join("libgreet.so")),
+        &s(&src.join("greet.c")),
+    ]);
+    gcc(&[
+        "-shared",
+        "-fPIC",
+        "-o",
+        &s(&lib.join("libplugin.so")),
+        &s(&src.join("plugin.c")),
+    ]);
+    gcc(&[
+        "-O1",
+        "-pthread",
+        "-o",
+        &s(&bin.join("dynhello")),
+        &s(&src.join("main.c")),
+        "-L",
+        &s(&lib),
+        "-lgreet",
+        "-lm",
+        "-ldl",
+        "-Wl,-rpath,$ORIGIN/../lib",
+        "-Wl,--disable-new-dtags",
+    ]);
+    (bin.join("dynhello"), lib)
+}
+
+const DYNHELLO_OUTPUT: &str = "hello from libgreet (call 1)\nhello from libgreet (call 2)\n\
+sqrt(2) = 1.414214\nuid 0 is root\nplugin says 42\ntls: thread 107, main 7\nfile: 2 args\n\
+argv[1] = arg\n";
+
+#[test]
+#[ignore = "boots VMs; run with `cargo oxv test --apps`"]
+fn dynamic_glibc_program_with_rpath_dlopen_and_threads() {
+    let (exe, lib) = build_dynhello();
+    // On the host first: the expected output is Linux's.
+    let host = Command::new(&exe).arg("arg").output().unwrap();
+    assert_eq!(host.status.code(), Some(3));
+    assert_eq!(String::from_utf8_lossy(&host.stdout), DYNHELLO_OUTPUT);
+    // libplugin is only dlopen'ed: the library directory goes in with --dir.
+    let out = oxv(
+        "run",
+        &["--dir", lib.to_str().unwrap(), exe.to_str().unwrap(), "arg"],
+        b"",
+    );
+    assert_status(&out, 3);
+    assert_eq!(stdout(&out), DYNHELLO_OUTPUT);
+}
+
+#[test]
+#[ignore = "boots VMs; run with `cargo oxv test --apps`"]
+fn a_missing_library_is_named_before_booting() {
+    let (exe, lib) = build_dynhello();
+    std::fs::remove_file(lib.join("libgreet.so")).unwrap();
+    let out = oxv("run", &[exe.to_str().unwrap()], b"");
+    assert_status(&out, 2);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("shared libraries not found: libgreet.so (needed by"),
+        "{err}"
+    );
+}
+
+#[test]
+#[ignore = "boots VMs; run with `cargo oxv test --apps`"]
+fn sqlite3_database_file_without_locking() {
+    let sqlite3 = host_program("/usr/bin/sqlite3", "sqlite3");
+    // nolock=1: the same file I/O without fcntl(F_SETLK) (see the locking test below).
+    let sql = "create table t(id integer primary key, name text);\n\
+               insert into t(name) values ('one'), ('two'), ('three');\n\
+               select id, upper(name) from t where id > 1 order by id;\n\
+               select count(*), sum(length(name)) from t;\n";
+    let out = oxv(
+        "run",
+        &[sqlite3, "file:/tmp/test.db?nolock=1"],
+        sql.as_bytes(),
+    );
+    assert_status(&out, 0);
+    assert_eq!(stdout(&out), "2|TWO\n3|THREE\n3|11\n");
+}
+
+#[test]
+#[ignore = "boots VMs; run with `cargo oxv test --apps`"]
+fn sqlite3_database_file_with_locks_and_wal() {
+    let sqlite3 = host_program("/usr/bin/sqlite3", "sqlite3");
+    let sql = "pragma journal_mode=wal;\ncreate table t(x);\ninsert into t values (1), (2);\n\
+               select sum(x) from t;\n";
+    let out = oxv("run", &[sqlite3, "/tmp/wal.db"], sql.as_bytes());
+    assert_status(&out, 0);
+    assert_eq!(stdout(&out), "wal\n3\n");
+}
+
+#[test]
+#[ignore = "boots VMs; run with `cargo oxv test --apps`"]
+fn lua_script_with_tables_strings_and_files() {
+    let lua = host_program("/usr/bin/lua5.4", "lua5.4");
+    let script = r##"
+local t = {}
+for i = 1, 5 do t[#t + 1] = i * i end
+print(table.concat(t, ","))
+print(string.format("%d %s %.3f", 6 * 7, ("ab"):rep(3), math.pi))
+local f = assert(io.open("/tmp/lua.txt", "w"))
+f:write("line one\nline two\n")
+f:close()
+local n = 0
+for line in io.lines("/tmp/lua.txt") do n = n + #line end
+print("chars", n)
+print(select("#", 1, nil, 3), type(os.time()), _VERSION)
+os.exit(4)
+"##;
+    let out = oxv("run", &[lua, "-"], script.as_bytes());
+    assert_status(&out, 4);
+    assert_eq!(
+        stdout(&out),
+        "1,4,9,16,25\n42 ababab 3.142\nchars\t16\n3\tnumber\tLua 5.4\n"
+    );
+}
+
+#[test]
+#[ignore = "boots VMs; run with `cargo oxv test --apps`"]
+fn python3_script_with_a_thread_files_and_extension_modules() {
+    let python = host_program("/usr/bin/python3", "python3");
+    // The standard library is read at run time: it goes in with --dir. hashlib and json
+    // load extension modules (lib-dynload) whose libraries oxv packs too (libcrypto).
+    let version = std::fs::canonicalize(python).unwrap();
+    let name = version.file_name().unwrap().to_str().unwrap();
+    let stdlib = format!("/usr/lib/{name}");
+    let script = r#"
+import hashlib, json, os, sys, threading
+results = []
+def work(n):
+    results.append(sum(i * i for i in range(n)))
+t = threading.Thread(target=work, args=(1000,))
+t.start(); t.join()
+with open("/tmp/py.json", "w") as f:
+    json.dump({"squares": results, "pid_is_int": isinstance(os.getpid(), int)}, f)
+with open("/tmp/py.json") as f:
+    data = json.load(f)
+print(data["squares"][0], data["pid_is_int"])
+print(hashlib.sha256(b"abc").hexdigest()[:16])
+print(sorted(os.listdir("/tmp")))
+sys.exit(6)
+"#;
+    let out = oxv("run", &["--dir", &stdlib, python, "-"], script.as_bytes());
+    assert_status(&out, 6);
+    assert_eq!(
+        stdout(&out),
+        "332833500 True\nba7816bf8f01cfea\n['py.json']\n"
+    );
+}
+
+#[test]
+#[ignore = "boots VMs; run with `cargo oxv test --apps`"]
+fn bundles_boot_with_plain_qemu_and_with_oxv_boot() {
+    let (exe, lib) = build_dynhello();
+    let bundle = scratch("bundle").join("dynhello");
+    let out = oxv(
+        "image",
+        &[
+            "-o",
+            bundle.to_str().unwrap(),
+            "--dir",
+            lib.to_str().unwrap(),
+            "--timeout",
+            TIMEOUT_SECS,
+            "--",
+            exe.to_str().unwrap(),
+            "arg",
+        ],
+        b"",
+    );
+    assert_status(&out, 0);
+    for file in [
+        "oxv-kernel",
+        "initramfs.cpio",
+        "cmdline",
+        "bundle.conf",
+        "run.sh",
+        "firecracker.json",
+    ] {
+        assert!(
+            bundle.join(file).is_file(),
+            "{file} missing from the bundle"
+        );
+    }
+    // run.sh needs nothing but the bundle: run it from elsewhere, with a clean environment.
+    let run = Command::new(bundle.join("run.sh"))
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .current_dir("/")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_status(&run, 3);
+    assert_eq!(stdout(&run), DYNHELLO_OUTPUT);
+
+    let out = oxv("boot", &[bundle.to_str().unwrap()], b"");
+    assert_status(&out, 3);
+    assert_eq!(stdout(&out), DYNHELLO_OUTPUT);
+
+    // Stdin reaches the app through run.sh, 0xff bytes and end of input included.
+    let busybox = host_program("/bin/busybox", "busybox-static");
+    let od = scratch("bundle-od").join("od");
+    let out = oxv(
+        "image",
+        &["-o", od.to_str().unwrap(), busybox, "od", "-An", "-tx1"],
+        b"",
+    );
+    assert_status(&out, 0);
+    let mut child = Command::new(od.join("run.sh"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(b"ab\xffc").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_status(&out, 0);
+    assert_eq!(stdout(&out).trim(), "61 62 ff 63");
+}
+
+/// Unpacks a newc archive into `dir` (directories, files with their modes, symlinks).
+fn unpack(archive: &[u8], dir: &Path) {
+    use oxv_vfs::FileKind;
+    use std::os::unix::fs::PermissionsExt;
+    for entry in oxv_vfs::initramfs::Reader::new(archive) {
+        let entry = entry.expect("a valid archive");
+        let path = dir.join(std::str::from_utf8(entry.name).unwrap());
+        match entry.kind() {
+            Some(FileKind::Directory) => std::fs::create_dir_all(&path).unwrap(),
+            Some(FileKind::Regular) => {
+                std::fs::write(&path, entry.data).unwrap();
+                std::fs::set_permissions(&path, std::fs::Permissions::from_mode(entry.perm()))
+                    .unwrap();
+            }
+            Some(FileKind::Symlink) => {
+                let target = std::str::from_utf8(entry.data).unwrap();
+                std::os::unix::fs::symlink(target, &path).unwrap();
+            }
+            other => panic!("unexpected entry {other:?} in the archive"),
+        }
+    }
+}
+
+#[test]
+#[ignore = "boots VMs; run with `cargo oxv test --apps`"]
+fn a_rootfs_directory_runs_its_own_dynamic_program() {
+    // A root file system made from a bundle's initramfs: the program, its loader and
+    // libraries (behind the same symlinks as on the host), /etc.
+    let (exe, lib) = build_dynhello();
+    let work = scratch("rootfs");
+    let bundle = work.join("bundle");
+    let out = oxv(
+        "image",
+        &[
+            "-o",
+            bundle.to_str().unwrap(),
+            "--dir",
+            lib.to_str().unwrap(),
+            exe.to_str().unwrap(),
+        ],
+        b"",
+    );
+    assert_status(&out, 0);
+    let root = work.join("root");
+    std::fs::create_dir_all(&root).unwrap();
+    unpack(
+        &std::fs::read(bundle.join("initramfs.cpio")).unwrap(),
+        &root,
+    );
+    // The program is found inside the root (by its path there), not on the host.
+    let out = oxv(
+        "run",
+        &[
+            "--rootfs",
+            root.to_str().unwrap(),
+            exe.to_str().unwrap(),
+            "arg",
+        ],
+        b"",
+    );
+    assert_status(&out, 3);
+    assert_eq!(stdout(&out), DYNHELLO_OUTPUT);
+    // A library missing from the root is named, even though the host has it.
+    let libc = std::fs::canonicalize("/lib/x86_64-linux-gnu/libc.so.6").unwrap();
+    std::fs::remove_file(root.join(libc.strip_prefix("/").unwrap())).unwrap();
+    let out = oxv(
+        "run",
+        &["--rootfs", root.to_str().unwrap(), exe.to_str().unwrap()],
+        b"",
+    );
+    assert_status(&out, 2);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("libc.so.6 (needed by"), "{err}");
+}
+
+#[test]
+#[ignore = "boots VMs; run with `cargo oxv test --apps`"]
+fn dynamic_musl_program_runs_through_musls_loader() {
+    if Command::new("musl-gcc").arg("--version").output().is_err() {
+        eprintln!("musl-gcc is not installed (Debian: musl-tools); skipped");
+        return;
+    }
+    let dir = scratch("musl");
+    let src = dir.join("m.c");
+    std::fs::write(
+        &src,
+        "#include <stdio.h>\n#include <math.h>\n\
+         int main(int c, char **v) { volatile double x = 2; printf(\"%s %.3f\\n\", v[c - 1], sqrt(x)); return 0; }\n",
+    )
+    .unwrap();
+    let exe = dir.join("m");
+    let out = Command::new("musl-gcc")
+        .arg("-o")
+        .arg(&exe)
+        .arg(&src)
+        .arg("-lm")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = oxv("run", &[exe.to_str().unwrap(), "musl"], b"");
+    assert_status(&out, 0);
+    assert_eq!(stdout(&out), "musl 1.414\n");
+}

@@ -1,0 +1,100 @@
+//! The kernel's network: the one [`oxv_net::Net`], the timer that polls its stack when
+//! smoltcp's timers are due, its NICs, and the files libc resolvers read.
+//!
+//! The stack is polled by the socket calls themselves, by NIC interrupts
+//! ([`poll`]), and by one app timer ([`crate::timers::Expiry::Net`]) that [`KernelTimer`]
+//! keeps armed for the earliest deadline the stack asked for. Polls from the timer run in
+//! interrupt context; the kernel runs with interrupts off, so they never find the stack's
+//! lock held on this CPU.
+
+use alloc::sync::Arc;
+use oxv_net::Net;
+use oxv_net::stack::PollTimer;
+use oxv_sched::timer::TimerId;
+use oxv_vfs::FsContext;
+use spin::{Mutex, Once};
+
+static NET: Once<Arc<Net>> = Once::new();
+
+/// The armed poll timer: its deadline and queue id.
+static TIMER: Mutex<Option<(u64, TimerId)>> = Mutex::new(None);
+
+/// The stack's [`PollTimer`]: one app timer, moved earlier when the stack asks for earlier.
+struct KernelTimer;
+
+impl PollTimer for KernelTimer {
+    fn arm(&self, deadline_ns: u64) {
+        let mut t = TIMER.lock();
+        if let Some((at, id)) = *t {
+            if at <= deadline_ns {
+                return;
+            }
+            crate::sched::cancel_app_timer(id);
+        }
+        let id = crate::sched::add_app_timer(deadline_ns, crate::timers::Expiry::Net);
+        *t = Some((deadline_ns, id));
+    }
+}
+
+/// Creates the network (the loopback interface). Call once at boot, after the clock and
+/// the random generator.
+pub fn init() {
+    let mut seed = [0u8; 8];
+    crate::random::fill(&mut seed);
+    NET.call_once(|| {
+        Net::new(
+            crate::devices::blocker(),
+            Arc::new(KernelTimer),
+            u64::from_ne_bytes(seed),
+        )
+    });
+}
+
+/// The network.
+///
+/// # Panics
+/// Before [`init`] (boot calls it before the app runs).
+pub fn net() -> &'static Arc<Net> {
+    NET.get().expect("net::init runs at boot, before any socket call")
+}
+
+/// Runs the stack: for NIC interrupts.
+pub fn poll() {
+    if let Some(n) = NET.get() {
+        n.stack().poll();
+    }
+}
+
+/// The poll timer expired (interrupt context).
+pub fn timer_fired() {
+    TIMER.lock().take();
+    poll();
+}
+
+/// Writes `/etc/hosts` (and `/etc/resolv.conf` when DNS servers are known) into the root
+/// file system if the image has none, so that libc resolvers find `localhost` and the
+/// servers.
+pub fn write_resolver_files(cx: &FsContext) {
+    let n = net();
+    let hosts = oxv_net::config::hosts("oxv", &n.stack().interfaces());
+    create_if_missing(cx, b"/etc/hosts", hosts.as_bytes());
+    let dns = n.stack().dns_servers();
+    if !dns.is_empty() {
+        create_if_missing(
+            cx,
+            b"/etc/resolv.conf",
+            oxv_net::config::resolv_conf(&dns).as_bytes(),
+        );
+    }
+}
+
+fn create_if_missing(cx: &FsContext, path: &[u8], data: &[u8]) {
+    use oxv_abi::linux::fs::OpenFlags;
+    if cx.lookup(path, true).is_ok() || cx.mkdir_all(b"/etc", 0o755).is_err() {
+        return;
+    }
+    let flags = OpenFlags::WRONLY | OpenFlags::CREAT | OpenFlags::EXCL;
+    if let Ok(f) = cx.open(path, flags, 0o644) {
+        let _ = f.write(&oxv_vfs::WriteBuf::kernel(data));
+    }
+}

@@ -1,0 +1,243 @@
+//! The devices under smoltcp's interfaces: the loopback queue and any [`Nic`], behind one
+//! type ([`PortDevice`]) that implements smoltcp's `Device`.
+//!
+//! Received frames are taken into an owned buffer first, so the stack can look at the next
+//! frame before smoltcp does (the listen backlog is enforced there, see
+//! [`super::Inner::admit`]). Loopback frames move by value from the transmit side to the
+//! receive side (no copy) in buffers that are reused, with checksums neither computed nor
+//! checked, and an MTU of 65535 bytes, like Linux's `lo` (64 KiB).
+
+use crate::nic::Nic;
+use alloc::boxed::Box;
+use alloc::sync::Arc;
+use alloc::collections::VecDeque;
+use alloc::vec;
+use alloc::vec::Vec;
+use smoltcp::phy::{self, ChecksumCapabilities, DeviceCapabilities, Medium};
+use smoltcp::time::Instant;
+use spin::Mutex;
+
+/// The loopback MTU: the largest IPv4 datagram.
+pub const LOOPBACK_MTU: usize = 65535;
+
+/// Frames the loopback holds before transmits fail (smoltcp then retries on a later poll).
+const LOOPBACK_QUEUE: usize = 256;
+
+/// Loopback frame buffers kept for reuse, so a segment costs no allocation or zeroing.
+const LOOPBACK_POOL: usize = 16;
+
+/// The loopback's frames in flight and its spare buffers (each `LOOPBACK_MTU` long; a frame
+/// is a buffer and the length used).
+#[derive(Default)]
+pub struct LoopQueue {
+    frames: VecDeque<(Vec<u8>, usize)>,
+    pool: Arc<Mutex<Vec<Vec<u8>>>>,
+}
+
+impl LoopQueue {
+    fn buffer(&self) -> Vec<u8> {
+        self.pool
+            .lock()
+            .pop()
+            .unwrap_or_else(|| vec![0u8; LOOPBACK_MTU])
+    }
+}
+
+/// A device as the stack drives it.
+pub enum PortDevice {
+    /// The loopback interface.
+    Loopback(LoopQueue),
+    /// A network card.
+    Nic {
+        /// The driver.
+        nic: Box<dyn Nic + Send>,
+        /// Frames taken from the driver and not yet given to smoltcp.
+        pending: VecDeque<Vec<u8>>,
+        /// A transmit buffer, reused.
+        scratch: Vec<u8>,
+        /// The largest frame the driver sends or receives (header included).
+        mtu: usize,
+    },
+}
+
+impl PortDevice {
+    /// A device for `nic`.
+    pub fn nic(nic: Box<dyn Nic + Send>) -> PortDevice {
+        let mtu = nic.capabilities().mtu;
+        PortDevice::Nic {
+            nic,
+            pending: VecDeque::new(),
+            scratch: Vec::new(),
+            mtu,
+        }
+    }
+
+    /// Whether this is the loopback.
+    pub fn is_loopback(&self) -> bool {
+        matches!(self, PortDevice::Loopback(_))
+    }
+
+    /// The smoltcp medium.
+    pub fn medium(&self) -> Medium {
+        match self {
+            PortDevice::Loopback(_) => Medium::Ip,
+            PortDevice::Nic { .. } => Medium::Ethernet,
+        }
+    }
+
+    /// The next received frame, without taking it.
+    pub fn peek(&mut self) -> Option<&[u8]> {
+        match self {
+            PortDevice::Loopback(q) => q.frames.front().map(|(f, len)| &f[..*len]),
+            PortDevice::Nic {
+                nic, pending, mtu, ..
+            } => {
+                if pending.is_empty() {
+                    let mut buf = vec![0u8; (*mtu).max(MIN_RX_FRAME)];
+                    loop {
+                        match nic.receive(&mut buf) {
+                            Some(Ok(n)) => {
+                                buf.truncate(n);
+                                pending.push_back(buf);
+                                break;
+                            }
+                            // A frame too large for the MTU: dropped, try the next.
+                            Some(Err(_)) => continue,
+                            None => break,
+                        }
+                    }
+                }
+                pending.front().map(|f| &f[..])
+            }
+        }
+    }
+
+    /// Drops the next received frame.
+    pub fn drop_front(&mut self) {
+        match self {
+            PortDevice::Loopback(q) => {
+                q.frames.pop_front();
+            }
+            PortDevice::Nic { pending, .. } => {
+                pending.pop_front();
+            }
+        }
+    }
+
+    /// Whether received frames wait (after [`PortDevice::peek`] for a NIC).
+    pub fn has_pending(&self) -> bool {
+        match self {
+            PortDevice::Loopback(q) => !q.frames.is_empty(),
+            PortDevice::Nic { pending, .. } => !pending.is_empty(),
+        }
+    }
+}
+
+/// Receive buffers hold at least a full Ethernet frame, whatever the driver reports.
+const MIN_RX_FRAME: usize = 1514;
+
+/// A received frame; a loopback buffer goes back to its pool once consumed.
+pub struct Rx {
+    frame: Vec<u8>,
+    len: usize,
+    pool: Option<Arc<Mutex<Vec<Vec<u8>>>>>,
+}
+
+impl phy::RxToken for Rx {
+    fn consume<R, F: FnOnce(&[u8]) -> R>(self, f: F) -> R {
+        let r = f(&self.frame[..self.len]);
+        if let Some(pool) = self.pool {
+            let mut p = pool.lock();
+            if p.len() < LOOPBACK_POOL {
+                p.push(self.frame);
+            }
+        }
+        r
+    }
+}
+
+/// Room for one frame to send.
+pub enum Tx<'a> {
+    /// Onto the loopback queue.
+    Loopback(&'a mut LoopQueue),
+    /// To a NIC, through a reused buffer.
+    Nic(&'a mut (dyn Nic + Send), &'a mut Vec<u8>),
+}
+
+impl phy::TxToken for Tx<'_> {
+    fn consume<R, F: FnOnce(&mut [u8]) -> R>(self, len: usize, f: F) -> R {
+        match self {
+            Tx::Loopback(q) => {
+                let mut frame = q.buffer();
+                let len = len.min(frame.len());
+                let r = f(&mut frame[..len]);
+                q.frames.push_back((frame, len));
+                r
+            }
+            Tx::Nic(nic, scratch) => {
+                scratch.clear();
+                scratch.resize(len, 0);
+                let r = f(scratch);
+                // A full device queue drops the frame: TCP retransmits, as on a real wire.
+                let _ = nic.transmit(scratch);
+                r
+            }
+        }
+    }
+}
+
+impl phy::Device for PortDevice {
+    type RxToken<'a> = Rx;
+    type TxToken<'a> = Tx<'a>;
+
+    fn receive(&mut self, _now: Instant) -> Option<(Rx, Tx<'_>)> {
+        self.peek()?;
+        match self {
+            PortDevice::Loopback(q) => {
+                let (frame, len) = q.frames.pop_front()?;
+                let pool = Some(q.pool.clone());
+                Some((Rx { frame, len, pool }, Tx::Loopback(q)))
+            }
+            PortDevice::Nic {
+                nic,
+                pending,
+                scratch,
+                ..
+            } => {
+                let frame = pending.pop_front()?;
+                let len = frame.len();
+                let rx = Rx {
+                    frame,
+                    len,
+                    pool: None,
+                };
+                Some((rx, Tx::Nic(&mut **nic, scratch)))
+            }
+        }
+    }
+
+    fn transmit(&mut self, _now: Instant) -> Option<Tx<'_>> {
+        match self {
+            PortDevice::Loopback(q) => {
+                (q.frames.len() < LOOPBACK_QUEUE).then_some(Tx::Loopback(q))
+            }
+            PortDevice::Nic { nic, scratch, .. } => Some(Tx::Nic(&mut **nic, scratch)),
+        }
+    }
+
+    fn capabilities(&self) -> DeviceCapabilities {
+        let mut caps = DeviceCapabilities::default();
+        match self {
+            PortDevice::Loopback(_) => {
+                caps.medium = Medium::Ip;
+                caps.max_transmission_unit = LOOPBACK_MTU;
+                caps.checksum = ChecksumCapabilities::ignored();
+            }
+            PortDevice::Nic { mtu, .. } => {
+                caps.medium = Medium::Ethernet;
+                caps.max_transmission_unit = *mtu;
+            }
+        }
+        caps
+    }
+}

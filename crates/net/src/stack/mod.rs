@@ -1,0 +1,626 @@
+//! The IP stack: smoltcp interfaces over the loopback and the NICs, the sockets in them, and
+//! how the stack is driven.
+//!
+//! One [`Stack`] per kernel. It holds one *port* per interface: a smoltcp `Interface`, its
+//! device ([`device::PortDevice`]) and its own `SocketSet`. Port 0 is the loopback
+//! (`127.0.0.1/8`, `::1`, and the NICs' own addresses, so traffic to the machine's own address
+//! never leaves it, as on Linux); each NIC added with [`Stack::add_nic`] is another. A
+//! connection lives in the set of the port that routes to its peer; a wildcard listener or UDP
+//! socket has a socket in every port. Keeping sets apart is what makes routing right: smoltcp
+//! sends whatever a socket in a set has to send out of that set's interface.
+//!
+//! **Driving.** smoltcp does nothing by itself. The stack polls (ingress, then egress, in
+//! rounds until nothing moves, so a loopback exchange completes within the call that started
+//! it) after every socket operation that may have produced work, when the embedder calls
+//! [`Stack::poll`] (a NIC interrupt), and when the deadline it gave the embedder's
+//! [`PollTimer`] comes (retransmissions, delayed ACKs, TIME-WAIT). After each poll it compares
+//! every socket with what it saw last time and notifies the [`PollQueue`]s of the sockets that
+//! changed, after dropping its lock.
+//!
+//! **Locking.** One lock covers the stack. It is never held across a copy to or from user
+//! memory: sockets stage data in their own buffers (see [`crate::tcp`]). Notifications run
+//! after it is released.
+//!
+//! **Listen backlog.** smoltcp has no accept queue: a socket in LISTEN takes one connection.
+//! The stack looks at every received SYN before smoltcp does: if it is for a listener, a fresh
+//! LISTEN socket bound to exactly the SYN's destination address is made for it, unless the
+//! listener already holds `backlog + 1` connections not yet accepted, in which case the SYN is
+//! dropped (the client retries, as with Linux's full accept queue). A SYN nobody listens for
+//! gets smoltcp's RST (connect(2) fails with `ECONNREFUSED`).
+
+pub mod device;
+mod poll;
+pub mod ports;
+
+use crate::nic::Nic;
+use alloc::boxed::Box;
+use alloc::collections::BTreeMap;
+use alloc::string::String;
+use alloc::sync::Arc;
+use alloc::vec;
+use alloc::vec::Vec;
+use core::sync::atomic::{AtomicU64, Ordering};
+use device::PortDevice;
+use oxv_abi::Errno;
+use oxv_vfs::Blocker;
+use oxv_vfs::readiness::PollQueue;
+use ports::{PortTable, Proto};
+use smoltcp::iface::{Config, Interface, PollIngressSingleResult, PollResult, SocketHandle, SocketSet};
+use smoltcp::socket::{dhcpv4, tcp, udp};
+use smoltcp::time::{Duration, Instant};
+use smoltcp::wire::{
+    EthernetAddress, EthernetFrame, EthernetProtocol, HardwareAddress, IpAddress, IpCidr,
+    IpEndpoint, IpListenEndpoint, IpProtocol, Ipv4Address, Ipv4Cidr, Ipv4Packet, Ipv6Address,
+    Ipv6Cidr, Ipv6Packet, TcpPacket,
+};
+use spin::{Mutex, MutexGuard};
+
+/// Where the embedder learns when the stack must be polled again.
+pub trait PollTimer: Send + Sync {
+    /// Call [`Stack::poll`] at monotonic time `deadline_ns` or soon after; replaces any earlier
+    /// request. Must not block or call back into the stack.
+    fn arm(&self, deadline_ns: u64);
+}
+
+/// A timer that is never armed: for stacks polled only by their callers (tests).
+pub struct NoTimer;
+
+impl PollTimer for NoTimer {
+    fn arm(&self, _deadline_ns: u64) {}
+}
+
+/// How a NIC gets its IPv4 address.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Ipv4Setup {
+    /// DHCPv4 (the default).
+    Dhcp,
+    /// A fixed address and an optional default gateway.
+    Static {
+        /// Address and prefix.
+        cidr: Ipv4Cidr,
+        /// Default gateway.
+        gateway: Option<Ipv4Address>,
+    },
+    /// No IPv4.
+    None,
+}
+
+/// A NIC's configuration.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NicConfig {
+    /// IPv4.
+    pub ipv4: Ipv4Setup,
+    /// A static IPv6 address and gateway, if any.
+    pub ipv6: Option<(Ipv6Cidr, Option<Ipv6Address>)>,
+    /// DNS servers (DHCP's are added to these).
+    pub dns: Vec<IpAddress>,
+}
+
+impl Default for NicConfig {
+    fn default() -> Self {
+        NicConfig {
+            ipv4: Ipv4Setup::Dhcp,
+            ipv6: None,
+            dns: Vec::new(),
+        }
+    }
+}
+
+/// An interface as netlink and `/etc/hosts` see it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InterfaceInfo {
+    /// Index (1 is `lo`).
+    pub index: u32,
+    /// Name (`lo`, `eth0`...).
+    pub name: String,
+    /// IP MTU.
+    pub mtu: u32,
+    /// Hardware address.
+    pub mac: Option<[u8; 6]>,
+    /// Whether it is the loopback.
+    pub loopback: bool,
+    /// Its addresses.
+    pub addrs: Vec<IpCidr>,
+}
+
+/// A smoltcp socket: the port (interface) it lives in and its handle there.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct SockKey {
+    /// Index of the port.
+    pub port: usize,
+    /// Handle in that port's set.
+    pub handle: SocketHandle,
+}
+
+/// What the stack last saw of a socket, to tell changes.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Default)]
+struct Snapshot {
+    state: Option<tcp::State>,
+    recv: usize,
+    send: usize,
+}
+
+/// A smoltcp socket's owner as the stack knows it.
+struct Entry {
+    queue: PollQueue,
+    seen: Snapshot,
+    /// An error the connection met (refused, reset), for the owner to take.
+    error: Option<Errno>,
+}
+
+/// Options a listener gives the connections it accepts.
+#[derive(Copy, Clone, Debug)]
+pub struct TcpParams {
+    /// Receive buffer, bytes.
+    pub rx: usize,
+    /// Send buffer, bytes.
+    pub tx: usize,
+    /// `TCP_NODELAY`.
+    pub nodelay: bool,
+    /// `SO_KEEPALIVE` with its interval.
+    pub keepalive: Option<Duration>,
+}
+
+/// A listening socket as the stack sees it.
+pub struct Listener {
+    /// The port number.
+    pub port: u16,
+    /// The bound address (`None` for a wildcard).
+    pub addr: Option<IpAddress>,
+    /// Whether IPv4 SYNs count (false for `AF_INET6` + `IPV6_V6ONLY`).
+    pub v4: bool,
+    /// Whether IPv6 SYNs count (false for `AF_INET`).
+    pub v6: bool,
+    /// Connections not yet accepted may number `backlog + 1`.
+    pub backlog: usize,
+    /// What new connections get.
+    pub params: TcpParams,
+    /// The listener's readiness queue.
+    pub queue: PollQueue,
+    /// Sockets made for it, in SYN order, not yet accepted.
+    pub conns: Vec<SockKey>,
+}
+
+/// A socket whose file was closed: kept until its connection ends.
+struct Orphan {
+    key: SockKey,
+    hold: Option<(Proto, u16, u64)>,
+}
+
+/// One interface with its device and sockets.
+pub struct Port {
+    iface: Interface,
+    dev: PortDevice,
+    /// The sockets of this interface.
+    pub set: SocketSet<'static>,
+    name: String,
+    mac: Option<[u8; 6]>,
+    dhcp: Option<SocketHandle>,
+    dns: Vec<IpAddress>,
+    gw4: Option<Ipv4Address>,
+    gw6: Option<Ipv6Address>,
+}
+
+/// The stack's state, under its lock.
+pub struct Inner {
+    /// Port 0 is the loopback.
+    pub ports: Vec<Port>,
+    entries: BTreeMap<SockKey, Entry>,
+    /// Listeners by id.
+    pub listeners: BTreeMap<u64, Listener>,
+    /// Port numbers in use.
+    pub table: PortTable,
+    orphans: Vec<Orphan>,
+    next_id: u64,
+    seed: u64,
+    /// The time of the poll in progress.
+    pub now: Instant,
+}
+
+/// The shared part of a [`Stack`].
+pub struct Shared {
+    inner: Mutex<Inner>,
+    /// How sockets wait.
+    pub blocker: Arc<dyn Blocker>,
+    timer: Arc<dyn PollTimer>,
+    armed: AtomicU64,
+}
+
+/// The network stack. Cloning gives another handle on the same stack.
+#[derive(Clone)]
+pub struct Stack {
+    pub(crate) shared: Arc<Shared>,
+}
+
+/// Polls in one call at most this many rounds; more work is left to the timer (armed for
+/// "now").
+const MAX_ROUNDS: usize = 64;
+/// Frames taken from one device in one round.
+const INGRESS_BUDGET: usize = 256;
+
+fn instant(ns: u64) -> Instant {
+    Instant::from_micros((ns / 1000) as i64)
+}
+
+impl Stack {
+    /// A stack with only the loopback interface. `blocker` is how its sockets wait, `timer`
+    /// how it asks to be polled, `seed` seeds its randomness (TCP sequence numbers, ephemeral
+    /// ports).
+    pub fn new(blocker: Arc<dyn Blocker>, timer: Arc<dyn PollTimer>, seed: u64) -> Stack {
+        let now = instant(blocker.now_ns());
+        let mut dev = PortDevice::Loopback(Default::default());
+        let mut cfg = Config::new(HardwareAddress::Ip);
+        cfg.random_seed = seed;
+        let mut iface = Interface::new(cfg, &mut dev, now);
+        iface.update_ip_addrs(|a| {
+            let _ = a.push(IpCidr::new(IpAddress::v4(127, 0, 0, 1), 8));
+            let _ = a.push(IpCidr::new(IpAddress::Ipv6(Ipv6Address::LOCALHOST), 128));
+        });
+        let lo = Port {
+            iface,
+            dev,
+            set: SocketSet::new(Vec::new()),
+            name: "lo".into(),
+            mac: None,
+            dhcp: None,
+            dns: Vec::new(),
+            gw4: None,
+            gw6: None,
+        };
+        Stack {
+            shared: Arc::new(Shared {
+                inner: Mutex::new(Inner {
+                    ports: vec![lo],
+                    entries: BTreeMap::new(),
+                    listeners: BTreeMap::new(),
+                    table: PortTable::new(seed),
+                    orphans: Vec::new(),
+                    next_id: 1,
+                    seed,
+                    now,
+                }),
+                blocker,
+                timer,
+                armed: AtomicU64::new(u64::MAX),
+            }),
+        }
+    }
+
+    /// Adds a NIC as interface `eth<N>` and configures it; returns its interface index.
+    pub fn add_nic(&self, nic: Box<dyn Nic + Send>, config: &NicConfig) -> u32 {
+        let index = self.shared.with(|inner| {
+            let caps = nic.capabilities();
+            let mut dev = PortDevice::nic(nic);
+            let mac = caps.mac.unwrap_or([0x02, 0, 0, 0, 0, 1]);
+            let mut cfg = Config::new(HardwareAddress::Ethernet(EthernetAddress(mac)));
+            inner.seed = inner.seed.wrapping_mul(6364136223846793005).wrapping_add(1);
+            cfg.random_seed = inner.seed;
+            let iface = Interface::new(cfg, &mut dev, inner.now);
+            let n = inner.ports.len();
+            inner.ports.push(Port {
+                iface,
+                dev,
+                set: SocketSet::new(Vec::new()),
+                name: alloc::format!("eth{}", n - 1),
+                mac: Some(mac),
+                dhcp: None,
+                dns: config.dns.clone(),
+                gw4: None,
+                gw6: None,
+            });
+            inner.configure(n, config);
+            n as u32 + 1
+        });
+        self.poll();
+        index
+    }
+
+    /// Runs the stack: takes received frames, sends what is due, fires timers, wakes sockets.
+    /// Call it from the NIC's interrupt and when the [`PollTimer`] fires.
+    pub fn poll(&self) {
+        self.shared.with(|_| ());
+    }
+
+    /// The interfaces and their addresses.
+    pub fn interfaces(&self) -> Vec<InterfaceInfo> {
+        let inner = self.shared.inner.lock();
+        inner
+            .ports
+            .iter()
+            .enumerate()
+            .map(|(i, p)| InterfaceInfo {
+                index: i as u32 + 1,
+                name: p.name.clone(),
+                mtu: if p.dev.is_loopback() {
+                    device::LOOPBACK_MTU as u32 + 1
+                } else {
+                    1500
+                },
+                mac: p.mac,
+                loopback: p.dev.is_loopback(),
+                addrs: if i == 0 {
+                    p.iface.ip_addrs()[..2].to_vec()
+                } else {
+                    p.iface.ip_addrs().to_vec()
+                },
+            })
+            .collect()
+    }
+
+    /// The DNS servers known (configured and from DHCP).
+    pub fn dns_servers(&self) -> Vec<IpAddress> {
+        let inner = self.shared.inner.lock();
+        let mut v: Vec<IpAddress> = Vec::new();
+        for p in &inner.ports {
+            for d in &p.dns {
+                if !v.contains(d) {
+                    v.push(*d);
+                }
+            }
+        }
+        v
+    }
+
+    /// Whether every NIC that asked for DHCP has an IPv4 address (true without NICs).
+    pub fn is_configured(&self) -> bool {
+        let inner = self.shared.inner.lock();
+        inner
+            .ports
+            .iter()
+            .all(|p| p.dhcp.is_none() || p.iface.ipv4_addr().is_some())
+    }
+
+    /// The blocker sockets wait with.
+    pub fn blocker(&self) -> &Arc<dyn Blocker> {
+        &self.shared.blocker
+    }
+}
+
+impl Shared {
+    /// Runs `f` under the lock, then polls, then wakes the sockets that changed and re-arms
+    /// the timer, with the lock released.
+    pub fn with<R>(&self, f: impl FnOnce(&mut Inner) -> R) -> R {
+        let now_ns = self.blocker.now_ns();
+        let (r, wake, next) = {
+            let mut inner = self.inner.lock();
+            inner.now = instant(now_ns);
+            let r = f(&mut inner);
+            let wake = inner.poll();
+            let next = inner.next_poll();
+            (r, wake, next)
+        };
+        for q in wake {
+            q.notify(oxv_abi::linux::fs::PollEvents::empty());
+        }
+        if let Some(at) = next {
+            let at_ns = (at.total_micros().max(0) as u64).saturating_mul(1000);
+            let armed = self.armed.load(Ordering::Relaxed);
+            if at_ns < armed || armed <= now_ns {
+                self.armed.store(at_ns, Ordering::Relaxed);
+                self.timer.arm(at_ns.max(now_ns));
+            }
+        }
+        r
+    }
+
+    /// Runs `f` under the lock without polling (queries that change nothing).
+    pub fn peek<R>(&self, f: impl FnOnce(&mut Inner) -> R) -> R {
+        f(&mut self.inner.lock())
+    }
+
+    /// The lock, for callers that manage polling themselves.
+    pub fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock()
+    }
+}
+
+/// Whether `a` is a loopback address.
+pub fn is_loopback(a: IpAddress) -> bool {
+    match a {
+        IpAddress::Ipv4(v4) => v4.octets()[0] == 127,
+        IpAddress::Ipv6(v6) => v6 == Ipv6Address::LOCALHOST,
+    }
+}
+
+/// A new smoltcp TCP socket with `params`.
+pub fn new_tcp(params: &TcpParams, loopback: bool) -> tcp::Socket<'static> {
+    let mut s = tcp::Socket::new(
+        tcp::SocketBuffer::new(vec![0u8; params.rx]),
+        tcp::SocketBuffer::new(vec![0u8; params.tx]),
+    );
+    s.set_nagle_enabled(!params.nodelay);
+    s.set_keep_alive(params.keepalive);
+    if loopback {
+        // Nothing is gained by delaying ACKs on a link with no latency.
+        s.set_ack_delay(None);
+    }
+    s
+}
+
+impl Inner {
+    /// A fresh id for a socket or listener.
+    pub fn next_id(&mut self) -> u64 {
+        let id = self.next_id;
+        self.next_id += 1;
+        id
+    }
+
+    /// The TCP socket `k`.
+    ///
+    /// # Panics
+    /// If `k` is not a TCP socket of this stack (an internal invariant of the socket types).
+    pub fn tcp(&mut self, k: SockKey) -> &mut tcp::Socket<'static> {
+        self.ports[k.port].set.get_mut::<tcp::Socket>(k.handle)
+    }
+
+    /// The UDP socket `k`.
+    ///
+    /// # Panics
+    /// If `k` is not a UDP socket of this stack.
+    pub fn udp(&mut self, k: SockKey) -> &mut udp::Socket<'static> {
+        self.ports[k.port].set.get_mut::<udp::Socket>(k.handle)
+    }
+
+    /// Whether port `i` is the loopback.
+    pub fn is_loopback_port(&self, i: usize) -> bool {
+        self.ports[i].dev.is_loopback()
+    }
+
+    /// Adds a socket to port `i`, owned by whoever waits on `queue`.
+    pub fn add<S: smoltcp::socket::AnySocket<'static>>(
+        &mut self,
+        i: usize,
+        socket: S,
+        queue: &PollQueue,
+    ) -> SockKey {
+        let handle = self.ports[i].set.add(socket);
+        let k = SockKey { port: i, handle };
+        self.entries.insert(
+            k,
+            Entry {
+                queue: queue.clone(),
+                seen: Snapshot::default(),
+                error: None,
+            },
+        );
+        self.refresh_seen(k);
+        k
+    }
+
+    /// Removes socket `k` at once (an unbound UDP socket, an aborted connection).
+    pub fn remove(&mut self, k: SockKey) {
+        self.entries.remove(&k);
+        self.ports[k.port].set.remove(k.handle);
+    }
+
+    /// Hands socket `k` to the stack to finish its connection after its file was closed;
+    /// `hold` is the port it keeps until then.
+    pub fn orphan(&mut self, k: SockKey, hold: Option<(Proto, u16, u64)>) {
+        self.entries.remove(&k);
+        self.orphans.push(Orphan { key: k, hold });
+    }
+
+    /// Gives socket `k` to whoever waits on `queue` (accept(2)).
+    pub fn set_owner(&mut self, k: SockKey, queue: &PollQueue) {
+        if let Some(e) = self.entries.get_mut(&k) {
+            e.queue = queue.clone();
+        }
+    }
+
+    /// Takes the error socket `k` met, if any.
+    pub fn take_error(&mut self, k: SockKey) -> Option<Errno> {
+        self.entries.get_mut(&k).and_then(|e| e.error.take())
+    }
+
+    /// The error socket `k` met, if any, leaving it.
+    pub fn error(&self, k: SockKey) -> Option<Errno> {
+        self.entries.get(&k).and_then(|e| e.error)
+    }
+
+    /// Records the state of `k` as it is now: call after changing it directly (close,
+    /// connect, listen), so that the next look does not mistake the change for the peer's.
+    pub fn refresh_seen(&mut self, k: SockKey) {
+        let snap = self.snapshot(k);
+        if let Some(e) = self.entries.get_mut(&k) {
+            e.seen = snap;
+        }
+    }
+
+    fn snapshot(&mut self, k: SockKey) -> Snapshot {
+        use smoltcp::socket::Socket;
+        match self.ports[k.port].set.get_mut::<Socket>(k.handle) {
+            Socket::Tcp(t) => Snapshot {
+                state: Some(t.state()),
+                recv: t.recv_queue(),
+                send: t.send_queue(),
+            },
+            Socket::Udp(u) => Snapshot {
+                state: None,
+                recv: u.recv_queue(),
+                send: u.send_queue(),
+            },
+            _ => Snapshot::default(),
+        }
+    }
+
+    /// The port whose interface reaches `dst`: the loopback for loopback addresses and the
+    /// machine's own; else the first NIC with a route (its subnet or a default route).
+    pub fn route(&self, dst: IpAddress) -> Option<usize> {
+        if is_loopback(dst) || self.is_own(dst) {
+            return Some(0);
+        }
+        self.ports.iter().enumerate().skip(1).find_map(|(i, p)| {
+            let reach = p.iface.ip_addrs().iter().any(|c| c.contains_addr(&dst))
+                || match dst {
+                    IpAddress::Ipv4(_) => p.gw4.is_some(),
+                    IpAddress::Ipv6(_) => p.gw6.is_some(),
+                };
+            reach.then_some(i)
+        })
+    }
+
+    /// Whether `a` is an address of this machine.
+    pub fn is_own(&self, a: IpAddress) -> bool {
+        self.ports
+            .iter()
+            .any(|p| p.iface.ip_addrs().iter().any(|c| c.address() == a))
+            || (is_loopback(a) && matches!(a, IpAddress::Ipv4(_)))
+    }
+
+    /// The source address for traffic to `dst` through port `i`.
+    pub fn source_for(&mut self, i: usize, dst: IpAddress) -> Option<IpAddress> {
+        if i == 0 && self.is_own(dst) {
+            return Some(if is_loopback(dst) {
+                match dst {
+                    IpAddress::Ipv4(_) => IpAddress::v4(127, 0, 0, 1),
+                    IpAddress::Ipv6(_) => IpAddress::Ipv6(Ipv6Address::LOCALHOST),
+                }
+            } else {
+                dst
+            });
+        }
+        self.ports[i].iface.get_source_address(&dst)
+    }
+
+    /// Connects TCP socket `k` to `remote` from `local` (port must be set), choosing the
+    /// source address if `local` has none.
+    pub fn tcp_connect(
+        &mut self,
+        k: SockKey,
+        remote: IpEndpoint,
+        local: IpListenEndpoint,
+    ) -> Result<(), Errno> {
+        let local = match local.addr {
+            Some(_) => local,
+            None => IpListenEndpoint {
+                addr: Some(
+                    self.source_for(k.port, remote.addr)
+                        .ok_or(Errno::ENETUNREACH)?,
+                ),
+                port: local.port,
+            },
+        };
+        let port = &mut self.ports[k.port];
+        port.set
+            .get_mut::<tcp::Socket>(k.handle)
+            .connect(port.iface.context(), remote, local)
+            .map_err(|_| Errno::EINVAL)?;
+        self.refresh_seen(k);
+        Ok(())
+    }
+
+    /// Closes the sending half of TCP socket `k` (FIN).
+    pub fn tcp_close(&mut self, k: SockKey) {
+        self.tcp(k).close();
+        self.refresh_seen(k);
+    }
+
+    /// Aborts TCP socket `k` (RST).
+    pub fn tcp_abort(&mut self, k: SockKey) {
+        self.tcp(k).abort();
+        self.refresh_seen(k);
+    }
+}
+
+#[cfg(test)]
+mod tests;

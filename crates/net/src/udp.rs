@@ -1,0 +1,549 @@
+//! UDP sockets (`SOCK_DGRAM` over `AF_INET`/`AF_INET6`), udp(7), over smoltcp's UDP.
+//!
+//! A bound socket has a smoltcp UDP socket in every interface (a datagram for the machine may
+//! arrive on the loopback or a NIC); a send goes out of the one that routes to the
+//! destination. An unbound socket binds an ephemeral port on its first send or connect(2),
+//! as Linux does. connect(2) sets the default destination and makes the socket take only that
+//! peer's datagrams; connecting to `AF_UNSPEC` undoes it.
+//!
+//! Datagram rules as Linux: a receive takes one datagram; what does not fit in the buffer is
+//! lost, with `MSG_TRUNC` in the message flags (and, when asked with `MSG_TRUNC`, the full
+//! length returned); a payload over 65507 bytes (IPv4) or 65527 (IPv6) is `EMSGSIZE`; a send
+//! without a destination on an unconnected socket is `EDESTADDRREQ`.
+//!
+//! Not here: ICMP errors (a send to a closed port does not make the next call fail with
+//! `ECONNREFUSED`), multicast, broadcast.
+
+use crate::addr::{RawAddr, SockAddr};
+use crate::io::Sink;
+use crate::socket::{
+    Caller, Outgoing, Received, SockOpts, SocketOps, Wait, get_common, int_value, opt_int,
+    set_common, wait_for,
+};
+use crate::stack::ports::{BindAddr, Binding, Proto};
+use crate::stack::{Inner, SockKey, Stack};
+use alloc::sync::Arc;
+use alloc::vec;
+use alloc::vec::Vec;
+use core::any::Any;
+use oxv_abi::Errno;
+use oxv_abi::linux::fs::PollEvents;
+use oxv_abi::linux::net as n;
+use oxv_vfs::readiness::PollQueue;
+use smoltcp::socket::udp;
+use smoltcp::wire::{IpAddress, IpEndpoint, IpListenEndpoint};
+use spin::Mutex;
+
+/// Datagrams a socket queues in each direction.
+const PACKETS: usize = 128;
+/// Payload bytes received and queued (about Linux's `rmem_default`).
+const RX_BYTES: usize = 208 * 1024;
+/// Payload bytes queued for sending (room for the largest datagram).
+const TX_BYTES: usize = 128 * 1024;
+/// `SO_RCVBUF`/`SO_SNDBUF` shown (Linux's `rmem_default`/`wmem_default`).
+const SHOWN_BUF: u32 = 212992;
+/// The largest UDP payload over IPv4 (65535 - 20 - 8).
+const MAX_PAYLOAD_V4: usize = 65507;
+/// The largest UDP payload over IPv6 (65535 - 8).
+const MAX_PAYLOAD_V6: usize = 65527;
+/// `IPV6_RECVERR`.
+const IPV6_RECVERR: u32 = 25;
+/// `IP_RECVERR`.
+const IP_RECVERR: u32 = 11;
+
+struct State {
+    local: Option<(BindAddr, u16)>,
+    keys: Vec<SockKey>,
+    peer: Option<IpEndpoint>,
+    /// The source address connect(2) chose (getsockname(2) shows it).
+    src: Option<IpAddress>,
+    v6only: bool,
+    ttl: i32,
+    shut_rd: bool,
+    shut_wr: bool,
+    recverr: bool,
+}
+
+/// A UDP socket.
+pub struct UdpSocket {
+    stack: Stack,
+    v6: bool,
+    id: u64,
+    queue: PollQueue,
+    opts: Mutex<SockOpts>,
+    st: Mutex<State>,
+    stage: Mutex<Vec<u8>>,
+}
+
+fn new_udp() -> udp::Socket<'static> {
+    udp::Socket::new(
+        udp::PacketBuffer::new(
+            vec![udp::PacketMetadata::EMPTY; PACKETS],
+            vec![0u8; RX_BYTES],
+        ),
+        udp::PacketBuffer::new(
+            vec![udp::PacketMetadata::EMPTY; PACKETS],
+            vec![0u8; TX_BYTES],
+        ),
+    )
+}
+
+impl UdpSocket {
+    /// A new unbound socket; `v6` for `AF_INET6`.
+    pub fn new(stack: &Stack, v6: bool) -> Arc<UdpSocket> {
+        let id = stack.shared.peek(|i| i.next_id());
+        Arc::new(UdpSocket {
+            stack: stack.clone(),
+            v6,
+            id,
+            queue: PollQueue::new(),
+            opts: Mutex::new(SockOpts::new(SHOWN_BUF, SHOWN_BUF)),
+            st: Mutex::new(State {
+                local: None,
+                keys: Vec::new(),
+                peer: None,
+                src: None,
+                v6only: false,
+                ttl: 64,
+                shut_rd: false,
+                shut_wr: false,
+                recverr: false,
+            }),
+            stage: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// The socket's id (its inode number for fstat(2)).
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// Takes `port` (0: ephemeral) at `addr` and opens a smoltcp socket in every interface.
+    fn bind_in(
+        &self,
+        inner: &mut Inner,
+        st: &mut State,
+        addr: BindAddr,
+        port: u16,
+    ) -> Result<(), Errno> {
+        let o = self.opts.lock().clone();
+        let port = inner.table.bind(
+            Proto::Udp,
+            port,
+            Binding {
+                owner: self.id,
+                addr,
+                reuse_addr: o.reuse_addr,
+                reuse_port: o.reuse_port,
+                listening: false,
+            },
+        )?;
+        for i in 0..inner.ports.len() {
+            let mut s = new_udp();
+            s.bind(IpListenEndpoint {
+                addr: addr.ip(),
+                port,
+            })
+            .map_err(|_| Errno::EINVAL)?;
+            st.keys.push(inner.add(i, s, &self.queue));
+        }
+        st.local = Some((addr, port));
+        Ok(())
+    }
+
+    fn autobind(&self, inner: &mut Inner, st: &mut State) -> Result<(), Errno> {
+        if st.local.is_some() {
+            return Ok(());
+        }
+        let addr = if self.v6 {
+            BindAddr::Any6 { v6only: st.v6only }
+        } else {
+            BindAddr::Any4
+        };
+        self.bind_in(inner, st, addr, 0).map_err(|_| Errno::EAGAIN)
+    }
+
+    /// Takes one datagram into the staging buffer (at most `room` bytes of it): its full
+    /// length and sender; `EAGAIN` if none is queued.
+    fn take(&self, room: usize, peek: bool) -> Result<(usize, usize, Option<IpEndpoint>), Errno> {
+        let st = self.st.lock();
+        if st.keys.is_empty() {
+            return if st.shut_rd {
+                Ok((0, 0, None))
+            } else {
+                Err(Errno::EAGAIN)
+            };
+        }
+        let mut stage = self.stage.lock();
+        if stage.len() < room {
+            stage.resize(room, 0);
+        }
+        let r = self.stack.shared.with(|inner| {
+            for k in &st.keys {
+                loop {
+                    let s = inner.udp(*k);
+                    let Ok((data, meta)) = s.peek() else { break };
+                    let from = meta.endpoint;
+                    if st.peer.is_some_and(|p| p != from) {
+                        // Not from the connected peer: Linux would not have queued it.
+                        let _ = s.recv();
+                        continue;
+                    }
+                    let full = data.len();
+                    let got = full.min(room);
+                    stage[..got].copy_from_slice(&data[..got]);
+                    if !peek {
+                        let _ = s.recv();
+                    }
+                    return Some((got, full, Some(from)));
+                }
+            }
+            None
+        });
+        match r {
+            Some(x) => Ok(x),
+            None if st.shut_rd => Ok((0, 0, None)),
+            None => Err(Errno::EAGAIN),
+        }
+    }
+}
+
+impl SocketOps for UdpSocket {
+    fn family(&self) -> u32 {
+        if self.v6 { n::AF_INET6 } else { n::AF_INET }
+    }
+
+    fn sock_type(&self) -> u32 {
+        n::SOCK_DGRAM
+    }
+
+    fn protocol(&self) -> u32 {
+        n::IPPROTO_UDP
+    }
+
+    fn opts(&self) -> &Mutex<SockOpts> {
+        &self.opts
+    }
+
+    fn parse_addr(&self, raw: &RawAddr) -> Result<SockAddr, Errno> {
+        SockAddr::parse_inet(raw, self.v6)
+    }
+
+    fn bind(&self, _cx: &Caller<'_>, addr: SockAddr) -> Result<(), Errno> {
+        let ep = addr.endpoint().ok_or(Errno::EAFNOSUPPORT)?;
+        let mut st = self.st.lock();
+        if st.local.is_some() {
+            return Err(Errno::EINVAL);
+        }
+        let st = &mut *st;
+        self.stack.shared.with(|inner| {
+            let baddr = if ep.addr.is_unspecified() {
+                if self.v6 && matches!(ep.addr, IpAddress::Ipv6(_)) {
+                    BindAddr::Any6 { v6only: st.v6only }
+                } else {
+                    BindAddr::Any4
+                }
+            } else {
+                if !inner.is_own(ep.addr) {
+                    return Err(Errno::EADDRNOTAVAIL);
+                }
+                BindAddr::Ip(ep.addr)
+            };
+            self.bind_in(inner, st, baddr, ep.port)
+        })
+    }
+
+    fn connect(&self, _cx: &Caller<'_>, addr: SockAddr, _wait: Wait) -> Result<(), Errno> {
+        let mut st = self.st.lock();
+        let ep = match addr {
+            SockAddr::Unspec => {
+                st.peer = None;
+                st.src = None;
+                return Ok(());
+            }
+            a => a.endpoint().ok_or(Errno::EAFNOSUPPORT)?,
+        };
+        let mut ep = ep;
+        if ep.addr.is_unspecified() {
+            ep.addr = match ep.addr {
+                IpAddress::Ipv4(_) => IpAddress::v4(127, 0, 0, 1),
+                IpAddress::Ipv6(_) => IpAddress::Ipv6(smoltcp::wire::Ipv6Address::LOCALHOST),
+            };
+        }
+        let st = &mut *st;
+        self.stack.shared.with(|inner| {
+            let port = inner.route(ep.addr).ok_or(Errno::ENETUNREACH)?;
+            self.autobind(inner, st)?;
+            st.src = match st.local {
+                Some((BindAddr::Ip(ip), _)) => Some(ip),
+                _ => inner.source_for(port, ep.addr),
+            };
+            st.peer = Some(ep);
+            Ok(())
+        })
+    }
+
+    fn send(&self, msg: Outgoing<'_>, wait: Wait) -> Result<usize, Errno> {
+        if msg.flags & n::MSG_OOB != 0 {
+            return Err(Errno::EOPNOTSUPP);
+        }
+        let dest = {
+            let st = self.st.lock();
+            if st.shut_wr {
+                return Err(Errno::EPIPE);
+            }
+            match &msg.to {
+                Some(a) => {
+                    let mut ep = a.endpoint().ok_or(Errno::EAFNOSUPPORT)?;
+                    if ep.addr.is_unspecified() {
+                        ep.addr = match ep.addr {
+                            IpAddress::Ipv4(_) => IpAddress::v4(127, 0, 0, 1),
+                            IpAddress::Ipv6(_) => {
+                                IpAddress::Ipv6(smoltcp::wire::Ipv6Address::LOCALHOST)
+                            }
+                        };
+                    }
+                    if ep.port == 0 {
+                        return Err(Errno::EINVAL);
+                    }
+                    ep
+                }
+                None => st.peer.ok_or(Errno::EDESTADDRREQ)?,
+            }
+        };
+        let len = msg.data.len();
+        let max = match dest.addr {
+            IpAddress::Ipv4(_) => MAX_PAYLOAD_V4,
+            IpAddress::Ipv6(_) => MAX_PAYLOAD_V6,
+        };
+        if len > max {
+            return Err(Errno::EMSGSIZE);
+        }
+        let mut data = vec![0u8; len];
+        let got = msg.data.fetch(0, &mut data)?;
+        if got < len {
+            return Err(Errno::EFAULT);
+        }
+        wait_for(
+            &**self.stack.blocker(),
+            &self.queue,
+            PollEvents::OUT,
+            wait,
+            || {
+                let mut st = self.st.lock();
+                let st = &mut *st;
+                self.stack.shared.with(|inner| {
+                    let port = inner.route(dest.addr).ok_or(Errno::ENETUNREACH)?;
+                    self.autobind(inner, st)?;
+                    let key = *st
+                        .keys
+                        .iter()
+                        .find(|k| k.port == port)
+                        .ok_or(Errno::ENETUNREACH)?;
+                    let local = match st.local {
+                        Some((BindAddr::Ip(ip), _)) => Some(ip),
+                        _ => inner.source_for(port, dest.addr),
+                    };
+                    let meta = udp::UdpMetadata {
+                        endpoint: dest,
+                        local_address: local,
+                        meta: Default::default(),
+                    };
+                    match inner.udp(key).send_slice(&data, meta) {
+                        Ok(()) => Ok(len),
+                        Err(udp::SendError::BufferFull) => Err(Errno::EAGAIN),
+                        Err(udp::SendError::Unaddressable) => Err(Errno::EINVAL),
+                    }
+                })
+            },
+        )
+    }
+
+    fn recv(&self, dst: &mut dyn Sink, flags: u32, wait: Wait) -> Result<Received, Errno> {
+        if flags & n::MSG_OOB != 0 {
+            return Err(Errno::EOPNOTSUPP);
+        }
+        let room = dst.len();
+        let peek = flags & n::MSG_PEEK != 0;
+        let (got, full, from) = wait_for(
+            &**self.stack.blocker(),
+            &self.queue,
+            PollEvents::IN,
+            wait,
+            || self.take(room, peek),
+        )?;
+        if got > 0 {
+            let stage = self.stage.lock();
+            dst.fill(0, &stage[..got])?;
+        }
+        let mut out = Received {
+            len: if flags & n::MSG_TRUNC != 0 { full } else { got },
+            from: from.map(|f| SockAddr::from_endpoint(f, self.v6)),
+            ..Received::default()
+        };
+        if full > got {
+            out.flags |= n::MSG_TRUNC;
+        }
+        Ok(out)
+    }
+
+    fn shutdown(&self, how: u32) -> Result<(), Errno> {
+        let mut st = self.st.lock();
+        if how == n::SHUT_RD || how == n::SHUT_RDWR {
+            st.shut_rd = true;
+        }
+        if how == n::SHUT_WR || how == n::SHUT_RDWR {
+            st.shut_wr = true;
+        }
+        let connected = st.peer.is_some();
+        drop(st);
+        self.queue.notify(PollEvents::empty());
+        if connected {
+            Ok(())
+        } else {
+            Err(Errno::ENOTCONN)
+        }
+    }
+
+    fn local_addr(&self) -> SockAddr {
+        let st = self.st.lock();
+        match st.local {
+            Some((baddr, port)) => {
+                let ip = match (baddr, st.src) {
+                    (BindAddr::Ip(ip), _) => Some(ip),
+                    (_, Some(src)) => Some(src),
+                    _ => None,
+                };
+                match ip {
+                    Some(ip) => SockAddr::from_endpoint(IpEndpoint::new(ip, port), self.v6),
+                    None if self.v6 => SockAddr::inet6([0; 16], port),
+                    None => SockAddr::Inet {
+                        addr: [0; 4],
+                        port,
+                    },
+                }
+            }
+            None => SockAddr::unspecified(self.v6),
+        }
+    }
+
+    fn peer_addr(&self) -> Result<SockAddr, Errno> {
+        self.st
+            .lock()
+            .peer
+            .map(|p| SockAddr::from_endpoint(p, self.v6))
+            .ok_or(Errno::ENOTCONN)
+    }
+
+    fn set_option(&self, level: u32, name: u32, val: &[u8]) -> Result<(), Errno> {
+        let mut st = self.st.lock();
+        match (level, name) {
+            (n::IPPROTO_IPV6, n::IPV6_V6ONLY) if self.v6 => {
+                let v = opt_int(val)?;
+                if st.local.is_some() {
+                    return Err(Errno::EINVAL);
+                }
+                st.v6only = v != 0;
+            }
+            (n::IPPROTO_IP, n::IP_TTL) | (n::IPPROTO_IPV6, n::IPV6_UNICAST_HOPS) => {
+                let v = opt_int(val)?;
+                st.ttl = if v == -1 { 64 } else { v.clamp(1, 255) };
+            }
+            (n::IPPROTO_IP, IP_RECVERR) | (n::IPPROTO_IPV6, IPV6_RECVERR) => {
+                st.recverr = opt_int(val)? != 0;
+            }
+            (n::SOL_SOCKET, _) => {
+                drop(st);
+                set_common(&mut self.opts.lock(), name, val)?;
+            }
+            _ => return Err(Errno::ENOPROTOOPT),
+        }
+        Ok(())
+    }
+
+    fn get_option(&self, level: u32, name: u32) -> Result<Vec<u8>, Errno> {
+        let st = self.st.lock();
+        Ok(match (level, name) {
+            (n::IPPROTO_IPV6, n::IPV6_V6ONLY) if self.v6 => int_value(st.v6only as i32),
+            (n::IPPROTO_IP, n::IP_TTL) | (n::IPPROTO_IPV6, n::IPV6_UNICAST_HOPS) => {
+                int_value(st.ttl)
+            }
+            (n::IPPROTO_IP, IP_RECVERR) | (n::IPPROTO_IPV6, IPV6_RECVERR) => {
+                int_value(st.recverr as i32)
+            }
+            (n::SOL_SOCKET, _) => {
+                drop(st);
+                return get_common(&self.opts.lock(), name);
+            }
+            _ => return Err(Errno::ENOPROTOOPT),
+        })
+    }
+
+    fn poll(&self) -> PollEvents {
+        let st = self.st.lock();
+        let mut ev = PollEvents::empty();
+        let queued = self.stack.shared.peek(|inner| {
+            st.keys
+                .iter()
+                .any(|k| inner.udp(*k).recv_queue() > 0 || inner.udp(*k).can_recv())
+        });
+        if queued || st.shut_rd {
+            ev |= PollEvents::IN | PollEvents::RDNORM;
+        }
+        let writable = st.keys.is_empty()
+            || self
+                .stack
+                .shared
+                .peek(|inner| st.keys.iter().all(|k| inner.udp(*k).can_send()));
+        if writable {
+            ev |= PollEvents::OUT | PollEvents::WRNORM;
+        }
+        if st.shut_rd && st.shut_wr {
+            ev |= PollEvents::HUP;
+        }
+        ev
+    }
+
+    fn poll_queue(&self) -> &PollQueue {
+        &self.queue
+    }
+
+    /// The size of the next datagram, as Linux's `FIONREAD` on UDP.
+    fn bytes_readable(&self) -> usize {
+        let st = self.st.lock();
+        self.stack.shared.peek(|inner| {
+            st.keys
+                .iter()
+                .find_map(|k| inner.udp(*k).peek().ok().map(|(d, _)| d.len()))
+                .unwrap_or(0)
+        })
+    }
+
+    fn bytes_unsent(&self) -> usize {
+        let st = self.st.lock();
+        self.stack
+            .shared
+            .peek(|inner| st.keys.iter().map(|k| inner.udp(*k).send_queue()).sum())
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+impl Drop for UdpSocket {
+    fn drop(&mut self) {
+        let st = self.st.get_mut();
+        let keys = core::mem::take(&mut st.keys);
+        let local = st.local;
+        let id = self.id;
+        self.stack.shared.with(|inner| {
+            for k in keys {
+                inner.remove(k);
+            }
+            if let Some((_, port)) = local {
+                inner.table.release(Proto::Udp, port, id);
+            }
+        });
+    }
+}

@@ -1,0 +1,666 @@
+//! The contents of one tmpfs regular file: its size and its pages, kept in frames of
+//! [`FileMemory`], and the same pages as the file's page cache for `MAP_SHARED` mappings
+//! ([`SharedMapSource`]).
+//!
+//! Files are sparse: a page gets a frame when it is first written (through write(2) or a
+//! shared mapping), so a hole costs nothing and reads as zeros; `st_blocks` counts the frames.
+//! Because read(2), write(2) and every shared mapping work on the same frames, they always
+//! agree, as on Linux's tmpfs: msync has nothing to write back.
+//!
+//! # Locking
+//!
+//! The page map has its own lock, held only for short copies between frames and kernel
+//! buffers, never while user memory is touched: a page fault in a shared mapping of this file
+//! (with the faulting address space locked) looks pages up here, so a read(2) into such a
+//! mapping must not hold this lock when its copy faults. Reads and writes therefore go
+//! through a small bounce buffer when the other end is user memory. The inode lock of
+//! [`Node`](super::Node) may be held around these calls (writes and truncation are serialized
+//! by it); the lock order is inode lock, then address space, then this lock.
+//!
+//! Known limit: truncation cannot unmap pages from the address spaces that map them (oxv-mm
+//! has no reverse map). The file drops its own reference to the pages past the new end, so
+//! reads see the new size and zeros after it, while a mapping keeps seeing (and writing) the
+//! frames it had, detached from the file; Linux would unmap them and send `SIGBUS` on the next
+//! access.
+
+use super::memory::FileMemory;
+use crate::io::{ReadBuf, WriteBuf};
+use crate::node::DeviceId;
+use alloc::collections::BTreeMap;
+use alloc::string::String;
+use alloc::sync::Arc;
+use oxv_abi::Errno;
+use oxv_mm::{FrameBytes, FrameSource, MapIdentity, PageError, PhysFrame, SharedMapSource};
+use spin::Mutex;
+
+/// Size of a data page.
+const PAGE: u64 = 4096;
+/// Largest file size (Linux's `MAX_LFS_FILESIZE` on 64-bit).
+pub(super) const MAX_FILE_SIZE: u64 = i64::MAX as u64;
+/// Bytes moved per lock hold between a frame and user memory (on the kernel stack).
+const BOUNCE: usize = 1024;
+
+/// One regular file's data. See the [module docs](self).
+pub(crate) struct FileData {
+    memory: Arc<dyn FileMemory>,
+    dev: DeviceId,
+    ino: u64,
+    inner: Mutex<Pages>,
+}
+
+struct Pages {
+    size: u64,
+    /// Frames by page index.
+    frames: BTreeMap<u64, PhysFrame>,
+}
+
+impl Pages {
+    /// How many pages the size covers, a partial last page included.
+    fn page_count(&self) -> u64 {
+        self.size.div_ceil(PAGE)
+    }
+}
+
+impl FileData {
+    /// An empty file of inode `ino` on device `dev` (for `/proc/self/maps`).
+    pub(super) fn new(memory: Arc<dyn FileMemory>, dev: DeviceId, ino: u64) -> Arc<FileData> {
+        Arc::new(FileData {
+            memory,
+            dev,
+            ino,
+            inner: Mutex::new(Pages {
+                size: 0,
+                frames: BTreeMap::new(),
+            }),
+        })
+    }
+
+    fn bytes(&self) -> &dyn FrameBytes {
+        self.memory.bytes()
+    }
+
+    /// `(st_size, st_blocks)`.
+    pub(super) fn size_and_blocks(&self) -> (u64, u64) {
+        let p = self.inner.lock();
+        (p.size, p.frames.len() as u64 * (PAGE / 512))
+    }
+
+    /// The size in bytes.
+    pub(super) fn size(&self) -> u64 {
+        self.inner.lock().size
+    }
+
+    /// Reads up to `dst.len()` bytes at `offset`; 0 at or past the end; holes read as zeros.
+    /// Short on a fault after some bytes, `EFAULT` if none could be stored.
+    pub(super) fn read(&self, offset: u64, dst: &mut ReadBuf<'_>) -> Result<usize, Errno> {
+        if let ReadBuf::Kernel(buf) = dst {
+            return Ok(self.read_kernel(offset, buf));
+        }
+        let want = dst.len();
+        let mut bounce = [0u8; BOUNCE];
+        let mut done = 0usize;
+        while done < want {
+            let pos = offset.saturating_add(done as u64);
+            let n = {
+                let p = self.inner.lock();
+                if pos >= p.size {
+                    break;
+                }
+                let in_page = (pos % PAGE) as usize;
+                let n = (want - done)
+                    .min((p.size - pos).min(PAGE - pos % PAGE) as usize)
+                    .min(BOUNCE);
+                match p.frames.get(&(pos / PAGE)) {
+                    Some(&f) => self.bytes().read(f, in_page, &mut bounce[..n]),
+                    None => bounce[..n].fill(0),
+                }
+                n
+            };
+            match dst.fill(done, &bounce[..n]) {
+                Ok(got) => {
+                    done += got;
+                    if got < n {
+                        break;
+                    }
+                }
+                Err(e) if done == 0 => return Err(e),
+                Err(_) => break,
+            }
+        }
+        Ok(done)
+    }
+
+    /// [`read`](Self::read) into kernel memory: straight from the frames, in one lock hold.
+    fn read_kernel(&self, offset: u64, buf: &mut [u8]) -> usize {
+        let p = self.inner.lock();
+        if offset >= p.size {
+            return 0;
+        }
+        let n = (buf.len() as u64).min(p.size - offset) as usize;
+        let mut done = 0usize;
+        while done < n {
+            let pos = offset + done as u64;
+            let in_page = (pos % PAGE) as usize;
+            let k = (n - done).min(PAGE as usize - in_page);
+            let out = &mut buf[done..done + k];
+            match p.frames.get(&(pos / PAGE)) {
+                Some(&f) => self.bytes().read(f, in_page, out),
+                None => out.fill(0),
+            }
+            done += k;
+        }
+        n
+    }
+
+    /// Writes `src` at `start`, growing the file. Returns how many bytes were written: short
+    /// when user memory faults or memory runs out part-way, an error (`EFAULT`, `ENOSPC`,
+    /// `EFBIG` at the size limit) when nothing was.
+    pub(super) fn write(&self, start: u64, src: &WriteBuf<'_>) -> Result<usize, Errno> {
+        if start >= MAX_FILE_SIZE {
+            return Err(Errno::EFBIG);
+        }
+        let n = (src.len() as u64).min(MAX_FILE_SIZE - start) as usize;
+        let mut bounce = [0u8; BOUNCE];
+        let mut done = 0usize;
+        let mut failure = None;
+        while done < n {
+            let pos = start + done as u64;
+            let room = (n - done).min((PAGE - pos % PAGE) as usize);
+            let got = if let WriteBuf::Kernel(b) = src {
+                self.store(pos, &b[done..done + room]).map(|()| room)
+            } else {
+                let k = room.min(BOUNCE);
+                src.fetch(done, &mut bounce[..k])
+                    .and_then(|got| self.store(pos, &bounce[..got]).map(|()| got))
+            };
+            match got {
+                Ok(got) => {
+                    done += got;
+                    if got == 0 {
+                        break;
+                    }
+                }
+                Err(e) => {
+                    failure = Some(e);
+                    break;
+                }
+            }
+        }
+        match failure {
+            Some(e) if done == 0 => Err(e),
+            _ => Ok(done),
+        }
+    }
+
+    /// Copies `data` (inside one page) to `pos`, giving the page a frame if it has none, and
+    /// grows the size to cover it.
+    fn store(&self, pos: u64, data: &[u8]) -> Result<(), Errno> {
+        if data.is_empty() {
+            return Ok(());
+        }
+        let in_page = (pos % PAGE) as usize;
+        let mut p = self.inner.lock();
+        let frame = match p.frames.get(&(pos / PAGE)) {
+            Some(&f) => f,
+            None => {
+                let f = self.memory.allocate().ok_or(Errno::ENOSPC)?;
+                if data.len() < PAGE as usize {
+                    self.bytes().zero_frame(f);
+                }
+                p.frames.insert(pos / PAGE, f);
+                f
+            }
+        };
+        self.bytes().write(frame, in_page, data);
+        p.size = p.size.max(pos + data.len() as u64);
+        Ok(())
+    }
+
+    /// Sets the size (truncate(2)): pages wholly past a smaller size are dropped, and the tail
+    /// of the page it ends in is zeroed, so growing the file again exposes zeros.
+    pub(super) fn set_size(&self, len: u64) -> Result<(), Errno> {
+        if len > MAX_FILE_SIZE {
+            return Err(Errno::EFBIG);
+        }
+        let dropped = {
+            let mut p = self.inner.lock();
+            let dropped = if len < p.size {
+                let dropped = p.frames.split_off(&len.div_ceil(PAGE));
+                if len % PAGE != 0
+                    && let Some(&f) = p.frames.get(&(len / PAGE))
+                {
+                    let from = (len % PAGE) as usize;
+                    let zeros = [0u8; PAGE as usize];
+                    self.bytes().write(f, from, &zeros[from..]);
+                }
+                dropped
+            } else {
+                BTreeMap::new()
+            };
+            p.size = len;
+            dropped
+        };
+        for (_, f) in dropped {
+            self.memory.release(f);
+        }
+        Ok(())
+    }
+}
+
+/// fallocate(2) and lseek(2)'s `SEEK_DATA`/`SEEK_HOLE` (driven by the inode, which holds its
+/// lock around them).
+impl FileData {
+    /// Gives every page of `[offset, end)` a frame (zeroed if new) and, unless `keep_size`,
+    /// grows the size to `end`. `ENOSPC` when memory runs out; pages allocated before that
+    /// stay. Unlike Linux's tmpfs, allocated but unwritten pages count as data for
+    /// `SEEK_DATA` (Linux keeps them "not uptodate").
+    pub(super) fn allocate(&self, offset: u64, end: u64, keep_size: bool) -> Result<(), Errno> {
+        if end > MAX_FILE_SIZE {
+            return Err(Errno::EFBIG);
+        }
+        for index in offset / PAGE..end.div_ceil(PAGE) {
+            let mut p = self.inner.lock();
+            if p.frames.contains_key(&index) {
+                continue;
+            }
+            let f = self.memory.allocate().ok_or(Errno::ENOSPC)?;
+            self.bytes().zero_frame(f);
+            p.frames.insert(index, f);
+        }
+        if !keep_size {
+            let mut p = self.inner.lock();
+            p.size = p.size.max(end);
+        }
+        Ok(())
+    }
+
+    /// Punches a hole in `[offset, end)`: whole pages lose their frames, the partial pages at
+    /// either end are zeroed over the range. The size does not change.
+    pub(super) fn punch(&self, offset: u64, end: u64) -> Result<(), Errno> {
+        let zeros = [0u8; PAGE as usize];
+        {
+            let p = self.inner.lock();
+            for (from, to) in [
+                (offset, end.min((offset / PAGE + 1) * PAGE)),
+                ((end / PAGE * PAGE).max(offset), end),
+            ] {
+                if from >= to || (from % PAGE == 0 && to - from == PAGE) {
+                    continue;
+                }
+                if let Some(&f) = p.frames.get(&(from / PAGE)) {
+                    let at = (from % PAGE) as usize;
+                    self.bytes().write(f, at, &zeros[..(to - from) as usize]);
+                }
+            }
+        }
+        let mut doomed = alloc::vec::Vec::new();
+        {
+            let mut p = self.inner.lock();
+            let keys: alloc::vec::Vec<u64> = p
+                .frames
+                .range(offset.div_ceil(PAGE)..end / PAGE)
+                .map(|(&k, _)| k)
+                .collect();
+            for k in keys {
+                doomed.extend(p.frames.remove(&k));
+            }
+        }
+        for f in doomed {
+            self.memory.release(f);
+        }
+        Ok(())
+    }
+
+    /// The first offset at or after `offset` that is data (`data`) or in a hole: a page with
+    /// a frame is data, one without a hole, and the end of the file is a hole. `None` at or
+    /// past the end.
+    pub(super) fn seek_data(&self, offset: u64, data: bool) -> Option<u64> {
+        let p = self.inner.lock();
+        if offset >= p.size {
+            return None;
+        }
+        let mut index = offset / PAGE;
+        let found = loop {
+            let start = (index * PAGE).max(offset);
+            if start >= p.size {
+                break if data { None } else { Some(p.size) };
+            }
+            if p.frames.contains_key(&index) == data {
+                break Some(start);
+            }
+            index = match (data, p.frames.range(index..).next()) {
+                // Looking for data: jump to the next page that has a frame.
+                (true, Some((&k, _))) => k,
+                (true, None) => break None,
+                (false, _) => index + 1,
+            };
+        };
+        found.map(|o| o.min(p.size))
+    }
+}
+
+impl Drop for FileData {
+    fn drop(&mut self) {
+        // The last link and the last open file and mapping are gone.
+        for (_, f) in core::mem::take(&mut self.inner.get_mut().frames) {
+            self.memory.release(f);
+        }
+    }
+}
+
+impl SharedMapSource for FileData {
+    /// The file's frame for the page at `offset`; a hole inside the size gets a zeroed frame
+    /// (as Linux's `shmem_fault` allocates one), which the file keeps. Pages wholly past the
+    /// end are [`PageError::Beyond`] (`SIGBUS`).
+    fn get_page(
+        &self,
+        offset: u64,
+        frames: &mut dyn FrameSource,
+        _bytes: &dyn FrameBytes,
+    ) -> Result<PhysFrame, PageError> {
+        let index = offset / PAGE;
+        let mut p = self.inner.lock();
+        if index >= p.page_count() {
+            return Err(PageError::Beyond);
+        }
+        let frame = match p.frames.get(&index) {
+            Some(&f) => f,
+            None => {
+                let f = self.memory.allocate().ok_or(PageError::OutOfMemory)?;
+                self.bytes().zero_frame(f);
+                p.frames.insert(index, f);
+                f
+            }
+        };
+        frames.add_ref(frame).map_err(|_| PageError::OutOfMemory)?;
+        Ok(frame)
+    }
+
+    fn is_resident(&self, offset: u64) -> bool {
+        self.inner.lock().frames.contains_key(&(offset / PAGE))
+    }
+
+    fn read(&self, offset: u64, buf: &mut [u8], _bytes: &dyn FrameBytes) -> Result<(), PageError> {
+        let p = self.inner.lock();
+        if offset / PAGE >= p.page_count() {
+            return Err(PageError::Beyond);
+        }
+        match p.frames.get(&(offset / PAGE)) {
+            Some(&f) => self.bytes().read(f, (offset % PAGE) as usize, buf),
+            None => buf.fill(0),
+        }
+        Ok(())
+    }
+
+    /// `MADV_REMOVE` (and fallocate's hole punching): the file forgets the pages, which read
+    /// as zeros afterwards.
+    fn punch_hole(
+        &self,
+        offset: u64,
+        len: u64,
+        _frames: &mut dyn FrameSource,
+    ) -> Result<(), Errno> {
+        let first = offset.div_ceil(PAGE);
+        let end = offset.saturating_add(len) / PAGE;
+        let mut doomed = alloc::vec::Vec::new();
+        {
+            let mut p = self.inner.lock();
+            if first < end {
+                let keys: alloc::vec::Vec<u64> =
+                    p.frames.range(first..end).map(|(&k, _)| k).collect();
+                for k in keys {
+                    if let Some(f) = p.frames.remove(&k) {
+                        doomed.push(f);
+                    }
+                }
+            }
+        }
+        for f in doomed {
+            self.memory.release(f);
+        }
+        Ok(())
+    }
+
+    /// Device and inode; the path is the kernel's to add (a file does not know its names).
+    fn identity(&self) -> MapIdentity {
+        MapIdentity {
+            dev_major: self.dev.major,
+            dev_minor: self.dev.minor,
+            inode: self.ino,
+            path: String::new(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tmpfs::HeapMemory;
+    use oxv_abi::user::fake::FakeUserMemory;
+    use oxv_abi::{Fault, UserAddr, UserBuf, UserMemory};
+    use oxv_mm::fake::{FakePageTable, FakeTlb};
+    use oxv_mm::{AddressSpace, AddressSpaceConfig, MapSource, MmapArgs, Platform, SharedFile};
+
+    fn file() -> (Arc<HeapMemory>, Arc<FileData>) {
+        let mem = Arc::new(HeapMemory::new());
+        let data = FileData::new(mem.clone(), DeviceId::new(0, 7), 42);
+        (mem, data)
+    }
+
+    fn write_kernel(d: &FileData, at: u64, bytes: &[u8]) -> usize {
+        d.write(at, &WriteBuf::kernel(bytes)).unwrap()
+    }
+
+    fn read_kernel(d: &FileData, at: u64, len: usize) -> alloc::vec::Vec<u8> {
+        let mut buf = alloc::vec![0xeeu8; len];
+        let n = d.read(at, &mut ReadBuf::kernel(&mut buf)).unwrap();
+        buf.truncate(n);
+        buf
+    }
+
+    #[test]
+    fn sparse_file_through_user_memory_and_kernel_buffers() {
+        let (mem, d) = file();
+        let mut um = FakeUserMemory::new();
+        um.map(0x1000, 0x3000, true);
+        let text = [b'x'; 3000];
+        um.poke(0x1000, &text);
+        // 3000 bytes at 10000: straddles pages 2 and 3, through the bounce buffer.
+        let w = d.write(10_000, &WriteBuf::user(&um, UserBuf::new(0x1000, 3000)));
+        assert_eq!(w, Ok(3000));
+        assert_eq!(d.size_and_blocks(), (13_000, 2 * 8), "two pages hold data");
+        assert_eq!(mem.frames(), 2);
+        let r = d.read(
+            9_990,
+            &mut ReadBuf::user(&mut um, UserBuf::new(0x2000, 0x2000)),
+        );
+        assert_eq!(r, Ok(3010), "short at the end of the file");
+        assert_eq!(
+            um.peek(0x2000, 10),
+            [0; 10],
+            "the hole before reads as zeros"
+        );
+        assert_eq!(um.peek(0x200a, 3000), text);
+        assert_eq!(read_kernel(&d, 0, 4), [0; 4]);
+        assert_eq!(read_kernel(&d, 13_000, 4), [0u8; 0], "nothing at the end");
+    }
+
+    #[test]
+    fn faults_give_short_counts_and_efault() {
+        let (_, d) = file();
+        let mut um = FakeUserMemory::new();
+        um.map(0x1000, 0x1000, true);
+        um.poke(0x1000, &[7; 0x1000]);
+        // The source runs off its mapping after 0x800 bytes.
+        let w = d.write(0, &WriteBuf::user(&um, UserBuf::new(0x1800, 0x1000)));
+        assert_eq!(w, Ok(0x800));
+        assert_eq!(d.size(), 0x800, "only what was copied grows the file");
+        let w = d.write(0, &WriteBuf::user(&um, UserBuf::new(0x9000, 10)));
+        assert_eq!(w, Err(Errno::EFAULT));
+        let r = d.read(0, &mut ReadBuf::user(&mut um, UserBuf::new(0x1c00, 0x800)));
+        assert_eq!(r, Ok(0x400));
+        let r = d.read(0, &mut ReadBuf::user(&mut um, UserBuf::new(0x9000, 1)));
+        assert_eq!(r, Err(Errno::EFAULT));
+        assert_eq!(
+            d.write(MAX_FILE_SIZE, &WriteBuf::kernel(b"x")),
+            Err(Errno::EFBIG)
+        );
+    }
+
+    #[test]
+    fn truncation_drops_pages_and_zeroes_the_tail() {
+        let (mem, d) = file();
+        write_kernel(&d, 0, &[1; 3 * 4096]);
+        d.set_size(4096 + 100).unwrap();
+        assert_eq!(mem.frames(), 2);
+        d.set_size(3 * 4096).unwrap();
+        assert_eq!(read_kernel(&d, 4096 + 98, 4), [1, 1, 0, 0]);
+        assert_eq!(read_kernel(&d, 2 * 4096, 4), [0; 4], "a hole after growing");
+        assert_eq!(d.set_size(MAX_FILE_SIZE + 1), Err(Errno::EFBIG));
+        drop(d);
+        assert_eq!(mem.frames(), 0, "the last reference frees every page");
+    }
+
+    #[test]
+    fn mapped_pages_are_the_file_pages() {
+        let (mem, d) = file();
+        write_kernel(&d, 0, b"hello");
+        d.set_size(2 * 4096).unwrap();
+        let mut src = &*mem;
+        let f = d.get_page(0, &mut src, mem.bytes()).unwrap();
+        assert_eq!(src.ref_count(f), Some(2), "the file's and the mapping's");
+        // The app writes through its mapping; read(2) sees it, and the other way round.
+        mem.bytes().write(f, 0, b"J");
+        assert_eq!(read_kernel(&d, 0, 5), b"Jello");
+        write_kernel(&d, 1, b"ELLO");
+        let mut seen = [0u8; 5];
+        mem.bytes().read(f, 0, &mut seen);
+        assert_eq!(&seen, b"JELLO");
+        // A hole inside the size gets a zeroed page the file keeps.
+        assert!(!d.is_resident(4096));
+        let g = d.get_page(4096 + 5, &mut src, mem.bytes()).unwrap();
+        assert!(d.is_resident(4096));
+        let mut z = [1u8; 4];
+        SharedMapSource::read(&*d, 4096, &mut z, mem.bytes()).unwrap();
+        assert_eq!(z, [0; 4]);
+        assert_eq!(d.size_and_blocks().1, 16);
+        assert_eq!(
+            d.get_page(2 * 4096, &mut src, mem.bytes()),
+            Err(PageError::Beyond)
+        );
+        assert_eq!(
+            SharedMapSource::read(&*d, 2 * 4096, &mut z, mem.bytes()),
+            Err(PageError::Beyond)
+        );
+        // Truncation detaches mapped pages (the known limit): the mapping keeps its frame.
+        d.set_size(0).unwrap();
+        assert_eq!(src.ref_count(f), Some(1));
+        assert_eq!(read_kernel(&d, 0, 5), [0u8; 0]);
+        FrameSource::release(&mut src, f).unwrap();
+        FrameSource::release(&mut src, g).unwrap();
+        assert_eq!(mem.frames(), 0);
+    }
+
+    #[test]
+    fn punching_a_hole_forgets_whole_pages_only() {
+        let (mem, d) = file();
+        write_kernel(&d, 0, &[3; 4 * 4096]);
+        d.punch_hole(100, 3 * 4096, &mut &*mem).unwrap();
+        assert_eq!(mem.frames(), 2, "pages 1 and 2 go, 0 and 3 are partly kept");
+        assert_eq!(read_kernel(&d, 4096, 2), [0, 0]);
+        assert_eq!(read_kernel(&d, 3 * 4096, 2), [3, 3]);
+        assert_eq!(d.identity().inode, 42);
+        assert_eq!(d.identity().dev_minor, 7);
+    }
+
+    /// User memory whose every copy first "faults" into a shared mapping of `file`, as a
+    /// read(2) into a mapping of the file being read does in a kernel.
+    struct FaultingMemory<'a> {
+        inner: FakeUserMemory,
+        file: &'a FileData,
+        memory: &'a HeapMemory,
+    }
+
+    impl UserMemory for FaultingMemory<'_> {
+        fn copy_in(&self, src: UserAddr, dst: &mut [u8]) -> Result<(), Fault> {
+            self.inner.copy_in(src, dst)
+        }
+        fn copy_out(&mut self, dst: UserAddr, src: &[u8]) -> Result<(), Fault> {
+            let mut frames = self.memory;
+            let f = self
+                .file
+                .get_page(0, &mut frames, self.memory.bytes())
+                .expect("the page is inside the file");
+            FrameSource::release(&mut frames, f).expect("the mapping's reference");
+            self.inner.copy_out(dst, src)
+        }
+    }
+
+    #[test]
+    fn a_read_whose_copy_faults_into_the_same_file_does_not_deadlock() {
+        let (mem, d) = file();
+        write_kernel(&d, 0, b"abc");
+        let mut um = FaultingMemory {
+            inner: FakeUserMemory::new(),
+            file: &d,
+            memory: &mem,
+        };
+        um.inner.map(0x1000, 0x1000, true);
+        let r = d.read(0, &mut ReadBuf::user(&mut um, UserBuf::new(0x1000, 3)));
+        assert_eq!(r, Ok(3));
+        assert_eq!(um.inner.peek(0x1000, 3), b"abc");
+    }
+
+    /// An open file as oxv-mm sees it: a private source that can also be mapped shared.
+    struct Mapped(Arc<FileData>);
+
+    impl MapSource for Mapped {
+        fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<usize, Errno> {
+            self.0.read(offset, &mut ReadBuf::kernel(buf))
+        }
+        fn shared(&self) -> Option<SharedFile> {
+            Some(SharedFile {
+                object: self.0.clone(),
+                writable: true,
+            })
+        }
+    }
+
+    #[test]
+    fn an_address_space_shares_the_pages_with_read_and_write() {
+        use oxv_abi::linux::mm::{MAP_SHARED, PROT_READ, PROT_WRITE};
+        let (mem, d) = file();
+        write_kernel(&d, 0, &[b'.'; 6000]);
+        let mut frames = &*mem;
+        let tlb = FakeTlb::new();
+        let mut plat = Platform {
+            frames: &mut frames,
+            bytes: &*mem,
+            tlb: &tlb,
+        };
+        let mut aspace = AddressSpace::new(
+            FakePageTable::new(),
+            AddressSpaceConfig::new(0x7f00_0000_0000),
+        );
+        let source: Arc<dyn MapSource> = Arc::new(Mapped(d.clone()));
+        let args = MmapArgs::file(0, 8192, PROT_READ | PROT_WRITE, MAP_SHARED, source, 0);
+        let a = aspace.mmap(args, &mut plat).unwrap();
+        aspace
+            .user_memory(&mut plat)
+            .copy_out(UserAddr::new(a + 4095), b"mapped")
+            .unwrap();
+        assert_eq!(read_kernel(&d, 4094, 8), b".mapped.");
+        write_kernel(&d, 10, b"written");
+        let mut seen = [0u8; 7];
+        aspace
+            .user_memory(&mut plat)
+            .copy_in(UserAddr::new(a + 10), &mut seen)
+            .unwrap();
+        assert_eq!(&seen, b"written");
+        aspace.munmap(a, 8192, &mut plat).unwrap();
+        assert_eq!(read_kernel(&d, 4095, 6), b"mapped", "kept after munmap");
+        aspace.teardown(&mut plat);
+        drop(d);
+        assert_eq!(mem.frames(), 0, "page tables, pages and the file all freed");
+    }
+}
