@@ -21,17 +21,17 @@ use crate::devices::{ConsoleDevice, KernelClock, KernelEntropy, KernelProcessInf
 use crate::exec::{self, CpuAux};
 use crate::mem::{self, KernelFrames};
 use crate::process::{self, Family, ImageInfo, LifeState, MmSlot, Process, UserSpace};
-use crate::sync::SleepMutex;
-use crate::timers::Timers;
-use alloc::collections::BTreeMap;
-use core::sync::atomic::{AtomicU64, AtomicUsize};
 use crate::sched;
+use crate::sync::SleepMutex;
 use crate::thread::{KernelStack, Thread, ThreadRef};
+use crate::timers::Timers;
 use crate::{console, random, syscall, time};
+use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::sync::atomic::AtomicBool;
+use core::sync::atomic::{AtomicI32, AtomicU64, AtomicUsize};
 use oxv_abi::cmdline::BootArgs;
 use oxv_abi::linux::fs::{OpenFlags, Winsize};
 use oxv_mm::{AddressSpace, AddressSpaceConfig};
@@ -118,6 +118,7 @@ pub fn start(start_info: u64, entry_tsc: u64) -> ! {
     let t_time = cpu::rdtsc();
     let hw_seeded = random::init(|| cpu::hw_random(&features), cpu::rdtsc);
     crate::net::init();
+    crate::net::attach_nic(&args);
     kdebug!(
         "oxv: {} MiB free, smep {} smap {} nx {} xcr0 {:#x}, rng {}, hypervisor {:?}, rsdp {:#x}",
         free >> 20,
@@ -223,12 +224,9 @@ pub fn start(start_info: u64, entry_tsc: u64) -> ! {
         shared_pending: AtomicBool::new(false),
         limits: Mutex::new(Rlimits::new(mem::frame_stats().1 as u64 * 4096)),
         comm: Mutex::new(comm_of(&args.argv[0])),
-        image: Mutex::new(ImageInfo {
-            exe: path,
-            cmdline,
-        }),
+        image: Mutex::new(ImageInfo { exe: path, cmdline }),
+        ppid: AtomicI32::new(0),
         family: Mutex::new(Family {
-            ppid: 0,
             pgid: process::INIT_PID,
             sid: process::INIT_PID,
             children: BTreeMap::new(),
@@ -388,6 +386,7 @@ fn mount_disks(cx: &FsContext, args: &BootArgs) {
             read_only,
             // An eighth of RAM for the buffer cache, between 1 and 64 MiB.
             cache_bytes: (mem::frame_stats().1 * 4096 / 8).clamp(1 << 20, 64 << 20),
+            sleeper: Arc::new(FsSleeper::default()),
         };
         let dev = oxv_vfs::block::file::disk_device(n as u32);
         let fs = match Ext2::mount(disk, dev, options, cx.vfs().now()) {
@@ -409,6 +408,56 @@ fn mount_disks(cx: &FsContext, args: &BootArgs) {
             if read_only { ", read-only" } else { "" }
         );
         DISK_FILE_SYSTEMS.lock().push(fs);
+    }
+}
+
+/// How threads wait for an ext2 lock held by a thread asleep on the disk: in the scheduler,
+/// on a wait queue (the kernel is not preemptible, so spinning there would never end).
+#[derive(Default)]
+struct FsSleeper {
+    waiters: Mutex<oxv_sched::waitq::WaitQueue<ThreadRef>>,
+}
+
+impl oxv_vfs::ext2::Sleeper for FsSleeper {
+    fn wait_until(&self, ready: &mut dyn FnMut() -> bool) {
+        // The idle thread (boot) cannot sleep; nothing else runs then, so this only spins
+        // if a lock was leaked.
+        if sched::with_running(|t| t.is_idle()) {
+            while !ready() {
+                core::hint::spin_loop();
+            }
+            return;
+        }
+        loop {
+            // `ready` runs under the scheduler lock, as `wake_all`'s wake-ups do: an unlock
+            // between the check and the sleep is not missed.
+            let slept = sched::block_if(None, |_, me| {
+                if ready() {
+                    return false;
+                }
+                self.waiters.lock().push(me.clone());
+                true
+            });
+            match slept {
+                None => return,
+                Some(crate::thread::Wake::Event) => {}
+                // Not interruptible: a signal or a kill is acted on after the operation.
+                Some(_) => {
+                    self.waiters.lock().remove(&sched::current());
+                }
+            }
+        }
+    }
+
+    fn wake_all(&self) {
+        let woken = self.waiters.lock().wake_all();
+        if !woken.is_empty() {
+            sched::with(|s| {
+                for t in &woken {
+                    s.wake(t, crate::thread::Wake::Event);
+                }
+            });
+        }
     }
 }
 

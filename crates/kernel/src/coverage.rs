@@ -145,6 +145,48 @@ pub const COVERAGE: &[(Sysno, Status)] = &[
     (Sysno::dup2, Done),
     (Sysno::nanosleep, Done),
     (Sysno::getpid, Done),
+    (
+        Sysno::socket,
+        Partial(
+            "AF_INET/AF_INET6 TCP and UDP, AF_UNIX stream/dgram/seqpacket, AF_NETLINK NETLINK_ROUTE; raw IP sockets EPERM, other families EAFNOSUPPORT",
+        ),
+    ),
+    (Sysno::socketpair, Done),
+    (Sysno::bind, Done),
+    (Sysno::listen, Done),
+    (Sysno::accept, Done),
+    (Sysno::accept4, Done),
+    (Sysno::connect, Done),
+    (
+        Sysno::sendto,
+        Partial("no MSG_OOB; UDP sockets get no ICMP errors (no ECONNREFUSED)"),
+    ),
+    (Sysno::recvfrom, Partial("no MSG_OOB or MSG_ERRQUEUE")),
+    (
+        Sysno::sendmsg,
+        Partial("as sendto(2); ancillary data: SCM_RIGHTS and SCM_CREDENTIALS"),
+    ),
+    (
+        Sysno::recvmsg,
+        Partial("as recvfrom(2); ancillary data: SCM_RIGHTS and SCM_CREDENTIALS"),
+    ),
+    (Sysno::sendmmsg, Partial("as sendmsg(2)")),
+    (Sysno::recvmmsg, Partial("as recvmsg(2)")),
+    (Sysno::shutdown, Done),
+    (Sysno::getsockname, Done),
+    (Sysno::getpeername, Done),
+    (
+        Sysno::setsockopt,
+        Partial(
+            "SOL_SOCKET options, TCP_NODELAY and TCP keepalive options, IP_TTL/IP_TOS, IPV6_V6ONLY (others ENOPROTOOPT; SO_LINGER only as an abort on close)",
+        ),
+    ),
+    (
+        Sysno::getsockopt,
+        Partial(
+            "as setsockopt(2), plus SO_TYPE/DOMAIN/PROTOCOL/ERROR/ACCEPTCONN/PEERCRED; no TCP_INFO",
+        ),
+    ),
     (Sysno::exit, Done),
     (Sysno::kill, Done),
     (Sysno::uname, Done),

@@ -31,7 +31,7 @@ use alloc::collections::BTreeMap;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::ops::{Deref, DerefMut};
-use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, AtomicUsize, Ordering};
 use oxv_abi::linux::signal::Signal;
 use oxv_mm::{AddressSpace, FrameSource, PhysAddr, PhysFrame, Platform};
 use oxv_sched::rlimit::Rlimits;
@@ -135,10 +135,8 @@ impl ExitStatus {
     }
 }
 
-/// A process's place among the others.
+/// A process's place among the others (its parent is [`Process::ppid`]).
 pub struct Family {
-    /// The parent's pid (0 for pid 1).
-    pub ppid: i32,
     /// Process group id.
     pub pgid: i32,
     /// Session id.
@@ -184,7 +182,9 @@ pub struct Process {
     pub comm: Mutex<[u8; 16]>,
     /// The executable's path and argv (NUL-separated), for /proc.
     pub image: Mutex<ImageInfo>,
-    /// Parent, group, session and children.
+    /// The parent's pid (0 for pid 1); changes when the parent dies (to pid 1).
+    pub ppid: AtomicI32,
+    /// Group, session and children.
     pub family: Mutex<Family>,
     /// Alive, exiting or a zombie.
     pub life: Mutex<LifeState>,
@@ -305,8 +305,7 @@ impl Process {
 
     /// The parent process (pid 1 has none; an orphan's parent is pid 1).
     pub fn parent(&self) -> Option<Arc<Process>> {
-        let ppid = self.family.lock().ppid;
-        lookup(ppid)
+        lookup(self.ppid.load(Ordering::Acquire))
     }
 }
 
@@ -385,7 +384,7 @@ pub fn last_thread_gone(p: &Arc<Process>, exit_code: i32) {
     if let Some(init) = lookup(INIT_PID) {
         let mut fam = init.family.lock();
         for (pid, child) in children {
-            child.family.lock().ppid = INIT_PID;
+            child.ppid.store(INIT_PID, Ordering::Release);
             fam.children.insert(pid, child);
         }
         drop(fam);

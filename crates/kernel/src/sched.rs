@@ -400,6 +400,12 @@ pub fn timer_interrupt() {
     }
 }
 
+/// Whether a reschedule was asked for (the timer interrupt ended the running thread's slice).
+#[inline]
+pub fn resched_wanted() -> bool {
+    NEED_RESCHED.load(Ordering::Relaxed)
+}
+
 /// Called on the way back to ring 3: switches away if the timer asked for it.
 pub fn preempt_point() {
     if NEED_RESCHED.load(Ordering::Relaxed) {

@@ -250,24 +250,47 @@ pub fn discard_everywhere(p: &Process, sig: Signal) {
 /// system call that returned `EINTR` (its number and how it may be restarted): it is
 /// restarted (`rax` = the number, `rip` back on the `syscall` instruction) when the rules
 /// allow.
+#[inline]
 pub fn on_return_to_user(p: &Process, frame: &mut TrapFrame, restart: Option<(u64, Restart)>) {
-    sched::preempt_point();
-    if sched::with_running(crate::process::must_die) {
-        crate::syscall::thread::exit_thread();
+    // The common case, inline and without the scheduler lock: nothing to do.
+    let thread_quiet = sched::with_running(|me| {
+        !me.sig_pending.load(Ordering::Acquire) && !me.killed.load(Ordering::Acquire)
+    });
+    if restart.is_none()
+        && !sched::resched_wanted()
+        && thread_quiet
+        && !p.shared_pending.load(Ordering::Acquire)
+        && !p.stopped.load(Ordering::Acquire)
+    {
+        return;
     }
+    return_to_user_slow(p, frame, restart);
+}
+
+/// [`on_return_to_user`] when something may need doing: a reschedule, a signal, a stop, a
+/// restart, or death.
+#[cold]
+#[inline(never)]
+fn return_to_user_slow(p: &Process, frame: &mut TrapFrame, restart: Option<(u64, Restart)>) {
+    sched::preempt_point();
     let do_restart = |frame: &mut TrapFrame| {
         if let Some((nr, _)) = restart {
             frame.rax = nr;
             frame.rip -= 2; // `syscall` is two bytes
         }
     };
-    // The common case, without the scheduler lock: nothing pending anywhere.
-    if !sched::with_running(|me| me.sig_pending.load(Ordering::Acquire))
+    let thread_quiet = sched::with_running(|me| {
+        !me.sig_pending.load(Ordering::Acquire) && !me.killed.load(Ordering::Acquire)
+    });
+    if thread_quiet
         && !p.shared_pending.load(Ordering::Acquire)
         && !p.stopped.load(Ordering::Acquire)
     {
         do_restart(frame);
         return;
+    }
+    if sched::with_running(crate::process::must_die) {
+        crate::syscall::thread::exit_thread();
     }
     let me = sched::current();
     loop {

@@ -6,6 +6,7 @@
 //! `ENOSYS`, counted per number ([`table::count_unknown`]). `docs/syscalls.md` is generated
 //! from [`table`] and a test keeps it current.
 
+mod execve;
 pub mod futex;
 mod info;
 mod memory;
@@ -13,9 +14,8 @@ mod resource;
 mod signal;
 mod socket;
 pub mod thread;
-mod execve;
-mod wait;
 mod timer;
+mod wait;
 
 use crate::coverage as table;
 
@@ -38,27 +38,44 @@ pub fn set_strace(on: bool) {
 
 /// Entry from the arch syscall stub: runs the call in `frame` and leaves its result in `rax`.
 pub fn handle(frame: &mut TrapFrame) {
-    let args = SyscallArgs::new(
-        frame.rax,
+    // The process is borrowed from the running thread, which holds it: no reference count
+    // traffic on the fast path.
+    crate::sched::with_running(|me| handle_for(me.process(), frame))
+}
+
+fn handle_for(p: &Process, frame: &mut TrapFrame) {
+    let nr = frame.rax;
+    let call = Syscall::decode(&SyscallArgs::new(
+        nr,
         [
             frame.rdi, frame.rsi, frame.rdx, frame.r10, frame.r8, frame.r9,
         ],
-    );
-    let call = Syscall::decode(&args);
+    ));
     let r = if STRACE.load(Ordering::Relaxed) {
-        traced(&call, frame)
+        traced(p, &call, frame)
     } else {
-        let r = dispatch(&call, frame);
+        let r = dispatch(p, &call, frame);
         frame.rax = encode_result(r);
         r
     };
-    raise_sigpipe(&call, r);
-    let restart = if r == Err(Errno::EINTR) {
-        restart_rule(&call).map(|how| (args.nr, how))
+    let restart = match r {
+        Ok(_) => None,
+        Err(e) => after_error(&call, nr, e),
+    };
+    crate::signal::on_return_to_user(p, frame, restart);
+}
+
+/// What a failed call may still need: `SIGPIPE` for a write to a broken pipe, and for
+/// `EINTR`, how the call may be restarted.
+#[cold]
+#[inline(never)]
+fn after_error(call: &Syscall, nr: u64, e: Errno) -> Option<(u64, Restart)> {
+    raise_sigpipe(call, Err(e));
+    if e == Errno::EINTR {
+        restart_rule(call).map(|how| (nr, how))
     } else {
         None
-    };
-    crate::signal::on_return_to_user(&process::current(), frame, restart);
+    }
 }
 
 /// Which calls Linux restarts after a signal (they return `-ERESTARTSYS` or
@@ -111,7 +128,12 @@ fn raise_sigpipe(call: &Syscall, r: SysResult) {
     use Syscall as S;
     let write = matches!(
         call,
-        S::Write { .. } | S::Writev { .. } | S::Pwrite64 { .. } | S::Pwritev { .. }
+        S::Write { .. }
+            | S::Writev { .. }
+            | S::Pwrite64 { .. }
+            | S::Pwritev { .. }
+            | S::Splice { .. }
+            | S::Sendfile { .. }
     );
     if write && oxv_vfs::pipe::raises_sigpipe(&r) {
         let sig = oxv_abi::linux::signal::Signal::SIGPIPE;
@@ -125,14 +147,14 @@ fn raise_sigpipe(call: &Syscall, r: SysResult) {
     }
 }
 
-fn traced(call: &Syscall, frame: &mut TrapFrame) -> SysResult {
+fn traced(p: &Process, call: &Syscall, frame: &mut TrapFrame) -> SysResult {
     if matches!(call, Syscall::Exit { .. } | Syscall::ExitGroup { .. }) {
         strace_line(|w| {
             oxv_abi::strace::format_call(call, &CurrentUserMemory, w)?;
             w.write_str(" = ?")
         });
     }
-    let r = dispatch(call, frame);
+    let r = dispatch(p, call, frame);
     strace_line(|w| oxv_abi::strace::format_line(call, r, &CurrentUserMemory, w));
     frame.rax = encode_result(r);
     r
@@ -160,9 +182,7 @@ fn locker(p: &Process) -> fs::lock::LockCaller<'static> {
     }
 }
 
-fn dispatch(call: &Syscall, frame: &mut TrapFrame) -> SysResult {
-    let p = process::current();
-    let p: &Process = &p;
+fn dispatch(p: &Process, call: &Syscall, frame: &mut TrapFrame) -> SysResult {
     let mem = &mut CurrentUserMemory;
     let (cx, files) = (&p.fs, &p.files);
     use Syscall as S;
@@ -429,36 +449,132 @@ fn dispatch(call: &Syscall, frame: &mut TrapFrame) -> SysResult {
                 alloc::sync::Arc::new(crate::mem::FileFrames);
             fs::memfd::memfd_create(cx, files, mem, &memory, name, flags)
         }
-        S::Chmod { .. }
-        | S::Fchmod { .. }
-        | S::Fchmodat { .. }
-        | S::Fchmodat2 { .. }
-        | S::Chown { .. }
-        | S::Fchown { .. }
-        | S::Lchown { .. }
-        | S::Fchownat { .. }
-        | S::Utime { .. }
-        | S::Utimes { .. }
-        | S::Futimesat { .. }
-        | S::Utimensat { .. }
-        | S::Setxattr { .. }
-        | S::Lsetxattr { .. }
-        | S::Fsetxattr { .. }
-        | S::Getxattr { .. }
-        | S::Lgetxattr { .. }
-        | S::Fgetxattr { .. }
-        | S::Listxattr { .. }
-        | S::Llistxattr { .. }
-        | S::Flistxattr { .. }
-        | S::Removexattr { .. }
-        | S::Lremovexattr { .. }
-        | S::Fremovexattr { .. }
-        | S::Sendfile { .. }
-        | S::CopyFileRange { .. }
-        | S::Splice { .. }
-        | S::Tee { .. }
-        | S::Fallocate { .. }
-        | S::Openat2 { .. }
+        S::Chmod { pathname, mode } => fs::chmod::chmod(cx, files, mem, pathname, mode),
+        S::Fchmod { fd, mode } => fs::chmod::fchmod(cx, files, fd, mode),
+        S::Fchmodat {
+            dirfd,
+            pathname,
+            mode,
+        } => fs::chmod::fchmodat(cx, files, mem, dirfd, pathname, mode),
+        S::Fchmodat2 {
+            dirfd,
+            pathname,
+            mode,
+            flags,
+        } => fs::chmod::fchmodat2(cx, files, mem, dirfd, pathname, mode, flags),
+        S::Chown {
+            pathname,
+            owner,
+            group,
+        } => fs::chown::chown(cx, files, mem, pathname, owner, group),
+        S::Lchown {
+            pathname,
+            owner,
+            group,
+        } => fs::chown::lchown(cx, files, mem, pathname, owner, group),
+        S::Fchown { fd, owner, group } => fs::chown::fchown(cx, files, fd, owner, group),
+        S::Fchownat {
+            dirfd,
+            pathname,
+            owner,
+            group,
+            flags,
+        } => fs::chown::fchownat(cx, files, mem, dirfd, pathname, owner, group, flags),
+        S::Utime { filename, times } => fs::utimes::utime(cx, files, mem, filename, times),
+        S::Utimes { filename, times } => fs::utimes::utimes(cx, files, mem, filename, times),
+        S::Futimesat {
+            dirfd,
+            filename,
+            times,
+        } => fs::utimes::futimesat(cx, files, mem, dirfd, filename, times),
+        S::Utimensat {
+            dirfd,
+            pathname,
+            times,
+            flags,
+        } => fs::utimes::utimensat(cx, files, mem, dirfd, pathname, times, flags),
+        S::Setxattr {
+            pathname,
+            name,
+            value,
+            flags,
+        } => fs::xattr::setxattr(cx, files, mem, pathname, name, value, flags),
+        S::Lsetxattr {
+            pathname,
+            name,
+            value,
+            flags,
+        } => fs::xattr::lsetxattr(cx, files, mem, pathname, name, value, flags),
+        S::Fsetxattr {
+            fd,
+            name,
+            value,
+            flags,
+        } => fs::xattr::fsetxattr(cx, files, mem, fd, name, value, flags),
+        S::Getxattr {
+            pathname,
+            name,
+            value,
+        } => fs::xattr::getxattr(cx, files, mem, pathname, name, value),
+        S::Lgetxattr {
+            pathname,
+            name,
+            value,
+        } => fs::xattr::lgetxattr(cx, files, mem, pathname, name, value),
+        S::Fgetxattr { fd, name, value } => fs::xattr::fgetxattr(cx, files, mem, fd, name, value),
+        S::Listxattr { pathname, list } => fs::xattr::listxattr(cx, files, mem, pathname, list),
+        S::Llistxattr { pathname, list } => fs::xattr::llistxattr(cx, files, mem, pathname, list),
+        S::Flistxattr { fd, list } => fs::xattr::flistxattr(cx, files, mem, fd, list),
+        S::Removexattr { pathname, name } => fs::xattr::removexattr(cx, files, mem, pathname, name),
+        S::Lremovexattr { pathname, name } => {
+            fs::xattr::lremovexattr(cx, files, mem, pathname, name)
+        }
+        S::Fremovexattr { fd, name } => fs::xattr::fremovexattr(cx, files, mem, fd, name),
+        S::Sendfile {
+            out_fd,
+            in_fd,
+            offset,
+            count,
+        } => fs::sendfile::sendfile(files, mem, &KernelBlocker, out_fd, in_fd, offset, count),
+        S::CopyFileRange {
+            fd_in,
+            off_in,
+            fd_out,
+            off_out,
+            len,
+            flags,
+        } => fs::sendfile::copy_file_range(files, mem, fd_in, off_in, fd_out, off_out, len, flags),
+        S::Splice {
+            fd_in,
+            off_in,
+            fd_out,
+            off_out,
+            len,
+            flags,
+        } => fs::splice::splice(
+            files,
+            mem,
+            &KernelBlocker,
+            fd_in,
+            off_in,
+            fd_out,
+            off_out,
+            len,
+            flags,
+        ),
+        S::Tee {
+            fd_in,
+            fd_out,
+            len,
+            flags,
+        } => fs::splice::tee(files, fd_in, fd_out, len, flags),
+        S::Fallocate {
+            fd,
+            mode,
+            offset,
+            len,
+        } => fs::fallocate::fallocate(cx, files, fd, mode, offset, len),
+        S::Openat2 { .. }
         | S::InotifyInit
         | S::InotifyInit1 { .. }
         | S::InotifyAddWatch { .. }

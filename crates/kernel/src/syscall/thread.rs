@@ -280,7 +280,7 @@ fn new_process(parent: &Arc<Process>, pid: i32, a: &CloneArgs) -> Result<Arc<Pro
     let (ppid, pgid, sid) = {
         let fam = parent.family.lock();
         let ppid = if f & CLONE_PARENT != 0 {
-            fam.ppid
+            parent.ppid.load(Ordering::Acquire)
         } else {
             parent.pid
         };
@@ -306,8 +306,8 @@ fn new_process(parent: &Arc<Process>, pid: i32, a: &CloneArgs) -> Result<Arc<Pro
         limits: Mutex::new(parent.limits.lock().clone()),
         comm: Mutex::new(*parent.comm.lock()),
         image: Mutex::new(parent.image.lock().clone()),
+        ppid: AtomicI32::new(ppid),
         family: Mutex::new(Family {
-            ppid,
             pgid,
             sid,
             children: BTreeMap::new(),

@@ -256,7 +256,7 @@ pub fn waitid(
 
 /// getppid(2).
 pub fn getppid(p: &Process) -> SysResult {
-    Ok(p.family.lock().ppid as usize)
+    Ok(p.ppid.load(Ordering::Acquire) as usize)
 }
 
 /// The process `pid` names for the group and session calls (0: the caller).
@@ -300,7 +300,7 @@ pub fn setpgid(p: &Process, pid: i32, pgid: i32) -> SysResult {
     let my_sid = p.family.lock().sid;
     if let Some(child) = &t {
         let fam = child.family.lock();
-        if fam.ppid != p.pid {
+        if child.ppid.load(Ordering::Acquire) != p.pid {
             return Err(Errno::ESRCH);
         }
         if fam.sid != my_sid {
