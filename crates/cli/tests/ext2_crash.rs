@@ -433,3 +433,88 @@ int main(void) {
         "a read-only disk is not written"
     );
 }
+
+/// Threads writing, fsyncing and reading their own files at once: a thread that finds the
+/// file-system lock held by one asleep on the disk must sleep too (the kernel is not
+/// preemptible; a spinning waiter would hang the VM).
+const THREADS_PROGRAM: &str = r#"
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+enum { THREADS = 4, SIZE = 256 * 1024, CHUNK = 8192 };
+static int failures;
+static void *work(void *arg) {
+    long t = (long)arg;
+    char path[64], buf[CHUNK], back[CHUNK];
+    for (int round = 0; round < 3; round++) {
+        snprintf(path, sizeof path, "/mnt/t%ld-%d", t, round);
+        int fd = open(path, O_CREAT | O_RDWR | O_TRUNC, 0644);
+        if (fd < 0) { __atomic_add_fetch(&failures, 1, __ATOMIC_SEQ_CST); return 0; }
+        for (int off = 0; off < SIZE; off += CHUNK) {
+            memset(buf, 'a' + (t * 7 + off / CHUNK + round) % 26, CHUNK);
+            if (write(fd, buf, CHUNK) != CHUNK) __atomic_add_fetch(&failures, 1, __ATOMIC_SEQ_CST);
+            if (off % (64 * 1024) == 0 && fsync(fd) != 0) __atomic_add_fetch(&failures, 1, __ATOMIC_SEQ_CST);
+        }
+        for (int off = 0; off < SIZE; off += CHUNK) {
+            memset(buf, 'a' + (t * 7 + off / CHUNK + round) % 26, CHUNK);
+            if (pread(fd, back, CHUNK, off) != CHUNK || memcmp(buf, back, CHUNK) != 0)
+                __atomic_add_fetch(&failures, 1, __ATOMIC_SEQ_CST);
+        }
+        close(fd);
+        if (round == 1) unlink(path);
+    }
+    return 0;
+}
+int main(void) {
+    pthread_t th[THREADS];
+    for (long i = 0; i < THREADS; i++) pthread_create(&th[i], 0, work, (void *)i);
+    for (int i = 0; i < THREADS; i++) pthread_join(th[i], 0);
+    printf("threads done, failures %d\n", failures);
+    return failures != 0;
+}
+"#;
+
+#[test]
+#[ignore = "boots QEMU and needs e2fsprogs; run with --ignored"]
+fn threads_share_the_disk_without_hanging() {
+    if !have_tools() {
+        return;
+    }
+    let dir = scratch("threads");
+    let src = dir.join("threads.c");
+    std::fs::write(&src, THREADS_PROGRAM).expect("write the C source");
+    let bin = dir.join("threads");
+    let out = Command::new("gcc")
+        .args(["-static", "-O1", "-pthread", "-o"])
+        .arg(&bin)
+        .arg(&src)
+        .output()
+        .expect("gcc");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let img = dir.join("disk.img");
+    mke2fs(&img, "16M", 1024, None);
+    let disk = format!("{}:/mnt", img.display());
+    // A small memory makes a small buffer cache: more reads and writes under the lock.
+    let out = run_to_end(&[
+        "--mem",
+        "64M",
+        "--disk",
+        &disk,
+        bin.to_str().expect("UTF-8 path"),
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.code() == Some(0) && stdout.contains("failures 0"),
+        "status {:?}\n{stdout}\n{}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (code, text) = e2fsck(&img);
+    assert_eq!(code, 0, "e2fsck -fn:\n{text}");
+}

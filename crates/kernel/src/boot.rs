@@ -17,10 +17,11 @@ use crate::arch::user_pt::UserPageTable;
 use crate::arch::{
     apic, context, cpu, paging, percpu, pvh, syscall as arch_syscall, trap as arch_trap, usercopy,
 };
-use crate::devices::{ConsoleDevice, KernelClock, KernelEntropy, KernelProcessInfo, Stream};
+use crate::devices::{ConsoleDevice, KernelClock, KernelEntropy, Stream};
 use crate::exec::{self, CpuAux};
 use crate::mem::{self, KernelFrames};
 use crate::process::{self, Family, ImageInfo, LifeState, MmSlot, Process, UserSpace};
+use crate::procinfo::KernelProcessInfo;
 use crate::sched;
 use crate::sync::SleepMutex;
 use crate::thread::{KernelStack, Thread, ThreadRef};
@@ -213,7 +214,12 @@ pub fn start(start_info: u64, entry_tsc: u64) -> ! {
         cmdline.extend_from_slice(a);
         cmdline.push(0);
     }
-    mount_proc(&cx, path.clone(), cmdline.clone());
+    mount_proc(&cx);
+    let mut environ = Vec::new();
+    for e in &args.env {
+        environ.extend_from_slice(e);
+        environ.push(0);
+    }
     let init = Arc::new(Process {
         pid: process::INIT_PID,
         mm: MmSlot::new(Arc::new(SleepMutex::new(UserSpace::new(mm)))),
@@ -224,7 +230,11 @@ pub fn start(start_info: u64, entry_tsc: u64) -> ! {
         shared_pending: AtomicBool::new(false),
         limits: Mutex::new(Rlimits::new(mem::frame_stats().1 as u64 * 4096)),
         comm: Mutex::new(comm_of(&args.argv[0])),
-        image: Mutex::new(ImageInfo { exe: path, cmdline }),
+        image: Mutex::new(ImageInfo {
+            exe: path,
+            cmdline,
+            environ,
+        }),
         ppid: AtomicI32::new(0),
         family: Mutex::new(Family {
             pgid: process::INIT_PID,
@@ -473,17 +483,9 @@ pub fn sync_disks() {
 }
 
 /// Mounts /proc once the process's identity is known.
-fn mount_proc(cx: &FsContext, exe: Vec<u8>, cmdline: Vec<u8>) {
+fn mount_proc(cx: &FsContext) {
     let vfs = cx.vfs();
-    let procfs = ProcFs::new(
-        Arc::new(KernelProcessInfo {
-            pid: 1,
-            exe,
-            cmdline,
-        }),
-        vfs.anon_device(),
-        vfs.now(),
-    );
+    let procfs = ProcFs::new(Arc::new(KernelProcessInfo), vfs.anon_device(), vfs.now());
     if let Ok(at) = cx.lookup(b"/proc", true) {
         let _ = vfs.mount(procfs, &at, MountFlags::empty());
     }

@@ -14,9 +14,7 @@ use crate::console;
 use crate::stdin_frame::{Decoded, StdinDecoder};
 use crate::thread::{ThreadRef, Wake};
 use alloc::collections::VecDeque;
-use alloc::string::String;
 use alloc::sync::Arc;
-use alloc::vec::Vec;
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use oxv_abi::Errno;
 use oxv_abi::linux::fs::{PollEvents, Winsize};
@@ -24,7 +22,6 @@ use oxv_drivers::uart16550::{COM1, Uart16550};
 use oxv_sched::waitq::WaitQueue;
 use oxv_vfs::blocker::{Blocker, Parker};
 use oxv_vfs::device::{CharDevice, EntropySource};
-use oxv_vfs::procfs::ProcessInfo;
 use oxv_vfs::readiness::PollQueue;
 use oxv_vfs::time::{RealtimeClock, Timestamp};
 use spin::Mutex;
@@ -331,48 +328,5 @@ impl Parker for KernelParker {
                 s.wake(&self.thread, Wake::Event);
             }
         });
-    }
-}
-
-/// What `/proc/self` shows.
-pub struct KernelProcessInfo {
-    /// The process id.
-    pub pid: u32,
-    /// The executable's path.
-    pub exe: Vec<u8>,
-    /// argv, NUL-separated, NUL-terminated.
-    pub cmdline: Vec<u8>,
-}
-
-impl ProcessInfo for KernelProcessInfo {
-    fn pid(&self) -> u32 {
-        self.pid
-    }
-    fn exe_path(&self) -> Vec<u8> {
-        self.exe.clone()
-    }
-    fn cmdline(&self) -> Vec<u8> {
-        self.cmdline.clone()
-    }
-    // The memory files render into a String with the address space locked, and the caller
-    // copies to user memory after the lock is dropped (a page fault takes it).
-    fn maps(&self) -> Vec<u8> {
-        let mut out = String::new();
-        let _ = crate::process::current().mm.lock().render_maps(&mut out);
-        out.into_bytes()
-    }
-    fn smaps(&self) -> Vec<u8> {
-        let mut out = String::new();
-        let _ = crate::process::current()
-            .mm
-            .lock()
-            .render_smaps(&crate::mem::KernelFrames, &mut out);
-        out.into_bytes()
-    }
-    fn meminfo(&self) -> Vec<u8> {
-        let usage = crate::process::current().mm.lock().memory_usage();
-        let mut out = String::new();
-        let _ = crate::mem::meminfo(&usage).render(&mut out);
-        out.into_bytes()
     }
 }

@@ -93,7 +93,9 @@ pub fn init_cpu_aux(aux: CpuAux) -> &'static CpuAux {
 
 /// The CPU facts for the auxiliary vector.
 pub fn cpu_aux() -> &'static CpuAux {
-    CPU_AUX.get().expect("boot records the CPU facts before any exec")
+    CPU_AUX
+        .get()
+        .expect("boot records the CPU facts before any exec")
 }
 
 /// Where the new program starts.

@@ -35,7 +35,6 @@ impl FileMapSource {
             page_cache,
         }
     }
-
 }
 
 impl MapSource for FileMapSource {

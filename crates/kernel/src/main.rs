@@ -19,9 +19,9 @@ extern crate alloc;
 mod console;
 
 mod coverage;
-mod vdso;
 mod random;
 mod stdin_frame;
+mod vdso;
 
 #[cfg(target_os = "none")]
 mod arch;
@@ -45,6 +45,9 @@ mod net;
 mod panic;
 #[cfg(target_os = "none")]
 mod process;
+/// What /proc shows, from the process table.
+#[cfg(target_os = "none")]
+mod procinfo;
 #[cfg(target_os = "none")]
 mod sched;
 #[cfg(target_os = "none")]
@@ -52,9 +55,9 @@ mod signal;
 #[cfg(target_os = "none")]
 mod signalfd;
 #[cfg(target_os = "none")]
-mod syscall;
-#[cfg(target_os = "none")]
 mod sync;
+#[cfg(target_os = "none")]
+mod syscall;
 #[cfg(target_os = "none")]
 mod thread;
 #[cfg(target_os = "none")]
@@ -64,11 +67,11 @@ mod timerfd;
 #[cfg(target_os = "none")]
 mod timers;
 #[cfg(target_os = "none")]
+mod trap;
+#[cfg(target_os = "none")]
 mod vdso_mapping;
 #[cfg(target_os = "none")]
 mod virtio;
-#[cfg(target_os = "none")]
-mod trap;
 
 #[cfg(not(target_os = "none"))]
 fn main() {

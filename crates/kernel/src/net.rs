@@ -55,7 +55,47 @@ pub fn init() {
 /// # Panics
 /// Before [`init`] (boot calls it before the app runs).
 pub fn net() -> &'static Arc<Net> {
-    NET.get().expect("net::init runs at boot, before any socket call")
+    NET.get()
+        .expect("net::init runs at boot, before any socket call")
+}
+
+/// How long boot waits for DHCP to configure the NIC before starting the app anyway.
+const DHCP_WAIT_NS: u64 = 3_000_000_000;
+
+/// Gives the virtio NIC, if there is one, to the stack, configured from the kernel command
+/// line (`ip=`, `gw=`, `ip6=`, `gw6=`, `dns=`; see `oxv_net::config`), and routes its
+/// interrupt to [`poll`]. With DHCP (the default), waits until it has configured the
+/// interface (at most three seconds), so that the app starts with an address and
+/// `/etc/resolv.conf` can name the DNS servers.
+pub fn attach_nic(args: &oxv_abi::cmdline::BootArgs) {
+    let Some(nic) = crate::virtio::take_nic() else {
+        return;
+    };
+    let mut cfg = oxv_net::stack::NicConfig::default();
+    for (key, value) in &args.options {
+        let value = value
+            .as_deref()
+            .and_then(|v| core::str::from_utf8(v).ok())
+            .unwrap_or("");
+        if let Err(e) = oxv_net::config::apply_option(&mut cfg, key, value) {
+            kprintln!("oxv: {e}; ignored");
+        }
+    }
+    cfg.tx_checksum_offload = crate::virtio::net_offloads().is_some_and(|o| o.tx_checksum);
+    let dhcp = cfg.ipv4 == oxv_net::stack::Ipv4Setup::Dhcp;
+    let stack = net().stack();
+    stack.add_nic(nic, &cfg);
+    crate::virtio::set_net_wakeup(poll);
+    if dhcp {
+        let until = crate::time::monotonic_ns() + DHCP_WAIT_NS;
+        while !stack.is_configured() && crate::time::monotonic_ns() < until {
+            stack.poll();
+            core::hint::spin_loop();
+        }
+    }
+    for i in stack.interfaces() {
+        kdebug!("oxv: {} {:?}", i.name, i.addrs);
+    }
 }
 
 /// Runs the stack: for NIC interrupts.

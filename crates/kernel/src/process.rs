@@ -217,6 +217,8 @@ pub struct ImageInfo {
     pub exe: Vec<u8>,
     /// argv, each followed by a NUL.
     pub cmdline: Vec<u8>,
+    /// The environment it was started with, NUL-separated, NUL-terminated (`/proc/<pid>/environ`).
+    pub environ: Vec<u8>,
 }
 
 /// Every process not yet reaped, by pid.

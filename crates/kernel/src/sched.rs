@@ -102,7 +102,9 @@ fn running_ticks(current: &Thread) -> u64 {
 pub fn process_cpu_ns(p: &crate::process::Process) -> u64 {
     let mut ticks = p.cpu_ticks.load(Ordering::Relaxed);
     with_running(|t| {
-        if t.process_opt().is_some_and(|q| core::ptr::eq(q.as_ref(), p)) {
+        if t.process_opt()
+            .is_some_and(|q| core::ptr::eq(q.as_ref(), p))
+        {
             ticks += running_ticks(t);
         }
     });
@@ -354,7 +356,6 @@ pub fn exit_current() -> ! {
     schedule();
     unreachable!("a dead thread is never scheduled again");
 }
-
 
 /// Arms an app timer to expire at `deadline` (monotonic ns); returns its id for cancelling.
 pub fn add_app_timer(deadline: u64, what: crate::timers::Expiry) -> TimerId {

@@ -436,7 +436,9 @@ mod tests {
         assert_eq!(parsed.to_bytes(), abs);
         assert_eq!(SockAddr::parse_unix(&raw(&[1])), Err(Errno::EINVAL));
         assert_eq!(
-            SockAddr::Unix(UnixName::Path(b"/s".to_vec())).to_bytes().len(),
+            SockAddr::Unix(UnixName::Path(b"/s".to_vec()))
+                .to_bytes()
+                .len(),
             5,
             "family, path, NUL"
         );
@@ -444,10 +446,7 @@ mod tests {
 
     #[test]
     fn mapped_addresses_round_trip() {
-        let mapped = SockAddr::from_endpoint(
-            IpEndpoint::new(IpAddress::v4(127, 0, 0, 1), 9),
-            true,
-        );
+        let mapped = SockAddr::from_endpoint(IpEndpoint::new(IpAddress::v4(127, 0, 0, 1), 9), true);
         let SockAddr::Inet6 { addr, .. } = mapped else {
             panic!("an AF_INET6 socket shows IPv6 addresses");
         };

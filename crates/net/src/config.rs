@@ -117,9 +117,7 @@ pub fn resolv_conf(servers: &[IpAddress]) -> String {
 
 /// `/etc/hosts` with the loopback names and, for each NIC address, `hostname`.
 pub fn hosts(hostname: &str, interfaces: &[InterfaceInfo]) -> String {
-    let mut s = String::from(
-        "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n",
-    );
+    let mut s = String::from("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n");
     for i in interfaces.iter().filter(|i| !i.loopback) {
         for a in &i.addrs {
             let _ = writeln!(s, "{}\t{hostname}", a.address());
@@ -137,7 +135,10 @@ mod tests {
         let mut c = NicConfig::default();
         assert_eq!(apply_option(&mut c, "ip", "10.0.2.15/24"), Ok(true));
         assert_eq!(apply_option(&mut c, "gw", "10.0.2.2"), Ok(true));
-        assert_eq!(apply_option(&mut c, "dns", "10.0.2.3,2001:db8::1"), Ok(true));
+        assert_eq!(
+            apply_option(&mut c, "dns", "10.0.2.3,2001:db8::1"),
+            Ok(true)
+        );
         assert_eq!(apply_option(&mut c, "strace", ""), Ok(false));
         assert_eq!(
             c.ipv4,
@@ -148,7 +149,10 @@ mod tests {
         );
         assert_eq!(c.dns.len(), 2);
         assert!(apply_option(&mut c, "ip", "10.0.2.15").is_err());
-        assert!(apply_option(&mut c, "gw6", "fe80::1").is_err(), "no IPv6 address");
+        assert!(
+            apply_option(&mut c, "gw6", "fe80::1").is_err(),
+            "no IPv6 address"
+        );
         assert_eq!(apply_option(&mut c, "ip6", "fd00::2/64"), Ok(true));
         assert_eq!(apply_option(&mut c, "gw6", "fd00::1"), Ok(true));
     }

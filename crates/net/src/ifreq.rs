@@ -8,7 +8,9 @@
 use crate::stack::{InterfaceInfo, Stack};
 use alloc::vec::Vec;
 use linux_raw_sys::ioctl as io;
-use oxv_abi::linux::net::{self as n, IFF_BROADCAST, IFF_LOOPBACK, IFF_MULTICAST, IFF_RUNNING, IFF_UP};
+use oxv_abi::linux::net::{
+    self as n, IFF_BROADCAST, IFF_LOOPBACK, IFF_MULTICAST, IFF_RUNNING, IFF_UP,
+};
 use oxv_abi::{Errno, SysResult, UserAddr, UserMemory, UserPtr};
 use smoltcp::wire::IpCidr;
 
@@ -78,7 +80,10 @@ pub fn ioctl(stack: &Stack, request: u32, arg: u64, mem: &mut dyn UserMemory) ->
         let index = i32::from_ne_bytes([req[16], req[17], req[18], req[19]]);
         all.iter().find(|i| i.index as i32 == index)
     } else {
-        let end = req[..IFNAMSIZ].iter().position(|&b| b == 0).unwrap_or(IFNAMSIZ);
+        let end = req[..IFNAMSIZ]
+            .iter()
+            .position(|&b| b == 0)
+            .unwrap_or(IFNAMSIZ);
         let name = &req[..end];
         all.iter().find(|i| i.name.as_bytes() == name)
     };

@@ -236,9 +236,12 @@ const JIFFY_US: u64 = 4000;
 
 fn timeval_of(t: Option<u64>) -> Vec<u8> {
     let ns = t.unwrap_or(0);
-    [(ns / 1_000_000_000) as i64, ((ns % 1_000_000_000) / 1000) as i64]
-        .as_bytes()
-        .to_vec()
+    [
+        (ns / 1_000_000_000) as i64,
+        ((ns % 1_000_000_000) / 1000) as i64,
+    ]
+    .as_bytes()
+    .to_vec()
 }
 
 /// Sets a `SOL_SOCKET` option every socket has; `ENOPROTOOPT` for the rest.

@@ -42,7 +42,7 @@ use smoltcp::wire::{IpAddress, IpEndpoint, IpListenEndpoint};
 use spin::Mutex;
 
 /// The most moved per lock of the stack.
-const CHUNK: usize = 64 * 1024;
+const CHUNK: usize = 128 * 1024;
 /// smoltcp buffer sizes when the app sets none: large enough to keep a loopback pipe full.
 const DEFAULT_BUFFER: usize = 256 * 1024;
 /// `SO_RCVBUF` shown before any is set (Linux's `tcp_rmem[1]`).
@@ -58,7 +58,10 @@ const MSS_DEFAULT: i32 = 536;
 enum Conn {
     Idle,
     /// A connection; `reported` once connect(2) has said it completed (or it was accepted).
-    Stream { key: SockKey, reported: bool },
+    Stream {
+        key: SockKey,
+        reported: bool,
+    },
     Listening(u64),
 }
 
@@ -343,7 +346,12 @@ impl TcpSocket {
     }
 
     /// A socket for a connection a listener accepted.
-    fn accepted(&self, key: SockKey, peer: Option<IpEndpoint>, local: Option<(BindAddr, u16)>) -> Arc<TcpSocket> {
+    fn accepted(
+        &self,
+        key: SockKey,
+        peer: Option<IpEndpoint>,
+        local: Option<(BindAddr, u16)>,
+    ) -> Arc<TcpSocket> {
         let st = self.st.lock();
         let child = TcpSocket {
             stack: self.stack.clone(),
@@ -412,9 +420,7 @@ impl SocketOps for TcpSocket {
                 }
                 BindAddr::Ip(ep.addr)
             };
-            let port = inner
-                .table
-                .bind(Proto::Tcp, ep.port, self.binding(baddr))?;
+            let port = inner.table.bind(Proto::Tcp, ep.port, self.binding(baddr))?;
             st.local = Some((baddr, port));
             st.holds_port = true;
             Ok(())
@@ -449,12 +455,13 @@ impl SocketOps for TcpSocket {
             let mut st = self.st.lock();
             match st.conn {
                 Conn::Listening(_) => return Err(Errno::EISCONN),
-                Conn::Stream {
-                    reported: true, ..
-                } => return Err(Errno::EISCONN),
+                Conn::Stream { reported: true, .. } => return Err(Errno::EISCONN),
                 Conn::Stream { key, .. } => {
                     // A connect(2) already started: report how it went.
-                    let r = self.stack.shared.peek(|inner| self.connect_outcome(inner, key));
+                    let r = self
+                        .stack
+                        .shared
+                        .peek(|inner| self.connect_outcome(inner, key));
                     match r {
                         Err(Errno::EAGAIN) if wait.nonblocking => return Err(Errno::EALREADY),
                         Err(Errno::EAGAIN) => key,
@@ -510,7 +517,11 @@ impl SocketOps for TcpSocket {
             &self.queue,
             PollEvents::OUT,
             wait,
-            || self.stack.shared.peek(|inner| self.connect_outcome(inner, key)),
+            || {
+                self.stack
+                    .shared
+                    .peek(|inner| self.connect_outcome(inner, key))
+            },
         );
         let mut st = self.st.lock();
         match r {
@@ -679,7 +690,11 @@ impl SocketOps for TcpSocket {
         let waitall = flags & n::MSG_WAITALL != 0 && flags & n::MSG_PEEK == 0;
         let mut done = 0usize;
         loop {
-            let step = if done == 0 || waitall { wait } else { Wait::NONBLOCK };
+            let step = if done == 0 || waitall {
+                wait
+            } else {
+                Wait::NONBLOCK
+            };
             let r = wait_for(
                 &**self.stack.blocker(),
                 &self.queue,
@@ -735,7 +750,11 @@ impl SocketOps for TcpSocket {
     fn local_addr(&self) -> SockAddr {
         let st = self.st.lock();
         if let Conn::Stream { key, .. } = st.conn {
-            if let Some(e) = self.stack.shared.peek(|inner| inner.tcp(key).local_endpoint()) {
+            if let Some(e) = self
+                .stack
+                .shared
+                .peek(|inner| inner.tcp(key).local_endpoint())
+            {
                 return SockAddr::from_endpoint(e, self.v6);
             }
         }

@@ -417,10 +417,7 @@ impl SocketOps for UdpSocket {
                 match ip {
                     Some(ip) => SockAddr::from_endpoint(IpEndpoint::new(ip, port), self.v6),
                     None if self.v6 => SockAddr::inet6([0; 16], port),
-                    None => SockAddr::Inet {
-                        addr: [0; 4],
-                        port,
-                    },
+                    None => SockAddr::Inet { addr: [0; 4], port },
                 }
             }
             None => SockAddr::unspecified(self.v6),

@@ -160,8 +160,14 @@ mod tests {
     #[test]
     fn keys_in_different_spaces_are_different_words() {
         let mut t = FutexTable::new();
-        let a = FutexKey { space: 1, offset: 0x1000 };
-        let b = FutexKey { space: 2, offset: 0x1000 };
+        let a = FutexKey {
+            space: 1,
+            offset: 0x1000,
+        };
+        let b = FutexKey {
+            space: 2,
+            offset: 0x1000,
+        };
         t.enqueue(a, 'a', MATCH_ANY);
         t.enqueue(b, 'b', MATCH_ANY);
         assert_eq!(t.wake(b, 10, MATCH_ANY), vec!['b']);

@@ -201,32 +201,57 @@ impl FakeProcess {
 }
 
 impl ProcessInfo for FakeProcess {
-    fn pid(&self) -> u32 {
+    fn current_pid(&self) -> u32 {
         self.pid
     }
 
-    fn exe_path(&self) -> Vec<u8> {
-        self.exe.clone()
+    /// This process and one child, `pid + 1`, running `/bin/child`.
+    fn pids(&self) -> Vec<u32> {
+        alloc::vec![self.pid, self.pid + 1]
     }
 
-    fn cmdline(&self) -> Vec<u8> {
-        self.cmdline.clone()
+    fn exe_path(&self, pid: u32) -> Option<Vec<u8>> {
+        if pid == self.pid {
+            Some(self.exe.clone())
+        } else if pid == self.pid + 1 {
+            Some(b"/bin/child".to_vec())
+        } else {
+            None
+        }
     }
 
-    /// One line: the executable's text at 4 MiB.
-    fn maps(&self) -> Vec<u8> {
-        let mut line = b"00400000-00401000 r-xp 00000000 00:01 2 ".to_vec();
-        line.extend_from_slice(&self.exe);
-        line.push(b'\n');
-        line
+    fn pid_file(&self, pid: u32, file: crate::procfs::PidFile) -> Option<Vec<u8>> {
+        use crate::procfs::PidFile;
+        self.exe_path(pid)?;
+        Some(match file {
+            PidFile::Cmdline => self.cmdline.clone(),
+            // One line: the executable's text at 4 MiB.
+            PidFile::Maps => {
+                let mut line = b"00400000-00401000 r-xp 00000000 00:01 2 ".to_vec();
+                line.extend_from_slice(&self.exe);
+                line.push(b'\n');
+                line
+            }
+            PidFile::Smaps => b"Size: 4 kB\n".to_vec(),
+            PidFile::Status => alloc::format!("Pid:\t{pid}\n").into_bytes(),
+            PidFile::Stat | PidFile::Limits | PidFile::Environ => Vec::new(),
+        })
     }
 
-    fn smaps(&self) -> Vec<u8> {
-        b"Size: 4 kB\n".to_vec()
+    /// fd 0 is a terminal, fd 3 a pipe.
+    fn fds(&self, pid: u32) -> Option<Vec<(u32, Vec<u8>)>> {
+        self.exe_path(pid)?;
+        Some(alloc::vec![
+            (0, b"/dev/pts/0".to_vec()),
+            (3, b"pipe:[7]".to_vec())
+        ])
     }
 
-    fn meminfo(&self) -> Vec<u8> {
-        b"MemTotal: 1 kB\n".to_vec()
+    fn system_file(&self, file: crate::procfs::SystemFile) -> Vec<u8> {
+        match file {
+            crate::procfs::SystemFile::Meminfo => b"MemTotal: 1 kB\n".to_vec(),
+            _ => Vec::new(),
+        }
     }
 }
 

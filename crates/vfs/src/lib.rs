@@ -104,6 +104,7 @@ pub mod devfs;
 pub mod device;
 pub mod epoll;
 pub mod eventfd;
+#[cfg(feature = "ext2")]
 pub mod ext2;
 pub mod fake;
 pub mod fd_table;

@@ -153,7 +153,13 @@ impl InodeLocks {
     }
 
     /// The first lock of another owner that conflicts with `kind` on `[start, end]` (F_GETLK).
-    pub fn test(&self, owner: LockOwner, kind: LockKind, start: u64, end: u64) -> Option<RecordLock> {
+    pub fn test(
+        &self,
+        owner: LockOwner,
+        kind: LockKind,
+        start: u64,
+        end: u64,
+    ) -> Option<RecordLock> {
         first_conflict(&self.state.lock().records, owner, kind, start, end)
     }
 
@@ -261,7 +267,8 @@ impl InodeLocks {
     /// Something of `owner`'s was released or narrowed: waiters look again, and wait edges
     /// towards `owner` for this inode go (Linux removes a waiter from its blocker at unlock).
     fn released(&self, owner: LockOwner) {
-        self.graph.forget_blocker(self as *const InodeLocks as usize, owner);
+        self.graph
+            .forget_blocker(self as *const InodeLocks as usize, owner);
         self.queue.notify(PollEvents::empty());
     }
 }

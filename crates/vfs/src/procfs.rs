@@ -1,21 +1,23 @@
-//! procfs: the minimal `/proc` a Linux program and its libc look at, for the one process oxv
-//! runs. Its contents come from the embedder through [`ProcessInfo`]; nothing is stored.
+//! procfs: the `/proc` Linux programs and their libcs read, for every process of the system.
+//! Its contents come from the embedder through [`ProcessInfo`]; nothing is stored.
 //!
 //! | path | what |
 //! |---|---|
-//! | `/proc/self` | symlink to `<pid>` |
-//! | `/proc/<pid>/exe` | symlink to the executable's path (what `readlink("/proc/self/exe")` gives) |
-//! | `/proc/<pid>/cmdline` | the argument strings, each NUL-terminated |
-//! | `/proc/<pid>/maps` | the memory map (proc(5)), rendered by the embedder's memory manager |
-//! | `/proc/<pid>/smaps` | the memory map with per-mapping sizes |
-//! | `/proc/meminfo` | system memory figures |
+//! | `/proc/self` | symlink to the calling process's `<pid>` |
+//! | `/proc/<pid>/` | one directory per process (zombies included) |
+//! | `/proc/<pid>/exe`, `cwd` | symlinks to the executable and the working directory |
+//! | `/proc/<pid>/fd/N` | one symlink per open fd, to the file's path or `pipe:[ino]`-style name |
+//! | `/proc/<pid>/cmdline`, `environ` | the argument and environment strings, each NUL-terminated |
+//! | `/proc/<pid>/maps`, `smaps` | the memory map (proc(5)), rendered by the memory manager |
+//! | `/proc/<pid>/status`, `stat`, `limits` | process state in Linux's formats |
+//! | `/proc/meminfo`, `cpuinfo`, `stat`, `uptime`, `loadavg`, `version`, `filesystems`, `mounts` | system files |
 //!
-//! Not yet: `/proc/<pid>/fd/` (lookups there are `ENOENT`, so `/dev/stdin` and `/dev/fd/N`
-//! do not resolve), `status`, `/proc/cpuinfo`. Everything is read-only; like Linux, regular
-//! files report size 0 and are read like any file. Each read renders the file afresh and
-//! returns the bytes at its offset, so a reader that takes a file in several reads while the
-//! process changes its mappings can see a mix of two states (Linux's seq_file has the same
-//! effect at line granularity).
+//! The fd links are plain symlinks: opening `/proc/self/fd/N` opens the named path again (a
+//! pipe or socket name does not resolve), unlike Linux's magic links. Everything is
+//! read-only; like Linux, regular files report size 0. Each read renders the file afresh and
+//! returns the bytes at its offset, so a reader taking a file in several reads while the
+//! process changes can see a mix of two states (Linux's seq_file has the same effect at line
+//! granularity).
 
 use crate::io::ReadBuf;
 use crate::mount::FileSystem;
@@ -26,39 +28,97 @@ use alloc::vec::Vec;
 use core::any::Any;
 use oxv_abi::Errno;
 
-/// What procfs shows about the running process. The embedder implements it.
+/// A file in `/proc/<pid>/` with contents.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum PidFile {
+    /// `cmdline`: argv, each NUL-terminated.
+    Cmdline,
+    /// `environ`: the environment the program was started with, each string NUL-terminated.
+    Environ,
+    /// `maps` (proc(5)).
+    Maps,
+    /// `smaps`.
+    Smaps,
+    /// `status`: `Name:`, `State:`, `Pid:`, `PPid:`, ... lines.
+    Status,
+    /// `stat`: one line of space-separated fields.
+    Stat,
+    /// `limits`: the resource limits table.
+    Limits,
+}
+
+/// A file directly under `/proc`.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum SystemFile {
+    /// `meminfo`.
+    Meminfo,
+    /// `cpuinfo`.
+    Cpuinfo,
+    /// `stat` (CPU times, boot time, process counts).
+    Stat,
+    /// `uptime`.
+    Uptime,
+    /// `loadavg`.
+    Loadavg,
+    /// `version`.
+    Version,
+    /// `filesystems`.
+    Filesystems,
+    /// `mounts`.
+    Mounts,
+}
+
+const SYSTEM_FILES: [(&[u8], SystemFile); 8] = [
+    (b"cpuinfo", SystemFile::Cpuinfo),
+    (b"filesystems", SystemFile::Filesystems),
+    (b"loadavg", SystemFile::Loadavg),
+    (b"meminfo", SystemFile::Meminfo),
+    (b"mounts", SystemFile::Mounts),
+    (b"stat", SystemFile::Stat),
+    (b"uptime", SystemFile::Uptime),
+    (b"version", SystemFile::Version),
+];
+
+const PID_FILES: [(&[u8], PidFile); 7] = [
+    (b"cmdline", PidFile::Cmdline),
+    (b"environ", PidFile::Environ),
+    (b"limits", PidFile::Limits),
+    (b"maps", PidFile::Maps),
+    (b"smaps", PidFile::Smaps),
+    (b"stat", PidFile::Stat),
+    (b"status", PidFile::Status),
+];
+
+/// What procfs shows. The embedder implements it. Every method is called from a system call
+/// with no VFS lock held and must render into memory of its own (the caller copies to user
+/// memory afterwards, which may fault).
 pub trait ProcessInfo: Send + Sync {
-    /// The process id.
-    fn pid(&self) -> u32;
-    /// The absolute path of the executable.
-    fn exe_path(&self) -> Vec<u8>;
-    /// The arguments, each followed by a NUL (the layout of `/proc/<pid>/cmdline`).
-    fn cmdline(&self) -> Vec<u8>;
-    /// `/proc/<pid>/maps` in Linux's format. The default is empty (no memory manager).
-    ///
-    /// Called from read(2) with no VFS lock held; the implementation must render into memory
-    /// of its own before returning (the caller then copies to user memory, which may fault).
-    fn maps(&self) -> Vec<u8> {
-        Vec::new()
+    /// The calling process's pid (what `/proc/self` names).
+    fn current_pid(&self) -> u32;
+    /// Every process's pid, ascending.
+    fn pids(&self) -> Vec<u32>;
+    /// The absolute path of `pid`'s executable; `None` if there is no such process.
+    fn exe_path(&self, pid: u32) -> Option<Vec<u8>>;
+    /// The absolute path of `pid`'s working directory (`None`: no such process, or it has
+    /// none any more).
+    fn cwd(&self, pid: u32) -> Option<Vec<u8>> {
+        self.exe_path(pid).map(|_| b"/".to_vec())
     }
-    /// `/proc/<pid>/smaps` in Linux's format. The default is empty.
-    fn smaps(&self) -> Vec<u8> {
-        Vec::new()
+    /// `file` of `pid`; `None` if there is no such process. The default has no data.
+    fn pid_file(&self, pid: u32, file: PidFile) -> Option<Vec<u8>> {
+        let _ = file;
+        self.exe_path(pid).map(|_| Vec::new())
     }
-    /// `/proc/meminfo` in Linux's format. The default is empty.
-    fn meminfo(&self) -> Vec<u8> {
+    /// `pid`'s open fds, ascending, each with what its link names.
+    fn fds(&self, pid: u32) -> Option<Vec<(u32, Vec<u8>)>> {
+        self.exe_path(pid).map(|_| Vec::new())
+    }
+    /// System file `file`. The default is empty.
+    fn system_file(&self, file: SystemFile) -> Vec<u8> {
+        let _ = file;
         Vec::new()
     }
 }
-
-const ROOT_INO: u64 = 1;
-const SELF_INO: u64 = 2;
-const PID_DIR_INO: u64 = 3;
-const EXE_INO: u64 = 4;
-const CMDLINE_INO: u64 = 5;
-const MAPS_INO: u64 = 6;
-const SMAPS_INO: u64 = 7;
-const MEMINFO_INO: u64 = 8;
 
 /// A procfs instance. See the [module docs](self).
 pub struct ProcFs {
@@ -97,16 +157,17 @@ impl FileSystem for ProcFs {
     }
 }
 
-#[derive(Copy, Clone, PartialEq, Eq)]
+#[derive(Copy, Clone, PartialEq, Eq, Debug)]
 enum Which {
     Root,
     SelfLink,
-    PidDir,
-    Exe,
-    Cmdline,
-    Maps,
-    Smaps,
-    Meminfo,
+    System(SystemFile),
+    PidDir(u32),
+    Exe(u32),
+    Cwd(u32),
+    Data(u32, PidFile),
+    FdDir(u32),
+    Fd(u32, u32),
 }
 
 struct ProcNode {
@@ -128,6 +189,58 @@ fn decimal(mut n: u32) -> Vec<u8> {
     digits
 }
 
+/// The number a directory entry name spells, if it is a plain decimal (no sign, no leading
+/// zero).
+fn parse_decimal(name: &[u8]) -> Option<u32> {
+    if name.is_empty() || (name.len() > 1 && name[0] == b'0') {
+        return None;
+    }
+    core::str::from_utf8(name).ok()?.parse().ok()
+}
+
+const ROOT_INO: u64 = 1;
+const SELF_INO: u64 = 2;
+
+impl Which {
+    /// Inode numbers: small ones for the root and system files, then a block of 4096 per pid
+    /// (its directory, its files, and its fds).
+    fn ino(self) -> u64 {
+        let per_pid = |pid: u32, k: u64| ((pid as u64 + 1) << 16) | k;
+        match self {
+            Which::Root => ROOT_INO,
+            Which::SelfLink => SELF_INO,
+            Which::System(f) => {
+                16 + SYSTEM_FILES.iter().position(|(_, s)| *s == f).unwrap_or(0) as u64
+            }
+            Which::PidDir(pid) => per_pid(pid, 0),
+            Which::Exe(pid) => per_pid(pid, 1),
+            Which::Cwd(pid) => per_pid(pid, 2),
+            Which::FdDir(pid) => per_pid(pid, 3),
+            Which::Data(pid, f) => per_pid(
+                pid,
+                8 + PID_FILES.iter().position(|(_, p)| *p == f).unwrap_or(0) as u64,
+            ),
+            Which::Fd(pid, fd) => per_pid(pid, 0x100 + u64::from(fd.min(0xfeff))),
+        }
+    }
+
+    fn kind(self) -> FileKind {
+        match self {
+            Which::Root | Which::PidDir(_) | Which::FdDir(_) => FileKind::Directory,
+            Which::SelfLink | Which::Exe(_) | Which::Cwd(_) | Which::Fd(..) => FileKind::Symlink,
+            Which::System(_) | Which::Data(..) => FileKind::Regular,
+        }
+    }
+
+    fn pid(self) -> Option<u32> {
+        match self {
+            Which::PidDir(p) | Which::Exe(p) | Which::Cwd(p) | Which::FdDir(p) => Some(p),
+            Which::Data(p, _) | Which::Fd(p, _) => Some(p),
+            _ => None,
+        }
+    }
+}
+
 impl ProcNode {
     fn node(&self, which: Which) -> Arc<dyn Inode> {
         Arc::new(ProcNode {
@@ -136,24 +249,57 @@ impl ProcNode {
         })
     }
 
-    fn entries(&self) -> Vec<(Vec<u8>, u64, FileKind)> {
+    fn info(&self) -> &dyn ProcessInfo {
+        &*self.fs.info
+    }
+
+    fn exists(&self, pid: u32) -> bool {
+        self.info().exe_path(pid).is_some()
+    }
+
+    /// The entries of a directory, after `.` and `..`.
+    fn entries(&self) -> Vec<(Vec<u8>, Which)> {
         match self.which {
-            Which::Root => alloc::vec![
-                (b"meminfo".to_vec(), MEMINFO_INO, FileKind::Regular),
-                (b"self".to_vec(), SELF_INO, FileKind::Symlink),
-                (
-                    decimal(self.fs.info.pid()),
-                    PID_DIR_INO,
-                    FileKind::Directory
-                ),
-            ],
-            Which::PidDir => alloc::vec![
-                (b"cmdline".to_vec(), CMDLINE_INO, FileKind::Regular),
-                (b"exe".to_vec(), EXE_INO, FileKind::Symlink),
-                (b"maps".to_vec(), MAPS_INO, FileKind::Regular),
-                (b"smaps".to_vec(), SMAPS_INO, FileKind::Regular),
-            ],
+            Which::Root => {
+                let mut v: Vec<(Vec<u8>, Which)> = SYSTEM_FILES
+                    .iter()
+                    .map(|(n, f)| (n.to_vec(), Which::System(*f)))
+                    .collect();
+                v.push((b"self".to_vec(), Which::SelfLink));
+                for pid in self.info().pids() {
+                    v.push((decimal(pid), Which::PidDir(pid)));
+                }
+                v
+            }
+            Which::PidDir(pid) => {
+                let mut v = alloc::vec![
+                    (b"cwd".to_vec(), Which::Cwd(pid)),
+                    (b"exe".to_vec(), Which::Exe(pid)),
+                    (b"fd".to_vec(), Which::FdDir(pid)),
+                ];
+                v.extend(
+                    PID_FILES
+                        .iter()
+                        .map(|(n, f)| (n.to_vec(), Which::Data(pid, *f))),
+                );
+                v
+            }
+            Which::FdDir(pid) => self
+                .info()
+                .fds(pid)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(fd, _)| (decimal(fd), Which::Fd(pid, fd)))
+                .collect(),
             _ => Vec::new(),
+        }
+    }
+
+    fn parent_which(&self) -> Which {
+        match self.which {
+            Which::FdDir(pid) | Which::Fd(pid, _) => Which::PidDir(pid),
+            Which::Exe(pid) | Which::Cwd(pid) | Which::Data(pid, _) => Which::PidDir(pid),
+            _ => Which::Root,
         }
     }
 }
@@ -164,33 +310,25 @@ impl Inode for ProcNode {
     }
 
     fn ino(&self) -> u64 {
-        match self.which {
-            Which::Root => ROOT_INO,
-            Which::SelfLink => SELF_INO,
-            Which::PidDir => PID_DIR_INO,
-            Which::Exe => EXE_INO,
-            Which::Cmdline => CMDLINE_INO,
-            Which::Maps => MAPS_INO,
-            Which::Smaps => SMAPS_INO,
-            Which::Meminfo => MEMINFO_INO,
-        }
+        self.which.ino()
     }
 
     fn kind(&self) -> FileKind {
-        match self.which {
-            Which::Root | Which::PidDir => FileKind::Directory,
-            Which::SelfLink | Which::Exe => FileKind::Symlink,
-            Which::Cmdline | Which::Maps | Which::Smaps | Which::Meminfo => FileKind::Regular,
-        }
+        self.which.kind()
     }
 
     fn metadata(&self) -> Metadata {
-        let (perm, nlink, size) = match self.which {
-            Which::Root => (0o555, 3, 0),
-            Which::PidDir => (0o555, 2, 0),
-            Which::SelfLink => (0o777, 1, decimal(self.fs.info.pid()).len() as u64),
-            Which::Exe => (0o777, 1, 0),
-            Which::Cmdline | Which::Maps | Which::Smaps | Which::Meminfo => (0o444, 1, 0),
+        let (perm, nlink) = match self.which {
+            Which::Root => (0o555, 3),
+            Which::PidDir(_) => (0o555, 3),
+            Which::FdDir(_) => (0o500, 2),
+            Which::SelfLink | Which::Exe(_) | Which::Cwd(_) => (0o777, 1),
+            Which::Fd(..) => (0o700, 1),
+            Which::System(_) | Which::Data(..) => (0o444, 1),
+        };
+        let size = match self.which {
+            Which::SelfLink => decimal(self.info().current_pid()).len() as u64,
+            _ => 0,
         };
         let t = self.fs.created;
         Metadata {
@@ -212,12 +350,11 @@ impl Inode for ProcNode {
     }
 
     fn read_at(&self, offset: u64, dst: &mut ReadBuf<'_>) -> Result<usize, Errno> {
-        let info = &self.fs.info;
         let data = match self.which {
-            Which::Cmdline => info.cmdline(),
-            Which::Maps => info.maps(),
-            Which::Smaps => info.smaps(),
-            Which::Meminfo => info.meminfo(),
+            Which::System(f) => self.info().system_file(f),
+            // A process reaped since the file was opened reads as empty, as on Linux (ESRCH
+            // there for some files; empty is the common answer).
+            Which::Data(pid, f) => self.info().pid_file(pid, f).unwrap_or_default(),
             _ => return Err(self.wrong_kind_for_data()),
         };
         let Ok(start) = usize::try_from(offset) else {
@@ -230,24 +367,45 @@ impl Inode for ProcNode {
     }
 
     fn lookup(&self, name: &[u8]) -> Result<Arc<dyn Inode>, Errno> {
-        match self.which {
-            Which::Root if name == b"self" => Ok(self.node(Which::SelfLink)),
-            Which::Root if name == b"meminfo" => Ok(self.node(Which::Meminfo)),
-            Which::Root if name == decimal(self.fs.info.pid()).as_slice() => {
-                Ok(self.node(Which::PidDir))
+        let found = match self.which {
+            Which::Root => {
+                if name == b"self" {
+                    Some(Which::SelfLink)
+                } else if let Some((_, f)) = SYSTEM_FILES.iter().find(|(n, _)| *n == name) {
+                    Some(Which::System(*f))
+                } else {
+                    parse_decimal(name)
+                        .filter(|pid| self.exists(*pid))
+                        .map(Which::PidDir)
+                }
             }
-            Which::PidDir if name == b"exe" => Ok(self.node(Which::Exe)),
-            Which::PidDir if name == b"cmdline" => Ok(self.node(Which::Cmdline)),
-            Which::PidDir if name == b"maps" => Ok(self.node(Which::Maps)),
-            Which::PidDir if name == b"smaps" => Ok(self.node(Which::Smaps)),
-            Which::Root | Which::PidDir => Err(Errno::ENOENT),
-            _ => Err(Errno::ENOTDIR),
+            Which::PidDir(pid) => match name {
+                b"exe" => Some(Which::Exe(pid)),
+                b"cwd" => Some(Which::Cwd(pid)),
+                b"fd" => Some(Which::FdDir(pid)),
+                _ => PID_FILES
+                    .iter()
+                    .find(|(n, _)| *n == name)
+                    .map(|(_, f)| Which::Data(pid, *f)),
+            },
+            Which::FdDir(pid) => parse_decimal(name).and_then(|fd| {
+                self.info()
+                    .fds(pid)?
+                    .iter()
+                    .any(|(f, _)| *f == fd)
+                    .then_some(Which::Fd(pid, fd))
+            }),
+            _ => return Err(Errno::ENOTDIR),
+        };
+        match found {
+            Some(w) if w.pid().is_none_or(|p| self.exists(p)) => Ok(self.node(w)),
+            _ => Err(Errno::ENOENT),
         }
     }
 
     fn parent(&self) -> Result<Arc<dyn Inode>, Errno> {
-        match self.which {
-            Which::Root | Which::PidDir => Ok(self.node(Which::Root)),
+        match self.kind() {
+            FileKind::Directory => Ok(self.node(self.parent_which())),
             _ => Err(Errno::ENOTDIR),
         }
     }
@@ -256,7 +414,10 @@ impl Inode for ProcNode {
         if self.kind() != FileKind::Directory {
             return Err(Errno::ENOTDIR);
         }
-        let dots = [(&b"."[..], self.ino()), (&b".."[..], ROOT_INO)];
+        let dots = [
+            (&b"."[..], self.ino()),
+            (&b".."[..], self.parent_which().ino()),
+        ];
         for (i, (name, ino)) in dots.iter().enumerate().skip(cursor as usize) {
             if !sink(&DirEntry {
                 ino: *ino,
@@ -267,14 +428,14 @@ impl Inode for ProcNode {
                 return Ok(());
             }
         }
-        for (i, (name, ino, kind)) in self.entries().iter().enumerate() {
+        for (i, (name, which)) in self.entries().iter().enumerate() {
             let pos = i as u64 + 2;
             if pos < cursor {
                 continue;
             }
             if !sink(&DirEntry {
-                ino: *ino,
-                kind: *kind,
+                ino: which.ino(),
+                kind: which.kind(),
                 name,
                 next: pos + 1,
             }) {
@@ -285,108 +446,20 @@ impl Inode for ProcNode {
     }
 
     fn read_link(&self) -> Result<Vec<u8>, Errno> {
+        let info = self.info();
         match self.which {
-            Which::SelfLink => Ok(decimal(self.fs.info.pid())),
-            Which::Exe => Ok(self.fs.info.exe_path()),
+            Which::SelfLink => Ok(decimal(info.current_pid())),
+            Which::Exe(pid) => info.exe_path(pid).ok_or(Errno::ENOENT),
+            Which::Cwd(pid) => info.cwd(pid).ok_or(Errno::ENOENT),
+            Which::Fd(pid, fd) => info
+                .fds(pid)
+                .and_then(|fds| fds.into_iter().find(|(f, _)| *f == fd))
+                .map(|(_, target)| target)
+                .ok_or(Errno::ENOENT),
             _ => Err(Errno::EINVAL),
         }
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::fake::FakeProcess;
-
-    fn proc() -> Arc<ProcFs> {
-        ProcFs::new(
-            FakeProcess::new(42, b"/bin/app", &[b"app", b"-v"]),
-            DeviceId::new(0, 9),
-            Timestamp::EPOCH,
-        )
-    }
-
-    #[test]
-    fn self_and_exe_links() {
-        let root = proc().root();
-        assert_eq!(root.lookup(b"self").unwrap().read_link().unwrap(), b"42");
-        let pid = root.lookup(b"42").unwrap();
-        assert_eq!(pid.kind(), FileKind::Directory);
-        assert_eq!(
-            pid.lookup(b"exe").unwrap().read_link().unwrap(),
-            b"/bin/app"
-        );
-        assert_eq!(pid.lookup(b"fd").err(), Some(Errno::ENOENT));
-        assert_eq!(root.lookup(b"43").err(), Some(Errno::ENOENT));
-        assert_eq!(pid.parent().unwrap().ino(), ROOT_INO);
-    }
-
-    #[test]
-    fn cmdline_reads_at_offsets() {
-        let cmd = proc()
-            .root()
-            .lookup(b"42")
-            .unwrap()
-            .lookup(b"cmdline")
-            .unwrap();
-        let mut buf = [0u8; 16];
-        assert_eq!(cmd.read_at(0, &mut ReadBuf::kernel(&mut buf)), Ok(7));
-        assert_eq!(&buf[..7], b"app\0-v\0");
-        assert_eq!(cmd.read_at(4, &mut ReadBuf::kernel(&mut buf)), Ok(3));
-        assert_eq!(cmd.read_at(100, &mut ReadBuf::kernel(&mut buf)), Ok(0));
-        assert_eq!(cmd.metadata().size, 0);
-    }
-
-    #[test]
-    fn memory_files_come_from_the_process_info() {
-        let root = proc().root();
-        let pid = root.lookup(b"42").unwrap();
-        let mut buf = [0u8; 64];
-        for (dir, name, want) in [
-            (
-                &pid,
-                &b"maps"[..],
-                &b"00400000-00401000 r-xp 00000000 00:01 2 /bin/app\n"[..],
-            ),
-            (&pid, b"smaps", b"Size: 4 kB\n"),
-            (&root, b"meminfo", b"MemTotal: 1 kB\n"),
-        ] {
-            let f = dir.lookup(name).unwrap();
-            assert_eq!(f.kind(), FileKind::Regular);
-            assert_eq!(f.metadata().size, 0, "like Linux, proc files report size 0");
-            let n = f.read_at(0, &mut ReadBuf::kernel(&mut buf)).unwrap();
-            assert_eq!(&buf[..n], want);
-            let n = f.read_at(5, &mut ReadBuf::kernel(&mut buf)).unwrap();
-            assert_eq!(&buf[..n], &want[5..], "reads resume at the offset");
-        }
-        assert_eq!(root.lookup(b"maps").err(), Some(Errno::ENOENT));
-    }
-
-    #[test]
-    fn listing_resumes_at_cursor() {
-        let root = proc().root();
-        let mut names = Vec::new();
-        root.read_dir(0, &mut |e| {
-            names.push((e.name.to_vec(), e.next));
-            true
-        })
-        .unwrap();
-        assert_eq!(
-            names,
-            [
-                (b".".to_vec(), 1),
-                (b"..".to_vec(), 2),
-                (b"meminfo".to_vec(), 3),
-                (b"self".to_vec(), 4),
-                (b"42".to_vec(), 5)
-            ]
-        );
-        let mut rest = Vec::new();
-        root.read_dir(3, &mut |e| {
-            rest.push(e.name.to_vec());
-            true
-        })
-        .unwrap();
-        assert_eq!(rest, [b"self".to_vec(), b"42".to_vec()]);
-    }
-}
+mod tests;

@@ -8,7 +8,8 @@
 //!
 //! tmpfs, as Linux's since 6.6, stores `user.*`, `trusted.*` and `security.*` attributes;
 //! `system.posix_acl_access`/`system.posix_acl_default` exist (reading them on a file without
-//! an ACL is `ENODATA`) but oxv cannot set ACLs (`EOPNOTSUPP`); any other namespace is
+//! an ACL is `ENODATA`, removing them succeeds) but oxv cannot set ACLs (`EOPNOTSUPP`, where
+//! Linux would check and store the ACL and change the mode to match); any other namespace is
 //! `EOPNOTSUPP`, and a bare prefix (`user.`) is `EINVAL`. Setting or removing an attribute
 //! changes the inode's ctime (the file system stamps it).
 
@@ -27,6 +28,8 @@ pub enum XattrSet {
     Create,
     /// `XATTR_REPLACE`: `ENODATA` if it does not.
     Replace,
+    /// Both flags: `EEXIST` if it exists, `ENODATA` if not.
+    Neither,
 }
 
 /// The `user.` namespace.
@@ -40,11 +43,15 @@ pub const SYSTEM_PREFIX: &[u8] = b"system.";
 /// The POSIX ACL attributes (in `system.`).
 pub const POSIX_ACL_NAMES: [&[u8]; 2] = [b"system.posix_acl_access", b"system.posix_acl_default"];
 
-/// The xattrs of one inode, sorted by name (as Linux's rb-tree lists them).
+/// The xattrs of one inode. Listed in descending byte order of their names, as Linux's
+/// `simple_xattrs` rb-tree lists them (its comparison runs backwards).
 #[derive(Default)]
 pub struct XattrMap {
-    map: Mutex<BTreeMap<Box<[u8]>, Box<[u8]>>>,
+    map: Mutex<Attrs>,
 }
+
+/// Name to value.
+type Attrs = BTreeMap<Box<[u8]>, Box<[u8]>>;
 
 impl XattrMap {
     /// No attributes.
@@ -67,8 +74,10 @@ impl XattrMap {
         let mut map = self.map.lock();
         let exists = map.contains_key(name);
         match (how, exists, value) {
-            (XattrSet::Create, true, _) => return Err(Errno::EEXIST),
-            (XattrSet::Replace, false, _) | (_, false, None) => return Err(Errno::ENODATA),
+            (XattrSet::Create | XattrSet::Neither, true, _) => return Err(Errno::EEXIST),
+            (XattrSet::Replace | XattrSet::Neither, false, _) | (_, false, None) => {
+                return Err(Errno::ENODATA);
+            }
             _ => {}
         }
         match value {
@@ -82,11 +91,11 @@ impl XattrMap {
         Ok(())
     }
 
-    /// Every name, each followed by a NUL, sorted.
+    /// Every name, each followed by a NUL, in descending order.
     pub fn list(&self) -> Vec<u8> {
         let map = self.map.lock();
         let mut out = Vec::new();
-        for name in map.keys() {
+        for name in map.keys().rev() {
             out.extend_from_slice(name);
             out.push(0);
         }
@@ -137,8 +146,8 @@ pub fn tmpfs_set(
     if tmpfs_namespace(name)? {
         map.set(name, value, how)
     } else if value.is_none() {
-        // Removing an ACL that is not there.
-        Err(Errno::ENODATA)
+        // Removing an ACL that is not there succeeds, as on Linux.
+        Ok(())
     } else {
         Err(Errno::EOPNOTSUPP)
     }
@@ -152,9 +161,15 @@ mod tests {
     fn set_get_replace_remove() {
         let m = XattrMap::new();
         assert_eq!(m.get(b"user.a"), Err(Errno::ENODATA));
-        assert_eq!(m.set(b"user.a", Some(b"1"), XattrSet::Replace), Err(Errno::ENODATA));
+        assert_eq!(
+            m.set(b"user.a", Some(b"1"), XattrSet::Replace),
+            Err(Errno::ENODATA)
+        );
         m.set(b"user.a", Some(b"1"), XattrSet::Create).unwrap();
-        assert_eq!(m.set(b"user.a", Some(b"2"), XattrSet::Create), Err(Errno::EEXIST));
+        assert_eq!(
+            m.set(b"user.a", Some(b"2"), XattrSet::Create),
+            Err(Errno::EEXIST)
+        );
         m.set(b"user.a", Some(b"22"), XattrSet::Replace).unwrap();
         m.set(b"user.a", Some(b""), XattrSet::Any).unwrap();
         assert_eq!(m.get(b"user.a"), Ok(Vec::new()), "empty values exist");
@@ -164,12 +179,12 @@ mod tests {
     }
 
     #[test]
-    fn lists_are_sorted_and_nul_separated() {
+    fn lists_are_sorted_backwards_and_nul_separated() {
         let m = XattrMap::new();
         for n in [&b"user.b"[..], b"trusted.x", b"user.a"] {
             m.set(n, Some(b"v"), XattrSet::Any).unwrap();
         }
-        assert_eq!(m.list(), b"trusted.x\0user.a\0user.b\0");
+        assert_eq!(m.list(), b"user.b\0user.a\0trusted.x\0");
     }
 
     #[test]
@@ -180,10 +195,17 @@ mod tests {
         assert_eq!(tmpfs_namespace(b"user."), Err(Errno::EINVAL));
         assert_eq!(tmpfs_namespace(b"system.foo"), Err(Errno::EOPNOTSUPP));
         assert_eq!(tmpfs_namespace(b"os2.x"), Err(Errno::EOPNOTSUPP));
-        assert_eq!(tmpfs_get(&m, b"system.posix_acl_access"), Err(Errno::ENODATA));
+        assert_eq!(
+            tmpfs_get(&m, b"system.posix_acl_access"),
+            Err(Errno::ENODATA)
+        );
         assert_eq!(
             tmpfs_set(&m, b"system.posix_acl_access", Some(b"x"), XattrSet::Any),
             Err(Errno::EOPNOTSUPP)
+        );
+        assert_eq!(
+            tmpfs_set(&m, b"system.posix_acl_default", None, XattrSet::Replace),
+            Ok(())
         );
         assert_eq!(
             tmpfs_set(&m, b"weird", Some(b"x"), XattrSet::Any),

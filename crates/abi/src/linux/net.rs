@@ -14,20 +14,20 @@ use linux_raw_sys::net as raw;
 use linux_raw_sys::netlink as nl_raw;
 use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout};
 
-pub use raw::{
-    AF_INET, AF_INET6, AF_NETLINK, AF_UNIX, AF_UNSPEC, IP_TOS, IP_TTL, IPV6_UNICAST_HOPS,
-    IPV6_V6ONLY, MSG_CMSG_CLOEXEC, MSG_CTRUNC, MSG_DONTWAIT, MSG_EOR, MSG_ERRQUEUE, MSG_MORE,
-    MSG_NOSIGNAL, MSG_OOB, MSG_PEEK, MSG_TRUNC, MSG_WAITALL, SCM_CREDENTIALS, SCM_RIGHTS,
-    SHUT_RD, SHUT_RDWR, SHUT_WR, SO_ACCEPTCONN, SO_BROADCAST, SO_DOMAIN, SO_ERROR, SO_KEEPALIVE,
-    SO_LINGER, SO_PASSCRED, SO_PEERCRED, SO_PROTOCOL, SO_RCVBUF, SO_RCVBUFFORCE, SO_RCVLOWAT,
-    SO_RCVTIMEO_NEW, SO_RCVTIMEO_OLD, SO_REUSEADDR, SO_REUSEPORT, SO_SNDBUF, SO_SNDBUFFORCE,
-    SO_SNDLOWAT, SO_SNDTIMEO_NEW, SO_SNDTIMEO_OLD, SO_TYPE, SOCK_DGRAM, SOCK_RAW, SOCK_SEQPACKET,
-    SOCK_STREAM, SOL_SOCKET, TCP_CORK, TCP_INFO, TCP_KEEPCNT, TCP_KEEPIDLE, TCP_KEEPINTVL,
-    TCP_MAXSEG, TCP_NODELAY, TCP_QUICKACK, TCP_USER_TIMEOUT,
-};
 pub use nl_raw::{
     NETLINK_ROUTE, NLM_F_ACK, NLM_F_DUMP, NLM_F_MULTI, NLM_F_REQUEST, NLMSG_DONE, NLMSG_ERROR,
     NLMSG_MIN_TYPE,
+};
+pub use raw::{
+    AF_INET, AF_INET6, AF_NETLINK, AF_UNIX, AF_UNSPEC, IP_TOS, IP_TTL, IPV6_UNICAST_HOPS,
+    IPV6_V6ONLY, MSG_CMSG_CLOEXEC, MSG_CTRUNC, MSG_DONTWAIT, MSG_EOR, MSG_ERRQUEUE, MSG_MORE,
+    MSG_NOSIGNAL, MSG_OOB, MSG_PEEK, MSG_TRUNC, MSG_WAITALL, SCM_CREDENTIALS, SCM_RIGHTS, SHUT_RD,
+    SHUT_RDWR, SHUT_WR, SO_ACCEPTCONN, SO_BROADCAST, SO_DOMAIN, SO_ERROR, SO_KEEPALIVE, SO_LINGER,
+    SO_PASSCRED, SO_PEERCRED, SO_PROTOCOL, SO_RCVBUF, SO_RCVBUFFORCE, SO_RCVLOWAT, SO_RCVTIMEO_NEW,
+    SO_RCVTIMEO_OLD, SO_REUSEADDR, SO_REUSEPORT, SO_SNDBUF, SO_SNDBUFFORCE, SO_SNDLOWAT,
+    SO_SNDTIMEO_NEW, SO_SNDTIMEO_OLD, SO_TYPE, SOCK_DGRAM, SOCK_RAW, SOCK_SEQPACKET, SOCK_STREAM,
+    SOL_SOCKET, TCP_CORK, TCP_INFO, TCP_KEEPCNT, TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_MAXSEG,
+    TCP_NODELAY, TCP_QUICKACK, TCP_USER_TIMEOUT,
 };
 
 /// `MSG_WAITFORONE` (recvmmsg(2): wait for the first datagram only). Not in the UAPI headers
@@ -336,13 +336,9 @@ const _: () = {
     assert!(offset_of!(SockaddrIn, sin_addr) == offset_of!(raw::sockaddr_in, sin_addr));
     assert!(size_of::<SockaddrIn6>() == size_of::<raw::sockaddr_in6>());
     assert!(offset_of!(SockaddrIn6, sin6_port) == offset_of!(raw::sockaddr_in6, sin6_port));
-    assert!(
-        offset_of!(SockaddrIn6, sin6_flowinfo) == offset_of!(raw::sockaddr_in6, sin6_flowinfo)
-    );
+    assert!(offset_of!(SockaddrIn6, sin6_flowinfo) == offset_of!(raw::sockaddr_in6, sin6_flowinfo));
     assert!(offset_of!(SockaddrIn6, sin6_addr) == offset_of!(raw::sockaddr_in6, sin6_addr));
-    assert!(
-        offset_of!(SockaddrIn6, sin6_scope_id) == offset_of!(raw::sockaddr_in6, sin6_scope_id)
-    );
+    assert!(offset_of!(SockaddrIn6, sin6_scope_id) == offset_of!(raw::sockaddr_in6, sin6_scope_id));
     assert!(size_of::<raw::sockaddr_un>() == SUN_PATH_OFFSET + UNIX_PATH_MAX);
     assert!(offset_of!(raw::sockaddr_un, sun_path) == SUN_PATH_OFFSET);
     assert!(SOCKADDR_STORAGE_SIZE == 128);

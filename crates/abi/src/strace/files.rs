@@ -69,9 +69,9 @@ impl Printer<'_> {
     pub(super) fn file_args(&mut self, call: &Syscall) -> Option<fmt::Result> {
         use Syscall as S;
         Some(match *call {
-            S::Flock { fd, operation } => self.dec_then(fd, |p| {
-                p.flags(operation as u64, LOCK_OPS, "0")
-            }),
+            S::Flock { fd, operation } => {
+                self.dec_then(fd, |p| p.flags(operation as u64, LOCK_OPS, "0"))
+            }
             S::Chmod { pathname, mode } => self.path_then(pathname, |p| p.mode(mode)),
             S::Fchmod { fd, mode } => self.dec_then(fd, |p| p.mode(mode)),
             S::Fchmodat {
@@ -168,9 +168,7 @@ impl Printer<'_> {
             S::Removexattr { pathname, name } | S::Lremovexattr { pathname, name } => {
                 self.path_then(pathname, |p| p.cstr(name, super::MAX_STRING))
             }
-            S::Fremovexattr { fd, name } => {
-                self.dec_then(fd, |p| p.cstr(name, super::MAX_STRING))
-            }
+            S::Fremovexattr { fd, name } => self.dec_then(fd, |p| p.cstr(name, super::MAX_STRING)),
             S::Sendfile {
                 out_fd,
                 in_fd,

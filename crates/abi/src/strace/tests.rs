@@ -523,7 +523,10 @@ fn socket_calls_like_strace() {
         "socket(AF_INET, SOCK_STREAM|SOCK_CLOEXEC, 0)"
     );
     // struct sockaddr_in for 127.0.0.1:8080.
-    m.poke(DATA, &[2, 0, 0x1f, 0x90, 127, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0]);
+    m.poke(
+        DATA,
+        &[2, 0, 0x1f, 0x90, 127, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0],
+    );
     assert_eq!(
         entry(&m, &call(Sysno::connect, &[3, DATA, 16])),
         "connect(3, {sa_family=AF_INET, sin_port=htons(8080), sin_addr=inet_addr(\"127.0.0.1\")}, 16)"

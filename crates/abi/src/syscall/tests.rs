@@ -188,6 +188,41 @@ const REQUIRED: &[Sysno] = &[
     Sysno::execveat,
     Sysno::wait4,
     Sysno::waitid,
+    Sysno::flock,
+    Sysno::chmod,
+    Sysno::fchmod,
+    Sysno::fchmodat,
+    Sysno::fchmodat2,
+    Sysno::chown,
+    Sysno::fchown,
+    Sysno::lchown,
+    Sysno::fchownat,
+    Sysno::utime,
+    Sysno::utimes,
+    Sysno::futimesat,
+    Sysno::utimensat,
+    Sysno::setxattr,
+    Sysno::lsetxattr,
+    Sysno::fsetxattr,
+    Sysno::getxattr,
+    Sysno::lgetxattr,
+    Sysno::fgetxattr,
+    Sysno::listxattr,
+    Sysno::llistxattr,
+    Sysno::flistxattr,
+    Sysno::removexattr,
+    Sysno::lremovexattr,
+    Sysno::fremovexattr,
+    Sysno::sendfile,
+    Sysno::copy_file_range,
+    Sysno::splice,
+    Sysno::tee,
+    Sysno::fallocate,
+    Sysno::openat2,
+    Sysno::inotify_init,
+    Sysno::inotify_init1,
+    Sysno::inotify_add_watch,
+    Sysno::inotify_rm_watch,
 ];
 
 #[test]
@@ -414,7 +449,10 @@ fn arguments_land_in_the_right_fields() {
 fn socket_calls_decode_with_linux_argument_types() {
     let minus_one = u64::MAX;
     assert_eq!(
-        decode(Sysno::socket.id() as u64, [2 | (1 << 32), 0x80801, 0, 0, 0, 0]),
+        decode(
+            Sysno::socket.id() as u64,
+            [2 | (1 << 32), 0x80801, 0, 0, 0, 0]
+        ),
         Syscall::Socket {
             domain: 2,
             type_: 0x80801,

@@ -111,6 +111,12 @@ pub fn run_suite(ws: &Workspace, opts: &SuiteOptions) -> Result<Summary, CliErro
     let out_dir = ws.target_dir().join("compat");
     let kernel = ws.kernel(false)?;
     let oxv = std::env::current_exe().map_err(|e| CliError::io("cannot find the oxv binary", e))?;
+    // `oxv test` rebuilds the workspace (the unit stage) before this stage runs, which can
+    // replace our own binary: Linux then names it "PATH (deleted)", and PATH holds the new one.
+    let oxv = match oxv.to_str().and_then(|s| s.strip_suffix(" (deleted)")) {
+        Some(path) => PathBuf::from(path),
+        None => oxv,
+    };
     let musl_ok = find_in_path("musl-gcc").is_some();
     let variants: Vec<Variant> = if opts.variants.is_empty() {
         Variant::ALL.to_vec()

@@ -253,7 +253,16 @@ fn exec_image(
             cmdline.extend_from_slice(a);
             cmdline.push(0);
         }
-        *p.image.lock() = process::ImageInfo { exe, cmdline };
+        let mut environ = Vec::new();
+        for e in &env {
+            environ.extend_from_slice(e);
+            environ.push(0);
+        }
+        *p.image.lock() = process::ImageInfo {
+            exe,
+            cmdline,
+            environ,
+        };
     }
 
     // A fresh thread state: no TLS, cleared registers, the initial FPU state.

@@ -5,13 +5,13 @@
 
 use crate::devices::KernelBlocker;
 use crate::process::Process;
-use alloc::sync::Arc;
-use alloc::vec::Vec;
 use crate::sched;
 use crate::signal::{
     Sent, dequeue, discard_everywhere, has_deliverable, pending_for, raise, raise_on_process,
 };
 use crate::thread::Wake;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
 use core::sync::atomic::Ordering;
 use oxv_abi::linux::fs::Pollfd;
 use oxv_abi::linux::sigframe::{SigInfo, code};
@@ -116,7 +116,13 @@ pub fn kill(p: &Process, pid: i32, sig: i32) -> SysResult {
     Ok(0)
 }
 
-fn to_thread(p: &Process, tgid: Option<i32>, tid: i32, sig: i32, info: Option<SigInfo>) -> SysResult {
+fn to_thread(
+    p: &Process,
+    tgid: Option<i32>,
+    tid: i32,
+    sig: i32,
+    info: Option<SigInfo>,
+) -> SysResult {
     let target = sched::with(|s| s.thread(tid)).ok_or(Errno::ESRCH)?;
     if tgid.is_some_and(|tgid| target.process().pid != tgid) {
         return Err(Errno::ESRCH);

@@ -193,7 +193,8 @@ pub fn timer_settime(
     } else {
         FirstExpiry::After(value)
     };
-    let (left, period) = timers::set_posix(&process::current(), id, first, interval).ok_or(Errno::EINVAL)?;
+    let (left, period) =
+        timers::set_posix(&process::current(), id, first, interval).ok_or(Errno::EINVAL)?;
     if !old.is_null() {
         old.write(mem, &itimerspec(left, period))?;
     }
@@ -209,7 +210,9 @@ pub fn timer_gettime(mem: &mut dyn UserMemory, id: i32, curr: UserPtr<Itimerspec
 
 /// timer_getoverrun(2).
 pub fn timer_getoverrun(id: i32) -> SysResult {
-    timers::overrun(&process::current(), id).map(|n| n as usize).ok_or(Errno::EINVAL)
+    timers::overrun(&process::current(), id)
+        .map(|n| n as usize)
+        .ok_or(Errno::EINVAL)
 }
 
 /// timer_delete(2).

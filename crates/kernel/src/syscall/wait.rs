@@ -180,7 +180,7 @@ pub fn wait4(
     }
     let which = match pid {
         i32::MIN => return Err(Errno::ESRCH),
-        ..-1 => Which::Group(-pid),
+        -0x7fff_ffff..=-2 => Which::Group(-pid),
         -1 => Which::Any,
         0 => Which::Group(p.family.lock().pgid),
         _ => Which::Pid(pid),

@@ -66,7 +66,8 @@ pub const LAST_VECTOR: u8 = 0x5f;
 /// The serial-number prefix by which the host tool orders disks (`oxv-disk0`, ...).
 const DISK_SERIAL_PREFIX: &[u8] = b"oxv-disk";
 /// How long a request sleeps before it looks at the device again without an interrupt: a
-/// safety net for a misrouted interrupt, never the normal path.
+/// safety net for a lost or misrouted interrupt (a slow request, such as a flush that waits
+/// for the host's fdatasync, just sleeps again).
 const WAIT_RECHECK_NS: u64 = 10_000_000;
 
 /// Sleeping until a device answers: a wait queue its interrupt handler wakes.

@@ -9,11 +9,11 @@
 
 use crate::nic::Nic;
 use alloc::boxed::Box;
-use alloc::sync::Arc;
 use alloc::collections::VecDeque;
+use alloc::sync::Arc;
 use alloc::vec;
 use alloc::vec::Vec;
-use smoltcp::phy::{self, ChecksumCapabilities, DeviceCapabilities, Medium};
+use smoltcp::phy::{self, Checksum, ChecksumCapabilities, DeviceCapabilities, Medium};
 use smoltcp::time::Instant;
 use spin::Mutex;
 
@@ -57,18 +57,21 @@ pub enum PortDevice {
         scratch: Vec<u8>,
         /// The largest frame the driver sends or receives (header included).
         mtu: usize,
+        /// The device computes TCP/UDP checksums of sent frames.
+        tx_csum: bool,
     },
 }
 
 impl PortDevice {
-    /// A device for `nic`.
-    pub fn nic(nic: Box<dyn Nic + Send>) -> PortDevice {
+    /// A device for `nic`; `tx_csum` when it computes TCP and UDP checksums of sent frames.
+    pub fn nic(nic: Box<dyn Nic + Send>, tx_csum: bool) -> PortDevice {
         let mtu = nic.capabilities().mtu;
         PortDevice::Nic {
             nic,
             pending: VecDeque::new(),
             scratch: Vec::new(),
             mtu,
+            tx_csum,
         }
     }
 
@@ -218,9 +221,7 @@ impl phy::Device for PortDevice {
 
     fn transmit(&mut self, _now: Instant) -> Option<Tx<'_>> {
         match self {
-            PortDevice::Loopback(q) => {
-                (q.frames.len() < LOOPBACK_QUEUE).then_some(Tx::Loopback(q))
-            }
+            PortDevice::Loopback(q) => (q.frames.len() < LOOPBACK_QUEUE).then_some(Tx::Loopback(q)),
             PortDevice::Nic { nic, scratch, .. } => Some(Tx::Nic(&mut **nic, scratch)),
         }
     }
@@ -233,9 +234,13 @@ impl phy::Device for PortDevice {
                 caps.max_transmission_unit = LOOPBACK_MTU;
                 caps.checksum = ChecksumCapabilities::ignored();
             }
-            PortDevice::Nic { mtu, .. } => {
+            PortDevice::Nic { mtu, tx_csum, .. } => {
                 caps.medium = Medium::Ethernet;
                 caps.max_transmission_unit = *mtu;
+                if *tx_csum {
+                    caps.checksum.tcp = Checksum::Rx;
+                    caps.checksum.udp = Checksum::Rx;
+                }
             }
         }
         caps

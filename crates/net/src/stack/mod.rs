@@ -45,7 +45,9 @@ use oxv_abi::Errno;
 use oxv_vfs::Blocker;
 use oxv_vfs::readiness::PollQueue;
 use ports::{PortTable, Proto};
-use smoltcp::iface::{Config, Interface, PollIngressSingleResult, PollResult, SocketHandle, SocketSet};
+use smoltcp::iface::{
+    Config, Interface, PollIngressSingleResult, PollResult, SocketHandle, SocketSet,
+};
 use smoltcp::socket::{dhcpv4, tcp, udp};
 use smoltcp::time::{Duration, Instant};
 use smoltcp::wire::{
@@ -94,6 +96,8 @@ pub struct NicConfig {
     pub ipv6: Option<(Ipv6Cidr, Option<Ipv6Address>)>,
     /// DNS servers (DHCP's are added to these).
     pub dns: Vec<IpAddress>,
+    /// The device computes TCP and UDP checksums of frames it sends: the stack leaves them.
+    pub tx_checksum_offload: bool,
 }
 
 impl Default for NicConfig {
@@ -102,6 +106,7 @@ impl Default for NicConfig {
             ipv4: Ipv4Setup::Dhcp,
             ipv6: None,
             dns: Vec::new(),
+            tx_checksum_offload: false,
         }
     }
 }
@@ -290,7 +295,7 @@ impl Stack {
     pub fn add_nic(&self, nic: Box<dyn Nic + Send>, config: &NicConfig) -> u32 {
         let index = self.shared.with(|inner| {
             let caps = nic.capabilities();
-            let mut dev = PortDevice::nic(nic);
+            let mut dev = PortDevice::nic(nic, config.tx_checksum_offload);
             let mac = caps.mac.unwrap_or([0x02, 0, 0, 0, 0, 1]);
             let mut cfg = Config::new(HardwareAddress::Ethernet(EthernetAddress(mac)));
             inner.seed = inner.seed.wrapping_mul(6364136223846793005).wrapping_add(1);

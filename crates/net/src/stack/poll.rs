@@ -167,10 +167,7 @@ impl Inner {
         let mut pending = 0usize;
         for k in &l.conns {
             let s = ports[k.port].set.get::<tcp::Socket>(k.handle);
-            if k.port == i
-                && s.remote_endpoint() == Some(src)
-                && s.local_endpoint() == Some(dst)
-            {
+            if k.port == i && s.remote_endpoint() == Some(src) && s.local_endpoint() == Some(dst) {
                 // A retransmitted SYN of a connection already under way.
                 return true;
             }

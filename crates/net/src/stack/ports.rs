@@ -98,7 +98,7 @@ impl Binding {
         let reuse = self.reuse_addr && other.reuse_addr;
         match proto {
             Proto::Udp => !reuse,
-            Proto::Tcp => !(reuse && !other.listening),
+            Proto::Tcp => !reuse || other.listening,
         }
     }
 }
@@ -218,7 +218,11 @@ mod tests {
             Err(Errno::EADDRINUSE)
         );
         assert_eq!(
-            t.bind(Proto::Tcp, 80, b(2, BindAddr::Any6 { v6only: false }, false)),
+            t.bind(
+                Proto::Tcp,
+                80,
+                b(2, BindAddr::Any6 { v6only: false }, false)
+            ),
             Err(Errno::EADDRINUSE),
             "a dual-stack wildcard covers IPv4"
         );
@@ -234,8 +238,10 @@ mod tests {
     #[test]
     fn reuseaddr_allows_sharing_until_listen() {
         let mut t = PortTable::new(0);
-        t.bind(Proto::Tcp, 8080, b(1, BindAddr::Any4, true)).unwrap();
-        t.bind(Proto::Tcp, 8080, b(2, BindAddr::Any4, true)).unwrap();
+        t.bind(Proto::Tcp, 8080, b(1, BindAddr::Any4, true))
+            .unwrap();
+        t.bind(Proto::Tcp, 8080, b(2, BindAddr::Any4, true))
+            .unwrap();
         assert_eq!(t.listen(Proto::Tcp, 8080, 1), Ok(()));
         assert_eq!(t.listen(Proto::Tcp, 8080, 2), Err(Errno::EADDRINUSE));
         assert_eq!(

@@ -45,7 +45,8 @@ fn tcp(net: &Net) -> Arc<dyn SocketOps> {
 
 fn udp(net: &Net, v6: bool) -> Arc<dyn SocketOps> {
     let af = if v6 { n::AF_INET6 } else { n::AF_INET };
-    net.socket(af as i32, n::SOCK_DGRAM as i32, 0, CRED).unwrap()
+    net.socket(af as i32, n::SOCK_DGRAM as i32, 0, CRED)
+        .unwrap()
 }
 
 fn send(s: &dyn SocketOps, data: &[u8]) -> Result<usize, Errno> {
@@ -178,10 +179,7 @@ fn backlog_limits_unaccepted_connections() {
         );
     }
     // Backlog 0 holds one connection; the others' SYNs were dropped, not refused.
-    assert_eq!(
-        clients[0].connect(&cx(), lo(port), Wait::NONBLOCK),
-        Ok(())
-    );
+    assert_eq!(clients[0].connect(&cx(), lo(port), Wait::NONBLOCK), Ok(()));
     for c in &clients[1..] {
         assert_eq!(
             c.connect(&cx(), lo(port), Wait::NONBLOCK),
@@ -277,7 +275,11 @@ fn close_with_unread_data_resets_the_peer() {
     send(&*c, b"unread").unwrap();
     drop(s);
     assert_eq!(recv(&*c, 64, 0), Err(Errno::ECONNRESET));
-    assert_eq!(send(&*c, b"x"), Err(Errno::EPIPE), "after the reset was reported");
+    assert_eq!(
+        send(&*c, b"x"),
+        Err(Errno::EPIPE),
+        "after the reset was reported"
+    );
 }
 
 #[test]
@@ -310,7 +312,9 @@ fn udp_datagrams_keep_boundaries_and_truncate() {
     assert_eq!((r.len, r.flags & n::MSG_TRUNC), (5, n::MSG_TRUNC));
     assert_eq!(&small, b"first");
     assert_eq!(r.from, Some(lo(port_of(&*a))), "from the loopback address");
-    let r = b.recv(&mut small, n::MSG_TRUNC | n::MSG_PEEK, Wait::NONBLOCK).unwrap();
+    let r = b
+        .recv(&mut small, n::MSG_TRUNC | n::MSG_PEEK, Wait::NONBLOCK)
+        .unwrap();
     assert_eq!(r.len, 6, "MSG_TRUNC returns the real length");
     assert_eq!(recv(&*b, 64, 0).unwrap(), b"second");
     assert_eq!(recv(&*b, 64, 0), Err(Errno::EAGAIN));
@@ -425,8 +429,7 @@ fn at(last: u8) -> NicConfig {
             cidr: Ipv4Cidr::new(Ipv4Address::new(10, 0, 0, last), 24),
             gateway: None,
         },
-        ipv6: None,
-        dns: Vec::new(),
+        ..NicConfig::default()
     }
 }
 
@@ -443,7 +446,14 @@ fn two_stacks_talk_tcp_over_a_wire() {
         }
     };
     let l = tcp(&na);
-    l.bind(&cx(), SockAddr::Inet { addr: [0; 4], port: 80 }).unwrap();
+    l.bind(
+        &cx(),
+        SockAddr::Inet {
+            addr: [0; 4],
+            port: 80,
+        },
+    )
+    .unwrap();
     l.listen(&cx(), 4).unwrap();
     let c = tcp(&nb);
     let server = SockAddr::Inet {
@@ -479,7 +489,14 @@ fn two_stacks_talk_tcp_over_a_wire() {
     assert!(got == payload);
     // Loopback and the NIC address both reach the machine itself.
     let own = udp(&na, false);
-    own.bind(&cx(), SockAddr::Inet { addr: [10, 0, 0, 1], port: 0 }).unwrap();
+    own.bind(
+        &cx(),
+        SockAddr::Inet {
+            addr: [10, 0, 0, 1],
+            port: 0,
+        },
+    )
+    .unwrap();
     let me = udp(&na, false);
     send_to(&*me, b"self", own.local_addr()).unwrap();
     assert_eq!(recv(&*own, 16, 0).unwrap(), b"self");
@@ -499,5 +516,54 @@ fn a_wire_without_a_route_is_unreachable() {
             Wait::NONBLOCK
         ),
         Err(Errno::ENETUNREACH)
+    );
+}
+
+#[test]
+fn tcp6_dual_stack_listener_takes_ipv4_clients() {
+    let net = net();
+    let l = net
+        .socket(n::AF_INET6 as i32, n::SOCK_STREAM as i32, 0, CRED)
+        .unwrap();
+    l.bind(&cx(), SockAddr::inet6([0; 16], 0)).unwrap();
+    l.listen(&cx(), 4).unwrap();
+    let port = port_of(&*l);
+    let mut one = [0u8; 16];
+    one[15] = 1;
+    let c6 = net
+        .socket(n::AF_INET6 as i32, n::SOCK_STREAM as i32, 0, CRED)
+        .unwrap();
+    assert_eq!(
+        c6.connect(&cx(), SockAddr::inet6(one, port), Wait::NONBLOCK),
+        Err(Errno::EINPROGRESS)
+    );
+    let (s6, peer) = l.accept(Wait::NONBLOCK).unwrap();
+    assert!(matches!(peer, SockAddr::Inet6 { addr, .. } if addr == one));
+    send(&*c6, b"six").unwrap();
+    assert_eq!(recv(&*s6, 8, 0).unwrap(), b"six");
+    let c4 = tcp(&net);
+    assert_eq!(
+        c4.connect(&cx(), lo(port), Wait::NONBLOCK),
+        Err(Errno::EINPROGRESS)
+    );
+    let (s4, peer) = l.accept(Wait::NONBLOCK).unwrap();
+    let SockAddr::Inet6 { addr, .. } = peer else {
+        panic!("an AF_INET6 listener shows IPv6 addresses");
+    };
+    assert_eq!(&addr[10..], &[0xff, 0xff, 127, 0, 0, 1], "IPv4-mapped");
+    send(&*s4, b"four").unwrap();
+    assert_eq!(recv(&*c4, 8, 0).unwrap(), b"four");
+    // A v6-only listener refuses IPv4.
+    let only = net
+        .socket(n::AF_INET6 as i32, n::SOCK_STREAM as i32, 0, CRED)
+        .unwrap();
+    only.set_option(n::IPPROTO_IPV6, n::IPV6_V6ONLY, &1i32.to_ne_bytes())
+        .unwrap();
+    only.bind(&cx(), SockAddr::inet6([0; 16], 0)).unwrap();
+    only.listen(&cx(), 4).unwrap();
+    let refused = tcp(&net);
+    assert_eq!(
+        refused.connect(&cx(), lo(port_of(&*only)), Wait::BLOCK),
+        Err(Errno::ECONNREFUSED)
     );
 }

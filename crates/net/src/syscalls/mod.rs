@@ -246,11 +246,7 @@ pub fn recvfrom(
             mem: &mut *mem,
             iov: &iov,
         };
-        sock.recv(
-            &mut sink,
-            flags,
-            SocketFile::recv_wait(&*sock, nonblocking),
-        )?
+        sock.recv(&mut sink, flags, SocketFile::recv_wait(&*sock, nonblocking))?
     };
     if !src.is_null() {
         match &r.from {

@@ -20,7 +20,9 @@ use alloc::sync::Arc;
 use alloc::vec;
 use alloc::vec::Vec;
 use oxv_abi::linux::fs::{Iovec, UIO_MAXIOV};
-use oxv_abi::linux::net::{self as n, CmsgHdr, MmsgHdr, MsgHdr, SOCKADDR_STORAGE_SIZE, Ucred, cmsg_align};
+use oxv_abi::linux::net::{
+    self as n, CmsgHdr, MmsgHdr, MsgHdr, SOCKADDR_STORAGE_SIZE, Ucred, cmsg_align,
+};
 use oxv_abi::linux::time::Timespec;
 use oxv_abi::{Errno, SysResult, UserAddr, UserMemory, UserPtr};
 use oxv_vfs::OpenFile;
@@ -39,11 +41,7 @@ struct Ancillary {
     cred: Option<Ucred>,
 }
 
-fn parse_control(
-    cx: &SocketCx<'_>,
-    sock: &dyn SocketOps,
-    ctl: &[u8],
-) -> Result<Ancillary, Errno> {
+fn parse_control(cx: &SocketCx<'_>, sock: &dyn SocketOps, ctl: &[u8]) -> Result<Ancillary, Errno> {
     let mut out = Ancillary::default();
     let mut off = 0usize;
     while ctl.len().saturating_sub(off) >= CMSG_HDR {
@@ -294,7 +292,8 @@ fn recv_one(
 /// Writes back what recvmsg(2) updates in the user's `struct msghdr`.
 fn write_back(mem: &mut dyn UserMemory, at: u64, hdr: &MsgHdr) -> Result<(), Errno> {
     use core::mem::offset_of;
-    UserPtr::<i32>::new(at + offset_of!(MsgHdr, msg_namelen) as u64).write(mem, &hdr.msg_namelen)?;
+    UserPtr::<i32>::new(at + offset_of!(MsgHdr, msg_namelen) as u64)
+        .write(mem, &hdr.msg_namelen)?;
     UserPtr::<u32>::new(at + offset_of!(MsgHdr, msg_flags) as u64).write(mem, &hdr.msg_flags)?;
     UserPtr::<u64>::new(at + offset_of!(MsgHdr, msg_controllen) as u64)
         .write(mem, &hdr.msg_controllen)?;

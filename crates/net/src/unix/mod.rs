@@ -421,7 +421,13 @@ impl UnixSocket {
                     .dir
                     .inode()
                     .create(&last, NewNode::Socket, &attrs)
-                    .map_err(|e| if e == Errno::EEXIST { Errno::EADDRINUSE } else { e })?;
+                    .map_err(|e| {
+                        if e == Errno::EEXIST {
+                            Errno::EADDRINUSE
+                        } else {
+                            e
+                        }
+                    })?;
                 let m = inode.metadata();
                 (
                     UnixName::Path(p),
@@ -474,7 +480,10 @@ impl Drop for UnixSocket {
         let st = self.st.get_mut();
         if let Some(key) = st.key.take() {
             let mut names = self.ns.names.lock();
-            if names.get(&key).is_some_and(|w| w.as_ptr() == self.me.as_ptr()) {
+            if names
+                .get(&key)
+                .is_some_and(|w| w.as_ptr() == self.me.as_ptr())
+            {
                 names.remove(&key);
             }
         }

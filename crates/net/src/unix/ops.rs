@@ -63,39 +63,33 @@ impl SocketOps for UnixSocket {
             let st = self.st.lock();
             (st.name.clone(), st.cred)
         };
-        wait_for(
-            &*self.blocker,
-            &target.queue,
-            PollEvents::OUT,
-            wait,
-            || {
-                let mut ts = target.st.lock();
-                let (listen_name, listen_cred) = (ts.name.clone(), ts.cred);
-                let Conn::Listening { backlog, pending } = &mut ts.conn else {
-                    return Err(Errno::ECONNREFUSED);
-                };
-                if pending.len() > *backlog {
-                    return Err(Errno::EAGAIN);
-                }
-                let srv = UnixSocket::new(&self.ns, &self.blocker, self.kind, listen_cred);
-                *srv.opts.lock() = target.opts.lock().clone();
-                {
-                    let mut ss = srv.st.lock();
-                    ss.name = listen_name.clone();
-                    ss.embryo = true;
-                    ss.peer_name = my_name.clone();
-                }
-                link(&me, &srv);
-                {
-                    let mut st = self.st.lock();
-                    st.peer_name = listen_name;
-                    st.peer_cred = Some(listen_cred);
-                }
-                srv.st.lock().peer_cred = Some(my_cred);
-                pending.push_back(srv);
-                Ok(())
-            },
-        )
+        wait_for(&*self.blocker, &target.queue, PollEvents::OUT, wait, || {
+            let mut ts = target.st.lock();
+            let (listen_name, listen_cred) = (ts.name.clone(), ts.cred);
+            let Conn::Listening { backlog, pending } = &mut ts.conn else {
+                return Err(Errno::ECONNREFUSED);
+            };
+            if pending.len() > *backlog {
+                return Err(Errno::EAGAIN);
+            }
+            let srv = UnixSocket::new(&self.ns, &self.blocker, self.kind, listen_cred);
+            *srv.opts.lock() = target.opts.lock().clone();
+            {
+                let mut ss = srv.st.lock();
+                ss.name = listen_name.clone();
+                ss.embryo = true;
+                ss.peer_name = my_name.clone();
+            }
+            link(&me, &srv);
+            {
+                let mut st = self.st.lock();
+                st.peer_name = listen_name;
+                st.peer_cred = Some(listen_cred);
+            }
+            srv.st.lock().peer_cred = Some(my_cred);
+            pending.push_back(srv);
+            Ok(())
+        })
         .map_err(|e| if e == Errno::EAGAIN { Errno::EAGAIN } else { e })?;
         target.queue.notify(PollEvents::IN | PollEvents::RDNORM);
         Ok(())
@@ -426,4 +420,3 @@ impl UnixSocket {
         }
     }
 }
-

@@ -29,9 +29,17 @@ use crate::block::{BlockDevice, SECTOR_SIZE};
 use alloc::boxed::Box;
 use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::sync::Arc;
-use alloc::vec;
 use alloc::vec::Vec;
 use oxv_abi::Errno;
+
+/// `len` zero bytes, or `None` if the heap cannot spare them (the kernel must not abort
+/// for a cache buffer: the caller reports `ENOMEM` or does without).
+pub(crate) fn zeroed(len: usize) -> Option<Vec<u8>> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(len).ok()?;
+    v.resize(len, 0);
+    Some(v)
+}
 
 /// When a dirty buffer is written during a write-back. See the [module docs](self).
 #[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -53,8 +61,10 @@ const MAX_RUN_BYTES: usize = 256 * 1024;
 
 struct Buf {
     data: Box<[u8]>,
-    /// When it was last used, for the LRU order of clean buffers.
+    /// Its place in the eviction order of clean buffers.
     stamp: u64,
+    /// Used since it was last put at the young end of that order (a second chance).
+    referenced: bool,
     dirty: Option<Phase>,
 }
 
@@ -132,14 +142,13 @@ impl BlockCache {
     }
 
     /// Moves `block` to the young end of the LRU order (clean buffers only are in it).
+    /// Notes a use of `block`: eviction gives it a second chance (the clock algorithm: a hit
+    /// costs a flag, not a reordering).
     fn touch(&mut self, block: u64) {
-        let stamp = self.next_stamp();
-        let buf = self.bufs.get_mut(&block).expect("touch of a cached block");
-        if buf.dirty.is_none() {
-            self.clean.remove(&buf.stamp);
-            self.clean.insert(stamp, block);
-        }
-        buf.stamp = stamp;
+        self.bufs
+            .get_mut(&block)
+            .expect("touch of a cached block")
+            .referenced = true;
     }
 
     /// A buffer for a block about to be cached: if the cache is full, the oldest clean
@@ -148,6 +157,15 @@ impl BlockCache {
     fn new_buf(&mut self) -> Result<Box<[u8]>, Errno> {
         while self.bufs.len() >= self.capacity {
             if let Some((_, block)) = self.clean.pop_first() {
+                let buf = self.bufs.get_mut(&block).expect("clean blocks are cached");
+                if buf.referenced {
+                    // Used since it was queued: to the young end, flag cleared.
+                    buf.referenced = false;
+                    self.tick += 1;
+                    buf.stamp = self.tick;
+                    self.clean.insert(self.tick, block);
+                    continue;
+                }
                 let old = self.bufs.remove(&block).expect("clean blocks are cached");
                 if self.bufs.len() < self.capacity {
                     return Ok(old.data);
@@ -160,7 +178,9 @@ impl BlockCache {
                 }
             }
         }
-        Ok(vec![0u8; self.block_size].into_boxed_slice())
+        zeroed(self.block_size)
+            .map(Vec::into_boxed_slice)
+            .ok_or(Errno::ENOMEM)
     }
 
     fn insert(&mut self, block: u64, data: Box<[u8]>, dirty: Option<Phase>) {
@@ -170,7 +190,15 @@ impl BlockCache {
         } else {
             self.clean.insert(stamp, block);
         }
-        self.bufs.insert(block, Buf { data, stamp, dirty });
+        self.bufs.insert(
+            block,
+            Buf {
+                data,
+                stamp,
+                referenced: false,
+                dirty,
+            },
+        );
     }
 
     fn load(&mut self, block: u64) -> Result<(), Errno> {
@@ -276,7 +304,9 @@ impl BlockCache {
             {
                 n += 1;
             }
-            let mut run = vec![0u8; n * self.block_size];
+            let Some(mut run) = zeroed(n * self.block_size) else {
+                return;
+            };
             self.stats.reads += 1;
             if self
                 .dev
@@ -327,6 +357,10 @@ impl BlockCache {
             let mut n = 1;
             while i + n < blocks.len() && n < max_run && blocks[i + n] == first + n as u64 {
                 n += 1;
+            }
+            // Without memory for the run's bounce buffer, blocks go one by one.
+            if n > 1 && run.try_reserve_exact(n * self.block_size).is_err() {
+                n = 1;
             }
             let done = if n == 1 {
                 self.stats.writes += 1;

@@ -25,7 +25,15 @@
 //! - `bmap`: the direct/indirect block map of a file (sparse files, truncation);
 //! - `dir`: directory entries;
 //! - `format`: making a new file system ([`format()`]);
+//! - `lock`: the locks held across disk I/O, which sleep through the embedder's
+//!   [`Sleeper`] when contended;
 //! - [`Ext2Node`]: the [`Inode`] implementation.
+//!
+//! What the embedder supplies: the [`BlockDevice`], a [`Sleeper`] in [`MountOptions`] (on a
+//! non-preemptible kernel it must put threads to sleep: a thread that spins on a lock held by
+//! a thread asleep on the disk never lets it run), the device number, and `now` for each
+//! change. Locking is one lock per file system, plus one per file for writes and truncation.
+//! The module is behind the `ext2` cargo feature (on by default).
 //!
 //! Durability: nothing is written until [`Ext2::sync`] (fsync(2), fdatasync(2), syncfs(2),
 //! sync(2) all come here and sync the whole file system), until the cache holds too many
@@ -73,6 +81,7 @@ mod dir;
 pub mod format;
 mod fs;
 mod layout;
+mod lock;
 mod node;
 
 #[cfg(test)]
@@ -80,6 +89,7 @@ mod tests;
 
 pub use cache::CacheStats;
 pub use format::{FormatError, FormatOptions, format};
+pub use lock::{Sleeper, SpinSleeper};
 pub use node::Ext2Node;
 
 use crate::block::{BlockDevice, BlockError};
@@ -89,26 +99,40 @@ use crate::time::Timestamp;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use fs::FsState;
+use lock::{SleepGuard, SleepLock};
 use oxv_abi::Errno;
-use spin::{Mutex, MutexGuard};
+use spin::Mutex;
 
 /// How to mount.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+#[derive(Clone)]
 pub struct MountOptions {
     /// Refuse every change (`EROFS`) and never write to the device. A read-only device
     /// forces it.
     pub read_only: bool,
     /// Most memory the buffer cache may use, in bytes.
     pub cache_bytes: usize,
+    /// How a thread waits for the file system's locks while another holds them across disk
+    /// I/O. A kernel that is not preemptible must give one that sleeps (see [`Sleeper`]).
+    pub sleeper: Arc<dyn Sleeper>,
 }
 
 impl Default for MountOptions {
-    /// Read-write, 16 MiB of cache.
+    /// Read-write, 16 MiB of cache, waits that spin ([`SpinSleeper`]).
     fn default() -> Self {
         MountOptions {
             read_only: false,
             cache_bytes: 16 << 20,
+            sleeper: Arc::new(SpinSleeper),
         }
+    }
+}
+
+impl core::fmt::Debug for MountOptions {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("MountOptions")
+            .field("read_only", &self.read_only)
+            .field("cache_bytes", &self.cache_bytes)
+            .finish_non_exhaustive()
     }
 }
 
@@ -166,14 +190,14 @@ impl core::error::Error for MountError {}
 /// Shared by every node of one mounted file system.
 pub(crate) struct Shared {
     dev: DeviceId,
-    state: Mutex<FsState>,
+    state: SleepLock<FsState>,
     /// Inodes whose node was dropped since the last operation (see [`Ext2Node`]).
     released: Mutex<Vec<u32>>,
 }
 
 impl Shared {
     /// Locks the file system, first freeing inodes whose last node went away unlinked.
-    fn lock(&self) -> MutexGuard<'_, FsState> {
+    fn lock(&self) -> SleepGuard<'_, FsState> {
         let mut st = self.state.lock();
         let released = core::mem::take(&mut *self.released.lock());
         for ino in released {
@@ -214,7 +238,7 @@ impl Ext2 {
         }
         let shared = Arc::new(Shared {
             dev: dev_id,
-            state: Mutex::new(state),
+            state: SleepLock::new(state, options.sleeper.clone()),
             released: Mutex::new(Vec::new()),
         });
         let root = {

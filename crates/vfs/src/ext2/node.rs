@@ -20,18 +20,17 @@ use super::cache::Phase;
 use super::dir::Found;
 use super::fs::FsState;
 use super::layout::*;
+use super::lock::SleepLock;
 use crate::io::{ReadBuf, WriteBuf, WritePos, Written};
 use crate::node::{
     DeviceId, DirEntry, DirSink, FileKind, Inode, Metadata, NewAttrs, NewNode, SetAttr,
 };
 use crate::time::Timestamp;
 use alloc::sync::Arc;
-use alloc::vec;
 use alloc::vec::Vec;
 use core::any::Any;
 use oxv_abi::Errno;
 use oxv_abi::linux::fs::RenameFlags;
-use spin::Mutex;
 
 /// Bytes moved per lock hold in reads and writes.
 const CHUNK: usize = 64 * 1024;
@@ -40,12 +39,13 @@ const READ_AHEAD: u64 = 128 * 1024;
 /// Directory entries listed per lock hold.
 const LIST_BATCH: usize = 64;
 
-/// An ext2 inode. See the [module docs](self).
+/// An ext2 inode: a handle on an inode of a mounted [`Ext2`](super::Ext2). Nodes are made by
+/// lookups and creations; at most one exists per inode at a time.
 pub struct Ext2Node {
     ino: u32,
     kind: FileKind,
     fs: Arc<Shared>,
-    io: Mutex<()>,
+    io: SleepLock<()>,
 }
 
 impl Drop for Ext2Node {
@@ -71,7 +71,7 @@ pub(crate) fn node_for(
         ino,
         kind,
         fs: shared.clone(),
-        io: Mutex::new(()),
+        io: SleepLock::new((), shared.state.sleeper()),
     });
     st.nodes.insert(ino, Arc::downgrade(&n));
     n
@@ -716,7 +716,7 @@ impl Inode for Ext2Node {
             }
             return Ok(done);
         }
-        let mut bounce = vec![0u8; dst.len().min(CHUNK)];
+        let mut bounce = super::cache::zeroed(dst.len().min(CHUNK)).ok_or(Errno::ENOMEM)?;
         let mut done = 0;
         while done < dst.len() {
             let want = (dst.len() - done).min(CHUNK);
@@ -771,7 +771,7 @@ impl Inode for Ext2Node {
             return Err(Errno::EFBIG);
         }
         let total = (src.len() as u64).min(max - start) as usize;
-        let mut bounce = vec![0u8; total.min(CHUNK)];
+        let mut bounce = super::cache::zeroed(total.min(CHUNK)).ok_or(Errno::ENOMEM)?;
         let mut done = 0;
         while done < total {
             let want = (total - done).min(CHUNK);

@@ -49,12 +49,27 @@ fn reads_share_writes_exclude() {
     set(&c, A, Some(Read), 0, 9);
     assert!(c.try_set(&req(B, Some(Read), 5, 15)).is_ok(), "read/read");
     let conflict = c.try_set(&req(C, Some(Write), 9, 9)).unwrap_err();
-    assert_eq!((conflict.owner, conflict.kind), (A, Read), "write/read: the first in list order");
+    assert_eq!(
+        (conflict.owner, conflict.kind),
+        (A, Read),
+        "write/read: the first in list order"
+    );
     set(&c, C, Some(Write), 16, 20);
-    assert_eq!(c.try_set(&req(A, Some(Read), 20, 30)).unwrap_err().owner, C, "read/write");
-    assert!(c.try_set(&req(A, Some(Read), 21, 30)).is_ok(), "no overlap, no conflict");
+    assert_eq!(
+        c.try_set(&req(A, Some(Read), 20, 30)).unwrap_err().owner,
+        C,
+        "read/write"
+    );
+    assert!(
+        c.try_set(&req(A, Some(Read), 21, 30)).is_ok(),
+        "no overlap, no conflict"
+    );
     assert_eq!(c.test(B, Write, 0, OFFSET_MAX).map(|l| l.owner), Some(A));
-    assert_eq!(c.test(A, Read, 0, 15), None, "own locks and shared reads do not conflict");
+    assert_eq!(
+        c.test(A, Read, 0, 15),
+        None,
+        "own locks and shared reads do not conflict"
+    );
 }
 
 #[test]
@@ -148,7 +163,10 @@ fn ofd_and_posix_locks_conflict_both_ways() {
     set(&c, OFD, Some(Write), 0, 0);
     assert_eq!(c.try_set(&req(A, Some(Read), 0, 0)).unwrap_err().owner, OFD);
     set(&c, A, Some(Read), 1, 1);
-    assert_eq!(c.try_set(&req(OFD, Some(Write), 1, 1)).unwrap_err().owner, A);
+    assert_eq!(
+        c.try_set(&req(OFD, Some(Write), 1, 1)).unwrap_err().owner,
+        A
+    );
 }
 
 #[test]
@@ -176,7 +194,11 @@ fn flock_shares_and_excludes_per_open_file() {
     // Converting drops the old lock first; it stays dropped when the new one conflicts.
     assert_eq!(c.try_flock(1, Some(Write)), Err(Errno::EAGAIN));
     assert_eq!(c.flocks(), [(LockOwner::OpenFile(2), Read)]);
-    assert_eq!(c.try_flock(2, Some(Write)), Ok(()), "alone: the conversion works");
+    assert_eq!(
+        c.try_flock(2, Some(Write)),
+        Ok(()),
+        "alone: the conversion works"
+    );
     assert_eq!(c.try_flock(2, None), Ok(()));
     assert_eq!(c.try_flock(2, None), Ok(()), "unlocking nothing");
     assert_eq!(c.flocks(), []);
@@ -229,7 +251,8 @@ fn without_a_blocker_a_conflict_is_eagain() {
         Err(Errno::EAGAIN)
     );
     assert_eq!(
-        reg.set_flock(&c, 1, Some(Write), None).and(reg.set_flock(&c, 2, Some(Write), None)),
+        reg.set_flock(&c, 1, Some(Write), None)
+            .and(reg.set_flock(&c, 2, Some(Write), None)),
         Err(Errno::EAGAIN)
     );
 }
@@ -244,7 +267,10 @@ fn a_waiter_gets_the_lock_once_it_is_released() {
             c2.release_owner(A);
         }
     });
-    assert_eq!(reg.set_record(&c, &req(B, Some(Write), 5, 5), Some(&blocker)), Ok(()));
+    assert_eq!(
+        reg.set_record(&c, &req(B, Some(Write), 5, 5), Some(&blocker)),
+        Ok(())
+    );
     assert_eq!(blocker.waits(), 1);
     assert_eq!(held(&c), [(B, Write, 5, 5)]);
     assert!(reg.graph.edges.lock().is_empty(), "the wait edge went");
@@ -297,7 +323,10 @@ fn two_processes_waiting_for_each_other_deadlock() {
             c2.release_owner(A);
         }
     });
-    assert_eq!(reg.set_record(&c, &req(B, Some(Write), 0, 0), Some(&blocker)), Ok(()));
+    assert_eq!(
+        reg.set_record(&c, &req(B, Some(Write), 0, 0), Some(&blocker)),
+        Ok(())
+    );
     assert_eq!(*seen.lock(), Some(Err(Errno::EDEADLK)));
     assert_eq!(held(&c), [(B, Write, 0, 1)]);
 }

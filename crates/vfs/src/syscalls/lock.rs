@@ -39,7 +39,9 @@ pub struct LockCaller<'a> {
 
 /// `struct flock` as x86_64 Linux lays it out (the same as `struct flock64`).
 #[repr(C)]
-#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout)]
+#[derive(
+    Copy, Clone, Debug, Default, PartialEq, Eq, FromBytes, IntoBytes, Immutable, KnownLayout,
+)]
 pub struct Flock {
     /// `F_RDLCK`, `F_WRLCK` or `F_UNLCK`.
     pub l_type: i16,
@@ -71,12 +73,7 @@ const _: () = {
 pub fn is_lock_command(cmd: u32) -> bool {
     matches!(
         cmd,
-        g::F_GETLK
-            | g::F_SETLK
-            | g::F_SETLKW
-            | g::F_OFD_GETLK
-            | g::F_OFD_SETLK
-            | g::F_OFD_SETLKW
+        g::F_GETLK | g::F_SETLK | g::F_SETLKW | g::F_OFD_GETLK | g::F_OFD_SETLK | g::F_OFD_SETLKW
     )
 }
 

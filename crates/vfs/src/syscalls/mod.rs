@@ -18,10 +18,13 @@
 //! - reads and writes are clamped to `MAX_RW_COUNT` bytes.
 
 pub mod access;
+pub mod chmod;
+pub mod chown;
 pub mod cwd;
 pub mod dup;
 pub mod epoll;
 pub mod eventfd;
+pub mod fallocate;
 pub mod fcntl;
 pub mod getdents;
 pub mod ioctl;
@@ -37,7 +40,10 @@ pub mod read_write;
 pub mod readlink;
 pub mod rename;
 pub mod select;
+pub mod sendfile;
+mod setattr;
 pub mod signalfd;
+pub mod splice;
 pub mod stat;
 pub mod statfs;
 pub mod sync;
@@ -45,6 +51,8 @@ pub mod timerfd;
 pub mod truncate;
 pub mod umask;
 pub mod unlink;
+pub mod utimes;
+pub mod xattr;
 
 #[cfg(test)]
 mod tests;

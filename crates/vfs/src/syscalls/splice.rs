@@ -50,7 +50,9 @@ pub(super) const CHUNK: usize = 64 * 1024;
 
 /// The pipe behind `file`, if it is a pipe end.
 pub(super) fn pipe_end(file: &OpenFile) -> Option<&PipeEnd> {
-    file.ops().as_any().and_then(|a| a.downcast_ref::<PipeEnd>())
+    file.ops()
+        .as_any()
+        .and_then(|a| a.downcast_ref::<PipeEnd>())
 }
 
 /// Whether Linux could splice to or from `file` (it has `splice_read`/`splice_write`):
@@ -133,7 +135,9 @@ pub(super) fn file_to_pipe(
     wait_for_room(blocker, out, nonblocking)?;
     // A stream's bytes cannot be read again: take no more than one free slot surely holds.
     let room = if input.ops().is_positioned() {
-        pipe.capacity().saturating_sub(pipe.bytes_readable()).max(PIPE_BUF)
+        pipe.capacity()
+            .saturating_sub(pipe.bytes_readable())
+            .max(PIPE_BUF)
     } else {
         PIPE_BUF
     };
@@ -198,7 +202,10 @@ fn pipe_to_pipe(
     }
     wait_for_room(blocker, out, nonblocking)?;
     let (ip, op) = (ie.pipe(), oe.pipe());
-    let room = op.capacity().saturating_sub(op.bytes_readable()).max(PIPE_BUF);
+    let room = op
+        .capacity()
+        .saturating_sub(op.bytes_readable())
+        .max(PIPE_BUF);
     let mut buf = vec![0u8; len.min(room).min(ip.bytes_readable()).min(CHUNK)];
     let got = input.ops().read(0, &mut ReadBuf::kernel(&mut buf), true)?;
     let mut done = out
@@ -327,9 +334,7 @@ pub fn tee(files: &FdTable, fd_in: i32, fd_out: i32, len: usize, flags: u32) -> 
         return Err(Errno::EBADF);
     }
     match (pipe_end(&input), pipe_end(&out)) {
-        (Some(a), Some(b)) if !alloc::sync::Arc::ptr_eq(a.pipe(), b.pipe()) => {
-            Err(Errno::ENOSYS)
-        }
+        (Some(a), Some(b)) if !alloc::sync::Arc::ptr_eq(a.pipe(), b.pipe()) => Err(Errno::ENOSYS),
         _ => Err(Errno::EINVAL),
     }
 }

@@ -92,7 +92,7 @@ fn pseudo_stats(name: &str) -> FsStats {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "ext2"))]
 mod tests {
     use super::*;
     use crate::syscalls::sync::tests::world;

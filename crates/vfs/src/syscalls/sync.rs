@@ -1,6 +1,6 @@
 //! fsync(2), fdatasync(2), syncfs(2), sync(2): making written data durable.
 //!
-//! Each reaches the file system through [`FileSystem::sync`](crate::FileSystem::sync), which
+//! Each reaches the file system through [`crate::FileSystem::sync`], which
 //! writes what it keeps dirty and flushes its device before returning; file systems in memory
 //! have nothing to do. A file system syncs as a whole, so fsync(2) and fdatasync(2) of one
 //! file also make every other change on that file system durable (more than Linux promises,
@@ -64,7 +64,7 @@ pub fn sync(cx: &FsContext) -> SysResult {
     Ok(0)
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "ext2"))]
 pub(crate) mod tests {
     use super::*;
     use crate::block::{FaultyDisk, RamDisk};

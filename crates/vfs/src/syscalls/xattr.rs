@@ -5,7 +5,8 @@
 //!
 //! Order, as Linux 6.13+ (`path_setxattrat` and its siblings, which the fd forms share):
 //!
-//! 1. set: flags other than `XATTR_CREATE`/`XATTR_REPLACE` are `EINVAL`;
+//! 1. set: flags other than `XATTR_CREATE`/`XATTR_REPLACE` are `EINVAL` (both together make
+//!    any set fail: `EEXIST` or `ENODATA`);
 //! 2. the name (not for list): `EFAULT`, or `ERANGE` if empty or 256 bytes or longer;
 //! 3. set: a value over 64 KiB is `E2BIG`, then `EFAULT` copying it in;
 //! 4. the file: `EBADF` for a closed or `O_PATH` fd; the path walk (the `l` forms do not
@@ -61,7 +62,12 @@ impl File {
     }
 }
 
-fn resolve(cx: &FsContext, files: &FdTable, mem: &dyn UserMemory, which: Which) -> Result<File, Errno> {
+fn resolve(
+    cx: &FsContext,
+    files: &FdTable,
+    mem: &dyn UserMemory,
+    which: Which,
+) -> Result<File, Errno> {
     match which {
         Which::Fd(fd) => {
             let file = io_file(files, fd)?;
@@ -127,6 +133,7 @@ fn set(
         0 => XattrSet::Any,
         XATTR_CREATE => XattrSet::Create,
         XATTR_REPLACE => XattrSet::Replace,
+        f if f == XATTR_CREATE | XATTR_REPLACE => XattrSet::Neither,
         _ => return Err(Errno::EINVAL),
     };
     let name = copy_name(mem, name)?;
@@ -149,7 +156,8 @@ fn set(
     if user_attr_refused(&name, file.kind()) {
         return Err(Errno::EPERM);
     }
-    loc.inode().set_xattr(&name, Some(&data), how, cx.vfs().now())?;
+    loc.inode()
+        .set_xattr(&name, Some(&data), how, cx.vfs().now())?;
     Ok(0)
 }
 

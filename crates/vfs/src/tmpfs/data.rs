@@ -294,13 +294,10 @@ impl FileData {
             }
         }
         let mut doomed = alloc::vec::Vec::new();
-        {
+        let (first, last) = (offset.div_ceil(PAGE), end / PAGE);
+        if first < last {
             let mut p = self.inner.lock();
-            let keys: alloc::vec::Vec<u64> = p
-                .frames
-                .range(offset.div_ceil(PAGE)..end / PAGE)
-                .map(|(&k, _)| k)
-                .collect();
+            let keys: alloc::vec::Vec<u64> = p.frames.range(first..last).map(|(&k, _)| k).collect();
             for k in keys {
                 doomed.extend(p.frames.remove(&k));
             }

@@ -33,13 +33,13 @@ use crate::node::{
     DeviceId, DirEntry, DirSink, FileKind, Inode, Metadata, NewAttrs, NewNode, SetAttr,
 };
 use crate::time::Timestamp;
+use crate::xattr::{self, XattrMap, XattrSet};
 use alloc::boxed::Box;
 use alloc::collections::BTreeMap;
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
 use core::any::Any;
 use core::sync::atomic::{AtomicU64, Ordering};
-use crate::xattr::{self, XattrMap, XattrSet};
 use data::FileData;
 use oxv_abi::Errno;
 use oxv_abi::linux::fs::RenameFlags;

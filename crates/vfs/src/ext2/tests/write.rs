@@ -526,3 +526,52 @@ fn statfs_counts_match_dumpe2fs() {
     );
     assert_eq!(s.magic, 0xef53);
 }
+
+#[test]
+fn concurrent_writers_and_syncs_stay_consistent() {
+    let disk = Arc::new(RamDisk::new(32 * 1024));
+    super::super::format(&*disk, &super::super::FormatOptions::default(), NOW).unwrap();
+    let fs = Ext2::mount(
+        disk.clone(),
+        DeviceId::new(8, 1),
+        MountOptions::default(),
+        NOW,
+    )
+    .unwrap();
+    let dir = mkdir(&*fs.root(), "shared");
+    let workers: Vec<_> = (0..4u64)
+        .map(|t| {
+            let dir = dir.clone();
+            std::thread::spawn(move || {
+                for round in 0..20u64 {
+                    let name = std::format!("t{t}-{round}");
+                    let data = pattern(t * 100 + round, 5000 + (round as usize * 997) % 40_000);
+                    let f = put_file(&*dir, &name, &data);
+                    assert_eq!(read_all(&*f), data, "{name}");
+                    if round % 3 == 0 {
+                        dir.unlink(name.as_bytes(), NOW).unwrap();
+                        assert_eq!(read_all(&*f), data, "{name} after unlink");
+                    }
+                }
+            })
+        })
+        .collect();
+    let syncer = {
+        let fs = fs.clone();
+        std::thread::spawn(move || {
+            for _ in 0..30 {
+                fs.sync().unwrap();
+                std::thread::yield_now();
+            }
+        })
+    };
+    for w in workers {
+        w.join().unwrap();
+    }
+    syncer.join().unwrap();
+    assert_eq!(list(&*dir).len(), 4 * 13);
+    fs.sync().unwrap();
+    if have_e2fsprogs("concurrent_writers_and_syncs_stay_consistent") {
+        assert_clean(&Scratch::new("threads"), &disk.contents());
+    }
+}

@@ -7,6 +7,7 @@ mod devices;
 mod dirs;
 mod events;
 mod fds;
+mod files;
 mod metadata;
 mod opening;
 mod polling;
