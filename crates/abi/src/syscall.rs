@@ -381,6 +381,9 @@ syscall_table! {
         timeout: UserPtr<Timespec> = ptr(a[2]),
         sigsetsize: usize = a[3] as usize,
     },
+    pidfd_open => PidfdOpen { pid: i32 = int(a[0]), flags: u32 = uint(a[1]) },
+    pidfd_send_signal => PidfdSendSignal { pidfd: i32 = int(a[0]), sig: i32 = int(a[1]), info: UserPtr<SigInfo> = ptr(a[2]), flags: u32 = uint(a[3]) },
+    pidfd_getfd => PidfdGetfd { pidfd: i32 = int(a[0]), targetfd: i32 = int(a[1]), flags: u32 = uint(a[2]) },
     rt_sigqueueinfo => RtSigqueueinfo { tgid: i32 = int(a[0]), sig: i32 = int(a[1]), info: UserPtr<SigInfo> = ptr(a[2]) },
     rt_tgsigqueueinfo => RtTgsigqueueinfo {
         tgid: i32 = int(a[0]),

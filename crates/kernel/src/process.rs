@@ -393,6 +393,7 @@ pub fn last_thread_gone(p: &Arc<Process>, exit_code: i32) {
         init.wake_child_waiters();
     }
     *p.life.lock() = LifeState::Zombie(status);
+    crate::syscall::pidfd::notify_exit();
     notify_parent(p, status);
 }
 

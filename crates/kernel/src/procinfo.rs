@@ -153,6 +153,8 @@ fn link_of(p: &Process, file: &OpenFile) -> Vec<u8> {
             Some("[signalfd]")
         } else if any.is::<Epoll>() {
             Some("[eventpoll]")
+        } else if any.is::<crate::syscall::pidfd::PidFd>() {
+            Some("[pidfd]")
         } else {
             None
         }

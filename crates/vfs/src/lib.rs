@@ -10,14 +10,16 @@
 //! From the bottom up:
 //!
 //! - [`Inode`] and [`FileSystem`]: what a file system implements. [`tmpfs`] is one (the root
-//!   file system, `/tmp`); [`procfs`] and [`devfs`] build `/proc` and `/dev`.
+//!   file system, `/tmp`); [`ext2`] is a disk file system over a [`block::BlockDevice`] with a
+//!   write-back cache and fsync; [`procfs`] and [`devfs`] build `/proc` and `/dev`.
 //! - [`initramfs`]: a cpio "newc" [`Reader`](initramfs::Reader) and
 //!   [`Writer`](initramfs::Writer), and [`initramfs::unpack`] to fill a file system from an
 //!   archive.
 //! - [`Vfs`]: the mount tree, the character-device table and the wall clock, one per kernel;
 //!   [`Location`]s are places in it; [`walk`] resolves paths in it as path_resolution(7) says.
 //! - [`OpenFile`] (an open file description) over [`FileOps`] (regular files, directories,
-//!   devices, [`pipe`]s, [`eventfd`], [`timerfd`], [`signalfd`], [`epoll`]; later sockets), and
+//!   devices, [`pipe`]s, [`eventfd`], [`timerfd`], [`signalfd`], [`epoll`]; sockets live in
+//!   `oxv-net`), and
 //!   [`FdTable`] (fds, `FD_CLOEXEC`, dup semantics).
 //! - [`readiness`]: one wait-queue model for every pollable file: a file notifies its
 //!   [`readiness::PollQueue`]; blocked readers, poll(2)/select(2) and epoll instances register
@@ -36,7 +38,8 @@
 //! | [`signalfd::SignalSource`] | the calling thread's pending signals, for signalfds | (kernel only) |
 //! | [`device::CharDevice`] | the console (fds 0-2, `/dev/console`, `/dev/tty`) | [`fake::FakeConsole`] |
 //! | [`device::EntropySource`] | `/dev/random`, `/dev/urandom` | [`fake::FakeEntropy`] |
-//! | [`procfs::ProcessInfo`] | `/proc/self`, `/proc/<pid>/exe`, `cmdline`, `maps`, `smaps`, `/proc/meminfo` | [`fake::FakeProcess`] |
+//! | [`procfs::ProcessInfo`] | `/proc/<pid>/*` of every process and the system files of `/proc` | [`fake::FakeProcess`] |
+//! | [`block::BlockDevice`] | the disk under [`ext2`] | [`block::RamDisk`] |
 //! | [`tmpfs::FileMemory`] | frames for tmpfs file data, which `MAP_SHARED` maps | [`tmpfs::HeapMemory`] |
 //! | [`oxv_abi::UserMemory`] | the app's memory | `oxv_abi::user::fake::FakeUserMemory` |
 //!
@@ -44,7 +47,8 @@
 //!
 //! No permission checks beyond mode bits (oxv runs one user, root), no line discipline on the
 //! terminal, no access-time updates (every mount acts as `noatime`), no unmount, no named
-//! pipes (FIFOs), no splice(2). Sockets are more [`FileOps`] with a [`readiness::PollQueue`].
+//! pipes (FIFOs). splice(2) copies through a kernel buffer rather than lending pages. Sockets
+//! are more [`FileOps`] with a [`readiness::PollQueue`].
 //!
 //! ## Design principles
 //!

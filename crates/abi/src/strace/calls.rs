@@ -917,6 +917,22 @@ impl Printer<'_> {
                 write!(self.out, "{a}, ")?;
                 self.signal(sig)
             }
+            S::PidfdOpen { pid, flags } => write!(self.out, "{pid}, {flags:#x}"),
+            S::PidfdSendSignal {
+                pidfd,
+                sig,
+                info,
+                flags,
+            } => {
+                write!(self.out, "{pidfd}, ")?;
+                self.signal(sig)?;
+                write!(self.out, ", {:#x}, {flags:#x}", info.addr().get())
+            }
+            S::PidfdGetfd {
+                pidfd,
+                targetfd,
+                flags,
+            } => write!(self.out, "{pidfd}, {targetfd}, {flags:#x}"),
             S::Tgkill { tgid, tid, sig } => {
                 write!(self.out, "{tgid}, {tid}, ")?;
                 self.signal(sig)

@@ -223,6 +223,9 @@ const REQUIRED: &[Sysno] = &[
     Sysno::inotify_init1,
     Sysno::inotify_add_watch,
     Sysno::inotify_rm_watch,
+    Sysno::pidfd_open,
+    Sysno::pidfd_send_signal,
+    Sysno::pidfd_getfd,
 ];
 
 #[test]

@@ -10,6 +10,7 @@ mod execve;
 pub mod futex;
 mod info;
 mod memory;
+pub mod pidfd;
 mod resource;
 mod signal;
 mod socket;
@@ -733,6 +734,18 @@ fn dispatch(p: &Process, call: &Syscall, frame: &mut TrapFrame) -> SysResult {
             options,
             rusage,
         } => wait::waitid(p, mem, idtype, id, infop, options, rusage),
+        S::PidfdOpen { pid, flags } => pidfd::pidfd_open(p, pid, flags),
+        S::PidfdSendSignal {
+            pidfd,
+            sig,
+            info,
+            flags,
+        } => signal::pidfd_send_signal(p, mem, pidfd, sig, info, flags),
+        S::PidfdGetfd {
+            pidfd,
+            targetfd,
+            flags,
+        } => pidfd::pidfd_getfd(p, pidfd, targetfd, flags),
         S::Fork => thread::fork(frame, false),
         S::Vfork => thread::fork(frame, true),
         S::Execve {

@@ -188,6 +188,41 @@ pub fn rt_sigqueueinfo(
     Ok(0)
 }
 
+/// pidfd_send_signal(2), in Linux 6.1's order: flags, the pidfd, the siginfo (`EFAULT`,
+/// `EINVAL` when its signal is not `sig`, `EPERM` for a kernel-only code to another
+/// process), then `ESRCH` for a reaped process and `EINVAL` for a bad signal.
+pub fn pidfd_send_signal(
+    p: &Process,
+    mem: &dyn UserMemory,
+    pidfd: i32,
+    sig: i32,
+    info: UserPtr<SigInfo>,
+    flags: u32,
+) -> SysResult {
+    if flags != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let (_, pid, weak) = super::pidfd::lookup(&p.files, pidfd)?;
+    let info = if info.is_null() {
+        SigInfo::from_process(sig, code::SI_USER, p.pid, 0)
+    } else {
+        let i = info.read(mem)?;
+        if i.si_signo != sig {
+            return Err(Errno::EINVAL);
+        }
+        if pid != p.pid && (i.si_code >= 0 || i.si_code == code::SI_TKILL) {
+            return Err(Errno::EPERM);
+        }
+        i
+    };
+    let target = weak.upgrade().ok_or(Errno::ESRCH)?;
+    let sig = check_sig(sig)?;
+    if send(&target, sig, info) == Sent::OverLimit {
+        return Err(Errno::EAGAIN);
+    }
+    Ok(0)
+}
+
 /// rt_tgsigqueueinfo(2).
 pub fn rt_tgsigqueueinfo(
     p: &Process,

@@ -8,7 +8,7 @@
 //! ones with `CLONE_FILES`/`CLONE_FS`), a copy of the dispositions, and the caller's mask
 //! and alternate stack with nothing pending. `CLONE_VFORK` suspends the caller until the
 //! child execs or exits. Flag combinations Linux rejects are `EINVAL` in Linux's order;
-//! namespaces, `CLONE_PIDFD` and cgroups are `ENOSYS`.
+//! namespaces and cgroups are `ENOSYS`.
 //!
 //! `CLONE_SIGHAND` without `CLONE_THREAD` copies the dispositions instead of sharing them (a
 //! known difference; no common program relies on it).
@@ -60,10 +60,20 @@ pub fn clone(
         parent_tid: parent_tid.addr().get(),
         child_tid: child_tid.addr().get(),
         tls,
+        // clone(2) returns the pidfd through the parent_tid pointer.
+        pidfd: if flags & CLONE_PIDFD != 0 {
+            parent_tid.addr().get()
+        } else {
+            0
+        },
         ..CloneArgs::default()
     };
     if flags & CLONE_CLEAR_SIGHAND != 0 || flags > u32::MAX as u64 {
         // clone(2) takes an int for its flags; these bits only exist in clone3.
+        return Err(Errno::EINVAL);
+    }
+    if flags & CLONE_PIDFD != 0 && flags & CLONE_PARENT_SETTID != 0 {
+        // Both would use the same pointer.
         return Err(Errno::EINVAL);
     }
     do_clone(frame, args)
@@ -138,8 +148,10 @@ fn do_clone(frame: &TrapFrame, a: CloneArgs) -> SysResult {
     if f & CLONE_SIGHAND != 0 && f & CLONE_VM == 0 {
         return Err(Errno::EINVAL);
     }
-    let unsupported = CLONE_PIDFD
-        | CLONE_NEWNS
+    if f & CLONE_PIDFD != 0 && f & (CLONE_THREAD | CLONE_DETACHED) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let unsupported = CLONE_NEWNS
         | CLONE_NEWCGROUP
         | CLONE_NEWUTS
         | CLONE_NEWIPC
@@ -157,6 +169,10 @@ fn do_clone(frame: &TrapFrame, a: CloneArgs) -> SysResult {
     }
     let me = sched::current();
     let parent = me.process().clone();
+    if f & CLONE_PIDFD != 0 {
+        // Fail before anything exists if the pidfd cannot be stored (Linux undoes the fork).
+        UserPtr::<i32>::new(a.pidfd).write(&mut CurrentUserMemory, &-1)?;
+    }
     if !thread {
         // RLIMIT_NPROC bounds the processes (enforced for root too: one VM, one budget).
         let limit = parent
@@ -192,6 +208,23 @@ fn do_clone(frame: &TrapFrame, a: CloneArgs) -> SysResult {
             }
         }
     };
+    if f & CLONE_PIDFD != 0 {
+        // Into the parent's table (the child shares it under CLONE_FILES), before the child
+        // runs; the pointer was checked above.
+        match super::pidfd::install(&parent.files, &process, false) {
+            Ok(fd) => {
+                let _ = UserPtr::<i32>::new(a.pidfd).write(&mut CurrentUserMemory, &fd);
+            }
+            Err(e) => {
+                if let Some(adopter) = process.parent() {
+                    adopter.family.lock().children.remove(&process.pid);
+                }
+                crate::process::reap(&process);
+                crate::mem::free_kernel_stack(top, KERNEL_STACK_ORDER);
+                return Err(e);
+            }
+        }
+    }
     let mut child_frame = *frame;
     child_frame.rax = 0;
     if a.stack != 0 {

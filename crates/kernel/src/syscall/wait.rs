@@ -211,16 +211,31 @@ pub fn waitid(
     if options & !known != 0 || options & (WEXITED | WSTOPPED | WCONTINUED) == 0 {
         return Err(Errno::EINVAL);
     }
+    let mut nonblocking_pidfd = false;
     let which = match idtype {
         P_ALL => Which::Any,
         P_PID if id > 0 => Which::Pid(id),
         P_PGID if id > 0 => Which::Group(id),
         P_PGID if id == 0 => Which::Group(p.family.lock().pgid),
-        // No pidfds exist yet, so every pidfd is a bad fd.
-        P_PIDFD => return Err(Errno::EBADF),
+        P_PIDFD => {
+            let (file, pid, _) = super::pidfd::lookup(&p.files, id)?;
+            // A non-blocking pidfd makes the wait non-blocking; nothing to report is EAGAIN.
+            if file.is_nonblocking() && options & WNOHANG == 0 {
+                nonblocking_pidfd = true;
+            }
+            Which::Pid(pid)
+        }
         _ => return Err(Errno::EINVAL),
     };
+    let options = if nonblocking_pidfd {
+        options | WNOHANG
+    } else {
+        options
+    };
     let found = wait_for(p, which, options, options & WNOWAIT == 0)?;
+    if found.is_none() && nonblocking_pidfd {
+        return Err(Errno::EAGAIN);
+    }
     let info = match &found {
         Some((child, Event::Ended(status))) => {
             crate::signal::child_info(Signal::SIGCHLD, child, *status)
