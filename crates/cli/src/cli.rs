@@ -149,6 +149,10 @@ pub struct RunArgs {
     /// answer is logged).
     #[arg(long, hide = true)]
     pub net_selftest: bool,
+    /// Runs a kernel self-test at boot (`stack-overflow`: overflow a kernel stack onto its
+    /// guard page); for tests.
+    #[arg(long, hide = true, value_name = "NAME")]
+    pub selftest: Option<String>,
 
     /// The program (a host path) and its arguments; everything after PROGRAM goes to it.
     /// Without PROGRAM, the demo app (apps/demo) is built and run.

@@ -60,6 +60,10 @@ pub fn run(args: RunArgs) -> Result<u8, CliError> {
     if args.net_selftest {
         body.options.push(("net_selftest".into(), None));
     }
+    if let Some(name) = &args.selftest {
+        body.options
+            .push(("selftest".into(), Some(name.clone().into_bytes())));
+    }
 
     // A --mem too small for the files is refused from their sizes, before reading them.
     if args.mem.is_some() {

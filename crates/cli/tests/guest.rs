@@ -178,6 +178,21 @@ fn a_fork_bomb_hits_rlimit_nproc_and_the_kernel_stays_healthy() {
 
 #[test]
 #[ignore = "boots QEMU; run with --ignored"]
+fn a_kernel_stack_overflow_hits_its_guard_page() {
+    // The self-test recurses on a fresh kernel stack: the guard page below it must turn the
+    // overflow into a named panic (exit 101), not silent corruption or a hang.
+    let bin = build_c("never_runs", "int main(void) { return 0; }\n");
+    let out = oxv_run(&["--selftest", "stack-overflow", path_str(&bin)], b"");
+    let log = show(&out);
+    assert_eq!(out.status.code(), Some(101), "{log}");
+    assert!(
+        log.contains("kernel stack overflow (guard page 0xffffc"),
+        "{log}"
+    );
+}
+
+#[test]
+#[ignore = "boots QEMU; run with --ignored"]
 fn exit_status_42_propagates() {
     let bin = build_c("exit42", "int main(void) { return 42; }\n");
     let out = oxv_run(&[path_str(&bin)], b"");

@@ -116,6 +116,9 @@ pub fn start(start_info: u64, entry_tsc: u64) -> ! {
     if args.has_option("net_selftest") {
         crate::virtio::net_selftest();
     }
+    if args.option("selftest") == Some(Some(b"stack-overflow")) {
+        stack_overflow_selftest();
+    }
     let t_time = cpu::rdtsc();
     let hw_seeded = random::init(|| cpu::hw_random(&features), cpu::rdtsc);
     crate::net::init();
@@ -541,4 +544,23 @@ fn fail(status: i32, msg: core::fmt::Arguments<'_>) -> ! {
     }
     let _ = writeln!(Stderr, "{msg}");
     process::end_vm(process::ExitStatus::Exited(status))
+}
+
+/// Overflows this kernel stack on purpose (kernel option `selftest=stack-overflow`), to show
+/// that the guard page turns it into a clear panic rather than silent corruption.
+fn stack_overflow_selftest() {
+    let stack = mem::alloc_kernel_stack(KERNEL_STACK_ORDER).expect("a kernel stack for the test");
+    kprintln!("oxv: selftest: overflowing a kernel stack");
+    // SAFETY: switches rsp to the fresh, unused stack `stack` and recurses there until it
+    // faults on the guard page below it; nothing returns (the fault handler panics).
+    unsafe {
+        core::arch::asm!(
+            "mov rsp, {top}",
+            "2:",
+            "push rax",
+            "jmp 2b",
+            top = in(reg) stack,
+            options(noreturn)
+        );
+    }
 }

@@ -73,6 +73,10 @@ pub fn init(info: &BootInfo) -> u64 {
     DIRECT_MAP_BYTES.store(direct_map_bytes(ram.ranges()), Ordering::Relaxed);
     let kpt = kernel_map::build(ram.ranges(), &mut || free.take_page())
         .expect("the kernel page tables fit in free RAM");
+    // The kernel-stack region's upper tables exist before any address space copies the
+    // kernel half, so stacks mapped later are seen by all of them.
+    kpt.ensure_tables(STACK_REGION, &mut || free.take_page())
+        .expect("the kernel-stack tables fit in free RAM");
     // SAFETY: the new tables map the kernel image at the addresses it runs at, the direct
     // map over all RAM (where the stack, start_info and initramfs are read from), and stay
     // alive forever (stored in KERNEL_PT).
@@ -243,22 +247,107 @@ pub fn release_boot_range(start: u64, end: u64) {
     }
 }
 
-/// Allocates a kernel stack of 2^order pages; returns its top (16-byte aligned).
+/// Kernel stacks live in their own region, outside the direct map, one per [`STACK_SLOT`]
+/// bytes: the stack fills the top of its slot and the pages below it stay unmapped, so an
+/// overflow faults on a guard page (and becomes a double fault on its own IST stack) instead
+/// of corrupting whatever the direct map has below.
+pub const STACK_REGION: u64 = 0xffff_c000_0000_0000;
+/// Bytes per stack slot: the largest stack is half of it, leaving at least as much guard.
+const STACK_SLOT: u64 = 64 * 1024;
+/// How many slots the region has room for (1 GiB of address space).
+const STACK_SLOTS: u32 = (1 << 30) / STACK_SLOT as u32;
+
+/// Free stack slots: every slot below `next` that is not in use is in `free`.
+struct StackSlots {
+    next: u32,
+    free: alloc::vec::Vec<u32>,
+}
+
+static STACK_SLOTS_IN_USE: Mutex<StackSlots> = Mutex::new(StackSlots {
+    next: 0,
+    free: alloc::vec::Vec::new(),
+});
+
+/// Whether `va` is a guard page of the kernel-stack region (an overflowed kernel stack).
+pub fn is_stack_guard(va: u64) -> bool {
+    let in_region = va
+        .checked_sub(STACK_REGION)
+        .is_some_and(|off| off < STACK_SLOTS as u64 * STACK_SLOT);
+    in_region && kernel_page_table().translate(va).is_none()
+}
+
+/// Allocates a kernel stack of 2^order pages (at most half a slot) below a guard area;
+/// returns its top (16-byte aligned).
 pub fn alloc_kernel_stack(order: u8) -> Option<u64> {
-    let block = FRAMES.lock().as_mut()?.allocate(order)?;
-    KERNEL_STACK_BYTES.fetch_add(4096 << order, Ordering::Relaxed);
-    Some(paging::phys_to_virt(block.start_address().as_u64()) + (4096u64 << order))
+    let size = 4096u64 << order;
+    if size > STACK_SLOT / 2 {
+        return None;
+    }
+    let slot = {
+        let mut slots = STACK_SLOTS_IN_USE.lock();
+        match slots.free.pop() {
+            Some(s) => s,
+            None if slots.next < STACK_SLOTS => {
+                slots.next += 1;
+                slots.next - 1
+            }
+            None => return None,
+        }
+    };
+    let top = STACK_REGION + (slot as u64 + 1) * STACK_SLOT;
+    let Some(block) = FRAMES.lock().as_mut().and_then(|a| a.allocate(order)) else {
+        STACK_SLOTS_IN_USE.lock().free.push(slot);
+        return None;
+    };
+    let pa = block.start_address().as_u64();
+    let flags = paging::pte::WRITABLE | paging::nx_bit() | paging::global_bit();
+    let root = kernel_page_table();
+    for i in 0..(1u64 << order) {
+        let va = top - size + i * 4096;
+        let mapped = root.map_4k(va, pa + i * 4096, flags, &mut || {
+            let f = KernelFrames.allocate_frame()?.start_address().as_u64();
+            paging::zero_frame(f);
+            Some(f)
+        });
+        if mapped.is_err() {
+            unmap_stack(top - size, i);
+            if let Some(a) = FRAMES.lock().as_mut() {
+                let _ = a.free(block);
+            }
+            STACK_SLOTS_IN_USE.lock().free.push(slot);
+            return None;
+        }
+    }
+    KERNEL_STACK_BYTES.fetch_add(size, Ordering::Relaxed);
+    Some(top)
+}
+
+/// Unmaps `pages` pages of the stack region from `bottom` up and flushes them.
+fn unmap_stack(bottom: u64, pages: u64) {
+    let root = kernel_page_table();
+    for i in 0..pages {
+        let va = bottom + i * 4096;
+        root.unmap_4k(va);
+        crate::arch::cpu::invlpg(va);
+    }
 }
 
 /// Frees a kernel stack from [`alloc_kernel_stack`].
 pub fn free_kernel_stack(top: u64, order: u8) {
-    let base = top - (4096u64 << order) - paging::DIRECT_MAP_BASE;
+    let size = 4096u64 << order;
+    let root = kernel_page_table();
+    let Some((pa, _)) = root.translate(top - size) else {
+        return;
+    };
+    unmap_stack(top - size, 1 << order);
     if let Some(a) = FRAMES.lock().as_mut()
-        && a.free(PhysFrame::containing_address(PhysAddr::new(base)))
+        && a.free(PhysFrame::containing_address(PhysAddr::new(pa)))
             .is_ok()
     {
-        KERNEL_STACK_BYTES.fetch_sub(4096 << order, Ordering::Relaxed);
+        KERNEL_STACK_BYTES.fetch_sub(size, Ordering::Relaxed);
     }
+    let slot = ((top - STACK_REGION) / STACK_SLOT - 1) as u32;
+    STACK_SLOTS_IN_USE.lock().free.push(slot);
 }
 
 /// Free and total frame counts (free includes the frames parked in per-CPU caches).

@@ -190,6 +190,15 @@ fn kernel_fault(frame: &TrapFrame, addr: Option<u64>) -> ! {
         .copied()
         .unwrap_or("interrupt");
     dump(frame, addr);
+    // A page fault on a stack's guard page could not push its own frame, so it arrives as a
+    // double fault (on its IST stack) with CR2 still naming the guard page.
+    let cr2 = addr.unwrap_or_else(crate::arch::cpu::cr2);
+    if matches!(frame.vector, 8 | 14) && crate::mem::is_stack_guard(cr2) {
+        panic!(
+            "kernel stack overflow (guard page {:#x} hit) at rip {:#x}",
+            cr2, frame.rip
+        );
+    }
     panic!(
         "{} (vector {}, error {:#x}) in the kernel at rip {:#x}",
         name, frame.vector, frame.error, frame.rip

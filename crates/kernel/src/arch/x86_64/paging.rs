@@ -157,6 +157,32 @@ impl PageTableRoot {
         Ok(old)
     }
 
+    /// Creates the tables down to the page table for `va` (without mapping it), so that
+    /// mappings made there later land in tables every address space already shares.
+    pub fn ensure_tables(
+        &self,
+        va: u64,
+        alloc: &mut dyn FnMut() -> Option<u64>,
+    ) -> Result<(), MapError> {
+        self.walk_create(va, 0, alloc).map(|_| ())
+    }
+
+    /// Removes the 4 KiB mapping of `va` and returns its old entry (0 if there was none).
+    /// The caller flushes the TLB.
+    pub fn unmap_4k(&self, va: u64) -> u64 {
+        let mut t = self.0;
+        for l in (1..=3).rev() {
+            let e = read_entry(t, index(va, l));
+            if e & pte::PRESENT == 0 || e & pte::HUGE != 0 {
+                return 0;
+            }
+            t = e & pte::ADDR_MASK;
+        }
+        let old = read_entry(t, index(va, 0));
+        write_entry(t, index(va, 0), 0);
+        old
+    }
+
     /// Maps the 2 MiB page at `va` (2 MiB aligned) to `pa`.
     pub fn map_2m(
         &self,
