@@ -59,6 +59,42 @@ fn build_c(name: &str, source: &str) -> PathBuf {
     bin.canonicalize().expect("the binary exists")
 }
 
+/// A static Rust program built from `source` with the toolchain running the tests.
+fn build_rust(name: &str, source: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join("guest")
+        .join(name);
+    std::fs::create_dir_all(&dir).expect("create the test's build directory");
+    let src = unique(&dir.join(format!("{name}.rs")));
+    std::fs::write(&src, source).expect("write the Rust source");
+    let bin = dir.join(name);
+    let tmp = unique(&bin);
+    let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
+    let out = Command::new(rustc)
+        .args([
+            "-O",
+            "--edition",
+            "2021",
+            "--crate-name",
+            "guest_program",
+            "-C",
+            "target-feature=+crt-static",
+            "-o",
+        ])
+        .arg(&tmp)
+        .arg(&src)
+        .output()
+        .expect("rustc runs");
+    assert!(
+        out.status.success(),
+        "rustc failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::rename(&tmp, &bin).expect("move the binary into place");
+    let _ = std::fs::remove_file(&src);
+    bin.canonicalize().expect("the binary exists")
+}
+
 /// Runs `oxv run --timeout 60 ARGS...` with `stdin` as its input.
 fn oxv_run(args: &[&str], stdin: &[u8]) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_oxv"))
@@ -188,6 +224,28 @@ fn a_kernel_stack_overflow_hits_its_guard_page() {
     assert!(
         log.contains("kernel stack overflow (guard page 0xffffc"),
         "{log}"
+    );
+}
+
+#[test]
+#[ignore = "boots QEMU; run with --ignored"]
+fn rust_std_threads_and_channels_match_linux() {
+    // Differential: the same static Rust binary (std threads, mpsc and sync channels,
+    // Mutex/Condvar, Barrier, RwLock, scoped threads, thread-locals, a panic caught by join,
+    // sleep, park/unpark) prints the same on the host and in oxv.
+    let bin = build_rust("rust_threads", include_str!("programs/rust_threads.rs"));
+    let host = Command::new(&bin)
+        .env_clear()
+        .output()
+        .expect("run on the host");
+    assert!(host.status.success(), "host: {}", show(&host));
+    let out = oxv_run(&[path_str(&bin)], b"");
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&host.stdout),
+        "{}",
+        show(&out)
     );
 }
 
