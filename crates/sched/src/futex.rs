@@ -154,6 +154,9 @@ impl<T: PartialEq> FutexTable<T> {
 }
 
 #[cfg(test)]
+mod sim;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
