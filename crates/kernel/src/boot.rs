@@ -120,7 +120,8 @@ pub fn start(start_info: u64, entry_tsc: u64) -> ! {
         stack_overflow_selftest();
     }
     let t_time = cpu::rdtsc();
-    let hw_seeded = random::init(|| cpu::hw_random(&features), cpu::rdtsc);
+    let device_seed = crate::virtio::take_entropy();
+    let hw_seeded = random::init(|| cpu::hw_random(&features), cpu::rdtsc, device_seed);
     crate::net::init();
     crate::net::attach_nic(&args);
     kdebug!(
@@ -130,10 +131,11 @@ pub fn start(start_info: u64, entry_tsc: u64) -> ! {
         features.smap,
         features.nx,
         xcr0,
-        if hw_seeded {
-            "rdseed/rdrand"
-        } else {
-            "tsc only"
+        match (hw_seeded, device_seed.is_some()) {
+            (true, true) => "rdseed/rdrand + virtio-rng",
+            (true, false) => "rdseed/rdrand",
+            (false, true) => "virtio-rng + tsc",
+            (false, false) => "tsc only",
         },
         core::str::from_utf8(&features.hv_vendor)
             .unwrap_or("?")

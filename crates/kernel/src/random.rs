@@ -88,10 +88,23 @@ impl ChaCha {
 
 static RNG: Mutex<Option<ChaCha>> = Mutex::new(None);
 
-/// Seeds the kernel generator. `hw` yields hardware random words when the CPU has them.
-pub fn init(mut hw: impl FnMut() -> Option<u64>, mut tsc: impl FnMut() -> u64) -> bool {
+/// Seeds the kernel generator. `hw` yields hardware random words when the CPU has them;
+/// `device` is seed material from a virtio-rng device, when the VM has one. Returns whether
+/// the CPU's generator took part.
+pub fn init(
+    mut hw: impl FnMut() -> Option<u64>,
+    mut tsc: impl FnMut() -> u64,
+    device: Option<[u8; 32]>,
+) -> bool {
     let mut seed = [0u64; 4];
     let mut from_hw = true;
+    if let Some(bytes) = device {
+        for (w, chunk) in seed.iter_mut().zip(bytes.chunks_exact(8)) {
+            let mut b = [0u8; 8];
+            b.copy_from_slice(chunk);
+            *w = u64::from_le_bytes(b);
+        }
+    }
     for w in seed.iter_mut() {
         // TSC jitter is always mixed in; hardware words when available.
         let mut v = tsc().rotate_left(17) ^ tsc().wrapping_mul(0x9e37_79b9_7f4a_7c15);
@@ -99,7 +112,7 @@ pub fn init(mut hw: impl FnMut() -> Option<u64>, mut tsc: impl FnMut() -> u64) -
             Some(h) => v ^= h,
             None => from_hw = false,
         }
-        *w = v;
+        *w ^= v;
     }
     *RNG.lock() = Some(ChaCha::new(seed));
     from_hw

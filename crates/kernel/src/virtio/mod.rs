@@ -40,6 +40,7 @@ use alloc::vec::Vec;
 use core::ptr::NonNull;
 use oxv_drivers::virtio::{InterruptWait, MmioDevice, q35_intx_gsi};
 use oxv_drivers::virtio_blk::VirtioBlk;
+use oxv_drivers::virtio_drivers::device::rng::VirtIORng;
 use oxv_drivers::virtio_drivers::transport::mmio::{MmioTransport, VirtIOHeader};
 use oxv_drivers::virtio_drivers::transport::pci::bus::{Command, ConfigurationAccess, PciRoot};
 use oxv_drivers::virtio_drivers::transport::pci::{PciTransport, virtio_device_type};
@@ -144,6 +145,13 @@ static ROUTES: Mutex<Vec<Route>> = Mutex::new(Vec::new());
 static DISKS: Mutex<Vec<(u32, Arc<Disk>)>> = Mutex::new(Vec::new());
 static NIC: Mutex<Option<Net>> = Mutex::new(None);
 static NET_OFFLOADS: Mutex<Option<Offloads>> = Mutex::new(None);
+/// Seed bytes read from a virtio-rng device at probe time, for [`crate::random`].
+static ENTROPY: Mutex<Option<[u8; 32]>> = Mutex::new(None);
+
+/// The seed bytes a virtio-rng device gave at boot, once (`None` without such a device).
+pub fn take_entropy() -> Option<[u8; 32]> {
+    ENTROPY.lock().take()
+}
 static NET_WAKEUP: Mutex<Option<fn()>> = Mutex::new(None);
 
 /// How an interrupt line is wired.
@@ -288,6 +296,30 @@ fn probe(transport: AnyTransport, line: Line) {
                 }
                 Err(e) => kdebug!("virtio-net: {e}"),
             }
+        }
+        DeviceType::EntropySource => {
+            // Read once, by polling, to seed the kernel generator; the device is not kept.
+            let mut rng = match VirtIORng::<KernelHal, AnyTransport>::new(transport) {
+                Ok(rng) => rng,
+                Err(e) => return kdebug!("virtio-rng: {e}"),
+            };
+            let mut seed = [0u8; 32];
+            let mut filled = 0;
+            // A device may return fewer bytes than asked; a few tries fill the seed.
+            for _ in 0..8 {
+                match rng.request_entropy(&mut seed[filled..]) {
+                    Ok(n) => filled += n.min(seed.len() - filled),
+                    Err(e) => {
+                        kdebug!("virtio-rng: {e}");
+                        break;
+                    }
+                }
+                if filled == seed.len() {
+                    *ENTROPY.lock() = Some(seed);
+                    break;
+                }
+            }
+            kdebug!("virtio-rng: {filled} seed bytes");
         }
         other => kdebug!("virtio: {other:?} device, no driver"),
     }
