@@ -167,6 +167,37 @@ fn busybox_static_shell_and_applets() {
     assert_eq!(stdout(&out), "c\nb\na\n");
 }
 
+/// Issue 10's "what it must show": busybox sh forks, execs and waits like on Linux. Each
+/// pipeline stage, `$(...)` and `( ... )` is a forked child; the statuses come from wait4.
+#[test]
+#[ignore = "boots VMs; run with `cargo oxv test --apps`"]
+fn busybox_shell_pipelines_substitution_statuses_and_jobs() {
+    let busybox = host_program("/bin/busybox", "busybox-static");
+    let out = oxv(
+        "run",
+        &[busybox, "sh", "-c", "echo a b c | busybox wc -w"],
+        b"",
+    );
+    assert_status(&out, 0);
+    assert_eq!(stdout(&out), "3\n");
+
+    let script = "echo a b c | busybox wc -w; \
+                  echo $(echo hi | busybox tr a-z A-Z); \
+                  printf 'b\\na\\nc\\n' | busybox sort | busybox head -n 2 | busybox tr '\\n' ,; echo; \
+                  busybox false; echo \"false=$?\"; \
+                  busybox ls /nonexistent 2>/dev/null; echo \"ls=$?\"; \
+                  (exit 7); echo \"subshell=$?\"; \
+                  busybox sleep 1 & p=$!; echo started; wait $p; echo \"waited=$?\"; \
+                  (exit 3) & wait $!; echo \"background=$?\"; \
+                  exit 4";
+    let out = oxv("run", &[busybox, "sh", "-c", script], b"");
+    assert_status(&out, 4);
+    assert_eq!(
+        stdout(&out),
+        "3\nHI\na,b,\nfalse=1\nls=1\nsubshell=7\nstarted\nwaited=0\nbackground=3\n"
+    );
+}
+
 /// Builds apps/dynhello into a scratch directory; returns (bin/dynhello, lib dir).
 fn build_dynhello() -> (PathBuf, PathBuf) {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../apps/dynhello");

@@ -188,6 +188,7 @@ pub(super) fn check_spaces(spaces: &[&Space], m: &FakeMachine, extra_frames: usi
 mod advice;
 mod faults;
 mod fork;
+mod fork_model;
 mod huge;
 mod lock_sync;
 mod mapping;
