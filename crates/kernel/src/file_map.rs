@@ -62,6 +62,10 @@ impl MapSource for FileMapSource {
             .as_ref()
             .is_some_and(|c| c.is_resident(offset))
     }
+
+    fn page_cache(&self) -> Option<&dyn SharedMapSource> {
+        self.page_cache.as_deref()
+    }
 }
 
 /// What `/proc/self/maps` names a mapped file by.

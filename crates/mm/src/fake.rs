@@ -606,4 +606,8 @@ impl MapSource for FakeFile {
     fn is_cached(&self, offset: u64) -> bool {
         self.cache.is_resident(offset)
     }
+
+    fn page_cache(&self) -> Option<&dyn SharedMapSource> {
+        Some(&*self.cache)
+    }
 }

@@ -176,6 +176,14 @@ pub trait MapSource: Send + Sync {
         let _ = offset;
         false
     }
+
+    /// The object's page cache, if it has one: a read fault on a private mapping then maps
+    /// the cache's own frame read-only and the first write copies it (as Linux does), so
+    /// every process running a program shares its text and no fault copies a page that is
+    /// only read. `None` (the default): faults copy through [`MapSource::read_at`].
+    fn page_cache(&self) -> Option<&dyn SharedMapSource> {
+        None
+    }
 }
 
 /// The file (or device) behind a private file VMA and the offset of the VMA's first byte in it.

@@ -292,6 +292,18 @@ impl<P: PageTable> AddressSpace<P> {
                 plat.bytes.zero_frame(frame);
                 (frame, want)
             }
+            Backing::File(file)
+                if access != super::Access::Write && file.source.page_cache().is_some() =>
+            {
+                // The cache keeps its own reference, so the frame stays shared (read-only
+                // here) until a write copies it in `unshare`.
+                let offset = file.offset + (addr - vma.start);
+                let cache = file.source.page_cache().ok_or(FaultKind::Bus)?;
+                let frame = cache
+                    .get_page(offset, plat.frames, plat.bytes)
+                    .map_err(page_error_kind)?;
+                (frame, want - PteFlags::WRITABLE)
+            }
             Backing::File(file) => {
                 let frame = plat.frames.allocate_frame().ok_or(FaultKind::OutOfMemory)?;
                 let offset = file.offset + (addr - vma.start);

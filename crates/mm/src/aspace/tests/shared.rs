@@ -162,6 +162,71 @@ fn shared_file_pages_are_the_page_cache_and_writes_are_tracked() {
 }
 
 #[test]
+fn private_file_reads_share_the_page_cache_and_writes_copy() {
+    let (mut m, mut a) = setup(64);
+    let cache = page_cache(2);
+    let x = map_file(
+        &mut a,
+        &mut m,
+        FakeFile::open(&cache, false),
+        2 * PG,
+        RW,
+        MAP_PRIVATE,
+    )
+    .unwrap();
+    touch(&mut a, &mut m, x, Access::Read).unwrap();
+    let (frame, flags) = pte(&a, x).unwrap();
+    assert!(
+        cache.is_resident(0),
+        "the read brought the page into the cache"
+    );
+    assert_eq!(
+        m.frames.ref_count(frame),
+        Some(2),
+        "the cache's and the mapping's"
+    );
+    assert!(
+        !flags.contains(PteFlags::WRITABLE),
+        "shared with the cache: read-only"
+    );
+    // Until this mapping writes, write(2) to the file shows through it (as on Linux).
+    cache.write(0, b"w1", &m.bytes);
+    assert_eq!(read(&a, &m, x, 2), b"w1");
+    check_invariants(&a, &m, 0);
+
+    touch(&mut a, &mut m, x, Access::Write).unwrap();
+    let (copy, flags) = pte(&a, x).unwrap();
+    assert_ne!(copy, frame, "the first write copies");
+    assert!(flags.contains(PteFlags::WRITABLE));
+    assert_eq!(
+        m.frames.ref_count(frame),
+        Some(1),
+        "only the cache holds the original"
+    );
+    m.bytes.write(copy, 0, b"mine");
+    assert_eq!(read(&a, &m, x, 4), b"mine");
+    assert_eq!(
+        cache.read_bytes(0, 2, &m.bytes),
+        b"w1",
+        "the file is untouched"
+    );
+    assert!(
+        cache.dirty_pages().is_empty(),
+        "a private write dirties nothing"
+    );
+    check_invariants(&a, &m, 1); // the cache's page, mapped nowhere now
+
+    a.munmap(x, 2 * PG, &mut m.platform()).unwrap();
+    cache.evict_all(&mut m.frames);
+    check_invariants(&a, &m, 0);
+    assert_eq!(
+        used_frames(&m),
+        a.page_table().table_frames(),
+        "nothing leaked"
+    );
+}
+
+#[test]
 fn kernel_writes_to_a_shared_file_page_dirty_it() {
     let (mut m, mut a) = setup(64);
     let cache = page_cache(1);
