@@ -388,15 +388,21 @@ pub const COVERAGE: &[(Sysno, Status)] = &[
     ),
     (
         Sysno::openat2,
-        Stub("decoded; RESOLVE_* path walking is not written yet"),
+        Partial("as open(2); every RESOLVE_*; RESOLVE_CACHED lookups never EAGAIN (all in memory)"),
     ),
     (
         Sysno::inotify_init,
-        Stub("decoded; no file-system event queue yet"),
+        Partial(
+            "events from the file system calls; none for I/O through mappings, no IN_UNMOUNT; \
+             a file's directory hears its open/write/close only if watched when it was opened",
+        ),
     ),
-    (Sysno::inotify_init1, Stub("as inotify_init(2)")),
-    (Sysno::inotify_add_watch, Stub("as inotify_init(2)")),
-    (Sysno::inotify_rm_watch, Stub("as inotify_init(2)")),
+    (Sysno::inotify_init1, Partial("as inotify_init(2)")),
+    (
+        Sysno::inotify_add_watch,
+        Partial("as inotify_init(2); IN_EXCL_UNLINK ignored"),
+    ),
+    (Sysno::inotify_rm_watch, Done),
 ];
 
 /// The status of `s` (`None`: not implemented).

@@ -9,6 +9,11 @@
 //! at the interpreter's entry with `AT_BASE` saying where it is, and `AT_ENTRY`/`AT_PHDR`
 //! describing the program, which the interpreter then relocates and runs.
 //!
+//! The program's file cannot be written while the image lives (`ETXTBSY`, see
+//! [`oxv_vfs::write_access`]): its segment mappings hold the denial, so it ends when the
+//! address space goes (exec or exit) and a fork's copy keeps it. The interpreter is denied
+//! only while it loads, as on Linux since 5.15.
+//!
 //! Only the headers are read at exec time ([`oxv_abi::exec::plan_prefix`]); segments are
 //! private file mappings, paged in on first touch, with the bss tail of the last file page
 //! zeroed and the rest of the bss anonymous, as Linux does. Two segments may share a page
@@ -26,6 +31,8 @@ use oxv_abi::linux::fs::OpenFlags;
 use oxv_abi::linux::mm::{MAP_FIXED, MAP_PRIVATE};
 use oxv_abi::stack::{StackError, auxv::*, build_initial_stack};
 use oxv_mm::{AddressSpace, MapSource, MmapArgs, PageTable, Platform, Prot, VmaKind};
+use oxv_mm::{MapIdentity, SharedFile};
+use oxv_vfs::write_access::DenyWrite;
 use oxv_vfs::{FsContext, OpenFile};
 
 /// Size of the main thread's stack mapping (RLIMIT_STACK's default).
@@ -144,16 +151,63 @@ fn plan_file(file: &OpenFile, len: u64) -> Result<ExecPlan, ExecFailure> {
     }
 }
 
+/// A program's file as its segments map it, with writes to the file denied (`ETXTBSY`) for as
+/// long as one of its mappings lives: until the address space (and every copy fork made of
+/// it) execs again or exits. Linux keeps the same denial on `mm->exe_file`.
+struct ProgramText {
+    file: FileMapSource,
+    _deny: DenyWrite,
+}
+
+impl MapSource for ProgramText {
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<usize, Errno> {
+        self.file.read_at(offset, buf)
+    }
+
+    fn shared(&self) -> Option<SharedFile> {
+        self.file.shared()
+    }
+
+    fn identity(&self) -> MapIdentity {
+        self.file.identity()
+    }
+
+    fn is_cached(&self, offset: u64) -> bool {
+        self.file.is_cached(offset)
+    }
+
+    fn page_cache(&self) -> Option<&dyn oxv_mm::SharedMapSource> {
+        self.file.page_cache()
+    }
+}
+
+/// Denies writes to `file` while exec uses it (Linux's `deny_write_access` in
+/// `do_open_execat`): `ETXTBSY` if it is open for writing.
+pub fn deny_write(file: &OpenFile) -> Result<Option<DenyWrite>, Errno> {
+    file.location()
+        .map(|loc| DenyWrite::get(loc.inode()))
+        .transpose()
+}
+
 /// Maps `plan`'s segments from `file` with `bias` added to their addresses; returns the
-/// page-aligned end of the image.
+/// page-aligned end of the image. With `deny`, the mappings hold it (the program itself);
+/// without, writes to the file stay allowed (its interpreter, as on Linux since 5.15).
 fn map_image<P: PageTable>(
     mm: &mut AddressSpace<P>,
     plat: &mut Platform<'_>,
     file: &Arc<OpenFile>,
+    deny: Option<DenyWrite>,
     plan: &ExecPlan,
     bias: u64,
 ) -> Result<u64, ExecFailure> {
-    let source: Arc<dyn MapSource> = Arc::new(FileMapSource::new(file.clone()));
+    let mapped = FileMapSource::new(file.clone());
+    let source: Arc<dyn MapSource> = match deny {
+        Some(deny) => Arc::new(ProgramText {
+            file: mapped,
+            _deny: deny,
+        }),
+        None => Arc::new(mapped),
+    };
     let map_err = |e: Errno| ExecFailure::Map(e);
 
     let mut prev_end = 0u64;
@@ -238,6 +292,8 @@ fn load_interpreter<P: PageTable>(
     let file = cx
         .open(path, OpenFlags::empty(), 0)
         .map_err(|e| ExecFailure::Interpreter(path.to_vec(), e))?;
+    // Denied only while it loads (Linux's open_exec and allow_write_access in load_elf_binary).
+    let _loading = deny_write(&file).map_err(|e| ExecFailure::Interpreter(path.to_vec(), e))?;
     let len = file.stat().map_err(ExecFailure::Io)?.size;
     let plan = plan_file(&file, len).map_err(|e| match e {
         ExecFailure::Elf(e) => ExecFailure::BadInterpreter(path.to_vec(), e),
@@ -255,7 +311,7 @@ fn load_interpreter<P: PageTable>(
             base - plan.span.start
         }
     };
-    map_image(mm, plat, &file, &plan, bias)?;
+    map_image(mm, plat, &file, None, &plan, bias)?;
     kdebug!(
         "oxv: interpreter {} at {:#x}",
         alloc::string::String::from_utf8_lossy(path),
@@ -265,7 +321,8 @@ fn load_interpreter<P: PageTable>(
 }
 
 /// Loads the program open as `file` (whose guest path is `path`) into `mm`, with its
-/// interpreter from `cx` if it names one, and builds its initial stack.
+/// interpreter from `cx` if it names one, and builds its initial stack. Writes to `file` are
+/// denied (`ETXTBSY`) while `mm` maps it; `ETXTBSY` if it is open for writing.
 #[allow(clippy::too_many_arguments)]
 pub fn load<P: PageTable>(
     mm: &mut AddressSpace<P>,
@@ -278,13 +335,14 @@ pub fn load<P: PageTable>(
     stack_top: u64,
     cpu: &CpuAux,
 ) -> Result<Entry, ExecFailure> {
+    let deny = deny_write(&file).map_err(ExecFailure::Io)?;
     let len = file.stat().map_err(ExecFailure::Io)?.size;
     let plan = plan_file(&file, len)?;
     let bias = match plan.kind {
         ElfKind::Exec => 0,
         ElfKind::Dyn => ET_DYN_BASE + random_pages(28) - plan.span.start,
     };
-    let image_end = map_image(mm, plat, &file, &plan, bias)?;
+    let image_end = map_image(mm, plat, &file, deny, &plan, bias)?;
     let (interp_base, entry) = match &plan.interp {
         Some(interp) => load_interpreter(mm, plat, cx, interp)?,
         None => (0, plan.entry + bias),

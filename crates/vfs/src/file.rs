@@ -13,12 +13,15 @@
 //! `OpenFile` advances under its lock; a stream (tty, pipe) ignores offsets, and pread(2),
 //! pwrite(2) and lseek(2) on it are `ESPIPE`.
 
+use crate::inotify::{self, Entry};
 use crate::io::{ReadBuf, WriteBuf, WritePos, Written};
 use crate::locks::InodeLocks;
 use crate::mount::Location;
 use crate::node::{DirSink, Inode, Metadata, SetAttr};
 use crate::readiness::PollQueue;
 use crate::time::RealtimeClock;
+use crate::write_access::WriteAccess;
+use alloc::boxed::Box;
 use alloc::sync::Arc;
 use core::any::Any;
 use core::sync::atomic::{AtomicU32, Ordering};
@@ -165,6 +168,12 @@ pub struct OpenFile {
     /// The lock context of the inode, once this file took part in locking (see
     /// [`crate::locks`]): its OFD and flock(2) locks go when it is dropped.
     locks: Mutex<Option<Arc<InodeLocks>>>,
+    /// The write access a regular file opened for writing holds while it is open (see
+    /// [`crate::write_access`]).
+    _writer: Option<WriteAccess>,
+    /// The directory entry it was opened through, kept if inotify watches existed then: its
+    /// directory hears this file's events (see [`crate::inotify`]).
+    entry: Option<Box<Entry>>,
 }
 
 impl OpenFile {
@@ -175,6 +184,19 @@ impl OpenFile {
         ops: Arc<dyn FileOps>,
         flags: OpenFlags,
         location: Option<Location>,
+    ) -> Arc<OpenFile> {
+        Self::with_access(ops, flags, location, None, None)
+    }
+
+    /// Like [`OpenFile::new`], holding `writer` (the inode's write access, see
+    /// [`crate::write_access`]) until the file is dropped, and reporting its inotify events
+    /// to the directory of `entry` too.
+    pub fn with_access(
+        ops: Arc<dyn FileOps>,
+        flags: OpenFlags,
+        location: Option<Location>,
+        writer: Option<WriteAccess>,
+        entry: Option<Entry>,
     ) -> Arc<OpenFile> {
         let path_only = flags.contains(OpenFlags::PATH);
         // Like 64-bit Linux, every open file but an O_PATH one has O_LARGEFILE; unknown bits
@@ -192,6 +214,8 @@ impl OpenFile {
             status: AtomicU32::new(status.bits()),
             pos: Mutex::new(0),
             locks: Mutex::new(None),
+            _writer: writer,
+            entry: entry.map(Box::new),
         })
     }
 
@@ -208,7 +232,19 @@ impl OpenFile {
             status: AtomicU32::new(status.bits()),
             pos: Mutex::new(0),
             locks: Mutex::new(None),
+            _writer: None,
+            entry: None,
         })
+    }
+
+    /// Reports `event` about this file to inotify (see [`crate::inotify`]): nothing for a file
+    /// without a name or an `O_PATH` file, and one atomic load while nothing is watched.
+    pub fn notify(&self, event: u32) {
+        let Some(loc) = &self.location else { return };
+        let watches = loc.mount().watches();
+        if watches.is_active() && !self.path_only {
+            watches.inode_event(loc, self.entry.as_deref(), event);
+        }
     }
 
     /// The lock context this file cached (see [`crate::locks`]), if it ever locked.
@@ -230,6 +266,11 @@ impl OpenFile {
     /// Where it was opened, if through a path.
     pub fn location(&self) -> Option<&Location> {
         self.location.as_ref()
+    }
+
+    /// The directory entry it was opened through, if inotify watches existed then.
+    pub fn entry(&self) -> Option<&Entry> {
+        self.entry.as_deref()
     }
 
     /// Whether this is an `O_PATH` file: a location only, no I/O.
@@ -292,6 +333,10 @@ impl OpenFile {
         let mut pos = self.pos.lock();
         let n = self.ops.read(*pos, dst, nonblocking)?;
         *pos = pos.saturating_add(n as u64);
+        drop(pos);
+        if n > 0 {
+            self.notify(inotify::mask::ACCESS);
+        }
         Ok(n)
     }
 
@@ -300,7 +345,11 @@ impl OpenFile {
         if !self.ops.is_positioned() {
             return Err(Errno::ESPIPE);
         }
-        self.ops.read(offset, dst, self.is_nonblocking())
+        let n = self.ops.read(offset, dst, self.is_nonblocking())?;
+        if n > 0 {
+            self.notify(inotify::mask::ACCESS);
+        }
+        Ok(n)
     }
 
     /// write(2): writes at the shared offset (at the end with `O_APPEND`) and advances it.
@@ -321,6 +370,10 @@ impl OpenFile {
         };
         let w = self.ops.write(at, src, nonblocking)?;
         *pos = w.end;
+        drop(pos);
+        if w.count > 0 {
+            self.notify(inotify::mask::MODIFY);
+        }
         Ok(w.count)
     }
 
@@ -336,9 +389,14 @@ impl OpenFile {
         } else {
             WritePos::At(offset)
         };
-        self.ops
-            .write(at, src, flags.contains(OpenFlags::NONBLOCK))
-            .map(|w| w.count)
+        let n = self
+            .ops
+            .write(at, src, flags.contains(OpenFlags::NONBLOCK))?
+            .count;
+        if n > 0 {
+            self.notify(inotify::mask::MODIFY);
+        }
+        Ok(n)
     }
 
     /// lseek(2).
@@ -354,15 +412,20 @@ impl OpenFile {
     pub fn read_dir(&self, sink: &mut DirSink<'_>) -> Result<(), Errno> {
         let mut pos = self.lock_position();
         let mut next = *pos;
-        self.ops.read_dir(*pos, &mut |e| {
+        let r = self.ops.read_dir(*pos, &mut |e| {
             let keep = sink(e);
             if keep {
                 next = e.next;
             }
             keep
-        })?;
-        *pos = next;
-        Ok(())
+        });
+        if r.is_ok() {
+            *pos = next;
+        }
+        drop(pos);
+        // Linux's iterate_dir reports the access whatever the listing returned.
+        self.notify(inotify::mask::ACCESS);
+        r
     }
 
     /// Holds the shared offset for a multi-step update (getdents64(2) moves it only once the
@@ -374,11 +437,16 @@ impl OpenFile {
 
 impl Drop for OpenFile {
     /// The last reference to an open file description is gone: its OFD and flock(2) locks go
-    /// with it (Linux's `locks_remove_file`).
+    /// with it (Linux's `locks_remove_file`), and inotify hears the close.
     fn drop(&mut self) {
         if let Some(ctx) = self.locks.get_mut().take() {
             ctx.release_file(crate::locks::file_id(self));
         }
+        self.notify(if self.is_writable() {
+            inotify::mask::CLOSE_WRITE
+        } else {
+            inotify::mask::CLOSE_NOWRITE
+        });
     }
 }
 

@@ -16,7 +16,8 @@
 //!   [`Writer`](initramfs::Writer), and [`initramfs::unpack`] to fill a file system from an
 //!   archive.
 //! - [`Vfs`]: the mount tree, the character-device table and the wall clock, one per kernel;
-//!   [`Location`]s are places in it; [`walk`] resolves paths in it as path_resolution(7) says.
+//!   [`Location`]s are places in it; [`walk`] resolves paths in it as path_resolution(7) says,
+//!   with openat2(2)'s `RESOLVE_*` restrictions when asked.
 //! - [`OpenFile`] (an open file description) over [`FileOps`] (regular files, directories,
 //!   devices, [`pipe`]s, [`eventfd`], [`timerfd`], [`signalfd`], [`epoll`]; sockets live in
 //!   `oxv-net`), and
@@ -24,6 +25,10 @@
 //! - [`readiness`]: one wait-queue model for every pollable file: a file notifies its
 //!   [`readiness::PollQueue`]; blocked readers, poll(2)/select(2) and epoll instances register
 //!   callbacks on it, so epoll_wait(2) costs O(ready).
+//! - [`inotify`]: file-system events (inotify(7)) that the handlers report as they change
+//!   things, read from an [`inotify::Inotify`] file.
+//! - [`write_access`]: who writes a file and which files run as programs (`ETXTBSY`, Linux's
+//!   `i_writecount`); open files and the kernel's exec hold its guards.
 //! - [`FsContext`]: a process's root, cwd and umask.
 //! - [`syscalls`]: one handler per system call, taking the decoded arguments of
 //!   `oxv_abi::Syscall`; the kernel only routes to them.
@@ -114,6 +119,7 @@ pub mod fake;
 pub mod fd_table;
 pub mod file;
 pub mod initramfs;
+pub mod inotify;
 pub mod io;
 pub mod locks;
 pub mod mount;
@@ -128,6 +134,7 @@ pub mod time;
 pub mod timerfd;
 pub mod tmpfs;
 pub mod walk;
+pub mod write_access;
 pub mod xattr;
 
 pub use blocker::Blocker;

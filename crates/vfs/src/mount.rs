@@ -14,6 +14,7 @@
 //! Not here yet: unmounting, bind mounts, mount propagation; mounts are added at boot.
 
 use crate::file::FileOps;
+use crate::inotify::Watches;
 use crate::locks::LockRegistry;
 use crate::node::{DeviceId, FileKind, Inode};
 use crate::time::{RealtimeClock, Timestamp};
@@ -112,9 +113,15 @@ pub struct Mount {
     root: Arc<dyn Inode>,
     mountpoint: Option<Location>,
     flags: MountFlags,
+    watches: Arc<Watches>,
 }
 
 impl Mount {
+    /// The inotify watches of the whole VFS (see [`crate::inotify`]).
+    pub fn watches(&self) -> &Arc<Watches> {
+        &self.watches
+    }
+
     /// Mount id (statx's `stx_mnt_id`); the root mount is 1.
     pub fn id(&self) -> u64 {
         self.id
@@ -227,6 +234,7 @@ pub struct Vfs {
     char_drivers: RwLock<BTreeMap<DeviceId, Arc<dyn CharDriver>>>,
     clock: Arc<dyn RealtimeClock>,
     locks: LockRegistry,
+    watches: Arc<Watches>,
 }
 
 impl Vfs {
@@ -240,12 +248,14 @@ impl Vfs {
         } else {
             1
         };
+        let watches = Arc::new(Watches::new());
         let mount = Arc::new(Mount {
             id: 1,
             fs: root,
             root: root_inode,
             mountpoint: None,
             flags: MountFlags::empty(),
+            watches: watches.clone(),
         });
         Arc::new(Vfs {
             mounts: RwLock::new(alloc::vec![mount]),
@@ -254,6 +264,7 @@ impl Vfs {
             char_drivers: RwLock::new(BTreeMap::new()),
             clock,
             locks: LockRegistry::new(),
+            watches,
         })
     }
 
@@ -283,6 +294,7 @@ impl Vfs {
             fs,
             mountpoint: Some(at.clone()),
             flags,
+            watches: self.watches.clone(),
         });
         self.mounts.write().push(mount.clone());
         Ok(mount)
@@ -344,6 +356,11 @@ impl Vfs {
     /// The file locks of every inode (fcntl(2) record locks, flock(2)).
     pub fn locks(&self) -> &LockRegistry {
         &self.locks
+    }
+
+    /// The inotify watches (see [`crate::inotify`]).
+    pub fn watches(&self) -> &Arc<Watches> {
+        &self.watches
     }
 
     /// The wall clock.

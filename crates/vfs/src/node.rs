@@ -19,6 +19,7 @@
 
 use crate::io::{ReadBuf, WriteBuf, WritePos, Written};
 use crate::time::Timestamp;
+use crate::write_access::WriteCount;
 use crate::xattr::XattrSet;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
@@ -309,6 +310,13 @@ pub trait Inode: Send + Sync {
     /// Current attributes.
     fn metadata(&self) -> Metadata;
 
+    /// The count of writers and running programs of this inode (see
+    /// [`crate::write_access`]), the same one for every handle on the inode. `None`, the
+    /// default, for a file system whose files are never executed: writes are never denied.
+    fn write_count(&self) -> Option<&WriteCount> {
+        None
+    }
+
     /// Changes attributes. The default refuses (`EPERM`), for file systems with fixed ones.
     fn set_attr(&self, attr: &SetAttr) -> Result<(), Errno> {
         let _ = attr;
@@ -404,6 +412,13 @@ pub trait Inode: Send + Sync {
     /// Symlinks: the target.
     fn read_link(&self) -> Result<Vec<u8>, Errno> {
         Err(Errno::EINVAL)
+    }
+
+    /// Symlinks: whether this is a magic link, one that names an object rather than a path
+    /// (procfs's `/proc/<pid>/exe`, `cwd`, `fd/N`), which openat2(2)'s
+    /// `RESOLVE_NO_MAGICLINKS` refuses. The default says no.
+    fn is_magic_link(&self) -> bool {
+        false
     }
 
     /// Regular files: the pages `MAP_SHARED` mappings of the file map, which read and write

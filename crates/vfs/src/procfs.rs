@@ -459,6 +459,10 @@ impl Inode for ProcNode {
             _ => Err(Errno::EINVAL),
         }
     }
+
+    fn is_magic_link(&self) -> bool {
+        matches!(self.which, Which::Exe(_) | Which::Cwd(_) | Which::Fd(..))
+    }
 }
 
 #[cfg(test)]

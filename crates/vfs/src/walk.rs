@@ -14,13 +14,17 @@
 //!   forces following and requires a directory (`ENOTDIR`). At most [`MAX_SYMLINKS`] (40) links
 //!   are followed per resolution, counting across the calls made with one `Walker`; more is
 //!   `ELOOP`. An empty link target is `ENOENT`;
-//! - an empty path is `ENOENT`; callers that accept `AT_EMPTY_PATH` handle it before.
+//! - an empty path is `ENOENT`; callers that accept `AT_EMPTY_PATH` handle it before;
+//! - openat2(2)'s `RESOLVE_*` flags ([`Resolve`], [`Walker::restrict`]) restrict a walk as
+//!   Linux's `LOOKUP_NO_XDEV`, `LOOKUP_NO_MAGICLINKS`, `LOOKUP_NO_SYMLINKS`, `LOOKUP_BENEATH`
+//!   and `LOOKUP_IN_ROOT` do.
 //!
 //! Calls that create or remove a name use [`Walker::resolve_parent`], which stops before the
 //! last component and reports it (with `.`, `..` and `/` told apart, since each call refuses
 //! them with its own errno). Permission checks are absent: oxv runs one root user, who may
 //! search any directory.
 
+use crate::inotify::Entry;
 use crate::mount::{Location, Vfs};
 use crate::node::FileKind;
 use alloc::borrow::Cow;
@@ -66,12 +70,36 @@ enum Walked {
     Parent(ParentAndName),
 }
 
+bitflags::bitflags! {
+    /// openat2(2)'s `RESOLVE_*` restrictions on a walk (see [`Walker::restrict`]).
+    #[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+    pub struct Resolve: u64 {
+        /// No mount crossing anywhere in the walk, symlinks included: `EXDEV`.
+        const NO_XDEV = linux_raw_sys::general::RESOLVE_NO_XDEV as u64;
+        /// No magic links (`/proc/<pid>/{exe,cwd,fd/N}`): `ELOOP`.
+        const NO_MAGICLINKS = linux_raw_sys::general::RESOLVE_NO_MAGICLINKS as u64;
+        /// No symlinks at all: `ELOOP`.
+        const NO_SYMLINKS = linux_raw_sys::general::RESOLVE_NO_SYMLINKS as u64;
+        /// Stay beneath the starting directory: an absolute path or symlink, `..` above the
+        /// start, or a magic link is `EXDEV`.
+        const BENEATH = linux_raw_sys::general::RESOLVE_BENEATH as u64;
+        /// Treat the starting directory as the root (`/`, `..` and absolute symlinks stay
+        /// in it); magic links are `EXDEV`.
+        const IN_ROOT = linux_raw_sys::general::RESOLVE_IN_ROOT as u64;
+        /// Only what needs no I/O: openat2 refuses creating and truncating opens with
+        /// `EAGAIN`; every walk of these in-memory trees counts as cached.
+        const CACHED = linux_raw_sys::general::RESOLVE_CACHED as u64;
+    }
+}
+
 /// Resolves paths within one process's view: its root, the mount tree of a [`Vfs`], and a
 /// symlink budget shared by every call made through this walker.
 pub struct Walker<'v> {
     vfs: &'v Vfs,
     root: Location,
     links_left: u32,
+    resolve: Resolve,
+    entry: Option<Entry>,
 }
 
 impl<'v> Walker<'v> {
@@ -81,6 +109,67 @@ impl<'v> Walker<'v> {
             vfs,
             root,
             links_left: MAX_SYMLINKS,
+            resolve: Resolve::empty(),
+            entry: None,
+        }
+    }
+
+    /// The directory and name of the last component the last walk ended on, kept only while
+    /// some inotify watch exists (for the events the directory hears, see
+    /// [`crate::inotify`]); `None` for `.`, `..` and `/`.
+    pub fn take_entry(&mut self) -> Option<Entry> {
+        self.entry.take()
+    }
+
+    /// Applies openat2(2)'s restrictions to every later walk; with `BENEATH` or `IN_ROOT`,
+    /// `start` (the dirfd) becomes the walk's root. The caller refuses unknown bits and
+    /// `BENEATH | IN_ROOT`.
+    pub fn restrict(&mut self, resolve: Resolve, start: &Location) {
+        self.resolve = resolve;
+        if resolve.intersects(Resolve::BENEATH | Resolve::IN_ROOT) {
+            self.root = start.clone();
+        }
+    }
+
+    /// The checks before following the symlink `link` (already counted) whose target is
+    /// `target`, found in directory `from` (Linux's `pick_link` and `nd_jump_link`):
+    /// `ELOOP` for any symlink under `NO_SYMLINKS` and a magic link under `NO_MAGICLINKS`,
+    /// `EXDEV` for a magic link under a scope, and for an absolute target that jumps out of
+    /// the scope (`BENEATH`) or to another mount (`NO_XDEV`).
+    pub fn check_link(&self, from: &Location, link: &Location, target: &[u8]) -> Result<(), Errno> {
+        let r = self.resolve;
+        if r.is_empty() {
+            return Ok(());
+        }
+        if r.contains(Resolve::NO_SYMLINKS) {
+            return Err(Errno::ELOOP);
+        }
+        let scoped = r.intersects(Resolve::BENEATH | Resolve::IN_ROOT);
+        if link.inode().is_magic_link() {
+            if r.contains(Resolve::NO_MAGICLINKS) {
+                return Err(Errno::ELOOP);
+            }
+            if scoped {
+                return Err(Errno::EXDEV);
+            }
+        }
+        if target.first() == Some(&b'/') {
+            if r.contains(Resolve::BENEATH) {
+                return Err(Errno::EXDEV);
+            }
+            if r.contains(Resolve::NO_XDEV) && from.mount().id() != self.root.mount().id() {
+                return Err(Errno::EXDEV);
+            }
+        }
+        Ok(())
+    }
+
+    /// `EXDEV` for a step from `from` to `to` onto another mount under `NO_XDEV`.
+    fn check_step(&self, from: &Location, to: &Location) -> Result<(), Errno> {
+        if self.resolve.contains(Resolve::NO_XDEV) && from.mount().id() != to.mount().id() {
+            Err(Errno::EXDEV)
+        } else {
+            Ok(())
         }
     }
 
@@ -126,10 +215,13 @@ impl<'v> Walker<'v> {
         Ok(())
     }
 
-    /// The entry `name` of directory `dir`, entering whatever is mounted on it.
+    /// The entry `name` of directory `dir`, entering whatever is mounted on it (`EXDEV` under
+    /// `NO_XDEV` if something is).
     pub fn child(&self, dir: &Location, name: &[u8]) -> Result<Location, Errno> {
         let inode = dir.inode().lookup(name)?;
-        Ok(self.vfs.cross_mounts(dir.with_inode(inode)))
+        let next = self.vfs.cross_mounts(dir.with_inode(inode));
+        self.check_step(dir, &next)?;
+        Ok(next)
     }
 
     /// `..` of directory `cur`: itself at the process root, the parent of the covered
@@ -161,6 +253,9 @@ impl<'v> Walker<'v> {
         let mut buf: Cow<'_, [u8]> = Cow::Borrowed(path);
         let mut i = 0usize;
         let mut cur = if path[0] == b'/' {
+            if self.resolve.contains(Resolve::BENEATH) {
+                return Err(Errno::EXDEV);
+            }
             self.root.clone()
         } else {
             start.clone()
@@ -213,13 +308,21 @@ impl<'v> Walker<'v> {
             }
             let next = match comp {
                 b"." => cur.clone(),
-                b".." => self.dotdot(&cur)?,
+                b".." => {
+                    if self.resolve.contains(Resolve::BENEATH) && cur.same(&self.root) {
+                        return Err(Errno::EXDEV);
+                    }
+                    let up = self.dotdot(&cur)?;
+                    self.check_step(&cur, &up)?;
+                    up
+                }
                 name => self.child(&cur, name)?,
             };
             let follow = !is_last || trailing_slash || matches!(mode, Mode::Follow);
             if follow && next.inode().kind() == FileKind::Symlink {
                 self.count_link()?;
                 let target = next.inode().read_link()?;
+                self.check_link(&cur, &next, &target)?;
                 if target.is_empty() {
                     return Err(Errno::ENOENT);
                 }
@@ -242,6 +345,11 @@ impl<'v> Walker<'v> {
                 if trailing_slash && !next.is_dir() {
                     return Err(Errno::ENOTDIR);
                 }
+                self.entry = (comp != b"." && comp != b".." && self.vfs.watches().is_active())
+                    .then(|| Entry {
+                        dir: cur.clone(),
+                        name: comp.to_vec(),
+                    });
                 return Ok(Walked::Node(next));
             }
             cur = next;

@@ -3,7 +3,8 @@
 //! In Linux's order: the path and the argument and environment strings are copied in (each
 //! string at most `MAX_ARG_STRLEN`, all of them at most a quarter of the stack limit:
 //! `E2BIG`); the file is opened for execution (`EACCES` unless it is a regular file with an
-//! execute bit; `ENOENT`, `ENOTDIR`, `ELOOP` from the walk); a `#!` script runs its
+//! execute bit; `ENOENT`, `ENOTDIR`, `ELOOP` from the walk; `ETXTBSY` if it is open for
+//! writing, and from then on until the exec ends, writing it is `ETXTBSY`); a `#!` script runs its
 //! interpreter (at most four levels of interpreters, then `ELOOP`); an ELF file (and its
 //! dynamic linker) is loaded into a new address space (`ENOEXEC` for a file that is neither).
 //! Until then nothing has changed and an error returns to the caller.
@@ -33,6 +34,7 @@ use oxv_abi::linux::fs::OpenFlags;
 use oxv_abi::user::{PATH_MAX, read_path};
 use oxv_abi::{Errno, SysResult, UserAddr, UserCStr, UserMemory, UserPtr};
 use oxv_mm::{AddressSpace, AddressSpaceConfig};
+use oxv_vfs::write_access::DenyWrite;
 use oxv_vfs::{FileKind, OpenFile};
 
 /// `AT_FDCWD`.
@@ -86,12 +88,13 @@ pub fn execveat(
     let args = read_strings(mem, argv, &mut used, budget)?;
     let env = read_strings(mem, envp, &mut used, budget)?;
     let file = open_for_exec(&p, dirfd, &path, flags)?;
+    let deny = exec::deny_write(&file)?;
     let exe = if path.is_empty() {
         Vec::new()
     } else {
         path.clone()
     };
-    exec_image(frame, &p, file, exe, args, env, 0)
+    exec_image(frame, &p, (file, deny), exe, args, env, 0)
 }
 
 /// Copies a NULL-terminated array of string pointers in (a null array is empty, as Linux
@@ -157,6 +160,19 @@ fn open_for_exec(p: &Process, dirfd: i32, path: &[u8], flags: i32) -> Result<Arc
     Ok(file)
 }
 
+/// Opens a script's interpreter for exec: executable, and (`ETXTBSY`) not open for writing;
+/// writes to it are denied for the rest of the exec.
+fn open_interpreter(p: &Process, path: &[u8]) -> Result<ExecFile, Errno> {
+    let file = p.fs.open(path, OpenFlags::empty(), 0)?;
+    check_executable(&file)?;
+    let deny = exec::deny_write(&file)?;
+    Ok((file, deny))
+}
+
+/// A file being exec'd, with the denial of writes to it (Linux's `deny_write_access` in
+/// `do_open_execat`) that lasts for the exec; the loaded image takes its own.
+type ExecFile = (Arc<OpenFile>, Option<DenyWrite>);
+
 /// Linux's `may_open(MAY_EXEC)` for root: a regular file with at least one execute bit.
 fn check_executable(file: &OpenFile) -> Result<(), Errno> {
     let meta = file.stat()?;
@@ -168,11 +184,12 @@ fn check_executable(file: &OpenFile) -> Result<(), Errno> {
 
 /// Loads `file` (a script's interpreter in its place) and, if that works, replaces the
 /// calling process's program with it. `exe` is the path as given (a script's name goes in
-/// the interpreter's arguments).
+/// the interpreter's arguments). `file` comes with the denial of writes that lasts for the
+/// exec.
 fn exec_image(
     frame: &mut TrapFrame,
     p: &Arc<Process>,
-    file: Arc<OpenFile>,
+    (file, _exec_deny): ExecFile,
     exe: Vec<u8>,
     args: Vec<Vec<u8>>,
     env: Vec<Vec<u8>>,
@@ -186,8 +203,7 @@ fn exec_image(
         if depth >= MAX_INTERPRETER_DEPTH {
             return Err(Errno::ELOOP);
         }
-        let interp_file = p.fs.open(&interp, OpenFlags::empty(), 0)?;
-        check_executable(&interp_file)?;
+        let interp_file = open_interpreter(p, &interp)?;
         let mut new_args = vec![interp.clone()];
         new_args.extend(arg);
         new_args.push(exe);

@@ -575,11 +575,18 @@ fn dispatch(p: &Process, call: &Syscall, frame: &mut TrapFrame) -> SysResult {
             offset,
             len,
         } => fs::fallocate::fallocate(cx, files, fd, mode, offset, len),
-        S::Openat2 { .. }
-        | S::InotifyInit
-        | S::InotifyInit1 { .. }
-        | S::InotifyAddWatch { .. }
-        | S::InotifyRmWatch { .. } => Err(Errno::ENOSYS),
+        S::Openat2 {
+            dirfd,
+            pathname,
+            how,
+            size,
+        } => fs::openat2::openat2(cx, files, mem, dirfd, pathname, how, size),
+        S::InotifyInit => fs::inotify::inotify_init(cx, files, &blocker()),
+        S::InotifyInit1 { flags } => fs::inotify::inotify_init1(cx, files, &blocker(), flags),
+        S::InotifyAddWatch { fd, pathname, mask } => {
+            fs::inotify::inotify_add_watch(cx, files, mem, fd, pathname, mask)
+        }
+        S::InotifyRmWatch { fd, wd } => fs::inotify::inotify_rm_watch(files, fd, wd),
 
         // Memory (oxv-mm).
         S::Mmap {

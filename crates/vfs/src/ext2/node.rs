@@ -46,6 +46,9 @@ pub struct Ext2Node {
     kind: FileKind,
     fs: Arc<Shared>,
     io: SleepLock<()>,
+    /// Writers and running programs (see [`crate::write_access`]); one per inode, as the
+    /// node is.
+    writes: crate::write_access::WriteCount,
 }
 
 impl Drop for Ext2Node {
@@ -72,6 +75,7 @@ pub(crate) fn node_for(
         kind,
         fs: shared.clone(),
         io: SleepLock::new((), shared.state.sleeper()),
+        writes: crate::write_access::WriteCount::new(),
     });
     st.nodes.insert(ino, Arc::downgrade(&n));
     n
@@ -622,6 +626,10 @@ impl Ext2Node {
 impl Inode for Ext2Node {
     fn as_any(&self) -> &dyn Any {
         self
+    }
+
+    fn write_count(&self) -> Option<&crate::write_access::WriteCount> {
+        Some(&self.writes)
     }
 
     fn ino(&self) -> u64 {

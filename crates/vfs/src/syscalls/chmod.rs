@@ -69,7 +69,7 @@ pub fn fchmod(cx: &FsContext, files: &FdTable, fd: i32, mode: u32) -> SysResult 
 }
 
 fn change_mode(cx: &FsContext, target: &Target, mode: u32) -> SysResult {
-    if let Target::Named(loc) = target
+    if let Target::Named(loc, _) = target
         && loc.inode().kind() == FileKind::Symlink
     {
         return Err(Errno::EOPNOTSUPP);

@@ -30,7 +30,7 @@ pub fn getdents64(files: &FdTable, mem: &mut dyn UserMemory, fd: i32, buf: UserB
     let mut too_small = false;
     let mut pos = file.lock_position();
     let mut next = *pos;
-    file.ops().read_dir(*pos, &mut |e| {
+    let listed = file.ops().read_dir(*pos, &mut |e| {
         let reclen = record_len(e.name.len());
         if out.len() + reclen > cap {
             too_small = out.is_empty();
@@ -48,7 +48,10 @@ pub fn getdents64(files: &FdTable, mem: &mut dyn UserMemory, fd: i32, buf: UserB
         out.resize(start + reclen, 0);
         next = e.next;
         true
-    })?;
+    });
+    // Linux's iterate_dir reports the access whatever the listing returned.
+    file.notify(crate::inotify::mask::ACCESS);
+    listed?;
     if too_small {
         return Err(Errno::EINVAL);
     }

@@ -49,6 +49,8 @@ pub fn symlinkat(
     };
     dir.inode()
         .create(&name, NewNode::Symlink(&target), &attrs)?;
+    let watches = cx.vfs().watches();
+    watches.entry_event(&dir, &name, crate::inotify::mask::CREATE, false, 0);
     Ok(0)
 }
 
@@ -101,6 +103,10 @@ pub fn linkat(
         return Err(Errno::EPERM);
     }
     dir.inode().link(&name, &**source.inode(), cx.vfs().now())?;
+    // Linux's fsnotify_link: the link count changed, then the new entry.
+    let watches = cx.vfs().watches();
+    watches.inode_event(&source, None, crate::inotify::mask::ATTRIB);
+    watches.entry_event(&dir, &name, crate::inotify::mask::CREATE, false, 0);
     Ok(0)
 }
 

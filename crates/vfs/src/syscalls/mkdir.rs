@@ -64,5 +64,7 @@ pub fn mkdir_at(
         now: cx.vfs().now(),
     };
     let inode = p.dir.inode().create(&name, NewNode::Directory, &attrs)?;
+    let watches = cx.vfs().watches();
+    watches.entry_event(&p.dir, &name, crate::inotify::mask::CREATE, true, 0);
     Ok(p.dir.with_inode(inode))
 }

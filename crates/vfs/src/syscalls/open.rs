@@ -15,7 +15,10 @@
 //! - `O_TRUNC` empties an existing regular file (even when opened read-only, as Linux does)
 //!   and stamps mtime and ctime;
 //! - writing to a read-only mount is `EROFS` (device nodes excepted); an access mode of 3 is
-//!   accepted (an fd for ioctl(2) only).
+//!   accepted (an fd for ioctl(2) only);
+//! - a regular file opened for writing (or truncated) while it runs as a program is `ETXTBSY`;
+//!   the open file holds write access until it is closed, so exec of it is `ETXTBSY` meanwhile
+//!   (see [`crate::write_access`]).
 //!
 //! Order: flag `EINVAL`s, then the path copy (`EFAULT`, `ENAMETOOLONG`, `ENOENT` if empty),
 //! then `EMFILE` if the fd table is full, then the walk.
@@ -24,9 +27,11 @@ use super::{copy_nonempty_path, start_of};
 use crate::context::FsContext;
 use crate::fd_table::FdTable;
 use crate::file::{DirectoryFile, FileOps, OpenFile, PathFile, RegularFile};
+use crate::inotify::{self, Entry};
 use crate::mount::Location;
 use crate::node::{FileKind, NewAttrs, NewNode, SetAttr};
-use crate::walk::LastComponent;
+use crate::walk::{LastComponent, Walker};
+use crate::write_access::WriteAccess;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use oxv_abi::linux::fs::{AT_FDCWD, OpenFlags, S_IALLUGO};
@@ -112,11 +117,23 @@ pub fn open_at(
     flags: OpenFlags,
     mode: u32,
 ) -> Result<Arc<OpenFile>, Errno> {
+    open_walk(cx, &mut cx.walker(), start, path, flags, mode)
+}
+
+/// [`open_at`] with a given walker (openat2(2) restricts it).
+pub(crate) fn open_walk(
+    cx: &FsContext,
+    walker: &mut Walker<'_>,
+    start: &Location,
+    path: &[u8],
+    flags: OpenFlags,
+    mode: u32,
+) -> Result<Arc<OpenFile>, Errno> {
     let flags = sanitize(flags)?;
-    let mut walker = cx.walker();
     if !flags.contains(OpenFlags::CREAT) {
         let loc = walker.resolve(start, path, !flags.contains(OpenFlags::NOFOLLOW))?;
-        return open_existing(cx, loc, flags, false);
+        let entry = walker.take_entry();
+        return open_existing(cx, loc, flags, false, entry);
     }
     let mut dir_start = start.clone();
     let mut path: Vec<u8> = path.to_vec();
@@ -141,6 +158,7 @@ pub fn open_at(
                     }
                     walker.count_link()?;
                     let target = existing.inode().read_link()?;
+                    walker.check_link(&p.dir, &existing, &target)?;
                     if target.is_empty() {
                         return Err(Errno::ENOENT);
                     }
@@ -148,7 +166,11 @@ pub fn open_at(
                     path = target;
                     continue;
                 }
-                return open_existing(cx, existing, flags, false);
+                let entry = cx.vfs().watches().is_active().then(|| Entry {
+                    dir: p.dir.clone(),
+                    name: name.clone(),
+                });
+                return open_existing(cx, existing, flags, false, entry);
             }
             Err(Errno::ENOENT) => {
                 p.dir.check_writable()?;
@@ -159,7 +181,11 @@ pub fn open_at(
                     now: cx.vfs().now(),
                 };
                 let inode = p.dir.inode().create(&name, NewNode::Regular, &attrs)?;
-                return open_existing(cx, p.dir.with_inode(inode), flags, true);
+                let watches = cx.vfs().watches();
+                watches.entry_event(&p.dir, &name, inotify::mask::CREATE, false, 0);
+                let loc = p.dir.with_inode(inode);
+                let entry = watches.is_active().then(|| Entry { dir: p.dir, name });
+                return open_existing(cx, loc, flags, true, entry);
             }
             Err(e) => return Err(e),
         }
@@ -172,6 +198,7 @@ fn open_existing(
     loc: Location,
     flags: OpenFlags,
     created: bool,
+    entry: Option<Entry>,
 ) -> Result<Arc<OpenFile>, Errno> {
     let kind = loc.inode().kind();
     if flags.contains(OpenFlags::PATH) {
@@ -198,6 +225,12 @@ fn open_existing(
         FileKind::Regular | FileKind::Directory if wants_write => loc.check_writable()?,
         _ => {}
     }
+    // Linux's do_dentry_open and handle_truncate: writing to a running program is ETXTBSY.
+    let writer = if kind == FileKind::Regular && (flags.access_bits() != 0 || truncate) {
+        Some(WriteAccess::get(loc.inode())?)
+    } else {
+        None
+    };
     let ops: Arc<dyn FileOps> = match kind {
         FileKind::Regular => RegularFile::new(loc.inode().clone(), cx.vfs().clock().clone()),
         FileKind::Directory => DirectoryFile::new(loc.inode().clone()),
@@ -218,5 +251,12 @@ fn open_existing(
             ..SetAttr::default()
         })?;
     }
-    Ok(OpenFile::new(ops, flags, Some(loc)))
+    // A read-only open with O_TRUNC needed write access only to truncate.
+    let writer = writer.filter(|_| flags.access_bits() != 0);
+    let file = OpenFile::with_access(ops, flags, Some(loc), writer, entry);
+    if truncate {
+        file.notify(inotify::mask::MODIFY);
+    }
+    file.notify(inotify::mask::OPEN);
+    Ok(file)
 }

@@ -15,6 +15,7 @@
 use super::{copy_nonempty_path, start_of};
 use crate::context::FsContext;
 use crate::fd_table::FdTable;
+use crate::inotify;
 use crate::mount::Location;
 use crate::walk::LastComponent;
 use oxv_abi::linux::fs::{AT_FDCWD, RenameFlags};
@@ -119,5 +120,49 @@ pub fn rename_at(
     }
     op.dir
         .inode()
-        .rename(&old_name, &**np.dir.inode(), &new_name, flags, vfs.now())
+        .rename(&old_name, &**np.dir.inode(), &new_name, flags, vfs.now())?;
+    notify_move(
+        cx, &op.dir, &old_name, &np.dir, &new_name, &source, target, flags,
+    );
+    Ok(())
+}
+
+/// inotify for a rename, as Linux's `fsnotify_move`: `IN_MOVED_FROM` and `IN_MOVED_TO` with
+/// one cookie, `IN_MOVE_SELF` on the moved object; a replaced target loses a link (and, if
+/// that was its last, is deleted); an exchange moves both ways.
+#[allow(clippy::too_many_arguments)]
+fn notify_move(
+    cx: &FsContext,
+    old_dir: &Location,
+    old_name: &[u8],
+    new_dir: &Location,
+    new_name: &[u8],
+    source: &Location,
+    target: Option<Location>,
+    flags: RenameFlags,
+) {
+    let watches = cx.vfs().watches();
+    if !watches.is_active() {
+        return;
+    }
+    let one_way =
+        |from_dir: &Location, from: &[u8], to_dir: &Location, to: &[u8], what: &Location| {
+            let cookie = watches.next_cookie();
+            let is_dir = what.is_dir();
+            watches.entry_event(from_dir, from, inotify::mask::MOVED_FROM, is_dir, cookie);
+            watches.entry_event(to_dir, to, inotify::mask::MOVED_TO, is_dir, cookie);
+        };
+    one_way(old_dir, old_name, new_dir, new_name, source);
+    if flags.contains(RenameFlags::EXCHANGE) {
+        if let Some(t) = &target {
+            one_way(new_dir, new_name, old_dir, old_name, t);
+            watches.inode_event(t, None, inotify::mask::MOVE_SELF);
+        }
+    } else if let Some(t) = &target {
+        watches.inode_event(t, None, inotify::mask::ATTRIB);
+        if t.inode().metadata().nlink == 0 {
+            watches.inode_removed(t);
+        }
+    }
+    watches.inode_event(source, None, inotify::mask::MOVE_SELF);
 }

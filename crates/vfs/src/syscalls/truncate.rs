@@ -2,13 +2,16 @@
 //!
 //! As Linux: a negative length is `EINVAL` first; truncate follows symlinks, refuses
 //! directories with `EISDIR`, other non-regular files with `EINVAL`, read-only mounts with
-//! `EROFS`; ftruncate needs a regular file open for writing (`EINVAL` otherwise). Both stamp
-//! mtime and ctime.
+//! `EROFS`, a running program with `ETXTBSY`; ftruncate needs a regular file open for writing
+//! (`EINVAL` otherwise), which cannot be a running program (see [`crate::write_access`]).
+//! Both stamp mtime and ctime.
 
-use super::{copy_nonempty_path, io_file, lookup_at};
+use super::{copy_nonempty_path, io_file, start_of};
 use crate::context::FsContext;
 use crate::fd_table::FdTable;
+use crate::inotify;
 use crate::node::{FileKind, SetAttr};
+use crate::write_access::WriteAccess;
 use oxv_abi::linux::fs::AT_FDCWD;
 use oxv_abi::{Errno, SysResult, UserCStr, UserMemory};
 
@@ -27,13 +30,16 @@ pub fn truncate(
         return Err(Errno::EINVAL);
     }
     let path = copy_nonempty_path(mem, path)?;
-    let loc = lookup_at(cx, files, AT_FDCWD, &path, true)?;
+    let start = start_of(cx, files, AT_FDCWD, &path)?;
+    let mut walker = cx.walker();
+    let loc = walker.resolve(&start, &path, true)?;
     match loc.inode().kind() {
         FileKind::Directory => return Err(Errno::EISDIR),
         FileKind::Regular => {}
         _ => return Err(Errno::EINVAL),
     }
     loc.check_writable()?;
+    let _writer = WriteAccess::get(loc.inode())?;
     let now = cx.vfs().now();
     loc.inode().set_attr(&SetAttr {
         size: Some(length as u64),
@@ -41,6 +47,10 @@ pub fn truncate(
         ctime: now,
         ..SetAttr::default()
     })?;
+    let watches = cx.vfs().watches();
+    if watches.is_active() {
+        watches.inode_event(&loc, walker.take_entry().as_ref(), inotify::mask::MODIFY);
+    }
     Ok(0)
 }
 
@@ -54,5 +64,6 @@ pub fn ftruncate(files: &FdTable, fd: i32, length: i64) -> SysResult {
         return Err(Errno::EINVAL);
     }
     file.ops().truncate(length as u64)?;
+    file.notify(inotify::mask::MODIFY);
     Ok(0)
 }

@@ -11,6 +11,7 @@
 use super::{copy_nonempty_path, start_of};
 use crate::context::FsContext;
 use crate::fd_table::FdTable;
+use crate::inotify;
 use crate::mount::Location;
 use crate::node::FileKind;
 use crate::walk::LastComponent;
@@ -73,7 +74,18 @@ pub fn unlink_at(cx: &FsContext, start: &Location, path: &[u8]) -> Result<(), Er
     if p.trailing_slash {
         return Err(Errno::ENOTDIR);
     }
-    p.dir.inode().unlink(&name, cx.vfs().now())
+    p.dir.inode().unlink(&name, cx.vfs().now())?;
+    // Linux's vfs_unlink: the link count changed, the inode may be gone, the entry is.
+    let watches = cx.vfs().watches();
+    if watches.is_active() {
+        let child = p.dir.with_inode(child);
+        watches.inode_event(&child, None, inotify::mask::ATTRIB);
+        if child.inode().metadata().nlink == 0 {
+            watches.inode_removed(&child);
+        }
+        watches.entry_event(&p.dir, &name, inotify::mask::DELETE, false, 0);
+    }
+    Ok(())
 }
 
 /// Removes the empty directory `path` (relative to `start`) with rmdir(2)'s rules.
@@ -93,5 +105,11 @@ pub fn rmdir_at(cx: &FsContext, start: &Location, path: &[u8]) -> Result<(), Err
     if cx.vfs().mounted_on(&child).is_some() || child.same(&cx.root()) {
         return Err(Errno::EBUSY);
     }
-    p.dir.inode().rmdir(&name, cx.vfs().now())
+    p.dir.inode().rmdir(&name, cx.vfs().now())?;
+    let watches = cx.vfs().watches();
+    if watches.is_active() {
+        watches.inode_removed(&child);
+        watches.entry_event(&p.dir, &name, inotify::mask::DELETE, true, 0);
+    }
+    Ok(())
 }

@@ -33,6 +33,7 @@ use crate::node::{
     DeviceId, DirEntry, DirSink, FileKind, Inode, Metadata, NewAttrs, NewNode, SetAttr,
 };
 use crate::time::Timestamp;
+use crate::write_access::WriteCount;
 use crate::xattr::{self, XattrMap, XattrSet};
 use alloc::boxed::Box;
 use alloc::collections::BTreeMap;
@@ -215,6 +216,8 @@ pub(crate) struct Node {
     state: Mutex<State>,
     /// Extended attributes (see [`crate::xattr`]).
     xattrs: XattrMap,
+    /// Writers and running programs (see [`crate::write_access`]).
+    writes: WriteCount,
 }
 
 impl Node {
@@ -233,6 +236,7 @@ impl Node {
             fs: fs.clone(),
             this: this.clone(),
             data,
+            writes: WriteCount::new(),
             state: Mutex::new(State {
                 attrs: Attrs {
                     perm: attrs.perm & 0o7777,
@@ -320,6 +324,10 @@ impl Node {
 impl Inode for Node {
     fn as_any(&self) -> &dyn Any {
         self
+    }
+
+    fn write_count(&self) -> Option<&WriteCount> {
+        Some(&self.writes)
     }
 
     fn ino(&self) -> u64 {

@@ -9,9 +9,12 @@ mod events;
 mod fds;
 mod files;
 mod metadata;
+mod notify;
 mod opening;
 mod polling;
+mod resolve;
 mod rw;
+mod write_denial;
 
 use super::*;
 use crate::devfs::{self, DevfsDevices};
