@@ -4,8 +4,9 @@
 //! Two ways to build it:
 //!
 //! - **From the host** (the default): the program, found by its host path (or on `PATH`),
-//!   goes in at its canonical path, which is also argv[0]. A dynamically linked program also
-//!   gets its interpreter and every library it needs ([`crate::deps`]), each at the host path
+//!   goes in at its canonical path, which is also argv[0] (when it was named through a
+//!   symlink, the link goes in too and is argv[0], as on Linux). A dynamically linked
+//!   program also gets its interpreter and every library it needs ([`crate::deps`]), each at the host path
 //!   the loader will open, with the symlinks on the way kept as symlinks (so
 //!   `/lib64/ld-linux-x86-64.so.2` works exactly as on the host), and the few files glibc
 //!   reads at run time ([`RUNTIME_FILES`]; generated, not the host's, so that no host
@@ -91,8 +92,15 @@ pub fn build(args: &RunArgs, ws: &Workspace) -> Result<Payload, CliError> {
         }
         None => Root::host(),
     };
+    // The name the program was invoked by, when it is a symlink to `program` (multi-call
+    // binaries such as redis-server -> redis-check-rdb look at argv[0]).
+    let mut invoked_as: Option<String> = None;
     let (program, bytes) = match command.next() {
-        Some(p) if root.is_host() => read_host_program(p)?,
+        Some(p) if root.is_host() => {
+            let (program, bytes) = read_host_program(p)?;
+            invoked_as = symlink_name(p, &program);
+            (program, bytes)
+        }
         Some(p) => read_rootfs_program(&root, p, guest_env(args, "PATH"))?,
         None if root.is_host() => {
             setup::ensure(ws, Requirement::RUN, verbose)?;
@@ -193,6 +201,14 @@ pub fn build(args: &RunArgs, ws: &Workspace) -> Result<Payload, CliError> {
         );
     }
 
+    // Linux execs the link and the program sees the link's name as argv[0]; so does oxv.
+    let program = match invoked_as {
+        Some(link) => {
+            image.add_symlink(&link, &program)?;
+            link
+        }
+        None => program,
+    };
     let mut argv = vec![program.clone().into_bytes()];
     argv.extend(command.cloned().map(OsString::into_vec));
     Ok(Payload {
@@ -209,6 +225,33 @@ fn guest_env<'a>(args: &'a RunArgs, name: &str) -> Option<&'a str> {
         .rev()
         .find(|v| v.name == name)
         .map(|v| v.value.as_str())
+}
+
+/// The absolute path `given` names when its last component is a symlink whose target is
+/// the `canonical` program (its directories resolved, the link itself kept); `None` when
+/// `given` names the file itself.
+fn symlink_name(given: &std::ffi::OsStr, canonical: &str) -> Option<String> {
+    let mut path = PathBuf::from(given);
+    if !given.as_encoded_bytes().contains(&b'/') && !path.exists() {
+        path = given.to_str().and_then(find_in_path)?;
+    }
+    if !std::fs::symlink_metadata(&path)
+        .ok()?
+        .file_type()
+        .is_symlink()
+    {
+        return None;
+    }
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.canonicalize().ok()?,
+        _ => std::env::current_dir().ok()?.canonicalize().ok()?,
+    };
+    let named = dir
+        .join(path.file_name()?)
+        .into_os_string()
+        .into_string()
+        .ok()?;
+    (named != canonical).then_some(named)
 }
 
 /// Reads a host program: a name without a slash that is not in the current directory is
@@ -466,6 +509,28 @@ mod tests {
 
     fn ws() -> Workspace {
         Workspace::locate()
+    }
+
+    #[test]
+    fn a_program_run_through_a_symlink_sees_the_links_name() {
+        // Multi-call programs (redis-server -> redis-check-rdb) look at argv[0].
+        let dir = std::env::temp_dir().join(format!("oxv-payload-argv0-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::copy("/bin/ls", dir.join("real-ls")).unwrap();
+        std::os::unix::fs::symlink("real-ls", dir.join("alias")).unwrap();
+        let dir = std::fs::canonicalize(&dir).unwrap();
+        let link = dir.join("alias");
+        let p = build(&run_args(&[link.to_str().unwrap(), "x"]), &ws()).unwrap();
+        assert_eq!(p.argv, [link.to_str().unwrap().as_bytes(), b"x"]);
+        assert_eq!(p.program, link.to_str().unwrap());
+        assert!(p.image.contains(link.to_str().unwrap()));
+        assert!(p.image.contains(dir.join("real-ls").to_str().unwrap()));
+        // The file itself keeps its own name.
+        let real = dir.join("real-ls");
+        let p = build(&run_args(&[real.to_str().unwrap()]), &ws()).unwrap();
+        assert_eq!(p.argv, [real.to_str().unwrap().as_bytes()]);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -78,6 +78,22 @@ impl Requirement {
             command: "python3",
             package: "python3",
         },
+        Requirement::AppPackage {
+            command: "redis-server",
+            package: "redis-server",
+        },
+        Requirement::AppPackage {
+            command: "redis-benchmark",
+            package: "redis-tools",
+        },
+        Requirement::AppPackage {
+            command: "nginx",
+            package: "nginx-light",
+        },
+        Requirement::AppPackage {
+            command: "lighttpd",
+            package: "lighttpd",
+        },
     ];
 
     fn stamp_id(self) -> String {

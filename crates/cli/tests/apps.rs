@@ -11,12 +11,14 @@
 //! ```
 //!
 //! Set `OXV_KERNEL` to boot a prebuilt kernel (`oxv test` does). A program missing from the
-//! host fails its test with the package to install. Servers (redis, nginx, lighttpd) need
-//! networking, which oxv does not have yet: they have no tests here.
+//! host fails its test with the package to install. Servers (redis, nginx, lighttpd) run in
+//! the guest with `-p` and are driven from the host through QEMU's port forwarding.
 
-use std::io::Write;
+use std::io::{Read, Write};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 /// Per-run limit: generous for TCG on a busy 2-core machine (Python starts in ~8 s).
 const TIMEOUT_SECS: &str = "180";
@@ -537,4 +539,251 @@ fn dynamic_musl_program_runs_through_musls_loader() {
     let out = oxv("run", &[exe.to_str().unwrap(), "musl"], b"");
     assert_status(&out, 0);
     assert_eq!(stdout(&out), "musl 1.414\n");
+}
+
+/// A server running in oxv with a host port forwarded to it; killed when dropped.
+struct GuestServer {
+    child: Child,
+    port: u16,
+}
+
+impl GuestServer {
+    /// Boots `oxv run -p FREE:guest_port ARGS...` in the background.
+    fn start(guest_port: u16, args: &[&str]) -> GuestServer {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free host port")
+            .port();
+        let child = Command::new(env!("CARGO_BIN_EXE_oxv"))
+            .args(["run", "--timeout", TIMEOUT_SECS, "-p"])
+            .arg(format!("{port}:{guest_port}"))
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn oxv");
+        GuestServer { child, port }
+    }
+
+    /// Sends `request` on a new connection and returns everything the server answers before
+    /// it closes (or `idle` passes with nothing new); retried until the guest is up (QEMU
+    /// accepts on the host side at once, then resets while nothing listens in the guest).
+    fn exchange(&mut self, request: &[u8], until: impl Fn(&[u8]) -> bool) -> Vec<u8> {
+        let deadline = Instant::now() + Duration::from_secs(120);
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                let mut err = String::new();
+                if let Some(e) = self.child.stderr.as_mut() {
+                    let _ = e.read_to_string(&mut err);
+                }
+                panic!("the guest server exited early ({status}):\n{err}");
+            }
+            if let Ok(mut s) = TcpStream::connect(("127.0.0.1", self.port)) {
+                let _ = s.set_read_timeout(Some(Duration::from_secs(10)));
+                let mut got = Vec::new();
+                if s.write_all(request).is_ok() {
+                    let mut buf = [0u8; 4096];
+                    while !until(&got) {
+                        match s.read(&mut buf) {
+                            Ok(0) | Err(_) => break,
+                            Ok(n) => got.extend_from_slice(&buf[..n]),
+                        }
+                    }
+                }
+                if until(&got) {
+                    return got;
+                }
+            }
+            assert!(Instant::now() < deadline, "the guest server never answered");
+            std::thread::sleep(Duration::from_millis(500));
+        }
+    }
+
+    /// Waits for the VM to end by itself and returns its output.
+    fn wait(mut self) -> Output {
+        let child = std::mem::replace(
+            &mut self.child,
+            Command::new("true").spawn().expect("spawn true"),
+        );
+        child.wait_with_output().expect("wait for oxv")
+    }
+}
+
+impl Drop for GuestServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn http_get(server: &mut GuestServer, path: &str) -> String {
+    let req = format!("GET {path} HTTP/1.0\r\nHost: oxv\r\n\r\n");
+    let complete = |b: &[u8]| {
+        let text = String::from_utf8_lossy(b);
+        text.split_once("\r\n\r\n").is_some_and(|(head, body)| {
+            head.lines()
+                .find_map(|l| {
+                    l.to_ascii_lowercase()
+                        .strip_prefix("content-length:")
+                        .and_then(|n| n.trim().parse::<usize>().ok())
+                })
+                .is_some_and(|n| body.len() >= n)
+        })
+    };
+    String::from_utf8_lossy(&server.exchange(req.as_bytes(), complete)).into_owned()
+}
+
+/// A document root and the page the web-server tests fetch.
+fn web_root(name: &str) -> (PathBuf, String) {
+    let dir = scratch(name);
+    std::fs::create_dir_all(dir.join("www/sub")).unwrap();
+    let page = format!("<h1>{name} in oxv</h1>\n");
+    std::fs::write(dir.join("www/index.html"), &page).unwrap();
+    std::fs::write(dir.join("www/sub/data.txt"), "x".repeat(100_000)).unwrap();
+    (dir, page)
+}
+
+#[track_caller]
+fn assert_http(response: &str, status: &str, body: Option<&str>) {
+    assert!(
+        response.starts_with("HTTP/1.") && response[9..].starts_with(status),
+        "expected {status}: {response:.300}"
+    );
+    if let Some(body) = body {
+        assert!(
+            response.ends_with(body),
+            "expected body {body:?}: {response:.300}"
+        );
+    }
+}
+
+#[test]
+#[ignore = "boots VMs; run with `cargo oxv test --apps`"]
+fn redis_server_answers_redis_cli_and_redis_benchmark_from_the_host() {
+    let redis = host_program("/usr/bin/redis-server", "redis-server");
+    let bench = host_program("/usr/bin/redis-benchmark", "redis-tools");
+    let mut server = GuestServer::start(
+        6379,
+        &[
+            redis,
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--protected-mode",
+            "no",
+        ],
+    );
+    let reply = |want: &'static [u8]| move |b: &[u8]| b.ends_with(want);
+    assert_eq!(server.exchange(b"PING\r\n", reply(b"\r\n")), b"+PONG\r\n");
+    let set = b"*3\r\n$3\r\nSET\r\n$3\r\nkey\r\n$5\r\nvalue\r\n";
+    assert_eq!(server.exchange(set, reply(b"\r\n")), b"+OK\r\n");
+    let get = b"*2\r\n$3\r\nGET\r\n$3\r\nkey\r\n";
+    assert_eq!(
+        server.exchange(get, reply(b"value\r\n")),
+        b"$5\r\nvalue\r\n"
+    );
+    let out = Command::new(bench)
+        .args(["-h", "127.0.0.1", "-p", &server.port.to_string()])
+        .args(["-n", "500", "-c", "4", "-t", "set,get,incr,lpush", "-q"])
+        .output()
+        .expect("run redis-benchmark");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "redis-benchmark: {text}");
+    for op in ["SET", "GET", "INCR", "LPUSH"] {
+        assert!(
+            text.lines()
+                .any(|l| l.contains(&format!("{op}: ")) && l.contains("requests per second")),
+            "no {op} figure: {text}"
+        );
+    }
+    // INCR ran 500 times on the benchmark's counter key (no -r: one fixed key).
+    let incr = b"*2\r\n$3\r\nGET\r\n$20\r\ncounter:__rand_int__\r\n";
+    assert_eq!(
+        server.exchange(incr, reply(b"\r\n500\r\n")),
+        b"$3\r\n500\r\n"
+    );
+    let shutdown = b"*2\r\n$8\r\nSHUTDOWN\r\n$6\r\nNOSAVE\r\n";
+    let _ = server.exchange(shutdown, |_: &[u8]| true);
+    let out = server.wait();
+    assert_status(&out, 0);
+    assert!(
+        stdout(&out).contains("Ready to accept connections"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[test]
+#[ignore = "boots VMs; run with `cargo oxv test --apps`"]
+fn nginx_serves_static_files_to_the_host() {
+    let nginx = host_program("/usr/sbin/nginx", "nginx-light");
+    let (dir, page) = web_root("nginx");
+    let conf = dir.join("nginx.conf");
+    std::fs::write(
+        &conf,
+        "worker_processes 1;\ndaemon off;\nmaster_process off;\nerror_log stderr;\n\
+         pid /tmp/nginx.pid;\nevents { worker_connections 64; }\n\
+         http {\n  access_log off;\n  client_body_temp_path /tmp/body;\n\
+         proxy_temp_path /tmp/proxy;\n  fastcgi_temp_path /tmp/fastcgi;\n\
+         uwsgi_temp_path /tmp/uwsgi;\n  scgi_temp_path /tmp/scgi;\n\
+         server { listen 8080; root /srv; }\n}\n",
+    )
+    .unwrap();
+    let file = format!("{}:/etc/oxv/nginx.conf", conf.display());
+    let www = format!("{}:/srv", dir.join("www").display());
+    let mut server = GuestServer::start(
+        8080,
+        &[
+            "--file",
+            &file,
+            "--dir",
+            &www,
+            nginx,
+            "-c",
+            "/etc/oxv/nginx.conf",
+            "-p",
+            "/tmp",
+        ],
+    );
+    assert_http(&http_get(&mut server, "/index.html"), "200", Some(&page));
+    let big = http_get(&mut server, "/sub/data.txt");
+    assert_http(&big, "200", Some(&"x".repeat(100_000)));
+    assert_http(&http_get(&mut server, "/missing"), "404", None);
+}
+
+#[test]
+#[ignore = "boots VMs; run with `cargo oxv test --apps`"]
+fn lighttpd_serves_static_files_to_the_host() {
+    let lighttpd = host_program("/usr/sbin/lighttpd", "lighttpd");
+    let (dir, page) = web_root("lighttpd");
+    let conf = dir.join("lighttpd.conf");
+    std::fs::write(
+        &conf,
+        "server.document-root = \"/srv\"\nserver.port = 8080\nserver.modules = ( )\n\
+         server.upload-dirs = ( \"/tmp\" )\n\
+         mimetype.assign = ( \".html\" => \"text/html\", \".txt\" => \"text/plain\" )\n\
+         index-file.names = ( \"index.html\" )\n",
+    )
+    .unwrap();
+    let file = format!("{}:/etc/oxv/lighttpd.conf", conf.display());
+    let www = format!("{}:/srv", dir.join("www").display());
+    let mut server = GuestServer::start(
+        8080,
+        &[
+            "--file",
+            &file,
+            "--dir",
+            &www,
+            lighttpd,
+            "-D",
+            "-f",
+            "/etc/oxv/lighttpd.conf",
+        ],
+    );
+    assert_http(&http_get(&mut server, "/"), "200", Some(&page));
+    let big = http_get(&mut server, "/sub/data.txt");
+    assert_http(&big, "200", Some(&"x".repeat(100_000)));
+    assert_http(&http_get(&mut server, "/missing"), "404", None);
 }
