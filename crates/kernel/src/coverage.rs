@@ -254,7 +254,7 @@ pub const COVERAGE: &[(Sysno, Status)] = &[
     ),
     (
         Sysno::prctl,
-        Partial("PR_SET_NAME/PR_GET_NAME, PR_GET_DUMPABLE/PR_SET_DUMPABLE"),
+        Partial("PR_SET_NAME/PR_GET_NAME, PR_GET_DUMPABLE/PR_SET_DUMPABLE, PR_CAPBSET_READ"),
     ),
     (Sysno::arch_prctl, Done),
     (Sysno::gettid, Done),

@@ -184,12 +184,15 @@ pub fn sched_setaffinity(
     Ok(0)
 }
 
-const PR_GET_DUMPABLE: i32 = 3;
-const PR_SET_DUMPABLE: i32 = 4;
-const PR_SET_NAME: i32 = 15;
-const PR_GET_NAME: i32 = 16;
+const PR_GET_DUMPABLE: i32 = linux_raw_sys::prctl::PR_GET_DUMPABLE as i32;
+const PR_SET_DUMPABLE: i32 = linux_raw_sys::prctl::PR_SET_DUMPABLE as i32;
+const PR_SET_NAME: i32 = linux_raw_sys::prctl::PR_SET_NAME as i32;
+const PR_GET_NAME: i32 = linux_raw_sys::prctl::PR_GET_NAME as i32;
+const PR_CAPBSET_READ: i32 = linux_raw_sys::prctl::PR_CAPBSET_READ as i32;
 
-/// prctl(2): the thread name and the dumpable flag; other options are EINVAL.
+/// prctl(2): the thread name, the dumpable flag and the capability bounding set (the app
+/// runs as root with every capability: libcap probes the last one with
+/// `PR_CAPBSET_READ`); other options are EINVAL.
 pub fn prctl(p: &Process, mem: &mut dyn UserMemory, option: i32, arg2: u64) -> SysResult {
     match option {
         PR_SET_NAME => {
@@ -212,6 +215,8 @@ pub fn prctl(p: &Process, mem: &mut dyn UserMemory, option: i32, arg2: u64) -> S
             Ok(0)
         }
         PR_GET_DUMPABLE => Ok(1),
+        PR_CAPBSET_READ if arg2 <= u64::from(linux_raw_sys::general::CAP_LAST_CAP) => Ok(1),
+        PR_CAPBSET_READ => Err(Errno::EINVAL),
         PR_SET_DUMPABLE => match arg2 {
             0 | 1 => Ok(0),
             _ => Err(Errno::EINVAL),
