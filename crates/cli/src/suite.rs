@@ -2,7 +2,8 @@
 //!
 //! Stages: `fmt` (cargo fmt --check), `clippy` (host workspace, then the kernel for its
 //! target, warnings denied), `unit` (cargo test --workspace), `guest` (the `#[ignore]`d
-//! integration tests in crates/cli/tests/guest.rs, which boot VMs), `compat` (the compat
+//! integration tests that boot VMs: crates/cli/tests/{guest,virtio,net,ext2_crash}.rs),
+//! `compat` (the compat
 //! suite), and with `--apps` also `apps` (the `#[ignore]`d tests in crates/cli/tests/apps.rs:
 //! Debian programs and a dynamically linked C program in oxv; the packages are installed
 //! with apt first when missing), and with `--fuzz` also `fuzz` (a 2-minute campaign of
@@ -29,7 +30,8 @@ pub enum Stage {
     Clippy,
     /// cargo test --workspace
     Unit,
-    /// the guest integration tests (crates/cli/tests/guest.rs), which boot oxv in QEMU
+    /// the guest integration tests (crates/cli/tests/{guest,virtio,net,ext2_crash}.rs), which
+    /// boot oxv in QEMU
     Guest,
     /// the compat suite (compat-tests/*.c on the host and in oxv)
     Compat,
@@ -196,6 +198,12 @@ fn run_stage(ws: &Workspace, stage: Stage) -> bool {
                 "oxv-cli",
                 "--test",
                 "guest",
+                "--test",
+                "virtio",
+                "--test",
+                "net",
+                "--test",
+                "ext2_crash",
                 "--",
                 "--ignored",
                 "--test-threads=2",

@@ -23,9 +23,14 @@
 //!
 //! Receive is interrupt-driven: every receive buffer is posted at start-up; the device's
 //! interrupt ([`NetInterrupt::handle`]) tells the embedder that frames are waiting, and
-//! [`Nic::receive`] takes them, copies each out and posts its buffers again. Transmit copies
+//! [`Nic::receive`] takes them, copies each out and posts its buffers again. As with Linux's
+//! NAPI, the interrupt turns further receive interrupts off (`VIRTQ_AVAIL_F_NO_INTERRUPT`)
+//! until `receive` finds the queue drained: under load one interrupt serves many frames,
+//! which spares both the guest's handler and the device's notification work. Transmit copies
 //! the frame into a driver-owned buffer (so the caller keeps its own, as `Nic` requires) and
-//! reclaims sent buffers on later calls, without asking the device for an interrupt.
+//! reclaims sent buffers on later calls, without asking the device for an interrupt, except
+//! when the queue is full: then [`Nic::can_transmit`] says so and asks for the interrupt
+//! that tells the stack room is back.
 
 pub mod checksum;
 
@@ -34,6 +39,7 @@ use alloc::sync::Arc;
 use alloc::vec;
 use alloc::vec::Vec;
 use bitflags::bitflags;
+use core::sync::atomic::{Ordering, fence};
 use oxv_net::nic::{Loopback, Nic, NicCapabilities, NicError};
 use spin::Mutex;
 use virtio_drivers::Hal;
@@ -140,6 +146,9 @@ struct State<H: Hal, T: Transport> {
     tx_posted: Vec<Option<(Box<[u8]>, usize)>>,
     /// Sent buffers, for reuse.
     tx_spare: Vec<Box<[u8]>>,
+    /// The transmit queue asks the device for an interrupt when it uses a buffer (it was
+    /// full; see [`Nic::can_transmit`]).
+    tx_interrupt: bool,
     stats: NetStats,
 }
 
@@ -154,7 +163,15 @@ impl<H: Hal, T: Transport> NetInterrupt<H, T> {
     /// on a shared line when it was someone else); the caller then tells the stack to call
     /// [`Nic::receive`].
     pub fn handle(&self) -> bool {
-        !self.state.lock().transport.ack_interrupt().is_empty()
+        let mut state = self.state.lock();
+        let raised = !state.transport.ack_interrupt().is_empty();
+        if raised {
+            // Until the stack has taken every waiting frame (`Nic::receive` returns `None`),
+            // more frames need no interrupt: the device skips raising it, and the kernel its
+            // handling.
+            state.rx.set_dev_notify(false);
+        }
+        raised
     }
 }
 
@@ -238,6 +255,7 @@ impl<H: Hal, T: Transport> VirtioNet<H, T> {
                 rx_posted,
                 tx_posted: (0..TX_QUEUE_SIZE).map(|_| None).collect(),
                 tx_spare: Vec::new(),
+                tx_interrupt: false,
                 stats: NetStats::default(),
             })),
             mac,
@@ -389,10 +407,43 @@ impl<H: Hal, T: Transport> Nic for VirtioNet<H, T> {
         Ok(())
     }
 
+    fn can_transmit(&mut self) -> bool {
+        let mut state = self.state.lock();
+        state.reclaim_tx();
+        if state.tx.available_desc() > 0 {
+            if state.tx_interrupt {
+                state.tx.set_dev_notify(false);
+                state.tx_interrupt = false;
+            }
+            return true;
+        }
+        // Full: ask for an interrupt when the device uses a buffer, then look again, since
+        // it may have used them all before it could see the request.
+        if !state.tx_interrupt {
+            state.tx.set_dev_notify(true);
+            state.tx_interrupt = true;
+        }
+        // As in `receive`: the request before the look.
+        fence(Ordering::SeqCst);
+        state.reclaim_tx();
+        state.tx.available_desc() > 0
+    }
+
     fn receive(&mut self, out: &mut [u8]) -> Option<Result<usize, NicError>> {
         let mut state = self.state.lock();
         loop {
-            let (first, written) = state.pop_rx()?;
+            let Some((first, written)) = state.pop_rx() else {
+                // Drained: interrupts again for the next frame, then a last look for one
+                // that came before the device could see that.
+                state.rx.set_dev_notify(true);
+                // The flag must be visible before the look at the used ring (x86 may let
+                // the load pass the store), or a frame used in between raises nothing.
+                fence(Ordering::SeqCst);
+                if state.rx.can_pop() {
+                    continue;
+                }
+                return None;
+            };
             let buffers = if self.offloads.merged_rx_buffers && written >= 12 {
                 usize::from(u16::from_le_bytes([first[10], first[11]])).max(1)
             } else {

@@ -105,6 +105,26 @@ pub fn poll() {
     }
 }
 
+/// How long the end of the VM waits for the network's peers to take what the app sent.
+const FLUSH_AT_EXIT_NS: u64 = 2_000_000_000;
+
+/// Before the VM powers off: polls the stack until every TCP connection on a NIC has had
+/// its data and FIN acknowledged, for at most two seconds. On Linux the kernel goes on
+/// sending after the app exits; here the VM ends with the app, and without this the last
+/// answer of a server that exits right after sending it (e.g. `http_server`'s `/quit`)
+/// would be cut short. Runs with interrupts off, so it polls the NIC itself.
+pub fn flush_before_exit() {
+    let Some(n) = NET.get() else {
+        return;
+    };
+    let stack = n.stack();
+    let until = crate::time::monotonic_ns() + FLUSH_AT_EXIT_NS;
+    while stack.has_unacked_output() && crate::time::monotonic_ns() < until {
+        stack.poll();
+        core::hint::spin_loop();
+    }
+}
+
 /// The poll timer expired (interrupt context).
 pub fn timer_fired() {
     TIMER.lock().take();

@@ -440,7 +440,9 @@ pub fn release_vfork_parent(p: &Process) {
 /// Ends the VM with pid 1's status: its exit code, or 128 + the signal that killed it (also
 /// used by boot when there is no app to run).
 pub fn end_vm(status: ExitStatus) -> ! {
-    // Like a clean shutdown: what the app wrote to disk file systems reaches the disks.
+    // Like a clean shutdown: what the app sent reaches its peers, and what it wrote to
+    // disk file systems reaches the disks.
+    crate::net::flush_before_exit();
     crate::boot::sync_disks();
     match status {
         ExitStatus::Exited(code) => {

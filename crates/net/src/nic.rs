@@ -46,6 +46,14 @@ pub trait Nic {
     /// Queues one frame for sending.
     fn transmit(&mut self, frame: &[u8]) -> Result<(), NicError>;
 
+    /// Whether [`Nic::transmit`] would take a frame now. The stack asks before it builds a
+    /// frame, so that a full queue holds data back in the sockets (sent on a later poll)
+    /// instead of losing frames that TCP must then retransmit after a timeout. A NIC that
+    /// says `false` must raise its interrupt (so the stack is polled) once room frees up.
+    fn can_transmit(&mut self) -> bool {
+        true
+    }
+
     /// Takes one received frame into `buf`; `None` when nothing is waiting. A frame larger
     /// than `buf` is dropped and reported as [`NicError::TooLarge`].
     fn receive(&mut self, buf: &mut [u8]) -> Option<Result<usize, NicError>>;

@@ -82,6 +82,8 @@ const fn program(
 pub const HELLO: &str = "hello";
 /// The Linux guest's init.
 pub const LINUX_INIT: &str = "linux_init";
+/// The static HTTP server behind `http_rps`.
+pub const HTTP_SERVER: &str = "http_server";
 
 /// Every metric, in report order.
 pub const METRICS: &[Metric] = &[
@@ -169,12 +171,29 @@ pub const METRICS: &[Metric] = &[
                   receives them",
     },
     Metric {
+        name: "fork_exit_wait",
+        unit: "ns",
+        better: Better::Lower,
+        kind: program("fork_wait", &["1000"], &["200"], 1),
+        meaning: "fork() of a small static program, the child _exit(0)s at once, the parent \
+                  waitpid()s for it, per iteration",
+    },
+    Metric {
+        name: "posix_spawn_wait",
+        unit: "ns",
+        better: Better::Lower,
+        kind: program("spawn_wait", &["300"], &["60"], 1),
+        meaning: "posix_spawn() of the program itself (a small static binary that returns at \
+                  once) then waitpid(), per iteration",
+    },
+    Metric {
         name: "http_rps",
         unit: "req/s",
         better: Better::Higher,
         kind: Kind::HttpRps,
-        meaning: "a host load generator against a static HTTP server in the guest, requests \
-                  per second",
+        meaning: "a host load generator (8 keep-alive connections, 2 threads, one request in \
+                  flight on each) against bench/http_server.c in the guest through QEMU user \
+                  networking's hostfwd, complete responses per second",
     },
     Metric {
         name: "min_ram_hello",
@@ -200,7 +219,7 @@ pub fn find(name: &str) -> Option<&'static Metric> {
 
 /// Every program the bench builds: the benchmarks and the Linux init.
 pub fn programs() -> Vec<&'static str> {
-    let mut names = vec![HELLO, LINUX_INIT];
+    let mut names = vec![HELLO, LINUX_INIT, HTTP_SERVER];
     for m in METRICS {
         if let Kind::Program { program, .. } = m.kind {
             if !names.contains(&program) {

@@ -68,6 +68,22 @@ pub fn qemu_args(cfg: &VmConfig, icount: bool) -> Vec<OsString> {
 /// Boots `cfg` and waits for QEMU to exit, killing it after `timeout`. The channel files
 /// go to `cfg.socket_dir`, which must exist; they are overwritten.
 pub fn boot(cfg: &VmConfig, icount: bool, timeout: Duration) -> Result<Finished, CliError> {
+    spawn(cfg, &qemu_args(cfg, icount))?.wait(timeout)
+}
+
+/// A VM started by [`spawn`], running while the host does its part (e.g. generates load).
+pub struct Running {
+    started: Instant,
+    pid: u32,
+    done: mpsc::Receiver<(io::Result<ExitStatus>, Instant)>,
+    waiter: Option<std::thread::JoinHandle<()>>,
+    cfg: VmConfig,
+    qemu_log: PathBuf,
+}
+
+/// Starts QEMU with `args` (from [`qemu_args`] for `cfg`, possibly adjusted) and returns at
+/// once. The channel files go to `cfg.socket_dir`, which must exist; they are overwritten.
+pub fn spawn(cfg: &VmConfig, args: &[OsString]) -> Result<Running, CliError> {
     for channel in Channel::ALL {
         remove_if_present(&cfg.socket_path(channel))?;
     }
@@ -78,10 +94,7 @@ pub fn boot(cfg: &VmConfig, icount: bool, timeout: Duration) -> Result<Finished,
         .try_clone()
         .map_err(|e| CliError::io("cannot duplicate a file handle", e))?;
     let mut cmd = Command::new(QEMU);
-    cmd.args(qemu_args(cfg, icount))
-        .stdin(Stdio::null())
-        .stdout(log)
-        .stderr(log2);
+    cmd.args(args).stdin(Stdio::null()).stdout(log).stderr(log2);
     // SAFETY: the closure runs between fork and exec and only calls prctl, which is
     // async-signal-safe and allocates nothing.
     unsafe {
@@ -105,33 +118,73 @@ pub fn boot(cfg: &VmConfig, icount: bool, timeout: Duration) -> Result<Finished,
         // The receiver is gone only if the bench itself is unwinding.
         let _ = tx.send((status, Instant::now()));
     });
-    let (status, ended, timed_out) = match rx.recv_timeout(timeout) {
-        Ok((status, at)) => (status, at, false),
-        Err(_) => {
-            let pid = libc::pid_t::try_from(pid).expect("a child's pid fits in pid_t");
-            // SAFETY: kill only sends a signal; the child is not reaped until the waiter's
-            // wait returns, so the pid still names it.
-            unsafe { libc::kill(pid, libc::SIGKILL) };
-            let (status, at) = rx
-                .recv()
-                .map_err(|_| CliError::io("lost QEMU's waiter", io::ErrorKind::Other.into()))?;
-            (status, at, true)
-        }
-    };
-    // The waiter has sent, so it is finishing.
-    let _ = waiter.join();
-    let status = status.map_err(|e| CliError::io("cannot wait for QEMU", e))?;
-    let read = |p: PathBuf| String::from_utf8_lossy(&std::fs::read(p).unwrap_or_default()).into();
-    Ok(Finished {
-        wall: ended - started,
-        timed_out,
-        status: (!timed_out).then_some(status),
-        com1: read(cfg.socket_path(Channel::Com1)),
-        stdout: read(cfg.socket_path(Channel::Stdout)),
-        stderr: read(cfg.socket_path(Channel::Stderr)),
-        klog: read(cfg.socket_path(Channel::Klog)),
-        qemu: read(qemu_log),
+    Ok(Running {
+        started,
+        pid,
+        done: rx,
+        waiter: Some(waiter),
+        cfg: cfg.clone(),
+        qemu_log,
     })
+}
+
+impl Running {
+    /// Whether QEMU has exited already (the VM's own end, or a failure to start).
+    pub fn has_exited(&self) -> bool {
+        self.waiter.as_ref().is_none_or(|w| w.is_finished())
+    }
+
+    /// Waits for QEMU to exit, killing it after `timeout` (from now).
+    pub fn wait(mut self, timeout: Duration) -> Result<Finished, CliError> {
+        let (status, ended, timed_out) = match self.done.recv_timeout(timeout) {
+            Ok((status, at)) => (status, at, false),
+            Err(_) => {
+                self.kill();
+                let (status, at) = self
+                    .done
+                    .recv()
+                    .map_err(|_| CliError::io("lost QEMU's waiter", io::ErrorKind::Other.into()))?;
+                (status, at, true)
+            }
+        };
+        // The waiter has sent, so it is finishing.
+        if let Some(w) = self.waiter.take() {
+            let _ = w.join();
+        }
+        let status = status.map_err(|e| CliError::io("cannot wait for QEMU", e))?;
+        let read =
+            |p: PathBuf| String::from_utf8_lossy(&std::fs::read(p).unwrap_or_default()).into();
+        let cfg = &self.cfg;
+        Ok(Finished {
+            wall: ended - self.started,
+            timed_out,
+            status: (!timed_out).then_some(status),
+            com1: read(cfg.socket_path(Channel::Com1)),
+            stdout: read(cfg.socket_path(Channel::Stdout)),
+            stderr: read(cfg.socket_path(Channel::Stderr)),
+            klog: read(cfg.socket_path(Channel::Klog)),
+            qemu: read(self.qemu_log.clone()),
+        })
+    }
+
+    fn kill(&self) {
+        if self.has_exited() {
+            return;
+        }
+        let pid = libc::pid_t::try_from(self.pid).expect("a child's pid fits in pid_t");
+        // SAFETY: kill only sends a signal; the child is not reaped until the waiter's wait
+        // returns, and the waiter is still running, so the pid still names it.
+        unsafe { libc::kill(pid, libc::SIGKILL) };
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        // A VM abandoned on an error path must not run on.
+        if self.waiter.is_some() {
+            self.kill();
+        }
+    }
 }
 
 fn remove_if_present(path: &Path) -> Result<(), CliError> {

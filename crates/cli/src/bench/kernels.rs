@@ -17,7 +17,7 @@ use crate::accel::Accel;
 use crate::error::CliError;
 use crate::image::Image;
 use crate::protocol::record::{Record, classify};
-use crate::qemu::{Machine, VmConfig};
+use crate::qemu::{Devices, Machine, VmConfig};
 use crate::run::{HostTerminal, kernel_cmdline_for};
 use crate::size::MemSize;
 
@@ -152,8 +152,12 @@ impl Runner {
         Ok((path, cpio.len() as u64))
     }
 
-    fn linux_image(&mut self, programs: &[&'static str]) -> Result<PathBuf, CliError> {
-        let key = format!("linux-{}", programs.join("+"));
+    fn linux_image(&mut self, programs: &[&'static str], net: bool) -> Result<PathBuf, CliError> {
+        let key = format!(
+            "linux-{}{}",
+            programs.join("+"),
+            if net { "-net" } else { "" }
+        );
         if let Some(path) = self.images.get(&key) {
             return Ok(path.clone());
         }
@@ -163,7 +167,24 @@ impl Runner {
             .iter()
             .map(|p| Ok((guest_path(p), self.binary(p)?)))
             .collect::<Result<Vec<_>, CliError>>()?;
-        let cpio = linux::initramfs(&self.binary(super::catalog::LINUX_INIT)?, &files)?;
+        let modules = if net {
+            self.linux
+                .modules
+                .iter()
+                .map(|m| {
+                    let name = m
+                        .file_name()
+                        .map(|n| n.to_string_lossy().into_owned())
+                        .unwrap_or_default();
+                    std::fs::read(m)
+                        .map(|bytes| (name, bytes))
+                        .map_err(|e| CliError::io(format!("cannot read {}", m.display()), e))
+                })
+                .collect::<Result<Vec<_>, CliError>>()?
+        } else {
+            Vec::new()
+        };
+        let cpio = linux::initramfs(&self.binary(super::catalog::LINUX_INIT)?, &files, &modules)?;
         let path = self.work.join(format!("{key}.cpio"));
         std::fs::write(&path, &cpio)
             .map_err(|e| CliError::io(format!("cannot write {}", path.display()), e))?;
@@ -178,6 +199,7 @@ impl Runner {
         cmdline: String,
         mem: MemSize,
         cpus: u32,
+        devices: Devices,
     ) -> VmConfig {
         VmConfig {
             machine: self.machine,
@@ -188,7 +210,7 @@ impl Runner {
             initrd,
             cmdline,
             socket_dir: self.work.join("vm"),
-            devices: Default::default(),
+            devices,
         }
     }
 
@@ -201,6 +223,19 @@ impl Runner {
         icount: bool,
         timeout: Duration,
     ) -> Result<RunResult, CliError> {
+        let cfg = self.oxv_config(inv, mem, cpus, icount, Devices::default())?;
+        let done = guest::boot(&cfg, icount, timeout)?;
+        Ok(self.oxv_result(inv, mem, icount, done))
+    }
+
+    fn oxv_config(
+        &mut self,
+        inv: &Invocation,
+        mem: MemSize,
+        cpus: u32,
+        icount: bool,
+        devices: Devices,
+    ) -> Result<VmConfig, CliError> {
         let (initrd, _) = self.oxv_image(inv.program)?;
         // Under -icount the guest's TSC is not the host's: oxv calibrates it itself.
         let host = HostTerminal {
@@ -209,15 +244,62 @@ impl Runner {
         };
         let argv = inv.argv().into_iter().map(String::into_bytes).collect();
         let cmdline = kernel_cmdline_for(&host, false, false, &[], argv)?;
-        let cfg = self.config(self.oxv_kernel.clone(), initrd, cmdline, mem, cpus);
-        let done = guest::boot(&cfg, icount, timeout)?;
+        Ok(self.config(self.oxv_kernel.clone(), initrd, cmdline, mem, cpus, devices))
+    }
+
+    fn oxv_result(
+        &self,
+        inv: &Invocation,
+        mem: MemSize,
+        icount: bool,
+        done: Finished,
+    ) -> RunResult {
         let result = RunResult {
             wall: done.wall,
             error: oxv_verdict(&done).err(),
             output: done.stdout,
         };
         self.trace(Kernel::Oxv, &[inv.program], mem, icount, &result);
-        Ok(result)
+        result
+    }
+
+    /// Starts one program on `kernel` with `devices` (a server the host talks to) and
+    /// returns while it runs; [`Runner::finish`] waits for it. Wall-clock only.
+    pub fn start(
+        &mut self,
+        kernel: Kernel,
+        inv: &Invocation,
+        mem: MemSize,
+        devices: Devices,
+    ) -> Result<guest::Running, CliError> {
+        match kernel {
+            Kernel::Oxv => {
+                let cfg = self.oxv_config(inv, mem, 1, false, devices)?;
+                guest::spawn(&cfg, &guest::qemu_args(&cfg, false))
+            }
+            Kernel::Linux => {
+                let net = devices.net.is_some();
+                let cfg =
+                    self.linux_config(std::slice::from_ref(inv), mem, 1, false, net, devices)?;
+                guest::spawn(&cfg, &linux_qemu_args(&cfg, false))
+            }
+        }
+    }
+
+    /// Waits for a VM [`Runner::start`] started (killing it after `timeout`) and judges it.
+    pub fn finish(
+        &self,
+        kernel: Kernel,
+        inv: &Invocation,
+        mem: MemSize,
+        running: guest::Running,
+        timeout: Duration,
+    ) -> Result<RunResult, CliError> {
+        let done = running.wait(timeout)?;
+        Ok(match kernel {
+            Kernel::Oxv => self.oxv_result(inv, mem, false, done),
+            Kernel::Linux => self.linux_result(&[inv.program], mem, false, done),
+        })
     }
 
     /// Runs programs one after another in one Linux VM.
@@ -230,7 +312,22 @@ impl Runner {
         timeout: Duration,
     ) -> Result<RunResult, CliError> {
         let programs: Vec<&'static str> = invs.iter().map(|i| i.program).collect();
-        let initrd = self.linux_image(&programs)?;
+        let cfg = self.linux_config(invs, mem, cpus, icount, false, Devices::default())?;
+        let done = guest::boot(&cfg, icount, timeout)?;
+        Ok(self.linux_result(&programs, mem, icount, done))
+    }
+
+    fn linux_config(
+        &mut self,
+        invs: &[Invocation],
+        mem: MemSize,
+        cpus: u32,
+        icount: bool,
+        net: bool,
+        devices: Devices,
+    ) -> Result<VmConfig, CliError> {
+        let programs: Vec<&'static str> = invs.iter().map(|i| i.program).collect();
+        let initrd = self.linux_image(&programs, net)?;
         let tsc = if icount {
             Some(ICOUNT_TSC_KHZ)
         } else {
@@ -238,15 +335,30 @@ impl Runner {
         };
         let commands: Vec<Vec<String>> = invs.iter().map(Invocation::argv).collect();
         let cmdline = linux::cmdline(tsc, &commands)?;
-        let cfg = self.config(self.linux.image.clone(), initrd, cmdline, mem, cpus);
-        let done = guest::boot(&cfg, icount, timeout)?;
+        Ok(self.config(
+            self.linux.image.clone(),
+            initrd,
+            cmdline,
+            mem,
+            cpus,
+            devices,
+        ))
+    }
+
+    fn linux_result(
+        &self,
+        programs: &[&str],
+        mem: MemSize,
+        icount: bool,
+        done: Finished,
+    ) -> RunResult {
         let result = RunResult {
             wall: done.wall,
             error: linux_verdict(&done).err(),
             output: done.com1,
         };
-        self.trace(Kernel::Linux, &programs, mem, icount, &result);
-        Ok(result)
+        self.trace(Kernel::Linux, programs, mem, icount, &result);
+        result
     }
 
     fn trace(&self, kernel: Kernel, programs: &[&str], mem: MemSize, icount: bool, r: &RunResult) {
@@ -265,6 +377,15 @@ impl Runner {
                 .unwrap_or_default()
         );
     }
+}
+
+/// The Linux guest's QEMU arguments: oxv's, except that microvm keeps its ACPI tables,
+/// where Linux finds the virtio-mmio devices (see the [`linux`] module docs).
+pub fn linux_qemu_args(cfg: &VmConfig, icount: bool) -> Vec<std::ffi::OsString> {
+    guest::qemu_args(cfg, icount)
+        .into_iter()
+        .map(|a| if a == "acpi=off" { "acpi=on".into() } else { a })
+        .collect()
 }
 
 /// oxv's verdict from its kernel log: `Ok` only for `exit status=0`.

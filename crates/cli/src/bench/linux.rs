@@ -14,6 +14,16 @@
 //! the TSC, and gives its frequency (`tsc_early_khz=`, without which Linux often hangs
 //! calibrating on microvm under TCG); the programs and their arguments follow `--`,
 //! separated by `::`.
+//!
+//! **Network.** Debian builds virtio, virtio-mmio and virtio-net as modules, so the fetch
+//! keeps those ([`NET_MODULES`], in load order) in `target/oxv-bench/linux/modules/`; a run
+//! that needs the network (`http_rps`) puts them in its initramfs under `/modules` with
+//! `/modules/order`, and the init loads them and configures `eth0` as QEMU user
+//! networking's DHCP would (10.0.2.15/24). The kernel does not read virtio-mmio devices from
+//! its command line (`CONFIG_VIRTIO_MMIO_CMDLINE_DEVICES` is off): it finds them in
+//! microvm's ACPI tables, so its VM has `-machine acpi=on` where oxv's has `acpi=off` (the
+//! only difference; oxv takes the devices from the command line, which QEMU writes only
+//! without ACPI).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -26,6 +36,17 @@ use crate::workspace::find_in_path;
 
 /// The Debian metapackage naming the current cloud kernel.
 pub const METAPACKAGE: &str = "linux-image-cloud-amd64";
+
+/// The modules the network needs, relative to `lib/modules/<release>/`, in load order
+/// (each after those it depends on, per their `depends=` modinfo).
+pub const NET_MODULES: [&str; 6] = [
+    "kernel/drivers/virtio/virtio_ring.ko",
+    "kernel/drivers/virtio/virtio.ko",
+    "kernel/drivers/virtio/virtio_mmio.ko",
+    "kernel/net/core/failover.ko",
+    "kernel/drivers/net/net_failover.ko",
+    "kernel/drivers/net/virtio_net.ko",
+];
 
 /// The separator of commands on the init's argument list.
 pub const COMMAND_SEPARATOR: &str = "::";
@@ -43,6 +64,8 @@ pub struct LinuxKernel {
     pub release: String,
     /// Whether `image` is the PVH-entered `vmlinux`.
     pub pvh: bool,
+    /// The [`NET_MODULES`], in load order.
+    pub modules: Vec<PathBuf>,
 }
 
 /// The cached kernel in `dir`, fetching and unpacking it first if needed.
@@ -113,6 +136,13 @@ pub fn fetch(dir: &Path) -> Result<LinuxKernel, CliError> {
         .to_string();
     let vmlinuz = dir.join("vmlinuz");
     std::fs::copy(&vmlinuz_in, &vmlinuz).map_err(|e| io("cannot copy the vmlinuz", e))?;
+    let modules = dir.join("modules");
+    std::fs::create_dir_all(&modules).map_err(|e| io("cannot create modules/", e))?;
+    for m in NET_MODULES {
+        let from = unpacked.join("lib/modules").join(&release).join(m);
+        std::fs::copy(&from, modules.join(module_name(m)))
+            .map_err(|e| io(&format!("cannot copy {}", from.display()), e))?;
+    }
     if let Ok(config) = std::fs::read(boot.join(format!("config-{release}"))) {
         // Only for the curious reader of the cache; the bench does not need it.
         let _ = std::fs::write(dir.join("config"), config);
@@ -149,13 +179,27 @@ fn cached(dir: &Path) -> Option<LinuxKernel> {
     }
     let vmlinux = dir.join("vmlinux");
     let pvh = vmlinux.is_file();
+    // A cache from before the network modules were kept is fetched again.
+    let modules: Vec<PathBuf> = NET_MODULES
+        .iter()
+        .map(|m| dir.join("modules").join(module_name(m)))
+        .collect();
+    if !modules.iter().all(|m| m.is_file()) {
+        return None;
+    }
     Some(LinuxKernel {
         image: if pvh { vmlinux } else { vmlinuz.clone() },
         vmlinuz,
         package,
         release,
         pvh,
+        modules,
     })
+}
+
+/// The file name of a module path (`virtio_net.ko`).
+fn module_name(path: &str) -> &str {
+    path.rsplit('/').next().unwrap_or(path)
 }
 
 /// The kernel package the metapackage depends on, per `apt-cache depends`.
@@ -320,8 +364,13 @@ fn decompress(tool: &str, flag: &str, input: &[u8]) -> Result<Vec<u8>, String> {
 }
 
 /// The initramfs of a Linux run: `/init`, the programs at their guest paths, `/dev/console`
-/// and `/tmp`.
-pub fn initramfs(init: &[u8], programs: &[(String, Vec<u8>)]) -> Result<Vec<u8>, CliError> {
+/// and `/tmp`, and the kernel `modules` (file name and contents, in load order) with
+/// `/modules/order` when there are any.
+pub fn initramfs(
+    init: &[u8],
+    programs: &[(String, Vec<u8>)],
+    modules: &[(String, Vec<u8>)],
+) -> Result<Vec<u8>, CliError> {
     let bad = |e: oxv_vfs::initramfs::WriteError| {
         CliError::Usage(format!("cannot build the Linux initramfs: {e}"))
     };
@@ -333,6 +382,18 @@ pub fn initramfs(init: &[u8], programs: &[(String, Vec<u8>)]) -> Result<Vec<u8>,
     w.add_dir("tmp", 0o1777).map_err(bad)?;
     w.add_dir("proc", 0o555).map_err(bad)?;
     w.add_file("init", 0o755, init).map_err(bad)?;
+    if !modules.is_empty() {
+        w.add_dir("modules", 0o755).map_err(bad)?;
+        let mut order = String::new();
+        for (name, bytes) in modules {
+            w.add_file(format!("modules/{name}"), 0o644, bytes)
+                .map_err(bad)?;
+            order.push_str(name);
+            order.push('\n');
+        }
+        w.add_file("modules/order", 0o644, order.as_bytes())
+            .map_err(bad)?;
+    }
     let mut dirs: Vec<String> = Vec::new();
     for (path, bytes) in programs {
         let rel = path.trim_start_matches('/');
@@ -433,6 +494,7 @@ mod tests {
                 ("/bench/a".into(), b"A".to_vec()),
                 ("/bench/b".into(), b"B".to_vec()),
             ],
+            &[],
         )
         .unwrap();
         let names: Vec<String> = Reader::new(&cpio)
@@ -456,6 +518,25 @@ mod tests {
             .find(|e| e.name == b"dev/console")
             .unwrap();
         assert_eq!(console.kind(), Some(oxv_vfs::node::FileKind::CharDevice));
+    }
+
+    #[test]
+    fn modules_go_in_with_their_load_order() {
+        let cpio = initramfs(
+            b"INIT",
+            &[],
+            &[
+                ("b.ko".into(), b"B".to_vec()),
+                ("a.ko".into(), b"A".to_vec()),
+            ],
+        )
+        .unwrap();
+        let order = Reader::new(&cpio)
+            .map(|e| e.unwrap())
+            .find(|e| e.name == b"modules/order")
+            .map(|e| e.data.to_vec());
+        assert_eq!(order.as_deref(), Some(&b"b.ko\na.ko\n"[..]));
+        assert_eq!(module_name(NET_MODULES[5]), "virtio_net.ko");
     }
 
     #[test]

@@ -9,13 +9,16 @@
 //! shared machine hit both; each figure is the median of the rounds with min and max
 //! ([`stats`]). Under TCG a second series of rounds runs with `-icount shift=0,sleep=off`,
 //! where the guest clock counts instructions: those figures are deterministic and do not
-//! depend on the host's load. Then `min_ram_hello` ([`bisect`]) and `kernel_size`. The
+//! depend on the host's load. `http_rps` boots a server with a forwarded port in each
+//! kernel and loads it from the host ([`http`]); it has no instruction-counting figure (the
+//! host's load runs in real time). Then `min_ram_hello` ([`bisect`]) and `kernel_size`. The
 //! results go to `target/oxv-bench/report.json` and to stdout as a table ([`report`]).
 //! `docs/performance.md` describes the metrics ([`catalog`]) and the latest figures.
 
 mod bisect;
 mod catalog;
 mod guest;
+mod http;
 mod kernels;
 mod linux;
 mod output;
@@ -35,7 +38,7 @@ use crate::setup::{self, Requirement};
 use crate::size::MemSize;
 use crate::workspace::{KERNEL_TARGET, Workspace};
 
-use catalog::{HELLO, Kind, METRICS, Metric};
+use catalog::{HELLO, HTTP_SERVER, Kind, METRICS, Metric};
 use kernels::{Invocation, Kernel, RunResult, Runner};
 use output::SampleOutcome;
 use report::{Report, Row};
@@ -163,7 +166,6 @@ pub fn run(args: BenchArgs) -> Result<u8, CliError> {
                 min_ram(&mut runner, row, args.quick)?;
             }
             Kind::KernelSize => kernel_size(&oxv_kernel, &linux, row),
-            Kind::HttpRps => http_rps(row),
             _ => {}
         }
     }
@@ -301,6 +303,21 @@ fn measure_round(
             .filter(|(i, _)| indices.contains(i))
             .map(|(_, r)| r);
         absorb(group_rows, Kernel::Linux, &result, false);
+    }
+    for row in rows.iter_mut().filter(|r| r.metric.kind == Kind::HttpRps) {
+        for kernel in [Kernel::Oxv, Kernel::Linux] {
+            let cell = match kernel {
+                Kernel::Oxv => &mut row.oxv,
+                Kernel::Linux => &mut row.linux,
+            };
+            match http_rps(runner, kernel, quick)? {
+                Ok(rps) => cell.values.push(rps),
+                Err(e) => {
+                    ok = false;
+                    cell.failure.get_or_insert(e);
+                }
+            }
+        }
     }
     Ok(ok)
 }
@@ -467,15 +484,72 @@ fn kernel_size(oxv: &std::path::Path, linux: &linux::LinuxKernel, row: &mut Row)
     }
 }
 
-/// `http_rps` needs a network device and sockets in the guest and a load generator on the
-/// host; neither guest has the first in this bench yet.
-fn http_rps(row: &mut Row) {
-    row.oxv.unsupported = Some("oxv has no network device driver or sockets yet".into());
-    row.linux.failure = Some(
-        "not measured yet: the bench does not give the Linux guest a network device \
-         (virtio-net is a module in Debian's cloud kernel)"
-            .into(),
-    );
+/// The port of `http_rps`'s server in the guest (it answers with its default body, one
+/// short line).
+const HTTP_GUEST_PORT: u16 = 8080;
+/// How long a guest may take to boot and start serving, and to exit after `/quit`.
+const HTTP_READY: Duration = Duration::from_secs(180);
+const HTTP_EXIT: Duration = Duration::from_secs(60);
+
+/// The load of `http_rps`: connections and threads like a small `wrk` run; the duration is
+/// long enough that the connection ramp and scheduling noise stay small.
+fn http_load(quick: bool) -> http::Load {
+    http::Load {
+        connections: 8,
+        threads: 2,
+        warmup: Duration::from_secs(1),
+        duration: Duration::from_secs(if quick { 3 } else { 5 }),
+    }
+}
+
+/// One `http_rps` sample on `kernel`: boots `http_server` with a forwarded host port, waits
+/// until it answers, runs the load, tells it to quit and checks that the VM ended cleanly.
+fn http_rps(
+    runner: &mut Runner,
+    kernel: Kernel,
+    quick: bool,
+) -> Result<Result<f64, String>, CliError> {
+    let host_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .map_err(|e| CliError::io("cannot find a free host port", e))?;
+    let devices = crate::qemu::Devices {
+        disks: Vec::new(),
+        net: Some(crate::qemu::Network::User(vec![crate::qemu::PortForward {
+            host: host_port,
+            guest: HTTP_GUEST_PORT,
+            udp: false,
+        }])),
+    };
+    let inv = Invocation {
+        program: HTTP_SERVER,
+        args: vec![HTTP_GUEST_PORT.to_string()],
+    };
+    let running = runner.start(kernel, &inv, MEM, devices)?;
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], host_port));
+    let measured = http::wait_until_serving(addr, HTTP_READY, || running.has_exited())
+        .and_then(|()| http::run(addr, http_load(quick)));
+    // Asked even after a failed load, so that the VM ends by itself when it can.
+    let quit = http::quit(addr);
+    let result = runner.finish(kernel, &inv, MEM, running, HTTP_EXIT)?;
+    if runner.verbose {
+        if let Ok(m) = &measured {
+            eprintln!(
+                "oxv: bench: {} http_rps: {} responses in {:.2} s",
+                kernel.name(),
+                m.responses,
+                m.elapsed.as_secs_f64()
+            );
+        }
+    }
+    Ok(match (measured, quit, result.error) {
+        (Err(e), _, vm) | (Ok(_), Err(e), vm) => Err(match vm {
+            Some(vm) => format!("{e}; {vm}"),
+            None => e,
+        }),
+        (Ok(_), Ok(()), Some(vm)) => Err(vm),
+        (Ok(m), Ok(()), None) => Ok(m.rps()),
+    })
 }
 
 /// What the report says about the machine.

@@ -134,6 +134,12 @@ const DESC_WRITE: u16 = 2;
 const DESC_INDIRECT: u16 = 4;
 
 impl Queue {
+    /// Whether the driver asks for used-buffer interrupts (its available ring's flags lack
+    /// `VIRTQ_AVAIL_F_NO_INTERRUPT`).
+    pub fn wants_interrupts(&self) -> bool {
+        !self.ready || read::<u16>(self.driver) & 1 == 0
+    }
+
     /// How many chains the driver made available that the device has not taken.
     pub fn available(&self) -> u16 {
         if !self.ready {

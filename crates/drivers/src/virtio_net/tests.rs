@@ -320,6 +320,38 @@ fn interrupt_handle_acknowledges_the_device() {
 }
 
 #[test]
+fn an_interrupt_silences_the_next_ones_until_the_queue_is_drained() {
+    let mut r = rig(MODERN, 0, 12);
+    let wants = |r: &Rig| r.transport.state.lock().unwrap().queues[0].wants_interrupts();
+    assert!(wants(&r));
+    r.inject(b"one");
+    assert!(r.nic.interrupt().handle());
+    assert!(!wants(&r), "frames are being taken: no interrupt needed");
+    r.inject(b"two");
+    let mut buf = [0u8; 64];
+    assert_eq!(r.nic.receive(&mut buf), Some(Ok(3)));
+    assert!(!wants(&r));
+    assert_eq!(r.nic.receive(&mut buf), Some(Ok(3)));
+    assert_eq!(r.nic.receive(&mut buf), None);
+    assert!(wants(&r), "drained: the next frame must interrupt");
+}
+
+#[test]
+fn a_full_transmit_queue_asks_for_the_interrupt_that_says_room_is_back() {
+    let mut r = rig(MODERN, 0, 12);
+    let wants = |r: &Rig| r.transport.state.lock().unwrap().queues[1].wants_interrupts();
+    assert!(!wants(&r), "sent buffers are reclaimed lazily");
+    r.transport.state.lock().unwrap().deferred = true;
+    while r.nic.can_transmit() {
+        r.nic.transmit(&[1; 60]).unwrap();
+    }
+    assert!(wants(&r));
+    r.transport.state.lock().unwrap().run_pending();
+    assert!(r.nic.can_transmit());
+    assert!(!wants(&r));
+}
+
+#[test]
 fn link_state_follows_the_config_space() {
     let r = rig(MODERN, 0, 12);
     assert!(r.nic.link_up());

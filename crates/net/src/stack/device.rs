@@ -5,7 +5,8 @@
 //! frame before smoltcp does (the listen backlog is enforced there, see
 //! [`super::Inner::admit`]). Loopback frames move by value from the transmit side to the
 //! receive side (no copy) in buffers that are reused, with checksums neither computed nor
-//! checked, and an MTU of 65535 bytes, like Linux's `lo` (64 KiB).
+//! checked, and an MTU of 65535 bytes, like Linux's `lo` (64 KiB). A NIC's frames are copied
+//! from the driver into buffers that are reused too.
 
 use crate::nic::Nic;
 use alloc::boxed::Box;
@@ -23,8 +24,8 @@ pub const LOOPBACK_MTU: usize = 65535;
 /// Frames the loopback holds before transmits fail (smoltcp then retries on a later poll).
 const LOOPBACK_QUEUE: usize = 256;
 
-/// Loopback frame buffers kept for reuse, so a segment costs no allocation or zeroing.
-const LOOPBACK_POOL: usize = 16;
+/// Frame buffers each device keeps for reuse, so a segment costs no allocation or zeroing.
+const RX_POOL: usize = 16;
 
 /// The loopback's frames in flight and its spare buffers (each `LOOPBACK_MTU` long; a frame
 /// is a buffer and the length used).
@@ -51,14 +52,24 @@ pub enum PortDevice {
     Nic {
         /// The driver.
         nic: Box<dyn Nic + Send>,
-        /// Frames taken from the driver and not yet given to smoltcp.
-        pending: VecDeque<Vec<u8>>,
+        /// Frames taken from the driver and not yet given to smoltcp: a buffer and the
+        /// length used.
+        pending: VecDeque<(Vec<u8>, usize)>,
+        /// Receive buffers kept for reuse (each `mtu.max(MIN_RX_FRAME)` long), so a frame
+        /// costs no allocation or zeroing.
+        rx_pool: Arc<Mutex<Vec<Vec<u8>>>>,
         /// A transmit buffer, reused.
         scratch: Vec<u8>,
         /// The largest frame the driver sends or receives (header included).
         mtu: usize,
         /// The device computes TCP/UDP checksums of sent frames.
         tx_csum: bool,
+        /// The driver's queue was full at the last transmit: the NIC interrupts when room
+        /// frees up, so polls meanwhile are not needed for sending.
+        tx_blocked: bool,
+        /// The driver said it had no more frames at the last look. Until it has, it may
+        /// raise no interrupt (see the virtio-net driver), so the stack must poll on.
+        rx_drained: bool,
     },
 }
 
@@ -69,10 +80,24 @@ impl PortDevice {
         PortDevice::Nic {
             nic,
             pending: VecDeque::new(),
+            rx_pool: Arc::default(),
             scratch: Vec::new(),
             mtu,
             tx_csum,
+            tx_blocked: false,
+            rx_drained: true,
         }
+    }
+
+    /// Whether the last transmit found the NIC's queue full.
+    pub fn tx_blocked(&self) -> bool {
+        matches!(
+            self,
+            PortDevice::Nic {
+                tx_blocked: true,
+                ..
+            }
+        )
     }
 
     /// Whether this is the loopback.
@@ -93,24 +118,38 @@ impl PortDevice {
         match self {
             PortDevice::Loopback(q) => q.frames.front().map(|(f, len)| &f[..*len]),
             PortDevice::Nic {
-                nic, pending, mtu, ..
+                nic,
+                pending,
+                rx_pool,
+                mtu,
+                rx_drained,
+                ..
             } => {
                 if pending.is_empty() {
-                    let mut buf = vec![0u8; (*mtu).max(MIN_RX_FRAME)];
+                    let size = (*mtu).max(MIN_RX_FRAME);
+                    let mut buf = rx_pool
+                        .lock()
+                        .pop()
+                        .filter(|b| b.len() == size)
+                        .unwrap_or_else(|| vec![0u8; size]);
                     loop {
                         match nic.receive(&mut buf) {
                             Some(Ok(n)) => {
-                                buf.truncate(n);
-                                pending.push_back(buf);
+                                pending.push_back((buf, n));
+                                *rx_drained = false;
                                 break;
                             }
                             // A frame too large for the MTU: dropped, try the next.
                             Some(Err(_)) => continue,
-                            None => break,
+                            None => {
+                                rx_pool.lock().push(buf);
+                                *rx_drained = true;
+                                break;
+                            }
                         }
                     }
                 }
-                pending.front().map(|f| &f[..])
+                pending.front().map(|(f, n)| &f[..*n])
             }
         }
     }
@@ -121,17 +160,29 @@ impl PortDevice {
             PortDevice::Loopback(q) => {
                 q.frames.pop_front();
             }
-            PortDevice::Nic { pending, .. } => {
-                pending.pop_front();
+            PortDevice::Nic {
+                pending, rx_pool, ..
+            } => {
+                if let Some((buf, _)) = pending.pop_front() {
+                    let mut p = rx_pool.lock();
+                    if p.len() < RX_POOL {
+                        p.push(buf);
+                    }
+                }
             }
         }
     }
 
-    /// Whether received frames wait (after [`PortDevice::peek`] for a NIC).
+    /// Whether received frames wait, or may (a NIC not seen drained since it last gave a
+    /// frame).
     pub fn has_pending(&self) -> bool {
         match self {
             PortDevice::Loopback(q) => !q.frames.is_empty(),
-            PortDevice::Nic { pending, .. } => !pending.is_empty(),
+            PortDevice::Nic {
+                pending,
+                rx_drained,
+                ..
+            } => !pending.is_empty() || !rx_drained,
         }
     }
 }
@@ -151,7 +202,7 @@ impl phy::RxToken for Rx {
         let r = f(&self.frame[..self.len]);
         if let Some(pool) = self.pool {
             let mut p = pool.lock();
-            if p.len() < LOOPBACK_POOL {
+            if p.len() < RX_POOL {
                 p.push(self.frame);
             }
         }
@@ -204,15 +255,15 @@ impl phy::Device for PortDevice {
             PortDevice::Nic {
                 nic,
                 pending,
+                rx_pool,
                 scratch,
                 ..
             } => {
-                let frame = pending.pop_front()?;
-                let len = frame.len();
+                let (frame, len) = pending.pop_front()?;
                 let rx = Rx {
                     frame,
                     len,
-                    pool: None,
+                    pool: Some(rx_pool.clone()),
                 };
                 Some((rx, Tx::Nic(&mut **nic, scratch)))
             }
@@ -222,7 +273,15 @@ impl phy::Device for PortDevice {
     fn transmit(&mut self, _now: Instant) -> Option<Tx<'_>> {
         match self {
             PortDevice::Loopback(q) => (q.frames.len() < LOOPBACK_QUEUE).then_some(Tx::Loopback(q)),
-            PortDevice::Nic { nic, scratch, .. } => Some(Tx::Nic(&mut **nic, scratch)),
+            PortDevice::Nic {
+                nic,
+                scratch,
+                tx_blocked,
+                ..
+            } => {
+                *tx_blocked = !nic.can_transmit();
+                (!*tx_blocked).then_some(Tx::Nic(&mut **nic, scratch))
+            }
         }
     }
 

@@ -242,6 +242,9 @@ pub struct Stack {
 const MAX_ROUNDS: usize = 64;
 /// Frames taken from one device in one round.
 const INGRESS_BUDGET: usize = 256;
+/// When a NIC's transmit queue is full, the stack waits for its interrupt; this is the
+/// timer's fallback, should that interrupt never come.
+const TX_BLOCKED_RETRY: Duration = Duration::from_millis(1);
 
 fn instant(ns: u64) -> Instant {
     Instant::from_micros((ns / 1000) as i64)
@@ -373,6 +376,27 @@ impl Stack {
             .ports
             .iter()
             .all(|p| p.dhcp.is_none() || p.iface.ipv4_addr().is_some())
+    }
+
+    /// Whether a TCP connection on a NIC still has data or a FIN its peer has not
+    /// acknowledged. A unikernel's VM ends with its app; Linux would go on sending after
+    /// the app's exit, so the embedder polls until this is false (with a time limit) before
+    /// it powers off.
+    pub fn has_unacked_output(&self) -> bool {
+        use smoltcp::socket::Socket;
+        let mut inner = self.shared.inner.lock();
+        inner.ports.iter_mut().skip(1).any(|p| {
+            p.set.iter_mut().any(|(_, s)| match s {
+                Socket::Tcp(t) => {
+                    t.send_queue() > 0
+                        || matches!(
+                            t.state(),
+                            tcp::State::FinWait1 | tcp::State::Closing | tcp::State::LastAck
+                        )
+                }
+                _ => false,
+            })
+        })
     }
 
     /// The blocker sockets wait with.

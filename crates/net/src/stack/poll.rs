@@ -208,12 +208,15 @@ impl Inner {
     pub(super) fn poll(&mut self) -> Vec<PollQueue> {
         let now = self.now;
         for _ in 0..MAX_ROUNDS {
-            let mut busy = false;
             for i in 0..self.ports.len() {
-                busy |= self.poll_port(i, now);
+                self.poll_port(i, now);
             }
             self.dhcp_events();
-            if !busy {
+            // Each port's egress already ran until it had nothing more to send; another
+            // round is only for frames received meanwhile (the loopback's, chiefly). Not
+            // going round again for nothing matters: every round visits every socket, and
+            // the stack is polled after every socket call.
+            if !self.ports.iter().any(|p| p.dev.has_pending()) {
                 break;
             }
         }
@@ -221,8 +224,7 @@ impl Inner {
         self.changes()
     }
 
-    fn poll_port(&mut self, i: usize, now: Instant) -> bool {
-        let mut busy = false;
+    fn poll_port(&mut self, i: usize, now: Instant) {
         for _ in 0..INGRESS_BUDGET {
             let ethernet = !self.ports[i].dev.is_loopback();
             let syn = match self.ports[i].dev.peek() {
@@ -236,19 +238,18 @@ impl Inner {
                 }
             }
             let p = &mut self.ports[i];
-            match p.iface.poll_ingress_single(now, &mut p.dev, &mut p.set) {
-                PollIngressSingleResult::None => break,
-                _ => busy = true,
+            if p.iface.poll_ingress_single(now, &mut p.dev, &mut p.set)
+                == PollIngressSingleResult::None
+            {
+                break;
             }
         }
         let p = &mut self.ports[i];
         for _ in 0..MAX_ROUNDS {
-            match p.iface.poll_egress(now, &mut p.dev, &mut p.set) {
-                PollResult::None => break,
-                PollResult::SocketStateChanged => busy = true,
+            if p.iface.poll_egress(now, &mut p.dev, &mut p.set) == PollResult::None {
+                break;
             }
         }
-        busy
     }
 
     fn reap_orphans(&mut self) {
@@ -311,7 +312,12 @@ impl Inner {
         let now = self.now;
         let mut best: Option<Instant> = None;
         for p in self.ports.iter_mut() {
-            if let Some(t) = p.iface.poll_at(now, &p.set) {
+            if let Some(mut t) = p.iface.poll_at(now, &p.set) {
+                if p.dev.tx_blocked() {
+                    // Sockets with data to send ask for "now", but the NIC's interrupt will
+                    // say when its queue has room: until then only their timers count.
+                    t = t.max(now + TX_BLOCKED_RETRY);
+                }
                 best = Some(best.map_or(t, |b: Instant| b.min(t)));
             }
             if p.dev.has_pending() {

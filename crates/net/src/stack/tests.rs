@@ -381,6 +381,10 @@ struct Wire {
     tx: Arc<Mutex<VecDeque<Vec<u8>>>>,
     rx: Arc<Mutex<VecDeque<Vec<u8>>>>,
     mac: [u8; 6],
+    /// Frames the cable holds in this direction before transmits fail (a device queue).
+    limit: usize,
+    /// Frames refused because the queue was full.
+    refused: Arc<Mutex<usize>>,
 }
 
 impl Nic for Wire {
@@ -392,8 +396,17 @@ impl Nic for Wire {
     }
 
     fn transmit(&mut self, frame: &[u8]) -> Result<(), NicError> {
-        self.tx.lock().push_back(frame.to_vec());
+        let mut tx = self.tx.lock();
+        if tx.len() >= self.limit {
+            *self.refused.lock() += 1;
+            return Err(NicError::QueueFull);
+        }
+        tx.push_back(frame.to_vec());
         Ok(())
+    }
+
+    fn can_transmit(&mut self) -> bool {
+        self.tx.lock().len() < self.limit
     }
 
     fn receive(&mut self, buf: &mut [u8]) -> Option<Result<usize, NicError>> {
@@ -407,18 +420,28 @@ impl Nic for Wire {
 }
 
 fn cable() -> (Wire, Wire) {
+    narrow_cable(usize::MAX)
+}
+
+/// A cable whose ends each hold at most `limit` frames in flight.
+fn narrow_cable(limit: usize) -> (Wire, Wire) {
     let a = Arc::new(Mutex::new(VecDeque::new()));
     let b = Arc::new(Mutex::new(VecDeque::new()));
+    let refused = Arc::new(Mutex::new(0));
     (
         Wire {
             tx: a.clone(),
             rx: b.clone(),
             mac: [2, 0, 0, 0, 0, 1],
+            limit,
+            refused: refused.clone(),
         },
         Wire {
             tx: b,
             rx: a,
             mac: [2, 0, 0, 0, 0, 2],
+            limit,
+            refused,
         },
     )
 }
@@ -500,6 +523,56 @@ fn two_stacks_talk_tcp_over_a_wire() {
     let me = udp(&na, false);
     send_to(&*me, b"self", own.local_addr()).unwrap();
     assert_eq!(recv(&*own, 16, 0).unwrap(), b"self");
+}
+
+#[test]
+fn a_full_device_queue_holds_data_back_instead_of_losing_frames() {
+    // Two frames in flight at most, and a clock that never moves: a frame refused by the
+    // device would only come back by retransmission, after a timeout that never comes.
+    let (wa, wb) = narrow_cable(2);
+    let refused = wa.refused.clone();
+    let (na, nb) = (net(), net());
+    na.stack().add_nic(alloc::boxed::Box::new(wa), &at(1));
+    nb.stack().add_nic(alloc::boxed::Box::new(wb), &at(2));
+    let pump = || {
+        for _ in 0..20 {
+            na.stack().poll();
+            nb.stack().poll();
+        }
+    };
+    let l = tcp(&na);
+    let any80 = SockAddr::Inet {
+        addr: [0; 4],
+        port: 80,
+    };
+    l.bind(&cx(), any80).unwrap();
+    l.listen(&cx(), 4).unwrap();
+    let c = tcp(&nb);
+    let server = SockAddr::Inet {
+        addr: [10, 0, 0, 1],
+        port: 80,
+    };
+    let _ = c.connect(&cx(), server.clone(), Wait::NONBLOCK);
+    pump();
+    assert_eq!(c.connect(&cx(), server, Wait::NONBLOCK), Ok(()));
+    let (s, _) = l.accept(Wait::NONBLOCK).unwrap();
+    let payload: Vec<u8> = (0..100_000u32).map(|i| (i % 251) as u8).collect();
+    let (mut sent, mut got) = (0, Vec::new());
+    for _ in 0..10_000 {
+        if got.len() == payload.len() {
+            break;
+        }
+        if sent < payload.len() {
+            sent += send(&*s, &payload[sent..]).unwrap_or(0);
+        }
+        pump();
+        if let Ok(v) = recv(&*c, 65536, 0) {
+            got.extend_from_slice(&v);
+        }
+    }
+    assert_eq!(got.len(), payload.len(), "the transfer stalled");
+    assert!(got == payload);
+    assert_eq!(*refused.lock(), 0, "the stack sent into a full queue");
 }
 
 #[test]
