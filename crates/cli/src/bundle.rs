@@ -120,10 +120,10 @@ pub fn image(args: ImageArgs) -> Result<u8, CliError> {
     let run = &args.run;
     let verbose = run.verbose;
     let payload = payload::build(run, &ws)?;
-    if !run.disks.is_empty() || !run.ports.is_empty() || run.net.is_some() {
+    if !run.disks.is_empty() || !run.ports.is_empty() || run.net.is_some() || run.rng {
         return Err(CliError::Usage(
-            "bundles do not carry --disk, --publish or --net yet (run.sh has no devices but \
-             the console); use `oxv run` for those"
+            "bundles do not carry --disk, --publish, --net or --rng yet (run.sh has no devices \
+             but the console); use `oxv run` for those"
                 .into(),
         ));
     }

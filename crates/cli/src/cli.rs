@@ -145,6 +145,11 @@ pub struct RunArgs {
     #[arg(long, value_name = "none|user|tap:NAME")]
     pub net: Option<NetChoice>,
 
+    /// Attach a virtio-rng device; the kernel mixes 32 bytes from it into the seed of its
+    /// random generator (with RDSEED/RDRAND and TSC jitter).
+    #[arg(long)]
+    pub rng: bool,
+
     /// Have the kernel check the network device at boot (an ARP request to 10.0.2.2; the
     /// answer is logged).
     #[arg(long, hide = true)]

@@ -297,6 +297,8 @@ pub struct Devices {
     pub disks: Vec<DiskSpec>,
     /// The network, if any.
     pub net: Option<Network>,
+    /// A virtio-rng device (the kernel seeds its generator from it too).
+    pub rng: bool,
 }
 
 impl Devices {
@@ -324,6 +326,7 @@ impl Devices {
         Ok(Devices {
             disks: disks.to_vec(),
             net,
+            rng: false,
         })
     }
 
@@ -338,10 +341,10 @@ impl Devices {
     /// QEMU's arguments for the devices on `machine`.
     pub fn qemu_args(&self, machine: Machine) -> Vec<OsString> {
         let mut args: Vec<OsString> = Vec::new();
-        if self.disks.is_empty() && self.net.is_none() {
+        if self.disks.is_empty() && self.net.is_none() && !self.rng {
             return args;
         }
-        let (blk, net) = match machine {
+        let (blk, net, rng) = match machine {
             Machine::Microvm => {
                 // QEMU lists virtio-mmio devices on the kernel command line only without
                 // ACPI (with it, they are in the DSDT, which the kernel does not read).
@@ -349,10 +352,18 @@ impl Devices {
                 args.push("acpi=off".into());
                 args.push("-global".into());
                 args.push("virtio-mmio.force-legacy=false".into());
-                ("virtio-blk-device", "virtio-net-device")
+                (
+                    "virtio-blk-device",
+                    "virtio-net-device",
+                    "virtio-rng-device",
+                )
             }
-            Machine::Q35 => ("virtio-blk-pci", "virtio-net-pci"),
+            Machine::Q35 => ("virtio-blk-pci", "virtio-net-pci", "virtio-rng-pci"),
         };
+        if self.rng {
+            args.push("-device".into());
+            args.push(rng.into());
+        }
         for (i, disk) in self.disks.iter().enumerate() {
             let mut drive = OsString::from("file=");
             drive.push(escape_opt(disk.image.as_os_str()));
@@ -564,6 +575,7 @@ mod tests {
                 "8080:80".parse().unwrap(),
                 "53:53/udp".parse().unwrap(),
             ])),
+            rng: true,
         };
         let mut c = config();
         c.devices = devices.clone();
@@ -575,6 +587,7 @@ mod tests {
             "-drive file=/img/c.img,if=none,id=disk1,format=raw,cache=writeback,readonly=on",
             "-netdev user,id=net0,hostfwd=tcp::8080-:80,hostfwd=udp::53-:53 \
              -device virtio-net-device,netdev=net0",
+            "-device virtio-rng-device",
         ] {
             let expected = expected.split_whitespace().collect::<Vec<_>>().join(" ");
             assert!(line.contains(&expected), "{expected:?} not in {line:?}");
@@ -586,6 +599,7 @@ mod tests {
         let line = joined(&c.args());
         assert!(line.contains("-device virtio-blk-pci,drive=disk1,serial=oxv-disk1"));
         assert!(line.contains("-device virtio-net-pci,netdev=net0"));
+        assert!(line.contains("-device virtio-rng-pci"));
         assert!(!line.contains("force-legacy") && !line.contains("acpi=off"));
 
         assert_eq!(
@@ -604,5 +618,10 @@ mod tests {
                 .contains("-netdev tap,id=net0,ifname=tap0,script=no,downscript=no")
         );
         assert!(Devices::default().qemu_args(Machine::Microvm).is_empty());
+        let rng = Devices {
+            rng: true,
+            ..Devices::default()
+        };
+        assert!(joined(&rng.qemu_args(Machine::Microvm)).contains("acpi=off"));
     }
 }

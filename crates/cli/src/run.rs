@@ -138,8 +138,9 @@ pub fn boot(ws: &Workspace, spec: &Boot, dir: Option<RunDir>) -> Result<u8, CliE
 /// The disks and network device that `--disk`, `--net` and `-p` ask for; the images must
 /// exist.
 fn run_devices(args: &RunArgs) -> Result<Devices, CliError> {
-    let devices = Devices::from_options(&args.disks, args.net.as_ref(), &args.ports)
+    let mut devices = Devices::from_options(&args.disks, args.net.as_ref(), &args.ports)
         .map_err(CliError::Usage)?;
+    devices.rng = args.rng;
     for disk in &devices.disks {
         if !disk.image.is_file() {
             return Err(CliError::Usage(format!(

@@ -171,6 +171,30 @@ fn arp_self_test(machine: &str) {
     assert!(log.contains("10.0.2.2 is at 52:55:0a:00:02:02"), "{log}");
 }
 
+fn rng_seeds_the_kernel(machine: &str) {
+    let program = build_c("true", "int main(void) { return 0; }");
+    let out = oxv_run(&["-v", "--machine", machine, "--rng", path_str(&program)]);
+    let log = show(&out);
+    assert!(out.status.success(), "{log}");
+    assert!(log.contains("virtio-rng: 32 seed bytes"), "{log}");
+    assert!(
+        log.contains("virtio-rng, hypervisor") || log.contains("virtio-rng + tsc"),
+        "{log}"
+    );
+}
+
+#[test]
+#[ignore = "boots QEMU"]
+fn virtio_rng_seeds_the_kernel_on_microvm() {
+    rng_seeds_the_kernel("microvm");
+}
+
+#[test]
+#[ignore = "boots QEMU"]
+fn virtio_rng_seeds_the_kernel_on_q35() {
+    rng_seeds_the_kernel("q35");
+}
+
 #[test]
 #[ignore = "boots QEMU"]
 fn nic_reaches_the_gateway_on_microvm() {

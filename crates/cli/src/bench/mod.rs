@@ -520,6 +520,7 @@ fn http_rps(
             guest: HTTP_GUEST_PORT,
             udp: false,
         }])),
+        rng: false,
     };
     let inv = Invocation {
         program: HTTP_SERVER,
