@@ -9,6 +9,7 @@
 use crate::arch::cpu;
 use crate::process::{self, LifeState, Process};
 use crate::sched;
+use crate::syscall::info;
 use crate::thread::State;
 use alloc::format;
 use alloc::string::String;
@@ -69,6 +70,7 @@ impl ProcessInfo for KernelProcessInfo {
             PidFile::Status => render(|out| status(&p, out)),
             PidFile::Stat => render(|out| stat(&p, out)),
             PidFile::Limits => render(|out| limits(&p, out)),
+            PidFile::Mounts => render(|out| mounts(&p.fs, out)),
         })
     }
 
@@ -98,16 +100,76 @@ impl ProcessInfo for KernelProcessInfo {
             }
             SystemFile::Version => writeln!(
                 out,
-                "Linux version 6.1.0-oxv (oxv {}) #1 SMP PREEMPT oxv unikernel",
-                env!("CARGO_PKG_VERSION")
+                "Linux version {} (oxv unikernel) {}",
+                info::RELEASE,
+                info::VERSION
             ),
             SystemFile::Filesystems => {
                 out.write_str("nodev\tsysfs\nnodev\ttmpfs\nnodev\tproc\nnodev\tdevtmpfs\n")?;
                 out.write_str("nodev\tpipefs\nnodev\tsockfs\n\text2\n")
             }
-            SystemFile::Mounts => mounts(out),
+            SystemFile::Mounts => mounts(&process::current().fs, out),
         })
     }
+
+    fn sysctl(&self, name: &str) -> Vec<u8> {
+        render(|out| match name {
+            "fs/file-max" => writeln!(out, "{}", i64::MAX),
+            "fs/nr_open" => writeln!(out, "{}", oxv_sched::rlimit::NR_OPEN),
+            "fs/pipe-max-size" => writeln!(out, "{}", 1 << 20),
+            "kernel/cap_last_cap" => writeln!(out, "{}", linux_raw_sys::general::CAP_LAST_CAP),
+            "kernel/domainname" => writeln!(out, "(none)"),
+            "kernel/hostname" => writeln!(out, "oxv"),
+            "kernel/ngroups_max" => writeln!(out, "{}", linux_raw_sys::general::NGROUPS_MAX),
+            "kernel/osrelease" => writeln!(out, "{}", info::RELEASE),
+            "kernel/ostype" => writeln!(out, "Linux"),
+            // Linux's PID_MAX_LIMIT for 64-bit kernels.
+            "kernel/pid_max" => writeln!(out, "{}", 4 * 1024 * 1024),
+            "kernel/random/boot_id" => writeln!(out, "{}", uuid(boot_id())),
+            "kernel/random/uuid" => {
+                let mut b = [0u8; 16];
+                crate::random::fill(&mut b);
+                writeln!(out, "{}", uuid(b))
+            }
+            "kernel/threads-max" => {
+                let nproc = process::current()
+                    .limits
+                    .lock()
+                    .get(RlimitResource::Nproc)
+                    .rlim_max;
+                // Linux sets the initial RLIMIT_NPROC to half of threads-max.
+                writeln!(out, "{}", nproc.saturating_mul(2))
+            }
+            "kernel/version" => writeln!(out, "{}", info::VERSION),
+            "net/core/somaxconn" => writeln!(out, "4096"),
+            "vm/overcommit_memory" => writeln!(out, "0"),
+            _ => Ok(()),
+        })
+    }
+}
+
+/// A random id for this boot (`/proc/sys/kernel/random/boot_id`).
+fn boot_id() -> [u8; 16] {
+    static ID: spin::Once<[u8; 16]> = spin::Once::new();
+    *ID.call_once(|| {
+        let mut b = [0u8; 16];
+        crate::random::fill(&mut b);
+        b
+    })
+}
+
+/// `bytes` as an RFC 4122 version-4 UUID (the form Linux's random/uuid files print).
+fn uuid(mut b: [u8; 16]) -> String {
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let mut s = String::with_capacity(36);
+    for (i, byte) in b.iter().enumerate() {
+        if matches!(i, 4 | 6 | 8 | 10) {
+            s.push('-');
+        }
+        let _ = write!(s, "{byte:02x}");
+    }
+    s
 }
 
 fn find(pid: u32) -> Option<Arc<Process>> {
@@ -413,12 +475,11 @@ fn system_stat(out: &mut String) -> core::fmt::Result {
     writeln!(out, "procs_blocked 0")
 }
 
-fn mounts(out: &mut String) -> core::fmt::Result {
-    let cx = process::current().fs.clone();
+fn mounts(cx: &oxv_vfs::FsContext, out: &mut String) -> core::fmt::Result {
     for m in cx.vfs().mounts() {
         let fs = m.fs().name();
         let at = match m.mountpoint() {
-            Some(loc) => oxv_vfs::syscalls::cwd::path_of(&cx, loc).unwrap_or_default(),
+            Some(loc) => oxv_vfs::syscalls::cwd::path_of(cx, loc).unwrap_or_default(),
             None => b"/".to_vec(),
         };
         let at = String::from_utf8_lossy(&at);

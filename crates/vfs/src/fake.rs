@@ -234,7 +234,7 @@ impl ProcessInfo for FakeProcess {
             }
             PidFile::Smaps => b"Size: 4 kB\n".to_vec(),
             PidFile::Status => alloc::format!("Pid:\t{pid}\n").into_bytes(),
-            PidFile::Stat | PidFile::Limits | PidFile::Environ => Vec::new(),
+            PidFile::Stat | PidFile::Limits | PidFile::Environ | PidFile::Mounts => Vec::new(),
         })
     }
 
@@ -252,6 +252,10 @@ impl ProcessInfo for FakeProcess {
             crate::procfs::SystemFile::Meminfo => b"MemTotal: 1 kB\n".to_vec(),
             _ => Vec::new(),
         }
+    }
+
+    fn sysctl(&self, name: &str) -> Vec<u8> {
+        alloc::format!("{name}\n").into_bytes()
     }
 }
 

@@ -10,7 +10,9 @@
 //! | `/proc/<pid>/cmdline`, `environ` | the argument and environment strings, each NUL-terminated |
 //! | `/proc/<pid>/maps`, `smaps` | the memory map (proc(5)), rendered by the memory manager |
 //! | `/proc/<pid>/status`, `stat`, `limits` | process state in Linux's formats |
+//! | `/proc/<pid>/mounts` | the mount table (one namespace) |
 //! | `/proc/meminfo`, `cpuinfo`, `stat`, `uptime`, `loadavg`, `version`, `filesystems`, `mounts` | system files |
+//! | `/proc/sys/...` | the read-only sysctls in [`SYSCTLS`] |
 //!
 //! The fd links are plain symlinks: opening `/proc/self/fd/N` opens the named path again (a
 //! pipe or socket name does not resolve), unlike Linux's magic links. Everything is
@@ -45,6 +47,8 @@ pub enum PidFile {
     Stat,
     /// `limits`: the resource limits table.
     Limits,
+    /// `mounts`: the mount table as the process sees it (one namespace: `/proc/mounts`).
+    Mounts,
 }
 
 /// A file directly under `/proc`.
@@ -79,15 +83,44 @@ const SYSTEM_FILES: [(&[u8], SystemFile); 8] = [
     (b"version", SystemFile::Version),
 ];
 
-const PID_FILES: [(&[u8], PidFile); 7] = [
+const PID_FILES: [(&[u8], PidFile); 8] = [
     (b"cmdline", PidFile::Cmdline),
     (b"environ", PidFile::Environ),
     (b"limits", PidFile::Limits),
     (b"maps", PidFile::Maps),
+    (b"mounts", PidFile::Mounts),
     (b"smaps", PidFile::Smaps),
     (b"stat", PidFile::Stat),
     (b"status", PidFile::Status),
 ];
+
+/// The directories of `/proc/sys`, as paths below it; each one's parent comes before it.
+const SYS_DIRS: [&str; 7] = ["", "fs", "kernel", "kernel/random", "net", "net/core", "vm"];
+
+/// The sysctls `/proc/sys` shows (the ones libcs, runtimes and servers read), as paths below
+/// it. Values come from [`ProcessInfo::sysctl`]; all are read-only here.
+pub const SYSCTLS: [&str; 16] = [
+    "fs/file-max",
+    "fs/nr_open",
+    "fs/pipe-max-size",
+    "kernel/cap_last_cap",
+    "kernel/domainname",
+    "kernel/hostname",
+    "kernel/ngroups_max",
+    "kernel/osrelease",
+    "kernel/ostype",
+    "kernel/pid_max",
+    "kernel/random/boot_id",
+    "kernel/random/uuid",
+    "kernel/threads-max",
+    "kernel/version",
+    "net/core/somaxconn",
+    "vm/overcommit_memory",
+];
+
+fn split_last(path: &str) -> (&str, &str) {
+    path.rsplit_once('/').unwrap_or(("", path))
+}
 
 /// What procfs shows. The embedder implements it. Every method is called from a system call
 /// with no VFS lock held and must render into memory of its own (the caller copies to user
@@ -116,6 +149,13 @@ pub trait ProcessInfo: Send + Sync {
     /// System file `file`. The default is empty.
     fn system_file(&self, file: SystemFile) -> Vec<u8> {
         let _ = file;
+        Vec::new()
+    }
+
+    /// The value of sysctl `name` (one of [`SYSCTLS`], e.g. `kernel/ostype`), with its
+    /// trailing newline. The default is empty.
+    fn sysctl(&self, name: &str) -> Vec<u8> {
+        let _ = name;
         Vec::new()
     }
 }
@@ -168,6 +208,10 @@ enum Which {
     Data(u32, PidFile),
     FdDir(u32),
     Fd(u32, u32),
+    /// A directory of `/proc/sys` (index into [`SYS_DIRS`]).
+    SysDir(u8),
+    /// A file of `/proc/sys` (index into [`SYSCTLS`]).
+    Sysctl(u8),
 }
 
 struct ProcNode {
@@ -221,14 +265,18 @@ impl Which {
                 8 + PID_FILES.iter().position(|(_, p)| *p == f).unwrap_or(0) as u64,
             ),
             Which::Fd(pid, fd) => per_pid(pid, 0x100 + u64::from(fd.min(0xfeff))),
+            Which::SysDir(d) => 64 + u64::from(d),
+            Which::Sysctl(f) => 128 + u64::from(f),
         }
     }
 
     fn kind(self) -> FileKind {
         match self {
-            Which::Root | Which::PidDir(_) | Which::FdDir(_) => FileKind::Directory,
+            Which::Root | Which::PidDir(_) | Which::FdDir(_) | Which::SysDir(_) => {
+                FileKind::Directory
+            }
             Which::SelfLink | Which::Exe(_) | Which::Cwd(_) | Which::Fd(..) => FileKind::Symlink,
-            Which::System(_) | Which::Data(..) => FileKind::Regular,
+            Which::System(_) | Which::Data(..) | Which::Sysctl(_) => FileKind::Regular,
         }
     }
 
@@ -266,6 +314,7 @@ impl ProcNode {
                     .map(|(n, f)| (n.to_vec(), Which::System(*f)))
                     .collect();
                 v.push((b"self".to_vec(), Which::SelfLink));
+                v.push((b"sys".to_vec(), Which::SysDir(0)));
                 for pid in self.info().pids() {
                     v.push((decimal(pid), Which::PidDir(pid)));
                 }
@@ -291,6 +340,18 @@ impl ProcNode {
                 .into_iter()
                 .map(|(fd, _)| (decimal(fd), Which::Fd(pid, fd)))
                 .collect(),
+            Which::SysDir(d) => {
+                let here = SYS_DIRS[d as usize];
+                let dirs = SYS_DIRS.iter().enumerate().skip(1).filter_map(|(i, p)| {
+                    let (parent, name) = split_last(p);
+                    (parent == here).then(|| (name.as_bytes().to_vec(), Which::SysDir(i as u8)))
+                });
+                let files = SYSCTLS.iter().enumerate().filter_map(|(i, p)| {
+                    let (parent, name) = split_last(p);
+                    (parent == here).then(|| (name.as_bytes().to_vec(), Which::Sysctl(i as u8)))
+                });
+                dirs.chain(files).collect()
+            }
             _ => Vec::new(),
         }
     }
@@ -299,6 +360,9 @@ impl ProcNode {
         match self.which {
             Which::FdDir(pid) | Which::Fd(pid, _) => Which::PidDir(pid),
             Which::Exe(pid) | Which::Cwd(pid) | Which::Data(pid, _) => Which::PidDir(pid),
+            Which::SysDir(0) => Which::Root,
+            Which::SysDir(d) => sys_dir_which(split_last(SYS_DIRS[d as usize]).0),
+            Which::Sysctl(f) => sys_dir_which(split_last(SYSCTLS[f as usize]).0),
             _ => Which::Root,
         }
     }
@@ -319,7 +383,8 @@ impl Inode for ProcNode {
 
     fn metadata(&self) -> Metadata {
         let (perm, nlink) = match self.which {
-            Which::Root => (0o555, 3),
+            Which::Root | Which::SysDir(_) => (0o555, 3),
+            Which::Sysctl(_) => (0o444, 1),
             Which::PidDir(_) => (0o555, 3),
             Which::FdDir(_) => (0o500, 2),
             Which::SelfLink | Which::Exe(_) | Which::Cwd(_) => (0o777, 1),
@@ -355,6 +420,7 @@ impl Inode for ProcNode {
             // A process reaped since the file was opened reads as empty, as on Linux (ESRCH
             // there for some files; empty is the common answer).
             Which::Data(pid, f) => self.info().pid_file(pid, f).unwrap_or_default(),
+            Which::Sysctl(f) => self.info().sysctl(SYSCTLS[f as usize]),
             _ => return Err(self.wrong_kind_for_data()),
         };
         let Ok(start) = usize::try_from(offset) else {
@@ -371,6 +437,8 @@ impl Inode for ProcNode {
             Which::Root => {
                 if name == b"self" {
                     Some(Which::SelfLink)
+                } else if name == b"sys" {
+                    Some(Which::SysDir(0))
                 } else if let Some((_, f)) = SYSTEM_FILES.iter().find(|(n, _)| *n == name) {
                     Some(Which::System(*f))
                 } else {
@@ -388,6 +456,11 @@ impl Inode for ProcNode {
                     .find(|(n, _)| *n == name)
                     .map(|(_, f)| Which::Data(pid, *f)),
             },
+            Which::SysDir(_) => self
+                .entries()
+                .into_iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, w)| w),
             Which::FdDir(pid) => parse_decimal(name).and_then(|fd| {
                 self.info()
                     .fds(pid)?
@@ -463,6 +536,12 @@ impl Inode for ProcNode {
     fn is_magic_link(&self) -> bool {
         matches!(self.which, Which::Exe(_) | Which::Cwd(_) | Which::Fd(..))
     }
+}
+
+/// The `/proc/sys` directory at `path` (below `/proc/sys`).
+fn sys_dir_which(path: &str) -> Which {
+    let i = SYS_DIRS.iter().position(|d| *d == path).unwrap_or(0);
+    Which::SysDir(i as u8)
 }
 
 #[cfg(test)]

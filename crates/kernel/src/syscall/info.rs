@@ -12,7 +12,7 @@ use oxv_sched::syscalls::time::{Interrupted, Sleeper};
 /// What uname(2) reports. The release is a Linux version glibc and musl accept, marked as
 /// oxv's; programs that parse it see a 6.1 kernel.
 pub const RELEASE: &str = "6.1.0-oxv";
-const VERSION: &str = concat!("#1 SMP oxv ", env!("CARGO_PKG_VERSION"));
+pub const VERSION: &str = concat!("#1 SMP oxv ", env!("CARGO_PKG_VERSION"));
 
 /// Checks that `pid` names this process (0 means "the caller").
 pub fn same_process(p: &Process, pid: i32) -> Result<(), Errno> {

@@ -8,7 +8,7 @@
 
 mod execve;
 pub mod futex;
-mod info;
+pub mod info;
 mod memory;
 pub mod pidfd;
 mod resource;

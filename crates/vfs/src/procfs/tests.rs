@@ -70,6 +70,7 @@ fn every_process_has_a_directory() {
             b"uptime",
             b"version",
             b"self",
+            b"sys",
             b"42",
             b"43"
         ]
@@ -134,5 +135,40 @@ fn listing_resumes_at_cursor() {
     })
     .unwrap();
     assert_eq!(rest[0], (b"cmdline".to_vec(), 6));
-    assert_eq!(rest.len(), 7);
+    assert_eq!(rest.len(), 8);
+}
+
+#[test]
+fn proc_sys_is_a_tree_of_read_only_sysctls() {
+    let root = proc().root();
+    let sys = root.lookup(b"sys").unwrap();
+    assert_eq!(sys.kind(), FileKind::Directory);
+    assert_eq!(
+        names(&sys),
+        [&b"."[..], b"..", b"fs", b"kernel", b"net", b"vm"]
+    );
+    assert_eq!(sys.parent().unwrap().ino(), root.ino());
+    let kernel = sys.lookup(b"kernel").unwrap();
+    let random = kernel.lookup(b"random").unwrap();
+    assert_eq!(random.parent().unwrap().ino(), kernel.ino());
+    let uuid = random.lookup(b"uuid").unwrap();
+    assert_eq!(uuid.kind(), FileKind::Regular);
+    assert_eq!(uuid.metadata().perm, 0o444);
+    assert_eq!(uuid.parent().err(), Some(Errno::ENOTDIR));
+    let mut buf = [0u8; 64];
+    let n = uuid.read_at(0, &mut ReadBuf::kernel(&mut buf)).unwrap();
+    assert_eq!(&buf[..n], b"kernel/random/uuid\n");
+    assert_eq!(kernel.lookup(b"nope").err(), Some(Errno::ENOENT));
+    assert_eq!(uuid.lookup(b"x").err(), Some(Errno::ENOTDIR));
+    let core = sys.lookup(b"net").unwrap().lookup(b"core").unwrap();
+    assert_eq!(names(&core), [&b"."[..], b"..", b"somaxconn"]);
+    // Every listed sysctl resolves, and inode numbers are distinct.
+    let mut inos = std::collections::BTreeSet::new();
+    for path in SYSCTLS {
+        let mut node = sys.clone();
+        for part in path.split('/') {
+            node = node.lookup(part.as_bytes()).unwrap();
+        }
+        assert!(inos.insert(node.ino()), "{path}");
+    }
 }
