@@ -59,7 +59,7 @@ pub struct Invocation {
 }
 
 impl Invocation {
-    fn argv(&self) -> Vec<String> {
+    pub fn argv(&self) -> Vec<String> {
         std::iter::once(guest_path(self.program))
             .chain(self.args.iter().cloned())
             .collect()

@@ -291,18 +291,20 @@ fn measure_round(
     cpu_counts.sort_unstable();
     cpu_counts.dedup();
     for cpus in cpu_counts {
-        let group: Vec<&(usize, Invocation, u32)> =
+        let same_cpus: Vec<&(usize, Invocation, u32)> =
             programs.iter().filter(|p| p.2 == cpus).collect();
-        let invs: Vec<Invocation> = group.iter().map(|p| p.1.clone()).collect();
-        let result = runner.linux(&invs, MEM, cpus, icount, LINUX_TIMEOUT)?;
-        ok &= result.error.is_none();
-        let indices: Vec<usize> = group.iter().map(|p| p.0).collect();
-        let group_rows = rows
-            .iter_mut()
-            .enumerate()
-            .filter(|(i, _)| indices.contains(i))
-            .map(|(_, r)| r);
-        absorb(group_rows, Kernel::Linux, &result, false);
+        for group in linux_batches(&same_cpus) {
+            let invs: Vec<Invocation> = group.iter().map(|p| p.1.clone()).collect();
+            let result = runner.linux(&invs, MEM, cpus, icount, LINUX_TIMEOUT)?;
+            ok &= result.error.is_none();
+            let indices: Vec<usize> = group.iter().map(|p| p.0).collect();
+            let group_rows = rows
+                .iter_mut()
+                .enumerate()
+                .filter(|(i, _)| indices.contains(i))
+                .map(|(_, r)| r);
+            absorb(group_rows, Kernel::Linux, &result, false);
+        }
     }
     for row in rows.iter_mut().filter(|r| r.metric.kind == Kind::HttpRps) {
         for kernel in [Kernel::Oxv, Kernel::Linux] {
@@ -320,6 +322,33 @@ fn measure_round(
         }
     }
     Ok(ok)
+}
+
+/// Linux hands init at most 32 arguments (`MAX_INIT_ARGS`, argv[0] included) and panics on
+/// more ("Too many boot init vars"); the benchmark commands go there, joined by a separator.
+const LINUX_INIT_ARGS: usize = 31;
+
+/// `programs` cut into runs of consecutive ones whose commands fit one Linux command line.
+fn linux_batches<'a, T>(
+    programs: &[&'a (usize, Invocation, T)],
+) -> Vec<Vec<&'a (usize, Invocation, T)>> {
+    let mut batches: Vec<Vec<&(usize, Invocation, T)>> = Vec::new();
+    let mut used = 0;
+    for p in programs {
+        // Its argv, plus the separator before it unless it starts a batch.
+        let need = p.1.argv().len();
+        match batches.last_mut() {
+            Some(batch) if used + 1 + need <= LINUX_INIT_ARGS => {
+                batch.push(p);
+                used += 1 + need;
+            }
+            _ => {
+                batches.push(vec![p]);
+                used = need;
+            }
+        }
+    }
+    batches
 }
 
 /// Takes what `result` says about `rows` into their cells for `kernel`: the program's
@@ -654,6 +683,26 @@ fn print_tables(rep: &Report) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn linux_batches_keep_each_command_line_under_the_init_argument_limit() {
+        let inv = |n: usize| Invocation {
+            program: "x",
+            args: vec!["1".to_string(); n],
+        };
+        // argv lengths 3, 3, ..., 3 (2 args + the program): 12 of them.
+        let programs: Vec<(usize, Invocation, u32)> = (0..12).map(|i| (i, inv(2), 1)).collect();
+        let refs: Vec<&(usize, Invocation, u32)> = programs.iter().collect();
+        let batches = linux_batches(&refs);
+        for b in &batches {
+            let args: usize = b.iter().map(|p| p.1.argv().len()).sum::<usize>() + b.len() - 1;
+            assert!(args <= LINUX_INIT_ARGS, "{args}");
+        }
+        // Consecutive and complete: 8 fit in 31 (8 * 3 + 7 separators), a 9th would need 35.
+        assert_eq!(batches.iter().map(Vec::len).collect::<Vec<_>>(), [8, 4]);
+        let order: Vec<usize> = batches.iter().flatten().map(|p| p.0).collect();
+        assert_eq!(order, (0..12).collect::<Vec<_>>());
+    }
 
     #[test]
     fn only_selects_known_metrics_in_report_order() {
