@@ -22,6 +22,7 @@ use crate::exec::{self, CpuAux};
 use crate::mem::{self, KernelFrames};
 use crate::process::{self, Family, ImageInfo, LifeState, MmSlot, Process, UserSpace};
 use crate::procinfo::KernelProcessInfo;
+use oxv_vfs::sysfs::SysFs;
 use crate::sched;
 use crate::sync::SleepMutex;
 use crate::thread::{KernelStack, Thread, ThreadRef};
@@ -328,7 +329,7 @@ fn build_fs(info: &pvh::BootInfo, winsize: Winsize) -> (FsContext, usize) {
     }
     let vfs = Vfs::new(root, clock);
     let cx = FsContext::new(vfs.clone());
-    for dir in [&b"/dev"[..], b"/proc"] {
+    for dir in [&b"/dev"[..], b"/proc", b"/sys"] {
         must(cx.mkdir_all(dir, 0o755).map(|_| ()), "mount points");
     }
     // /tmp is part of the (writable, in-memory) root: files the image put under /tmp stay
@@ -493,6 +494,19 @@ fn mount_proc(cx: &FsContext) {
     let procfs = ProcFs::new(Arc::new(KernelProcessInfo), vfs.anon_device(), vfs.now());
     if let Ok(at) = cx.lookup(b"/proc", true) {
         let _ = vfs.mount(procfs, &at, MountFlags::empty());
+    }
+    let sysfs = SysFs::new(Arc::new(OnlineCpus), vfs.anon_device(), vfs.now());
+    if let Ok(at) = cx.lookup(b"/sys", true) {
+        let _ = vfs.mount(sysfs, &at, MountFlags::empty());
+    }
+}
+
+/// The CPUs `/sys/devices/system/cpu` shows: the ones the scheduler runs on.
+struct OnlineCpus;
+
+impl oxv_vfs::sysfs::CpuTopology for OnlineCpus {
+    fn online(&self) -> u32 {
+        1
     }
 }
 

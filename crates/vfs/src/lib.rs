@@ -11,7 +11,8 @@
 //!
 //! - [`Inode`] and [`FileSystem`]: what a file system implements. [`tmpfs`] is one (the root
 //!   file system, `/tmp`); [`ext2`] is a disk file system over a [`block::BlockDevice`] with a
-//!   write-back cache and fsync; [`procfs`] and [`devfs`] build `/proc` and `/dev`.
+//!   write-back cache and fsync; [`procfs`], [`sysfs`] and [`devfs`] build `/proc`, `/sys`
+//!   and `/dev`.
 //! - [`initramfs`]: a cpio "newc" [`Reader`](initramfs::Reader) and
 //!   [`Writer`](initramfs::Writer), and [`initramfs::unpack`] to fill a file system from an
 //!   archive.
@@ -45,6 +46,7 @@
 //! | [`device::EntropySource`] | `/dev/random`, `/dev/urandom` | [`fake::FakeEntropy`] |
 //! | [`procfs::ProcessInfo`] | `/proc/<pid>/*` of every process and the system files of `/proc` | [`fake::FakeProcess`] |
 //! | [`block::BlockDevice`] | the disk under [`ext2`] | [`block::RamDisk`] |
+//! | [`sysfs::CpuTopology`] | the CPU counts in `/sys/devices/system/cpu` | (tests) |
 //! | [`tmpfs::FileMemory`] | frames for tmpfs file data, which `MAP_SHARED` maps | [`tmpfs::HeapMemory`] |
 //! | [`oxv_abi::UserMemory`] | the app's memory | `oxv_abi::user::fake::FakeUserMemory` |
 //!
@@ -130,6 +132,7 @@ pub mod procfs;
 pub mod readiness;
 pub mod signalfd;
 pub mod syscalls;
+pub mod sysfs;
 pub mod time;
 pub mod timerfd;
 pub mod tmpfs;
