@@ -22,7 +22,6 @@ use crate::exec::{self, CpuAux};
 use crate::mem::{self, KernelFrames};
 use crate::process::{self, Family, ImageInfo, LifeState, MmSlot, Process, UserSpace};
 use crate::procinfo::KernelProcessInfo;
-use oxv_vfs::sysfs::SysFs;
 use crate::sched;
 use crate::sync::SleepMutex;
 use crate::thread::{KernelStack, Thread, ThreadRef};
@@ -42,6 +41,7 @@ use oxv_sched::signal::{SigActions, SigQueue, ThreadSignals};
 use oxv_vfs::devfs::{self, DevfsDevices};
 use oxv_vfs::device::Terminal;
 use oxv_vfs::procfs::ProcFs;
+use oxv_vfs::sysfs::SysFs;
 use oxv_vfs::tmpfs::Tmpfs;
 use oxv_vfs::{
     DeviceId, FdTable, FileSystem, FsContext, MountFlags, OpenFile, RealtimeClock, SetAttr, Vfs,
