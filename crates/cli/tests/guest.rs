@@ -432,6 +432,74 @@ int main(void) {
     );
 }
 
+/// Two threads pass a token back and forth by spinning on a shared counter (no system call
+/// in the loop) and, half-way, ask getcpu(2) and the vDSO's sched_getcpu(3) where they run.
+/// Both spin at that moment, so with two CPUs they must be on different ones.
+const TWO_CPUS: &str = r#"
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <sys/syscall.h>
+#include <stdlib.h>
+#include <unistd.h>
+static atomic_int turn;
+static int rounds;
+static unsigned cpu_of[2];
+static int vdso_of[2];
+static void pass_token(int me) {
+    for (int i = 0; i < rounds; i++) {
+        while (atomic_load(&turn) % 2 != me)
+            ;
+        if (i == rounds / 2) {
+            syscall(SYS_getcpu, &cpu_of[me], 0, 0);
+            vdso_of[me] = sched_getcpu();
+        }
+        atomic_fetch_add(&turn, 1);
+    }
+}
+static void *second(void *arg) { (void)arg; pass_token(1); return 0; }
+int main(int argc, char **argv) {
+    rounds = argc > 1 ? atoi(argv[1]) : 2000;
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) != 0) return 1;
+    printf("cpus %d\n", CPU_COUNT(&set));
+    pthread_t t;
+    if (pthread_create(&t, 0, second, 0) != 0) return 2;
+    pass_token(0);
+    pthread_join(t, 0);
+    printf("turns %d\n", atomic_load(&turn));
+    printf("different cpus: %s\n", cpu_of[0] != cpu_of[1] ? "yes" : "no");
+    printf("vdso agrees: %s\n", vdso_of[0] == (int)cpu_of[0] && vdso_of[1] == (int)cpu_of[1] ? "yes" : "no");
+    return 0;
+}
+"#;
+
+#[test]
+#[ignore = "boots QEMU; run with --ignored"]
+fn two_cpus_run_two_threads_at_the_same_time() {
+    let bin = build_c("two_cpus", TWO_CPUS);
+    let out = oxv_run(&["--cpus", "2", path_str(&bin)], b"");
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "cpus 2\nturns 4000\ndifferent cpus: yes\nvdso agrees: yes\n",
+        "{}",
+        show(&out)
+    );
+    // One CPU: the same program completes by preemption (each pass waits for the end of a
+    // time slice, hence fewer rounds), always on the one CPU: the test tells them apart.
+    let out = oxv_run(&["--cpus", "1", path_str(&bin), "20"], b"");
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "cpus 1\nturns 40\ndifferent cpus: no\nvdso agrees: yes\n",
+        "{}",
+        show(&out)
+    );
+}
+
 /// Assembles the stub kernel (tests/stub_kernel.s) with binutils, once per variant.
 fn stub_kernel(panic: bool) -> PathBuf {
     let name = if panic { "stub-panic" } else { "stub" };

@@ -148,9 +148,11 @@ pub fn get_robust_list(
     Ok(0)
 }
 
-/// The CPUs the app may run on: the skeleton runs on CPU 0 only.
-const CPU_MASK: u64 = 1;
-const NR_CPUS: usize = 1;
+/// The CPUs the app may run on: every online CPU (they are numbered from 0, at most 64).
+fn cpu_mask() -> u64 {
+    let n = crate::arch::percpu::online();
+    if n >= 64 { u64::MAX } else { (1u64 << n) - 1 }
+}
 
 /// sched_getaffinity(2): returns the size of the kernel's mask (8 bytes), as Linux does.
 pub fn sched_getaffinity(
@@ -159,15 +161,16 @@ pub fn sched_getaffinity(
     pid: i32,
     mask: UserBuf,
 ) -> SysResult {
-    if mask.len * 8 < NR_CPUS || mask.len % 8 != 0 {
+    if mask.len * 8 < crate::arch::percpu::online() || mask.len % 8 != 0 {
         return Err(Errno::EINVAL);
     }
     same_process(p, pid)?;
-    mem.copy_out(mask.addr, &CPU_MASK.to_le_bytes())?;
+    mem.copy_out(mask.addr, &cpu_mask().to_le_bytes())?;
     Ok(8)
 }
 
-/// sched_setaffinity(2): any mask that includes a CPU we have is accepted.
+/// sched_setaffinity(2): any mask that includes an online CPU is accepted; the thread may
+/// still run on any CPU (the shared run queue does not pin threads).
 pub fn sched_setaffinity(
     p: &Process,
     mem: &mut dyn UserMemory,
@@ -178,7 +181,7 @@ pub fn sched_setaffinity(
     let mut bytes = [0u8; 8];
     let n = mask.len.min(8);
     mem.copy_in(mask.addr, &mut bytes[..n])?;
-    if u64::from_le_bytes(bytes) & CPU_MASK == 0 {
+    if u64::from_le_bytes(bytes) & cpu_mask() == 0 {
         return Err(Errno::EINVAL);
     }
     Ok(0)

@@ -87,7 +87,11 @@ unsafe extern "C" {
 
 #[unsafe(no_mangle)]
 extern "C" fn oxv_syscall_rust(frame: &mut TrapFrame) -> bool {
+    let locked = crate::smp::lock();
     crate::syscall::handle(frame);
+    if locked {
+        crate::smp::unlock();
+    }
     // sysret is only safe for an unchanged, canonical user return context.
     !(frame.rcx == frame.rip
         && frame.r11 == frame.rflags

@@ -188,7 +188,16 @@ unsafe extern "C" {
 
 #[unsafe(no_mangle)]
 extern "C" fn oxv_trap_entry(frame: &mut TrapFrame) {
+    // The shootdown IPI is answered without the kernel lock: its sender holds it and waits.
+    if frame.vector == super::apic::TLB_VECTOR as u64 {
+        crate::smp::tlb_interrupt();
+        return;
+    }
+    let locked = crate::smp::lock();
     crate::trap::handle(frame);
+    if locked {
+        crate::smp::unlock();
+    }
 }
 
 #[repr(C)]
