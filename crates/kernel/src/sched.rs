@@ -197,15 +197,27 @@ impl Scheduler {
         true
     }
 
-    /// Queues a runnable thread; an idle CPU is kicked to run it, or, with none idle, this
-    /// CPU's timer is armed for the end of its slice (the running thread may spin in ring 3
-    /// waiting for the new one: tickless, nothing else would preempt it).
+    /// Queues a runnable thread; an idle CPU it may run on is kicked to run it, or, with
+    /// none idle, this CPU's timer is armed for the end of its slice (the running thread may
+    /// spin in ring 3 waiting for the new one: tickless, nothing else would preempt it).
     fn make_ready(&mut self, t: ThreadRef) {
         let was_empty = self.run.is_empty();
+        let mask = t.affinity.load(Ordering::Relaxed);
         self.run.push_back(t);
-        if !crate::smp::kick_idle_cpu() && was_empty && !here().idle.load(Ordering::Relaxed) {
+        if !crate::smp::kick_idle_cpu(mask) && was_empty && !here().idle.load(Ordering::Relaxed) {
             self.arm_timer();
         }
+    }
+
+    /// Takes the first queued thread that may run on CPU `n`.
+    fn pick(&mut self, n: usize) -> Option<ThreadRef> {
+        let at = self.run.iter().position(|t| allowed(t, n))?;
+        self.run.remove(at)
+    }
+
+    /// Whether a queued thread may run on CPU `n`.
+    fn has_work_for(&self, n: usize) -> bool {
+        self.run.iter().any(|t| allowed(t, n))
     }
 
     /// The thread with id `tid`, if it is alive.
@@ -227,6 +239,36 @@ impl Scheduler {
         match deadline {
             Some(d) => apic::arm_oneshot(d.saturating_sub(now()).max(1000)),
             None => apic::disarm(),
+        }
+    }
+}
+
+/// Whether thread `t` may run on CPU `n`: its affinity names it, or names no online CPU
+/// (then any will do rather than none).
+fn allowed(t: &Thread, n: usize) -> bool {
+    let mask = t.affinity.load(Ordering::Relaxed);
+    let online = match percpu::online() {
+        64.. => u64::MAX,
+        k => (1u64 << k) - 1,
+    };
+    mask & (1 << n) != 0 || mask & online == 0
+}
+
+/// Sets the CPUs thread `t` may run on. If it runs on a CPU that is not one of them, it
+/// moves: now if it is the caller, at that CPU's next kernel exit otherwise.
+pub fn set_affinity(t: &ThreadRef, mask: u64) {
+    t.affinity.store(mask, Ordering::Relaxed);
+    let n = cpu_index();
+    if *t == current() {
+        if !allowed(t, n) {
+            yield_now();
+        }
+        return;
+    }
+    if let Some(c) = cpu_running(t) {
+        if !allowed(t, c.cpu_id as usize) {
+            c.shared.need_resched.store(true, Ordering::Relaxed);
+            crate::smp::kick_cpu(c.cpu_id as usize);
         }
     }
 }
@@ -312,13 +354,17 @@ pub fn schedule() {
             prev.set_state(State::Ready);
             s.run.push_back(prev.clone());
         }
-        let next = match s.run.pop_front() {
+        let next = match s.pick(n) {
             Some(t) => t,
             None => s.idle[n].clone().expect("sched::init_cpu created idle"),
         };
         if !s.run.is_empty() {
             // More to run than this CPU takes (the thread it preempted, say).
-            crate::smp::kick_idle_cpu();
+            let wanted = s
+                .run
+                .iter()
+                .fold(0, |m, t| m | t.affinity.load(Ordering::Relaxed));
+            crate::smp::kick_idle_cpu(wanted);
         }
         next.set_state(State::Running);
         here.running
@@ -448,7 +494,7 @@ pub fn timer_interrupt() {
             }
         }
         let here = here();
-        if !s.run.is_empty()
+        if s.has_work_for(cpu_index())
             && (t >= here.slice_end.load(Ordering::Relaxed) || here.idle.load(Ordering::Relaxed))
         {
             here.need_resched.store(true, Ordering::Relaxed);
@@ -479,13 +525,13 @@ pub fn preempt_point() {
 /// Runs holding the kernel lock (see [`crate::smp`]) except while halted.
 pub fn idle_loop() -> ! {
     loop {
-        let runnable = !SCHED.lock().run.is_empty();
+        let runnable = SCHED.lock().has_work_for(cpu_index());
         if runnable {
             schedule();
             continue;
         }
         crate::smp::unlock();
         cpu::idle_halt();
-        crate::smp::lock();
+        crate::smp::lock_from_idle();
     }
 }

@@ -34,12 +34,14 @@
 
 use crate::arch::percpu::{self, CpuShared, MAX_CPUS};
 use crate::arch::{apic, cpu, paging, smp as arch_smp};
-use core::sync::atomic::{AtomicBool, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 /// The kernel lock (see the module doc).
 static KERNEL_LOCK: AtomicBool = AtomicBool::new(false);
 /// Whether more than one CPU runs (the kernel lock and IPIs are in use).
 static SMP: AtomicBool = AtomicBool::new(false);
+/// How many idle CPUs halt until the kernel lock is free (see [`lock_from_idle`]).
+static IDLE_WAITERS: AtomicUsize = AtomicUsize::new(0);
 
 /// Whether several CPUs run.
 #[inline(always)]
@@ -88,7 +90,47 @@ fn lock_slow() -> bool {
 pub fn unlock() {
     if active() {
         me().holds_kernel_lock.store(false, Ordering::Relaxed);
-        KERNEL_LOCK.store(false, Ordering::Release);
+        KERNEL_LOCK.store(false, Ordering::SeqCst);
+        if IDLE_WAITERS.load(Ordering::SeqCst) != 0 {
+            kick_idle_waiters();
+        }
+    }
+}
+
+#[cold]
+fn kick_idle_waiters() {
+    let me = this_cpu_index();
+    for n in (0..percpu::online()).filter(|&n| n != me) {
+        if percpu::cpu(n).is_some_and(|c| c.shared.idle_waiting.load(Ordering::SeqCst)) {
+            kick_cpu(n);
+        }
+    }
+}
+
+/// Takes the kernel lock for the idle loop after a halt. Where [`lock`] spins, this halts
+/// until the holder's [`unlock`] kicks it: in a VM a spinning vCPU takes host CPU time from
+/// the vCPU that holds the lock, and a woken idle CPU often finds the lock held by the CPU
+/// that woke it.
+pub fn lock_from_idle() {
+    if !active() {
+        return;
+    }
+    let me = me();
+    IDLE_WAITERS.fetch_add(1, Ordering::SeqCst);
+    me.idle_waiting.store(true, Ordering::SeqCst);
+    // The flag is set before each try and `unlock` reads it after releasing (both SeqCst):
+    // either the try succeeds or the releaser sees the flag and kicks this CPU out of `hlt`.
+    while KERNEL_LOCK
+        .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
+        .is_err()
+    {
+        cpu::idle_halt();
+    }
+    me.idle_waiting.store(false, Ordering::SeqCst);
+    IDLE_WAITERS.fetch_sub(1, Ordering::SeqCst);
+    me.holds_kernel_lock.store(true, Ordering::Relaxed);
+    if me.tlb_pending.swap(false, Ordering::SeqCst) {
+        flush_local();
     }
 }
 
@@ -105,7 +147,7 @@ pub fn relax() {
 }
 
 /// Sends a kick to CPU `n`.
-fn kick_cpu(n: usize) {
+pub fn kick_cpu(n: usize) {
     if let Some(c) = percpu::cpu(n) {
         apic::send_ipi(c.apic_id.load(Ordering::Relaxed), apic::KICK_VECTOR);
     }
@@ -115,14 +157,14 @@ fn this_cpu_index() -> usize {
     percpu::this_cpu().cpu_id as usize
 }
 
-/// A thread became runnable: wake one idle CPU to run it. False if none is idle (the
-/// thread waits for a CPU's time slice to end).
-pub fn kick_idle_cpu() -> bool {
+/// A thread that may run on the CPUs in `mask` became runnable: wake one of them that is
+/// idle to run it. False if none is idle (the thread waits for a CPU's time slice to end).
+pub fn kick_idle_cpu(mask: u64) -> bool {
     if !active() {
         return false;
     }
     let me = this_cpu_index();
-    for n in (0..percpu::online()).filter(|&n| n != me) {
+    for n in (0..percpu::online()).filter(|&n| n != me && mask & (1 << n) != 0) {
         if percpu::cpu(n).is_some_and(|c| c.shared.idle.load(Ordering::Relaxed)) {
             kick_cpu(n);
             return true;
