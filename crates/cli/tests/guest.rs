@@ -500,6 +500,65 @@ fn two_cpus_run_two_threads_at_the_same_time() {
     );
 }
 
+/// A thread on CPU 1 writes a page in a loop while CPU 0 makes the page read-only: once
+/// mprotect(2) returns, no write may land (CPU 1's TLB was shot down) and the writer gets
+/// SIGSEGV. Without the shootdown, CPU 1 keeps writing through its stale TLB entry.
+const SHOOTDOWN: &str = r#"
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+static volatile long *page;
+static atomic_int started;
+static volatile sig_atomic_t faulted;
+static void on_segv(int sig) { (void)sig; faulted = 1; syscall(SYS_exit, 0); }
+static void pin(int cpu) { cpu_set_t s; CPU_ZERO(&s); CPU_SET(cpu, &s); sched_setaffinity(0, sizeof s, &s); }
+static void *writer(void *arg) {
+    (void)arg;
+    pin(1);
+    atomic_store(&started, 1);
+    for (;;) page[0]++;
+    return 0;
+}
+int main(void) {
+    pin(0);
+    page = mmap(0, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    signal(SIGSEGV, on_segv);
+    pthread_t t;
+    pthread_create(&t, 0, writer, 0);
+    while (!atomic_load(&started)) ;
+    while (page[0] < 100000) ;
+    mprotect((void *)page, 4096, PROT_READ);
+    long at = page[0];
+    struct timespec ms = {0, 10000000};
+    for (int i = 0; i < 500 && !faulted; i++) nanosleep(&ms, 0);
+    long later = page[0];
+    printf("writer faulted: %s\n", faulted ? "yes" : "no");
+    printf("writes after mprotect returned: %ld\n", later - at);
+    return 0;
+}
+"#;
+
+#[test]
+#[ignore = "boots QEMU; run with --ignored"]
+fn mprotect_on_one_cpu_stops_writes_on_the_other() {
+    let bin = build_c("shootdown", SHOOTDOWN);
+    let out = oxv_run(&["--cpus", "2", path_str(&bin)], b"");
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "writer faulted: yes\nwrites after mprotect returned: 0\n",
+        "{}",
+        show(&out)
+    );
+}
+
 /// Assembles the stub kernel (tests/stub_kernel.s) with binutils, once per variant.
 fn stub_kernel(panic: bool) -> PathBuf {
     let name = if panic { "stub-panic" } else { "stub" };

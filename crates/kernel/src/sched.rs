@@ -76,7 +76,7 @@ fn cpu_index() -> usize {
 /// Runs `f` on the running thread without taking the scheduler lock.
 #[inline]
 pub fn with_running<R>(f: impl FnOnce(&Thread) -> R) -> R {
-    let t = here().running.load(Ordering::Relaxed) as *const Thread;
+    let t = percpu::running() as *const Thread;
     assert!(!t.is_null(), "sched::init runs before any thread");
     // SAFETY: this CPU's `running` points at the thread on it, which `SCHED.current` keeps
     // alive until the scheduler has switched away from it; the caller is that thread, so it
@@ -510,7 +510,7 @@ pub fn timer_interrupt() {
 /// Whether a reschedule was asked for (the timer interrupt ended the running thread's slice).
 #[inline]
 pub fn resched_wanted() -> bool {
-    here().need_resched.load(Ordering::Relaxed)
+    percpu::need_resched()
 }
 
 /// Called on the way back to ring 3: switches away if the timer asked for it.

@@ -196,6 +196,38 @@ pub fn this_cpu() -> &'static PerCpu {
     }
 }
 
+/// `gs:` offset of this CPU's running-thread pointer.
+const RUNNING_OFFSET: usize = offset_of!(PerCpu, shared) + offset_of!(CpuShared, running);
+/// `gs:` offset of this CPU's need-resched flag.
+const NEED_RESCHED_OFFSET: usize = offset_of!(PerCpu, shared) + offset_of!(CpuShared, need_resched);
+
+/// This CPU's running thread pointer ([`CpuShared::running`]) in one GS-relative load: the
+/// system-call path reads it several times.
+#[inline(always)]
+pub fn running() -> usize {
+    let v: usize;
+    // SAFETY: GS points at this CPU's PerCpu whenever kernel code runs (see `this_cpu`); the
+    // offset is that of an AtomicUsize inside it, and an aligned 8-byte load is atomic.
+    unsafe {
+        core::arch::asm!("mov {}, gs:[{off}]", out(reg) v, off = const RUNNING_OFFSET,
+                         options(nostack, readonly, preserves_flags))
+    };
+    v
+}
+
+/// This CPU's [`CpuShared::need_resched`] in one GS-relative load (checked on every return
+/// to ring 3).
+#[inline(always)]
+pub fn need_resched() -> bool {
+    let v: u8;
+    // SAFETY: as in `running`: the offset is that of an AtomicBool inside this CPU's PerCpu.
+    unsafe {
+        core::arch::asm!("mov {}, byte ptr gs:[{off}]", out(reg_byte) v,
+                         off = const NEED_RESCHED_OFFSET, options(nostack, readonly, preserves_flags))
+    };
+    v != 0
+}
+
 /// Sets the kernel stack used on the next entry from ring 3 (syscall and traps).
 pub fn set_kernel_stack(top: u64) {
     let p = this_cpu() as *const PerCpu as *mut PerCpu;
