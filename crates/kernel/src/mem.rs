@@ -267,10 +267,17 @@ pub fn frame_stats() -> (usize, usize) {
     (s.free_total(), s.total_frames)
 }
 
-/// The frame allocator's counts with this CPU's cache counted as free (`/proc/meminfo`).
+/// The frame allocator's counts with every CPU's cache counted as free (`/proc/meminfo`).
 pub fn frame_stats_full() -> FrameStats {
-    let stats = allocator().as_ref().map(|a| a.stats()).unwrap_or_default();
-    with_cache(|cache| stats.with_cache(cache))
+    let mut stats = allocator().as_ref().map(|a| a.stats()).unwrap_or_default();
+    let me = crate::arch::percpu::this_cpu().cpu_id as usize;
+    stats = with_cache(|cache| stats.with_cache(cache));
+    for n in (0..crate::arch::percpu::online()).filter(|&n| n != me) {
+        if let Some(c) = crate::arch::percpu::cpu(n) {
+            stats = crate::arch::percpu::with_frame_cache_of(c, |cache| stats.with_cache(cache));
+        }
+    }
+    stats
 }
 
 /// `/proc/meminfo`: the frame allocator's figures, the app's address space, and what the

@@ -148,6 +148,15 @@ pub fn cpu(n: usize) -> Option<&'static PerCpu> {
     (!p.is_null()).then(|| unsafe { &*p })
 }
 
+/// Runs `f` on another CPU's frame cache, to count it. The caller holds the kernel lock
+/// (see `crate::smp`): a CPU only touches its cache in kernel code, so that CPU is not
+/// changing it meanwhile.
+pub fn with_frame_cache_of<R>(pc: &PerCpu, f: impl FnOnce(&FrameCache) -> R) -> R {
+    // SAFETY: per the contract above, no CPU writes this cache while `f` reads it, and the
+    // reference does not outlive `f`.
+    f(unsafe { &*pc.frame_cache.get() })
+}
+
 /// Builds the per-CPU block of AP number `cpu_id` (run on the boot CPU): its TSS with the
 /// two IST stacks whose tops are given, and its GDT. The AP loads it with [`load_ap`].
 pub fn new_ap(cpu_id: usize, apic_id: u32, ist_double_fault: u64, ist_nmi: u64) -> &'static PerCpu {
