@@ -268,6 +268,10 @@ pub struct CompatArgs {
     /// On failure, also show the full stderr of both runs.
     #[arg(short, long)]
     pub verbose: bool,
+
+    /// Virtual CPUs of each oxv run (the host run uses the host's CPUs).
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=255))]
+    pub cpus: u32,
 }
 
 /// `--env K=V`: one environment entry.
@@ -535,6 +539,11 @@ mod tests {
             (c.filter.as_deref(), c.variants.as_slice(), c.jobs),
             (Some("fork"), &[Variant::Musl][..], 1)
         );
-        assert_eq!(c.timeout, Duration::from_secs(60));
+        assert_eq!((c.timeout, c.cpus), (Duration::from_secs(60), 1));
+        let Command::Compat(c) = parse(&["compat", "--cpus", "2"]).unwrap().command else {
+            panic!()
+        };
+        assert_eq!(c.cpus, 2);
+        assert!(parse(&["compat", "--cpus", "0"]).is_err());
     }
 }

@@ -505,6 +505,133 @@ int main(void) {
     );
 }
 
+/// Two threads pass a token back and forth by spinning on a shared counter (no system call
+/// in the loop) and, half-way, ask getcpu(2) and the vDSO's sched_getcpu(3) where they run.
+/// Both spin at that moment, so with two CPUs they must be on different ones.
+const TWO_CPUS: &str = r#"
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <sys/syscall.h>
+#include <stdlib.h>
+#include <unistd.h>
+static atomic_int turn;
+static int rounds;
+static unsigned cpu_of[2];
+static int vdso_of[2];
+static void pass_token(int me) {
+    for (int i = 0; i < rounds; i++) {
+        while (atomic_load(&turn) % 2 != me)
+            ;
+        if (i == rounds / 2) {
+            syscall(SYS_getcpu, &cpu_of[me], 0, 0);
+            vdso_of[me] = sched_getcpu();
+        }
+        atomic_fetch_add(&turn, 1);
+    }
+}
+static void *second(void *arg) { (void)arg; pass_token(1); return 0; }
+int main(int argc, char **argv) {
+    rounds = argc > 1 ? atoi(argv[1]) : 2000;
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) != 0) return 1;
+    printf("cpus %d\n", CPU_COUNT(&set));
+    pthread_t t;
+    if (pthread_create(&t, 0, second, 0) != 0) return 2;
+    pass_token(0);
+    pthread_join(t, 0);
+    printf("turns %d\n", atomic_load(&turn));
+    printf("different cpus: %s\n", cpu_of[0] != cpu_of[1] ? "yes" : "no");
+    printf("vdso agrees: %s\n", vdso_of[0] == (int)cpu_of[0] && vdso_of[1] == (int)cpu_of[1] ? "yes" : "no");
+    return 0;
+}
+"#;
+
+#[test]
+#[ignore = "boots QEMU; run with --ignored"]
+fn two_cpus_run_two_threads_at_the_same_time() {
+    let bin = build_c("two_cpus", TWO_CPUS);
+    let out = oxv_run(&["--cpus", "2", path_str(&bin)], b"");
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "cpus 2\nturns 4000\ndifferent cpus: yes\nvdso agrees: yes\n",
+        "{}",
+        show(&out)
+    );
+    // One CPU: the same program completes by preemption (each pass waits for the end of a
+    // time slice, hence fewer rounds), always on the one CPU: the test tells them apart.
+    let out = oxv_run(&["--cpus", "1", path_str(&bin), "20"], b"");
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "cpus 1\nturns 40\ndifferent cpus: no\nvdso agrees: yes\n",
+        "{}",
+        show(&out)
+    );
+}
+
+/// A thread on CPU 1 writes a page in a loop while CPU 0 makes the page read-only: once
+/// mprotect(2) returns, no write may land (CPU 1's TLB was shot down) and the writer gets
+/// SIGSEGV. Without the shootdown, CPU 1 keeps writing through its stale TLB entry.
+const SHOOTDOWN: &str = r#"
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+static volatile long *page;
+static atomic_int started;
+static volatile sig_atomic_t faulted;
+static void on_segv(int sig) { (void)sig; faulted = 1; syscall(SYS_exit, 0); }
+static void pin(int cpu) { cpu_set_t s; CPU_ZERO(&s); CPU_SET(cpu, &s); sched_setaffinity(0, sizeof s, &s); }
+static void *writer(void *arg) {
+    (void)arg;
+    pin(1);
+    atomic_store(&started, 1);
+    for (;;) page[0]++;
+    return 0;
+}
+int main(void) {
+    pin(0);
+    page = mmap(0, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    signal(SIGSEGV, on_segv);
+    pthread_t t;
+    pthread_create(&t, 0, writer, 0);
+    while (!atomic_load(&started)) ;
+    while (page[0] < 100000) ;
+    mprotect((void *)page, 4096, PROT_READ);
+    long at = page[0];
+    struct timespec ms = {0, 10000000};
+    for (int i = 0; i < 500 && !faulted; i++) nanosleep(&ms, 0);
+    long later = page[0];
+    printf("writer faulted: %s\n", faulted ? "yes" : "no");
+    printf("writes after mprotect returned: %ld\n", later - at);
+    return 0;
+}
+"#;
+
+#[test]
+#[ignore = "boots QEMU; run with --ignored"]
+fn mprotect_on_one_cpu_stops_writes_on_the_other() {
+    let bin = build_c("shootdown", SHOOTDOWN);
+    let out = oxv_run(&["--cpus", "2", path_str(&bin)], b"");
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "writer faulted: yes\nwrites after mprotect returned: 0\n",
+        "{}",
+        show(&out)
+    );
+}
+
 /// Assembles the stub kernel (tests/stub_kernel.s) with binutils, once per variant.
 fn stub_kernel(panic: bool) -> PathBuf {
     let name = if panic { "stub-panic" } else { "stub" };

@@ -95,12 +95,15 @@ pub fn start(start_info: u64, entry_tsc: u64) -> ! {
         .flatten()
         .and_then(|v| core::str::from_utf8(v).ok()?.parse().ok());
     time::init(&features, entry_tsc, tsc_khz);
-    crate::vdso_mapping::init();
     context::init_fpu(xcr0);
     if !apic::init(time::clock().hz(), mem::map_mmio) {
         fail(2, format_args!("oxv: no local APIC"));
     }
     sched::init();
+    crate::arch::smp::set_tsc_aux(0);
+    let cpus = start_cpus(&info, features.nx);
+    kdebug!("oxv: {cpus} CPUs online");
+    crate::vdso_mapping::init(cpus);
     // The I/O APIC sits at its architectural default on QEMU's machines (ACPI's MADT would
     // name it; reading it comes with SMP bring-up).
     let stdin_irq = crate::devices::enable_stdin_interrupt(0xfec0_0000);
@@ -271,9 +274,9 @@ pub fn start(start_info: u64, entry_tsc: u64) -> ! {
         us(t_rng, t_fs),
         us(t_fs, t_exec)
     );
-    // SAFETY: the new tables share the kernel half (UserPageTable::new) and live in the
-    // process, which lives forever.
-    unsafe { root.activate() };
+    // The new tables share the kernel half (UserPageTable::new) and live in the process,
+    // which lives forever.
+    crate::smp::load_root(root.0);
 
     // The app's first thread: it enters ring 3 at the program's entry on its initial stack.
     let kstack = mem::alloc_kernel_stack(KERNEL_STACK_ORDER).expect("a kernel stack for the app");
@@ -305,6 +308,19 @@ pub fn start(start_info: u64, entry_tsc: u64) -> ! {
     let us = time::clock().ticks_to_ns(cpu::rdtsc() - entry_tsc) / 1000;
     record!("boot", "entry_to_app_us={}", us);
     sched::idle_loop()
+}
+
+/// Starts the other CPUs the firmware lists, unless PVH's data lies where the AP start-up
+/// code goes; returns how many CPUs run.
+fn start_cpus(info: &pvh::BootInfo, nx: bool) -> usize {
+    let low = crate::arch::smp::LOW_RANGE;
+    let (cmd, cmd_len) = info.cmdline;
+    let clash = |start: u64, len: u64| start < low.end && start + len > low.start;
+    if clash(info.start_info, 64) || clash(cmd, cmd_len as u64 + 1) {
+        kdebug!("oxv: PVH data in the AP start-up pages: one CPU");
+        return 1;
+    }
+    crate::smp::start_aps(info.rsdp, nx)
 }
 
 /// Builds the root file system from the initramfs and mounts /dev, /proc and /tmp.
@@ -506,7 +522,7 @@ struct OnlineCpus;
 
 impl oxv_vfs::sysfs::CpuTopology for OnlineCpus {
     fn online(&self) -> u32 {
-        1
+        crate::arch::percpu::online().max(1) as u32
     }
 }
 

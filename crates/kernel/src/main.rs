@@ -11,13 +11,13 @@
 // On the host only the hardware-free modules build, for their tests.
 #![cfg_attr(not(target_os = "none"), allow(dead_code))]
 
-#[cfg(target_os = "none")]
 extern crate alloc;
 
 #[cfg(target_os = "none")]
 #[macro_use]
 mod console;
 
+mod acpi;
 mod coverage;
 mod random;
 mod stdin_frame;
@@ -54,6 +54,8 @@ mod sched;
 mod signal;
 #[cfg(target_os = "none")]
 mod signalfd;
+#[cfg(target_os = "none")]
+mod smp;
 #[cfg(target_os = "none")]
 mod sync;
 #[cfg(target_os = "none")]

@@ -300,7 +300,9 @@ pub fn alloc_kernel_stack(order: u8) -> Option<u64> {
         return None;
     };
     let pa = block.start_address().as_u64();
-    let flags = paging::pte::WRITABLE | paging::nx_bit() | paging::global_bit();
+    // Not global: a CR3 load (and so a TLB shootdown) drops them, so a slot reused after
+    // `free_kernel_stack` never reaches the old frames through another CPU's stale entry.
+    let flags = paging::pte::WRITABLE | paging::nx_bit();
     let root = kernel_page_table();
     for i in 0..(1u64 << order) {
         let va = top - size + i * 4096;
@@ -322,7 +324,8 @@ pub fn alloc_kernel_stack(order: u8) -> Option<u64> {
     Some(top)
 }
 
-/// Unmaps `pages` pages of the stack region from `bottom` up and flushes them.
+/// Unmaps `pages` pages of the stack region from `bottom` up and flushes them here and on
+/// every other CPU (another CPU may have run on this stack).
 fn unmap_stack(bottom: u64, pages: u64) {
     let root = kernel_page_table();
     for i in 0..pages {
@@ -330,6 +333,7 @@ fn unmap_stack(bottom: u64, pages: u64) {
         root.unmap_4k(va);
         crate::arch::cpu::invlpg(va);
     }
+    crate::smp::shootdown();
 }
 
 /// Frees a kernel stack from [`alloc_kernel_stack`].
@@ -356,10 +360,17 @@ pub fn frame_stats() -> (usize, usize) {
     (s.free_total(), s.total_frames)
 }
 
-/// The frame allocator's counts with this CPU's cache counted as free (`/proc/meminfo`).
+/// The frame allocator's counts with every CPU's cache counted as free (`/proc/meminfo`).
 pub fn frame_stats_full() -> FrameStats {
-    let stats = allocator().as_ref().map(|a| a.stats()).unwrap_or_default();
-    with_cache(|cache| stats.with_cache(cache))
+    let mut stats = allocator().as_ref().map(|a| a.stats()).unwrap_or_default();
+    let me = crate::arch::percpu::this_cpu().cpu_id as usize;
+    stats = with_cache(|cache| stats.with_cache(cache));
+    for n in (0..crate::arch::percpu::online()).filter(|&n| n != me) {
+        if let Some(c) = crate::arch::percpu::cpu(n) {
+            stats = crate::arch::percpu::with_frame_cache_of(c, |cache| stats.with_cache(cache));
+        }
+    }
+    stats
 }
 
 /// `/proc/meminfo`: the frame allocator's figures, the app's address space, and what the

@@ -74,8 +74,7 @@ impl Drop for UserSpace {
         if crate::arch::cpu::cr3() == root.0 {
             // The CPU still runs on these tables (the last thread of the process is exiting
             // on them, or the idle thread kept them): leave them before they are freed.
-            // SAFETY: the kernel's own tables map the kernel and live forever.
-            unsafe { crate::mem::kernel_page_table().activate() };
+            crate::smp::load_root(0);
         }
         with_platform(|plat| {
             aspace.teardown(plat);
@@ -342,6 +341,8 @@ pub fn kill_thread(t: &ThreadRef) {
     sched::with(|s| {
         s.wake(t, Wake::Signal);
     });
+    // It may be in ring 3 on another CPU: it dies on its next kernel exit.
+    crate::smp::kick_busy_cpus();
 }
 
 impl Process {

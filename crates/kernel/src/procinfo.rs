@@ -434,17 +434,47 @@ fn cpuinfo(out: &mut String) -> core::fmt::Result {
     let brand = String::from_utf8_lossy(&brand);
     let brand = brand.trim_matches(char::from(0)).trim();
     let mhz = crate::time::clock().hz() / 1_000_000;
-    writeln!(out, "processor\t: 0")?;
+    let cpus = crate::arch::percpu::online();
+    for n in 0..cpus {
+        let apic = crate::arch::percpu::cpu(n).map_or(0, |c| c.apic_id.load(Ordering::Relaxed));
+        cpuinfo_one(
+            out,
+            n,
+            cpus,
+            apic,
+            &vendor,
+            (family, model, sig & 0xf),
+            brand,
+            mhz,
+        )?;
+    }
+    Ok(())
+}
+
+/// One processor's paragraph of /proc/cpuinfo (every CPU is a core of one package).
+#[allow(clippy::too_many_arguments)]
+fn cpuinfo_one(
+    out: &mut String,
+    n: usize,
+    cpus: usize,
+    apic: u32,
+    vendor: &str,
+    (family, model, stepping): (u32, u32, u32),
+    brand: &str,
+    mhz: u64,
+) -> core::fmt::Result {
+    writeln!(out, "processor\t: {n}")?;
     writeln!(out, "vendor_id\t: {vendor}")?;
     writeln!(out, "cpu family\t: {family}")?;
     writeln!(out, "model\t\t: {model}")?;
     writeln!(out, "model name\t: {brand}")?;
-    writeln!(out, "stepping\t: {}", sig & 0xf)?;
+    writeln!(out, "stepping\t: {stepping}")?;
     writeln!(out, "cpu MHz\t\t: {mhz}.000")?;
     writeln!(out, "physical id\t: 0")?;
-    writeln!(out, "siblings\t: 1")?;
-    writeln!(out, "core id\t\t: 0")?;
-    writeln!(out, "cpu cores\t: 1")?;
+    writeln!(out, "siblings\t: {cpus}")?;
+    writeln!(out, "core id\t\t: {n}")?;
+    writeln!(out, "cpu cores\t: {cpus}")?;
+    writeln!(out, "apicid\t\t: {apic}")?;
     writeln!(out, "fpu\t\t: yes")?;
     writeln!(out, "wp\t\t: yes")?;
     writeln!(out)
@@ -457,11 +487,21 @@ fn system_stat(out: &mut String) -> core::fmt::Result {
         .map(|p| sched::process_cpu_ns(p))
         .sum();
     let user = ticks(busy);
-    let idle = ticks(now.saturating_sub(busy));
     let realtime = crate::time::clock().realtime_ns(cpu::rdtsc());
     let btime = (realtime - i128::from(now)).max(0) / 1_000_000_000;
+    let cpus = crate::arch::percpu::online() as u64;
+    let idle = ticks((now * cpus).saturating_sub(busy));
     writeln!(out, "cpu  {user} 0 0 {idle} 0 0 0 0 0 0")?;
-    writeln!(out, "cpu0 {user} 0 0 {idle} 0 0 0 0 0 0")?;
+    // Time is not kept per CPU: each gets an even share (the lines' count is what libcs
+    // read, for the number of CPUs).
+    for n in 0..cpus {
+        writeln!(
+            out,
+            "cpu{n} {} 0 0 {} 0 0 0 0 0 0",
+            user / cpus,
+            idle / cpus
+        )?;
+    }
     writeln!(out, "intr 0")?;
     writeln!(out, "ctxt 0")?;
     writeln!(out, "btime {btime}")?;

@@ -1,21 +1,25 @@
 //! The scheduler: which thread runs, blocking and waking, sleeping, and the timer interrupt.
 //!
-//! One CPU for now. The kernel is not preemptible: it runs with interrupts off, and a thread
-//! only leaves the CPU when it blocks, exits, yields, or is preempted on its way back to ring 3
-//! (a timer interrupt there sets `need_resched`). The run queue is FIFO with a 10 ms time
-//! slice; the timer is one-shot and armed for the earliest of the next sleeper's deadline and
-//! the end of the slice when another thread waits for the CPU (tickless otherwise). With
-//! nothing to run, the idle loop halts until an interrupt.
+//! The kernel is not preemptible: it runs with interrupts off, and a thread only leaves its
+//! CPU when it blocks, exits, yields, or is preempted on its way back to ring 3 (a timer
+//! interrupt there sets the CPU's `need_resched`). Every CPU has its own idle thread and its
+//! own running thread; they share one FIFO run queue with a 10 ms time slice (kernel code on
+//! several CPUs is serialized by the kernel lock, see [`crate::smp`], so the queue has no
+//! contention to spread). Each CPU's timer is one-shot and armed for the earliest of the
+//! next sleeper's deadline and the end of its slice when another thread waits for a CPU
+//! (tickless otherwise). With nothing to run, a CPU's idle loop halts until an interrupt;
+//! making a thread runnable kicks a halted CPU.
 //!
 //! The data structures (run queue, timer queue, futex table) are oxv-sched's; this module owns
 //! the single instance and the hardware (APIC timer, context switch).
 
-use crate::arch::{apic, context, cpu, percpu};
+use crate::arch::percpu::{self, CpuShared, MAX_CPUS};
+use crate::arch::{apic, context, cpu};
 use crate::thread::{State, Thread, ThreadRef, Wake};
 use alloc::collections::{BTreeMap, VecDeque};
 use alloc::sync::Arc;
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, Ordering};
+use core::sync::atomic::Ordering;
 use oxv_sched::futex::FutexTable;
 use oxv_sched::timer::{TimerId, TimerQueue};
 use spin::Mutex;
@@ -33,8 +37,10 @@ enum TimerEvent {
 
 /// All scheduler state, behind one lock taken with interrupts off.
 pub struct Scheduler {
-    current: Option<ThreadRef>,
-    idle: Option<ThreadRef>,
+    /// The thread each CPU runs, by CPU number.
+    current: [Option<ThreadRef>; MAX_CPUS],
+    /// Each CPU's idle thread.
+    idle: [Option<ThreadRef>; MAX_CPUS],
     run: VecDeque<ThreadRef>,
     timers: TimerQueue<TimerEvent>,
     /// Futex waiters, keyed by user address (one address space).
@@ -43,56 +49,67 @@ pub struct Scheduler {
     threads: BTreeMap<i32, ThreadRef>,
     /// Exited threads whose stacks are freed after the next switch.
     dead: Vec<ThreadRef>,
-    slice_end: u64,
 }
 
 static SCHED: Mutex<Scheduler> = Mutex::new(Scheduler {
-    current: None,
-    idle: None,
+    current: [const { None }; MAX_CPUS],
+    idle: [const { None }; MAX_CPUS],
     run: VecDeque::new(),
     timers: TimerQueue::new(),
     futexes: FutexTable::new(),
     threads: BTreeMap::new(),
     dead: Vec::new(),
-    slice_end: 0,
 });
 
-static NEED_RESCHED: AtomicBool = AtomicBool::new(false);
+/// This CPU's scheduling state.
+#[inline(always)]
+fn here() -> &'static CpuShared {
+    &percpu::this_cpu().shared
+}
 
-/// The running thread, for the hot paths that only read it (no lock, no reference count).
-/// Always equal to `SCHED.current`, which keeps it alive while it runs.
-static RUNNING: AtomicPtr<Thread> = AtomicPtr::new(core::ptr::null_mut());
+/// This CPU's number.
+#[inline(always)]
+fn cpu_index() -> usize {
+    percpu::this_cpu().cpu_id as usize
+}
 
 /// Runs `f` on the running thread without taking the scheduler lock.
+#[inline]
 pub fn with_running<R>(f: impl FnOnce(&Thread) -> R) -> R {
-    let t = RUNNING.load(Ordering::Relaxed);
+    let t = percpu::running() as *const Thread;
     assert!(!t.is_null(), "sched::init runs before any thread");
-    // SAFETY: `RUNNING` points at the thread on the CPU, which `SCHED.current` keeps alive
-    // until the scheduler has switched away from it; the caller is that thread, so it cannot
-    // be freed while `f` runs (a thread that exits never returns to its caller).
+    // SAFETY: this CPU's `running` points at the thread on it, which `SCHED.current` keeps
+    // alive until the scheduler has switched away from it; the caller is that thread, so it
+    // cannot be freed while `f` runs (a thread that exits never returns to its caller).
     f(unsafe { &*t })
 }
 
-/// TSC value when the running thread got the CPU.
-static SWITCHED_AT: AtomicU64 = AtomicU64::new(0);
+/// The CPU running thread `t` now, if any.
+fn cpu_running(t: &Thread) -> Option<&'static percpu::PerCpu> {
+    (0..percpu::online())
+        .filter_map(percpu::cpu)
+        .find(|c| c.shared.running.load(Ordering::Relaxed) == t as *const Thread as usize)
+}
 
 /// Charges the time since the last switch to `prev` and its process, as it leaves the CPU
 /// (the idle thread's time is nobody's).
 fn charge(prev: &Thread) {
     let t = cpu::rdtsc();
-    let ran = t.saturating_sub(SWITCHED_AT.swap(t, Ordering::Relaxed));
+    let ran = t.saturating_sub(here().switched_at.swap(t, Ordering::Relaxed));
     if let Some(p) = prev.process_opt() {
         prev.cpu_ticks.fetch_add(ran, Ordering::Relaxed);
         p.cpu_ticks.fetch_add(ran, Ordering::Relaxed);
     }
 }
 
-/// Ticks the running app thread has used since it got the CPU (0 when idle runs).
-fn running_ticks(current: &Thread) -> u64 {
-    if current.is_idle() {
-        0
-    } else {
-        cpu::rdtsc().saturating_sub(SWITCHED_AT.load(Ordering::Relaxed))
+/// Ticks app thread `t` has used since it got its CPU (0 when it is not running).
+fn running_ticks(t: &Thread) -> u64 {
+    if t.is_idle() {
+        return 0;
+    }
+    match cpu_running(t) {
+        Some(c) => cpu::rdtsc().saturating_sub(c.shared.switched_at.load(Ordering::Relaxed)),
+        None => 0,
     }
 }
 
@@ -101,22 +118,26 @@ fn running_ticks(current: &Thread) -> u64 {
 /// the kernel on its behalf counts; idle time does not.
 pub fn process_cpu_ns(p: &crate::process::Process) -> u64 {
     let mut ticks = p.cpu_ticks.load(Ordering::Relaxed);
-    with_running(|t| {
+    for c in (0..percpu::online()).filter_map(percpu::cpu) {
+        let t = c.shared.running.load(Ordering::Relaxed) as *const Thread;
+        if t.is_null() {
+            continue;
+        }
+        // SAFETY: a CPU's `running` thread is kept alive by `SCHED.current`, and the kernel
+        // lock (or being the only CPU) keeps it from switching while we look.
+        let t = unsafe { &*t };
         if t.process_opt()
             .is_some_and(|q| core::ptr::eq(q.as_ref(), p))
         {
             ticks += running_ticks(t);
         }
-    });
+    }
     crate::time::clock().ticks_to_ns(ticks)
 }
 
 /// CPU time thread `t` has used, in ns (`CLOCK_THREAD_CPUTIME_ID`).
 pub fn thread_cpu_ns(t: &ThreadRef) -> u64 {
-    let mut ticks = t.cpu_ticks.load(Ordering::Relaxed);
-    if *t == current() {
-        ticks += running_ticks(t);
-    }
+    let ticks = t.cpu_ticks.load(Ordering::Relaxed) + running_ticks(t);
     crate::time::clock().ticks_to_ns(ticks)
 }
 
@@ -124,14 +145,24 @@ fn now() -> u64 {
     crate::time::monotonic_ns()
 }
 
-/// Makes the code running now (the boot path) the idle thread.
-pub fn init() {
+/// Makes the code running now on this CPU (the boot path, or an AP's start) its idle
+/// thread.
+pub fn init_cpu() {
     let idle = ThreadRef(Arc::new(Thread::idle()));
-    SWITCHED_AT.store(cpu::rdtsc(), Ordering::Relaxed);
+    let here = here();
+    here.switched_at.store(cpu::rdtsc(), Ordering::Relaxed);
+    here.idle.store(true, Ordering::Relaxed);
     let mut s = SCHED.lock();
-    RUNNING.store(Arc::as_ptr(&idle.0).cast_mut(), Ordering::Relaxed);
-    s.current = Some(idle.clone());
-    s.idle = Some(idle);
+    here.running
+        .store(Arc::as_ptr(&idle.0) as usize, Ordering::Relaxed);
+    let n = cpu_index();
+    s.current[n] = Some(idle.clone());
+    s.idle[n] = Some(idle);
+}
+
+/// Sets up the scheduler on the boot CPU.
+pub fn init() {
+    init_cpu();
 }
 
 /// Adds a new thread of the app and makes it runnable.
@@ -139,14 +170,12 @@ pub fn spawn(t: ThreadRef) {
     let mut s = SCHED.lock();
     s.threads.insert(t.tid, t.clone());
     t.set_state(State::Ready);
-    s.run.push_back(t);
+    s.make_ready(t);
 }
 
 /// The running thread.
 pub fn current() -> ThreadRef {
-    SCHED
-        .lock()
-        .current
+    SCHED.lock().current[cpu_index()]
         .clone()
         .expect("sched::init runs before any thread")
 }
@@ -164,8 +193,31 @@ impl Scheduler {
         }
         t.set_wake(why);
         t.set_state(State::Ready);
-        self.run.push_back(t.clone());
+        self.make_ready(t.clone());
         true
+    }
+
+    /// Queues a runnable thread; an idle CPU it may run on is kicked to run it, or, with
+    /// none idle, this CPU's timer is armed for the end of its slice (the running thread may
+    /// spin in ring 3 waiting for the new one: tickless, nothing else would preempt it).
+    fn make_ready(&mut self, t: ThreadRef) {
+        let was_empty = self.run.is_empty();
+        let mask = t.affinity.load(Ordering::Relaxed);
+        self.run.push_back(t);
+        if !crate::smp::kick_idle_cpu(mask) && was_empty && !here().idle.load(Ordering::Relaxed) {
+            self.arm_timer();
+        }
+    }
+
+    /// Takes the first queued thread that may run on CPU `n`.
+    fn pick(&mut self, n: usize) -> Option<ThreadRef> {
+        let at = self.run.iter().position(|t| allowed(t, n))?;
+        self.run.remove(at)
+    }
+
+    /// Whether a queued thread may run on CPU `n`.
+    fn has_work_for(&self, n: usize) -> bool {
+        self.run.iter().any(|t| allowed(t, n))
     }
 
     /// The thread with id `tid`, if it is alive.
@@ -181,11 +233,42 @@ impl Scheduler {
     fn arm_timer(&mut self) {
         let mut deadline = self.timers.next_deadline();
         if !self.run.is_empty() {
-            deadline = Some(deadline.map_or(self.slice_end, |d| d.min(self.slice_end)));
+            let slice_end = here().slice_end.load(Ordering::Relaxed);
+            deadline = Some(deadline.map_or(slice_end, |d| d.min(slice_end)));
         }
         match deadline {
             Some(d) => apic::arm_oneshot(d.saturating_sub(now()).max(1000)),
             None => apic::disarm(),
+        }
+    }
+}
+
+/// Whether thread `t` may run on CPU `n`: its affinity names it, or names no online CPU
+/// (then any will do rather than none).
+fn allowed(t: &Thread, n: usize) -> bool {
+    let mask = t.affinity.load(Ordering::Relaxed);
+    let online = match percpu::online() {
+        64.. => u64::MAX,
+        k => (1u64 << k) - 1,
+    };
+    mask & (1 << n) != 0 || mask & online == 0
+}
+
+/// Sets the CPUs thread `t` may run on. If it runs on a CPU that is not one of them, it
+/// moves: now if it is the caller, at that CPU's next kernel exit otherwise.
+pub fn set_affinity(t: &ThreadRef, mask: u64) {
+    t.affinity.store(mask, Ordering::Relaxed);
+    let n = cpu_index();
+    if *t == current() {
+        if !allowed(t, n) {
+            yield_now();
+        }
+        return;
+    }
+    if let Some(c) = cpu_running(t) {
+        if !allowed(t, c.cpu_id as usize) {
+            c.shared.need_resched.store(true, Ordering::Relaxed);
+            crate::smp::kick_cpu(c.cpu_id as usize);
         }
     }
 }
@@ -251,29 +334,45 @@ pub fn sleep_until(deadline: u64) -> Result<(), u64> {
 
 /// Gives the CPU to the next ready thread, if any.
 pub fn yield_now() {
-    NEED_RESCHED.store(true, Ordering::Relaxed);
+    here().need_resched.store(true, Ordering::Relaxed);
     schedule();
+    // Nothing else to run here may mean the thread waited for runs on another CPU: let it
+    // into the kernel.
+    crate::smp::relax();
 }
 
 /// Switches to the next ready thread (or idle). The running thread goes back to the run queue
 /// if it is still runnable. Returns when the calling thread is scheduled again.
 pub fn schedule() {
-    NEED_RESCHED.store(false, Ordering::Relaxed);
+    let here = here();
+    here.need_resched.store(false, Ordering::Relaxed);
+    let n = cpu_index();
     let (prev_ctx, next_rsp, prev_user, next) = {
         let mut s = SCHED.lock();
-        let prev = s.current.clone().expect("a thread always runs");
+        let prev = s.current[n].clone().expect("a thread always runs");
         if prev.state() == State::Running && !prev.is_idle() {
             prev.set_state(State::Ready);
             s.run.push_back(prev.clone());
         }
-        let next = match s.run.pop_front() {
+        let next = match s.pick(n) {
             Some(t) => t,
-            None => s.idle.clone().expect("sched::init created idle"),
+            None => s.idle[n].clone().expect("sched::init_cpu created idle"),
         };
+        if !s.run.is_empty() {
+            // More to run than this CPU takes (the thread it preempted, say).
+            let wanted = s
+                .run
+                .iter()
+                .fold(0, |m, t| m | t.affinity.load(Ordering::Relaxed));
+            crate::smp::kick_idle_cpu(wanted);
+        }
         next.set_state(State::Running);
-        RUNNING.store(Arc::as_ptr(&next.0).cast_mut(), Ordering::Relaxed);
-        s.current = Some(next.clone());
-        s.slice_end = now() + TIME_SLICE_NS;
+        here.running
+            .store(Arc::as_ptr(&next.0) as usize, Ordering::Relaxed);
+        here.idle.store(next.is_idle(), Ordering::Relaxed);
+        s.current[n] = Some(next.clone());
+        here.slice_end
+            .store(now() + TIME_SLICE_NS, Ordering::Relaxed);
         s.arm_timer();
         if prev == next {
             return;
@@ -295,10 +394,14 @@ pub fn schedule() {
         load_user_state(&next);
         let root = next.cr3.load(Ordering::Relaxed);
         if root != 0 && root != cpu::cr3() {
-            // SAFETY: `root` is the page-table root of the thread's live address space (the
+            // `root` is the page-table root of the thread's live address space (the
             // thread's process keeps it alive); every user address space maps the kernel.
-            unsafe { cpu::set_cr3(root) };
+            crate::smp::load_root(root);
         }
+    } else if crate::smp::active() {
+        // An idle CPU keeps no address space loaded: it then needs no TLB shootdowns, and
+        // an exiting process's tables are never live on a CPU that does not run it.
+        crate::smp::load_root(0);
     }
     drop(prev_user);
     drop(next);
@@ -348,7 +451,9 @@ pub fn after_switch() {
 pub fn exit_current() -> ! {
     {
         let mut s = SCHED.lock();
-        let me = s.current.clone().expect("a thread always runs");
+        let me = s.current[cpu_index()]
+            .clone()
+            .expect("a thread always runs");
         me.set_state(State::Dead);
         s.threads.remove(&me.tid);
         s.dead.push(me);
@@ -388,10 +493,11 @@ pub fn timer_interrupt() {
                 TimerEvent::App(what) => fired.push(what),
             }
         }
-        if !s.run.is_empty()
-            && (t >= s.slice_end || s.current.as_ref().is_some_and(|c| c.is_idle()))
+        let here = here();
+        if s.has_work_for(cpu_index())
+            && (t >= here.slice_end.load(Ordering::Relaxed) || here.idle.load(Ordering::Relaxed))
         {
-            NEED_RESCHED.store(true, Ordering::Relaxed);
+            here.need_resched.store(true, Ordering::Relaxed);
         }
         s.arm_timer();
     }
@@ -404,27 +510,28 @@ pub fn timer_interrupt() {
 /// Whether a reschedule was asked for (the timer interrupt ended the running thread's slice).
 #[inline]
 pub fn resched_wanted() -> bool {
-    NEED_RESCHED.load(Ordering::Relaxed)
+    percpu::need_resched()
 }
 
 /// Called on the way back to ring 3: switches away if the timer asked for it.
 pub fn preempt_point() {
-    if NEED_RESCHED.load(Ordering::Relaxed) {
+    if here().need_resched.load(Ordering::Relaxed) {
         schedule();
     }
 }
 
 /// The idle loop: runs ready threads, halts when there are none. Never returns.
+///
+/// Runs holding the kernel lock (see [`crate::smp`]) except while halted.
 pub fn idle_loop() -> ! {
     loop {
-        let runnable = !SCHED.lock().run.is_empty();
+        let runnable = SCHED.lock().has_work_for(cpu_index());
         if runnable {
             schedule();
             continue;
         }
-        // SAFETY: `sti; hlt` is atomic with respect to interrupts (sti takes effect after the
-        // next instruction), so a wake-up interrupt cannot slip in before the halt; interrupts
-        // are off again before the scheduler lock is taken.
-        unsafe { core::arch::asm!("sti", "hlt", "cli", options(nomem, nostack)) };
+        crate::smp::unlock();
+        cpu::idle_halt();
+        crate::smp::lock_from_idle();
     }
 }

@@ -129,6 +129,8 @@ pub fn raise(t: &ThreadRef, sig: Signal, info: SigInfo) -> Sent {
     if wanted && t.state() == State::Blocked {
         sched::with(|s| s.wake(t, Wake::Signal));
     }
+    // `t` may be in ring 3 on another CPU: it takes the signal on its next kernel exit.
+    crate::smp::kick_busy_cpus();
     crate::signalfd::notify();
     Sent::Queued
 }
@@ -168,6 +170,7 @@ pub fn raise_on_process(p: &Process, sig: Signal, info: SigInfo) -> Sent {
             sched::with(|s| s.wake(&t, Wake::Signal));
         }
     }
+    crate::smp::kick_busy_cpus();
     crate::signalfd::notify();
     Sent::Queued
 }

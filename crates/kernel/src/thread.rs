@@ -92,6 +92,8 @@ pub struct Thread {
     pub saved_mask: Mutex<Option<SigSet>>,
     /// Signals a sigtimedwait(2) in this thread waits for (they wake it although blocked).
     pub sigwait_set: AtomicU64,
+    /// The CPUs the thread may run on (bit n: CPU n), sched_setaffinity(2).
+    pub affinity: AtomicU64,
 }
 
 // SAFETY: `ctx` is only accessed by the scheduler, with interrupts off, for a thread that is
@@ -134,6 +136,7 @@ impl Thread {
             sig_pending: AtomicBool::new(false),
             saved_mask: Mutex::new(None),
             sigwait_set: AtomicU64::new(0),
+            affinity: AtomicU64::new(u64::MAX),
         }
     }
 
@@ -160,6 +163,7 @@ impl Thread {
             sig_pending: AtomicBool::new(false),
             saved_mask: Mutex::new(None),
             sigwait_set: AtomicU64::new(0),
+            affinity: AtomicU64::new(u64::MAX),
         }
     }
 

@@ -73,6 +73,9 @@ pub fn handle(frame: &mut TrapFrame) {
         14 => page_fault(frame),
         v if v == apic::TIMER_VECTOR as u64 => crate::sched::timer_interrupt(),
         v if v == apic::SPURIOUS_VECTOR as u64 => {}
+        // Another CPU made work for this one: the idle loop or the return to ring 3 below
+        // looks at it.
+        v if v == apic::KICK_VECTOR as u64 => apic::eoi(),
         v if v == apic::isa_vector(crate::devices::COM1_IRQ) as u64 => {
             crate::devices::stdin_interrupt()
         }

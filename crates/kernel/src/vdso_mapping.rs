@@ -78,15 +78,23 @@ struct Pages {
 static PAGES: Once<Option<Pages>> = Once::new();
 
 /// Copies the image into frames and fills the data page from the kernel's clock (call once,
-/// after the clock is calibrated). Out of memory leaves processes without a vDSO: libcs then
+/// after the clock is calibrated and the `cpus` CPUs are online). Out of memory leaves processes without a vDSO: libcs then
 /// make the system calls.
-pub fn init() {
+pub fn init(cpus: usize) {
     PAGES.call_once(|| {
         let mut data = [0u8; vdso::PAGE_SIZE];
+        let getcpu = if cpus == 1 {
+            // One CPU: the page itself says which.
+            GetcpuSource::Fixed { cpu: 0, node: 0 }
+        } else if crate::arch::smp::has_rdtscp() {
+            // Each CPU's TSC_AUX holds its number (set at its start).
+            GetcpuSource::TscAux
+        } else {
+            GetcpuSource::Syscall
+        };
         let config = VvarConfig {
             tsc_usable: true,
-            // One CPU: the page itself says which.
-            getcpu: GetcpuSource::Fixed { cpu: 0, node: 0 },
+            getcpu,
         };
         vdso::fill(&mut data, crate::time::clock(), config);
         Some(Pages {

@@ -46,6 +46,8 @@ pub struct SuiteOptions {
     pub timeout: Duration,
     /// Show both runs' stderr on failure.
     pub verbose: bool,
+    /// Virtual CPUs of each oxv run.
+    pub cpus: u32,
 }
 
 impl Default for SuiteOptions {
@@ -56,6 +58,7 @@ impl Default for SuiteOptions {
             jobs: 2,
             timeout: Duration::from_secs(60),
             verbose: false,
+            cpus: 1,
         }
     }
 }
@@ -77,6 +80,7 @@ pub fn run(args: CompatArgs) -> Result<u8, CliError> {
         jobs: args.jobs,
         timeout: args.timeout,
         verbose: args.verbose,
+        cpus: args.cpus,
     };
     let ws = Workspace::locate();
     setup::ensure(
@@ -182,6 +186,7 @@ pub fn run_suite(ws: &Workspace, opts: &SuiteOptions) -> Result<Summary, CliErro
         newest_header,
         timeout: opts.timeout,
         verbose: opts.verbose,
+        cpus: opts.cpus,
     });
     let queue = Arc::new(Mutex::new(jobs));
     let totals = Arc::new(Mutex::new(Summary::default()));
@@ -244,6 +249,7 @@ struct Context {
     newest_header: SystemTime,
     timeout: Duration,
     verbose: bool,
+    cpus: u32,
 }
 
 impl Context {
@@ -276,7 +282,9 @@ impl Context {
             .env(KERNEL_ENV, &self.kernel)
             .arg("run")
             .arg("--timeout")
-            .arg(self.timeout.as_secs_f64().to_string());
+            .arg(self.timeout.as_secs_f64().to_string())
+            .arg("--cpus")
+            .arg(self.cpus.to_string());
         for file in &spec.files {
             guest.arg("--file").arg(self.tests_dir.join(file));
         }
@@ -391,6 +399,7 @@ mod tests {
             newest_header: SystemTime::UNIX_EPOCH,
             timeout: Duration::from_secs(60),
             verbose: false,
+            cpus: 1,
         }
     }
 

@@ -247,9 +247,9 @@ fn exec_image(
     let root = space.root();
     let old = p.mm.replace(Arc::new(SleepMutex::new(space)));
     me.cr3.store(root, Ordering::Relaxed);
-    // SAFETY: `root` is the new address space's page-table root, which maps the kernel half
-    // and lives in the process's mm slot.
-    unsafe { cpu::set_cr3(root) };
+    // `root` is the new address space's page-table root, which maps the kernel half and
+    // lives in the process's mm slot.
+    crate::smp::load_root(root);
     drop(old);
 
     p.family.lock().did_exec = true;

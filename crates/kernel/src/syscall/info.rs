@@ -3,6 +3,8 @@
 
 use crate::arch::cpu::{self, msr};
 use crate::process::Process;
+use crate::sched;
+use crate::thread::ThreadRef;
 use core::sync::atomic::Ordering;
 use oxv_abi::linux::system::{ArchPrctlCode, Sysinfo, Utsname};
 use oxv_abi::linux::time::{ClockId, Timespec};
@@ -13,17 +15,6 @@ use oxv_sched::syscalls::time::{Interrupted, Sleeper};
 /// oxv's; programs that parse it see a 6.1 kernel.
 pub const RELEASE: &str = "6.1.0-oxv";
 pub const VERSION: &str = concat!("#1 SMP oxv ", env!("CARGO_PKG_VERSION"));
-
-/// Checks that `pid` names this process (0 means "the caller").
-pub fn same_process(p: &Process, pid: i32) -> Result<(), Errno> {
-    if pid == 0 || pid == p.pid {
-        Ok(())
-    } else if pid < 0 {
-        Err(Errno::EINVAL)
-    } else {
-        Err(Errno::ESRCH)
-    }
-}
 
 /// uname(2).
 pub fn uname(mem: &mut dyn UserMemory, buf: UserPtr<Utsname>) -> SysResult {
@@ -148,39 +139,65 @@ pub fn get_robust_list(
     Ok(0)
 }
 
-/// The CPUs the app may run on: the skeleton runs on CPU 0 only.
-const CPU_MASK: u64 = 1;
-const NR_CPUS: usize = 1;
+/// The CPUs the app may run on: every online CPU (they are numbered from 0, at most 64).
+fn cpu_mask() -> u64 {
+    let n = crate::arch::percpu::online();
+    if n >= 64 { u64::MAX } else { (1u64 << n) - 1 }
+}
 
-/// sched_getaffinity(2): returns the size of the kernel's mask (8 bytes), as Linux does.
+/// The thread sched_{get,set}affinity(2) name: 0 or the caller's tid is the caller; another
+/// thread of the caller's process by its tid (threads of other processes: ESRCH).
+fn affinity_target(p: &Process, pid: i32) -> Result<ThreadRef, Errno> {
+    if pid < 0 {
+        return Err(Errno::EINVAL);
+    }
+    let me = sched::current();
+    if pid == 0 || pid == me.tid {
+        return Ok(me);
+    }
+    sched::with(|s| s.thread(pid))
+        .filter(|t| core::ptr::eq(t.process().as_ref(), p))
+        .ok_or(Errno::ESRCH)
+}
+
+/// sched_getaffinity(2): the thread's CPUs among the online ones; returns the size of the
+/// kernel's mask (8 bytes), as Linux does.
 pub fn sched_getaffinity(
     p: &Process,
     mem: &mut dyn UserMemory,
     pid: i32,
     mask: UserBuf,
 ) -> SysResult {
-    if mask.len * 8 < NR_CPUS || mask.len % 8 != 0 {
+    if mask.len * 8 < crate::arch::percpu::online() || mask.len % 8 != 0 {
         return Err(Errno::EINVAL);
     }
-    same_process(p, pid)?;
-    mem.copy_out(mask.addr, &CPU_MASK.to_le_bytes())?;
+    let t = affinity_target(p, pid)?;
+    let mut cpus = t.affinity.load(Ordering::Relaxed) & cpu_mask();
+    if cpus == 0 {
+        cpus = cpu_mask();
+    }
+    mem.copy_out(mask.addr, &cpus.to_le_bytes())?;
     Ok(8)
 }
 
-/// sched_setaffinity(2): any mask that includes a CPU we have is accepted.
+/// sched_setaffinity(2): the thread then runs only on the online CPUs of the mask (EINVAL
+/// if there are none); the rest of a longer mask is ignored, as CPUs past 64 do not exist.
 pub fn sched_setaffinity(
     p: &Process,
     mem: &mut dyn UserMemory,
     pid: i32,
     mask: UserBuf,
 ) -> SysResult {
-    same_process(p, pid)?;
+    // Linux copies the mask in before it looks the thread up.
     let mut bytes = [0u8; 8];
     let n = mask.len.min(8);
     mem.copy_in(mask.addr, &mut bytes[..n])?;
-    if u64::from_le_bytes(bytes) & CPU_MASK == 0 {
+    let t = affinity_target(p, pid)?;
+    let cpus = u64::from_le_bytes(bytes) & cpu_mask();
+    if cpus == 0 {
         return Err(Errno::EINVAL);
     }
+    sched::set_affinity(&t, cpus);
     Ok(0)
 }
 

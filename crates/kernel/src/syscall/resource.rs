@@ -28,10 +28,11 @@ fn check_pid(p: &Process, pid: i32) -> Result<(), Errno> {
     }
 }
 
-/// getcpu(2): one CPU, one NUMA node.
+/// getcpu(2): the CPU the caller runs on; one NUMA node.
 pub fn getcpu(mem: &mut dyn UserMemory, cpu: UserPtr<u32>, node: UserPtr<u32>) -> SysResult {
     if !cpu.is_null() {
-        cpu.write(mem, &0)?;
+        let n = crate::arch::percpu::this_cpu().cpu_id as u32;
+        cpu.write(mem, &n)?;
     }
     if !node.is_null() {
         node.write(mem, &0)?;

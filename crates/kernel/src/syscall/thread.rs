@@ -242,6 +242,9 @@ fn do_clone(frame: &TrapFrame, a: CloneArgs) -> SysResult {
         }
     };
     let t = Thread::new(tid, stack, rsp, fpu, signals, process.clone(), cr3);
+    // A new thread (or process) starts with its creator's CPU affinity, as on Linux.
+    t.affinity
+        .store(me.affinity.load(Ordering::Relaxed), Ordering::Relaxed);
     let fs = if f & CLONE_SETTLS != 0 {
         a.tls
     } else {

@@ -26,6 +26,19 @@ const REG_TIMER_INIT: usize = 0x380;
 const REG_TIMER_CURRENT: usize = 0x390;
 const REG_TIMER_DIVIDE: usize = 0x3e0;
 const LVT_MASKED: u32 = 1 << 16;
+const REG_ICR_LOW: usize = 0x300;
+const REG_ICR_HIGH: usize = 0x310;
+/// ICR delivery status: the previous IPI has not been accepted yet.
+const ICR_PENDING: u32 = 1 << 12;
+const ICR_INIT: u32 = 5 << 8;
+const ICR_STARTUP: u32 = 6 << 8;
+const ICR_ASSERT: u32 = 1 << 14;
+const ICR_LEVEL: u32 = 1 << 15;
+
+/// Interrupt vector of the "look at your run queue / pending signals" IPI.
+pub const KICK_VECTOR: u8 = 0xf0;
+/// Interrupt vector of the TLB shootdown IPI.
+pub const TLB_VECTOR: u8 = 0xf1;
 
 static LAPIC_VA: AtomicU64 = AtomicU64::new(0);
 static IOAPIC_VA: AtomicU64 = AtomicU64::new(0);
@@ -74,6 +87,43 @@ pub fn init(tsc_hz: u64, map: impl Fn(u64) -> Option<u64>) -> bool {
     let hz = (elapsed_apic as u128 * tsc_hz as u128 / elapsed_tsc.max(1) as u128) as u64;
     TIMER_HZ.store(hz.max(1), Ordering::Relaxed);
     true
+}
+
+/// Enables this AP's local APIC (same registers, same page as the boot CPU's: every CPU
+/// sees its own APIC there) with the timer calibrated on the boot CPU. Call after [`init`].
+pub fn init_ap() {
+    let base = rdmsr(IA32_APIC_BASE);
+    // SAFETY: setting the global-enable bit of IA32_APIC_BASE keeps its base address.
+    unsafe { cpu::wrmsr(IA32_APIC_BASE, base | (1 << 11)) };
+    write(REG_SVR, 0x100 | SPURIOUS_VECTOR as u32);
+    write(REG_TIMER_DIVIDE, 0xb); // divide by 1, as calibrated
+    write(REG_LVT_TIMER, LVT_MASKED | TIMER_VECTOR as u32);
+    write(REG_TIMER_INIT, 0);
+}
+
+/// Writes the interrupt command register: `low` to the CPU with APIC id `dest`, after the
+/// previous IPI was accepted.
+fn send_icr(dest: u32, low: u32) {
+    while read(REG_ICR_LOW) & ICR_PENDING != 0 {
+        core::hint::spin_loop();
+    }
+    write(REG_ICR_HIGH, dest << 24);
+    write(REG_ICR_LOW, low);
+}
+
+/// Sends a fixed interrupt `vector` to the CPU with APIC id `dest`.
+pub fn send_ipi(dest: u32, vector: u8) {
+    send_icr(dest, u32::from(vector));
+}
+
+/// Sends INIT (assert, level) to the CPU with APIC id `dest`: the first step of starting it.
+pub fn send_init(dest: u32) {
+    send_icr(dest, ICR_INIT | ICR_ASSERT | ICR_LEVEL);
+}
+
+/// Sends a startup IPI: the CPU with APIC id `dest` starts in real mode at `page << 12`.
+pub fn send_startup(dest: u32, page: u8) {
+    send_icr(dest, ICR_STARTUP | ICR_ASSERT | u32::from(page));
 }
 
 /// The calibrated timer frequency in Hz.

@@ -55,6 +55,9 @@ unsafe extern "C" {
 #[unsafe(no_mangle)]
 extern "C" fn oxv_thread_first_run() {
     crate::sched::after_switch();
+    // A new thread goes straight to ring 3: it gives up the kernel lock its CPU held
+    // through the switch (see `crate::smp`).
+    crate::smp::unlock();
 }
 
 /// Saves the running thread's callee-saved registers and stack pointer into `*prev_rsp` and

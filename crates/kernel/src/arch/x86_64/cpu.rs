@@ -72,6 +72,15 @@ pub fn halt() {
     unsafe { asm!("hlt", options(nomem, nostack, preserves_flags)) };
 }
 
+/// Enables interrupts, halts until one arrives and has been handled, and disables them
+/// again (the idle loop's wait).
+pub fn idle_halt() {
+    // SAFETY: `sti; hlt` is atomic with respect to interrupts (sti takes effect after the
+    // next instruction), so a wake-up interrupt cannot slip in before the halt; interrupts
+    // are off again when this returns, as kernel code expects.
+    unsafe { asm!("sti", "hlt", "cli", options(nomem, nostack)) };
+}
+
 /// Disables interrupts and halts forever.
 pub fn halt_forever() -> ! {
     loop {

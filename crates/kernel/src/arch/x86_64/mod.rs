@@ -12,6 +12,7 @@ pub mod paging;
 pub mod percpu;
 pub mod port;
 pub mod pvh;
+pub mod smp;
 pub mod syscall;
 pub mod trap;
 pub mod user_pt;

@@ -102,6 +102,42 @@ fn index(va: u64, level: u32) -> usize {
     ((va >> (12 + 9 * level)) & 0x1ff) as usize
 }
 
+/// Copies physical memory at `pa` into `buf` (firmware tables): through the direct map where
+/// `root` maps it, else through a page `map` maps (device-style, for memory outside RAM).
+/// False if some page cannot be mapped.
+pub fn read_phys(
+    root: PageTableRoot,
+    pa: u64,
+    buf: &mut [u8],
+    map: impl Fn(u64) -> Option<u64>,
+) -> bool {
+    let mut done = 0;
+    while done < buf.len() {
+        let at = pa + done as u64;
+        let page = at & !4095;
+        let n = (4096 - (at - page) as usize).min(buf.len() - done);
+        let va = if root.translate(phys_to_virt(page)).is_some() {
+            phys_to_virt(page)
+        } else {
+            match map(page) {
+                Some(va) => va,
+                None => return false,
+            }
+        };
+        // SAFETY: `va` maps the page holding `at` (checked or just mapped), and the `n`
+        // bytes read stay inside it; firmware tables are plain bytes.
+        unsafe {
+            core::ptr::copy_nonoverlapping(
+                (va + (at - page)) as *const u8,
+                buf[done..].as_mut_ptr(),
+                n,
+            )
+        };
+        done += n;
+    }
+    true
+}
+
 /// One page-table hierarchy, named by the physical address of its PML4.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub struct PageTableRoot(pub u64);

@@ -188,7 +188,22 @@ unsafe extern "C" {
 
 #[unsafe(no_mangle)]
 extern "C" fn oxv_trap_entry(frame: &mut TrapFrame) {
+    // The shootdown IPI is answered without the kernel lock: its sender holds it and waits.
+    if frame.vector == super::apic::TLB_VECTOR as u64 {
+        crate::smp::tlb_interrupt();
+        return;
+    }
+    // A kick that interrupts kernel code (the idle loop's halt) has nothing to do but wake
+    // the CPU: the idle loop takes the lock itself.
+    if frame.vector == super::apic::KICK_VECTOR as u64 && !frame.came_from_user() {
+        super::apic::eoi();
+        return;
+    }
+    let locked = crate::smp::lock();
     crate::trap::handle(frame);
+    if locked {
+        crate::smp::unlock();
+    }
 }
 
 #[repr(C)]

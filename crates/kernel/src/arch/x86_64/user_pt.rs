@@ -453,17 +453,20 @@ impl PageTable for UserPageTable {
     }
 }
 
-/// TLB maintenance for the (single) running CPU.
+/// TLB maintenance: this CPU's entries, then every other CPU's that has a user address
+/// space loaded (a shootdown, see `crate::smp`; nothing more with one CPU).
 pub struct LocalTlb;
 
 impl Tlb for LocalTlb {
     fn flush_page(&self, page: Page) {
         cpu::invlpg(va(page));
+        crate::smp::shootdown();
     }
 
     fn flush_all(&self) {
         // SAFETY: reloading CR3 with its current value only flushes non-global entries.
         unsafe { cpu::set_cr3(cpu::cr3()) };
+        crate::smp::shootdown();
     }
 }
 

@@ -1,0 +1,340 @@
+//! Several CPUs: bringing up the APs, the kernel lock, cross-CPU kicks and TLB shootdowns.
+//!
+//! # The kernel lock
+//! The kernel was written for one CPU: it runs with interrupts off and is not preemptible,
+//! so kernel code never raced with other kernel code. With several CPUs it keeps that
+//! property through one lock that a CPU holds whenever it runs kernel code (the Linux 2.0
+//! "big kernel lock"): the app's threads run in ring 3 on every CPU at once, while system
+//! calls, faults and interrupt handling take turns. A CPU takes the lock on entry from ring 3
+//! (system call, exception, interrupt) or out of the idle `hlt`, and gives it back on the way
+//! to ring 3 or into `hlt`. The lock belongs to the CPU, not to a thread: a thread that
+//! switches away leaves it to the next thread on the same CPU, and the context switch is
+//! complete before the lock is released, so another CPU never picks up a half-saved thread.
+//! With one CPU online the lock is skipped (one load and a branch on the system-call path).
+//!
+//! Finer locking (per-subsystem locks, per-CPU run queues) can replace it piece by piece;
+//! spin locks are all taken with interrupts off already, because kernel code always runs
+//! with interrupts off.
+//!
+//! # Kicks
+//! A CPU running an app thread in ring 3 or halted in its idle loop only looks at the run
+//! queue, pending signals and kill requests when it enters the kernel. Making a thread
+//! runnable, raising a signal or killing a thread therefore sends [`apic::KICK_VECTOR`] to
+//! an idle CPU (to run the new thread) or to the CPUs running app threads (to notice the
+//! signal on their way back to ring 3).
+//!
+//! # TLB shootdowns
+//! When the kernel changes or removes a user mapping, every other CPU that has a user
+//! address space loaded gets [`apic::TLB_VECTOR`] and flushes its non-global TLB entries;
+//! the changing CPU waits for all of them before it goes on (and so before the frames are
+//! freed). The IPI is handled without the kernel lock (the sender holds it). A CPU that is
+//! spinning for the lock with interrupts off cannot take the IPI, but it cannot touch user
+//! memory either until it has the lock: it counts as done, and flushes as soon as it gets
+//! the lock.
+
+use crate::arch::percpu::{self, CpuShared, MAX_CPUS};
+use crate::arch::{apic, cpu, paging, smp as arch_smp};
+use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+/// The kernel lock (see the module doc).
+static KERNEL_LOCK: AtomicBool = AtomicBool::new(false);
+/// Whether more than one CPU runs (the kernel lock and IPIs are in use).
+static SMP: AtomicBool = AtomicBool::new(false);
+/// How many idle CPUs halt until the kernel lock is free (see [`lock_from_idle`]).
+static IDLE_WAITERS: AtomicUsize = AtomicUsize::new(0);
+
+/// Whether several CPUs run.
+#[inline(always)]
+pub fn active() -> bool {
+    SMP.load(Ordering::Relaxed)
+}
+
+fn me() -> &'static CpuShared {
+    &percpu::this_cpu().shared
+}
+
+/// Takes the kernel lock for this CPU unless it holds it already (or runs alone). Returns
+/// whether it was taken here, i.e. whether the caller must [`unlock`].
+#[inline(always)]
+pub fn lock() -> bool {
+    if !active() {
+        return false;
+    }
+    lock_slow()
+}
+
+#[inline(never)]
+fn lock_slow() -> bool {
+    let me = me();
+    if me.holds_kernel_lock.load(Ordering::Relaxed) {
+        return false;
+    }
+    me.waiting_kernel_lock.store(true, Ordering::SeqCst);
+    while KERNEL_LOCK
+        .compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed)
+        .is_err()
+    {
+        core::hint::spin_loop();
+    }
+    me.waiting_kernel_lock.store(false, Ordering::SeqCst);
+    me.holds_kernel_lock.store(true, Ordering::Relaxed);
+    // A shootdown that counted on us while we waited: flush before touching user memory.
+    if me.tlb_pending.swap(false, Ordering::SeqCst) {
+        flush_local();
+    }
+    true
+}
+
+/// Releases the kernel lock (taken by [`lock`], which returned true).
+#[inline(always)]
+pub fn unlock() {
+    if active() {
+        me().holds_kernel_lock.store(false, Ordering::Relaxed);
+        KERNEL_LOCK.store(false, Ordering::SeqCst);
+        if IDLE_WAITERS.load(Ordering::SeqCst) != 0 {
+            kick_idle_waiters();
+        }
+    }
+}
+
+#[cold]
+fn kick_idle_waiters() {
+    let me = this_cpu_index();
+    for n in (0..percpu::online()).filter(|&n| n != me) {
+        if percpu::cpu(n).is_some_and(|c| c.shared.idle_waiting.load(Ordering::SeqCst)) {
+            kick_cpu(n);
+        }
+    }
+}
+
+/// Takes the kernel lock for the idle loop after a halt. Where [`lock`] spins, this halts
+/// until the holder's [`unlock`] kicks it: in a VM a spinning vCPU takes host CPU time from
+/// the vCPU that holds the lock, and a woken idle CPU often finds the lock held by the CPU
+/// that woke it.
+pub fn lock_from_idle() {
+    if !active() {
+        return;
+    }
+    let me = me();
+    IDLE_WAITERS.fetch_add(1, Ordering::SeqCst);
+    me.idle_waiting.store(true, Ordering::SeqCst);
+    // The flag is set before each try and `unlock` reads it after releasing (both SeqCst):
+    // either the try succeeds or the releaser sees the flag and kicks this CPU out of `hlt`.
+    while KERNEL_LOCK
+        .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
+        .is_err()
+    {
+        cpu::idle_halt();
+    }
+    me.idle_waiting.store(false, Ordering::SeqCst);
+    IDLE_WAITERS.fetch_sub(1, Ordering::SeqCst);
+    me.holds_kernel_lock.store(true, Ordering::Relaxed);
+    if me.tlb_pending.swap(false, Ordering::SeqCst) {
+        flush_local();
+    }
+}
+
+/// Lets other CPUs into the kernel for a moment (a thread that waits for another CPU's
+/// thread in a loop, like exec waiting for its siblings to die, must not keep the lock).
+pub fn relax() {
+    if active() && me().holds_kernel_lock.load(Ordering::Relaxed) {
+        unlock();
+        for _ in 0..64 {
+            core::hint::spin_loop();
+        }
+        lock();
+    }
+}
+
+/// Sends a kick to CPU `n`.
+pub fn kick_cpu(n: usize) {
+    if let Some(c) = percpu::cpu(n) {
+        apic::send_ipi(c.apic_id.load(Ordering::Relaxed), apic::KICK_VECTOR);
+    }
+}
+
+fn this_cpu_index() -> usize {
+    percpu::this_cpu().cpu_id as usize
+}
+
+/// A thread that may run on the CPUs in `mask` became runnable: wake one of them that is
+/// idle to run it. False if none is idle (the thread waits for a CPU's time slice to end).
+pub fn kick_idle_cpu(mask: u64) -> bool {
+    if !active() {
+        return false;
+    }
+    let me = this_cpu_index();
+    for n in (0..percpu::online()).filter(|&n| n != me && mask & (1 << n) != 0) {
+        if percpu::cpu(n).is_some_and(|c| c.shared.idle.load(Ordering::Relaxed)) {
+            kick_cpu(n);
+            return true;
+        }
+    }
+    false
+}
+
+/// A signal was raised or a thread killed: every other CPU running an app thread looks at
+/// its pending work on its way back to ring 3.
+pub fn kick_busy_cpus() {
+    if !active() {
+        return;
+    }
+    let me = this_cpu_index();
+    for n in (0..percpu::online()).filter(|&n| n != me) {
+        if percpu::cpu(n).is_some_and(|c| !c.shared.idle.load(Ordering::Relaxed)) {
+            kick_cpu(n);
+        }
+    }
+}
+
+fn flush_local() {
+    // SAFETY: reloading CR3 with its current value only drops non-global translations.
+    unsafe { cpu::set_cr3(cpu::cr3()) };
+}
+
+/// The TLB shootdown IPI's handler (runs without the kernel lock): flush, then report done.
+pub fn tlb_interrupt() {
+    let me = me();
+    if me.tlb_pending.load(Ordering::SeqCst) {
+        flush_local();
+        me.tlb_pending.store(false, Ordering::SeqCst);
+    }
+    apic::eoi();
+}
+
+/// Makes every other CPU drop its user translations, and waits until they have (or cannot
+/// use them before flushing). Called with the kernel lock held, after this CPU changed a
+/// user mapping.
+pub fn shootdown() {
+    if !active() {
+        return;
+    }
+    let me = this_cpu_index();
+    let mut asked = [false; MAX_CPUS];
+    for (n, was_asked) in asked.iter_mut().enumerate().take(percpu::online()) {
+        let Some(c) = percpu::cpu(n).filter(|_| n != me) else {
+            continue;
+        };
+        if c.shared.user_root.load(Ordering::SeqCst) == 0 {
+            continue; // only the kernel's tables loaded: no user translations cached
+        }
+        c.shared.tlb_pending.store(true, Ordering::SeqCst);
+        apic::send_ipi(c.apic_id.load(Ordering::Relaxed), apic::TLB_VECTOR);
+        *was_asked = true;
+    }
+    for (n, _) in asked.iter().enumerate().filter(|(_, a)| **a) {
+        let Some(c) = percpu::cpu(n) else { continue };
+        while c.shared.tlb_pending.load(Ordering::SeqCst)
+            && !c.shared.waiting_kernel_lock.load(Ordering::SeqCst)
+        {
+            core::hint::spin_loop();
+        }
+    }
+}
+
+/// Loads user page-table root `root` on this CPU (0: the kernel's own tables), recording it
+/// for shootdowns.
+pub fn load_root(root: u64) {
+    let loaded = if root == 0 {
+        crate::mem::kernel_page_table().0
+    } else {
+        root
+    };
+    me().user_root.store(root, Ordering::SeqCst);
+    if loaded != cpu::cr3() {
+        // SAFETY: `root` is a live address space's page-table root (its process keeps it)
+        // or the kernel's own; both map the kernel half.
+        unsafe { cpu::set_cr3(loaded) };
+    }
+}
+
+/// Starts every CPU the ACPI MADT lists besides this one; returns how many CPUs are online.
+/// Called once by the boot CPU, after the scheduler is set up and before the app starts.
+pub fn start_aps(rsdp: u64, nx: bool) -> usize {
+    let madt = match crate::acpi::read_madt(rsdp, &mut |pa, buf| {
+        paging::read_phys(
+            crate::mem::kernel_page_table(),
+            pa,
+            buf,
+            crate::mem::map_mmio,
+        )
+    }) {
+        Ok(m) => m,
+        Err(e) => {
+            kdebug!("oxv: no ACPI MADT ({e:?}): one CPU");
+            return 1;
+        }
+    };
+    let bsp = apic::id();
+    let others: alloc::vec::Vec<u32> = madt
+        .apic_ids
+        .iter()
+        .copied()
+        .filter(|&id| id != bsp && id < 255)
+        .take(MAX_CPUS - 1)
+        .collect();
+    if others.is_empty() {
+        return 1;
+    }
+    arch_smp::prepare(crate::mem::kernel_page_table(), nx);
+    // From here the kernel lock is in use: the APs wait for it in their idle loops until
+    // this CPU halts in its own.
+    SMP.store(true, Ordering::SeqCst);
+    assert!(lock(), "the boot CPU takes the kernel lock first");
+    let mut online = 1;
+    for apic_id in others {
+        if start_one(online, apic_id) {
+            online += 1;
+        } else {
+            kprintln!("oxv: CPU with APIC id {apic_id} did not start");
+        }
+    }
+    if online == 1 {
+        unlock();
+        SMP.store(false, Ordering::SeqCst);
+    }
+    online
+}
+
+/// Starts AP number `n` (its APIC id `apic_id`) and waits for it to come online.
+fn start_one(n: usize, apic_id: u32) -> bool {
+    const STACK_ORDER: u8 = 2; // 16 KiB, as the threads' kernel stacks
+    let (Some(stack), Some(df), Some(nmi)) = (
+        crate::mem::alloc_kernel_stack(STACK_ORDER),
+        crate::mem::alloc_kernel_stack(STACK_ORDER),
+        crate::mem::alloc_kernel_stack(STACK_ORDER),
+    ) else {
+        return false;
+    };
+    let pc = percpu::new_ap(n, apic_id, df, nmi);
+    let start = arch_smp::ApStart {
+        apic_id,
+        stack_top: stack,
+        entry: arch_smp::ap_entry,
+        arg: pc as *const percpu::PerCpu as u64,
+    };
+    let delay_us = |us: u64| {
+        let t0 = crate::time::monotonic_ns();
+        while crate::time::monotonic_ns() - t0 < us * 1000 {
+            core::hint::spin_loop();
+        }
+    };
+    arch_smp::start_ap(&start, &delay_us);
+    // TCG runs the AP's first instructions slowly: give it a generous second.
+    let t0 = crate::time::monotonic_ns();
+    while percpu::online() <= n {
+        if crate::time::monotonic_ns() - t0 > 1_000_000_000 {
+            return false;
+        }
+        core::hint::spin_loop();
+    }
+    true
+}
+
+/// The rest of an AP's start, once the arch code has set up its CPU state: it becomes a
+/// scheduler CPU with its own idle thread.
+pub fn ap_main() -> ! {
+    crate::sched::init_cpu();
+    lock();
+    crate::sched::idle_loop()
+}
