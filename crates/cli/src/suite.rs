@@ -3,9 +3,8 @@
 //! Stages: `fmt` (cargo fmt --check), `clippy` (host workspace, then the kernel for its
 //! target, warnings denied), `unit` (cargo test --workspace), `guest` (the `#[ignore]`d
 //! integration tests that boot VMs: crates/cli/tests/{guest,virtio,net,ext2_crash}.rs),
-//! `compat` (the compat
-//! suite), and with `--apps` also `apps` (the `#[ignore]`d tests in crates/cli/tests/apps.rs:
-//! Debian programs and a dynamically linked C program in oxv; the packages are installed
+//! `compat` (the compat suite, on 1 and on 2 vCPUs), and with `--apps` also `apps` (the
+//! `#[ignore]`d tests in crates/cli/tests/apps.rs: Debian programs and a dynamically linked C program in oxv; the packages are installed
 //! with apt first when missing), and with `--fuzz` also `fuzz` (a 2-minute campaign of
 //! fuzz/run.sh against the syscall layer). All selected stages run even after a failure, so one run shows everything that
 //! is broken; the exit status is 1 if any failed. Commands' output goes to stderr, except
@@ -33,7 +32,7 @@ pub enum Stage {
     /// the guest integration tests (crates/cli/tests/{guest,virtio,net,ext2_crash}.rs), which
     /// boot oxv in QEMU
     Guest,
-    /// the compat suite (compat-tests/*.c on the host and in oxv)
+    /// the compat suite (compat-tests/*.c on the host and in oxv, on 1 and 2 vCPUs)
     Compat,
     /// the app tests (crates/cli/tests/apps.rs): real programs in oxv; slow, not run by default
     Apps,
@@ -241,13 +240,22 @@ fn run_stage(ws: &Workspace, stage: Stage) -> bool {
                 .stdout(std::io::stderr());
             cmd.status().is_ok_and(|s| s.success())
         }
-        Stage::Compat => match compat::run_suite(ws, &SuiteOptions::default()) {
-            Ok(summary) => summary.failed == 0,
-            Err(e) => {
-                eprintln!("oxv: error: {e}");
-                false
+        // On one vCPU and on two: the thread, futex, signal and process tests must print
+        // the same with app threads really running in parallel.
+        Stage::Compat => [1, 2].iter().all(|&cpus| {
+            let opts = SuiteOptions {
+                cpus,
+                ..SuiteOptions::default()
+            };
+            eprintln!("oxv: compat suite on {cpus} vCPU(s)");
+            match compat::run_suite(ws, &opts) {
+                Ok(summary) => summary.failed == 0,
+                Err(e) => {
+                    eprintln!("oxv: error: {e}");
+                    false
+                }
             }
-        },
+        }),
     }
 }
 
