@@ -4,11 +4,12 @@
 //! target, warnings denied), `unit` (cargo test --workspace), `guest` (the `#[ignore]`d
 //! integration tests that boot VMs: crates/cli/tests/{guest,virtio,net,ext2_crash}.rs),
 //! `compat` (the compat suite, on 1 and on 2 vCPUs), and with `--apps` also `apps` (the
-//! `#[ignore]`d tests in crates/cli/tests/apps.rs: Debian programs and a dynamically linked C program in oxv; the packages are installed
-//! with apt first when missing), and with `--fuzz` also `fuzz` (a 2-minute campaign of
-//! fuzz/run.sh against the syscall layer). All selected stages run even after a failure, so one run shows everything that
-//! is broken; the exit status is 1 if any failed. Commands' output goes to stderr, except
-//! the compat report, which is ours and goes to stdout.
+//! `#[ignore]`d tests in crates/cli/tests/apps.rs: Debian programs and a dynamically linked
+//! C program in oxv; the packages are installed with apt first when missing), and with
+//! `--fuzz` also `fuzz` (a 2-minute campaign of fuzz/run.sh against the syscall layer). All
+//! selected stages run even after a failure, so one run shows everything that is broken; the
+//! exit status is 1 if any failed. Commands' output goes to stderr, except the compat report,
+//! which is ours and goes to stdout.
 
 use std::fmt;
 use std::process::{Command, Stdio};
