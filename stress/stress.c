@@ -37,6 +37,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -591,21 +592,48 @@ static double now_s(void) {
     return (double)t.tv_sec + t.tv_nsec / 1e9;
 }
 
+static int run(uint64_t seed, uint64_t total, double limit, int verbose);
+
 int main(int argc, char **argv) {
     uint64_t seed = 0, total = 1000000;
     double limit = 0;
-    int verbose = 0;
+    int verbose = 0, procs = 1;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "-s") && i + 1 < argc) seed = strtoull(argv[++i], 0, 0);
         else if (!strcmp(argv[i], "-n") && i + 1 < argc) total = strtoull(argv[++i], 0, 0);
         else if (!strcmp(argv[i], "-t") && i + 1 < argc) limit = strtod(argv[++i], 0);
+        else if (!strcmp(argv[i], "-p") && i + 1 < argc) procs = atoi(argv[++i]);
         else if (!strcmp(argv[i], "-v")) verbose = 1;
         else {
-            out("usage: stress [-s SEED] [-n CALLS] [-t SECONDS] [-v]\n");
+            out("usage: stress [-s SEED] [-n CALLS] [-t SECONDS] [-p PROCESSES] [-v]\n");
             return 2;
         }
     }
     if (!seed) seed = (uint64_t)time(0) ^ ((uint64_t)getpid() << 32);
+    // -p N: N processes at once (each its own seed, seed+k, and directory), so that on
+    // several vCPUs the kernel takes calls from several CPUs concurrently. The parent only
+    // waits: it makes no random calls of its own (a random wait4 could reap a child).
+    if (procs <= 1) return run(seed, total, limit, verbose);
+    if (procs > 64) procs = 64;
+    pid_t kids[64];
+    int n_kids = 0, failed = 0;
+    for (int k = 0; k < procs; k++) {
+        pid_t pid = fork();
+        if (pid == 0) return run(seed + (uint64_t)k, total, limit, verbose);
+        if (pid > 0) kids[n_kids++] = pid;
+        else failed++;
+    }
+    for (int k = 0; k < n_kids; k++) {
+        int st = 0;
+        if (waitpid(kids[k], &st, 0) != kids[k] || !WIFEXITED(st) || WEXITSTATUS(st) != 0) failed++;
+    }
+    char line[128];
+    snprintf(line, sizeof line, "stress: processes=%d failed=%d\n", procs, failed);
+    out(line);
+    return failed ? 1 : 0;
+}
+
+static int run(uint64_t seed, uint64_t total, double limit, int verbose) {
     rng_state = seed ? seed : 1;
     {
         char uts[6 * 65];
