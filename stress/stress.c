@@ -592,20 +592,22 @@ static double now_s(void) {
     return (double)t.tv_sec + t.tv_nsec / 1e9;
 }
 
-static int run(uint64_t seed, uint64_t total, double limit, int verbose);
+static int run(uint64_t seed, uint64_t total, double limit, uint64_t verbose_from);
 
 int main(int argc, char **argv) {
     uint64_t seed = 0, total = 1000000;
     double limit = 0;
-    int verbose = 0, procs = 1;
+    uint64_t verbose_from = UINT64_MAX;
+    int procs = 1;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "-s") && i + 1 < argc) seed = strtoull(argv[++i], 0, 0);
         else if (!strcmp(argv[i], "-n") && i + 1 < argc) total = strtoull(argv[++i], 0, 0);
         else if (!strcmp(argv[i], "-t") && i + 1 < argc) limit = strtod(argv[++i], 0);
         else if (!strcmp(argv[i], "-p") && i + 1 < argc) procs = atoi(argv[++i]);
-        else if (!strcmp(argv[i], "-v")) verbose = 1;
+        else if (!strcmp(argv[i], "-v")) verbose_from = 0;
+        else if (!strcmp(argv[i], "-V") && i + 1 < argc) verbose_from = strtoull(argv[++i], 0, 0);
         else {
-            out("usage: stress [-s SEED] [-n CALLS] [-t SECONDS] [-p PROCESSES] [-v]\n");
+            out("usage: stress [-s SEED] [-n CALLS] [-t SECONDS] [-p PROCESSES] [-v | -V FROM]\n");
             return 2;
         }
     }
@@ -613,13 +615,13 @@ int main(int argc, char **argv) {
     // -p N: N processes at once (each its own seed, seed+k, and directory), so that on
     // several vCPUs the kernel takes calls from several CPUs concurrently. The parent only
     // waits: it makes no random calls of its own (a random wait4 could reap a child).
-    if (procs <= 1) return run(seed, total, limit, verbose);
+    if (procs <= 1) return run(seed, total, limit, verbose_from);
     if (procs > 64) procs = 64;
     pid_t kids[64];
     int n_kids = 0, failed = 0;
     for (int k = 0; k < procs; k++) {
         pid_t pid = fork();
-        if (pid == 0) return run(seed + (uint64_t)k, total, limit, verbose);
+        if (pid == 0) return run(seed + (uint64_t)k, total, limit, verbose_from);
         if (pid > 0) kids[n_kids++] = pid;
         else failed++;
     }
@@ -633,7 +635,7 @@ int main(int argc, char **argv) {
     return failed ? 1 : 0;
 }
 
-static int run(uint64_t seed, uint64_t total, double limit, int verbose) {
+static int run(uint64_t seed, uint64_t total, double limit, uint64_t verbose_from) {
     rng_state = seed ? seed : 1;
     {
         char uts[6 * 65];
@@ -733,7 +735,7 @@ static int run(uint64_t seed, uint64_t total, double limit, int verbose) {
             for (int i = (int)strlen(c->args); i < 6; i++) a[i] = one_in(4) ? rnd() : 0;
         }
         special_args(nr, a);
-        if (verbose) {
+        if (done >= verbose_from) {
             snprintf(line, sizeof line, "%llu: %ld(%#llx, %#llx, %#llx, %#llx, %#llx, %#llx)\n",
                      (unsigned long long)done, nr, (unsigned long long)a[0],
                      (unsigned long long)a[1], (unsigned long long)a[2], (unsigned long long)a[3],
