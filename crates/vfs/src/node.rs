@@ -421,6 +421,13 @@ pub trait Inode: Send + Sync {
         false
     }
 
+    /// Regular files: whether mmap(2) may map the file. Files whose contents are rendered
+    /// on each read (procfs, sysfs) say no, as Linux's have no `mmap` operation (`ENODEV`):
+    /// a fault would render them with the address space locked. The default says yes.
+    fn is_mappable(&self) -> bool {
+        true
+    }
+
     /// Regular files: the pages `MAP_SHARED` mappings of the file map, which read and write
     /// use too (see [`oxv_mm::SharedMapSource`]). `None`, the default, for files that cannot
     /// be memory-mapped (mmap(2) then fails with `ENODEV`, as for most of `/proc`).

@@ -536,6 +536,10 @@ impl Inode for ProcNode {
     fn is_magic_link(&self) -> bool {
         matches!(self.which, Which::Exe(_) | Which::Cwd(_) | Which::Fd(..))
     }
+
+    fn is_mappable(&self) -> bool {
+        false
+    }
 }
 
 /// The `/proc/sys` directory at `path` (below `/proc/sys`).

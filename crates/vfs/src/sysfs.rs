@@ -259,6 +259,10 @@ impl Inode for SysNode {
         }))
     }
 
+    fn is_mappable(&self) -> bool {
+        false
+    }
+
     fn read_dir(&self, cursor: u64, sink: &mut DirSink<'_>) -> Result<(), Errno> {
         if self.kind() != FileKind::Directory {
             return Err(Errno::ENOTDIR);

@@ -39,13 +39,16 @@ pub fn mmap(
         if meta.kind == FileKind::CharDevice && meta.rdev == ZERO_DEVICE {
             // A private map of /dev/zero is anonymous memory (the old way to get some);
             // `args` already says so.
-        } else if meta.kind == FileKind::Regular {
+        } else if meta.kind == FileKind::Regular
+            && file.location().is_some_and(|l| l.inode().is_mappable())
+        {
             // Private: read on demand, a page at a time; shared: the file's own pages (a file
             // system without a page cache gets ENODEV from oxv-mm for MAP_SHARED).
             let source: Arc<dyn MapSource> = Arc::new(FileMapSource::new(file));
             args = MmapArgs::file(addr, len, prot, flags, source, offset);
         } else {
-            // Pipes, sockets, directories and other devices cannot be mapped.
+            // Pipes, sockets, directories, other devices and rendered files (procfs, sysfs)
+            // cannot be mapped.
             return Err(Errno::ENODEV);
         }
     }
