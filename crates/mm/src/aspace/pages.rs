@@ -292,32 +292,35 @@ impl<P: PageTable> AddressSpace<P> {
                 plat.bytes.zero_frame(frame);
                 (frame, want)
             }
-            Backing::File(file)
-                if access != super::Access::Write && file.source.page_cache().is_some() =>
-            {
-                // The cache keeps its own reference, so the frame stays shared (read-only
-                // here) until a write copies it in `unshare`.
-                let offset = file.offset + (addr - vma.start);
-                let cache = file.source.page_cache().ok_or(FaultKind::Bus)?;
-                let frame = cache
-                    .get_page(offset, plat.frames, plat.bytes)
-                    .map_err(page_error_kind)?;
-                (frame, want - PteFlags::WRITABLE)
-            }
             Backing::File(file) => {
-                let frame = plat.frames.allocate_frame().ok_or(FaultKind::OutOfMemory)?;
                 let offset = file.offset + (addr - vma.start);
-                if let Err(kind) = fill_from_source(&*file.source, offset, frame, plat.bytes) {
-                    release_frame(plat, frame);
-                    return Err(kind);
+                match file.source.page_cache() {
+                    // A read maps the cache's own frame (the cache keeps its reference, so
+                    // it stays shared, read-only here, until a write copies it in `unshare`).
+                    Some(cache) if access != super::Access::Write => {
+                        let frame = cache
+                            .get_page(offset, plat.frames, plat.bytes)
+                            .map_err(page_error_kind)?;
+                        (frame, want - PteFlags::WRITABLE)
+                    }
+                    _ => {
+                        let frame = plat.frames.allocate_frame().ok_or(FaultKind::OutOfMemory)?;
+                        if let Err(kind) =
+                            fill_from_source(&*file.source, offset, frame, plat.bytes)
+                        {
+                            release_frame(plat, frame);
+                            return Err(kind);
+                        }
+                        // A clean copy stays read-only until written, so smaps can tell it
+                        // apart.
+                        let flags = if access == super::Access::Write {
+                            want
+                        } else {
+                            want - PteFlags::WRITABLE
+                        };
+                        (frame, flags)
+                    }
                 }
-                // A clean copy stays read-only until written, so smaps can tell it apart.
-                let flags = if access == super::Access::Write {
-                    want
-                } else {
-                    want - PteFlags::WRITABLE
-                };
-                (frame, flags)
             }
             Backing::Shared(shared) => {
                 let offset = vma.offset_of(addr);
