@@ -97,15 +97,16 @@ pub fn build(args: &RunArgs, ws: &Workspace) -> Result<Payload, CliError> {
     let mut invoked_as: Option<String> = None;
     let (program, bytes) = match command.next() {
         Some(p) if root.is_host() => {
-            let (program, bytes) = read_host_program(p)?;
-            invoked_as = symlink_name(p, &program);
+            let (program, bytes, link) = read_host_program(p)?;
+            invoked_as = link;
             (program, bytes)
         }
         Some(p) => read_rootfs_program(&root, p, guest_env(args, "PATH"))?,
         None if root.is_host() => {
             setup::ensure(ws, Requirement::RUN, verbose)?;
             let path = crate::run::build_or_retry(ws, verbose, |ws| ws.demo(verbose))?;
-            read_host_program(path.as_os_str())?
+            let (program, bytes, _) = read_host_program(path.as_os_str())?;
+            (program, bytes)
         }
         None => {
             return Err(CliError::Usage(
@@ -227,15 +228,11 @@ fn guest_env<'a>(args: &'a RunArgs, name: &str) -> Option<&'a str> {
         .map(|v| v.value.as_str())
 }
 
-/// The absolute path `given` names when its last component is a symlink whose target is
-/// the `canonical` program (its directories resolved, the link itself kept); `None` when
-/// `given` names the file itself.
-fn symlink_name(given: &std::ffi::OsStr, canonical: &str) -> Option<String> {
-    let mut path = PathBuf::from(given);
-    if !given.as_encoded_bytes().contains(&b'/') && !path.exists() {
-        path = given.to_str().and_then(find_in_path)?;
-    }
-    if !std::fs::symlink_metadata(&path)
+/// The absolute path `path` names when its last component is a symlink to the `canonical`
+/// program (its directories resolved, the link itself kept); `None` when `path` names the
+/// file itself.
+fn symlink_name(path: &Path, canonical: &str) -> Option<String> {
+    if !std::fs::symlink_metadata(path)
         .ok()?
         .file_type()
         .is_symlink()
@@ -255,9 +252,11 @@ fn symlink_name(given: &std::ffi::OsStr, canonical: &str) -> Option<String> {
 }
 
 /// Reads a host program: a name without a slash that is not in the current directory is
-/// looked up on `PATH`, as a shell would. Returns its canonical path (the guest path) and
-/// its bytes.
-fn read_host_program(program: &std::ffi::OsStr) -> Result<(String, Vec<u8>), CliError> {
+/// looked up on `PATH`, as a shell would. Returns its canonical path (the guest path), its
+/// bytes, and the name it was given when that is a symlink to it ([`symlink_name`]).
+fn read_host_program(
+    program: &std::ffi::OsStr,
+) -> Result<(String, Vec<u8>, Option<String>), CliError> {
     let mut path = PathBuf::from(program);
     let bare = !program.as_encoded_bytes().contains(&b'/');
     if bare && !path.exists() {
@@ -281,7 +280,8 @@ fn read_host_program(program: &std::ffi::OsStr) -> Result<(String, Vec<u8>), Cli
             Path::new(&p).display()
         ))
     })?;
-    Ok((guest, bytes))
+    let link = symlink_name(&path, &guest);
+    Ok((guest, bytes, link))
 }
 
 /// Reads a program inside a root directory: an absolute guest path, or a bare name searched
