@@ -339,6 +339,15 @@ syscall_table! {
         uaddr2: UserPtr<u32> = ptr(a[4]),
         val3: u32 = uint(a[5]),
     },
+    /// `waiters` is an array of `nr_futexes` `struct futex_waitv`; `timeout` (may be null)
+    /// is an absolute time on `clockid`.
+    futex_waitv => FutexWaitv {
+        waiters: UserAddr = addr(a[0]),
+        nr_futexes: u32 = uint(a[1]),
+        flags: u32 = uint(a[2]),
+        timeout: UserPtr<Timespec> = ptr(a[3]),
+        clockid: i32 = int(a[4]),
+    },
     /// `mask` is the `(user_mask_ptr, len)` pair; `len` is an `unsigned int`.
     sched_setaffinity => SchedSetaffinity { pid: i32 = int(a[0]), mask: UserBuf = buf(a[2], uint(a[1]) as u64) },
     /// `mask` is the `(user_mask_ptr, len)` pair; `len` is an `unsigned int`.
@@ -350,6 +359,15 @@ syscall_table! {
     syncfs => Syncfs { fd: i32 = int(a[0]) },
     statfs => Statfs { path: UserCStr = cstr(a[0]), buf: UserPtr<Statfs> = ptr(a[1]) },
     fstatfs => Fstatfs { fd: i32 = int(a[0]), buf: UserPtr<Statfs> = ptr(a[1]) },
+    /// `flags` is an `unsigned long`; `data` the options page, or a struct for some types.
+    mount => Mount {
+        source: UserCStr = cstr(a[0]),
+        target: UserCStr = cstr(a[1]),
+        filesystemtype: UserCStr = cstr(a[2]),
+        mountflags: u64 = a[3],
+        data: UserAddr = addr(a[4]),
+    },
+    umount2 => Umount2 { target: UserCStr = cstr(a[0]), flags: i32 = int(a[1]) },
     truncate => Truncate { path: UserCStr = cstr(a[0]), length: i64 = a[1] as i64 },
     ftruncate => Ftruncate { fd: i32 = int(a[0]), length: i64 = a[1] as i64 },
     creat => Creat { pathname: UserCStr = cstr(a[0]), mode: u32 = uint(a[1]) },

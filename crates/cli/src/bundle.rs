@@ -5,10 +5,18 @@
 //! |--------------------|-----------------------------------------------------------------|
 //! | `oxv-kernel`       | the kernel ELF (PVH entry)                                      |
 //! | `initramfs.cpio`   | the image, as `oxv run` builds it                               |
+//! | `rootfs.ext2`      | instead, with `--disk-image`: the same tree on an ext2 disk     |
+//! | `diskN.img`        | copies of the `--disk` images (N: the guest's disk number)      |
 //! | `cmdline`          | the app's part of the kernel command line (options, env, argv)  |
-//! | `bundle.conf`      | `MEM`, `CPUS`, `MACHINE`, `TIMEOUT` as shell assignments         |
+//! | `bundle.conf`      | VM settings and devices as shell assignments ([`BundleConf`])   |
 //! | `run.sh`           | plain QEMU, [`RUN_SH`]                                          |
-//! | `firecracker.json` | a Firecracker VM config                                         |
+//! | `firecracker.json` | a Firecracker VM config ([`firecracker`])                       |
+//!
+//! With `--disk-image` the root file system is disk 0 (`rootfs.ext2`, read-write, kernel
+//! option `disk=/`, see `crates/kernel/src/boot.rs`), so what the app writes outside `/tmp`
+//! persists from one boot of the bundle to the next. `--disk`, `-p`, `--net` and `--rng` are
+//! carried in `bundle.conf` (`DISKS`, `PORTS`, `NET`, `RNG`) and the disks' mount points in
+//! `cmdline` (`disk=` options, as `oxv run` passes them).
 //!
 //! The console differs by VMM. `run.sh` and `oxv boot` use the kernel's split console
 //! (`console=split`: app stdout, app stderr and the kernel log on three debugcon ports, stdin
@@ -19,16 +27,18 @@
 //! tiny framer. Firecracker has only a serial port, so its config leaves the console in the
 //! kernel's plain layout, where everything (app output and kernel log) shares COM1.
 
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use clap::ValueEnum;
 use oxv_abi::cmdline::BootArgs;
 
+mod disk_image;
+pub mod firecracker;
+
 use crate::cli::{BootBundleArgs, ImageArgs, parse_timeout};
 use crate::error::CliError;
 use crate::payload;
-use crate::qemu::Machine;
+use crate::qemu::{Devices, DiskSpec, Machine, Network, PortForward};
 use crate::run::{self, Boot};
 use crate::setup::{self, Requirement};
 use crate::size::MemSize;
@@ -38,6 +48,8 @@ use crate::workspace::Workspace;
 pub const KERNEL_FILE: &str = "oxv-kernel";
 /// The initramfs's file name in a bundle.
 pub const INITRD_FILE: &str = "initramfs.cpio";
+/// The root disk's file name in a `--disk-image` bundle.
+pub const ROOT_DISK_FILE: &str = "rootfs.ext2";
 /// The command line's file name in a bundle.
 pub const CMDLINE_FILE: &str = "cmdline";
 /// The VM settings' file name in a bundle.
@@ -62,28 +74,83 @@ pub struct BundleConf {
     pub machine: Machine,
     /// Time limit in seconds, as given to `--timeout`.
     pub timeout: Option<String>,
+    /// The initramfs's file name, or `None` when the root is a disk (`--disk-image`).
+    pub initrd: Option<String>,
+    /// The disks, in order (disk 0 is the guest's `/dev/vda`). Where the guest mounts them
+    /// is in the command line (`disk=` options), which the kernel reads.
+    pub disks: Vec<BundleDisk>,
+    /// The network device, if any.
+    pub net: Option<Network>,
+    /// A virtio-rng device.
+    pub rng: bool,
+}
+
+/// One disk of a bundle: a file in the bundle directory.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BundleDisk {
+    /// The image's file name in the bundle (a plain name: letters, digits, `.`, `_`, `-`).
+    pub file: String,
+    /// Attached read-only.
+    pub read_only: bool,
 }
 
 impl BundleConf {
-    /// The `bundle.conf` text: shell assignments of plain tokens (no quoting needed).
+    /// Default settings: no devices, the initramfs root.
+    fn new(mem: MemSize, cpus: u32, machine: Machine) -> Self {
+        BundleConf {
+            mem,
+            cpus,
+            machine,
+            timeout: None,
+            initrd: Some(INITRD_FILE.into()),
+            disks: Vec::new(),
+            net: None,
+            rng: false,
+        }
+    }
+
+    /// The `bundle.conf` text: shell assignments of plain tokens (no quoting needed; lists
+    /// are comma-separated).
     pub fn to_text(&self) -> String {
+        let disks: Vec<String> = self
+            .disks
+            .iter()
+            .map(|d| format!("{}{}", d.file, if d.read_only { ":ro" } else { "" }))
+            .collect();
+        let (net, ports) = match &self.net {
+            None => (String::new(), Vec::new()),
+            Some(Network::User(ports)) => (
+                "user".to_string(),
+                ports
+                    .iter()
+                    .map(|p| {
+                        let proto = if p.udp { "udp" } else { "tcp" };
+                        format!("{proto}:{}:{}", p.host, p.guest)
+                    })
+                    .collect(),
+            ),
+            Some(Network::Tap(name)) => (format!("tap:{name}"), Vec::new()),
+        };
         format!(
-            "# Written by `oxv image`; read by run.sh and `oxv boot`.\nMEM={}\nCPUS={}\nMACHINE={}\nTIMEOUT={}\n",
+            "# Written by `oxv image`; read by run.sh and `oxv boot`.\nMEM={}\nCPUS={}\nMACHINE={}\n\
+             TIMEOUT={}\nINITRD={}\nDISKS={}\nNET={net}\nPORTS={}\nRNG={}\n",
             self.mem.qemu_arg(),
             self.cpus,
             self.machine,
-            self.timeout.as_deref().unwrap_or("")
+            self.timeout.as_deref().unwrap_or(""),
+            self.initrd.as_deref().unwrap_or(""),
+            disks.join(","),
+            ports.join(","),
+            u8::from(self.rng),
         )
     }
 
-    /// Parses `bundle.conf` text (comments and unknown keys are ignored).
+    /// Parses `bundle.conf` text (comments and unknown keys are ignored; a bundle written
+    /// before a key existed gets its default).
     pub fn parse(text: &str) -> Result<Self, String> {
-        let mut conf = BundleConf {
-            mem: MemSize::DEFAULT,
-            cpus: 1,
-            machine: Machine::Microvm,
-            timeout: None,
-        };
+        let mut conf = BundleConf::new(MemSize::DEFAULT, 1, Machine::Microvm);
+        let mut net = String::new();
+        let mut ports = Vec::new();
         for line in text.lines().map(str::trim) {
             if line.is_empty() || line.starts_with('#') {
                 continue;
@@ -92,6 +159,7 @@ impl BundleConf {
                 return Err(format!("not KEY=VALUE: {line:?}"));
             };
             let bad = |what: &str| format!("{key}={value}: {what}");
+            let list = || value.split(',').filter(|s| !s.is_empty());
             match key {
                 "MEM" => conf.mem = value.parse().map_err(|e| bad(&format!("{e}")))?,
                 "CPUS" => {
@@ -107,11 +175,82 @@ impl BundleConf {
                     parse_timeout(value).map_err(|e| bad(&e))?;
                     conf.timeout = Some(value.to_string());
                 }
+                "INITRD" if value.is_empty() => conf.initrd = None,
+                "INITRD" if is_plain_name(value) => conf.initrd = Some(value.to_string()),
+                "INITRD" => return Err(bad("not a file name in the bundle")),
+                "DISKS" => {
+                    conf.disks = list()
+                        .map(|d| {
+                            let (file, read_only) = match d.strip_suffix(":ro") {
+                                Some(file) => (file, true),
+                                None => (d, false),
+                            };
+                            if !is_plain_name(file) {
+                                return Err(bad("not a file name in the bundle"));
+                            }
+                            Ok(BundleDisk {
+                                file: file.to_string(),
+                                read_only,
+                            })
+                        })
+                        .collect::<Result<_, _>>()?
+                }
+                "NET" => net = value.to_string(),
+                "PORTS" => {
+                    ports = list()
+                        .map(|p| {
+                            let (proto, ports) = p.split_once(':').ok_or_else(|| bad(p))?;
+                            format!("{ports}/{proto}")
+                                .parse::<PortForward>()
+                                .map_err(|e| bad(&e))
+                        })
+                        .collect::<Result<_, _>>()?
+                }
+                "RNG" => conf.rng = value == "1",
                 _ => {}
             }
         }
+        conf.net = match (net.as_str(), ports.is_empty()) {
+            ("", true) => None,
+            ("user", _) => Some(Network::User(ports)),
+            (tap, true) if tap.starts_with("tap:") && is_plain_name(&tap[4..]) => {
+                Some(Network::Tap(tap[4..].to_string()))
+            }
+            _ => {
+                return Err(format!(
+                    "NET={net}: expected user or tap:NAME (PORTS needs user)"
+                ));
+            }
+        };
         Ok(conf)
     }
+
+    /// The devices of `oxv boot` for a bundle in `dir`.
+    fn devices(&self, dir: &Path) -> Devices {
+        Devices {
+            disks: self
+                .disks
+                .iter()
+                .map(|d| DiskSpec {
+                    image: absolute(&dir.join(&d.file)),
+                    mount: None,
+                    read_only: d.read_only,
+                })
+                .collect(),
+            net: self.net.clone(),
+            rng: self.rng,
+        }
+    }
+}
+
+/// Whether `name` is safe as a bare word in `bundle.conf` and `run.sh` (a file name in the
+/// bundle, a tap device name).
+fn is_plain_name(name: &str) -> bool {
+    !name.is_empty()
+        && !name.starts_with('-')
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
 }
 
 /// Runs `oxv image`; returns the exit status.
@@ -119,29 +258,54 @@ pub fn image(args: ImageArgs) -> Result<u8, CliError> {
     let ws = Workspace::locate();
     let run = &args.run;
     let verbose = run.verbose;
-    let payload = payload::build(run, &ws)?;
-    if !run.disks.is_empty() || !run.ports.is_empty() || run.net.is_some() || run.rng {
-        return Err(CliError::Usage(
-            "bundles do not carry --disk, --publish, --net or --rng yet (run.sh has no devices \
-             but the console); use `oxv run` for those"
-                .into(),
-        ));
+    let mut payload = payload::build(run, &ws)?;
+    let mut devices =
+        Devices::from_options(&run.disks, run.net.as_ref(), &run.ports).map_err(CliError::Usage)?;
+    devices.rng = run.rng;
+    if let Some(Network::Tap(name)) = &devices.net {
+        if !is_plain_name(name) {
+            return Err(CliError::Usage(format!(
+                "--net tap:{name}: bundles take tap names of letters, digits, '.', '_', '-'"
+            )));
+        }
+    }
+    for disk in &devices.disks {
+        if !disk.image.is_file() {
+            return Err(CliError::Usage(format!(
+                "--disk {}: no such image file",
+                disk.image.display()
+            )));
+        }
+        if args.disk_image && disk.mount.as_deref() == Some("/") {
+            return Err(CliError::Usage(format!(
+                "--disk {}:/ and --disk-image both give the root file system",
+                disk.image.display()
+            )));
+        }
+    }
+    if args.disk_image {
+        // The kernel mounts /sys there; on a read-write disk it could make it, but the
+        // image should boot read-only too.
+        payload.image.add_dir("/sys", 0o755)?;
     }
     setup::ensure(&ws, Requirement::RUN, verbose)?;
     let kernel = run::build_or_retry(&ws, verbose, |ws| ws.kernel(verbose))?;
-    let body = run::app_cmdline(run.strace, verbose, &run.env, payload.argv.clone())?;
-    if run.mem.is_some() {
+    let mut body = run::app_cmdline(run.strace, verbose, &run.env, payload.argv.clone())?;
+    if run.mem.is_some() && !args.disk_image {
         let file_bytes = payload.image.files().map(|(_, n)| n).sum();
         run::guest_memory(run.mem, &kernel, file_bytes)?;
     }
     let cpio = payload::write_cpio(&payload.image)?;
-    let mem = run::guest_memory(run.mem, &kernel, cpio.len() as u64)?;
-    let conf = BundleConf {
-        mem,
-        cpus: run.cpus,
-        machine: run.machine,
-        timeout: run.timeout.map(|t| format!("{}", t.as_secs_f64())),
+    let initrd_len = if args.disk_image {
+        0
+    } else {
+        cpio.len() as u64
     };
+    let mem = run::guest_memory(run.mem, &kernel, initrd_len)?;
+    let mut conf = BundleConf::new(mem, run.cpus, run.machine);
+    conf.timeout = run.timeout.map(|t| format!("{}", t.as_secs_f64()));
+    conf.net = devices.net.clone();
+    conf.rng = devices.rng;
 
     let dir = &args.output;
     let io = |what: &Path, e| CliError::io(format!("cannot write {}", what.display()), e);
@@ -156,7 +320,37 @@ pub fn image(args: ImageArgs) -> Result<u8, CliError> {
     let kernel_bytes = std::fs::read(&kernel)
         .map_err(|e| CliError::io(format!("cannot read {}", kernel.display()), e))?;
     write(KERNEL_FILE, &kernel_bytes, 0o644)?;
-    write(INITRD_FILE, &cpio, 0o644)?;
+    let root_size;
+    if args.disk_image {
+        let size = match args.disk_size {
+            Some(s) => s.bytes(),
+            None => disk_image::default_size(cpio.len() as u64),
+        };
+        disk_image::write(&dir.join(ROOT_DISK_FILE), &cpio, size)?;
+        conf.initrd = None;
+        conf.disks.push(BundleDisk {
+            file: ROOT_DISK_FILE.into(),
+            read_only: false,
+        });
+        body.options.push(("disk".into(), Some(b"/".to_vec())));
+        root_size = format!("{} ext2 root disk {ROOT_DISK_FILE}", payload::mib(size));
+    } else {
+        write(INITRD_FILE, &cpio, 0o644)?;
+        root_size = format!("{} initramfs", payload::mib(cpio.len() as u64));
+    }
+    // The user's disks are copied in: the bundle boots from its own files only.
+    for disk in &devices.disks {
+        let file = format!("disk{}.img", conf.disks.len());
+        let to = dir.join(&file);
+        std::fs::copy(&disk.image, &to).map_err(|e| io(&to, e))?;
+        conf.disks.push(BundleDisk {
+            file,
+            read_only: disk.read_only,
+        });
+    }
+    body.options.extend(devices.kernel_options());
+    body.check()
+        .map_err(|e| CliError::Usage(format!("cannot pass these arguments to the guest: {e}")))?;
     write(
         CMDLINE_FILE,
         format!("{}\n", body.encode()).as_bytes(),
@@ -164,18 +358,17 @@ pub fn image(args: ImageArgs) -> Result<u8, CliError> {
     )?;
     write(CONF_FILE, conf.to_text().as_bytes(), 0o644)?;
     write(RUN_FILE, RUN_SH.as_bytes(), 0o755)?;
-    write(
-        FIRECRACKER_FILE,
-        firecracker_config(&body, &conf).as_bytes(),
-        0o644,
-    )?;
+    let (json, warnings) = firecracker::config(&body, &conf);
+    write(FIRECRACKER_FILE, json.as_bytes(), 0o644)?;
+    for warning in warnings {
+        eprintln!("oxv: warning: {FIRECRACKER_FILE}: {warning}");
+    }
     eprintln!(
-        "oxv: bundle {}: {} ({} kernel, {} initramfs, {} guest memory); boot it with {}/{RUN_FILE} \
-         or `cargo oxv boot {}`",
+        "oxv: bundle {}: {} ({} kernel, {root_size}, {} guest memory); boot it with \
+         {}/{RUN_FILE} or `cargo oxv boot {}`",
         dir.display(),
         payload.program,
         payload::mib(kernel_bytes.len() as u64),
-        payload::mib(cpio.len() as u64),
         mem.qemu_arg(),
         dir.display(),
         dir.display()
@@ -198,7 +391,10 @@ pub fn boot(args: BootBundleArgs) -> Result<u8, CliError> {
         BundleConf::parse(&read(CONF_FILE)?).map_err(|e| bad(format!("{CONF_FILE}: {e}")))?;
     let body = BootArgs::decode(read(CMDLINE_FILE)?.trim())
         .map_err(|e| bad(format!("{CMDLINE_FILE}: {e}")))?;
-    for name in [KERNEL_FILE, INITRD_FILE] {
+    let files = std::iter::once(KERNEL_FILE)
+        .chain(conf.initrd.as_deref())
+        .chain(conf.disks.iter().map(|d| d.file.as_str()));
+    for name in files {
         if !dir.join(name).is_file() {
             return Err(bad(format!("{name} is missing")));
         }
@@ -212,7 +408,7 @@ pub fn boot(args: BootBundleArgs) -> Result<u8, CliError> {
     setup::ensure(&ws, &[Requirement::Qemu], args.verbose)?;
     let spec = Boot {
         kernel: absolute(&dir.join(KERNEL_FILE)),
-        initrd: absolute(&dir.join(INITRD_FILE)),
+        initrd: conf.initrd.as_ref().map(|f| absolute(&dir.join(f))),
         body,
         mem: conf.mem,
         cpus: conf.cpus,
@@ -222,47 +418,11 @@ pub fn boot(args: BootBundleArgs) -> Result<u8, CliError> {
         verbose: args.verbose,
         program,
     };
-    run::boot(&ws, &spec, None)
+    run::boot_with(&ws, &spec, &conf.devices(dir), None)
 }
 
 fn absolute(path: &Path) -> PathBuf {
     std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
-}
-
-/// The Firecracker VM config: paths relative to the bundle directory (run Firecracker
-/// there), the plain console (Firecracker has a serial port and nothing else).
-pub fn firecracker_config(body: &BootArgs, conf: &BundleConf) -> String {
-    let mut out = String::new();
-    let mem_mib = conf.mem.bytes().div_ceil(1 << 20);
-    // Writing to a String cannot fail.
-    let _ = write!(
-        out,
-        "{{\n  \"boot-source\": {{\n    \"kernel_image_path\": {},\n    \"initrd_path\": {},\n    \
-         \"boot_args\": {}\n  }},\n  \"drives\": [],\n  \"machine-config\": {{\n    \
-         \"vcpu_count\": {},\n    \"mem_size_mib\": {mem_mib},\n    \"smt\": false\n  }}\n}}\n",
-        json_string(KERNEL_FILE),
-        json_string(INITRD_FILE),
-        json_string(&body.encode()),
-        conf.cpus,
-    );
-    out
-}
-
-/// A JSON string literal (RFC 8259, section 7).
-fn json_string(s: &str) -> String {
-    let mut out = String::from("\"");
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            c if (c as u32) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
 }
 
 #[cfg(test)]
@@ -272,10 +432,8 @@ mod tests {
     #[test]
     fn conf_round_trips_and_refuses_bad_values() {
         let conf = BundleConf {
-            mem: "512M".parse().unwrap(),
-            cpus: 2,
-            machine: Machine::Q35,
             timeout: Some("2.5".into()),
+            ..BundleConf::new("512M".parse().unwrap(), 2, Machine::Q35)
         };
         assert_eq!(BundleConf::parse(&conf.to_text()).unwrap(), conf);
         let none = BundleConf {
@@ -283,37 +441,60 @@ mod tests {
             ..conf.clone()
         };
         assert_eq!(BundleConf::parse(&none.to_text()).unwrap(), none);
+        let devices = BundleConf {
+            initrd: None,
+            disks: vec![
+                BundleDisk {
+                    file: ROOT_DISK_FILE.into(),
+                    read_only: false,
+                },
+                BundleDisk {
+                    file: "disk1.img".into(),
+                    read_only: true,
+                },
+            ],
+            net: Some(Network::User(vec![
+                "8080:80".parse().unwrap(),
+                "53:5353/udp".parse().unwrap(),
+            ])),
+            rng: true,
+            ..conf.clone()
+        };
+        let text = devices.to_text();
+        assert!(
+            text.contains("\nINITRD=\nDISKS=rootfs.ext2,disk1.img:ro\nNET=user\nPORTS=tcp:8080:80,udp:53:5353\nRNG=1\n"),
+            "{text}"
+        );
+        assert_eq!(BundleConf::parse(&text).unwrap(), devices);
+        let tap = BundleConf {
+            net: Some(Network::Tap("tap0".into())),
+            ..conf.clone()
+        };
+        assert_eq!(BundleConf::parse(&tap.to_text()).unwrap(), tap);
+        // A bundle written before the device keys existed boots as it did.
+        let old = BundleConf::parse("MEM=200M\nCPUS=1\nMACHINE=microvm\nTIMEOUT=\n").unwrap();
+        assert_eq!(old.initrd.as_deref(), Some(INITRD_FILE));
+        assert!(old.disks.is_empty() && old.net.is_none() && !old.rng);
+        let dev = devices.devices(Path::new("/b"));
+        assert_eq!(dev.disks[1].image, Path::new("/b/disk1.img"));
+        assert!(dev.disks[1].read_only && dev.disks[0].mount.is_none() && dev.rng);
         for bad in [
             "MEM=lots",
             "CPUS=0",
             "MACHINE=pc99",
             "TIMEOUT=-1",
             "garbage",
+            "DISKS=../x",
+            "DISKS=a b",
+            "INITRD=/etc/passwd",
+            "NET=tap:a;b",
+            "NET=bridge",
+            "PORTS=tcp:1:2",
+            "NET=user\nPORTS=sctp:1:2",
         ] {
             assert!(BundleConf::parse(bad).is_err(), "{bad}");
         }
         assert!(BundleConf::parse("# c\n\nOTHER=1\n").is_ok());
-    }
-
-    #[test]
-    fn firecracker_config_is_json_with_the_plain_console() {
-        let mut body = BootArgs::new(vec![b"/bin/app".to_vec(), b"a \"q\" \\".to_vec()]);
-        body.env = vec![b"K=V".to_vec()];
-        let conf = BundleConf::parse("MEM=200M\nCPUS=3").unwrap();
-        let json = firecracker_config(&body, &conf);
-        assert!(json.contains("\"vcpu_count\": 3"), "{json}");
-        assert!(json.contains("\"mem_size_mib\": 200"), "{json}");
-        assert!(
-            json.contains("\"kernel_image_path\": \"oxv-kernel\""),
-            "{json}"
-        );
-        assert!(!json.contains("console"), "{json}");
-        // The boot_args string decodes back to the same command line.
-        let start = json.find("\"boot_args\": \"").unwrap() + 14;
-        let end = start + json[start..].find("\"\n").unwrap();
-        let args = json[start..end].replace("\\\\", "\\");
-        assert_eq!(BootArgs::decode(&args).unwrap(), body);
-        assert_eq!(json_string("a\"b\\c\n"), r#""a\"b\\c\u000a""#);
     }
 
     #[test]
@@ -322,7 +503,13 @@ mod tests {
             CONF_FILE,
             CMDLINE_FILE,
             KERNEL_FILE,
-            INITRD_FILE,
+            "$INITRD",
+            "$DISKS",
+            "$PORTS",
+            "virtio-blk-device",
+            "virtio-net-pci",
+            "virtio-rng-device",
+            "serial=oxv-disk",
             "console=split",
             "isa-debugcon,iobase=0xe9",
             "isa-debugcon,iobase=0xea",

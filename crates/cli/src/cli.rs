@@ -171,21 +171,38 @@ pub struct RunArgs {
 The bundle directory gets:
   oxv-kernel        the kernel ELF (PVH)
   initramfs.cpio    the program and its files (as `oxv run` would build them)
-  cmdline           the kernel command line: options, environment, argv
-  bundle.conf       memory, CPUs, machine, timeout (shell variables)
+  rootfs.ext2       instead, with --disk-image: the same files on an ext2 disk, the root
+                    file system, read-write: what the app writes outside /tmp persists
+  diskN.img         copies of the --disk images
+  cmdline           the kernel command line: options, environment, argv, disk mount points
+  bundle.conf       memory, CPUs, machine, timeout, disks, network, rng (shell variables)
   run.sh            boots it with plain QEMU: the app's stdin, stdout and stderr are the
                     script's, and its exit status is the app's
   firecracker.json  a Firecracker VM config (run `firecracker --no-api --config-file
                     firecracker.json` in the bundle directory; Firecracker needs KVM)
-`oxv boot DIR` boots a bundle the way `oxv run` boots a program.
+`oxv boot DIR` boots a bundle the way `oxv run` boots a program. Firecracker has no user
+networking, port forwarding or q35 machine: those are left out of firecracker.json with a
+warning.
 
 Examples:
   oxv image -o sqlite-bundle -- /usr/bin/sqlite3 /tmp/db 'select 1;'
-  sqlite-bundle/run.sh")]
+  sqlite-bundle/run.sh
+  oxv image -o notes --disk-image -- /usr/bin/sqlite3 /notes.db 'create table t(x);'")]
 pub struct ImageArgs {
     /// The bundle directory to write (created; files in it are replaced).
     #[arg(short, long, value_name = "DIR")]
     pub output: PathBuf,
+
+    /// Put the root file system on an ext2 disk image (rootfs.ext2, attached read-write as
+    /// disk 0) instead of an initramfs: files the app writes (outside /tmp, a tmpfs) persist
+    /// across boots of the bundle.
+    #[arg(long)]
+    pub disk_image: bool,
+
+    /// The size of the --disk-image disk (K, M, G suffixes; a plain number is MiB). Default:
+    /// the files plus a quarter, plus 64M free.
+    #[arg(long, value_name = "SIZE", requires = "disk_image")]
+    pub disk_size: Option<MemSize>,
 
     /// What to put in the bundle: the same options and PROGRAM [ARGS] as `oxv run`.
     #[command(flatten)]
@@ -508,6 +525,30 @@ mod tests {
         assert_eq!(i.run.rootfs, Some(PathBuf::from("/r")));
         assert_eq!(i.run.command, ["/bin/p", "-x"]);
         assert!(parse(&["image", "/bin/p"]).is_err(), "-o is required");
+        assert!(!i.disk_image && i.disk_size.is_none());
+        let Command::Image(i) = parse(&[
+            "image",
+            "-o",
+            "o",
+            "--disk-image",
+            "--disk-size",
+            "1G",
+            "-p",
+            "80:80",
+            "--rng",
+            "/p",
+        ])
+        .unwrap()
+        .command
+        else {
+            panic!()
+        };
+        assert!(i.disk_image && i.run.rng && i.run.ports.len() == 1);
+        assert_eq!(i.disk_size.map(MemSize::bytes), Some(1 << 30));
+        assert!(
+            parse(&["image", "-o", "o", "--disk-size", "1G", "/p"]).is_err(),
+            "--disk-size needs --disk-image"
+        );
         let Command::Boot(b) = parse(&["boot", "--timeout", "3", "dir"]).unwrap().command else {
             panic!()
         };

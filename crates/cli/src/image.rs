@@ -160,6 +160,27 @@ impl Image {
         Ok(())
     }
 
+    /// Adds an empty directory (a mount point) at `guest`; one already there keeps its
+    /// contents and mode.
+    pub fn add_dir(&mut self, guest: &str, mode: u32) -> Result<(), CliError> {
+        let path = normalize(guest)?;
+        if self.contains(&path) {
+            return match self.entries[&path] {
+                Entry::Dir { .. } => Ok(()),
+                _ => Err(CliError::GuestPath {
+                    path,
+                    reason: "already a file in the image".into(),
+                }),
+            };
+        }
+        self.insert(
+            path,
+            Entry::Dir {
+                mode: mode & 0o7777,
+            },
+        )
+    }
+
     /// Adds a symlink at `guest` pointing at `target` (stored as is). The same link added
     /// twice is one entry.
     pub fn add_symlink(&mut self, guest: &str, target: &str) -> Result<(), CliError> {
@@ -410,6 +431,11 @@ mod tests {
         );
         assert_eq!(img.entries["/tmp"], Entry::Dir { mode: 0o1777 });
         assert_eq!(img.entries["/usr/local"], Entry::Dir { mode: 0o755 });
+        img.add_dir("/sys", 0o555).unwrap();
+        img.add_dir("/tmp", 0o755).unwrap();
+        assert_eq!(img.entries["/sys"], Entry::Dir { mode: 0o555 });
+        assert_eq!(img.entries["/tmp"], Entry::Dir { mode: 0o1777 });
+        assert!(img.add_dir("/usr/local/bin/app", 0o755).is_err());
     }
 
     #[test]

@@ -121,8 +121,8 @@ pub struct VmConfig {
     pub cpus: u32,
     /// The kernel ELF (PVH).
     pub kernel: PathBuf,
-    /// The initramfs (cpio newc).
-    pub initrd: PathBuf,
+    /// The initramfs (cpio newc); `None` when the root file system is a disk (`disk=/`).
+    pub initrd: Option<PathBuf>,
     /// The kernel command line.
     pub cmdline: String,
     /// The directory holding the channel sockets (`<dir>/<channel id>`).
@@ -164,8 +164,10 @@ impl VmConfig {
         // -kernel, -initrd and -append take their value verbatim (no option-list parsing).
         args.push("-kernel".into());
         args.push(self.kernel.clone().into_os_string());
-        args.push("-initrd".into());
-        args.push(self.initrd.clone().into_os_string());
+        if let Some(initrd) = &self.initrd {
+            args.push("-initrd".into());
+            args.push(initrd.clone().into_os_string());
+        }
         args.push("-append".into());
         args.push(self.cmdline.clone().into());
         args
@@ -447,7 +449,7 @@ mod tests {
             mem: MemSize::DEFAULT,
             cpus: 2,
             kernel: "/k/oxv-kernel".into(),
-            initrd: "/t/initramfs.cpio".into(),
+            initrd: Some("/t/initramfs.cpio".into()),
             cmdline: "console=split -- /bin/x a%20b".into(),
             socket_dir: "/t/s,x".into(),
             devices: Devices::default(),
@@ -488,6 +490,9 @@ mod tests {
         c.machine = Machine::Q35;
         let line = joined(&c.args());
         assert!(line.starts_with("-M q35 -accel kvm -cpu host "), "{line}");
+        // A disk root boots without an initramfs.
+        c.initrd = None;
+        assert!(!joined(&c.args()).contains("-initrd"));
     }
 
     #[test]

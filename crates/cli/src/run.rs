@@ -7,7 +7,7 @@
 //! `target/oxv-run/<pid>-<n>/` and are removed when the run ends (also on Ctrl-C); leftovers
 //! of runs whose process is gone are removed by the next run.
 //!
-//! [`boot`] is the part `oxv boot` shares: from a kernel, an initramfs and the app's part of
+//! [`boot_with`] is the part `oxv boot` shares: from a kernel, an initramfs and the app's part of
 //! the command line to the exit status.
 
 use std::collections::VecDeque;
@@ -89,7 +89,7 @@ pub fn run(args: RunArgs) -> Result<u8, CliError> {
         &ws,
         &Boot {
             kernel,
-            initrd,
+            initrd: Some(initrd),
             body,
             mem,
             cpus: args.cpus,
@@ -109,8 +109,8 @@ pub fn run(args: RunArgs) -> Result<u8, CliError> {
 pub struct Boot {
     /// The kernel ELF.
     pub kernel: PathBuf,
-    /// The initramfs file.
-    pub initrd: PathBuf,
+    /// The initramfs file; `None` when the root is a disk (`disk=/`).
+    pub initrd: Option<PathBuf>,
     /// The app's part of the command line ([`app_cmdline`]).
     pub body: BootArgs,
     /// Guest RAM.
@@ -127,12 +127,6 @@ pub struct Boot {
     pub verbose: bool,
     /// The program's guest path, for messages.
     pub program: String,
-}
-
-/// Boots `spec` with the channels to this process and returns the exit status. `dir` is
-/// the run directory if the caller made one already (it holds the initramfs).
-pub fn boot(ws: &Workspace, spec: &Boot, dir: Option<RunDir>) -> Result<u8, CliError> {
-    boot_with(ws, spec, &Devices::default(), dir)
 }
 
 /// The disks and network device that `--disk`, `--net` and `-p` ask for; the images must
@@ -152,7 +146,8 @@ fn run_devices(args: &RunArgs) -> Result<Devices, CliError> {
     Ok(devices)
 }
 
-/// [`boot`] with disks and a network device.
+/// Boots `spec` with `devices` and the channels to this process and returns the exit status.
+/// `dir` is the run directory if the caller made one already (it holds the initramfs).
 pub fn boot_with(
     ws: &Workspace,
     spec: &Boot,

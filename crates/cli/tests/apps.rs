@@ -294,15 +294,107 @@ fn sqlite3_database_file_without_locking() {
     assert_eq!(stdout(&out), "2|TWO\n3|THREE\n3|11\n");
 }
 
+/// `mke2fs -t ext2` of `size` on a new image (e2fsprogs, as in ext2_crash.rs).
+fn mke2fs(img: &Path, size: &str) {
+    let out = Command::new("mke2fs")
+        .args(["-q", "-F", "-t", "ext2"])
+        .arg(img)
+        .arg(size)
+        .output()
+        .expect("mke2fs (e2fsprogs) must be installed");
+    assert!(
+        out.status.success(),
+        "mke2fs: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Asserts `e2fsck -fn` finds nothing to fix in `img`.
+#[track_caller]
+fn assert_fsck_clean(img: &Path) {
+    let out = Command::new("e2fsck")
+        .arg("-fn")
+        .arg(img)
+        .output()
+        .expect("e2fsck (e2fsprogs) must be installed");
+    assert!(
+        out.status.success(),
+        "e2fsck -fn {}:\n{}{}",
+        img.display(),
+        stdout(&out),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The file at `path` in the ext2 image `img`, copied out with debugfs into `to`.
+fn debugfs_dump(img: &Path, path: &str, to: &Path) {
+    let out = Command::new("debugfs")
+        .arg("-R")
+        .arg(format!("dump {path} {}", to.display()))
+        .arg(img)
+        .output()
+        .expect("debugfs (e2fsprogs) must be installed");
+    assert!(
+        out.status.success() && to.is_file(),
+        "debugfs dump {path}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 #[test]
 #[ignore = "boots VMs; run with `cargo oxv test --apps`"]
 fn sqlite3_database_file_with_locks_and_wal() {
+    // A WAL database on an ext2 disk, used by two processes at once: the shell's `.shell`
+    // runs a second sqlite3 (through /bin/sh, busybox) while the first holds the database
+    // open in WAL mode, so they share the write-ahead log through fcntl locks and the
+    // MAP_SHARED `-shm` index. The disk is checked and read on the host afterwards.
     let sqlite3 = host_program("/usr/bin/sqlite3", "sqlite3");
+    let busybox = host_program("/bin/busybox", "busybox-static");
+    let dir = scratch("sqlite-wal");
+    let img = dir.join("data.img");
+    mke2fs(&img, "32M");
+    let disk = format!("{}:/data", img.display());
+    let sh = format!("{busybox}:/bin/sh");
     let sql = "pragma journal_mode=wal;\ncreate table t(x);\ninsert into t values (1), (2);\n\
-               select sum(x) from t;\n";
-    let out = oxv("run", &[sqlite3, "/tmp/wal.db"], sql.as_bytes());
+               .shell /usr/bin/sqlite3 /data/wal.db \"insert into t values (4); \
+               select 'child', sum(x) from t;\"\n\
+               insert into t values (8);\nselect sum(x) from t;\npragma integrity_check;\n";
+    let out = oxv(
+        "run",
+        &["--disk", &disk, "--file", &sh, sqlite3, "/data/wal.db"],
+        sql.as_bytes(),
+    );
     assert_status(&out, 0);
-    assert_eq!(stdout(&out), "wal\n3\n");
+    assert_eq!(stdout(&out), "wal\nchild|7\n15\nok\n");
+
+    // After the VM: the file system is consistent and the host's sqlite3 reads the
+    // database (the last connection checkpointed the log into it).
+    assert_fsck_clean(&img);
+    let db = dir.join("wal.db");
+    debugfs_dump(&img, "/wal.db", &db);
+    let host = Command::new(sqlite3)
+        .arg(&db)
+        .arg("select group_concat(x) from t; pragma integrity_check; pragma journal_mode;")
+        .output()
+        .unwrap();
+    assert_status(&host, 0);
+    assert_eq!(stdout(&host), "1,2,4,8\nok\nwal\n");
+
+    // A second boot reads what the first wrote.
+    let out = oxv(
+        "run",
+        &[
+            "--disk",
+            &disk,
+            sqlite3,
+            "/data/wal.db",
+            "select count(*), sum(x) from t;",
+        ],
+        b"",
+    );
+    assert_status(&out, 0);
+    assert_eq!(stdout(&out), "4|15\n");
+    assert_fsck_clean(&img);
 }
 
 #[test]
@@ -431,6 +523,101 @@ fn bundles_boot_with_plain_qemu_and_with_oxv_boot() {
     let out = child.wait_with_output().unwrap();
     assert_status(&out, 0);
     assert_eq!(stdout(&out).trim(), "61 62 ff 63");
+}
+
+#[test]
+#[ignore = "boots VMs; run with `cargo oxv test --apps`"]
+fn disk_image_bundles_keep_what_the_app_writes_across_boots() {
+    // The root file system is the bundle's ext2 disk: each boot appends a line to /state
+    // and shows the file, so the second boot (by the other launcher) sees both lines. /tmp
+    // is a tmpfs on top, empty at every boot. The run options travel with the bundle: a
+    // second disk (copied in as disk1.img, mounted on /data), user networking with a port
+    // forward, a virtio-rng device and 2 vCPUs.
+    let busybox = host_program("/bin/busybox", "busybox-static");
+    let work = scratch("bundle-disk");
+    let data = work.join("data.img");
+    mke2fs(&data, "8M");
+    let bundle = work.join("state");
+    let out = oxv(
+        "image",
+        &[
+            "-o",
+            bundle.to_str().unwrap(),
+            "--disk-image",
+            "--disk",
+            &format!("{}:/data", data.display()),
+            "-p",
+            "18099:80",
+            "--rng",
+            "--cpus",
+            "2",
+            "--timeout",
+            TIMEOUT_SECS,
+            "--",
+            busybox,
+            "sh",
+            "-c",
+            "echo boot >> /state; cat /state; ls /tmp; echo scratch > /tmp/x; \
+             grep -c ' / ext2 rw' /proc/mounts; echo data >> /data/log",
+        ],
+        b"",
+    );
+    assert_status(&out, 0);
+    let warnings = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        warnings.contains("Firecracker cannot forward host ports: -p 18099:80 left out"),
+        "{warnings}"
+    );
+    assert!(!bundle.join("initramfs.cpio").exists());
+    let root = bundle.join("rootfs.ext2");
+    assert_fsck_clean(&root);
+    let conf = std::fs::read_to_string(bundle.join("bundle.conf")).unwrap();
+    assert!(
+        conf.contains(
+            "CPUS=2\nMACHINE=microvm\nTIMEOUT=180\nINITRD=\nDISKS=rootfs.ext2,disk1.img\n\
+             NET=user\nPORTS=tcp:18099:80\nRNG=1\n"
+        ),
+        "{conf}"
+    );
+    let json = std::fs::read_to_string(bundle.join("firecracker.json")).unwrap();
+    assert!(json.contains("\"path_on_host\": \"rootfs.ext2\""), "{json}");
+    assert!(!json.contains("initrd_path"), "{json}");
+
+    let run = Command::new(bundle.join("run.sh"))
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .current_dir("/")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_status(&run, 0);
+    assert_eq!(stdout(&run), "boot\n1\n");
+    let out = oxv("boot", &[bundle.to_str().unwrap()], b"");
+    assert_status(&out, 0);
+    assert_eq!(stdout(&out), "boot\nboot\n1\n");
+    // The kernel marked the file systems clean at power-off.
+    for (img, path, text) in [
+        (&root, "/state", "boot\nboot\n"),
+        (&bundle.join("disk1.img"), "/log", "data\ndata\n"),
+    ] {
+        assert_fsck_clean(img);
+        let copy = work.join("out");
+        let _ = std::fs::remove_file(&copy);
+        debugfs_dump(img, path, &copy);
+        assert_eq!(std::fs::read_to_string(&copy).unwrap(), text);
+    }
+    // The original disk was copied, not used.
+    assert_fsck_clean(&data);
+    let dump = Command::new("debugfs")
+        .args(["-R", "stat /log"])
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&dump.stderr).contains("File not found"),
+        "{}",
+        String::from_utf8_lossy(&dump.stderr)
+    );
 }
 
 /// Unpacks a newc archive into `dir` (directories, files with their modes, symlinks).

@@ -174,3 +174,110 @@ fn a_missing_file_argument_is_refused_before_booting() {
         stderr(&out)
     );
 }
+
+/// A static program built with gcc (gcc and libc.a are there wherever Rust links programs).
+fn static_program(name: &str) -> PathBuf {
+    let dir = scratch(name);
+    let src = dir.join("main.c");
+    std::fs::write(&src, "int main(void) { return 0; }\n").unwrap();
+    let program = dir.join("static-program");
+    let gcc = Command::new("gcc")
+        .arg("-static")
+        .arg("-o")
+        .arg(&program)
+        .arg(&src)
+        .output()
+        .expect("gcc");
+    assert!(
+        gcc.status.success(),
+        "{}",
+        String::from_utf8_lossy(&gcc.stderr)
+    );
+    program
+}
+
+#[test]
+fn image_refuses_bad_bundle_options_before_building() {
+    let program = static_program("bundle-refusals");
+    let program = program.to_str().unwrap();
+    let dir = scratch("bundle-refusals");
+    let out_dir = dir.join("bundle");
+    let out_dir = out_dir.to_str().unwrap();
+    let img = dir.join("data.img");
+    std::fs::write(&img, vec![0u8; 4096]).unwrap();
+    let root_disk = format!("{}:/", img.display());
+    for (args, message) in [
+        (
+            vec!["image", "-o", out_dir, "--disk-size", "1G", program],
+            "--disk-image",
+        ),
+        (
+            vec![
+                "image",
+                "-o",
+                out_dir,
+                "--disk-image",
+                "--disk",
+                &root_disk,
+                program,
+            ],
+            "both give the root file system",
+        ),
+        (
+            vec![
+                "image",
+                "-o",
+                out_dir,
+                "--disk",
+                "/nonexistent.img:/d",
+                program,
+            ],
+            "no such image file",
+        ),
+        (
+            vec![
+                "image", "-o", out_dir, "--net", "none", "-p", "80:80", program,
+            ],
+            "user networking",
+        ),
+        (
+            vec!["image", "-o", out_dir, "--net", "tap:a$b", program],
+            "tap names",
+        ),
+    ] {
+        let out = oxv(&args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        assert!(stderr(&out).contains(message), "{args:?}: {}", stderr(&out));
+    }
+    assert!(
+        !dir.join("bundle").exists(),
+        "nothing is written when a bundle is refused"
+    );
+}
+
+#[test]
+fn boot_refuses_an_incomplete_bundle() {
+    let dir = scratch("bundle-incomplete");
+    std::fs::write(
+        dir.join("bundle.conf"),
+        "MEM=128M\nCPUS=1\nMACHINE=microvm\nTIMEOUT=\nINITRD=\nDISKS=rootfs.ext2\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("cmdline"), "disk=/ -- /bin/app\n").unwrap();
+    std::fs::write(dir.join("oxv-kernel"), "").unwrap();
+    let out = oxv(&["boot", dir.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("rootfs.ext2 is missing"),
+        "{}",
+        stderr(&out)
+    );
+    std::fs::write(dir.join("bundle.conf"), "DISKS=../escape.img\n").unwrap();
+    let out = oxv(&["boot", dir.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("DISKS=../escape.img"),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -206,3 +206,126 @@ fn nic_reaches_the_gateway_on_microvm() {
 fn nic_reaches_the_gateway_on_q35() {
     arp_self_test("q35");
 }
+
+/// `MAP_SHARED` on an ext2 disk: the guest writes a sparse file through a shared mapping
+/// (see `programs/mmap_shared_ext2.c`); after the VM powers off, the image holds those bytes
+/// (read with debugfs) and `e2fsck -fn` finds it clean.
+#[test]
+#[ignore = "boots QEMU"]
+fn shared_file_mapping_reaches_the_ext2_disk() {
+    let tools = ["mke2fs", "e2fsck", "debugfs"];
+    if !tools.iter().all(|t| {
+        Command::new("sh")
+            .arg("-c")
+            .arg(format!("command -v {t}"))
+            .output()
+            .is_ok_and(|o| o.status.success())
+    }) {
+        println!("skipped: needs e2fsprogs");
+        return;
+    }
+    let program = build_c(
+        "mmap-shared-ext2",
+        include_str!("programs/mmap_shared_ext2.c"),
+    );
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("virtio");
+    let image = dir.join(format!("mmap-shared-ext2.{}.img", std::process::id()));
+    let _ = std::fs::remove_file(&image);
+    let mkfs = Command::new("mke2fs")
+        .args(["-q", "-F", "-t", "ext2", "-b", "1024"])
+        .arg(&image)
+        .arg("8M")
+        .output()
+        .expect("run mke2fs");
+    assert!(mkfs.status.success(), "mke2fs: {mkfs:?}");
+    let disk = format!("{}:/mnt", path_str(&image));
+    let out = oxv_run(&["--disk", &disk, path_str(&program)]);
+    assert!(out.status.success(), "{}", show(&out));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "mmap ext2 ok\n");
+
+    let fsck = Command::new("e2fsck")
+        .arg("-fn")
+        .arg(&image)
+        .output()
+        .expect("run e2fsck");
+    assert!(
+        fsck.status.success(),
+        "e2fsck -fn: {}{}",
+        String::from_utf8_lossy(&fsck.stdout),
+        String::from_utf8_lossy(&fsck.stderr)
+    );
+    let data = Command::new("debugfs")
+        .arg("-R")
+        .arg("cat /shared.bin")
+        .arg(&image)
+        .output()
+        .expect("run debugfs")
+        .stdout;
+    let mut expected: Vec<u8> = (0..64 * 1024u32).map(|i| (i * 31 + 7) as u8).collect();
+    expected[5] = b'M';
+    expected[30000..30009].copy_from_slice(b"via write");
+    assert!(
+        data == expected,
+        "the image holds other bytes than the guest wrote"
+    );
+    let _ = std::fs::remove_file(&image);
+}
+
+/// mount(2) and umount2(2) of an ext2 disk attached without a mount point (see
+/// `programs/mount_ext2.c`): after the VM powers off, both files the guest wrote (one before
+/// an unmount, one on a mount left in place) are on the image and `e2fsck -fn` finds it clean.
+#[test]
+#[ignore = "boots QEMU"]
+fn mount_syscall_mounts_and_unmounts_an_ext2_disk() {
+    let tools = ["mke2fs", "e2fsck", "debugfs"];
+    if !tools.iter().all(|t| {
+        Command::new("sh")
+            .arg("-c")
+            .arg(format!("command -v {t}"))
+            .output()
+            .is_ok_and(|o| o.status.success())
+    }) {
+        println!("skipped: needs e2fsprogs");
+        return;
+    }
+    let program = build_c("mount-ext2", include_str!("programs/mount_ext2.c"));
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("virtio");
+    let image = dir.join(format!("mount-ext2.{}.img", std::process::id()));
+    let _ = std::fs::remove_file(&image);
+    let mkfs = Command::new("mke2fs")
+        .args(["-q", "-F", "-t", "ext2"])
+        .arg(&image)
+        .arg("8M")
+        .output()
+        .expect("run mke2fs");
+    assert!(mkfs.status.success(), "mke2fs: {mkfs:?}");
+    let out = oxv_run(&["--disk", path_str(&image), path_str(&program)]);
+    assert!(out.status.success(), "{}", show(&out));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "mount ext2 ok\n");
+
+    let fsck = Command::new("e2fsck")
+        .arg("-fn")
+        .arg(&image)
+        .output()
+        .expect("run e2fsck");
+    assert!(
+        fsck.status.success(),
+        "e2fsck -fn: {}{}",
+        String::from_utf8_lossy(&fsck.stdout),
+        String::from_utf8_lossy(&fsck.stderr)
+    );
+    for (file, text) in [
+        ("/hello.txt", "from mount(2)\n"),
+        ("/second.txt", "left mounted\n"),
+    ] {
+        let data = Command::new("debugfs")
+            .arg("-R")
+            .arg(format!("cat {file}"))
+            .arg(&image)
+            .output()
+            .expect("run debugfs")
+            .stdout;
+        assert_eq!(String::from_utf8_lossy(&data), text, "{file} on the image");
+    }
+    let _ = std::fs::remove_file(&image);
+}

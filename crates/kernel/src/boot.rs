@@ -4,8 +4,9 @@
 //! 2. Memory: the kernel's page tables, the frame allocator, the heap.
 //! 3. The command line ([`oxv_abi::cmdline::BootArgs`]): console layout, options, argv, env.
 //! 4. Time (TSC calibration, RTC) and randomness.
-//! 5. The file system: the initramfs unpacked into a tmpfs root, `/dev`, `/proc`, `/tmp`,
-//!    and the console on fds 0-2.
+//! 5. The file system: the initramfs unpacked into a tmpfs root (or an ext2 disk as the
+//!    root, `disk=/`), `/dev`, `/proc`, `/tmp`, disks on their mount points, and the console
+//!    on fds 0-2.
 //! 6. Exec argv[0] into a fresh address space and enter it in ring 3.
 //!
 //! Any failure here is reported as a clear message and an exit record (status 127 when the
@@ -158,7 +159,7 @@ pub fn start(start_info: u64, entry_tsc: u64) -> ! {
     };
 
     let t_rng = cpu::rdtsc();
-    let (cx, initrd_bytes) = build_fs(&info, winsize);
+    let (cx, initrd_bytes) = build_fs(&info, &args, winsize);
     mount_disks(&cx, &args);
     crate::net::write_resolver_files(&cx);
     let t_fs = cpu::rdtsc();
@@ -323,44 +324,69 @@ fn start_cpus(info: &pvh::BootInfo, nx: bool) -> usize {
     crate::smp::start_aps(info.rsdp, nx)
 }
 
-/// Builds the root file system from the initramfs and mounts /dev, /proc and /tmp.
-fn build_fs(info: &pvh::BootInfo, winsize: Winsize) -> (FsContext, usize) {
+/// Builds the root file system, from the initramfs or, with `disk=/`, an ext2 disk, and
+/// mounts /dev and /tmp (/proc and /sys come with the process, [`mount_proc`]).
+fn build_fs(info: &pvh::BootInfo, args: &BootArgs, winsize: Winsize) -> (FsContext, usize) {
     let clock = Arc::new(KernelClock);
     let now = clock.now();
+    let root_disk = crate::virtio::root_disk(args);
     // File pages are frames of RAM, so MAP_SHARED mappings of files share them.
-    let root = Tmpfs::with_memory(DeviceId::new(0, 1), 0o755, now, Arc::new(mem::FileFrames));
+    let tmpfs_root = Tmpfs::with_memory(DeviceId::new(0, 1), 0o755, now, Arc::new(mem::FileFrames));
     let mut initrd_bytes = 0;
-    if let Some(m) = info.initrd {
+    if let (Some(n), Some(m)) = (root_disk, info.initrd) {
+        // The disk is the root: an initramfs given as well is not unpacked over it (that
+        // would write it to the disk at every boot).
+        kdebug!("oxv: the root is disk {n}; the initramfs is ignored");
+        mem::release_boot_range(m.addr, m.addr + m.size);
+    } else if let Some(m) = info.initrd {
         // SAFETY: the module is RAM reported by the VMM, reserved from the frame allocator and
         // mapped by the direct map; it is only read.
         let archive = unsafe {
             core::slice::from_raw_parts(paging::phys_to_virt(m.addr) as *const u8, m.size as usize)
         };
-        if let Err(e) = initramfs::unpack(archive, &root.root(), now) {
+        if let Err(e) = initramfs::unpack(archive, &tmpfs_root.root(), now) {
             fail(2, format_args!("oxv: bad initramfs: {e}"));
         }
         initrd_bytes = archive.len();
         // The files now live in the tmpfs: the archive's memory goes back to the allocator.
         mem::release_boot_range(m.addr, m.addr + m.size);
     }
+    let (root, read_only_root): (Arc<dyn FileSystem>, bool) = match root_disk {
+        Some(n) => {
+            let fs = mount_ext2(n, b"/", now);
+            let read_only = fs.is_read_only();
+            (fs, read_only)
+        }
+        None => (tmpfs_root, false),
+    };
     let vfs = Vfs::new(root, clock);
     let cx = FsContext::new(vfs.clone());
     for dir in [&b"/dev"[..], b"/proc", b"/sys"] {
         must(cx.mkdir_all(dir, 0o755).map(|_| ()), "mount points");
     }
-    // /tmp is part of the (writable, in-memory) root: files the image put under /tmp stay
-    // visible, as they would on a Linux root file system.
+    if read_only_root {
+        // After the mount points: a read-only disk must have them already (ext2 refuses).
+        vfs.root().mount().set_flags(MountFlags::READ_ONLY);
+    }
+    // On the initramfs root, /tmp is part of the (writable, in-memory) root: files the image
+    // put under /tmp stay visible, as they would on a Linux root file system. On a disk root
+    // it is a tmpfs of its own, as on most Linux systems: scratch files never reach the disk.
     let tmp = must(cx.mkdir_all(b"/tmp", 0o1777), "/tmp");
-    let attr = SetAttr {
-        perm: Some(0o1777),
-        uid: None,
-        gid: None,
-        size: None,
-        atime: None,
-        mtime: None,
-        ctime: now,
-    };
-    must(tmp.inode().set_attr(&attr), "/tmp");
+    if root_disk.is_some() {
+        let fs = Tmpfs::with_memory(vfs.anon_device(), 0o1777, now, Arc::new(mem::FileFrames));
+        must(vfs.mount(fs, &tmp, MountFlags::empty()).map(|_| ()), "/tmp");
+    } else {
+        let attr = SetAttr {
+            perm: Some(0o1777),
+            uid: None,
+            gid: None,
+            size: None,
+            atime: None,
+            mtime: None,
+            ctime: now,
+        };
+        must(tmp.inode().set_attr(&attr), "/tmp");
+    }
     let console = Terminal::new(Arc::new(ConsoleDevice::new(Stream::Console, Some(winsize))));
     let devfs = must(
         devfs::build(
@@ -396,112 +422,49 @@ fn must<T>(r: Result<T, oxv_abi::Errno>, what: &str) -> T {
     }
 }
 
-/// The ext2 file systems mounted from disks: synced and marked clean by [`sync_disks`].
-static DISK_FILE_SYSTEMS: Mutex<Vec<Arc<oxv_vfs::ext2::Ext2>>> = Mutex::new(Vec::new());
-
 /// Mounts each disk the command line gives a mount point (`disk=/mnt`, see
 /// [`crate::virtio::DISK_OPTION`]) as ext2, read-only when the device is (`--disk IMG:MNT:ro`).
-/// A disk that is not ext2, or uses features oxv lacks, stops the boot with the reason.
+/// The root disk (`disk=/`) was mounted by [`build_fs`] already.
 fn mount_disks(cx: &FsContext, args: &BootArgs) {
-    use oxv_vfs::ext2::{Ext2, MountOptions};
     for (n, point) in crate::virtio::disk_mount_points(args).iter().enumerate() {
         let Some(point) = point else { continue };
-        let path = String::from_utf8_lossy(point);
-        let Some(disk) = crate::virtio::disk(n) else {
-            fail(
-                2,
-                format_args!("oxv: disk {n} for {path}: no such virtio-blk device"),
-            );
-        };
-        let read_only = disk.read_only();
-        let options = MountOptions {
-            read_only,
-            // An eighth of RAM for the buffer cache, between 1 and 64 MiB.
-            cache_bytes: (mem::frame_stats().1 * 4096 / 8).clamp(1 << 20, 64 << 20),
-            sleeper: Arc::new(FsSleeper::default()),
-        };
-        let dev = oxv_vfs::block::file::disk_device(n as u32);
-        let fs = match Ext2::mount(disk, dev, options, cx.vfs().now()) {
-            Ok(fs) => fs,
-            Err(e) => fail(2, format_args!("oxv: cannot mount disk {n} on {path}: {e}")),
-        };
+        if Some(n) == crate::virtio::root_disk(args) {
+            continue;
+        }
+        let fs = mount_ext2(n, point, cx.vfs().now());
+        let read_only = fs.is_read_only();
         let at = must(cx.mkdir_all(point, 0o755), "disk mount point");
         let flags = if read_only {
             MountFlags::READ_ONLY
         } else {
             MountFlags::empty()
         };
-        must(
-            cx.vfs().mount(fs.clone(), &at, flags).map(|_| ()),
-            "disk mount",
-        );
-        kdebug!(
-            "oxv: disk {n} (ext2{}) mounted on {path}",
-            if read_only { ", read-only" } else { "" }
-        );
-        DISK_FILE_SYSTEMS.lock().push(fs);
+        // As mount(2) would show it: `/dev/vdb /data ext2 rw,relatime`.
+        let name = oxv_vfs::block::file::disk_name(n).unwrap_or_default();
+        let source = [b"/dev/".as_slice(), &name].concat();
+        cx.vfs().mount_from(fs, &at, flags, &source);
     }
 }
 
-/// How threads wait for an ext2 lock held by a thread asleep on the disk: in the scheduler,
-/// on a wait queue (the kernel is not preemptible, so spinning there would never end).
-#[derive(Default)]
-struct FsSleeper {
-    waiters: Mutex<oxv_sched::waitq::WaitQueue<ThreadRef>>,
-}
-
-impl oxv_vfs::ext2::Sleeper for FsSleeper {
-    fn wait_until(&self, ready: &mut dyn FnMut() -> bool) {
-        // The idle thread (boot) cannot sleep; nothing else runs then, so this only spins
-        // if a lock was leaked.
-        if sched::with_running(|t| t.is_idle()) {
-            while !ready() {
-                core::hint::spin_loop();
-            }
-            return;
+/// Mounts disk `n` as ext2 (read-only when the device is) for mount point `point`. A disk
+/// that is missing, not ext2, or uses features oxv lacks stops the boot with the reason.
+fn mount_ext2(n: usize, point: &[u8], now: oxv_vfs::Timestamp) -> Arc<oxv_vfs::ext2::Ext2> {
+    let path = String::from_utf8_lossy(point);
+    let fs = match crate::disks::mount_ext2(n, false, now) {
+        Ok(fs) => fs,
+        Err(crate::disks::DiskMountError::NoSuchDisk) => fail(
+            2,
+            format_args!("oxv: disk {n} for {path}: no such virtio-blk device"),
+        ),
+        Err(crate::disks::DiskMountError::Ext2(e)) => {
+            fail(2, format_args!("oxv: cannot mount disk {n} on {path}: {e}"))
         }
-        loop {
-            // `ready` runs under the scheduler lock, as `wake_all`'s wake-ups do: an unlock
-            // between the check and the sleep is not missed.
-            let slept = sched::block_if(None, |_, me| {
-                if ready() {
-                    return false;
-                }
-                self.waiters.lock().push(me.clone());
-                true
-            });
-            match slept {
-                None => return,
-                Some(crate::thread::Wake::Event) => {}
-                // Not interruptible: a signal or a kill is acted on after the operation.
-                Some(_) => {
-                    self.waiters.lock().remove(&sched::current());
-                }
-            }
-        }
-    }
-
-    fn wake_all(&self) {
-        let woken = self.waiters.lock().wake_all();
-        if !woken.is_empty() {
-            sched::with(|s| {
-                for t in &woken {
-                    s.wake(t, crate::thread::Wake::Event);
-                }
-            });
-        }
-    }
-}
-
-/// Writes back every disk file system and marks it cleanly unmounted: called when the VM
-/// is about to stop, so that what the app wrote without fsync(2) is on the disk too.
-pub fn sync_disks() {
-    let disks = DISK_FILE_SYSTEMS.lock().clone();
-    for fs in disks {
-        if let Err(e) = fs.unmount() {
-            kprintln!("oxv: writing back a disk failed: {e}");
-        }
-    }
+    };
+    kdebug!(
+        "oxv: disk {n} (ext2{}) mounted on {path}",
+        if fs.is_read_only() { ", read-only" } else { "" }
+    );
+    fs
 }
 
 /// Mounts /proc once the process's identity is known.

@@ -43,7 +43,7 @@ pub const COVERAGE: &[(Sysno, Status)] = &[
     (
         Sysno::mmap,
         Partial(
-            "MAP_HUGETLB is ENOMEM (no hugetlbfs); truncating a file does not unmap its pages from shared mappings",
+            "MAP_HUGETLB is ENOMEM (no hugetlbfs); MAP_SHARED files on tmpfs and ext2 only (other file systems: ENODEV)",
         ),
     ),
     (Sysno::mprotect, Done),
@@ -219,6 +219,18 @@ pub const COVERAGE: &[(Sysno, Status)] = &[
         Sysno::fstatfs,
         Partial("f_flags reports ST_NOATIME where Linux's default mounts report ST_RELATIME"),
     ),
+    (
+        Sysno::mount,
+        Partial(
+            "tmpfs, proc, sysfs, devtmpfs, ext2 from /dev/vd*; remount, bind (not MS_REC), propagation flags accepted (all mounts private); no MS_MOVE (EINVAL); nosuid/nodev/noexec/atime flags stored and shown, not enforced; tmpfs size= not enforced",
+        ),
+    ),
+    (
+        Sysno::umount2,
+        Partial(
+            "MNT_FORCE is accepted and does nothing more; a lazily detached subtree loses its inner mounts",
+        ),
+    ),
     (Sysno::truncate, Done),
     (Sysno::ftruncate, Done),
     (Sysno::getdents64, Done),
@@ -263,7 +275,7 @@ pub const COVERAGE: &[(Sysno, Status)] = &[
     (
         Sysno::futex,
         Partial(
-            "WAIT, WAKE, WAIT_BITSET, WAKE_BITSET, REQUEUE, CMP_REQUEUE, WAKE_OP; no PI or waitv ops",
+            "every op but FUTEX_FD; PI locks pass to waiters in FIFO order with no priority boosting (one scheduling class, all priorities equal); a non-SA_RESTART handler during a PI lock wait gives EINTR where Linux restarts",
         ),
     ),
     (
@@ -293,6 +305,10 @@ pub const COVERAGE: &[(Sysno, Status)] = &[
     (Sysno::ppoll, Done),
     (Sysno::set_robust_list, Done),
     (Sysno::get_robust_list, Done),
+    (
+        Sysno::futex_waitv,
+        Partial("FUTEX2_SIZE_U32 words only; FUTEX2_NUMA/FUTEX2_MPOL are EINVAL"),
+    ),
     (Sysno::dup3, Done),
     (
         Sysno::pipe2,

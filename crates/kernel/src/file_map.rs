@@ -2,6 +2,10 @@
 //! [`MapSource`] (private mappings read pages on demand) and hands out the file's page cache,
 //! named, for `MAP_SHARED` mappings ([`SharedMapSource`]).
 //!
+//! It also supplies what page caches need from the kernel: frames for ext2's (given on the
+//! first mapping of an ext2 file) and [`AllAddressSpaces`], which unmaps a shrunken file's
+//! pages past its new end from every process (truncate(2) on a mapped file).
+//!
 //! The name `/proc/self/maps` shows is found once, on first use (see
 //! [`oxv_vfs::names::path_of_file`]: a search of the file's mount). Device and inode numbers come from the file's mount and inode, without
 //! taking any file lock: they are asked for with the address space locked.
@@ -9,6 +13,7 @@
 use alloc::string::String;
 use alloc::sync::Arc;
 use oxv_abi::Errno;
+use oxv_mm::shared::ObjectUnmapper;
 use oxv_mm::{FrameBytes, FrameSource, MapIdentity, MapSource, PageError, PhysFrame};
 use oxv_mm::{SharedFile, SharedMapSource};
 use oxv_vfs::{OpenFile, ReadBuf};
@@ -18,13 +23,16 @@ use spin::Once;
 pub struct FileMapSource {
     file: Arc<OpenFile>,
     name: Arc<MappedName>,
-    /// The file's pages, if its file system keeps them in memory (tmpfs).
+    /// The file's pages, if its file system has a page cache (tmpfs, ext2).
     page_cache: Option<Arc<dyn SharedMapSource>>,
 }
 
 impl FileMapSource {
     /// Maps `file`; its name is looked up when first shown.
     pub fn new(file: Arc<OpenFile>) -> Self {
+        // Once something is mapped, truncation must be able to unmap it.
+        oxv_mm::shared::set_object_unmapper(&AllAddressSpaces);
+        // An ext2 file system has frames for its page caches from its mount (`disks`).
         let page_cache = file.location().and_then(|l| l.inode().page_cache());
         FileMapSource {
             name: Arc::new(MappedName {
@@ -135,6 +143,24 @@ impl SharedMapSource for NamedPageCache {
 
     fn identity(&self) -> MapIdentity {
         self.name.identity()
+    }
+
+    fn object_id(&self) -> usize {
+        self.cache.object_id()
+    }
+}
+
+/// Every address space, for unmapping the pages of a file that shrank (the
+/// [`ObjectUnmapper`] of oxv-mm): each process's in turn, locked, with the TLB shootdown of
+/// munmap. Threads and vfork children share an address space; unmapping it twice is harmless.
+struct AllAddressSpaces;
+
+impl ObjectUnmapper for AllAddressSpaces {
+    fn unmap_beyond(&self, object: usize, from: u64) {
+        for p in crate::process::all() {
+            let mut mm = p.mm.lock();
+            crate::process::with_platform(|plat| mm.unmap_object_beyond(object, from, plat));
+        }
     }
 }
 

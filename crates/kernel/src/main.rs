@@ -30,6 +30,8 @@ mod boot;
 #[cfg(target_os = "none")]
 mod devices;
 #[cfg(target_os = "none")]
+mod disks;
+#[cfg(target_os = "none")]
 mod exec;
 #[cfg(target_os = "none")]
 mod file_map;

@@ -444,7 +444,7 @@ pub fn end_vm(status: ExitStatus) -> ! {
     // Like a clean shutdown: what the app sent reaches its peers, and what it wrote to
     // disk file systems reaches the disks.
     crate::net::flush_before_exit();
-    crate::boot::sync_disks();
+    crate::disks::sync_all();
     match status {
         ExitStatus::Exited(code) => {
             if crate::console::verbose() {

@@ -71,6 +71,7 @@ impl ProcessInfo for KernelProcessInfo {
             PidFile::Stat => render(|out| stat(&p, out)),
             PidFile::Limits => render(|out| limits(&p, out)),
             PidFile::Mounts => render(|out| mounts(&p.fs, out)),
+            PidFile::MountInfo => render(|out| mountinfo(&p.fs, out)),
         })
     }
 
@@ -515,16 +516,106 @@ fn system_stat(out: &mut String) -> core::fmt::Result {
     writeln!(out, "procs_blocked 0")
 }
 
+/// /proc/mounts (proc(5)): source, mount point, type, the mount's options, `0 0`. The
+/// kernel's own mounts show their type as the source, as Linux's usual ones do.
 fn mounts(cx: &oxv_vfs::FsContext, out: &mut String) -> core::fmt::Result {
     for m in cx.vfs().mounts() {
         let fs = m.fs().name();
         let at = match m.mountpoint() {
-            Some(loc) => oxv_vfs::syscalls::cwd::path_of(cx, loc).unwrap_or_default(),
+            Some(loc) => oxv_vfs::syscalls::cwd::path_of(cx, &loc).unwrap_or_default(),
             None => b"/".to_vec(),
         };
-        let at = String::from_utf8_lossy(&at);
-        let mode = if m.is_read_only() { "ro" } else { "rw" };
-        writeln!(out, "{fs} {at} {fs} {mode},relatime 0 0")?;
+        let at = escape_mount_field(&at);
+        let source = if m.source().is_empty() {
+            String::from(fs)
+        } else {
+            escape_mount_field(m.source())
+        };
+        writeln!(out, "{source} {at} {fs} {} 0 0", m.flags().options())?;
     }
     Ok(())
+}
+
+/// /proc/<pid>/mountinfo (proc(5)): mount id, parent id, `major:minor`, the root of the mount
+/// in its file system, the mount point, the mount's options, no optional fields (every mount
+/// is private), `-`, type, source, and the file system's options (`rw` or `ro`).
+fn mountinfo(cx: &oxv_vfs::FsContext, out: &mut String) -> core::fmt::Result {
+    for m in cx.vfs().mounts() {
+        let fs = m.fs().name();
+        let (parent, at) = match m.mountpoint() {
+            Some(loc) => (
+                loc.mount().id(),
+                oxv_vfs::syscalls::cwd::path_of(cx, &loc).unwrap_or_default(),
+            ),
+            None => (m.id(), b"/".to_vec()),
+        };
+        let dev = m.fs().device();
+        let root = escape_mount_field(&path_in_fs(m.root(), &m.fs().root()));
+        let at = escape_mount_field(&at);
+        let source = if m.source().is_empty() {
+            String::from(fs)
+        } else {
+            escape_mount_field(m.source())
+        };
+        let sb = if m.is_read_only() { "ro" } else { "rw" };
+        writeln!(
+            out,
+            "{} {parent} {}:{} {root} {at} {} - {fs} {source} {sb}",
+            m.id(),
+            dev.major,
+            dev.minor,
+            m.flags().options()
+        )?;
+    }
+    Ok(())
+}
+
+/// The path of directory `dir` from `top`, the root of its file system (`/` for the root
+/// itself; a bind mount's root is deeper).
+fn path_in_fs(dir: &Arc<dyn oxv_vfs::Inode>, top: &Arc<dyn oxv_vfs::Inode>) -> Vec<u8> {
+    let mut names: Vec<Vec<u8>> = Vec::new();
+    let mut cur = dir.clone();
+    while cur.ino() != top.ino() && names.len() < 256 {
+        let Ok(parent) = cur.parent() else { break };
+        let mut found = None;
+        let _ = parent.read_dir(0, &mut |e| {
+            if e.ino == cur.ino() && e.name != b"." && e.name != b".." {
+                found = Some(e.name.to_vec());
+                return false;
+            }
+            true
+        });
+        let Some(name) = found else { break };
+        names.push(name);
+        cur = parent;
+    }
+    let mut path = Vec::new();
+    for name in names.iter().rev() {
+        path.push(b'/');
+        path.extend_from_slice(name);
+    }
+    if path.is_empty() {
+        path.push(b'/');
+    }
+    path
+}
+
+/// A field of /proc/mounts: space, tab, newline and backslash as octal escapes (Linux's
+/// `mangle`), so that the line still splits on spaces.
+fn escape_mount_field(bytes: &[u8]) -> String {
+    let mut escaped = alloc::vec::Vec::with_capacity(bytes.len());
+    for &b in bytes {
+        match b {
+            b' ' | b'\t' | b'\n' | b'\\' => {
+                escaped.extend_from_slice(&[
+                    b'\\',
+                    b'0' + (b >> 6),
+                    b'0' + ((b >> 3) & 7),
+                    b'0' + (b & 7),
+                ]);
+            }
+            _ => escaped.push(b),
+        }
+    }
+    String::from_utf8_lossy(&escaped).into_owned()
 }

@@ -54,6 +54,9 @@ pub enum Restart {
     UnlessHandlerWithoutRestart,
     /// Restarted only when no handler runs (poll, ppoll).
     UnlessHandler,
+    /// Restarted even after a handler without `SA_RESTART` (Linux's `-ERESTARTNOINTR`: the
+    /// PI futex lock waits).
+    Always,
 }
 
 /// Whether a thread that blocks `blocked` and waits in sigtimedwait(2) for `awaited` would
@@ -328,7 +331,12 @@ fn return_to_user_slow(p: &Process, frame: &mut TrapFrame, restart: Option<(u64,
             },
             _ => {
                 if let Some((_, how)) = restart {
-                    if how == Restart::UnlessHandlerWithoutRestart && act.flags & sa::RESTART != 0 {
+                    let restart = match how {
+                        Restart::Always => true,
+                        Restart::UnlessHandlerWithoutRestart => act.flags & sa::RESTART != 0,
+                        Restart::UnlessHandler => false,
+                    };
+                    if restart {
                         do_restart(frame);
                     }
                 }

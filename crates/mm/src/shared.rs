@@ -22,9 +22,13 @@
 //! backs those with a file on an internal tmpfs, shown as `/dev/zero (deleted)`). Its size is
 //! fixed at mmap time: a mapping grown with mremap(2) gets `SIGBUS` past it, as on Linux.
 //!
-//! Not yet: reverse mapping. The object cannot find the mappings of a page, so truncating a
-//! mapped file does not unmap pages past the new end, and msync write-protects only the
-//! calling address space's entries (a forked child's writes after that msync are not noticed).
+//! Truncation: an object that shrinks calls [`unmap_object_beyond`], and the embedder's
+//! [`ObjectUnmapper`] walks every address space and unmaps the object's pages past the new
+//! end ([`AddressSpace::unmap_object_beyond`](crate::AddressSpace::unmap_object_beyond), with
+//! the TLB shootdown of munmap); the next access faults and gets `SIGBUS`. There is no
+//! per-page reverse map: the walk visits every address space, which is cheap with the few a
+//! unikernel runs. So msync still write-protects only the calling address space's entries (a
+//! forked child's writes after that msync are not noticed).
 
 use crate::addr::{PAGE_SIZE_U64, PhysFrame, page_floor};
 use crate::frame::FrameSource;
@@ -110,6 +114,43 @@ pub trait SharedMapSource: Send + Sync {
     /// Device, inode and path for `/proc/<pid>/maps`. The default shows nothing.
     fn identity(&self) -> MapIdentity {
         MapIdentity::default()
+    }
+
+    /// A number naming the object whose pages these are, for finding its mappings when it
+    /// shrinks ([`unmap_object_beyond`]). The default is the address of `self`; a wrapper
+    /// around another object returns that object's.
+    fn object_id(&self) -> usize {
+        self as *const Self as *const () as usize
+    }
+}
+
+/// How an object that shrank reaches every address space mapping it: the embedder, which
+/// knows them all (oxv-mm keeps no list of address spaces), implements it over
+/// [`AddressSpace::unmap_object_beyond`](crate::AddressSpace::unmap_object_beyond).
+///
+/// Called with no address-space lock held; it locks each address space in turn. The caller
+/// may hold its own object's locks only if page faults never take them (a fault in a
+/// mapping of the object runs with its address space locked).
+pub trait ObjectUnmapper: Sync {
+    /// Unmaps the pages of object `object` (an [`object_id`](SharedMapSource::object_id)) at
+    /// offsets from `from` (page aligned) on, from every address space.
+    fn unmap_beyond(&self, object: usize, from: u64);
+}
+
+static UNMAPPER: spin::Once<&'static dyn ObjectUnmapper> = spin::Once::new();
+
+/// Installs the embedder's [`ObjectUnmapper`]; the first one stays.
+pub fn set_object_unmapper(unmapper: &'static dyn ObjectUnmapper) {
+    UNMAPPER.call_once(|| unmapper);
+}
+
+/// An object shrank to `size` bytes: its pages wholly past the new end are unmapped from
+/// every address space, so the next access faults and gets `SIGBUS`, as Linux's
+/// `truncate_pagecache` does (private copies of those pages included). Does nothing before
+/// an [`ObjectUnmapper`] is installed (nothing can be mapped then).
+pub fn unmap_object_beyond(object: usize, size: u64) {
+    if let Some(u) = UNMAPPER.get() {
+        u.unmap_beyond(object, size.next_multiple_of(PAGE_SIZE_U64));
     }
 }
 

@@ -9,9 +9,14 @@
 //!
 //! Semantics follow futex(2): wakes take waiters in FIFO order among those whose bitset
 //! intersects the waker's; requeue moves waiters (keeping their order) from one key to another.
+//! A futex_waitv(2) waiter is queued on several keys at once and removes itself from the
+//! others ([`FutexTable::remove_from`]) once one wake took it. PI futexes keep their owners
+//! and waiters apart, in [`pi::PiTable`] (see [`pi`]).
 
 use alloc::collections::{BTreeMap, VecDeque};
 use alloc::vec::Vec;
+
+pub mod pi;
 
 /// `FUTEX_BITSET_MATCH_ANY`.
 pub const MATCH_ANY: u32 = u32::MAX;
@@ -37,12 +42,18 @@ impl From<u64> for FutexKey {
 struct Waiter<T> {
     who: T,
     bitset: u32,
+    /// For a `FUTEX_WAIT_REQUEUE_PI` waiter, the PI futex it expects to be requeued to.
+    requeue_pi: Option<FutexKey>,
 }
 
 /// Waiters per futex key.
 #[derive(Debug)]
 pub struct FutexTable<T> {
     queues: BTreeMap<FutexKey, VecDeque<Waiter<T>>>,
+    /// How many `FUTEX_WAIT_REQUEUE_PI` waiters are queued (0: no lookup needed).
+    requeue_pi_waiters: usize,
+    /// The PI futexes with waiters.
+    pub pi: pi::PiTable<T>,
 }
 
 impl<T> Default for FutexTable<T> {
@@ -56,6 +67,8 @@ impl<T> FutexTable<T> {
     pub const fn new() -> Self {
         FutexTable {
             queues: BTreeMap::new(),
+            requeue_pi_waiters: 0,
+            pi: pi::PiTable::new(),
         }
     }
 }
@@ -64,10 +77,61 @@ impl<T: PartialEq> FutexTable<T> {
     /// Queues `who` on `key`, waiting for wakes whose bitset intersects `bitset`.
     pub fn enqueue(&mut self, key: impl Into<FutexKey>, who: T, bitset: u32) {
         let key = key.into();
+        self.queues.entry(key).or_default().push_back(Waiter {
+            who,
+            bitset,
+            requeue_pi: None,
+        });
+    }
+
+    /// Queues `who` on `key` as a `FUTEX_WAIT_REQUEUE_PI` waiter that expects to be moved to
+    /// the PI futex `target` ([`FutexTable::take_requeue_pi`]).
+    pub fn enqueue_requeue_pi(&mut self, key: FutexKey, who: T, target: FutexKey) {
+        self.requeue_pi_waiters += 1;
+        self.queues.entry(key).or_default().push_back(Waiter {
+            who,
+            bitset: MATCH_ANY,
+            requeue_pi: Some(target),
+        });
+    }
+
+    /// Whether a `FUTEX_WAIT_REQUEUE_PI` waiter waits on `key` (a wake or plain requeue of
+    /// `key` is then `EINVAL`, as in Linux).
+    pub fn has_requeue_pi_waiter(&self, key: FutexKey) -> bool {
+        self.requeue_pi_waiters > 0
+            && self
+                .queues
+                .get(&key)
+                .is_some_and(|q| q.iter().any(|w| w.requeue_pi.is_some()))
+    }
+
+    /// The oldest waiter on `key` and, for a `FUTEX_WAIT_REQUEUE_PI` waiter, its target.
+    pub fn first(&self, key: FutexKey) -> Option<(&T, Option<FutexKey>)> {
         self.queues
-            .entry(key)
-            .or_default()
-            .push_back(Waiter { who, bitset });
+            .get(&key)
+            .and_then(|q| q.front())
+            .map(|w| (&w.who, w.requeue_pi))
+    }
+
+    /// Takes the oldest waiter on `key` if it is a `FUTEX_WAIT_REQUEUE_PI` waiter for
+    /// `target`: `Ok(None)` when nobody waits, `Err(())` when the oldest is another kind
+    /// (`FUTEX_CMP_REQUEUE_PI` then fails with `EINVAL`).
+    #[allow(clippy::result_unit_err)]
+    pub fn take_requeue_pi(&mut self, key: FutexKey, target: FutexKey) -> Result<Option<T>, ()> {
+        let Some(q) = self.queues.get_mut(&key) else {
+            return Ok(None);
+        };
+        match q.front() {
+            None => return Ok(None),
+            Some(w) if w.requeue_pi != Some(target) => return Err(()),
+            Some(_) => {}
+        }
+        let w = q.pop_front().expect("the queue has a front");
+        if q.is_empty() {
+            self.queues.remove(&key);
+        }
+        self.requeue_pi_waiters -= 1;
+        Ok(Some(w.who))
     }
 
     /// Wakes up to `n` waiters on `key` whose bitset intersects `bitset`, oldest first.
@@ -79,6 +143,9 @@ impl<T: PartialEq> FutexTable<T> {
             while i < q.len() && woken.len() < n {
                 if q[i].bitset & bitset != 0 {
                     if let Some(w) = q.remove(i) {
+                        if w.requeue_pi.is_some() {
+                            self.requeue_pi_waiters -= 1;
+                        }
                         woken.push(w.who);
                     }
                 } else {
@@ -131,7 +198,9 @@ impl<T: PartialEq> FutexTable<T> {
         let mut found = None;
         for (&key, q) in self.queues.iter_mut() {
             if let Some(i) = q.iter().position(|w| &w.who == who) {
-                q.remove(i);
+                if q.remove(i).is_some_and(|w| w.requeue_pi.is_some()) {
+                    self.requeue_pi_waiters -= 1;
+                }
                 found = Some((key, q.is_empty()));
                 break;
             }
@@ -145,6 +214,25 @@ impl<T: PartialEq> FutexTable<T> {
             }
             None => false,
         }
+    }
+
+    /// Removes `who` from `key`'s queue only (a futex_waitv(2) waiter leaving each of its
+    /// keys); returns whether it was queued there (false: a wake on `key` took it).
+    pub fn remove_from(&mut self, key: impl Into<FutexKey>, who: &T) -> bool {
+        let key = key.into();
+        let Some(q) = self.queues.get_mut(&key) else {
+            return false;
+        };
+        let Some(i) = q.iter().position(|w| &w.who == who) else {
+            return false;
+        };
+        if q.remove(i).is_some_and(|w| w.requeue_pi.is_some()) {
+            self.requeue_pi_waiters -= 1;
+        }
+        if q.is_empty() {
+            self.queues.remove(&key);
+        }
+        true
     }
 
     /// How many wait on `key`.
@@ -208,6 +296,42 @@ mod tests {
             (vec![], 0),
             "requeue onto itself moves nothing"
         );
+    }
+
+    #[test]
+    fn a_waiter_on_several_keys_leaves_each_once() {
+        let mut t = FutexTable::new();
+        for key in [1, 2, 3] {
+            t.enqueue(key, 'v', MATCH_ANY);
+        }
+        t.enqueue(2, 'w', MATCH_ANY);
+        assert_eq!(t.wake(2, 1, MATCH_ANY), ['v']);
+        let left: Vec<bool> = [1, 2, 3].iter().map(|&k| t.remove_from(k, &'v')).collect();
+        assert_eq!(left, [true, false, true], "key 2's wake took it");
+        assert_eq!(t.waiters(1) + t.waiters(3), 0);
+        assert_eq!(t.wake(2, 5, MATCH_ANY), ['w']);
+    }
+
+    #[test]
+    fn requeue_pi_waiters_are_told_apart() {
+        let (k1, k2) = (FutexKey::from(1), FutexKey::from(2));
+        let mut t = FutexTable::new();
+        assert_eq!(t.take_requeue_pi(k1, k2), Ok(None));
+        t.enqueue_requeue_pi(k1, 'a', k2);
+        t.enqueue_requeue_pi(k1, 'b', FutexKey::from(3));
+        t.enqueue(k1, 'c', MATCH_ANY);
+        assert!(t.has_requeue_pi_waiter(k1) && !t.has_requeue_pi_waiter(k2));
+        assert_eq!(t.first(k1), Some((&'a', Some(k2))));
+        assert_eq!(t.take_requeue_pi(k1, k2), Ok(Some('a')));
+        assert_eq!(
+            t.take_requeue_pi(k1, k2),
+            Err(()),
+            "b waits for another futex"
+        );
+        assert!(t.remove_from(k1, &'b'));
+        assert!(!t.has_requeue_pi_waiter(k1), "c is a plain waiter");
+        assert_eq!(t.take_requeue_pi(k1, k2), Err(()));
+        assert_eq!(t.wake(k1, 5, MATCH_ANY), ['c']);
     }
 
     #[test]

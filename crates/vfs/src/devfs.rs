@@ -2,7 +2,7 @@
 //! whose opens go to the drivers registered in the [`Vfs`] by device number.
 //!
 //! [`build`] registers the drivers and returns the file system, for the kernel to mount on
-//! `/dev`. It contains:
+//! `/dev` (and for mount(2) of type `devtmpfs` to mount again elsewhere). It contains:
 //!
 //! | name | what | mode |
 //! |---|---|---|
@@ -88,6 +88,8 @@ pub fn build(vfs: &Vfs, devices: DevfsDevices) -> Result<Arc<Tmpfs>, Errno> {
         root.create(name, NewNode::Symlink(target), &attrs(0o777))?;
     }
     root.create(b"shm", NewNode::Directory, &attrs(0o1777))?;
+    // One devtmpfs per kernel, as on Linux: mount(2) of "devtmpfs" shows this one again.
+    vfs.share_as("devtmpfs", fs.clone());
     Ok(fs)
 }
 

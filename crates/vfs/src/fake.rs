@@ -234,7 +234,11 @@ impl ProcessInfo for FakeProcess {
             }
             PidFile::Smaps => b"Size: 4 kB\n".to_vec(),
             PidFile::Status => alloc::format!("Pid:\t{pid}\n").into_bytes(),
-            PidFile::Stat | PidFile::Limits | PidFile::Environ | PidFile::Mounts => Vec::new(),
+            PidFile::Stat
+            | PidFile::Limits
+            | PidFile::Environ
+            | PidFile::Mounts
+            | PidFile::MountInfo => Vec::new(),
         })
     }
 

@@ -18,7 +18,8 @@
 //!   archive.
 //! - [`Vfs`]: the mount tree, the character-device table and the wall clock, one per kernel;
 //!   [`Location`]s are places in it; [`walk`] resolves paths in it as path_resolution(7) says,
-//!   with openat2(2)'s `RESOLVE_*` restrictions when asked.
+//!   with openat2(2)'s `RESOLVE_*` restrictions when asked; [`mount::syscalls`] are mount(2)
+//!   and umount2(2) over it.
 //! - [`OpenFile`] (an open file description) over [`FileOps`] (regular files, directories,
 //!   devices, [`pipe`]s, [`eventfd`], [`timerfd`], [`signalfd`], [`epoll`]; sockets live in
 //!   `oxv-net`), and
@@ -53,8 +54,8 @@
 //! ## What it is not (yet)
 //!
 //! No permission checks beyond mode bits (oxv runs one user, root), no line discipline on the
-//! terminal, no access-time updates (every mount acts as `noatime`), no unmount, no named
-//! pipes (FIFOs). splice(2) copies through a kernel buffer rather than lending pages. Sockets
+//! terminal, no access-time updates (every mount acts as `noatime`), no mount propagation
+//! or namespaces, no named pipes (FIFOs). splice(2) copies through a kernel buffer rather than lending pages. Sockets
 //! are more [`FileOps`] with a [`readiness::PollQueue`].
 //!
 //! ## Design principles

@@ -11,7 +11,14 @@
 //! `struct path`). Mounting covers a directory: the path walk steps from the covered directory
 //! to the root of the file system mounted on it, and from that root back up on `..`.
 //!
-//! Not here yet: unmounting, bind mounts, mount propagation; mounts are added at boot.
+//! Mounts come and go at run time too: [`Vfs::mount`] and [`Vfs::bind`] add one,
+//! [`Vfs::unmount`] takes one (or, lazily, a whole subtree) out of the tree, and
+//! [`syscalls`] are mount(2) and umount2(2) over them. A mount taken out stays usable through
+//! the files and directories that still hold it (Linux's `MNT_DETACH`), but no path reaches it
+//! and `..` at its root stays there.
+//!
+//! Not here: mount propagation (every mount is private), `MS_MOVE`, recursive bind mounts,
+//! mount namespaces.
 
 use crate::file::FileOps;
 use crate::inotify::Watches;
@@ -22,7 +29,7 @@ use alloc::collections::BTreeMap;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use bitflags::bitflags;
-use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use oxv_abi::Errno;
 use oxv_abi::linux::fs::OpenFlags;
 use spin::RwLock;
@@ -97,22 +104,79 @@ impl FsStats {
     }
 }
 
+pub mod syscalls;
+#[cfg(test)]
+mod tests;
+
 bitflags! {
-    /// Per-mount options.
+    /// Per-mount options, with the bits of mount(2)'s `MS_*` flags (which are also statfs(2)'s
+    /// `ST_*` bits for the first five). The empty set is Linux's default mount: read-write,
+    /// `relatime`.
     #[derive(Copy, Clone, Debug, PartialEq, Eq, Default)]
     pub struct MountFlags: u32 {
         /// Refuse changes with `EROFS` (`MS_RDONLY`).
-        const READ_ONLY = 1;
+        const READ_ONLY = linux_raw_sys::general::MS_RDONLY;
+        /// Ignore set-user-ID and set-group-ID bits (`MS_NOSUID`; stored and shown).
+        const NO_SUID = linux_raw_sys::general::MS_NOSUID;
+        /// No device access through device nodes (`MS_NODEV`; stored and shown).
+        const NO_DEV = linux_raw_sys::general::MS_NODEV;
+        /// No program execution (`MS_NOEXEC`; stored and shown).
+        const NO_EXEC = linux_raw_sys::general::MS_NOEXEC;
+        /// No access-time updates (`MS_NOATIME`).
+        const NO_ATIME = linux_raw_sys::general::MS_NOATIME;
+        /// No access-time updates on directories (`MS_NODIRATIME`).
+        const NO_DIRATIME = linux_raw_sys::general::MS_NODIRATIME;
+        /// Every access updates the access time (`MS_STRICTATIME`): without it and
+        /// `NO_ATIME`, the mount is `relatime`.
+        const STRICT_ATIME = linux_raw_sys::general::MS_STRICTATIME;
     }
 }
 
-/// One file system mounted at one place.
+impl MountFlags {
+    /// The access-time flags (Linux's `MNT_ATIME_MASK`).
+    pub const ATIME: MountFlags = MountFlags::NO_ATIME
+        .union(MountFlags::NO_DIRATIME)
+        .union(MountFlags::STRICT_ATIME);
+
+    /// The options /proc/mounts shows for these flags, in Linux's order (`ro,nosuid,noatime`).
+    pub fn options(self) -> alloc::string::String {
+        let mut out = alloc::string::String::from(if self.contains(MountFlags::READ_ONLY) {
+            "ro"
+        } else {
+            "rw"
+        });
+        for (flag, name) in [
+            (MountFlags::NO_SUID, ",nosuid"),
+            (MountFlags::NO_DEV, ",nodev"),
+            (MountFlags::NO_EXEC, ",noexec"),
+            (MountFlags::NO_ATIME, ",noatime"),
+            (MountFlags::NO_DIRATIME, ",nodiratime"),
+        ] {
+            if self.contains(flag) {
+                out.push_str(name);
+            }
+        }
+        if !self.intersects(MountFlags::NO_ATIME | MountFlags::STRICT_ATIME) {
+            out.push_str(",relatime");
+        }
+        out
+    }
+}
+
+/// One file system (or, for a bind mount, one directory of it) mounted at one place.
 pub struct Mount {
     id: u64,
     fs: Arc<dyn FileSystem>,
     root: Arc<dyn Inode>,
-    mountpoint: Option<Location>,
-    flags: MountFlags,
+    /// The covered directory; `None` for the root mount and once unmounted (it is dropped
+    /// then, so that a detached mount does not keep its parent busy).
+    mountpoint: RwLock<Option<Location>>,
+    flags: AtomicU32,
+    detached: AtomicBool,
+    /// Marked by umount2's `MNT_EXPIRE`.
+    expired: AtomicBool,
+    /// What mount(2) was given as the source (`/dev/vda`, `none`); empty for the kernel's own.
+    source: Vec<u8>,
     watches: Arc<Watches>,
 }
 
@@ -132,19 +196,59 @@ impl Mount {
         &self.fs
     }
 
-    /// The directory this mount covers; `None` for the root mount.
-    pub fn mountpoint(&self) -> Option<&Location> {
-        self.mountpoint.as_ref()
+    /// The directory this mount covers; `None` for the root mount and for one taken out of
+    /// the tree.
+    pub fn mountpoint(&self) -> Option<Location> {
+        self.mountpoint.read().clone()
+    }
+
+    /// The directory of the file system shown at the mountpoint: the file system's root, or
+    /// for a bind mount the directory bound.
+    pub fn root(&self) -> &Arc<dyn Inode> {
+        &self.root
+    }
+
+    /// The source mount(2) was given (`/dev/vda`); empty for the kernel's own mounts.
+    pub fn source(&self) -> &[u8] {
+        &self.source
     }
 
     /// Mount options.
     pub fn flags(&self) -> MountFlags {
-        self.flags
+        MountFlags::from_bits_truncate(self.flags.load(Ordering::Relaxed))
+    }
+
+    /// Replaces the mount options (mount(2)'s `MS_REMOUNT`).
+    pub fn set_flags(&self, flags: MountFlags) {
+        self.flags.store(flags.bits(), Ordering::Relaxed);
     }
 
     /// Whether changes are refused with `EROFS`.
     pub fn is_read_only(&self) -> bool {
-        self.flags.contains(MountFlags::READ_ONLY)
+        self.flags().contains(MountFlags::READ_ONLY)
+    }
+
+    /// Whether the mount was taken out of the tree ([`Vfs::unmount`]).
+    pub fn is_detached(&self) -> bool {
+        self.detached.load(Ordering::Relaxed)
+    }
+
+    /// Marks the mount expired (umount2's `MNT_EXPIRE`); returns whether it already was.
+    pub fn mark_expired(&self) -> bool {
+        self.expired.swap(true, Ordering::Relaxed)
+    }
+
+    /// statfs(2)'s `f_flags`: `ST_VALID`, the `ST_*` bits of the mount's flags, and
+    /// `ST_NOATIME` always (oxv never updates access times; Linux's default mounts say
+    /// `ST_RELATIME`).
+    pub fn statfs_flags(&self) -> u64 {
+        use oxv_abi::linux::fs::{ST_NOATIME, ST_VALID};
+        let shown = MountFlags::READ_ONLY
+            | MountFlags::NO_SUID
+            | MountFlags::NO_DEV
+            | MountFlags::NO_EXEC
+            | MountFlags::NO_DIRATIME;
+        ST_VALID | ST_NOATIME | u64::from((self.flags() & shown).bits())
     }
 }
 
@@ -188,7 +292,8 @@ impl Location {
         self.mount.id == other.mount.id && self.inode.ino() == other.inode.ino()
     }
 
-    /// Whether this is the root directory of its mount.
+    /// Whether this is the root directory of its mount (for a bind mount, the directory
+    /// bound).
     pub fn is_mount_root(&self) -> bool {
         self.inode.ino() == self.mount.root.ino()
     }
@@ -229,6 +334,10 @@ pub trait CharDriver: Send + Sync {
 /// The mount tree, the device table and the clock of one kernel. See the [module docs](self).
 pub struct Vfs {
     mounts: RwLock<Vec<Arc<Mount>>>,
+    /// File systems mount(2) mounts again rather than making anew, with the type name it
+    /// asks for: the one procfs, sysfs and devtmpfs, and each disk's (Linux keeps one
+    /// superblock per block device).
+    shared: RwLock<Vec<(&'static str, Arc<dyn FileSystem>)>>,
     next_mount_id: AtomicU64,
     next_anon_minor: AtomicU32,
     char_drivers: RwLock<BTreeMap<DeviceId, Arc<dyn CharDriver>>>,
@@ -253,12 +362,16 @@ impl Vfs {
             id: 1,
             fs: root,
             root: root_inode,
-            mountpoint: None,
-            flags: MountFlags::empty(),
+            mountpoint: RwLock::new(None),
+            flags: AtomicU32::new(0),
+            detached: AtomicBool::new(false),
+            expired: AtomicBool::new(false),
+            source: Vec::new(),
             watches: watches.clone(),
         });
         Arc::new(Vfs {
             mounts: RwLock::new(alloc::vec![mount]),
+            shared: RwLock::new(Vec::new()),
             next_mount_id: AtomicU64::new(2),
             next_anon_minor: AtomicU32::new(first_anon),
             char_drivers: RwLock::new(BTreeMap::new()),
@@ -288,16 +401,166 @@ impl Vfs {
         if !at.is_dir() {
             return Err(Errno::ENOTDIR);
         }
+        let root = fs.root();
+        Ok(self.attach(fs, root, at, flags, &[]))
+    }
+
+    /// Mounts `fs` on `at` for mount(2), recording `source` for /proc/mounts. The caller has
+    /// checked `at` (a directory for a file system whose root is one, as graft_tree does).
+    pub fn mount_from(
+        &self,
+        fs: Arc<dyn FileSystem>,
+        at: &Location,
+        flags: MountFlags,
+        source: &[u8],
+    ) -> Arc<Mount> {
+        let root = fs.root();
+        self.attach(fs, root, at, flags, source)
+    }
+
+    /// Shows the directory `dir` (of any mount) at `at` too: a bind mount, with the options
+    /// of `dir`'s mount, as mount(2)'s `MS_BIND` makes (not recursive: what is mounted below
+    /// `dir` is not carried over).
+    pub fn bind(&self, dir: &Location, at: &Location, source: &[u8]) -> Arc<Mount> {
+        let fs = dir.mount().fs().clone();
+        self.attach(fs, dir.inode().clone(), at, dir.mount().flags(), source)
+    }
+
+    fn attach(
+        &self,
+        fs: Arc<dyn FileSystem>,
+        root: Arc<dyn Inode>,
+        at: &Location,
+        flags: MountFlags,
+        source: &[u8],
+    ) -> Arc<Mount> {
+        self.share(&fs);
         let mount = Arc::new(Mount {
             id: self.next_mount_id.fetch_add(1, Ordering::Relaxed),
-            root: fs.root(),
+            root,
             fs,
-            mountpoint: Some(at.clone()),
-            flags,
+            mountpoint: RwLock::new(Some(at.clone())),
+            flags: AtomicU32::new(flags.bits()),
+            detached: AtomicBool::new(false),
+            expired: AtomicBool::new(false),
+            source: source.to_vec(),
             watches: self.watches.clone(),
         });
         self.mounts.write().push(mount.clone());
-        Ok(mount)
+        mount
+    }
+
+    /// Remembers the one instance of procfs, sysfs and a disk's file system, for mount(2).
+    fn share(&self, fs: &Arc<dyn FileSystem>) {
+        let name = fs.name();
+        if matches!(name, "proc" | "sysfs") || fs.device().major != 0 {
+            self.share_as(name, fs.clone());
+        }
+    }
+
+    /// Makes mount(2) of type `fstype` (or of `fs`'s disk) mount `fs` rather than a new
+    /// instance; the first one given for a type or device stays. [`crate::devfs::build`]
+    /// gives its file system as `devtmpfs`.
+    pub fn share_as(&self, fstype: &'static str, fs: Arc<dyn FileSystem>) {
+        let mut shared = self.shared.write();
+        let dev = fs.device();
+        // A disk's file system is known by its device, the others by their type.
+        let known = |(t, f): &(&'static str, Arc<dyn FileSystem>)| {
+            if dev.major != 0 {
+                f.device() == dev
+            } else {
+                *t == fstype
+            }
+        };
+        if !shared.iter().any(known) {
+            shared.push((fstype, fs));
+        }
+    }
+
+    /// The shared instance of file-system type `fstype` (see [`Vfs::share_as`]); not a
+    /// disk's ([`Vfs::shared_on_device`]).
+    pub fn shared(&self, fstype: &str) -> Option<Arc<dyn FileSystem>> {
+        let shared = self.shared.read();
+        shared
+            .iter()
+            .find(|(t, f)| *t == fstype && f.device().major == 0)
+            .map(|(_, f)| f.clone())
+    }
+
+    /// The file system already made on the disk with device number `dev`, if any.
+    pub fn shared_on_device(&self, dev: DeviceId) -> Option<Arc<dyn FileSystem>> {
+        let shared = self.shared.read();
+        shared
+            .iter()
+            .find(|(_, f)| f.device() == dev)
+            .map(|(_, f)| f.clone())
+    }
+
+    /// Takes `mount` out of the tree, as umount2(2) does. `held` is how many references to
+    /// it the caller holds (the location it resolved). Without `lazy`, `EBUSY` if anything
+    /// else holds it: an open file, a cwd or root, a mount on one of its directories (Linux
+    /// counts references the same way). With `lazy` (`MNT_DETACH`), the mount and every mount
+    /// below it leave the tree at once, and stay usable through what still holds them.
+    /// `EINVAL` if it is not in the tree; `EBUSY` for the root mount.
+    ///
+    /// Returns the file systems no mount in the tree shows any more: the caller writes them
+    /// back ([`syscalls::FileSystemTypes::released`]).
+    pub fn unmount(
+        &self,
+        mount: &Arc<Mount>,
+        lazy: bool,
+        held: usize,
+    ) -> Result<Vec<Arc<dyn FileSystem>>, Errno> {
+        let mut table = self.mounts.write();
+        let pos = table
+            .iter()
+            .position(|m| m.id == mount.id)
+            .ok_or(Errno::EINVAL)?;
+        if pos == 0 {
+            return Err(Errno::EBUSY);
+        }
+        let gone: Vec<Arc<Mount>> = if lazy {
+            // Mounts are appended, so one on a directory of another comes after it.
+            let mut ids = alloc::vec![mount.id];
+            for m in table.iter().skip(pos + 1) {
+                let parent = m.mountpoint.read().as_ref().map(|mp| mp.mount.id);
+                if parent.is_some_and(|p| ids.contains(&p)) {
+                    ids.push(m.id);
+                }
+            }
+            let (gone, kept) = core::mem::take(&mut *table)
+                .into_iter()
+                .partition(|m| ids.contains(&m.id));
+            *table = kept;
+            gone
+        } else {
+            if self.is_busy(mount, held) {
+                return Err(Errno::EBUSY);
+            }
+            alloc::vec![table.remove(pos)]
+        };
+        let mut released: Vec<Arc<dyn FileSystem>> = Vec::new();
+        for m in &gone {
+            m.detached.store(true, Ordering::Relaxed);
+            let dev = m.fs.device();
+            if !table.iter().any(|t| t.fs.device() == dev)
+                && !released.iter().any(|f| f.device() == dev)
+            {
+                released.push(m.fs.clone());
+            }
+        }
+        drop(table);
+        // Outside the table lock: dropping the covered directories may free their mounts.
+        for m in &gone {
+            m.mountpoint.write().take();
+        }
+        Ok(released)
+    }
+
+    /// Whether anything but the tree and the caller's `held` references hold `mount`: an open
+    /// file, a cwd or root, a mount on one of its directories (see [`Vfs::unmount`]).
+    pub fn is_busy(&self, mount: &Arc<Mount>, held: usize) -> bool {
+        Arc::strong_count(mount) > 1 + held
     }
 
     /// The mount covering `loc`, if something is mounted there (the latest one).
@@ -306,7 +569,7 @@ impl Vfs {
         mounts
             .iter()
             .rev()
-            .find(|m| m.mountpoint.as_ref().is_some_and(|mp| mp.same(loc)))
+            .find(|m| m.mountpoint.read().as_ref().is_some_and(|mp| mp.same(loc)))
             .cloned()
     }
 

@@ -49,6 +49,8 @@ pub enum PidFile {
     Limits,
     /// `mounts`: the mount table as the process sees it (one namespace: `/proc/mounts`).
     Mounts,
+    /// `mountinfo`: the mount table with ids, devices and roots (proc(5)).
+    MountInfo,
 }
 
 /// A file directly under `/proc`.
@@ -83,11 +85,12 @@ const SYSTEM_FILES: [(&[u8], SystemFile); 8] = [
     (b"version", SystemFile::Version),
 ];
 
-const PID_FILES: [(&[u8], PidFile); 8] = [
+const PID_FILES: [(&[u8], PidFile); 9] = [
     (b"cmdline", PidFile::Cmdline),
     (b"environ", PidFile::Environ),
     (b"limits", PidFile::Limits),
     (b"maps", PidFile::Maps),
+    (b"mountinfo", PidFile::MountInfo),
     (b"mounts", PidFile::Mounts),
     (b"smaps", PidFile::Smaps),
     (b"stat", PidFile::Stat),

@@ -233,9 +233,11 @@ impl<'v> Walker<'v> {
                 return Ok(cur);
             }
             if cur.is_mount_root() {
+                // A mount taken out of the tree (umount2's MNT_DETACH) has no mountpoint:
+                // `..` at its root stays there, as on Linux.
                 match cur.mount().mountpoint() {
                     Some(mp) => {
-                        cur = mp.clone();
+                        cur = mp;
                         continue;
                     }
                     None => return Ok(cur),

@@ -298,6 +298,28 @@ impl Printer<'_> {
                 self.sep()?;
                 self.ptr(buf)
             }
+            S::Mount {
+                source,
+                target,
+                filesystemtype,
+                mountflags,
+                data,
+            } => {
+                self.path(source)?;
+                self.sep()?;
+                self.path(target)?;
+                self.sep()?;
+                self.path(filesystemtype)?;
+                self.sep()?;
+                self.hex(mountflags)?;
+                self.sep()?;
+                self.addr(data)
+            }
+            S::Umount2 { target, flags } => {
+                self.path(target)?;
+                self.sep()?;
+                self.hex(flags as u32 as u64)
+            }
             S::Clone {
                 flags,
                 stack,
@@ -904,6 +926,19 @@ impl Printer<'_> {
                 uaddr2,
                 val3,
             } => self.futex(uaddr, futex_op, val, timeout, uaddr2, val3),
+            S::FutexWaitv {
+                waiters,
+                nr_futexes,
+                flags,
+                timeout,
+                clockid,
+            } => {
+                self.addr(waiters)?;
+                write!(self.out, ", {nr_futexes}, {flags:#x}, ")?;
+                self.ptr(timeout)?;
+                self.sep()?;
+                self.named(clockid as i64, CLOCKS)
+            }
             S::SchedGetaffinity { pid, mask } | S::SchedSetaffinity { pid, mask } => {
                 write!(self.out, "{pid}, {}, ", mask.len)?;
                 self.addr(mask.addr)

@@ -156,6 +156,14 @@ pub const METRICS: &[Metric] = &[
         meaning: "open(O_CREAT|O_EXCL) + close + unlink of an empty file in /tmp, per cycle",
     },
     Metric {
+        name: "file_random_read",
+        unit: "ns",
+        better: Better::Lower,
+        kind: program("file_random_read", &["16", "20000"], &["16", "4000"], 1),
+        meaning: "pread of 4 KiB at a random page-aligned offset of a 16 MiB file in /tmp \
+                  already read once (served from memory), per read",
+    },
+    Metric {
         name: "pipe_throughput",
         unit: "MB/s",
         better: Better::Higher,
@@ -264,6 +272,7 @@ mod tests {
             "page_fault_minor",
             "mmap_munmap",
             "file_create_unlink",
+            "file_random_read",
             "pipe_throughput",
             "tcp_loopback_throughput",
             "http_rps",

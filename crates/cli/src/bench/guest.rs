@@ -218,7 +218,7 @@ mod tests {
             mem: MemSize::DEFAULT,
             cpus: 1,
             kernel: "/k".into(),
-            initrd: "/i".into(),
+            initrd: Some("/i".into()),
             cmdline: "x".into(),
             socket_dir: "/w".into(),
             devices: Default::default(),

@@ -207,7 +207,7 @@ impl Runner {
             mem,
             cpus,
             kernel,
-            initrd,
+            initrd: Some(initrd),
             cmdline,
             socket_dir: self.work.join("vm"),
             devices,

@@ -48,8 +48,8 @@ use report::{Report, Row};
 #[command(
     after_help = "Metrics: boot, boot_guest, null_syscall, vdso_clock_gettime,
 futex_pingpong_same_cpu, futex_pingpong_cross_cpu, page_fault_minor, mmap_munmap,
-file_create_unlink, pipe_throughput, tcp_loopback_throughput, http_rps, min_ram_hello,
-kernel_size (see docs/performance.md).
+file_create_unlink, file_random_read, pipe_throughput, tcp_loopback_throughput, http_rps,
+min_ram_hello, kernel_size (see docs/performance.md).
 
 The Linux guest's kernel (Debian's linux-image-cloud-amd64) is fetched with apt-get on
 first use and cached in target/oxv-bench/linux/. Results: a table on stdout and

@@ -15,12 +15,23 @@
 # How: the kernel's split console (console=split) puts app stdout, app stderr and the kernel
 # log on three isa-debugcon ports and reads stdin, framed, from COM1 (0xff is sent twice,
 # ff 00 is end of input). The exit status comes from the log's `oxv:exit` record.
+#
+# Devices (bundle.conf): DISKS (files in this directory, `:ro` for read-only; disk N gets the
+# virtio-blk serial oxv-diskN, by which the kernel numbers it /dev/vd<a+N>; where it is
+# mounted is in `cmdline`), NET (user or tap:NAME), PORTS (PROTO:HOSTPORT:GUESTPORT, forwarded
+# by user networking), RNG=1 (a virtio-rng device). INITRD is empty when the root file system
+# is a disk (DISKS' first, with `disk=/` in `cmdline`).
 set -u
 here=$(CDPATH='' cd -- "$(dirname -- "$0")" && pwd) || exit 2
 MEM=128M
 CPUS=1
 MACHINE=microvm
 TIMEOUT=
+INITRD=initramfs.cpio
+DISKS=
+NET=
+PORTS=
+RNG=0
 . "$here/bundle.conf"
 
 qemu=${QEMU:-qemu-system-x86_64}
@@ -111,8 +122,54 @@ set -- "$qemu" -M "$MACHINE" -accel "$accel" -cpu "$cpu" -m "$MEM" -smp "$CPUS" 
     -chardev "pipe,id=stderr,path=$tmp/stderr" -device isa-debugcon,iobase=0xea,chardev=stderr \
     -chardev "file,id=klog,path=$klog,append=on" \
     -device isa-debugcon,iobase=0xeb,chardev=klog \
-    -kernel "$here/oxv-kernel" -initrd "$here/initramfs.cpio" \
-    -append "$opts $(cat "$here/cmdline")"
+    -kernel "$here/oxv-kernel" -append "$opts $(cat "$here/cmdline")"
+if [ -n "$INITRD" ]; then
+    set -- "$@" -initrd "$here/$INITRD"
+fi
+
+# Devices, as `oxv run` attaches them (crates/cli/src/qemu.rs). On microvm, QEMU lists
+# virtio-mmio devices on the kernel command line only without ACPI.
+case $MACHINE in
+microvm) blk=virtio-blk-device net=virtio-net-device rng=virtio-rng-device ;;
+*) blk=virtio-blk-pci net=virtio-net-pci rng=virtio-rng-pci ;;
+esac
+if [ "$MACHINE" = microvm ] && { [ -n "$DISKS$NET" ] || [ "$RNG" = 1 ]; }; then
+    set -- "$@" -machine acpi=off -global virtio-mmio.force-legacy=false
+fi
+if [ "$RNG" = 1 ]; then
+    set -- "$@" -device "$rng"
+fi
+# A comma in a QEMU option value is written twice.
+qdir=$(printf '%s\n' "$here" | sed 's/,/,,/g')
+n=0
+old_ifs=$IFS
+IFS=,
+for disk in $DISKS; do
+    ro=
+    case $disk in
+    *:ro) disk=${disk%:ro} ro=,readonly=on ;;
+    esac
+    set -- "$@" -drive "file=$qdir/$disk,if=none,id=disk$n,format=raw,cache=writeback$ro" \
+        -device "$blk,drive=disk$n,serial=oxv-disk$n"
+    n=$((n + 1))
+done
+case $NET in
+user)
+    netdev=user,id=net0
+    for port in $PORTS; do
+        proto=${port%%:*}
+        ports=${port#*:}
+        netdev="$netdev,hostfwd=$proto::${ports%%:*}-:${ports#*:}"
+    done
+    set -- "$@" -netdev "$netdev" -device "$net,netdev=net0"
+    ;;
+tap:*)
+    set -- "$@" -netdev "tap,id=net0,ifname=${NET#tap:},script=no,downscript=no" \
+        -device "$net,netdev=net0"
+    ;;
+esac
+IFS=$old_ifs
+
 if [ -n "$TIMEOUT" ]; then
     set -- timeout --foreground -k 5 "$TIMEOUT" "$@"
 fi

@@ -237,13 +237,16 @@ fn exec_image(
     // The point of no return.
     end_other_threads(p);
     let me = sched::current();
+    // The futexes the thread holds in the old memory are released as at its exit (Linux's
+    // futex_exec_release), while that memory is still the one mapped.
+    let robust = me.robust_list.swap(0, Ordering::Relaxed);
+    super::futex::robust::thread_exit(&me, robust);
     let ctid = me.clear_child_tid.swap(0, Ordering::Relaxed);
     if ctid != 0 && Arc::strong_count(&p.mm.get()) > 2 {
         // A vfork parent shares the old memory: it sees the child's tid cleared, as on Linux.
         let _ = UserPtr::<u32>::new(ctid).write(&mut CurrentUserMemory, &0);
         super::thread::futex_wake_one(ctid);
     }
-    me.robust_list.store(0, Ordering::Relaxed);
     let root = space.root();
     let old = p.mm.replace(Arc::new(SleepMutex::new(space)));
     me.cr3.store(root, Ordering::Relaxed);

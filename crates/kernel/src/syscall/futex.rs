@@ -9,25 +9,42 @@
 //! Keys (Linux's `get_futex_key`): a private futex, or a shared one in private memory, is
 //! its address space plus its address; a shared futex in `MAP_SHARED` memory is the physical
 //! address of its word, so that processes mapping the page at different addresses meet.
+//!
+//! The PI operations are in [`pi`], futex_waitv(2) in [`waitv`], and what a thread's exit
+//! does to the robust and PI futexes it holds in [`robust`]. Where the kernel must change a
+//! lock word that user space changes concurrently (on another CPU), it uses
+//! [`cmpxchg_word`], an atomic compare-and-exchange on the word's frame.
 
 use crate::arch::usercopy::CurrentUserMemory;
 use crate::sched;
 use crate::thread::Wake;
 use alloc::sync::Arc;
+use core::sync::atomic::{AtomicU32, Ordering};
+use linux_raw_sys::general as uapi;
 use oxv_abi::linux::time::Timespec;
 use oxv_abi::{Errno, SysResult, UserMemory, UserPtr};
-use oxv_mm::{Page, PageTable, VirtAddr};
+use oxv_mm::{Page, PageTable, PteFlags, VirtAddr};
 use oxv_sched::futex::{FutexKey, MATCH_ANY};
 
-const WAIT: i32 = 0;
-const WAKE: i32 = 1;
-const REQUEUE: i32 = 3;
-const CMP_REQUEUE: i32 = 4;
-const WAKE_OP: i32 = 5;
-const WAIT_BITSET: i32 = 9;
-const WAKE_BITSET: i32 = 10;
-const PRIVATE_FLAG: i32 = 128;
-const CLOCK_REALTIME_FLAG: i32 = 256;
+pub mod pi;
+pub mod robust;
+pub mod waitv;
+
+const WAIT: i32 = uapi::FUTEX_WAIT as i32;
+const WAKE: i32 = uapi::FUTEX_WAKE as i32;
+const REQUEUE: i32 = uapi::FUTEX_REQUEUE as i32;
+const CMP_REQUEUE: i32 = uapi::FUTEX_CMP_REQUEUE as i32;
+const WAKE_OP: i32 = uapi::FUTEX_WAKE_OP as i32;
+const LOCK_PI: i32 = uapi::FUTEX_LOCK_PI as i32;
+const UNLOCK_PI: i32 = uapi::FUTEX_UNLOCK_PI as i32;
+const TRYLOCK_PI: i32 = uapi::FUTEX_TRYLOCK_PI as i32;
+const WAIT_BITSET: i32 = uapi::FUTEX_WAIT_BITSET as i32;
+const WAKE_BITSET: i32 = uapi::FUTEX_WAKE_BITSET as i32;
+const WAIT_REQUEUE_PI: i32 = uapi::FUTEX_WAIT_REQUEUE_PI as i32;
+const CMP_REQUEUE_PI: i32 = uapi::FUTEX_CMP_REQUEUE_PI as i32;
+const LOCK_PI2: i32 = uapi::FUTEX_LOCK_PI2 as i32;
+const PRIVATE_FLAG: i32 = uapi::FUTEX_PRIVATE_FLAG as i32;
+const CLOCK_REALTIME_FLAG: i32 = uapi::FUTEX_CLOCK_REALTIME as i32;
 
 fn check_aligned(uaddr: UserPtr<u32>) -> Result<(), Errno> {
     if uaddr.addr().get() % 4 != 0 {
@@ -39,6 +56,56 @@ fn check_aligned(uaddr: UserPtr<u32>) -> Result<(), Errno> {
 
 fn read_word(uaddr: UserPtr<u32>) -> Result<u32, Errno> {
     Ok(uaddr.read(&CurrentUserMemory)?)
+}
+
+/// How many times [`cmpxchg_word`] faults the page in before it gives up with `EFAULT` (a
+/// fault resolved once is normally there on the retry; another thread's munmap or
+/// mprotect in between is what a second round is for).
+const FAULT_ATTEMPTS: usize = 3;
+
+/// Atomically replaces the user word at `uaddr` with `new` if it holds `old` (what Linux's
+/// `futex_atomic_cmpxchg_inatomic` does with `lock cmpxchg` on the user address); returns
+/// the value found, which is `old` exactly when the word was replaced. User space on another
+/// CPU may change the word at any time, so a read followed by a write could lose its update.
+///
+/// The exchange goes through the direct map of the word's frame, under the address-space
+/// lock (the mapping cannot change meanwhile), once the page is present and writable: a
+/// missing page or a copy-on-write page is faulted in for writing first, as a user store
+/// would. `EFAULT` where a user store would fault.
+pub fn cmpxchg_word(uaddr: UserPtr<u32>, old: u32, new: u32) -> Result<u32, Errno> {
+    let addr = uaddr.addr();
+    if addr.get() % 4 != 0 || !addr.range_is_user(4) {
+        return Err(Errno::EFAULT);
+    }
+    let p = crate::process::current();
+    for _ in 0..FAULT_ATTEMPTS {
+        {
+            let mm = p.mm.lock();
+            let page = Page::containing_address(VirtAddr::new(addr.get()));
+            if let Some((frame, flags)) = mm.page_table().translate(page) {
+                if flags.contains(PteFlags::WRITABLE | PteFlags::USER)
+                    && !flags.contains(PteFlags::NO_ACCESS)
+                {
+                    let pa = frame.start_address().as_u64() + addr.get() % 4096;
+                    // SAFETY: `pa` is the 4-byte-aligned word at `addr` in a frame the app
+                    // maps writable (the address-space lock keeps it mapped, hence allocated,
+                    // while we hold it); every frame of RAM is mapped at its direct-map
+                    // address, and the word is only ever accessed atomically by the kernel
+                    // (user space runs `lock cmpxchg` or plain aligned stores on it).
+                    let word =
+                        unsafe { &*(crate::arch::paging::phys_to_virt(pa) as *const AtomicU32) };
+                    return Ok(
+                        match word.compare_exchange(old, new, Ordering::SeqCst, Ordering::SeqCst) {
+                            Ok(v) | Err(v) => v,
+                        },
+                    );
+                }
+            }
+        }
+        crate::process::resolve_fault(addr.get(), crate::trap::Access::Write)
+            .map_err(|_| Errno::EFAULT)?;
+    }
+    Err(Errno::EFAULT)
 }
 
 /// The `space` of physical keys (no address space has this identity: it is not a kernel
@@ -83,14 +150,20 @@ pub fn futex(
     let cmd = op & !(PRIVATE_FLAG | CLOCK_REALTIME_FLAG);
     let private = op & PRIVATE_FLAG != 0;
     let realtime = op & CLOCK_REALTIME_FLAG != 0;
-    let deadline = if timeout != 0 && (cmd == WAIT || cmd == WAIT_BITSET) {
+    let has_timeout = matches!(
+        cmd,
+        WAIT | WAIT_BITSET | LOCK_PI | LOCK_PI2 | WAIT_REQUEUE_PI
+    );
+    let deadline = if timeout != 0 && has_timeout {
         let ts = UserPtr::<Timespec>::new(timeout).read(mem)?;
         let ns = ts.to_nanos()?;
         let clock = crate::time::clock();
         let now = crate::arch::cpu::rdtsc();
+        // FUTEX_WAIT's timeout is relative; the others are absolute, on CLOCK_REALTIME for
+        // FUTEX_LOCK_PI always and with FUTEX_CLOCK_REALTIME for the rest.
         Some(if cmd == WAIT {
             clock.monotonic_ns(now).saturating_add(ns)
-        } else if realtime {
+        } else if realtime || cmd == LOCK_PI {
             clock.realtime_to_monotonic_ns(ns as i128)
         } else {
             ns
@@ -98,7 +171,7 @@ pub fn futex(
     } else {
         None
     };
-    if realtime && cmd != WAIT_BITSET {
+    if realtime && !matches!(cmd, WAIT_BITSET | WAIT_REQUEUE_PI | LOCK_PI2) {
         return Err(Errno::ENOSYS);
     }
     // For the requeue ops the "timeout" register is val2, an int count.
@@ -124,11 +197,7 @@ pub fn futex(
                 return Err(Errno::EINVAL);
             }
             check_aligned(uaddr)?;
-            Ok(wake(
-                key_of(uaddr.addr().get(), private)?,
-                val as usize,
-                bitset,
-            ))
+            wake(key_of(uaddr.addr().get(), private)?, val as usize, bitset)
         }
         REQUEUE | CMP_REQUEUE => {
             if (val as i32) < 0 || val2 < 0 {
@@ -141,6 +210,10 @@ pub fn futex(
             sched::with(|s| {
                 if cmd == CMP_REQUEUE && read_word(uaddr)? != val3 {
                     return Err(Errno::EAGAIN);
+                }
+                // FUTEX_WAIT_REQUEUE_PI waiters only move with FUTEX_CMP_REQUEUE_PI.
+                if s.futexes.has_requeue_pi_waiter(from) {
+                    return Err(Errno::EINVAL);
                 }
                 let (woken, moved) = s.futexes.requeue(from, to, val as usize, val2 as usize);
                 for t in &woken {
@@ -157,6 +230,16 @@ pub fn futex(
                 key_of(uaddr2.addr().get(), private)?,
             );
             wake_op(keys, uaddr2, val as usize, val2.max(0) as usize, val3)
+        }
+        LOCK_PI | LOCK_PI2 => pi::lock(uaddr, private, deadline, false),
+        TRYLOCK_PI => pi::lock(uaddr, private, None, true),
+        UNLOCK_PI => pi::unlock(uaddr, private),
+        WAIT_REQUEUE_PI => pi::wait_requeue(uaddr, val, deadline, uaddr2, private),
+        CMP_REQUEUE_PI => {
+            if (val as i32) < 0 || val2 < 0 {
+                return Err(Errno::EINVAL);
+            }
+            pi::cmp_requeue(uaddr, val, val2 as usize, uaddr2, val3, private)
         }
         _ => Err(Errno::ENOSYS),
     }
@@ -199,13 +282,19 @@ fn wait(
     }
 }
 
-fn wake(key: FutexKey, n: usize, bitset: u32) -> usize {
+fn wake(key: FutexKey, n: usize, bitset: u32) -> SysResult {
     sched::with(|s| {
+        // Waiters of a PI futex wait for an unlock, not a wake (Linux: EINVAL).
+        if !s.futexes.pi.is_empty() && s.futexes.pi.contains(key)
+            || s.futexes.has_requeue_pi_waiter(key)
+        {
+            return Err(Errno::EINVAL);
+        }
         let woken = s.futexes.wake(key, n, bitset);
         for t in &woken {
             s.wake(t, Wake::Event);
         }
-        woken.len()
+        Ok(woken.len())
     })
 }
 

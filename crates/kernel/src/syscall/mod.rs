@@ -1,15 +1,20 @@
 //! System-call dispatch: decode, route to the subsystem that owns the call, encode.
 //!
-//! The hot path is `handle` → `Syscall::decode` (a match on the number) → one arm below →
-//! the handler → `encode_result`. No allocation and no formatting unless `strace` is on.
+//! The hottest calls (getpid, clock_gettime, ...) never get here: the entry stub runs them
+//! from a table indexed by number ([`fast`]), on a light frame and without the kernel lock.
+//! Every other call takes `handle` → `Syscall::decode` (a match on the number) → one arm
+//! below → the handler → `encode_result`. No allocation and no formatting unless `strace`
+//! is on.
 //! Every decoded call is routed by an exhaustive match; a number oxv does not decode is
 //! `ENOSYS`, counted per number ([`table::count_unknown`]). `docs/syscalls.md` is generated
 //! from [`table`] and a test keeps it current.
 
 mod execve;
+pub mod fast;
 pub mod futex;
 pub mod info;
 mod memory;
+pub mod mount;
 pub mod pidfd;
 mod resource;
 mod signal;
@@ -66,6 +71,12 @@ fn handle_for(p: &Process, frame: &mut TrapFrame) {
     crate::signal::on_return_to_user(p, frame, restart);
 }
 
+/// The way back to ring 3 after a light-path call ([`fast`]) that found work pending: the
+/// stub built the full frame, holding the call's result.
+pub fn return_work(frame: &mut TrapFrame) {
+    crate::sched::with_running(|me| crate::signal::on_return_to_user(me.process(), frame, None))
+}
+
 /// What a failed call may still need: `SIGPIPE` for a write to a broken pipe, and for
 /// `EINTR`, how the call may be restarted.
 #[cold]
@@ -99,6 +110,11 @@ fn restart_rule(call: &Syscall) -> Option<Restart> {
         } if futex_op & 0x7f == 0 || futex_op & 0x7f == 9 => {
             Some(Restart::UnlessHandlerWithoutRestart)
         }
+        // The PI lock waits: Linux's -ERESTARTNOINTR, restarted even after a handler without
+        // SA_RESTART.
+        S::Futex { futex_op, .. } if is_pi_lock_wait(*futex_op) => Some(Restart::Always),
+        // futex_waitv: -ERESTARTSYS.
+        S::FutexWaitv { .. } => Some(Restart::UnlessHandlerWithoutRestart),
         S::Poll { .. } | S::Ppoll { .. } | S::Select { .. } | S::Pselect6 { .. } => {
             Some(Restart::UnlessHandler)
         }
@@ -121,6 +137,13 @@ fn restart_rule(call: &Syscall) -> Option<Restart> {
         | S::Recvmmsg { .. } => Some(Restart::UnlessHandlerWithoutRestart),
         _ => None,
     }
+}
+
+/// FUTEX_LOCK_PI, FUTEX_LOCK_PI2 and FUTEX_WAIT_REQUEUE_PI (the op without its flags).
+fn is_pi_lock_wait(futex_op: i32) -> bool {
+    use linux_raw_sys::general::{FUTEX_LOCK_PI, FUTEX_LOCK_PI2, FUTEX_WAIT_REQUEUE_PI};
+    let op = (futex_op & 0x7f) as u32;
+    op == FUTEX_LOCK_PI || op == FUTEX_LOCK_PI2 || op == FUTEX_WAIT_REQUEUE_PI
 }
 
 /// A write that found no reader on a pipe: Linux also sends `SIGPIPE` to the calling
@@ -148,6 +171,8 @@ fn raise_sigpipe(call: &Syscall, r: SysResult) {
     }
 }
 
+#[cold]
+#[inline(never)]
 fn traced(p: &Process, call: &Syscall, frame: &mut TrapFrame) -> SysResult {
     if matches!(call, Syscall::Exit { .. } | Syscall::ExitGroup { .. }) {
         strace_line(|w| {
@@ -295,6 +320,14 @@ fn dispatch(p: &Process, call: &Syscall, frame: &mut TrapFrame) -> SysResult {
         S::Syncfs { fd } => fs::sync::syncfs(files, fd),
         S::Statfs { path, buf } => fs::statfs::statfs(cx, files, mem, path, buf),
         S::Fstatfs { fd, buf } => fs::statfs::fstatfs(files, mem, fd, buf),
+        S::Mount {
+            source,
+            target,
+            filesystemtype,
+            mountflags,
+            data,
+        } => mount::mount(cx, mem, source, target, filesystemtype, mountflags, data),
+        S::Umount2 { target, flags } => mount::umount2(cx, mem, target, flags),
         S::Truncate { path, length } => fs::truncate::truncate(cx, files, mem, path, length),
         S::Ftruncate { fd, length } => fs::truncate::ftruncate(files, fd, length),
         S::Creat { pathname, mode } => fs::open::creat(cx, files, mem, pathname, mode),
@@ -714,6 +747,13 @@ fn dispatch(p: &Process, call: &Syscall, frame: &mut TrapFrame) -> SysResult {
             uaddr2,
             val3,
         } => futex::futex(mem, uaddr, futex_op, val, timeout, uaddr2, val3),
+        S::FutexWaitv {
+            waiters,
+            nr_futexes,
+            flags,
+            timeout,
+            clockid,
+        } => futex::waitv::futex_waitv(mem, waiters, nr_futexes, flags, timeout, clockid),
         S::SchedYield => {
             crate::sched::yield_now();
             Ok(0)

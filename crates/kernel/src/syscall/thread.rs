@@ -385,60 +385,6 @@ pub fn futex_wake_one(addr: u64) {
     });
 }
 
-/// `FUTEX_WAITERS`: someone sleeps on the lock word.
-const FUTEX_WAITERS: u32 = 0x8000_0000;
-/// `FUTEX_OWNER_DIED`: the owner exited holding the lock.
-const FUTEX_OWNER_DIED: u32 = 0x4000_0000;
-/// The owner's tid bits of a robust lock word.
-const FUTEX_TID_MASK: u32 = 0x3fff_ffff;
-/// Linux's `ROBUST_LIST_LIMIT`: a list longer than this is treated as corrupt.
-const ROBUST_LIST_LIMIT: usize = 2048;
-
-/// Marks a robust lock word owned by `tid` as owner-died and wakes a waiter (Linux's
-/// `handle_futex_death`).
-fn futex_death(uaddr: u64, tid: i32) {
-    let mem = &mut CurrentUserMemory;
-    let word = UserPtr::<u32>::new(uaddr);
-    if uaddr % 4 != 0 {
-        return;
-    }
-    let Ok(val) = word.read(mem) else { return };
-    if val & FUTEX_TID_MASK != tid as u32 {
-        return;
-    }
-    let new = (val & FUTEX_WAITERS) | FUTEX_OWNER_DIED;
-    if word.write(mem, &new).is_ok() && val & FUTEX_WAITERS != 0 {
-        futex_wake_one(uaddr);
-    }
-}
-
-/// Walks the exiting thread's robust list (set_robust_list(2)): every lock it still holds
-/// becomes owner-died, so the next locker gets `EOWNERDEAD`. A corrupt list ends the walk.
-fn release_robust_list(head: u64, tid: i32) {
-    let mem = &CurrentUserMemory;
-    // struct robust_list_head { next, futex_offset, list_op_pending }
-    let Ok(h) = UserPtr::<[u64; 3]>::new(head).read(mem) else {
-        return;
-    };
-    let (offset, pending) = (h[1] as i64, h[2] & !1);
-    let mut entry = h[0] & !1;
-    for _ in 0..ROBUST_LIST_LIMIT {
-        if entry == head || entry == 0 {
-            break;
-        }
-        let Ok(next) = UserPtr::<u64>::new(entry).read(mem) else {
-            break;
-        };
-        if entry != pending {
-            futex_death(entry.wrapping_add_signed(offset), tid);
-        }
-        entry = next & !1;
-    }
-    if pending != 0 {
-        futex_death(pending.wrapping_add_signed(offset), tid);
-    }
-}
-
 /// exit(2): ends the calling thread; the last thread ends the process with `status`.
 pub fn exit(status: i32) -> ! {
     exit_thread_with(status & 0xff)
@@ -456,9 +402,7 @@ pub fn exit_thread() -> ! {
 pub fn exit_thread_with(code: i32) -> ! {
     let me = sched::current();
     let robust = me.robust_list.swap(0, Ordering::Relaxed);
-    if robust != 0 {
-        release_robust_list(robust, me.tid);
-    }
+    super::futex::robust::thread_exit(&me, robust);
     let ctid = me.clear_child_tid.swap(0, Ordering::Relaxed);
     if ctid != 0 {
         // CLONE_CHILD_CLEARTID: what pthread_join waits on.

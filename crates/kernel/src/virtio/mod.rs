@@ -422,7 +422,8 @@ pub fn set_net_wakeup(wake: fn()) {
 
 /// The kernel-option key the host tool uses to tell where disk n is mounted: one `disk` option
 /// per attached disk, in order; `disk=/mnt` mounts it there, a bare `disk` attaches it
-/// unmounted (readable as `/dev/vdX`). Whether it is read-only is the device's own flag
+/// unmounted (readable as `/dev/vdX`), and `disk=/` makes it the root file system (see
+/// [`root_disk`]). Whether it is read-only is the device's own flag
 /// (`VIRTIO_BLK_F_RO`, from `--disk IMG:MNT:ro`).
 #[allow(
     dead_code,
@@ -441,6 +442,14 @@ pub fn disk_mount_points(args: &oxv_abi::cmdline::BootArgs) -> Vec<Option<Vec<u8
         .filter(|(k, _)| k == DISK_OPTION)
         .map(|(_, v)| v.clone().filter(|v| !v.is_empty()))
         .collect()
+}
+
+/// The disk whose mount point is `/` (the first such), which becomes the root file system
+/// in place of the initramfs (`oxv image --disk-image`, `oxv run --disk IMG:/`).
+pub fn root_disk(args: &oxv_abi::cmdline::BootArgs) -> Option<usize> {
+    disk_mount_points(args)
+        .iter()
+        .position(|p| p.as_deref() == Some(&b"/"[..]))
 }
 
 /// The self-test behind the `net_selftest` kernel option: sends an ARP request for QEMU

@@ -10,6 +10,8 @@
 //!   where allowed, see [`ThpMode`]), grows stacks down, breaks copy-on-write sharing, and says
 //!   `SEGV_MAPERR` or `SEGV_ACCERR` otherwise;
 //! - [`AddressSpace::fork_copy`] ([`fork`]): a copy-on-write duplicate for fork(2);
+//! - [`AddressSpace::unmap_object_beyond`]: the pages of a file that shrank, unmapped for
+//!   truncate(2) (see [`crate::shared::unmap_object_beyond`]);
 //! - `/proc/<pid>/maps` and `smaps` ([`proc`]);
 //! - kernel-initiated access for exec and debugging ([`AddressSpace::write_bytes`],
 //!   [`zero_range`](AddressSpace::zero_range), [`read_bytes`](AddressSpace::read_bytes)),
@@ -46,6 +48,7 @@ pub mod msync;
 mod pages;
 pub mod proc;
 pub mod remap;
+mod truncate;
 mod user;
 
 pub use fault::{Access, FaultError, FaultKind};

@@ -216,6 +216,10 @@ pub(crate) struct FsState {
     next_generation: u32,
     /// The latest time an operation was stamped with (for the superblock's write time).
     pub last_time: i64,
+    /// Where page caches get their frames; without it files cannot be mapped shared.
+    pub page_memory: Option<Arc<dyn crate::tmpfs::FileMemory>>,
+    /// The page caches of files mapped shared, by inode (see [`super::pages`]).
+    pub page_caches: BTreeMap<u32, Arc<super::pages::FilePages>>,
 }
 
 impl FsState {
@@ -277,6 +281,8 @@ impl FsState {
             nodes: BTreeMap::new(),
             next_generation: now.nanos ^ now.secs as u32,
             last_time: now.secs,
+            page_memory: None,
+            page_caches: BTreeMap::new(),
         };
         // Like Linux, trust the group descriptors over the superblock's summary counts.
         let free_blocks: u64 = st
@@ -295,15 +301,8 @@ impl FsState {
         sb = st.sb.clone();
         sb.s_free_blocks_count.set(free_blocks as u32);
         sb.s_free_inodes_count.set(free_inodes as u32);
-        if !read_only {
-            // Mounted: not clean until unmounted (what e2fsck's "was not cleanly unmounted"
-            // looks at), as Linux's ext2_setup_super does.
-            sb.s_state.set(sb.s_state.get() & !STATE_VALID);
-            sb.s_mnt_count.set(sb.s_mnt_count.get().wrapping_add(1));
-            sb.s_mtime.set(now.secs as u32);
-            st.sb_dirty = true;
-        }
         st.sb = sb;
+        st.mark_mounted(now);
         Ok(st)
     }
 
@@ -642,8 +641,11 @@ impl FsState {
         if self.read_only {
             return Ok(());
         }
+        // Pages written through shared mappings first: their blocks go in the data phase.
+        let pages = self.store_all_pages();
         self.store_summary()?;
-        self.cache.write_back()
+        self.cache.write_back()?;
+        pages
     }
 
     /// Writes back if too much is dirty (called after operations that dirty data).
@@ -652,6 +654,20 @@ impl FsState {
             self.sync()?;
         }
         Ok(())
+    }
+
+    /// Marks the superblock mounted: not clean until unmounted (what e2fsck's "was not
+    /// cleanly unmounted" looks at), as Linux's `ext2_setup_super` does. Written with the
+    /// next write-back.
+    pub fn mark_mounted(&mut self, now: Timestamp) {
+        if self.read_only {
+            return;
+        }
+        let sb = &mut self.sb;
+        sb.s_state.set(sb.s_state.get() & !STATE_VALID);
+        sb.s_mnt_count.set(sb.s_mnt_count.get().wrapping_add(1));
+        sb.s_mtime.set(now.secs as u32);
+        self.sb_dirty = true;
     }
 
     /// Marks the file system cleanly unmounted and writes everything.

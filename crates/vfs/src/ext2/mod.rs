@@ -18,8 +18,9 @@
 //! What the parts do:
 //!
 //! - `layout`: the on-disk structures, byte for byte;
-//! - `cache`: the buffer cache with write-back in crash-safe order, the page cache of file
-//!   data too;
+//! - `cache`: the buffer cache with write-back in crash-safe order;
+//! - `pages`: the page cache of mapped files: frames that `MAP_SHARED` (and private) mappings
+//!   map, coherent with read(2) and write(2), written back with every sync;
 //! - `fs`: geometry, superblock and group descriptors, inode slots, block and inode
 //!   allocation;
 //! - `bmap`: the direct/indirect block map of a file (sparse files, truncation);
@@ -31,20 +32,22 @@
 //!
 //! What the embedder supplies: the [`BlockDevice`], a [`Sleeper`] in [`MountOptions`] (on a
 //! non-preemptible kernel it must put threads to sleep: a thread that spins on a lock held by
-//! a thread asleep on the disk never lets it run), the device number, and `now` for each
-//! change. Locking is one lock per file system, plus one per file for writes and truncation.
+//! a thread asleep on the disk never lets it run), the device number, `now` for each
+//! change, and, for files to be memory-mapped through a page cache, frames
+//! ([`Ext2::set_page_memory`]; without them `page_cache()` is `None` and `MAP_SHARED` fails
+//! with `ENODEV`). Locking is one lock per file system, plus one per file for writes and truncation.
 //! The module is behind the `ext2` cargo feature (on by default).
 //!
 //! Durability: nothing is written until [`Ext2::sync`] (fsync(2), fdatasync(2), syncfs(2),
 //! sync(2) all come here and sync the whole file system), until the cache holds too many
 //! dirty blocks, or until [`Ext2::unmount`]. A sync writes in the order described in
 //! `cache` and ends with a device flush, so when it returns everything is durable and the
-//! disk is consistent for e2fsck.
+//! disk is consistent for e2fsck. Pages written through shared mappings are part of it: each
+//! sync first copies them into their blocks (msync(2) `MS_SYNC` syncs too).
 //!
 //! Not here: journaling (ext3), extents and other ext4 features, reading or writing extended
-//! attributes, quotas, ACL enforcement, `MAP_SHARED` mappings of files (mmap(2) of an ext2
-//! file for sharing fails with `ENODEV`; private mappings work through reads), access-time
-//! updates (every mount behaves like `noatime`), updating backup superblocks, and a
+//! attributes, quotas, ACL enforcement, eviction from the page cache of mapped files (its
+//! frames stay until the file's last user lets go), access-time updates (every mount behaves like `noatime`), updating backup superblocks, and a
 //! background flusher (dirty data stays in memory until a sync or cache pressure). An inode
 //! unlinked while open is freed when its last user lets go; if the machine dies first it
 //! remains allocated and e2fsck reports it, as with Linux's ext2.
@@ -83,6 +86,7 @@ mod fs;
 mod layout;
 mod lock;
 mod node;
+mod pages;
 
 #[cfg(test)]
 mod tests;
@@ -203,6 +207,7 @@ impl Shared {
         for ino in released {
             if st.nodes.get(&ino).is_some_and(|w| w.strong_count() == 0) {
                 st.nodes.remove(&ino);
+                st.drop_page_cache(ino);
                 if !st.read_only {
                     // A failure leaks the inode (e2fsck reclaims it); nothing to report to.
                     let _ = st.delete_inode(ino);
@@ -264,6 +269,23 @@ impl Ext2 {
     /// next mount, as for Linux's remount.
     pub fn unmount(&self) -> Result<(), Errno> {
         self.shared.lock().mark_clean()
+    }
+
+    /// Marks the file system in use ("not clean") again after [`unmount`](Ext2::unmount),
+    /// for a mount of the same instance: as a fresh mount does, counted in `s_mnt_count`, on
+    /// the disk with the next write-back. Nothing for a read-only file system.
+    pub fn mark_mounted(&self, now: Timestamp) {
+        self.shared.lock().mark_mounted(now);
+    }
+
+    /// Lets files be mapped `MAP_SHARED`: their page caches take frames from `memory`, which
+    /// must hand out frames of the allocator the address spaces map (see
+    /// [`FileMemory`](crate::tmpfs::FileMemory)). The first memory given stays.
+    pub fn set_page_memory(&self, memory: Arc<dyn crate::tmpfs::FileMemory>) {
+        let mut st = self.shared.state.lock();
+        if st.page_memory.is_none() {
+            st.page_memory = Some(memory);
+        }
     }
 
     /// Device traffic of the buffer cache so far.

@@ -12,6 +12,11 @@
 //! truncate(2) are atomic with respect to each other) and is held across those user copies;
 //! no fault path takes it.
 //!
+//! A regular file that was mapped has a page cache ([`super::pages`]): reads copy its
+//! resident pages over what the blocks hold, writes go to both, and truncation trims it and
+//! then (without the file system's lock) unmaps the pages past the new end from every
+//! address space.
+//!
 //! Timestamps: every mount behaves as `noatime` (see [`crate::time`]), so reads change
 //! nothing on disk.
 
@@ -36,6 +41,8 @@ use oxv_abi::linux::fs::RenameFlags;
 const CHUNK: usize = 64 * 1024;
 /// How far past a read the cache reads ahead when the read misses.
 const READ_AHEAD: u64 = 128 * 1024;
+/// The size of a memory page (truncation unmaps whole pages).
+const PAGE: u64 = oxv_mm::PAGE_SIZE as u64;
 /// Directory entries listed per lock hold.
 const LIST_BATCH: usize = 64;
 
@@ -49,6 +56,9 @@ pub struct Ext2Node {
     /// Writers and running programs (see [`crate::write_access`]); one per inode, as the
     /// node is.
     writes: crate::write_access::WriteCount,
+    /// The file's page cache as mappings see it, made on first use: one object per file, so
+    /// that truncation can find its mappings ([`oxv_mm::shared::unmap_object_beyond`]).
+    mapped: spin::Once<Arc<super::pages::MappedPages>>,
 }
 
 impl Drop for Ext2Node {
@@ -76,6 +86,7 @@ pub(crate) fn node_for(
         fs: shared.clone(),
         io: SleepLock::new((), shared.state.sleeper()),
         writes: crate::write_access::WriteCount::new(),
+        mapped: spin::Once::new(),
     });
     st.nodes.insert(ino, Arc::downgrade(&n));
     n
@@ -123,7 +134,7 @@ impl FsState {
     }
 
     /// Sets mtime and ctime (a change of contents).
-    fn touch(&self, raw: &mut RawInode, now: Timestamp) {
+    pub(super) fn touch(&self, raw: &mut RawInode, now: Timestamp) {
         self.set_mtime(raw, now);
         self.set_ctime(raw, now);
     }
@@ -296,8 +307,13 @@ impl FsState {
     }
 
     /// Reads up to `out.len()` bytes at `pos` of regular file `ino` into `out`; returns how
-    /// many (0 at or past the end).
-    fn read_chunk(&mut self, ino: u32, pos: u64, out: &mut [u8]) -> Result<usize, Errno> {
+    /// many (0 at or past the end). Resident pages of the file's page cache are the data.
+    pub(super) fn read_chunk(
+        &mut self,
+        ino: u32,
+        pos: u64,
+        out: &mut [u8],
+    ) -> Result<usize, Errno> {
         let raw = self.read_inode(ino)?;
         let size = raw.size(true);
         if pos >= size || out.is_empty() {
@@ -332,6 +348,7 @@ impl FsState {
             }
             done += len;
         }
+        self.overlay_pages(ino, pos, &mut out[..n]);
         Ok(n)
     }
 
@@ -349,6 +366,7 @@ impl FsState {
         now: Timestamp,
     ) -> Result<usize, Errno> {
         let mut raw = self.read_inode(ino)?;
+        let old_size = raw.size(true);
         let bs = self.geo.block_size;
         let mut done = 0;
         let mut err = None;
@@ -373,6 +391,7 @@ impl FsState {
             buf[off..off + n].copy_from_slice(&data[done..done + n]);
             done += n;
         }
+        self.write_through_pages(ino, old_size, pos, &data[..done]);
         let end = pos + done as u64;
         if end > raw.size(true) {
             raw.set_size(end, true);
@@ -408,11 +427,11 @@ impl FsState {
             }
             self.truncate_blocks(raw, size.div_ceil(bs))?;
         }
+        self.resize_pages(ino, old, size);
         raw.set_size(size, true);
         if size > i32::MAX as u64 {
             self.set_ro_compat(ro_compat::LARGE_FILE);
         }
-        let _ = ino;
         Ok(())
     }
 
@@ -617,6 +636,15 @@ impl Ext2Node {
         Arc::ptr_eq(&self.fs, &other.fs)
     }
 
+    /// [`Ext2::set_page_memory`](super::Ext2::set_page_memory) on this node's file system,
+    /// for an embedder that has a node at hand rather than the file system.
+    pub fn set_page_memory(&self, memory: Arc<dyn crate::tmpfs::FileMemory>) {
+        let mut st = self.fs.state.lock();
+        if st.page_memory.is_none() {
+            st.page_memory = Some(memory);
+        }
+    }
+
     /// The inode number.
     pub fn inode_number(&self) -> u32 {
         self.ino
@@ -675,6 +703,7 @@ impl Inode for Ext2Node {
         st.check_writable()?;
         st.stamp(attr.ctime);
         let mut raw = st.read_inode(self.ino)?;
+        let old_size = raw.size(true);
         if let Some(size) = attr.size {
             match self.kind {
                 FileKind::Regular => st.set_size(self.ino, &mut raw, size)?,
@@ -700,7 +729,17 @@ impl Inode for Ext2Node {
         }
         st.set_ctime(&mut raw, attr.ctime);
         st.write_inode(self.ino, &raw)?;
-        st.write_back_if_needed()
+        let result = st.write_back_if_needed();
+        drop(st);
+        if let (Some(size), Some(mapped)) = (attr.size, self.mapped.get())
+            && size.div_ceil(PAGE) < old_size.div_ceil(PAGE)
+        {
+            // Whole pages went: unmap them everywhere. Without the file system's lock, which
+            // faults in those mappings take with their address space locked.
+            let object = oxv_mm::SharedMapSource::object_id(&**mapped);
+            oxv_mm::shared::unmap_object_beyond(object, size);
+        }
+        result
     }
 
     fn read_at(&self, offset: u64, dst: &mut ReadBuf<'_>) -> Result<usize, Errno> {
@@ -998,6 +1037,23 @@ impl Inode for Ext2Node {
                 cursor = e.next;
             }
         }
+    }
+
+    /// Regular files of a file system given page memory ([`Ext2::set_page_memory`]): the
+    /// file's page cache (see the `pages` module).
+    ///
+    /// [`Ext2::set_page_memory`]: super::Ext2::set_page_memory
+    fn page_cache(&self) -> Option<Arc<dyn oxv_mm::SharedMapSource>> {
+        if self.kind != FileKind::Regular || self.fs.state.lock().page_memory.is_none() {
+            return None;
+        }
+        let mapped = self.mapped.call_once(|| {
+            Arc::new(super::pages::MappedPages {
+                shared: self.fs.clone(),
+                ino: self.ino,
+            })
+        });
+        Some(mapped.clone())
     }
 
     fn read_link(&self) -> Result<Vec<u8>, Errno> {

@@ -135,7 +135,7 @@ fn listing_resumes_at_cursor() {
     })
     .unwrap();
     assert_eq!(rest[0], (b"cmdline".to_vec(), 6));
-    assert_eq!(rest.len(), 8);
+    assert_eq!(rest.len(), 9);
 }
 
 #[test]

@@ -2,8 +2,8 @@
 //!
 //! As Linux: statfs follows symlinks and checks the path before the buffer (`ENOENT` comes
 //! before `EFAULT`); fstatfs accepts `O_PATH` fds (Linux's `fdget_raw`). `f_flags` carries
-//! `ST_VALID`, `ST_RDONLY` for read-only mounts, and `ST_NOATIME` (every oxv mount behaves
-//! that way; Linux's default mounts say `ST_RELATIME`). Files with no place in the tree
+//! `ST_VALID`, the mount's `ST_RDONLY`, `ST_NOSUID`, `ST_NODEV` and `ST_NOEXEC`, and
+//! `ST_NOATIME` (every oxv mount behaves that way; Linux's default mounts say `ST_RELATIME`). Files with no place in the tree
 //! (pipes, sockets, event fds, the console on fds 0-2) report the pseudo file system Linux
 //! keeps them on: pipefs, sockfs, devpts, anon_inodefs.
 
@@ -12,15 +12,12 @@ use crate::context::FsContext;
 use crate::fd_table::FdTable;
 use crate::mount::{FsStats, Mount};
 use crate::node::FileKind;
-use oxv_abi::linux::fs::{AT_FDCWD, ST_NOATIME, ST_RDONLY, ST_VALID, Statfs};
+use oxv_abi::linux::fs::{AT_FDCWD, ST_NOATIME, ST_VALID, Statfs};
 use oxv_abi::{SysResult, UserCStr, UserMemory, UserPtr};
 
 /// The `struct statfs` for `stats`, seen through `mount` (`None` for a pseudo file system).
 pub fn to_statfs(stats: &FsStats, mount: Option<&Mount>) -> Statfs {
-    let mut flags = ST_VALID | ST_NOATIME;
-    if mount.is_some_and(Mount::is_read_only) {
-        flags |= ST_RDONLY;
-    }
+    let flags = mount.map_or(ST_VALID | ST_NOATIME, Mount::statfs_flags);
     let long = |v: u64| v.min(i64::MAX as u64) as i64;
     Statfs {
         f_type: long(stats.magic),

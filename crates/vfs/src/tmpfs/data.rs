@@ -17,11 +17,11 @@
 //! [`Node`](super::Node) may be held around these calls (writes and truncation are serialized
 //! by it); the lock order is inode lock, then address space, then this lock.
 //!
-//! Known limit: truncation cannot unmap pages from the address spaces that map them (oxv-mm
-//! has no reverse map). The file drops its own reference to the pages past the new end, so
-//! reads see the new size and zeros after it, while a mapping keeps seeing (and writing) the
-//! frames it had, detached from the file; Linux would unmap them and send `SIGBUS` on the next
-//! access.
+//! Truncation drops the file's pages wholly past the new end, then unmaps them from every
+//! address space ([`oxv_mm::shared::unmap_object_beyond`]), so the next access through a
+//! mapping is a `SIGBUS`, as on Linux; growing the file again shows zeros there. The inode
+//! does the unmapping after releasing its lock (a spin lock, and unmapping sleeps on address
+//! space locks).
 
 use super::memory::FileMemory;
 use crate::io::{ReadBuf, WriteBuf};
@@ -217,13 +217,16 @@ impl FileData {
     }
 
     /// Sets the size (truncate(2)): pages wholly past a smaller size are dropped, and the tail
-    /// of the page it ends in is zeroed, so growing the file again exposes zeros.
-    pub(super) fn set_size(&self, len: u64) -> Result<(), Errno> {
+    /// of the page it ends in is zeroed, so growing the file again exposes zeros. Returns
+    /// whether whole pages went: the caller then unmaps them with
+    /// [`unmap_beyond`](Self::unmap_beyond), once it holds no lock a page fault may take.
+    pub(super) fn set_size(&self, len: u64) -> Result<bool, Errno> {
         if len > MAX_FILE_SIZE {
             return Err(Errno::EFBIG);
         }
-        let dropped = {
+        let (dropped, shrank) = {
             let mut p = self.inner.lock();
+            let shrank = len.div_ceil(PAGE) < p.page_count();
             let dropped = if len < p.size {
                 let dropped = p.frames.split_off(&len.div_ceil(PAGE));
                 if len % PAGE != 0
@@ -238,12 +241,19 @@ impl FileData {
                 BTreeMap::new()
             };
             p.size = len;
-            dropped
+            (dropped, shrank)
         };
         for (_, f) in dropped {
             self.memory.release(f);
         }
-        Ok(())
+        Ok(shrank)
+    }
+
+    /// Unmaps the file's pages from offset `len` on from every address space (private copies
+    /// too), after [`set_size`](Self::set_size) shrank the file: the pages already left the
+    /// file, so a fault racing with this finds the new size rather than the old page.
+    pub(super) fn unmap_beyond(&self, len: u64) {
+        oxv_mm::shared::unmap_object_beyond(self.object_id(), len);
     }
 }
 
@@ -429,6 +439,38 @@ impl SharedMapSource for FileData {
     }
 }
 
+/// Test support: an [`ObjectUnmapper`](oxv_mm::shared::ObjectUnmapper) that records what it
+/// is asked to unmap. oxv-mm keeps one per program, so the page-cache tests of every file
+/// system in this test binary share it.
+#[cfg(test)]
+pub(crate) mod unmap_log {
+    use alloc::vec::Vec;
+
+    static LOG: std::sync::Mutex<Vec<(usize, u64)>> = std::sync::Mutex::new(Vec::new());
+
+    struct Recorder;
+
+    impl oxv_mm::shared::ObjectUnmapper for Recorder {
+        fn unmap_beyond(&self, object: usize, from: u64) {
+            LOG.lock().expect("not poisoned").push((object, from));
+        }
+    }
+
+    /// Installs the recorder (the first call does).
+    pub(crate) fn install() {
+        oxv_mm::shared::set_object_unmapper(&Recorder);
+    }
+
+    /// The offsets `object` was asked to be unmapped from, in order.
+    pub(crate) fn requests_for(object: usize) -> Vec<u64> {
+        let log = LOG.lock().expect("not poisoned");
+        log.iter()
+            .filter(|&&(o, _)| o == object)
+            .map(|&(_, from)| from)
+            .collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -549,8 +591,9 @@ mod tests {
             SharedMapSource::read(&*d, 2 * 4096, &mut z, mem.bytes()),
             Err(PageError::Beyond)
         );
-        // Truncation detaches mapped pages (the known limit): the mapping keeps its frame.
-        d.set_size(0).unwrap();
+        // Truncation drops the file's pages; the mapping's reference stays until the kernel
+        // unmaps it (`unmap_beyond`, which needs every address space).
+        assert_eq!(d.set_size(0), Ok(true));
         assert_eq!(src.ref_count(f), Some(1));
         assert_eq!(read_kernel(&d, 0, 5), [0u8; 0]);
         FrameSource::release(&mut src, f).unwrap();

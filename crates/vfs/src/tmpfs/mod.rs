@@ -367,9 +367,10 @@ impl Inode for Node {
 
     fn set_attr(&self, attr: &SetAttr) -> Result<(), Errno> {
         let mut st = self.state.lock();
+        let mut shrank = false;
         if let Some(size) = attr.size {
             match (&st.body, &self.data) {
-                (Body::File, Some(d)) => d.set_size(size)?,
+                (Body::File, Some(d)) => shrank = d.set_size(size)?,
                 (Body::Dir(_), _) => return Err(Errno::EISDIR),
                 _ => return Err(Errno::EINVAL),
             }
@@ -391,6 +392,10 @@ impl Inode for Node {
             a.mtime = t;
         }
         a.ctime = attr.ctime;
+        drop(st);
+        if let (true, Some(d), Some(size)) = (shrank, &self.data, attr.size) {
+            d.unmap_beyond(size);
+        }
         Ok(())
     }
 

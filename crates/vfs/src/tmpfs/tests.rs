@@ -452,3 +452,28 @@ fn root_permissions_and_set_attr() {
     assert_eq!(fs.name(), "tmpfs");
     assert_eq!(fs.device(), DeviceId::new(0, 3));
 }
+
+#[test]
+fn shrinking_a_file_past_whole_pages_asks_to_unmap_them() {
+    use super::data::unmap_log;
+    unmap_log::install();
+    let (_, root) = fresh();
+    let f = root
+        .create(b"f", NewNode::Regular, &attrs(0o644, 2))
+        .unwrap();
+    write(&f, 0, &[1; 3 * 4096]);
+    let object = f.page_cache().expect("a regular file").object_id();
+    let size = |len| SetAttr {
+        size: Some(len),
+        ctime: t(7),
+        ..SetAttr::default()
+    };
+    f.set_attr(&size(3 * 4096 - 1)).unwrap();
+    f.set_attr(&size(4 * 4096)).unwrap();
+    assert!(
+        unmap_log::requests_for(object).is_empty(),
+        "no whole page went"
+    );
+    f.set_attr(&size(100)).unwrap();
+    assert_eq!(unmap_log::requests_for(object), [4096]);
+}

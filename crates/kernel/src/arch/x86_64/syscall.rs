@@ -1,11 +1,28 @@
 //! The SYSCALL/SYSRET path: the hot path of the whole kernel.
 //!
-//! Entry swaps to the kernel GS, switches to the running thread's kernel stack (from
-//! `PerCpu::kernel_rsp`), and pushes a [`TrapFrame`] exactly like the trap path so the rest of
-//! the kernel sees one shape. The Rust handler returns whether the frame may go back with
-//! `sysret` (the fast exit) or needs `iretq`: `sysret` restores RIP from RCX and RFLAGS from
-//! R11, so it only fits when those still hold what SYSCALL put there (not after sigreturn or
-//! for a new thread), and only for a canonical user RIP (Intel CPUs fault in ring 0 otherwise).
+//! Entry swaps to the kernel GS and switches to the running thread's kernel stack (from
+//! `PerCpu::kernel_rsp`). Then one of two paths runs:
+//!
+//! - **Light path**, for the numbers the fast table ([`crate::syscall::fast`]) has a handler
+//!   for: the stub saves only what the Linux ABI says survives a system call and the C ABI
+//!   lets a callee clobber (the six argument registers, RIP in RCX, RFLAGS in R11, the user
+//!   RSP) and calls the handler with the arguments already in the C argument registers
+//!   (R10 moves to RCX). RBX, RBP and R12-R15 are preserved by the handler itself. The
+//!   handler returns the result in RAX and a [`FastStatus`] in RDX: `Done` goes straight
+//!   back with `sysret`; `Work` (a signal, a reschedule, a stop is pending) builds the full
+//!   [`TrapFrame`] from the live registers and runs the return-to-user work on it;
+//!   `Declined` (strace is on, or an argument needs the general path) restores every
+//!   register and takes the full path as if the light one had not been tried.
+//! - **Full path** for everything else: a complete [`TrapFrame`], exactly like the trap
+//!   path's, so signal delivery, `fork`, `clone`, `execve` and `rt_sigreturn` see one shape.
+//!   The Rust handler returns whether the frame may go back with `sysret` (the fast exit) or
+//!   needs `iretq`: `sysret` restores RIP from RCX and RFLAGS from R11, so it only fits when
+//!   those still hold what SYSCALL put there (not after sigreturn or for a new thread), and
+//!   only for a canonical user RIP (Intel CPUs fault in ring 0 otherwise).
+//!
+//! The light path's `sysret` needs no such check: RCX and R11 come back untouched, and RCX
+//! is the address after a `syscall` instruction in a user page, below `USER_TOP`, so it is
+//! canonical.
 
 use super::cpu::{msr, rdmsr, wrmsr};
 use super::gdt::{KERNEL_CS, USER_CS, USER_DS};
@@ -16,15 +33,44 @@ use core::arch::global_asm;
 /// RFLAGS bits cleared on entry: TF, IF, DF, IOPL, NT, AC (so SMAP applies in the kernel).
 const SFMASK_BITS: u64 = 0x100 | 0x200 | 0x400 | 0x3000 | 0x4000 | 0x40000;
 
+/// How a light-path handler ended (returned in RDX, next to the result in RAX).
+#[repr(u64)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FastStatus {
+    /// Ran; nothing to do before returning to ring 3.
+    Done = 0,
+    /// Ran; a signal, reschedule, stop or kill waits: the full return-to-user work runs.
+    Work = 1,
+    /// Did not run: the full path runs the call from the start.
+    Declined = 2,
+}
+
+/// What a light-path handler returns: RAX (the encoded result) and RDX (the status).
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct FastReturn {
+    /// The value for the app's RAX (`encode_result`); ignored when declined.
+    pub rax: u64,
+    /// What the entry stub does next.
+    pub status: FastStatus,
+}
+
+impl FastReturn {
+    /// The handler did not run the call.
+    pub const DECLINED: FastReturn = FastReturn {
+        rax: 0,
+        status: FastStatus::Declined,
+    };
+}
+
+/// A light-path handler: the six system-call arguments, in order, as the C ABI passes them.
+pub type FastHandler = extern "C" fn(u64, u64, u64, u64, u64, u64) -> FastReturn;
+
 global_asm!(
     r#"
-    .section .text.oxv_syscall, "ax", @progbits
-    .p2align 4
-    .global oxv_syscall_entry
-oxv_syscall_entry:
-    swapgs
-    mov gs:[{user_rsp}], rsp
-    mov rsp, gs:[{kernel_rsp}]
+    /* The full TrapFrame of a system call, from the live user registers (RCX = RIP,
+       R11 = RFLAGS, the user RSP in its per-CPU slot). */
+    .macro OXV_SYSCALL_FRAME
     push {user_ss}
     push qword ptr gs:[{user_rsp}]
     push r11                        /* rflags */
@@ -47,9 +93,79 @@ oxv_syscall_entry:
     push r13
     push r14
     push r15
+    .endm
+
+    .section .text.oxv_syscall, "ax", @progbits
+    .p2align 4
+    .global oxv_syscall_entry
+oxv_syscall_entry:
+    swapgs
+    mov gs:[{user_rsp}], rsp
+    mov rsp, gs:[{kernel_rsp}]
+    cmp rax, {fast_len}
+    jae 3f
+    /* The kernel links in the top 2 GiB: the table's address fits a displacement. */
+    cmp qword ptr [rax * 8 + {fast_table}], 0
+    je 3f                           /* no light handler for this number */
+    push rcx
+    push r11
+    push qword ptr gs:[{user_rsp}]  /* the handler may fault and sleep: keep it here */
+    push rax
+    push rdi
+    push rsi
+    push rdx
+    push r8
+    push r9
+    push r10
+    mov rcx, r10                    /* 4th argument: R10 in the syscall ABI, RCX in C */
+    call qword ptr [rax * 8 + {fast_table}]
+    test edx, edx
+    jnz 1f
+    pop r10
+    pop r9
+    pop r8
+    pop rdx
+    pop rsi
+    pop rdi
+    mov r11, [rsp + 16]             /* rflags */
+    mov rcx, [rsp + 24]             /* rip */
+    mov rsp, [rsp + 8]              /* user rsp */
+    swapgs
+    sysretq
+
+1:  cmp edx, {declined}
+    je 2f
+    /* Ran, with return work pending: the full frame, holding the result in RAX. */
+    pop r10
+    pop r9
+    pop r8
+    pop rdx
+    pop rsi
+    pop rdi
+    add rsp, 8                      /* the number */
+    pop qword ptr gs:[{user_rsp}]
+    pop r11
+    pop rcx
+    OXV_SYSCALL_FRAME
+    mov rdi, rsp
+    call oxv_syscall_return_work
+    jmp 5f
+
+2:  /* Declined: every register as SYSCALL left it, then the full path. */
+    pop r10
+    pop r9
+    pop r8
+    pop rdx
+    pop rsi
+    pop rdi
+    pop rax
+    pop qword ptr gs:[{user_rsp}]
+    pop r11
+    pop rcx
+3:  OXV_SYSCALL_FRAME
     mov rdi, rsp
     call oxv_syscall_rust
-    test al, al
+5:  test al, al
     jnz oxv_trap_return             /* slow exit through iretq */
     pop r15
     pop r14
@@ -77,6 +193,9 @@ oxv_syscall_entry:
     user_ss = const USER_DS as u64,
     user_cs = const USER_CS as u64,
     vector = const SYSCALL_VECTOR,
+    fast_len = const crate::syscall::fast::TABLE_LEN,
+    fast_table = sym crate::syscall::fast::TABLE,
+    declined = const FastStatus::Declined as u64,
 );
 
 // SAFETY: the syscall entry stub is defined by the global_asm! above; it is only ever
@@ -85,6 +204,7 @@ unsafe extern "C" {
     fn oxv_syscall_entry();
 }
 
+/// The full path: any system call, on a complete frame.
 #[unsafe(no_mangle)]
 extern "C" fn oxv_syscall_rust(frame: &mut TrapFrame) -> bool {
     // One CPU: straight to the handler (one load and a branch for SMP's sake).
@@ -93,7 +213,23 @@ extern "C" fn oxv_syscall_rust(frame: &mut TrapFrame) -> bool {
     } else {
         crate::syscall::handle(frame);
     }
-    // sysret is only safe for an unchanged, canonical user return context.
+    needs_iret(frame)
+}
+
+/// A light-path call ran and left work for the way back to ring 3 (see the module doc).
+#[unsafe(no_mangle)]
+extern "C" fn oxv_syscall_return_work(frame: &mut TrapFrame) -> bool {
+    let locked = crate::smp::lock();
+    crate::syscall::return_work(frame);
+    if locked {
+        crate::smp::unlock();
+    }
+    needs_iret(frame)
+}
+
+/// Whether `frame` cannot go back with `sysret`: only an unchanged, canonical user return
+/// context can.
+fn needs_iret(frame: &TrapFrame) -> bool {
     !(frame.rcx == frame.rip
         && frame.r11 == frame.rflags
         && frame.rip < 0x0000_7fff_ffff_f000

@@ -325,3 +325,57 @@ fn madv_remove_punches_a_hole_in_the_file() {
     cache.evict_all(&mut m.frames);
     assert_eq!(m.frames.free_frames(), 64);
 }
+
+#[test]
+fn unmapping_an_object_beyond_an_offset_leaves_the_rest_and_other_objects() {
+    let (mut m, mut a) = setup(64);
+    let cache = page_cache(4);
+    let other = page_cache(4);
+    let file = FakeFile::open(&cache, true);
+    // A shared view at offset 0, a private one at offset PG (one page written privately),
+    // and a shared view of another file.
+    let x = map_file(&mut a, &mut m, file.clone(), 4 * PG, RW, MAP_SHARED).unwrap();
+    let y = a
+        .mmap(
+            MmapArgs::file(0, 3 * PG, RW, MAP_PRIVATE, file, PG),
+            &mut m.platform(),
+        )
+        .unwrap();
+    let z = map_file(
+        &mut a,
+        &mut m,
+        FakeFile::open(&other, true),
+        4 * PG,
+        RW,
+        MAP_SHARED,
+    )
+    .unwrap();
+    for i in 0..4 {
+        touch(&mut a, &mut m, x + i * PG, Access::Write).unwrap();
+        touch(&mut a, &mut m, z + i * PG, Access::Read).unwrap();
+    }
+    for i in 0..3 {
+        touch(&mut a, &mut m, y + i * PG, Access::Read).unwrap();
+    }
+    touch(&mut a, &mut m, y + 2 * PG, Access::Write).unwrap();
+    let resident = a.resident_pages();
+    // The object shrank to 2 pages.
+    a.unmap_object_beyond(cache.object_id(), 2 * PG, &mut m.platform());
+    assert!(pte(&a, x + PG).is_some() && pte(&a, y).is_some());
+    assert!(pte(&a, x + 2 * PG).is_none() && pte(&a, x + 3 * PG).is_none());
+    assert!(
+        pte(&a, y + PG).is_none() && pte(&a, y + 2 * PG).is_none(),
+        "private copies past the end go too"
+    );
+    assert!(
+        (0..4).all(|i| pte(&a, z + i * PG).is_some()),
+        "another object"
+    );
+    assert_eq!(a.resident_pages(), resident - 4);
+    assert!(a.find_vma(x + 3 * PG).is_some(), "the mappings stay");
+    check_invariants(&a, &m, 2); // the cache's pages 2 and 3, mapped nowhere now
+    a.teardown(&mut m.platform());
+    cache.evict_all(&mut m.frames);
+    other.evict_all(&mut m.frames);
+    assert_eq!(m.frames.free_frames(), 64);
+}

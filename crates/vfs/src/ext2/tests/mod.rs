@@ -4,6 +4,7 @@
 
 mod errors;
 mod model;
+mod pages;
 mod read;
 mod write;
 
