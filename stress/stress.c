@@ -1,8 +1,8 @@
 // stress: millions of random system calls with random arguments, to show that no sequence of
 // calls an app can make brings the kernel down or corrupts the app's own memory.
 //
-// Build:  gcc -static -O2 -o stress stress.c        (or musl-gcc -static)
-// Run:    ./stress [-s SEED] [-n CALLS] [-t SECONDS] [-v]
+// Build:  gcc -static -O2 -pthread -o stress stress.c        (or musl-gcc -static)
+// Run:    ./stress [-s SEED] [-n CALLS] [-t SECONDS] [-p PROCESSES] [-T THREADS] [-v]
 //         cargo oxv run --mem 512M --timeout 600 -- ./stress -s SEED -n CALLS
 //
 // Each call is drawn from a table of system calls (most of Linux's, including every one oxv
@@ -16,17 +16,25 @@
 //
 // Invariants checked: every result is a value or a Linux errno (a kernel-internal code such
 // as -ERESTARTSYS leaking out is counted as "bad"); a canary region the app never passes to
-// the kernel keeps its checksum (verified every 4096 calls and at the end). The program is
-// single-threaded: oxv has no threads yet.
+// the kernel keeps its checksum (verified every 4096 calls and at the end).
+//
+// -T N runs N threads in one process: they share the fds, the arena, the playground and the
+// read-only page, each draws from its own random stream (derived from the seed) and keeps
+// its own canaries (a mapping and a region of its own stack), and the random memory calls
+// still only remap the playground, so no thread's stack, TLS or canary can be unmapped or
+// reprotected by another's random call. -p and -T combine (N processes of M threads).
 //
 // Output (stdout): the seed first, then one summary line and an errno histogram:
 //   stress: seed=S calls=N ok=A err=B bad=0 canary=ok seconds=T
+// (with -T, a line per thread first, and the summary line says threads=N: see README.md)
 //   stress: errors EFAULT=.. EINVAL=.. ...
 // Exit status 0 when every invariant held, 1 otherwise.
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,7 +56,7 @@
 
 // ---- randomness (xorshift64*; the seed makes a run reproducible) ----------------------
 
-static uint64_t rng_state;
+static __thread uint64_t rng_state;  // each thread its own stream
 static int in_oxv;  // running on oxv (uname release ends in -oxv), not on a Linux host
 static int chrooted;  // confined to its directory (root on a host)
 
@@ -59,6 +67,14 @@ static uint64_t rnd(void) {
     return rng_state * 0x2545f4914f6cdd1dull;
 }
 
+// splitmix64: spreads a seed and a thread number into an unrelated starting state.
+static uint64_t mix(uint64_t x) {
+    x += 0x9e3779b97f4a7c15ull;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+    return x ^ (x >> 31);
+}
+
 static uint64_t below(uint64_t n) { return n ? rnd() % n : 0; }
 static int one_in(uint64_t n) { return below(n) == 0; }
 
@@ -67,16 +83,59 @@ static int one_in(uint64_t n) { return below(n) == 0; }
 static unsigned char *arena;      // read-write scratch the kernel may write anywhere in
 static unsigned char *play;       // 16 MiB the memory calls may remap, protect, unmap
 static unsigned char *ro_page;    // a read-only page
-static unsigned char *canary;     // never passed to the kernel: must never change
-static unsigned char canary_bss[64 << 10];
-static uint64_t canary_sum;
+static unsigned char canary_bss[64 << 10];  // shared by the threads, never written
 static uint64_t initial_brk;
+
+#define MAX_THREADS 16
+#define STACK_CANARY_SIZE (16u << 10)
+#define OWN_SIZE (64u << 10)
+
+// One thread of random calls: its canaries (never passed to the kernel: they must never
+// change), the mappings its calls created, and its figures.
+struct worker {
+    int index;
+    uint64_t seed;
+    pid_t tid;
+    unsigned char *canary;        // CANARY_SIZE bytes of its own mapping
+    unsigned char *stack_canary;  // STACK_CANARY_SIZE bytes of its own stack
+    uint64_t canary_sum;
+    struct { uint64_t addr, len; } mapped[64];
+    unsigned mapped_next;
+    uint64_t done, n_ok, n_err, n_bad, errs[4096];
+    int canary_ok;
+    double secs;
+    // Where it builds the structures it passes (iovecs, sigactions, rlimits, pollfds), with
+    // threads: in the shared arena, another thread's call could rewrite them between their
+    // checks and the call (a handler address for an ignored signal, an iovec base pointing
+    // at a stack a get_robust_list or arch_prctl(ARCH_GET_FS) wrote into the arena).
+    unsigned char own[OWN_SIZE] __attribute__((aligned(64)));
+    // The only place rseq(2) may register: its rseq_cs stays 0, so the kernel never aborts
+    // into a random critical section (a registration on arena bytes is a legitimate SIGSEGV
+    // at the next preemption, when the libc has not registered first: musl).
+    unsigned char rseq_area[64] __attribute__((aligned(32)));
+};
+static struct worker workers[MAX_THREADS];
+static __thread struct worker *me;
+static int n_threads = 1;
+static atomic_int go, finished;
+
+// Room for a structure (at most 256 bytes) at `off` of the arena (one thread), or of the
+// thread's own buffer (several threads: see `own`), keeping the offset's alignment.
+static unsigned char *struct_at(uint64_t off) {
+    if (n_threads <= 1) return arena + off;
+    return me->own + off % (OWN_SIZE / 2);
+}
+
+static uint64_t sum_bytes(uint64_t h, const unsigned char *p, size_t n) {
+    for (size_t i = 0; i < n; i += 8) h = (h ^ *(const uint64_t *)(p + i)) * 0x100000001b3ull;
+    return h;
+}
 
 static uint64_t checksum(void) {
     uint64_t h = 0xcbf29ce484222325ull;
-    for (size_t i = 0; i < CANARY_SIZE; i += 8) h = (h ^ *(uint64_t *)(canary + i)) * 0x100000001b3ull;
-    for (size_t i = 0; i < sizeof canary_bss; i += 8) h = (h ^ *(uint64_t *)(canary_bss + i)) * 0x100000001b3ull;
-    return h;
+    h = sum_bytes(h, me->canary, CANARY_SIZE);
+    h = sum_bytes(h, canary_bss, sizeof canary_bss);
+    return sum_bytes(h, me->stack_canary, STACK_CANARY_SIZE);
 }
 
 // Random bytes for the arena, never '/', so a random "path" stays in the current directory.
@@ -227,7 +286,7 @@ static uint64_t mem_len(void) {
 // An iovec array in the arena, its entries pointing anywhere `any_ptr` does.
 static uint64_t iovec_ptr(void) {
     if (one_in(4)) return any_ptr();
-    uint64_t *iov = (uint64_t *)(arena + below(ARENA_SIZE / 16 - 64) * 16);
+    uint64_t *iov = (uint64_t *)struct_at(below(ARENA_SIZE / 16 - 64) * 16);
     for (int i = 0; i < 16; i++) {
         iov[2 * i] = any_ptr();
         iov[2 * i + 1] = len_arg() & (one_in(2) ? 0xfff : ~0ull);
@@ -375,7 +434,7 @@ static void special_args(long nr, uint64_t a[6]) {
     case SYS_rt_sigaction: {
         int sig = (int)below(66);
         a[0] = (uint64_t)(int64_t)sig;
-        uint64_t *act = (uint64_t *)(arena + below(ARENA_SIZE / 32 - 1) * 32);
+        uint64_t *act = (uint64_t *)struct_at(below(ARENA_SIZE / 32 - 1) * 32);
         act[0] = sent_signal(sig) ? below(2) : (one_in(2) ? below(2) : rnd());
         if (kept_ignored(sig)) act[0] = 1;  // SIG_IGN: their default action ends the process
         act[1] = rnd() & ~0x08000000ull;  // no SA_ONSTACK handler jumps onto a random stack
@@ -392,10 +451,13 @@ static void special_args(long nr, uint64_t a[6]) {
         static const int harmless[] = {0, SIGCHLD, SIGURG, SIGWINCH, SIGCONT};
         int self = (int)syscall(SYS_getpid);
         int pid = one_in(2) ? self : 0x3ffffff0 + (int)below(8);
+        // With threads, tkill/tgkill also aim at a sibling (or the waiting main thread).
+        int tid = pid;
+        if (n_threads > 1 && pid == self && one_in(2)) tid = workers[below(n_threads)].tid;
         int sig = harmless[below(5)];
         if (one_in(8)) sig = 65 + (int)below(100);  // invalid
-        if (nr == SYS_tgkill) { a[0] = pid; a[1] = pid; a[2] = sig; }
-        else { a[0] = pid; a[1] = sig; }
+        if (nr == SYS_tgkill) { a[0] = pid; a[1] = tid; a[2] = sig; }
+        else { a[0] = nr == SYS_tkill ? tid : pid; a[1] = sig; }
         break;
     }
     case SYS_fcntl: {
@@ -446,7 +508,7 @@ static void special_args(long nr, uint64_t a[6]) {
         // Not STACK or AS either: a stack that cannot grow any more is a legitimate SIGSEGV.
         static const int res[] = {RLIMIT_FSIZE, RLIMIT_DATA, RLIMIT_CORE, RLIMIT_NOFILE,
                                   RLIMIT_MEMLOCK, RLIMIT_NPROC, RLIMIT_MSGQUEUE, 16, -1};
-        uint64_t *lim = (uint64_t *)(arena + below(ARENA_SIZE / 16 - 1) * 16);
+        uint64_t *lim = (uint64_t *)struct_at(below(ARENA_SIZE / 16 - 1) * 16);
         lim[0] = one_in(2) ? (uint64_t)-1 : rnd() >> below(64);
         lim[1] = one_in(2) ? (uint64_t)-1 : rnd() >> below(64);
         int r = res[below(9)];
@@ -501,7 +563,7 @@ static void special_args(long nr, uint64_t a[6]) {
         break;
     }
     case SYS_ppoll: {
-        uint32_t *fds = (uint32_t *)(arena + below(ARENA_SIZE / 8 - 64) * 8);
+        uint32_t *fds = (uint32_t *)struct_at(below(ARENA_SIZE / 8 - 64) * 8);
         for (int i = 0; i < 16; i++) {
             fds[2 * i] = (uint32_t)fd_arg(1);
             fds[2 * i + 1] = (uint32_t)rnd() & 0xffff;
@@ -513,6 +575,16 @@ static void special_args(long nr, uint64_t a[6]) {
         a[4] = one_in(4) ? len_arg() : 8;
         break;
     }
+    case SYS_rseq:
+        // (No new random draws: the sequence of calls stays that of earlier versions.)
+        if (a[3] & 1) {
+            a[0] = (uint64_t)me->rseq_area;
+            if (a[3] & 2) a[1] = 32;
+            a[2] &= 1;  // register, or RSEQ_FLAG_UNREGISTER
+        } else {
+            a[2] = 1;  // unregistering what is not registered: EINVAL
+        }
+        break;
 #ifdef SYS_close_range
     case SYS_close_range:
         a[0] = 3 + below(40);
@@ -557,9 +629,6 @@ static long undefined_nr(void) {
 
 // ---- bookkeeping ----------------------------------------------------------------------
 
-static uint64_t n_ok, n_err, n_bad, errs[4096];
-static struct { uint64_t addr, len; } mapped[64];
-static unsigned mapped_next;
 static const char *home = ".";
 
 static void reset_files(void) {
@@ -592,22 +661,24 @@ static double now_s(void) {
     return (double)t.tv_sec + t.tv_nsec / 1e9;
 }
 
-static int run(uint64_t seed, uint64_t total, double limit, uint64_t verbose_from);
+static int run(uint64_t seed, uint64_t total, double limit, uint64_t verbose_from, int threads);
 
 int main(int argc, char **argv) {
     uint64_t seed = 0, total = 1000000;
     double limit = 0;
     uint64_t verbose_from = UINT64_MAX;
-    int procs = 1;
+    int procs = 1, threads = 1;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "-s") && i + 1 < argc) seed = strtoull(argv[++i], 0, 0);
         else if (!strcmp(argv[i], "-n") && i + 1 < argc) total = strtoull(argv[++i], 0, 0);
         else if (!strcmp(argv[i], "-t") && i + 1 < argc) limit = strtod(argv[++i], 0);
         else if (!strcmp(argv[i], "-p") && i + 1 < argc) procs = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "-T") && i + 1 < argc) threads = atoi(argv[++i]);
         else if (!strcmp(argv[i], "-v")) verbose_from = 0;
         else if (!strcmp(argv[i], "-V") && i + 1 < argc) verbose_from = strtoull(argv[++i], 0, 0);
         else {
-            out("usage: stress [-s SEED] [-n CALLS] [-t SECONDS] [-p PROCESSES] [-v | -V FROM]\n");
+            out("usage: stress [-s SEED] [-n CALLS] [-t SECONDS] [-p PROCESSES] [-T THREADS]\n"
+                "              [-v | -V FROM]\n");
             return 2;
         }
     }
@@ -615,13 +686,15 @@ int main(int argc, char **argv) {
     // -p N: N processes at once (each its own seed, seed+k, and directory), so that on
     // several vCPUs the kernel takes calls from several CPUs concurrently. The parent only
     // waits: it makes no random calls of its own (a random wait4 could reap a child).
-    if (procs <= 1) return run(seed, total, limit, verbose_from);
+    if (threads < 1) threads = 1;
+    if (threads > MAX_THREADS) threads = MAX_THREADS;
+    if (procs <= 1) return run(seed, total, limit, verbose_from, threads);
     if (procs > 64) procs = 64;
     pid_t kids[64];
     int n_kids = 0, failed = 0;
     for (int k = 0; k < procs; k++) {
         pid_t pid = fork();
-        if (pid == 0) return run(seed + (uint64_t)k, total, limit, verbose_from);
+        if (pid == 0) return run(seed + (uint64_t)k, total, limit, verbose_from, threads);
         if (pid > 0) kids[n_kids++] = pid;
         else failed++;
     }
@@ -635,33 +708,157 @@ int main(int argc, char **argv) {
     return failed ? 1 : 0;
 }
 
-static int run(uint64_t seed, uint64_t total, double limit, uint64_t verbose_from) {
+struct plan {
+    uint64_t total;
+    double limit;
+    uint64_t verbose_from;
+};
+static struct plan plan;
+
+// The random calls of one thread (or of the process, without -T): `me` is set.
+static void call_loop(void) {
+    // Part of this thread's own stack that no call is ever given: a random call that wrote
+    // into another thread's stack (or the kernel switching stacks wrongly) would show here.
+    unsigned char stack_canary[STACK_CANARY_SIZE] __attribute__((aligned(8)));
+    for (size_t i = 0; i < sizeof stack_canary; i++)
+        stack_canary[i] = (unsigned char)(i * 29 + (unsigned)me->index * 7 + 1);
+    me->stack_canary = stack_canary;
+    me->canary_sum = checksum();
+    char line[512];
+    const char *who = "";
+    char who_buf[16];
+    if (n_threads > 1) {
+        snprintf(who_buf, sizeof who_buf, "T%d ", me->index);
+        who = who_buf;
+    }
+    double start = now_s();
+    uint64_t done = 0;
+    for (; done < plan.total; done++) {
+        if ((done & 4095) == 0 && done) {
+            if (checksum() != me->canary_sum) break;
+            reset_files();
+            refill_arena();
+            if (plan.limit > 0 && now_s() - start > plan.limit) break;
+            if ((done & ((1 << 17) - 1)) == 0) {
+                // (Not libc's setrlimit: musl's signals every thread to apply it.)
+                struct rlimit unlimited = {RLIM_INFINITY, RLIM_INFINITY};
+                syscall(SYS_setrlimit, RLIMIT_FSIZE, &unlimited);
+                snprintf(line, sizeof line, "stress: %s%llu calls\n", who, (unsigned long long)done);
+                if (write(2, line, strlen(line)) < 0) { /* stderr gone: keep going */ }
+            }
+        }
+        const struct call *c = &calls[below(NCALLS)];
+        long nr = c->nr < 0 ? undefined_nr() : c->nr;
+        uint64_t a[6] = {0};
+        if (c->args[0] == '*') {
+            for (int i = 0; i < 6; i++) a[i] = rnd();
+        } else {
+            for (int i = 0; c->args[i] && i < 6; i++) a[i] = arg_of(c->args[i]);
+            for (int i = (int)strlen(c->args); i < 6; i++) a[i] = one_in(4) ? rnd() : 0;
+        }
+        special_args(nr, a);
+        if (done >= plan.verbose_from) {
+            snprintf(line, sizeof line, "%s%llu: %ld(%#llx, %#llx, %#llx, %#llx, %#llx, %#llx)\n",
+                     who, (unsigned long long)done, nr, (unsigned long long)a[0],
+                     (unsigned long long)a[1], (unsigned long long)a[2], (unsigned long long)a[3],
+                     (unsigned long long)a[4], (unsigned long long)a[5]);
+            if (write(2, line, strlen(line)) < 0) { /* ignore */ }
+        }
+        long r;
+        __asm__ volatile(
+            "mov %5, %%r10\n\tmov %6, %%r8\n\tmov %7, %%r9\n\tsyscall"
+            : "=a"(r)
+            : "a"(nr), "D"(a[0]), "S"(a[1]), "d"(a[2]), "r"(a[3]), "r"(a[4]), "r"(a[5])
+            : "rcx", "r11", "r10", "r8", "r9", "memory");
+        if (r < 0 && r > -4096) {
+            me->n_err++;
+            me->errs[-r]++;
+            if (-r > 133) me->n_bad++;  // not a Linux errno: a kernel-internal code leaked out
+        } else {
+            me->n_ok++;
+            if (nr == SYS_mmap || nr == SYS_mremap) {
+                // Keep the mappings the calls create bounded: unmap the oldest of 64 (exactly
+                // what was created: its neighbours may be ours, or another thread's).
+                uint64_t m = (uint64_t)r, len = nr == SYS_mmap ? a[1] : a[2];
+                int inside = m >= (uint64_t)play && m < (uint64_t)play + PLAY_SIZE;
+                if (!inside && len) {
+                    unsigned k = me->mapped_next;
+                    if (me->mapped[k].addr) syscall(SYS_munmap, me->mapped[k].addr, me->mapped[k].len);
+                    me->mapped[k].addr = m;
+                    me->mapped[k].len = (len + PAGE - 1) & ~(PAGE - 1);
+                    me->mapped_next = (k + 1) % 64;
+                }
+            }
+        }
+    }
+    me->secs = now_s() - start;
+    me->done = done;
+    me->canary_ok = checksum() == me->canary_sum;
+}
+
+static void *thread_main(void *arg) {
+    me = arg;
+    rng_state = me->seed ? me->seed : 1;
+    me->tid = (pid_t)syscall(SYS_gettid);
+    // Start together, once every thread (stack, TLS, canaries) exists: no mapping of ours
+    // is created while random calls run, so none can land in a hole of the playground.
+    while (!atomic_load(&go)) sched_yield();
+    call_loop();
+    atomic_fetch_add(&finished, 1);
+    // Return, so the thread exits with whatever clear_child_tid and robust list its random
+    // calls left (nobody joins it: the kernel must cope with a random clear_child_tid).
+    return 0;
+}
+
+static void report(const char *prefix, uint64_t seed, struct worker *w) {
+    char line[512];
+    snprintf(line, sizeof line,
+             "stress: %sseed=%llu calls=%llu ok=%llu err=%llu bad=%llu canary=%s seconds=%.1f\n",
+             prefix, (unsigned long long)seed, (unsigned long long)w->done,
+             (unsigned long long)w->n_ok, (unsigned long long)w->n_err,
+             (unsigned long long)w->n_bad, w->canary_ok ? "ok" : "CORRUPTED", w->secs);
+    out(line);
+}
+
+static int run(uint64_t seed, uint64_t total, double limit, uint64_t verbose_from, int threads) {
     rng_state = seed ? seed : 1;
+    n_threads = threads;
+    plan = (struct plan){total, limit, verbose_from};
     {
         char uts[6 * 65];
         in_oxv = syscall(SYS_uname, uts) == 0 && strstr(uts + 2 * 65, "oxv") != 0;
     }
     char line[512];
-    snprintf(line, sizeof line, "stress: seed=%llu calls=%llu\n", (unsigned long long)seed,
-             (unsigned long long)total);
+    if (threads > 1)
+        snprintf(line, sizeof line, "stress: seed=%llu calls=%llu threads=%d\n",
+                 (unsigned long long)seed, (unsigned long long)total, threads);
+    else
+        snprintf(line, sizeof line, "stress: seed=%llu calls=%llu\n", (unsigned long long)seed,
+                 (unsigned long long)total);
     out(line);
 
-    // Memory: arena + guard page, playground, a read-only page, the canary.
+    // Memory: arena + guard page, playground, a read-only page, a canary per thread.
     arena = mmap(0, ARENA_SIZE + PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     play = mmap(0, PLAY_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     ro_page = mmap(0, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    canary = mmap(0, CANARY_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (arena == MAP_FAILED || play == MAP_FAILED || ro_page == MAP_FAILED || canary == MAP_FAILED) {
+    for (int k = 0; k < threads; k++) {
+        struct worker *w = &workers[k];
+        w->index = k;
+        // Not mix(seed + k): with -p, the process of seed + 1 would replay thread 1.
+        w->seed = threads > 1 ? mix(mix(seed) + (uint64_t)k) : seed;
+        w->canary = mmap(0, CANARY_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (w->canary == MAP_FAILED) arena = MAP_FAILED;
+        else
+            for (size_t i = 0; i < CANARY_SIZE; i++) w->canary[i] = (unsigned char)(i * 131 + 7 + k);
+    }
+    if (arena == MAP_FAILED || play == MAP_FAILED || ro_page == MAP_FAILED) {
         out("stress: cannot map memory\n");
         return 1;
     }
     mprotect(arena + ARENA_SIZE, PAGE, PROT_NONE);
     memcpy(ro_page, "a\0/dev/null\0", 12);
     mprotect(ro_page, PAGE, PROT_READ);
-    for (size_t i = 0; i < CANARY_SIZE; i++) canary[i] = (unsigned char)(i * 131 + 7);
     for (size_t i = 0; i < sizeof canary_bss; i++) canary_bss[i] = (unsigned char)(i * 17 + 3);
-    canary_sum = checksum();
-    initial_brk = (uint64_t)syscall(SYS_brk, 0);
     refill_arena();
     memset(long_name, 'n', sizeof long_name - 1);
     for (size_t i = 0; i < sizeof long_path - 1; i++) long_path[i] = (i % 2) ? '/' : 'd';
@@ -711,86 +908,79 @@ static int run(uint64_t seed, uint64_t total, double limit, uint64_t verbose_fro
     symlink("loop", "loop");
     reset_files();
 
-    double start = now_s();
-    uint64_t done = 0;
-    for (; done < total; done++) {
-        if ((done & 4095) == 0 && done) {
-            if (checksum() != canary_sum) break;
-            reset_files();
-            refill_arena();
-            if (limit > 0 && now_s() - start > limit) break;
-            if ((done & ((1 << 17) - 1)) == 0) {
-                setrlimit(RLIMIT_FSIZE, &(struct rlimit){RLIM_INFINITY, RLIM_INFINITY});
-                snprintf(line, sizeof line, "stress: %llu calls\n", (unsigned long long)done);
-                if (write(2, line, strlen(line)) < 0) { /* stderr gone: keep going */ }
-            }
+    struct worker total_w = {0};
+    if (threads <= 1) {
+        me = &workers[0];
+        initial_brk = (uint64_t)syscall(SYS_brk, 0);
+        call_loop();
+        total_w = workers[0];
+    } else {
+        me = 0;  // the main thread only waits
+        for (int k = 0; k < threads; k++) {
+            snprintf(line, sizeof line, "stress: thread=%d seed=%llu\n", k,
+                     (unsigned long long)workers[k].seed);
+            out(line);
         }
-        const struct call *c = &calls[below(NCALLS)];
-        long nr = c->nr < 0 ? undefined_nr() : c->nr;
-        uint64_t a[6] = {0};
-        if (c->args[0] == '*') {
-            for (int i = 0; i < 6; i++) a[i] = rnd();
-        } else {
-            for (int i = 0; c->args[i] && i < 6; i++) a[i] = arg_of(c->args[i]);
-            for (int i = (int)strlen(c->args); i < 6; i++) a[i] = one_in(4) ? rnd() : 0;
+        pthread_attr_t attr;
+        pthread_attr_init(&attr);
+        pthread_attr_setstacksize(&attr, 1u << 20);
+        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+        int started = 0;
+        for (int k = 0; k < threads; k++) {
+            pthread_t t;
+            if (pthread_create(&t, &attr, thread_main, &workers[k]) == 0) started++;
         }
-        special_args(nr, a);
-        if (done >= verbose_from) {
-            snprintf(line, sizeof line, "%llu: %ld(%#llx, %#llx, %#llx, %#llx, %#llx, %#llx)\n",
-                     (unsigned long long)done, nr, (unsigned long long)a[0],
-                     (unsigned long long)a[1], (unsigned long long)a[2], (unsigned long long)a[3],
-                     (unsigned long long)a[4], (unsigned long long)a[5]);
-            if (write(2, line, strlen(line)) < 0) { /* ignore */ }
+        if (started != threads) {
+            out("stress: cannot create its threads\n");
+            return 1;
         }
-        long r;
-        __asm__ volatile(
-            "mov %5, %%r10\n\tmov %6, %%r8\n\tmov %7, %%r9\n\tsyscall"
-            : "=a"(r)
-            : "a"(nr), "D"(a[0]), "S"(a[1]), "d"(a[2]), "r"(a[3]), "r"(a[4]), "r"(a[5])
-            : "rcx", "r11", "r10", "r8", "r9", "memory");
-        if (r < 0 && r > -4096) {
-            n_err++;
-            errs[-r]++;
-            if (-r > 133) n_bad++;  // not a Linux errno: a kernel-internal code leaked out
-        } else {
-            n_ok++;
-            if (nr == SYS_mmap || nr == SYS_mremap) {
-                // Keep the mappings the calls create bounded: unmap the oldest of 64 (exactly
-                // what was created: its neighbours may be ours).
-                uint64_t m = (uint64_t)r, len = nr == SYS_mmap ? a[1] : a[2];
-                int inside = m >= (uint64_t)play && m < (uint64_t)play + PLAY_SIZE;
-                if (!inside && len) {
-                    if (mapped[mapped_next].addr)
-                        syscall(SYS_munmap, mapped[mapped_next].addr, mapped[mapped_next].len);
-                    mapped[mapped_next].addr = m;
-                    mapped[mapped_next].len = (len + PAGE - 1) & ~(PAGE - 1);
-                    mapped_next = (mapped_next + 1) % 64;
-                }
-            }
+        // Every thread's TLS and bookkeeping is allocated: the break may move from here on.
+        initial_brk = (uint64_t)syscall(SYS_brk, 0);
+        while (1) {
+            int ready = 1;
+            for (int k = 0; k < threads; k++) ready &= workers[k].tid != 0;
+            if (ready) break;
+            sched_yield();
         }
+        atomic_store(&go, 1);
+        while (atomic_load(&finished) < threads) {
+            struct timespec ten_ms = {0, 10000000};
+            nanosleep(&ten_ms, 0);
+        }
+        total_w.canary_ok = 1;
+        for (int k = 0; k < threads; k++) {
+            struct worker *w = &workers[k];
+            snprintf(line, sizeof line, "thread=%d ", k);
+            report(line, w->seed, w);
+            total_w.done += w->done;
+            total_w.n_ok += w->n_ok;
+            total_w.n_err += w->n_err;
+            total_w.n_bad += w->n_bad;
+            total_w.canary_ok &= w->canary_ok;
+            if (w->secs > total_w.secs) total_w.secs = w->secs;
+            for (int e = 0; e < 4096; e++) total_w.errs[e] += w->errs[e];
+        }
+        // The shared bss canary once more, from the main thread.
+        for (size_t i = 0; i < sizeof canary_bss; i++)
+            if (canary_bss[i] != (unsigned char)(i * 17 + 3)) total_w.canary_ok = 0;
     }
-    double secs = now_s() - start;
     struct rlimit unlimited = {RLIM_INFINITY, RLIM_INFINITY};
-    setrlimit(RLIMIT_FSIZE, &unlimited);
-    int canary_ok = checksum() == canary_sum;
-    snprintf(line, sizeof line,
-             "stress: seed=%llu calls=%llu ok=%llu err=%llu bad=%llu canary=%s seconds=%.1f\n",
-             (unsigned long long)seed, (unsigned long long)done, (unsigned long long)n_ok,
-             (unsigned long long)n_err, (unsigned long long)n_bad, canary_ok ? "ok" : "CORRUPTED",
-             secs);
-    out(line);
+    syscall(SYS_setrlimit, RLIMIT_FSIZE, &unlimited);
+    if (threads > 1) snprintf(line, sizeof line, "threads=%d ", threads);
+    else line[0] = 0;
+    report(line, seed, &total_w);
     out("stress: errors");
     for (int e = 1; e < 4096; e++) {
-        if (!errs[e]) continue;
+        if (!total_w.errs[e]) continue;
 #ifdef __GLIBC__
         const char *name = strerrorname_np(e);
 #else
         const char *name = 0;
 #endif
-        if (name) snprintf(line, sizeof line, " %s=%llu", name, (unsigned long long)errs[e]);
-        else snprintf(line, sizeof line, " %d=%llu", e, (unsigned long long)errs[e]);
+        if (name) snprintf(line, sizeof line, " %s=%llu", name, (unsigned long long)total_w.errs[e]);
+        else snprintf(line, sizeof line, " %d=%llu", e, (unsigned long long)total_w.errs[e]);
         out(line);
     }
     out("\n");
-    return canary_ok && n_bad == 0 ? 0 : 1;
+    return total_w.canary_ok && total_w.n_bad == 0 ? 0 : 1;
 }

@@ -51,7 +51,7 @@ const RED_ZONE: u64 = 128;
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum Restart {
     /// Restarted unless a handler without `SA_RESTART` runs (read, write, futex wait).
-    UnlessHandlerWithoutRestart,
+    UnlessHandlerWithoutSaRestartFlag,
     /// Restarted only when no handler runs (poll, ppoll).
     UnlessHandler,
     /// Restarted even after a handler without `SA_RESTART` (Linux's `-ERESTARTNOINTR`: the
@@ -333,7 +333,7 @@ fn return_to_user_slow(p: &Process, frame: &mut TrapFrame, restart: Option<(u64,
                 if let Some((_, how)) = restart {
                     let restart = match how {
                         Restart::Always => true,
-                        Restart::UnlessHandlerWithoutRestart => act.flags & sa::RESTART != 0,
+                        Restart::UnlessHandlerWithoutSaRestartFlag => act.flags & sa::RESTART != 0,
                         Restart::UnlessHandler => false,
                     };
                     if restart {

@@ -93,6 +93,24 @@ fn fd_table(world: &World, before: &FdSnapshot, effect: &Effect) -> Result<(), S
             }
         }
         FdEffect::Closed(fd) => expected.retain(|&f| f != fd),
+        FdEffect::Pair => {
+            for _ in 0..2 {
+                expected.sort_unstable();
+                let fd = FdSnapshot {
+                    fds: expected.clone(),
+                }
+                .lowest_free_from(0);
+                if world.proc.strict && fd as u64 >= nofile {
+                    return Err(format!(
+                        "new fd {fd} at or above RLIMIT_NOFILE {nofile} (pipe)"
+                    ));
+                }
+                expected.push(fd);
+            }
+        }
+        FdEffect::ClosedRange { first, last } => {
+            expected.retain(|&f| !(first..=last).contains(&(f as u32)));
+        }
     }
     expected.sort_unstable();
     if after != expected {

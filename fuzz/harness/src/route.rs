@@ -16,7 +16,8 @@ use oxv_sched::syscalls as sched;
 use oxv_vfs::device::memory::ZERO_DEVICE;
 use oxv_vfs::fake::FakeBlocker;
 use oxv_vfs::syscalls as fs;
-use oxv_vfs::{FdTable, FileKind, FsContext};
+use oxv_vfs::{Blocker, FdTable, FileKind, FsContext};
+use std::sync::Arc;
 
 /// What a routed call did to the fd table, for the fd-table check.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -32,6 +33,15 @@ pub enum FdEffect {
     Installed(i32),
     /// A fd was closed.
     Closed(i32),
+    /// Two new fds were allocated (pipe, pipe2): the two lowest free ones.
+    Pair,
+    /// Every fd in `first..=last` was closed (close_range without `CLOSE_RANGE_CLOEXEC`).
+    ClosedRange {
+        /// The first fd of the range.
+        first: u32,
+        /// The last fd of the range.
+        last: u32,
+    },
 }
 
 /// The outcome of one operation, for the checks.
@@ -156,9 +166,15 @@ fn syscall(world: &mut World, nr: u64, regs: [u64; 6], report: &mut Report) -> E
 fn fd_effect(call: &Syscall) -> FdEffect {
     use Syscall as S;
     match *call {
-        S::Open { .. } | S::Openat { .. } | S::Creat { .. } | S::Dup { .. } => {
-            FdEffect::Allocated { min: 0 }
-        }
+        S::Open { .. }
+        | S::Openat { .. }
+        | S::Openat2 { .. }
+        | S::Creat { .. }
+        | S::Dup { .. }
+        | S::InotifyInit
+        | S::InotifyInit1 { .. }
+        | S::Eventfd { .. }
+        | S::Eventfd2 { .. } => FdEffect::Allocated { min: 0 },
         S::Fcntl { cmd, arg, .. } if cmd == linux::F_DUPFD || cmd == linux::F_DUPFD_CLOEXEC => {
             FdEffect::Allocated {
                 min: (arg as u32 as i32).max(0),
@@ -166,6 +182,10 @@ fn fd_effect(call: &Syscall) -> FdEffect {
         }
         S::Dup2 { newfd, .. } | S::Dup3 { newfd, .. } => FdEffect::Installed(newfd),
         S::Close { fd } => FdEffect::Closed(fd),
+        S::Pipe { .. } | S::Pipe2 { .. } => FdEffect::Pair,
+        S::CloseRange { first, last, flags } if flags & fs::dup::CLOSE_RANGE_CLOEXEC == 0 => {
+            FdEffect::ClosedRange { first, last }
+        }
         _ => FdEffect::None,
     }
 }
@@ -346,6 +366,11 @@ fn ppoll(
     r
 }
 
+/// The blocker as the handlers that keep it take it (a clone shares the fake's state).
+fn shared(blocker: &FakeBlocker) -> Arc<dyn Blocker> {
+    Arc::new(blocker.clone())
+}
+
 /// The file calls (oxv-vfs), with the arms of the kernel's dispatch.
 #[allow(clippy::too_many_lines)]
 fn route_files(
@@ -404,6 +429,12 @@ fn route_files(
             flags,
             mode,
         } => fs::open::openat(cx, files, mem, dirfd, pathname, flags, mode),
+        S::Openat2 {
+            dirfd,
+            pathname,
+            how,
+            size,
+        } => fs::openat2::openat2(cx, files, mem, dirfd, pathname, how, size),
         S::Creat { pathname, mode } => fs::open::creat(cx, files, mem, pathname, mode),
         S::Close { fd } => fs::open::close(files, fd),
         S::Lseek { fd, offset, whence } => fs::lseek::lseek(files, fd, offset, whence),
@@ -505,6 +536,139 @@ fn route_files(
             linkpath,
         } => fs::link::symlinkat(cx, files, mem, target, newdirfd, linkpath),
         S::Poll { fds, nfds, timeout } => fs::poll::poll(files, mem, blocker, fds, nfds, timeout),
+        // An instance's reads block on the process's blocker, as the kernel's on its own.
+        S::InotifyInit => fs::inotify::inotify_init(cx, files, &shared(blocker)),
+        S::InotifyInit1 { flags } => fs::inotify::inotify_init1(cx, files, &shared(blocker), flags),
+        S::InotifyAddWatch { fd, pathname, mask } => {
+            fs::inotify::inotify_add_watch(cx, files, mem, fd, pathname, mask)
+        }
+        S::InotifyRmWatch { fd, wd } => fs::inotify::inotify_rm_watch(files, fd, wd),
+        _ => return route_attributes(cx, files, mem, blocker, call),
+    })
+}
+
+/// The rest of the file calls: attributes (mode, owner, times, xattrs), statfs, eventfd,
+/// fallocate, sync, copy_file_range, pipes, close_range (oxv-vfs), with the kernel's arms.
+/// Not routed yet: memfd_create (it needs the kernel's frame allocator), epoll, timerfd,
+/// signalfd, select, sendfile, splice, tee, flock.
+#[allow(clippy::too_many_lines)]
+fn route_attributes(
+    cx: &FsContext,
+    files: &FdTable,
+    mem: &mut dyn UserMemory,
+    blocker: &FakeBlocker,
+    call: &Syscall,
+) -> Option<SysResult> {
+    use Syscall as S;
+    Some(match *call {
+        S::Chmod { pathname, mode } => fs::chmod::chmod(cx, files, mem, pathname, mode),
+        S::Fchmod { fd, mode } => fs::chmod::fchmod(cx, files, fd, mode),
+        S::Fchmodat {
+            dirfd,
+            pathname,
+            mode,
+        } => fs::chmod::fchmodat(cx, files, mem, dirfd, pathname, mode),
+        S::Fchmodat2 {
+            dirfd,
+            pathname,
+            mode,
+            flags,
+        } => fs::chmod::fchmodat2(cx, files, mem, dirfd, pathname, mode, flags),
+        S::Chown {
+            pathname,
+            owner,
+            group,
+        } => fs::chown::chown(cx, files, mem, pathname, owner, group),
+        S::Fchown { fd, owner, group } => fs::chown::fchown(cx, files, fd, owner, group),
+        S::Fchownat {
+            dirfd,
+            pathname,
+            owner,
+            group,
+            flags,
+        } => fs::chown::fchownat(cx, files, mem, dirfd, pathname, owner, group, flags),
+        S::Lchown {
+            pathname,
+            owner,
+            group,
+        } => fs::chown::lchown(cx, files, mem, pathname, owner, group),
+        S::Statfs { path, buf } => fs::statfs::statfs(cx, files, mem, path, buf),
+        S::Fstatfs { fd, buf } => fs::statfs::fstatfs(files, mem, fd, buf),
+        S::Utime { filename, times } => fs::utimes::utime(cx, files, mem, filename, times),
+        S::Utimes { filename, times } => fs::utimes::utimes(cx, files, mem, filename, times),
+        S::Utimensat {
+            dirfd,
+            pathname,
+            times,
+            flags,
+        } => fs::utimes::utimensat(cx, files, mem, dirfd, pathname, times, flags),
+        S::Futimesat {
+            dirfd,
+            filename,
+            times,
+        } => fs::utimes::futimesat(cx, files, mem, dirfd, filename, times),
+        S::Getxattr {
+            pathname,
+            name,
+            value,
+        } => fs::xattr::getxattr(cx, files, mem, pathname, name, value),
+        S::Lgetxattr {
+            pathname,
+            name,
+            value,
+        } => fs::xattr::lgetxattr(cx, files, mem, pathname, name, value),
+        S::Fgetxattr { fd, name, value } => fs::xattr::fgetxattr(cx, files, mem, fd, name, value),
+        S::Setxattr {
+            pathname,
+            name,
+            value,
+            flags,
+        } => fs::xattr::setxattr(cx, files, mem, pathname, name, value, flags),
+        S::Lsetxattr {
+            pathname,
+            name,
+            value,
+            flags,
+        } => fs::xattr::lsetxattr(cx, files, mem, pathname, name, value, flags),
+        S::Fsetxattr {
+            fd,
+            name,
+            value,
+            flags,
+        } => fs::xattr::fsetxattr(cx, files, mem, fd, name, value, flags),
+        S::Listxattr { pathname, list } => fs::xattr::listxattr(cx, files, mem, pathname, list),
+        S::Llistxattr { pathname, list } => fs::xattr::llistxattr(cx, files, mem, pathname, list),
+        S::Flistxattr { fd, list } => fs::xattr::flistxattr(cx, files, mem, fd, list),
+        S::Removexattr { pathname, name } => fs::xattr::removexattr(cx, files, mem, pathname, name),
+        S::Lremovexattr { pathname, name } => {
+            fs::xattr::lremovexattr(cx, files, mem, pathname, name)
+        }
+        S::Fremovexattr { fd, name } => fs::xattr::fremovexattr(cx, files, mem, fd, name),
+        S::Eventfd { initval } => fs::eventfd::eventfd(files, &shared(blocker), initval),
+        S::Eventfd2 { initval, flags } => {
+            fs::eventfd::eventfd2(files, &shared(blocker), initval, flags)
+        }
+        S::Fallocate {
+            fd,
+            mode,
+            offset,
+            len,
+        } => fs::fallocate::fallocate(cx, files, fd, mode, offset, len),
+        S::Pipe { pipefd } => fs::pipe::pipe(cx, files, mem, &shared(blocker), pipefd),
+        S::Pipe2 { pipefd, flags } => {
+            fs::pipe::pipe2(cx, files, mem, &shared(blocker), pipefd, flags)
+        }
+        S::CloseRange { first, last, flags } => fs::dup::close_range(files, first, last, flags),
+        S::Sync => fs::sync::sync(cx),
+        S::Syncfs { fd } => fs::sync::syncfs(files, fd),
+        S::CopyFileRange {
+            fd_in,
+            off_in,
+            fd_out,
+            off_out,
+            len,
+            flags,
+        } => fs::sendfile::copy_file_range(files, mem, fd_in, off_in, fd_out, off_out, len, flags),
         _ => return None,
     })
 }

@@ -354,6 +354,172 @@ pub fn process_tour() -> Vec<Op> {
     ]
 }
 
+/// `struct open_how` (openat2(2)): flags, mode, resolve.
+fn open_how(flags: u32, mode: u64, resolve: u32) -> Vec<u8> {
+    let mut how = Vec::new();
+    how.extend_from_slice(&(flags as u64).to_le_bytes());
+    how.extend_from_slice(&mode.to_le_bytes());
+    how.extend_from_slice(&(resolve as u64).to_le_bytes());
+    how
+}
+
+/// openat2(2) and inotify(7): resolve restrictions, sizes of `open_how`, watches, the events a
+/// file creation queues, reads of an empty instance, and the process and CPU calls around
+/// them (pidfd_open, pidfd_send_signal, pidfd_getfd, getcpu, sched_{get,set}affinity: the
+/// kernel crate answers those itself, so they only count as not hosted here, but an input
+/// that mixes them keeps the result references of the later calls honest).
+pub fn newer_calls_tour() -> Vec<Op> {
+    let o = |f: u32| v(f as u64);
+    let how_size = v(24);
+    let mut mask = Vec::new();
+    mask.extend_from_slice(&1u64.to_le_bytes());
+    vec![
+        path(0, b"/tmp"),
+        path(0x20, b"/data/link"),
+        path(0x40, b"new"),
+        path(0x60, b"../etc/passwd"),
+        Op::Poke {
+            off: 0x100,
+            bytes: open_how(g::O_RDONLY | g::O_DIRECTORY, 0, g::RESOLVE_NO_XDEV),
+        },
+        call(Sysno::openat2, &[at_fdcwd(), s(0), s(0x100), how_size]),
+        Op::Poke {
+            off: 0x120,
+            bytes: open_how(
+                g::O_RDWR | g::O_CREAT | g::O_EXCL,
+                0o600,
+                g::RESOLVE_BENEATH,
+            ),
+        },
+        call(Sysno::openat2, &[r(0), s(0x40), s(0x120), how_size]),
+        Op::Poke {
+            off: 0x180,
+            bytes: open_how(g::O_RDONLY, 0, g::RESOLVE_BENEATH),
+        },
+        call(Sysno::openat2, &[r(1), s(0x60), s(0x180), how_size]),
+        Op::Poke {
+            off: 0x140,
+            bytes: open_how(g::O_RDONLY, 0, g::RESOLVE_NO_SYMLINKS),
+        },
+        call(Sysno::openat2, &[at_fdcwd(), s(0x20), s(0x140), how_size]),
+        Op::Poke {
+            off: 0x160,
+            bytes: open_how(g::O_RDONLY, 0o777, g::RESOLVE_IN_ROOT | g::RESOLVE_CACHED),
+        },
+        call(Sysno::openat2, &[r(3), s(0x60), s(0x160), how_size]),
+        call(Sysno::openat2, &[at_fdcwd(), s(0), s(0x100), v(16)]),
+        call(Sysno::openat2, &[at_fdcwd(), s(0), s(0x100), v(4096)]),
+        call(
+            Sysno::openat2,
+            &[at_fdcwd(), s(0), special(u64::MAX), how_size],
+        ),
+        call(Sysno::inotify_init1, &[o(g::IN_NONBLOCK | g::IN_CLOEXEC)]),
+        call(Sysno::inotify_add_watch, &[r(0), s(0), o(g::IN_ALL_EVENTS)]),
+        path(0x80, b"/tmp/watched"),
+        call(
+            Sysno::openat,
+            &[at_fdcwd(), s(0x80), o(g::O_RDWR | g::O_CREAT), v(0o644)],
+        ),
+        call(Sysno::write, &[r(0), s(0x80), v(12)]),
+        call(Sysno::close, &[r(1)]),
+        call(Sysno::unlink, &[s(0x80)]),
+        call(Sysno::read, &[r(5), s(0x1000), v(4096)]),
+        call(Sysno::read, &[r(6), s(0x1000), v(4)]),
+        call(Sysno::inotify_rm_watch, &[r(7), r(6)]),
+        call(Sysno::inotify_rm_watch, &[r(8), v(999)]),
+        call(Sysno::inotify_add_watch, &[v(0), s(0), o(g::IN_CREATE)]),
+        call(Sysno::inotify_init, &[]),
+        call(Sysno::read, &[r(0), s(0x1000), v(4096)]),
+        call(Sysno::pidfd_open, &[v(1), v(0)]),
+        call(Sysno::pidfd_getfd, &[r(0), v(1), v(0)]),
+        call(Sysno::pidfd_send_signal, &[r(1), v(0), v(0), v(0)]),
+        call(Sysno::getcpu, &[s(0x2000), s(0x2004), v(0)]),
+        call(Sysno::sched_getaffinity, &[v(0), v(128), s(0x2100)]),
+        Op::Poke {
+            off: 0x2200,
+            bytes: mask,
+        },
+        call(Sysno::sched_setaffinity, &[v(0), v(8), s(0x2200)]),
+    ]
+}
+
+/// File attributes and the small file calls: modes, owners, times, extended attributes,
+/// statfs, an eventfd, fallocate, copy_file_range, sync.
+pub fn attributes_tour() -> Vec<Op> {
+    let o = |f: u32| v(f as u64);
+    let mut times = Vec::new();
+    for (sec, nsec) in [(1_000_000_000i64, 0i64), (0, g::UTIME_NOW as i64)] {
+        times.extend_from_slice(&sec.to_le_bytes());
+        times.extend_from_slice(&nsec.to_le_bytes());
+    }
+    let mut counter = Vec::new();
+    counter.extend_from_slice(&7u64.to_le_bytes());
+    vec![
+        path(0, b"/tmp/f"),
+        path(0x20, b"user.fuzz"),
+        path(0x40, b"/data/link"),
+        call(
+            Sysno::openat,
+            &[at_fdcwd(), s(0), o(g::O_RDWR | g::O_CREAT), v(0o644)],
+        ),
+        call(Sysno::chmod, &[s(0), v(0o4755)]),
+        call(Sysno::fchmod, &[r(1), v(0o7777)]),
+        call(Sysno::fchmodat, &[at_fdcwd(), s(0x40), v(0o600)]),
+        call(Sysno::chown, &[s(0), v(1000), v(u32::MAX as u64)]),
+        call(Sysno::lchown, &[s(0x40), v(0), v(0)]),
+        call(
+            Sysno::fchownat,
+            &[r(5), s(0x60), v(1), v(1), o(g::AT_EMPTY_PATH)],
+        ),
+        call(Sysno::statfs, &[s(0), s(0x1000)]),
+        call(Sysno::fstatfs, &[r(7), special(u64::MAX)]),
+        Op::Poke {
+            off: 0x200,
+            bytes: times,
+        },
+        call(Sysno::utimensat, &[at_fdcwd(), s(0), s(0x200), v(0)]),
+        call(Sysno::utimes, &[s(0x40), v(0)]),
+        call(
+            Sysno::setxattr,
+            &[s(0), s(0x20), s(0x40), v(10), o(g::XATTR_CREATE)],
+        ),
+        call(Sysno::getxattr, &[s(0), s(0x20), s(0x1000), v(64)]),
+        call(Sysno::getxattr, &[s(0), s(0x20), s(0x1000), v(2)]),
+        call(Sysno::listxattr, &[s(0), s(0x1000), v(0)]),
+        call(Sysno::fremovexattr, &[r(14), s(0x20)]),
+        call(Sysno::lgetxattr, &[s(0x40), s(0x20), s(0x1000), v(64)]),
+        call(Sysno::eventfd2, &[v(3), o(g::EFD_NONBLOCK)]),
+        Op::Poke {
+            off: 0x300,
+            bytes: counter,
+        },
+        call(Sysno::write, &[r(0), s(0x300), v(8)]),
+        call(Sysno::read, &[r(1), s(0x400), v(8)]),
+        call(Sysno::read, &[r(2), s(0x400), v(8)]),
+        call(Sysno::read, &[r(3), s(0x400), v(4)]),
+        call(
+            Sysno::fallocate,
+            &[r(21), o(g::FALLOC_FL_KEEP_SIZE), v(0), v(1 << 16)],
+        ),
+        call(Sysno::ftruncate, &[r(22), v(5000)]),
+        call(
+            Sysno::copy_file_range,
+            &[r(23), v(0), r(23), s(0x500), v(4096), v(0)],
+        ),
+        call(Sysno::sync, &[]),
+        call(Sysno::syncfs, &[r(25)]),
+        call(Sysno::pipe2, &[s(0x600), o(g::O_NONBLOCK | g::O_CLOEXEC)]),
+        call(Sysno::write, &[v(6), s(0x80), v(100)]),
+        call(Sysno::read, &[v(5), s(0x700), v(200)]),
+        call(Sysno::read, &[v(5), s(0x700), v(200)]),
+        call(Sysno::close_range, &[v(5), v(u32::MAX as u64), v(4)]),
+        call(Sysno::close_range, &[v(4), v(4), v(0)]),
+        call(Sysno::pipe, &[special(u64::MAX)]),
+        call(Sysno::pipe, &[s(0x610)]),
+        call(Sysno::close_range, &[v(3), v(u32::MAX as u64), v(0)]),
+    ]
+}
+
 /// Every hand-written seed, by name (reproducers of fixed or open bugs are not seeds: see
 /// [`regressions`]).
 pub fn all() -> Vec<(&'static str, Vec<Op>)> {
@@ -362,6 +528,8 @@ pub fn all() -> Vec<(&'static str, Vec<Op>)> {
         ("file-tour", file_tour()),
         ("device-tour", device_tour()),
         ("process-tour", process_tour()),
+        ("newer-calls-tour", newer_calls_tour()),
+        ("attributes-tour", attributes_tour()),
     ]
 }
 

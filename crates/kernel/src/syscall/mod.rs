@@ -100,7 +100,7 @@ fn restart_rule(call: &Syscall) -> Option<Restart> {
         | S::Write { .. }
         | S::Writev { .. }
         | S::Pread64 { .. }
-        | S::Pwrite64 { .. } => Some(Restart::UnlessHandlerWithoutRestart),
+        | S::Pwrite64 { .. } => Some(Restart::UnlessHandlerWithoutSaRestartFlag),
         // FUTEX_WAIT without a timeout; with one, Linux restarts through restart_block only
         // when no handler runs, and oxv returns EINTR then.
         S::Futex {
@@ -108,22 +108,22 @@ fn restart_rule(call: &Syscall) -> Option<Restart> {
             timeout: 0,
             ..
         } if futex_op & 0x7f == 0 || futex_op & 0x7f == 9 => {
-            Some(Restart::UnlessHandlerWithoutRestart)
+            Some(Restart::UnlessHandlerWithoutSaRestartFlag)
         }
         // The PI lock waits: Linux's -ERESTARTNOINTR, restarted even after a handler without
         // SA_RESTART.
         S::Futex { futex_op, .. } if is_pi_lock_wait(*futex_op) => Some(Restart::Always),
         // futex_waitv: -ERESTARTSYS.
-        S::FutexWaitv { .. } => Some(Restart::UnlessHandlerWithoutRestart),
+        S::FutexWaitv { .. } => Some(Restart::UnlessHandlerWithoutSaRestartFlag),
         S::Poll { .. } | S::Ppoll { .. } | S::Select { .. } | S::Pselect6 { .. } => {
             Some(Restart::UnlessHandler)
         }
-        S::Wait4 { .. } | S::Waitid { .. } => Some(Restart::UnlessHandlerWithoutRestart),
+        S::Wait4 { .. } | S::Waitid { .. } => Some(Restart::UnlessHandlerWithoutSaRestartFlag),
         // A lock wait (F_SETLKW, flock(2) without LOCK_NB) returns -ERESTARTSYS in Linux.
         S::Fcntl { cmd, .. } if fs::lock::is_blocking_command(*cmd) => {
-            Some(Restart::UnlessHandlerWithoutRestart)
+            Some(Restart::UnlessHandlerWithoutSaRestartFlag)
         }
-        S::Flock { .. } => Some(Restart::UnlessHandlerWithoutRestart),
+        S::Flock { .. } => Some(Restart::UnlessHandlerWithoutSaRestartFlag),
         // Socket calls restart under SA_RESTART (Linux returns -ERESTARTSYS when no
         // SO_RCVTIMEO/SO_SNDTIMEO is set; oxv does not tell the two apart).
         S::Accept { .. }
@@ -134,7 +134,7 @@ fn restart_rule(call: &Syscall) -> Option<Restart> {
         | S::Sendmsg { .. }
         | S::Recvmsg { .. }
         | S::Sendmmsg { .. }
-        | S::Recvmmsg { .. } => Some(Restart::UnlessHandlerWithoutRestart),
+        | S::Recvmmsg { .. } => Some(Restart::UnlessHandlerWithoutSaRestartFlag),
         _ => None,
     }
 }
