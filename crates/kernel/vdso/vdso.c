@@ -110,33 +110,43 @@ struct clocks {
 	uint64_t mono_ns;
 	int64_t rt_sec;
 	uint64_t rt_nsec;
-	uint64_t coarse_ns;
 };
 
-/* Reads the TSC and the clock data as one snapshot. 0: the vDSO may not serve clocks. */
-static inline int read_clocks(struct clocks *c)
+/*
+ * Reads the TSC and the clock data as one snapshot: the monotonic time, with `coarse` rounded
+ * down to the last tick, and with `wall` the realtime at boot too. Only the fields asked for
+ * are read (each call site is specialized: these are constants there). 0: the vDSO may not
+ * serve clocks. The kernel guarantees the rest of the page's invariants for this layout
+ * version (0 <= realtime_nsec < 1e9, the fixed shift OXV_VVAR_SHIFT).
+ */
+static inline __attribute__((always_inline)) int read_clocks(struct clocks *c, int wall,
+							     int coarse)
 {
 	const struct oxv_vvar *v = &oxv_vvar_page;
-	uint32_t seq, usable, shift;
-	uint64_t boot, mult, tsc;
+	uint32_t seq, usable;
+	uint64_t boot, mult, tsc, tick = 0;
 
 	do {
 		seq = seq_begin(v);
 		usable = layout_matches(v) && (READ_ONCE(v->flags) & OXV_VVAR_CLOCKS);
 		boot = READ_ONCE(v->boot_ticks);
 		mult = READ_ONCE(v->mult);
-		shift = READ_ONCE(v->shift);
-		c->rt_sec = READ_ONCE(v->realtime_sec);
-		c->rt_nsec = READ_ONCE(v->realtime_nsec);
-		c->coarse_ns = READ_ONCE(v->coarse_ns);
+		if (wall) {
+			c->rt_sec = READ_ONCE(v->realtime_sec);
+			c->rt_nsec = READ_ONCE(v->realtime_nsec);
+		}
+		if (coarse)
+			tick = READ_ONCE(v->coarse_ns);
 		tsc = rdtsc_ordered();
 	} while (seq_retry(v, seq));
 
-	if (!usable || shift >= 128 || c->coarse_ns == 0 || c->rt_nsec >= NSEC_PER_SEC)
+	if (!usable || (coarse && tick == 0))
 		return 0;
 	/* TscClock::monotonic_ns: saturating subtraction, 64x64->128 multiply, shift, truncate. */
 	uint64_t ticks = tsc > boot ? tsc - boot : 0;
-	c->mono_ns = (uint64_t)(((unsigned __int128)ticks * mult) >> shift);
+	c->mono_ns = (uint64_t)(((unsigned __int128)ticks * mult) >> OXV_VVAR_SHIFT);
+	if (coarse)
+		c->mono_ns -= c->mono_ns % tick; /* the time at the last tick */
 	return 1;
 }
 
@@ -191,25 +201,39 @@ int __vdso_clock_gettime(int clk, struct timespec *ts)
 	int64_t sec;
 	uint64_t nsec;
 
-	if (!served_here(clk) || !read_clocks(&c))
-		return (int)syscall2(__NR_clock_gettime, clk, (long)ts);
-
-	uint64_t mono = c.mono_ns;
-	if (is_coarse(clk))
-		mono -= mono % c.coarse_ns; /* the time at the last tick */
+	/* One specialized read per kind of clock: the hot ones read only what they need. */
 	switch (clk) {
+	case CLOCK_MONOTONIC:
+	case CLOCK_MONOTONIC_RAW:
+	case CLOCK_BOOTTIME:
+		if (!read_clocks(&c, 0, 0))
+			goto kernel;
+		split_monotonic(c.mono_ns, &sec, &nsec);
+		break;
+	case CLOCK_MONOTONIC_COARSE:
+		if (!read_clocks(&c, 0, 1))
+			goto kernel;
+		split_monotonic(c.mono_ns, &sec, &nsec);
+		break;
 	case CLOCK_REALTIME:
-	case CLOCK_REALTIME_COARSE:
 	case CLOCK_TAI:
-		wall_time(&c, mono, &sec, &nsec);
+		if (!read_clocks(&c, 1, 0))
+			goto kernel;
+		wall_time(&c, c.mono_ns, &sec, &nsec);
+		break;
+	case CLOCK_REALTIME_COARSE:
+		if (!read_clocks(&c, 1, 1))
+			goto kernel;
+		wall_time(&c, c.mono_ns, &sec, &nsec);
 		break;
 	default:
-		split_monotonic(mono, &sec, &nsec);
-		break;
+		goto kernel;
 	}
 	ts->tv_sec = sec;
 	ts->tv_nsec = (long)nsec;
 	return 0;
+kernel:
+	return (int)syscall2(__NR_clock_gettime, clk, (long)ts);
 }
 
 int __vdso_gettimeofday(struct timeval *tv, struct timezone *tz)
@@ -218,7 +242,7 @@ int __vdso_gettimeofday(struct timeval *tv, struct timezone *tz)
 	int64_t sec;
 	uint64_t nsec;
 
-	if (!read_clocks(&c))
+	if (!read_clocks(&c, 1, 0))
 		return (int)syscall2(__NR_gettimeofday, (long)tv, (long)tz);
 	if (tv) {
 		wall_time(&c, c.mono_ns, &sec, &nsec);
@@ -239,7 +263,7 @@ __kernel_old_time_t __vdso_time(__kernel_old_time_t *t)
 	int64_t sec;
 	uint64_t nsec;
 
-	if (!read_clocks(&c))
+	if (!read_clocks(&c, 1, 0))
 		return syscall2(__NR_time, (long)t, 0);
 	wall_time(&c, c.mono_ns, &sec, &nsec);
 	if (t)

@@ -19,6 +19,12 @@
 
 #define OXV_VVAR_VERSION 1u
 
+/*
+ * The kernel's fixed-point shift (ns = ticks * mult >> OXV_VVAR_SHIFT), part of this layout
+ * version: the page's `shift` field always holds it, and the vDSO uses the constant.
+ */
+#define OXV_VVAR_SHIFT 40
+
 /* flags: the TSC is readable in ring 3 and the clock fields are valid. */
 #define OXV_VVAR_CLOCKS 1u
 

@@ -230,6 +230,16 @@ fn shift_is_the_clocks_shift() {
     }
 }
 
+#[test]
+fn the_image_uses_the_kernels_shift() {
+    let vvar_h = include_str!("../../../vdso/vvar.h");
+    let c_shift = vvar_h
+        .lines()
+        .find_map(|l| l.strip_prefix("#define OXV_VVAR_SHIFT "))
+        .expect("vvar.h defines OXV_VVAR_SHIFT");
+    assert_eq!(c_shift.trim().parse::<u32>(), Ok(SHIFT));
+}
+
 #[repr(C, align(4096))]
 struct Frame([u8; PAGE_SIZE]);
 
