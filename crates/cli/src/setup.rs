@@ -94,6 +94,12 @@ impl Requirement {
             command: "lighttpd",
             package: "lighttpd",
         },
+        // The sqlite WAL test makes its ext2 disk and checks it afterwards (mke2fs, e2fsck,
+        // debugfs); in /usr/sbin, on root's PATH.
+        Requirement::AppPackage {
+            command: "debugfs",
+            package: "e2fsprogs",
+        },
     ];
 
     fn stamp_id(self) -> String {
