@@ -222,15 +222,29 @@ fn kernel_phys_end(elf: &[u8]) -> Option<u64> {
 }
 
 /// The smallest guest RAM in which QEMU can place `initrd_len` bytes of initramfs above a
-/// kernel image ending at `kernel_end` (QEMU puts the initramfs at the top of RAM and does not
-/// check that it misses the kernel), plus the 1 MiB the kernel needs to start.
+/// kernel image ending at `kernel_end` (QEMU loads the initramfs at the top of RAM, on the pc
+/// and q35 machines below the 160 KiB kept for ACPI tables, and does not check that it misses
+/// the kernel), plus room between the two for the frame allocator's table (12 bytes per 4 KiB
+/// frame) and 16 KiB of slack.
+///
+/// The kernel's page tables fall back to the first MiB's RAM when that gap is too small, and
+/// everything else comes from memory boot gives back: the first MiB (about 600 KiB) and the
+/// archive's pages as it is unpacked. So a static hello runs at this size (measured with
+/// archives of 0.7, 2.8 and 6.9 MiB, docs/performance.md). An archive of many small files
+/// needs more (each file takes whole pages); the kernel then stops with an "out of memory at
+/// boot" message naming the step.
 pub fn min_mem_for(kernel_end: u64, initrd_len: u64) -> u64 {
-    (kernel_end + initrd_len).next_multiple_of(4096) + (1 << 20)
+    const ACPI_TOP: u64 = 160 << 10;
+    const SLACK: u64 = 16 << 10;
+    let end = (kernel_end + initrd_len).next_multiple_of(4096);
+    let frame_table = ((end + ACPI_TOP) / 4096 * 12).next_multiple_of(4096);
+    end + ACPI_TOP + frame_table + SLACK
 }
 
-/// The guest memory when `--mem` is not given: the default, or for a large image enough to
-/// hold the archive and the files unpacked from it (the kernel frees the archive only after
-/// unpacking) with 96 MiB to spare, in 32 MiB steps.
+/// The guest memory when `--mem` is not given: the default, or for a large image twice the
+/// archive with 96 MiB to spare, in 32 MiB steps (the kernel reuses the archive's pages for
+/// the files as it unpacks, but small files take whole pages, so the files can need more
+/// than the archive).
 pub fn default_mem_for(kernel_end: u64, initrd_len: u64) -> MemSize {
     const STEP: u64 = 32 << 20;
     let want = (kernel_end + 2 * initrd_len + (96 << 20)).next_multiple_of(STEP);
@@ -631,7 +645,13 @@ mod tests {
         assert_eq!(with_tty.option("tty"), Some(Some(&b"12"[..])));
         assert_eq!(with_tty.option("winsize"), Some(Some(&b"50x132"[..])));
         assert_eq!(with_tty.option("tsc_khz"), Some(Some(&b"2400000"[..])));
-        assert_eq!(min_mem_for(0x18c000, 0x1000), 0x18d000 + (1 << 20));
+        // The ACPI area, a two-page frame table and slack between kernel and initramfs.
+        assert_eq!(min_mem_for(0x18c000, 0x1000), 0x18d000 + (184 << 10));
+        // The static hello: 2847 KiB of kernel and 746 KiB of initramfs fit in 3.75 MiB.
+        assert!(min_mem_for(2847 << 10, 746 << 10) <= 3840 << 10);
+        // The frame table grows with the memory: 12 bytes per frame.
+        let big = min_mem_for(2 << 20, 62 << 20);
+        assert!(((64 << 20) + (160 << 10) + (192 << 10)..65 << 20).contains(&big));
         assert_eq!(with_tty.option("tsc_khz"), Some(Some(&b"2400000"[..])));
         let decoded = BootArgs::decode(&line).unwrap();
         assert_eq!(

@@ -102,6 +102,8 @@ pub fn start(start_info: u64, entry_tsc: u64) -> ! {
     }
     sched::init();
     crate::arch::smp::set_tsc_aux(0);
+    // Before the other CPUs start: their stacks may need it in a VM sized to its image.
+    mem::release_low_memory();
     let cpus = start_cpus(&info, features.nx);
     kdebug!("oxv: {cpus} CPUs online");
     crate::vdso_mapping::init(cpus);
@@ -280,7 +282,8 @@ pub fn start(start_info: u64, entry_tsc: u64) -> ! {
     crate::smp::load_root(root.0);
 
     // The app's first thread: it enters ring 3 at the program's entry on its initial stack.
-    let kstack = mem::alloc_kernel_stack(KERNEL_STACK_ORDER).expect("a kernel stack for the app");
+    let kstack = mem::alloc_kernel_stack(KERNEL_STACK_ORDER)
+        .unwrap_or_else(|| mem::out_of_memory_at_boot("the app's kernel stack"));
     let frame = TrapFrame {
         rip: entry.rip,
         rsp: entry.rsp,
@@ -339,17 +342,23 @@ fn build_fs(info: &pvh::BootInfo, args: &BootArgs, winsize: Winsize) -> (FsConte
         kdebug!("oxv: the root is disk {n}; the initramfs is ignored");
         mem::release_boot_range(m.addr, m.addr + m.size);
     } else if let Some(m) = info.initrd {
+        // The archive's pages go back to the allocator as the unpacking moves past them, so
+        // the files reuse them: the peak is about the larger of the archive and its files.
         // SAFETY: the module is RAM reported by the VMM, reserved from the frame allocator and
-        // mapped by the direct map; it is only read.
-        let archive = unsafe {
-            core::slice::from_raw_parts(paging::phys_to_virt(m.addr) as *const u8, m.size as usize)
-        };
-        if let Err(e) = initramfs::unpack(archive, &tmpfs_root.root(), now) {
-            fail(2, format_args!("oxv: bad initramfs: {e}"));
+        // mapped by the direct map; nothing but this reader touches it from here on.
+        let mut archive = unsafe { mem::BootRangeReader::new(m.addr, m.size as usize) };
+        match initramfs::unpack_from(&mut archive, &tmpfs_root.root(), now) {
+            Ok(_) => {}
+            Err(initramfs::UnpackError::Fs {
+                errno: oxv_abi::Errno::ENOSPC | oxv_abi::Errno::ENOMEM,
+                ..
+            }) => mem::out_of_memory_at_boot("unpacking the initramfs"),
+            Err(e) => fail(2, format_args!("oxv: bad initramfs: {e}")),
         }
-        initrd_bytes = archive.len();
-        // The files now live in the tmpfs: the archive's memory goes back to the allocator.
-        mem::release_boot_range(m.addr, m.addr + m.size);
+        initrd_bytes = m.size as usize;
+        // The rest of the archive (the pages not released yet) goes back here.
+        drop(archive);
+        mem::check_boot_reserve("after unpacking the initramfs");
     }
     let (root, read_only_root): (Arc<dyn FileSystem>, bool) = match root_disk {
         Some(n) => {
@@ -403,6 +412,8 @@ fn build_fs(info: &pvh::BootInfo, args: &BootArgs, winsize: Winsize) -> (FsConte
             must(devfs::add_disk(&vfs, &devfs, n, disk), "/dev/vd*");
         }
     }
+    let pty_blocker = Arc::new(crate::devices::KernelBlocker);
+    must(devfs::add_ptys(&vfs, &devfs, pty_blocker), "/dev/pts");
     must(
         vfs.mount(
             devfs,

@@ -124,7 +124,7 @@ pub const COVERAGE: &[(Sysno, Status)] = &[
     (
         Sysno::ioctl,
         Partial(
-            "tty ioctls (TCGETS/TCSETS*, TIOCGWINSZ/TIOCSWINSZ, TIOCGPGRP/TIOCSPGRP), FIONREAD, FIONBIO",
+            "tty ioctls (TCGETS/TCSETS*, TIOCGWINSZ/TIOCSWINSZ, TIOCGPGRP/TIOCSPGRP), pty ioctls (TIOCGPTN, TIOCSPTLCK/TIOCGPTLCK, TCFLSH; no TIOCGPTPEER), FIONREAD, FIONBIO",
         ),
     ),
     (Sysno::pread64, Done),

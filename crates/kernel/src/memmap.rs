@@ -91,17 +91,17 @@ impl FreeRam {
     /// Takes `len` bytes (page multiple) of contiguous memory from the start of the first
     /// range large enough.
     pub fn take(&mut self, len: u64) -> Option<u64> {
+        self.take_below(len, u64::MAX)
+    }
+
+    /// Like [`FreeRam::take`], but only memory that ends at or below `limit`.
+    pub fn take_below(&mut self, len: u64, limit: u64) -> Option<u64> {
         let len = len.next_multiple_of(PAGE);
         let r = self.ranges[..self.n]
             .iter_mut()
-            .find(|r| r.end - r.start >= len)?;
+            .find(|r| r.end - r.start >= len && r.start.saturating_add(len) <= limit)?;
         let pa = r.start;
         r.start += len;
         Some(pa)
-    }
-
-    /// Takes one page.
-    pub fn take_page(&mut self) -> Option<u64> {
-        self.take(PAGE)
     }
 }

@@ -2,25 +2,34 @@
 //!
 //! The kernel is not preemptible: it runs with interrupts off, and a thread only leaves its
 //! CPU when it blocks, exits, yields, or is preempted on its way back to ring 3 (a timer
-//! interrupt there sets the CPU's `need_resched`). Every CPU has its own idle thread and its
-//! own running thread; they share one FIFO run queue with a 10 ms time slice (kernel code on
-//! several CPUs is serialized by the kernel lock, see [`crate::smp`], so the queue has no
-//! contention to spread). Each CPU's timer is one-shot and armed for the earliest of the
-//! next sleeper's deadline and the end of its slice when another thread waits for a CPU
-//! (tickless otherwise). With nothing to run, a CPU's idle loop halts until an interrupt;
-//! making a thread runnable kicks a halted CPU.
+//! interrupt there sets the CPU's `need_resched`). Every CPU has its own idle thread, its
+//! own running thread and its own FIFO run queue ([`oxv_sched::runqueue`]), with a 10 ms
+//! time slice. A thread made runnable joins the queue of its last CPU if that one is idle,
+//! else of another idle CPU, else of the least loaded CPU it may use; an idle target CPU is
+//! kicked. A CPU takes from its own queue first and steals from the others when it is
+//! empty, so no CPU halts while a thread it may run waits. (Kernel code on several CPUs is
+//! still serialized by the kernel lock, see [`crate::smp`]: the queues sit under the one
+//! scheduler lock; what they buy is placement, not less contention.)
 //!
-//! The data structures (run queue, timer queue, futex table) are oxv-sched's; this module owns
-//! the single instance and the hardware (APIC timer, context switch).
+//! Each CPU's timer is one-shot and armed for the earliest of the next sleeper's deadline
+//! and the end of a slice that a waiting thread needs: its own when a thread it may run
+//! waits, and that of another busy CPU whose own queue holds threads (so a thread queued on
+//! a CPU whose timer is off still gets its turn: the CPU whose timer fires sends it a
+//! kick with `need_resched` set). Tickless otherwise. With nothing to run, a CPU's idle
+//! loop halts until an interrupt.
+//!
+//! The data structures (run queues, timer queue, futex table) are oxv-sched's; this module
+//! owns the single instance and the hardware (APIC timer, context switch).
 
 use crate::arch::percpu::{self, CpuShared, MAX_CPUS};
 use crate::arch::{apic, context, cpu};
-use crate::thread::{State, Thread, ThreadRef, Wake};
-use alloc::collections::{BTreeMap, VecDeque};
+use crate::thread::{NO_CPU, State, Thread, ThreadRef, Wake};
+use alloc::collections::BTreeMap;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::sync::atomic::Ordering;
 use oxv_sched::futex::FutexTable;
+use oxv_sched::runqueue::{RunQueues, Schedulable};
 use oxv_sched::timer::{TimerId, TimerQueue};
 use spin::Mutex;
 
@@ -41,7 +50,8 @@ pub struct Scheduler {
     current: [Option<ThreadRef>; MAX_CPUS],
     /// Each CPU's idle thread.
     idle: [Option<ThreadRef>; MAX_CPUS],
-    run: VecDeque<ThreadRef>,
+    /// Each CPU's ready threads.
+    run: RunQueues<ThreadRef>,
     timers: TimerQueue<TimerEvent>,
     /// Futex waiters, keyed by user address (one address space).
     pub futexes: FutexTable<ThreadRef>,
@@ -54,7 +64,7 @@ pub struct Scheduler {
 static SCHED: Mutex<Scheduler> = Mutex::new(Scheduler {
     current: [const { None }; MAX_CPUS],
     idle: [const { None }; MAX_CPUS],
-    run: VecDeque::new(),
+    run: RunQueues::new(),
     timers: TimerQueue::new(),
     futexes: FutexTable::new(),
     threads: BTreeMap::new(),
@@ -156,6 +166,7 @@ pub fn init_cpu() {
     here.running
         .store(Arc::as_ptr(&idle.0) as usize, Ordering::Relaxed);
     let n = cpu_index();
+    s.run.add_cpu(n);
     s.current[n] = Some(idle.clone());
     s.idle[n] = Some(idle);
 }
@@ -197,27 +208,54 @@ impl Scheduler {
         true
     }
 
-    /// Queues a runnable thread; an idle CPU it may run on is kicked to run it, or, with
-    /// none idle, this CPU's timer is armed for the end of its slice (the running thread may
-    /// spin in ring 3 waiting for the new one: tickless, nothing else would preempt it).
+    /// Queues a runnable thread on the CPU [`RunQueues::enqueue`] chooses. That CPU is
+    /// kicked if it is idle; if it is busy, its slice must end for the thread to run, so
+    /// it is kicked to switch now if its slice is over, and this CPU's timer is armed to
+    /// watch for the end of it otherwise (the running thread may spin in ring 3 waiting for
+    /// the new one: tickless, nothing else would preempt it).
     fn make_ready(&mut self, t: ThreadRef) {
-        let was_empty = self.run.is_empty();
-        let mask = t.affinity.load(Ordering::Relaxed);
-        self.run.push_back(t);
-        if !crate::smp::kick_idle_cpu(mask) && was_empty && !here().idle.load(Ordering::Relaxed) {
+        let me = cpu_index();
+        let target = self.run.enqueue(t, me, idle_cpus());
+        if target == me {
+            if !here().idle.load(Ordering::Relaxed) {
+                self.arm_timer();
+            }
+            return;
+        }
+        let Some(c) = percpu::cpu(target) else { return };
+        if c.shared.idle.load(Ordering::Relaxed) {
+            crate::smp::kick_cpu(target);
+        } else {
+            self.end_remote_slices(now());
             self.arm_timer();
         }
     }
 
-    /// Takes the first queued thread that may run on CPU `n`.
-    fn pick(&mut self, n: usize) -> Option<ThreadRef> {
-        let at = self.run.iter().position(|t| allowed(t, n))?;
-        self.run.remove(at)
+    /// Asks every other busy CPU whose slice is over and whose own queue holds a thread to
+    /// switch (its timer may be off: it was alone when its slice began).
+    fn end_remote_slices(&self, t: u64) {
+        let me = cpu_index();
+        for n in (0..self.run.cpus()).filter(|&n| n != me) {
+            let Some(c) = percpu::cpu(n) else { continue };
+            if !c.shared.idle.load(Ordering::Relaxed)
+                && t >= c.shared.slice_end.load(Ordering::Relaxed)
+                && self.run.has_local_work(n)
+                && !c.shared.need_resched.swap(true, Ordering::Relaxed)
+            {
+                crate::smp::kick_cpu(n);
+            }
+        }
     }
 
-    /// Whether a queued thread may run on CPU `n`.
-    fn has_work_for(&self, n: usize) -> bool {
-        self.run.iter().any(|t| allowed(t, n))
+    /// Kicks every idle CPU (but this one) that has a queued thread to run.
+    fn kick_idle_with_work(&self) {
+        let me = cpu_index();
+        let idle = idle_cpus();
+        for n in (0..self.run.cpus()).filter(|&n| n != me && idle & (1 << n) != 0) {
+            if self.run.has_work_for(n) {
+                crate::smp::kick_cpu(n);
+            }
+        }
     }
 
     /// The thread with id `tid`, if it is alive.
@@ -232,8 +270,7 @@ impl Scheduler {
 
     fn arm_timer(&mut self) {
         let mut deadline = self.timers.next_deadline();
-        if !self.run.is_empty() {
-            let slice_end = here().slice_end.load(Ordering::Relaxed);
+        if let Some(slice_end) = self.slice_deadline() {
             deadline = Some(deadline.map_or(slice_end, |d| d.min(slice_end)));
         }
         match deadline {
@@ -241,6 +278,53 @@ impl Scheduler {
             None => apic::disarm(),
         }
     }
+
+    /// The earliest end of a slice that a queued thread waits for: this CPU's when it may
+    /// run a queued thread, another busy CPU's when that CPU's own queue holds one.
+    fn slice_deadline(&self) -> Option<u64> {
+        let me = cpu_index();
+        if !crate::smp::active() {
+            // One CPU: every queued thread may run on it.
+            return (!self.run.is_empty()).then(|| here().slice_end.load(Ordering::Relaxed));
+        }
+        let mut end: Option<u64> = None;
+        for n in 0..self.run.cpus() {
+            let Some(c) = percpu::cpu(n) else { continue };
+            let waiting = if n == me {
+                self.run.has_work_for(n)
+            } else {
+                !c.shared.idle.load(Ordering::Relaxed) && self.run.has_local_work(n)
+            };
+            if waiting {
+                let e = c.shared.slice_end.load(Ordering::Relaxed);
+                end = Some(end.map_or(e, |d| d.min(e)));
+            }
+        }
+        end
+    }
+}
+
+impl Schedulable for ThreadRef {
+    fn affinity(&self) -> u64 {
+        self.affinity.load(Ordering::Relaxed)
+    }
+
+    fn last_cpu(&self) -> Option<usize> {
+        match self.last_cpu.load(Ordering::Relaxed) {
+            NO_CPU => None,
+            n => Some(n as usize),
+        }
+    }
+}
+
+/// Bit n set for every online CPU that runs its idle thread.
+fn idle_cpus() -> u64 {
+    if !crate::smp::active() {
+        return u64::from(here().idle.load(Ordering::Relaxed));
+    }
+    (0..percpu::online())
+        .filter(|&n| percpu::cpu(n).is_some_and(|c| c.shared.idle.load(Ordering::Relaxed)))
+        .fold(0, |m, n| m | 1 << n)
 }
 
 /// Whether thread `t` may run on CPU `n`: its affinity names it, or names no online CPU
@@ -259,6 +343,14 @@ fn allowed(t: &Thread, n: usize) -> bool {
 pub fn set_affinity(t: &ThreadRef, mask: u64) {
     t.affinity.store(mask, Ordering::Relaxed);
     let n = cpu_index();
+    {
+        let mut s = SCHED.lock();
+        if t.state() == State::Ready && s.run.remove(t) {
+            // Queued: requeue it where the new mask allows.
+            s.make_ready(t.clone());
+            return;
+        }
+    }
     if *t == current() {
         if !allowed(t, n) {
             yield_now();
@@ -350,21 +442,30 @@ pub fn schedule() {
     let (prev_ctx, next_rsp, prev_user, next) = {
         let mut s = SCHED.lock();
         let prev = s.current[n].clone().expect("a thread always runs");
-        if prev.state() == State::Running && !prev.is_idle() {
-            prev.set_state(State::Ready);
-            s.run.push_back(prev.clone());
-        }
-        let next = match s.pick(n) {
-            Some(t) => t,
-            None => s.idle[n].clone().expect("sched::init_cpu created idle"),
+        let runnable = prev.state() == State::Running && !prev.is_idle();
+        // A preempted (or yielding) thread goes behind every thread this CPU may run,
+        // its own queue's and, with that empty, the others' (which it would steal).
+        let next = match s.run.pick(n) {
+            None if runnable && allowed(&prev, n) => prev.clone(),
+            picked => {
+                if runnable {
+                    prev.set_state(State::Ready);
+                    if allowed(&prev, n) {
+                        s.run.push(n, prev.clone());
+                    } else {
+                        // Its affinity no longer names this CPU.
+                        s.make_ready(prev.clone());
+                    }
+                }
+                picked.unwrap_or_else(|| s.idle[n].clone().expect("sched::init_cpu created idle"))
+            }
         };
         if !s.run.is_empty() {
             // More to run than this CPU takes (the thread it preempted, say).
-            let wanted = s
-                .run
-                .iter()
-                .fold(0, |m, t| m | t.affinity.load(Ordering::Relaxed));
-            crate::smp::kick_idle_cpu(wanted);
+            s.kick_idle_with_work();
+        }
+        if !next.is_idle() {
+            next.last_cpu.store(n as u32, Ordering::Relaxed);
         }
         next.set_state(State::Running);
         here.running
@@ -494,11 +595,12 @@ pub fn timer_interrupt() {
             }
         }
         let here = here();
-        if s.has_work_for(cpu_index())
+        if s.run.has_work_for(cpu_index())
             && (t >= here.slice_end.load(Ordering::Relaxed) || here.idle.load(Ordering::Relaxed))
         {
             here.need_resched.store(true, Ordering::Relaxed);
         }
+        s.end_remote_slices(t);
         s.arm_timer();
     }
     // Raising signals takes thread and scheduler locks: outside the scheduler lock.
@@ -525,7 +627,7 @@ pub fn preempt_point() {
 /// Runs holding the kernel lock (see [`crate::smp`]) except while halted.
 pub fn idle_loop() -> ! {
     loop {
-        let runnable = SCHED.lock().has_work_for(cpu_index());
+        let runnable = SCHED.lock().run.has_work_for(cpu_index());
         if runnable {
             schedule();
             continue;

@@ -12,16 +12,17 @@
 //! complete before the lock is released, so another CPU never picks up a half-saved thread.
 //! With one CPU online the lock is skipped (one load and a branch on the system-call path).
 //!
-//! Finer locking (per-subsystem locks, per-CPU run queues) can replace it piece by piece;
+//! Finer locking (per-subsystem locks, a lock per CPU run queue) can replace it piece by piece;
 //! spin locks are all taken with interrupts off already, because kernel code always runs
 //! with interrupts off.
 //!
 //! # Kicks
 //! A CPU running an app thread in ring 3 or halted in its idle loop only looks at the run
-//! queue, pending signals and kill requests when it enters the kernel. Making a thread
+//! queues, pending signals and kill requests when it enters the kernel. Making a thread
 //! runnable, raising a signal or killing a thread therefore sends [`apic::KICK_VECTOR`] to
-//! an idle CPU (to run the new thread) or to the CPUs running app threads (to notice the
-//! signal on their way back to ring 3).
+//! the idle CPU whose queue the thread joined (to run it), to a busy CPU whose slice is over
+//! while its queue waits (to switch, see [`crate::sched`]), or to the CPUs running app
+//! threads (to notice the signal on their way back to ring 3).
 //!
 //! # TLB shootdowns
 //! When the kernel changes or removes a user mapping, every other CPU that has a user
@@ -155,22 +156,6 @@ pub fn kick_cpu(n: usize) {
 
 fn this_cpu_index() -> usize {
     percpu::this_cpu().cpu_id as usize
-}
-
-/// A thread that may run on the CPUs in `mask` became runnable: wake one of them that is
-/// idle to run it. False if none is idle (the thread waits for a CPU's time slice to end).
-pub fn kick_idle_cpu(mask: u64) -> bool {
-    if !active() {
-        return false;
-    }
-    let me = this_cpu_index();
-    for n in (0..percpu::online()).filter(|&n| n != me && mask & (1 << n) != 0) {
-        if percpu::cpu(n).is_some_and(|c| c.shared.idle.load(Ordering::Relaxed)) {
-            kick_cpu(n);
-            return true;
-        }
-    }
-    false
 }
 
 /// A signal was raised or a thread killed: every other CPU running an app thread looks at

@@ -3,7 +3,7 @@
 //! and robust-list pointers, x87/SSE/AVX state).
 //!
 //! A thread is shared as a [`ThreadRef`] (an `Arc` compared by identity). Its state machine:
-//! `Ready` (in the run queue) → `Running` (on the CPU) → `Blocked` (waiting, with a
+//! `Ready` (in a CPU's run queue) → `Running` (on the CPU) → `Blocked` (waiting, with a
 //! generation number that stale timeouts compare against) or `Dead` (kept until the scheduler
 //! has switched away from its stack, then freed).
 
@@ -11,7 +11,7 @@ use crate::arch::context::FpuState;
 use alloc::sync::Arc;
 use core::cell::UnsafeCell;
 use core::sync::atomic::AtomicBool;
-use core::sync::atomic::{AtomicU8, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicU8, AtomicU32, AtomicU64, Ordering};
 use oxv_abi::linux::signal::SigSet;
 use oxv_sched::signal::ThreadSignals;
 use spin::Mutex;
@@ -94,7 +94,13 @@ pub struct Thread {
     pub sigwait_set: AtomicU64,
     /// The CPUs the thread may run on (bit n: CPU n), sched_setaffinity(2).
     pub affinity: AtomicU64,
+    /// The CPU the thread last ran on ([`NO_CPU`] before it first runs): the scheduler
+    /// prefers it when the thread wakes.
+    pub last_cpu: AtomicU32,
 }
+
+/// [`Thread::last_cpu`] of a thread that has not run yet.
+pub const NO_CPU: u32 = u32::MAX;
 
 // SAFETY: `ctx` is only accessed by the scheduler, with interrupts off, for a thread that is
 // not running on another CPU (the context switch writes the outgoing thread's, reads the
@@ -137,6 +143,7 @@ impl Thread {
             saved_mask: Mutex::new(None),
             sigwait_set: AtomicU64::new(0),
             affinity: AtomicU64::new(u64::MAX),
+            last_cpu: AtomicU32::new(NO_CPU),
         }
     }
 
@@ -164,6 +171,7 @@ impl Thread {
             saved_mask: Mutex::new(None),
             sigwait_set: AtomicU64::new(0),
             affinity: AtomicU64::new(u64::MAX),
+            last_cpu: AtomicU32::new(NO_CPU),
         }
     }
 

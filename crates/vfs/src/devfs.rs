@@ -13,17 +13,23 @@
 //! | `stdin`, `stdout`, `stderr` | symlinks to `/proc/self/fd/0`, `1`, `2` | |
 //! | `fd` | symlink to `/proc/self/fd` | |
 //! | `shm/` | an empty directory for POSIX shared memory | `drwxrwxrwt` |
+//! | `ptmx` | a new pseudo-terminal master per open (5,2), see [`crate::pty`] | `crw-rw-rw-` |
+//! | `pts/` | devpts: `ptmx` (5,2) and a slave node `N` (136,N) per open master | `drwxr-xr-x` |
+//!
+//! `ptmx` and `pts/` come from [`add_ptys`], which needs a [`Blocker`].
 //! | `vda`, `vdb`... | disks, added by [`add_disk`] (see [`crate::block::file`]) | `crw-rw----` |
 //!
 //! Because the nodes are ordinary tmpfs nodes, the app may add its own (mknod(2), later) and
 //! an initramfs may ship device nodes that open the same drivers.
 
+use crate::Blocker;
 use crate::device::memory::{
     MemoryDevice, MemoryKind, RANDOM_DEVICE, RandomDevice, URANDOM_DEVICE,
 };
 use crate::device::{CONSOLE_DEVICE, EntropySource, TTY_DEVICE, Terminal, TerminalDriver};
 use crate::mount::{CharDriver, FileSystem, Vfs};
 use crate::node::{DeviceId, NewAttrs, NewNode};
+use crate::pty::{MAX_PTYS, PTMX_DEVICE, PTS_MAJOR, PtsTable};
 use crate::tmpfs::Tmpfs;
 use alloc::sync::Arc;
 use oxv_abi::Errno;
@@ -91,6 +97,29 @@ pub fn build(vfs: &Vfs, devices: DevfsDevices) -> Result<Arc<Tmpfs>, Errno> {
     // One devtmpfs per kernel, as on Linux: mount(2) of "devtmpfs" shows this one again.
     vfs.share_as("devtmpfs", fs.clone());
     Ok(fs)
+}
+
+/// Adds pseudo-terminals to a devfs from [`build`]: `/dev/ptmx`, the `/dev/pts` directory
+/// and the drivers of its slaves (see [`crate::pty`]), whose reads and writes wait through
+/// `blocker`.
+pub fn add_ptys(vfs: &Vfs, devfs: &Tmpfs, blocker: Arc<dyn Blocker>) -> Result<(), Errno> {
+    let root = devfs.root();
+    let attrs = |perm| NewAttrs {
+        perm,
+        uid: 0,
+        gid: 0,
+        now: vfs.now(),
+    };
+    let pts = root.create(b"pts", NewNode::Directory, &attrs(0o755))?;
+    let table = PtsTable::new(pts.clone(), vfs.clock().clone(), blocker);
+    vfs.register_char_device(PTMX_DEVICE, table.ptmx_driver());
+    root.create(b"ptmx", NewNode::CharDevice(PTMX_DEVICE), &attrs(0o666))?;
+    // Linux's devpts holds its own ptmx, mode 000 unless mounted with ptmxmode=.
+    pts.create(b"ptmx", NewNode::CharDevice(PTMX_DEVICE), &attrs(0))?;
+    for index in 0..MAX_PTYS {
+        vfs.register_char_device(DeviceId::new(PTS_MAJOR, index), table.slave_driver(index));
+    }
+    Ok(())
 }
 
 /// Adds disk number `n` of the kernel (0 is `/dev/vda`) to a devfs from [`build`]: registers

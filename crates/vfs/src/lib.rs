@@ -54,7 +54,7 @@
 //! ## What it is not (yet)
 //!
 //! No permission checks beyond mode bits (oxv runs one user, root), no line discipline on the
-//! terminal, no access-time updates (every mount acts as `noatime`), no mount propagation
+//! console terminal (pseudo-terminals in [`pty`] have one), no access-time updates (every mount acts as `noatime`), no mount propagation
 //! or namespaces, no named pipes (FIFOs). splice(2) copies through a kernel buffer rather than lending pages. Sockets
 //! are more [`FileOps`] with a [`readiness::PollQueue`].
 //!
@@ -130,6 +130,7 @@ pub mod names;
 pub mod node;
 pub mod pipe;
 pub mod procfs;
+pub mod pty;
 pub mod readiness;
 pub mod signalfd;
 pub mod syscalls;

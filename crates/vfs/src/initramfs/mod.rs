@@ -20,7 +20,7 @@ mod unpack;
 mod writer;
 
 pub use reader::{Entry, Reader};
-pub use unpack::{UnpackError, UnpackSummary, unpack};
+pub use unpack::{Archive, UnpackError, UnpackSummary, unpack, unpack_from};
 pub use writer::{WriteError, Writer};
 
 use core::fmt;

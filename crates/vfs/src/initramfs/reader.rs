@@ -28,6 +28,10 @@ pub struct Entry<'a> {
     pub name: &'a [u8],
     /// Contents of a regular file, target of a symlink, empty otherwise.
     pub data: &'a [u8],
+    /// Byte offset of `data` in the archive.
+    pub data_offset: usize,
+    /// Byte offset of the next entry (just past this one's padding).
+    pub end: usize,
 }
 
 impl Entry<'_> {
@@ -66,103 +70,127 @@ impl<'a> Reader<'a> {
     }
 
     fn entry(&mut self) -> Result<Option<Entry<'a>>, CpioErrorKind> {
-        let start = self.pos;
-        let rest = &self.data[start..];
-        if rest.is_empty() {
-            return Err(CpioErrorKind::MissingTrailer);
-        }
-        if rest.len() < HEADER_LEN {
-            // A short fragment that could be the start of a header is truncation; one that
-            // cannot is garbage.
-            let m = rest.len().min(6);
-            let magic_ok = MAGIC_NEWC[..m] == rest[..m] || MAGIC_CRC[..m] == rest[..m];
-            return Err(if magic_ok {
-                CpioErrorKind::Truncated
-            } else {
-                CpioErrorKind::BadMagic
-            });
-        }
-        let magic = &rest[..6];
-        let with_crc = if magic == MAGIC_NEWC {
-            false
-        } else if magic == MAGIC_CRC {
-            true
-        } else {
-            return Err(CpioErrorKind::BadMagic);
+        let parsed = parse_entry(&self.data[self.pos..], self.pos)?;
+        self.pos = match &parsed {
+            Parsed::Entry(e) => e.end,
+            Parsed::Trailer { end } => *end,
         };
-        let mut f = [0u32; 13];
-        for (i, field) in FIELDS.iter().enumerate() {
-            let at = 6 + 8 * i;
-            f[i] = parse_hex8(&rest[at..at + 8]).ok_or(CpioErrorKind::BadHex(*field))?;
-        }
-        let [
-            ino,
-            mode,
-            uid,
-            gid,
-            nlink,
-            mtime,
-            filesize,
-            dev_major,
-            dev_minor,
-            rdev_major,
-            rdev_minor,
-            namesize,
-            check,
-        ] = f;
-        let namesize = namesize as usize;
-        if namesize < 2 {
-            return Err(CpioErrorKind::BadName);
-        }
-        let name_end = HEADER_LEN
-            .checked_add(namesize)
-            .ok_or(CpioErrorKind::Truncated)?;
-        let data_start = super::align4(name_end);
-        let data_end = data_start
-            .checked_add(filesize as usize)
-            .ok_or(CpioErrorKind::Truncated)?;
-        let next = super::align4(data_end);
-        if rest.len() < name_end {
-            return Err(CpioErrorKind::Truncated);
-        }
-        let name_nul = &rest[HEADER_LEN..name_end];
-        if name_nul[namesize - 1] != 0 {
-            return Err(CpioErrorKind::NameNotTerminated);
-        }
-        let name = &name_nul[..namesize - 1];
-        if name.contains(&0) {
-            return Err(CpioErrorKind::BadName);
-        }
-        if rest.len() < next {
-            return Err(CpioErrorKind::Truncated);
-        }
-        if rest[name_end..data_start].iter().any(|&b| b != 0)
-            || rest[data_end..next].iter().any(|&b| b != 0)
-        {
-            return Err(CpioErrorKind::BadPadding);
-        }
-        let data = &rest[data_start..data_end];
-        if with_crc && data.iter().fold(0u32, |s, &b| s.wrapping_add(b as u32)) != check {
-            return Err(CpioErrorKind::BadChecksum);
-        }
-        self.pos = start + next;
-        if name == TRAILER {
-            return Ok(None);
-        }
-        Ok(Some(Entry {
-            offset: start,
-            ino,
-            mode,
-            uid,
-            gid,
-            nlink,
-            mtime,
-            dev: DeviceId::new(dev_major, dev_minor),
-            rdev: DeviceId::new(rdev_major, rdev_minor),
-            name,
-            data,
-        }))
+        Ok(match parsed {
+            Parsed::Entry(e) => Some(e),
+            Parsed::Trailer { .. } => None,
+        })
     }
+}
+
+/// What [`parse_entry`] found.
+pub(crate) enum Parsed<'a> {
+    /// A member.
+    Entry(Entry<'a>),
+    /// The trailer, which ends at `end`.
+    Trailer {
+        /// Offset just past the trailer.
+        end: usize,
+    },
+}
+
+/// Parses and validates the entry at the start of `rest`, which is the archive from offset
+/// `start` on.
+pub(crate) fn parse_entry(rest: &[u8], start: usize) -> Result<Parsed<'_>, CpioErrorKind> {
+    if rest.is_empty() {
+        return Err(CpioErrorKind::MissingTrailer);
+    }
+    if rest.len() < HEADER_LEN {
+        // A short fragment that could be the start of a header is truncation; one that
+        // cannot is garbage.
+        let m = rest.len().min(6);
+        let magic_ok = MAGIC_NEWC[..m] == rest[..m] || MAGIC_CRC[..m] == rest[..m];
+        return Err(if magic_ok {
+            CpioErrorKind::Truncated
+        } else {
+            CpioErrorKind::BadMagic
+        });
+    }
+    let magic = &rest[..6];
+    let with_crc = if magic == MAGIC_NEWC {
+        false
+    } else if magic == MAGIC_CRC {
+        true
+    } else {
+        return Err(CpioErrorKind::BadMagic);
+    };
+    let mut f = [0u32; 13];
+    for (i, field) in FIELDS.iter().enumerate() {
+        let at = 6 + 8 * i;
+        f[i] = parse_hex8(&rest[at..at + 8]).ok_or(CpioErrorKind::BadHex(*field))?;
+    }
+    let [
+        ino,
+        mode,
+        uid,
+        gid,
+        nlink,
+        mtime,
+        filesize,
+        dev_major,
+        dev_minor,
+        rdev_major,
+        rdev_minor,
+        namesize,
+        check,
+    ] = f;
+    let namesize = namesize as usize;
+    if namesize < 2 {
+        return Err(CpioErrorKind::BadName);
+    }
+    let name_end = HEADER_LEN
+        .checked_add(namesize)
+        .ok_or(CpioErrorKind::Truncated)?;
+    let data_start = super::align4(name_end);
+    let data_end = data_start
+        .checked_add(filesize as usize)
+        .ok_or(CpioErrorKind::Truncated)?;
+    let next = super::align4(data_end);
+    if rest.len() < name_end {
+        return Err(CpioErrorKind::Truncated);
+    }
+    let name_nul = &rest[HEADER_LEN..name_end];
+    if name_nul[namesize - 1] != 0 {
+        return Err(CpioErrorKind::NameNotTerminated);
+    }
+    let name = &name_nul[..namesize - 1];
+    if name.contains(&0) {
+        return Err(CpioErrorKind::BadName);
+    }
+    if rest.len() < next {
+        return Err(CpioErrorKind::Truncated);
+    }
+    if rest[name_end..data_start].iter().any(|&b| b != 0)
+        || rest[data_end..next].iter().any(|&b| b != 0)
+    {
+        return Err(CpioErrorKind::BadPadding);
+    }
+    let data = &rest[data_start..data_end];
+    if with_crc && data.iter().fold(0u32, |s, &b| s.wrapping_add(b as u32)) != check {
+        return Err(CpioErrorKind::BadChecksum);
+    }
+    if name == TRAILER {
+        return Ok(Parsed::Trailer { end: start + next });
+    }
+    Ok(Parsed::Entry(Entry {
+        offset: start,
+        ino,
+        mode,
+        uid,
+        gid,
+        nlink,
+        mtime,
+        dev: DeviceId::new(dev_major, dev_minor),
+        rdev: DeviceId::new(rdev_major, rdev_minor),
+        name,
+        data,
+        data_offset: start + data_start,
+        end: start + next,
+    }))
 }
 
 impl<'a> Iterator for Reader<'a> {

@@ -535,3 +535,92 @@ mod unpacking {
         );
     }
 }
+
+mod letting_go {
+    use super::*;
+    use crate::io::ReadBuf;
+
+    /// An archive whose consumed pages are overwritten, as the kernel reuses them, and which
+    /// fails the test if read below what was consumed.
+    struct Reused {
+        bytes: Vec<u8>,
+        consumed: usize,
+        calls: Vec<usize>,
+    }
+
+    impl Archive for Reused {
+        fn bytes_from(&self, offset: usize) -> &[u8] {
+            assert!(
+                offset >= self.consumed,
+                "read at {offset} after {}",
+                self.consumed
+            );
+            &self.bytes[offset..]
+        }
+        fn consumed(&mut self, offset: usize) {
+            assert!(offset >= self.consumed, "consumed went back to {offset}");
+            assert!(offset <= self.bytes.len());
+            self.bytes[..offset & !4095].fill(0xa5);
+            self.consumed = offset;
+            self.calls.push(offset);
+        }
+    }
+
+    #[test]
+    fn consumed_pages_are_never_read_again() {
+        let big: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
+        let mut w = Writer::new();
+        w.add_dir("bin", 0o755).unwrap();
+        w.add_file("bin/big", 0o755, &big).unwrap();
+        w.add_symlink("big", "bin/big").unwrap();
+        w.add_file("small", 0o644, b"after the big one").unwrap();
+        let bytes = w.finish();
+        let len = bytes.len();
+        let mut archive = Reused {
+            bytes,
+            consumed: 0,
+            calls: Vec::new(),
+        };
+        let r = Tmpfs::new(DeviceId::new(0, 1), Timestamp::from_secs(1)).root();
+        let s = unpack_from(&mut archive, &r, Timestamp::from_secs(2)).unwrap();
+        assert_eq!(s.bytes, 300_000 + 17);
+        assert_eq!(archive.consumed, len, "the trailer is consumed too");
+        // The big file is let go of in 64 KiB pieces, not at its end only.
+        let inside_big = archive.calls.iter().filter(|&&c| c < 300_000).count();
+        assert!(inside_big >= 4, "{:?}", archive.calls);
+        let file = r.lookup(b"bin").unwrap().lookup(b"big").unwrap();
+        let mut got = vec![0u8; big.len()];
+        file.read_at(0, &mut ReadBuf::kernel(&mut got)).unwrap();
+        assert!(got == big, "the copy is intact");
+        assert_eq!(file.metadata().mtime, Timestamp::from_secs(0));
+        let small = r.lookup(b"small").unwrap();
+        let mut got = vec![0u8; 17];
+        small.read_at(0, &mut ReadBuf::kernel(&mut got)).unwrap();
+        assert_eq!(got, b"after the big one");
+        assert_eq!(r.lookup(b"big").unwrap().read_link().unwrap(), b"bin/big");
+    }
+
+    #[test]
+    fn a_bad_entry_after_consumed_ones_is_still_reported_with_its_offset() {
+        let mut w = Writer::new();
+        w.add_file("a", 0o644, &[7u8; 10_000]).unwrap();
+        w.add_file("b", 0o644, b"x").unwrap();
+        let mut bytes = w.finish();
+        let second = entries(&bytes).unwrap()[1].offset;
+        bytes[second] = b'X';
+        let mut archive = Reused {
+            bytes,
+            consumed: 0,
+            calls: Vec::new(),
+        };
+        let r = Tmpfs::new(DeviceId::new(0, 1), Timestamp::from_secs(1)).root();
+        assert_eq!(
+            unpack_from(&mut archive, &r, Timestamp::from_secs(2)),
+            Err(UnpackError::Archive(CpioError {
+                offset: second,
+                kind: CpioErrorKind::BadMagic
+            }))
+        );
+        assert_eq!(r.lookup(b"a").unwrap().metadata().size, 10_000);
+    }
+}

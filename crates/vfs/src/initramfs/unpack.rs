@@ -1,7 +1,8 @@
 //! Unpacking an archive into a directory of any writable file system, as Linux's
 //! `init/initramfs.c` does at boot. See [`unpack`].
 
-use super::{CpioError, Reader};
+use super::CpioError;
+use super::reader::{Parsed, parse_entry};
 use crate::io::{WriteBuf, WritePos};
 use crate::node::{FileKind, Inode, NewAttrs, NewNode, SetAttr, is_valid_name};
 use crate::time::Timestamp;
@@ -83,13 +84,91 @@ pub fn unpack(
     dir: &Arc<dyn Inode>,
     now: Timestamp,
 ) -> Result<UnpackSummary, UnpackError> {
+    unpack_from(&mut SliceArchive(archive), dir, now)
+}
+
+/// An archive that [`unpack_from`] reads front to back and lets go of as it goes, so that
+/// its memory can be reused for the files unpacked from it (the kernel gives the boot
+/// module's pages back to its frame allocator: the peak is then about the larger of the
+/// archive and the files, not their sum).
+pub trait Archive {
+    /// The archive from byte `offset` to its end. `offset` is never below what
+    /// [`Archive::consumed`] was last given.
+    fn bytes_from(&self, offset: usize) -> &[u8];
+
+    /// The bytes below `offset` will not be read again. Called with increasing offsets,
+    /// between two reads (no slice from [`Archive::bytes_from`] is alive, as `&mut self`
+    /// proves).
+    fn consumed(&mut self, offset: usize);
+}
+
+/// A whole archive in memory, kept.
+struct SliceArchive<'a>(&'a [u8]);
+
+impl Archive for SliceArchive<'_> {
+    fn bytes_from(&self, offset: usize) -> &[u8] {
+        self.0.get(offset..).unwrap_or_default()
+    }
+    fn consumed(&mut self, _offset: usize) {}
+}
+
+/// File data is copied in pieces of this size, the archive being let go of behind each, so
+/// that a large file's copy and its archived data coexist only one piece at a time.
+const DATA_PIECE: usize = 64 * 1024;
+
+/// Writes the `len` bytes of data at `offset` of the archive to `file`, telling the archive
+/// after each piece that it is consumed; returns the bytes written.
+fn copy_data<A: Archive + ?Sized>(
+    archive: &mut A,
+    offset: usize,
+    len: usize,
+    file: &dyn Inode,
+    now: Timestamp,
+) -> Result<usize, Errno> {
+    let mut done = 0;
+    while done < len {
+        let n = (len - done).min(DATA_PIECE);
+        let piece = archive
+            .bytes_from(offset + done)
+            .get(..n)
+            .ok_or(Errno::EIO)?;
+        let w = file.write_at(WritePos::At(done as u64), &WriteBuf::kernel(piece), now)?;
+        if w.count != n {
+            return Err(Errno::ENOSPC);
+        }
+        done += n;
+        archive.consumed(offset + done);
+    }
+    Ok(done)
+}
+
+/// [`unpack`] from an [`Archive`] that is let go of as the entries are read: after each
+/// entry, and after each [`DATA_PIECE`] of a large file. The archive is validated entry by
+/// entry as with [`unpack`] (a bad entry stops the unpacking with the entries before it in
+/// place).
+pub fn unpack_from<A: Archive + ?Sized>(
+    archive: &mut A,
+    dir: &Arc<dyn Inode>,
+    now: Timestamp,
+) -> Result<UnpackSummary, UnpackError> {
     let mut summary = UnpackSummary::default();
     let mut links: BTreeMap<(u32, u32, u32), Arc<dyn Inode>> = BTreeMap::new();
     let mut dir_times: Vec<(Arc<dyn Inode>, Timestamp)> = Vec::new();
-    for entry in Reader::new(archive) {
-        let e = entry?;
+    let mut pos = 0;
+    loop {
+        let e = match parse_entry(archive.bytes_from(pos), pos) {
+            Ok(Parsed::Entry(e)) => e,
+            Ok(Parsed::Trailer { end }) => {
+                archive.consumed(end);
+                break;
+            }
+            Err(kind) => return Err(CpioError { offset: pos, kind }.into()),
+        };
+        // What is needed of the entry once its data may have been let go of.
+        let (offset, end, data_offset, data_len) = (e.offset, e.end, e.data_offset, e.data.len());
+        let nlink = e.nlink;
+        pos = end;
         summary.entries += 1;
-        let offset = e.offset;
         let fs_err = |errno| UnpackError::Fs { offset, errno };
         let comps: Vec<&[u8]> = e
             .name
@@ -149,17 +228,25 @@ pub fn unpack(
         }
         let link_key = (e.dev.major, e.dev.minor, e.ino);
         if kind == FileKind::Regular
-            && e.nlink > 1
+            && nlink > 1
             && let Some(target) = links.get(&link_key)
         {
             cur.link(last, &**target, now).map_err(fs_err)?;
-            if !e.data.is_empty() {
-                target
-                    .write_at(WritePos::At(0), &WriteBuf::kernel(e.data), now)
-                    .map_err(fs_err)?;
-                summary.bytes += e.data.len() as u64;
+            if data_len > 0 {
                 set_times(&**target, None).map_err(fs_err)?;
+                summary.bytes += copy_data(archive, data_offset, data_len, &**target, now)
+                    .map_err(fs_err)? as u64;
+                // The writes changed mtime: the archive's is put back.
+                target
+                    .set_attr(&SetAttr {
+                        atime: Some(mtime),
+                        mtime: Some(mtime),
+                        ctime: now,
+                        ..SetAttr::default()
+                    })
+                    .map_err(fs_err)?;
             }
+            archive.consumed(end);
             continue;
         }
         let node = match kind {
@@ -178,22 +265,27 @@ pub fn unpack(
             now,
         };
         let created = cur.create(last, node, &attrs).map_err(fs_err)?;
-        if kind == FileKind::Regular && !e.data.is_empty() {
-            let w = created
-                .write_at(WritePos::At(0), &WriteBuf::kernel(e.data), now)
-                .map_err(fs_err)?;
-            if w.count != e.data.len() {
-                return Err(fs_err(Errno::ENOSPC));
-            }
-            summary.bytes += e.data.len() as u64;
-        }
         set_times(&*created, None).map_err(fs_err)?;
+        if kind == FileKind::Regular && data_len > 0 {
+            summary.bytes +=
+                copy_data(archive, data_offset, data_len, &*created, now).map_err(fs_err)? as u64;
+            // The writes changed mtime: the archive's is put back.
+            created
+                .set_attr(&SetAttr {
+                    atime: Some(mtime),
+                    mtime: Some(mtime),
+                    ctime: now,
+                    ..SetAttr::default()
+                })
+                .map_err(fs_err)?;
+        }
         if kind == FileKind::Directory {
             dir_times.push((created.clone(), mtime));
         }
-        if kind == FileKind::Regular && e.nlink > 1 {
+        if kind == FileKind::Regular && nlink > 1 {
             links.insert(link_key, created);
         }
+        archive.consumed(end);
     }
     for (d, mtime) in dir_times {
         let _ = d.set_attr(&SetAttr {

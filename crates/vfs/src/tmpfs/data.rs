@@ -461,6 +461,14 @@ pub(crate) mod unmap_log {
         oxv_mm::shared::set_object_unmapper(&Recorder);
     }
 
+    /// Forgets what was recorded for `object`: an object id is an address, which an object
+    /// another test freed may have had. Call it once the object exists.
+    pub(crate) fn forget(object: usize) {
+        LOG.lock()
+            .expect("not poisoned")
+            .retain(|&(o, _)| o != object);
+    }
+
     /// The offsets `object` was asked to be unmapped from, in order.
     pub(crate) fn requests_for(object: usize) -> Vec<u64> {
         let log = LOG.lock().expect("not poisoned");

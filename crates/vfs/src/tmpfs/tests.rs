@@ -463,6 +463,7 @@ fn shrinking_a_file_past_whole_pages_asks_to_unmap_them() {
         .unwrap();
     write(&f, 0, &[1; 3 * 4096]);
     let object = f.page_cache().expect("a regular file").object_id();
+    unmap_log::forget(object);
     let size = |len| SetAttr {
         size: Some(len),
         ctime: t(7),

@@ -375,6 +375,7 @@ fn shrinking_a_mapped_file_asks_to_unmap_its_pages_past_the_end() {
         a.store(at + i * 4096, b"m").unwrap();
     }
     let object = file.page_cache().unwrap().object_id();
+    unmap_log::forget(object);
     let size = |len| SetAttr {
         size: Some(len),
         ctime: NOW,

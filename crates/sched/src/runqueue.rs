@@ -1,0 +1,213 @@
+//! Per-CPU run queues: one FIFO of ready threads per CPU, with wake-up placement and work
+//! stealing.
+//!
+//! Linux keeps a run queue per CPU and moves threads between them (wake-up placement in
+//! `select_task_rq`, idle balancing); this module does the same with simple rules rather
+//! than load tracking:
+//!
+//! 1. **Placement** ([`RunQueues::enqueue`]): a woken thread goes back to the CPU it last ran
+//!    on if that CPU is idle with nothing queued (its cache may still hold the thread's
+//!    data); else to another such idle CPU; else to the least loaded CPU it may use (load =
+//!    queued threads plus one for a busy CPU), preferring the waker's CPU, then its last CPU,
+//!    on ties.
+//! 2. **Picking** ([`RunQueues::pick`]): a CPU takes the oldest thread of its own queue; with
+//!    its own queue empty it steals the oldest thread it may run from the longest queue
+//!    that has one. So no CPU stays idle while any queue holds a thread it may run, and the
+//!    threads of one queue run in the order they were queued.
+//!
+//! Affinity follows sched_setaffinity(2): a thread runs only on the CPUs its mask names,
+//! and a mask that names no CPU in use means any CPU (rather than none).
+//!
+//! The queues only hold handles; the kernel runs them, keeps them under its scheduler lock,
+//! and decides which CPUs to interrupt. It is not a time-slice or priority policy: every
+//! thread has the same weight.
+
+use alloc::collections::VecDeque;
+use alloc::vec::Vec;
+
+/// The most CPUs the queues serve (one bit each in an affinity mask).
+pub const MAX_CPUS: usize = 64;
+
+/// What the run queues need to know about a thread.
+pub trait Schedulable {
+    /// The CPUs the thread may run on: bit n for CPU n (sched_setaffinity(2)).
+    fn affinity(&self) -> u64;
+    /// The CPU the thread last ran on, if it ran yet.
+    fn last_cpu(&self) -> Option<usize>;
+}
+
+/// One run queue per CPU.
+#[derive(Debug)]
+pub struct RunQueues<T> {
+    queues: Vec<VecDeque<T>>,
+}
+
+impl<T> Default for RunQueues<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<T> RunQueues<T> {
+    /// No CPUs yet (add them with [`RunQueues::add_cpu`]).
+    pub const fn new() -> Self {
+        RunQueues { queues: Vec::new() }
+    }
+
+    /// Makes CPUs `0..=cpu` take part.
+    ///
+    /// # Panics
+    /// If `cpu` is not below [`MAX_CPUS`] (the kernel never brings up more).
+    pub fn add_cpu(&mut self, cpu: usize) {
+        assert!(cpu < MAX_CPUS, "an affinity mask has one bit per CPU");
+        while self.queues.len() <= cpu {
+            self.queues.push(VecDeque::new());
+        }
+    }
+
+    /// How many CPUs take part.
+    pub fn cpus(&self) -> usize {
+        self.queues.len()
+    }
+
+    /// Bit n set for every CPU taking part.
+    fn online_mask(&self) -> u64 {
+        match self.queues.len() {
+            MAX_CPUS.. => u64::MAX,
+            k => (1u64 << k) - 1,
+        }
+    }
+
+    /// Threads queued on CPU `cpu` (0 for a CPU not taking part).
+    pub fn len(&self, cpu: usize) -> usize {
+        self.queues.get(cpu).map_or(0, VecDeque::len)
+    }
+
+    /// Threads queued on all CPUs.
+    pub fn total(&self) -> usize {
+        self.queues.iter().map(VecDeque::len).sum()
+    }
+
+    /// Whether no thread is queued anywhere.
+    pub fn is_empty(&self) -> bool {
+        self.queues.iter().all(VecDeque::is_empty)
+    }
+}
+
+impl<T: Schedulable> RunQueues<T> {
+    /// Whether `t` may run on CPU `cpu`: its mask names it, or names no CPU taking part.
+    pub fn allowed(&self, t: &T, cpu: usize) -> bool {
+        let mask = t.affinity();
+        cpu < self.queues.len() && (mask & (1 << cpu) != 0 || mask & self.online_mask() == 0)
+    }
+
+    /// The CPUs `t` may run on, as a mask.
+    pub fn allowed_mask(&self, t: &T) -> u64 {
+        let online = self.online_mask();
+        match t.affinity() & online {
+            0 => online,
+            m => m,
+        }
+    }
+
+    /// Queues a thread that became runnable and returns the CPU whose queue it joined (see
+    /// the module doc for the rules). `waker` is the CPU doing this; `idle` has bit n set
+    /// for every CPU that runs nothing (its idle thread).
+    ///
+    /// # Panics
+    /// If no CPU takes part yet.
+    pub fn enqueue(&mut self, t: T, waker: usize, idle: u64) -> usize {
+        let cpu = self.place(&t, waker, idle);
+        self.queues[cpu].push_back(t);
+        cpu
+    }
+
+    fn place(&self, t: &T, waker: usize, idle: u64) -> usize {
+        if self.queues.len() == 1 {
+            return 0;
+        }
+        let allowed = self.allowed_mask(t);
+        let free = |c: usize| idle & (1 << c) != 0 && self.queues[c].is_empty();
+        let last = t.last_cpu().filter(|&c| allowed & (1 << c) != 0);
+        if let Some(c) = last.filter(|&c| free(c)) {
+            return c;
+        }
+        let cpus = || (0..self.queues.len()).filter(|&c| allowed & (1 << c) != 0);
+        if let Some(c) = cpus().find(|&c| free(c)) {
+            return c;
+        }
+        let load = |c: usize| self.queues[c].len() + usize::from(idle & (1 << c) == 0);
+        // Ties: the waker (it often blocks right after waking), then the last CPU.
+        let rank = |c: usize| (load(c), c != waker, Some(c) != last);
+        cpus()
+            .min_by_key(|&c| rank(c))
+            .expect("the allowed mask names a CPU taking part")
+    }
+
+    /// Puts `t` at the back of CPU `cpu`'s own queue (a thread preempted there).
+    ///
+    /// # Panics
+    /// If `cpu` does not take part.
+    pub fn push(&mut self, cpu: usize, t: T) {
+        self.queues[cpu].push_back(t);
+    }
+
+    /// Takes the next thread for CPU `cpu`: the oldest of its own queue that may run there,
+    /// else the oldest one that may run there from the longest other queue holding one.
+    pub fn pick(&mut self, cpu: usize) -> Option<T> {
+        if let Some(t) = self.take_allowed(cpu, cpu) {
+            return Some(t);
+        }
+        let victim = (0..self.queues.len())
+            .filter(|&q| q != cpu && self.queue_has_for(q, cpu))
+            .max_by_key(|&q| (self.queues[q].len(), core::cmp::Reverse(q)))?;
+        self.take_allowed(victim, cpu)
+    }
+
+    /// Whether [`RunQueues::pick`] would find a thread for CPU `cpu`.
+    pub fn has_work_for(&self, cpu: usize) -> bool {
+        (0..self.queues.len()).any(|q| self.queue_has_for(q, cpu))
+    }
+
+    /// Whether CPU `cpu`'s own queue holds a thread that may run there.
+    pub fn has_local_work(&self, cpu: usize) -> bool {
+        cpu < self.queues.len() && self.queue_has_for(cpu, cpu)
+    }
+
+    fn queue_has_for(&self, q: usize, cpu: usize) -> bool {
+        self.queues[q].iter().any(|t| self.allowed(t, cpu))
+    }
+
+    fn take_allowed(&mut self, q: usize, cpu: usize) -> Option<T> {
+        if self
+            .queues
+            .get(q)?
+            .front()
+            .is_some_and(|t| self.allowed(t, cpu))
+        {
+            return self.queues[q].pop_front();
+        }
+        let at = self
+            .queues
+            .get(q)?
+            .iter()
+            .position(|t| self.allowed(t, cpu))?;
+        self.queues[q].remove(at)
+    }
+}
+
+impl<T: PartialEq> RunQueues<T> {
+    /// Takes `t` out of whichever queue holds it; false if none does.
+    pub fn remove(&mut self, t: &T) -> bool {
+        for q in &mut self.queues {
+            if let Some(at) = q.iter().position(|x| x == t) {
+                q.remove(at);
+                return true;
+            }
+        }
+        false
+    }
+}
+
+#[cfg(test)]
+mod tests;
