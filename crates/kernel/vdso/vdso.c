@@ -195,15 +195,37 @@ static inline int is_coarse(int clk)
 	return clk == CLOCK_REALTIME_COARSE || clk == CLOCK_MONOTONIC_COARSE;
 }
 
+/*
+ * CLOCK_MONOTONIC in a function of its own: it needs no callee-saved register, so it saves
+ * none (the other clocks' code in __vdso_clock_gettime needs some).
+ */
+static __attribute__((noinline)) int monotonic_gettime(struct timespec *ts)
+{
+	struct clocks c;
+	int64_t sec;
+	uint64_t nsec;
+
+	if (!read_clocks(&c, 0, 0))
+		return (int)syscall2(__NR_clock_gettime, CLOCK_MONOTONIC, (long)ts);
+	split_monotonic(c.mono_ns, &sec, &nsec);
+	ts->tv_sec = sec;
+	ts->tv_nsec = (long)nsec;
+	return 0;
+}
+
 int __vdso_clock_gettime(int clk, struct timespec *ts)
 {
 	struct clocks c;
 	int64_t sec;
 	uint64_t nsec;
 
-	/* One specialized read per kind of clock: the hot ones read only what they need. */
+	/*
+	 * One specialized read per kind of clock: each reads only what it needs. CLOCK_MONOTONIC,
+	 * what programs time themselves with, is tested first, without the switch's jump table.
+	 */
+	if (__builtin_expect(clk == CLOCK_MONOTONIC, 1))
+		return monotonic_gettime(ts);
 	switch (clk) {
-	case CLOCK_MONOTONIC:
 	case CLOCK_MONOTONIC_RAW:
 	case CLOCK_BOOTTIME:
 		if (!read_clocks(&c, 0, 0))
