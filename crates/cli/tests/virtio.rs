@@ -71,6 +71,17 @@ fn build_c(name: &str, source: &str) -> PathBuf {
     bin
 }
 
+/// Whether mke2fs, e2fsck and debugfs are on `PATH` (the ext2 disk tests need them).
+fn has_e2fsprogs() -> bool {
+    ["mke2fs", "e2fsck", "debugfs"].iter().all(|t| {
+        Command::new("sh")
+            .arg("-c")
+            .arg(format!("command -v {t}"))
+            .output()
+            .is_ok_and(|o| o.status.success())
+    })
+}
+
 /// A 1 MiB image whose first 8 KiB hold byte `(i * 7) & 0xff` at offset `i`.
 fn pattern_image(name: &str) -> (PathBuf, Vec<u8>) {
     let mut image = vec![0u8; 1 << 20];
@@ -213,14 +224,7 @@ fn nic_reaches_the_gateway_on_q35() {
 #[test]
 #[ignore = "boots QEMU"]
 fn shared_file_mapping_reaches_the_ext2_disk() {
-    let tools = ["mke2fs", "e2fsck", "debugfs"];
-    if !tools.iter().all(|t| {
-        Command::new("sh")
-            .arg("-c")
-            .arg(format!("command -v {t}"))
-            .output()
-            .is_ok_and(|o| o.status.success())
-    }) {
+    if !has_e2fsprogs() {
         println!("skipped: needs e2fsprogs");
         return;
     }
@@ -277,14 +281,7 @@ fn shared_file_mapping_reaches_the_ext2_disk() {
 #[test]
 #[ignore = "boots QEMU"]
 fn mount_syscall_mounts_and_unmounts_an_ext2_disk() {
-    let tools = ["mke2fs", "e2fsck", "debugfs"];
-    if !tools.iter().all(|t| {
-        Command::new("sh")
-            .arg("-c")
-            .arg(format!("command -v {t}"))
-            .output()
-            .is_ok_and(|o| o.status.success())
-    }) {
+    if !has_e2fsprogs() {
         println!("skipped: needs e2fsprogs");
         return;
     }
