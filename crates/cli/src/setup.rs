@@ -18,7 +18,7 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
 use crate::error::CliError;
-use crate::workspace::{self, APP_TARGET, KERNEL_TARGET, Workspace, find_in_path};
+use crate::workspace::{self, APP_TARGET, KERNEL_TARGET, Workspace, find_tool};
 
 /// Something the host must have.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -95,7 +95,7 @@ impl Requirement {
             package: "lighttpd",
         },
         // The sqlite WAL test makes its ext2 disk and checks it afterwards (mke2fs, e2fsck,
-        // debugfs); in /usr/sbin, on root's PATH.
+        // debugfs); in /usr/sbin, which `workspace::search_path` adds.
         Requirement::AppPackage {
             command: "debugfs",
             package: "e2fsprogs",
@@ -118,7 +118,7 @@ impl Requirement {
 /// (`MuslGcc`) is a warning, not an error. Returns whether anything was installed.
 pub fn ensure(ws: &Workspace, needs: &[Requirement], verbose: bool) -> Result<bool, CliError> {
     let mut stamp = Stamp::load(ws);
-    let qemu_present = find_in_path(crate::qemu::QEMU).is_some();
+    let qemu_present = find_tool(crate::qemu::QEMU).is_some();
     let todo: Vec<Requirement> = needs
         .iter()
         .copied()
@@ -258,16 +258,16 @@ impl Stamp {
 fn ensure_command(name: &str, packages: &[&str]) -> Result<bool, CliError> {
     if name == "gcc" {
         // gcc alone is not enough: `-static` needs libc.a from libc6-dev.
-        if find_in_path(name).is_some()
+        if find_tool(name).is_some()
             && std::path::Path::new("/usr/lib/x86_64-linux-gnu/libc.a").exists()
         {
             return Ok(false);
         }
-    } else if find_in_path(name).is_some() {
+    } else if find_tool(name).is_some() {
         return Ok(false);
     }
     apt_install(packages, name)?;
-    if find_in_path(name).is_some() {
+    if find_tool(name).is_some() {
         Ok(true)
     } else {
         Err(CliError::Setup(format!(
@@ -285,7 +285,7 @@ fn is_root() -> bool {
 /// Installs Debian packages, or explains how to when we cannot.
 fn apt_install(packages: &[&str], missing: &str) -> Result<(), CliError> {
     let command = format!("apt-get install -y {}", packages.join(" "));
-    if find_in_path("apt-get").is_none() {
+    if find_tool("apt-get").is_none() {
         return Err(CliError::Setup(format!(
             "{missing} not found, and this is not a Debian-like system (no apt-get); install the \
              equivalent of the Debian package(s) {}",
@@ -345,7 +345,7 @@ fn run_apt(args: &[&str]) -> Result<(), CliError> {
 
 /// Ensures the Rust targets' standard libraries are installed.
 fn ensure_rust_targets(targets: &[&str]) -> Result<bool, CliError> {
-    let Some(rustup) = find_in_path("rustup") else {
+    let Some(rustup) = find_tool("rustup") else {
         // Without rustup, accept a toolchain whose sysroot already has the targets.
         let missing: Vec<&str> = targets
             .iter()

@@ -136,18 +136,86 @@ impl Workspace {
     }
 }
 
-/// A `cargo` command: the cargo that runs us (`$CARGO`), or the one on `PATH`.
+/// A `cargo` command: the cargo that runs us (`$CARGO`), or the one on `PATH`. Its `PATH`
+/// has the system directories too ([`search_path`]): the tests it runs call mke2fs, e2fsck
+/// and debugfs by name.
 pub fn cargo() -> Command {
-    Command::new(std::env::var_os("CARGO").unwrap_or_else(|| OsString::from("cargo")))
+    let mut cmd =
+        Command::new(std::env::var_os("CARGO").unwrap_or_else(|| OsString::from("cargo")));
+    cmd.env("PATH", search_path());
+    cmd
+}
+
+/// Where root's commands live: Debian leaves them off an ordinary user's `PATH`, and
+/// e2fsprogs, nginx and lighttpd install there.
+const SYSTEM_DIRS: [&str; 2] = ["/usr/sbin", "/sbin"];
+
+/// `PATH`, with [`SYSTEM_DIRS`] appended where it lacks them.
+pub fn search_path() -> OsString {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    // An empty entry would mean the current directory: not for tools run as root.
+    let mut dirs: Vec<PathBuf> = std::env::split_paths(&path)
+        .filter(|d| !d.as_os_str().is_empty())
+        .collect();
+    for dir in SYSTEM_DIRS {
+        if !dirs.iter().any(|d| d == Path::new(dir)) {
+            dirs.push(PathBuf::from(dir));
+        }
+    }
+    std::env::join_paths(dirs).unwrap_or(path)
 }
 
 /// Finds an executable on `PATH`, like `command -v` (a few `stat`s, no process).
 pub fn find_in_path(name: &str) -> Option<PathBuf> {
+    find_on(&std::env::var_os("PATH")?, name)
+}
+
+/// Finds a tool the tests and setup need, on [`search_path`] (`PATH` and the system
+/// directories).
+pub fn find_tool(name: &str) -> Option<PathBuf> {
+    find_on(&search_path(), name)
+}
+
+fn find_on(path: &std::ffi::OsStr, name: &str) -> Option<PathBuf> {
     use std::os::unix::fs::PermissionsExt;
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
+    std::env::split_paths(path)
         .map(|dir| dir.join(name))
         .find(|p| {
             std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tools_are_found_only_where_the_path_says_and_as_executables() {
+        let dir = std::env::temp_dir().join(format!("oxv-find-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let tool = dir.join("a-tool");
+        std::fs::write(&tool, "#!/bin/sh\n").unwrap();
+        let path = std::env::join_paths(["/nonexistent", dir.to_str().unwrap()]).unwrap();
+        assert_eq!(find_on(&path, "a-tool"), None, "not executable yet");
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&tool, std::fs::Permissions::from_mode(0o755)).unwrap();
+        assert_eq!(find_on(&path, "a-tool"), Some(tool));
+        assert_eq!(
+            find_on(std::ffi::OsStr::new("/nonexistent"), "a-tool"),
+            None
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn the_search_path_has_the_system_directories() {
+        let dirs: Vec<PathBuf> = std::env::split_paths(&search_path()).collect();
+        for dir in SYSTEM_DIRS {
+            assert!(
+                dirs.iter().any(|d| d == Path::new(dir)),
+                "{dir} in {dirs:?}"
+            );
+        }
+        assert!(dirs.iter().all(|d| !d.as_os_str().is_empty()));
+    }
 }
