@@ -82,6 +82,44 @@ fn has_e2fsprogs() -> bool {
     })
 }
 
+/// Makes an 8 MiB ext2 file system in `image` with mke2fs, plus `extra` options.
+fn mke2fs(image: &Path, extra: &[&str]) {
+    let mkfs = Command::new("mke2fs")
+        .args(["-q", "-F", "-t", "ext2"])
+        .args(extra)
+        .arg(image)
+        .arg("8M")
+        .output()
+        .expect("run mke2fs");
+    assert!(mkfs.status.success(), "mke2fs: {mkfs:?}");
+}
+
+/// Asserts `e2fsck -fn` finds nothing to fix in `image`.
+fn assert_fsck_clean(image: &Path) {
+    let fsck = Command::new("e2fsck")
+        .arg("-fn")
+        .arg(image)
+        .output()
+        .expect("run e2fsck");
+    assert!(
+        fsck.status.success(),
+        "e2fsck -fn: {}{}",
+        String::from_utf8_lossy(&fsck.stdout),
+        String::from_utf8_lossy(&fsck.stderr)
+    );
+}
+
+/// The bytes of `file` in the ext2 `image`, read with debugfs.
+fn debugfs_cat(image: &Path, file: &str) -> Vec<u8> {
+    Command::new("debugfs")
+        .arg("-R")
+        .arg(format!("cat {file}"))
+        .arg(image)
+        .output()
+        .expect("run debugfs")
+        .stdout
+}
+
 /// A 1 MiB image whose first 8 KiB hold byte `(i * 7) & 0xff` at offset `i`.
 fn pattern_image(name: &str) -> (PathBuf, Vec<u8>) {
     let mut image = vec![0u8; 1 << 20];
@@ -235,36 +273,14 @@ fn shared_file_mapping_reaches_the_ext2_disk() {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("virtio");
     let image = dir.join(format!("mmap-shared-ext2.{}.img", std::process::id()));
     let _ = std::fs::remove_file(&image);
-    let mkfs = Command::new("mke2fs")
-        .args(["-q", "-F", "-t", "ext2", "-b", "1024"])
-        .arg(&image)
-        .arg("8M")
-        .output()
-        .expect("run mke2fs");
-    assert!(mkfs.status.success(), "mke2fs: {mkfs:?}");
+    mke2fs(&image, &["-b", "1024"]);
     let disk = format!("{}:/mnt", path_str(&image));
     let out = oxv_run(&["--disk", &disk, path_str(&program)]);
     assert!(out.status.success(), "{}", show(&out));
     assert_eq!(String::from_utf8_lossy(&out.stdout), "mmap ext2 ok\n");
 
-    let fsck = Command::new("e2fsck")
-        .arg("-fn")
-        .arg(&image)
-        .output()
-        .expect("run e2fsck");
-    assert!(
-        fsck.status.success(),
-        "e2fsck -fn: {}{}",
-        String::from_utf8_lossy(&fsck.stdout),
-        String::from_utf8_lossy(&fsck.stderr)
-    );
-    let data = Command::new("debugfs")
-        .arg("-R")
-        .arg("cat /shared.bin")
-        .arg(&image)
-        .output()
-        .expect("run debugfs")
-        .stdout;
+    assert_fsck_clean(&image);
+    let data = debugfs_cat(&image, "/shared.bin");
     let mut expected: Vec<u8> = (0..64 * 1024u32).map(|i| (i * 31 + 7) as u8).collect();
     expected[5] = b'M';
     expected[30000..30009].copy_from_slice(b"via write");
@@ -289,39 +305,17 @@ fn mount_syscall_mounts_and_unmounts_an_ext2_disk() {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("virtio");
     let image = dir.join(format!("mount-ext2.{}.img", std::process::id()));
     let _ = std::fs::remove_file(&image);
-    let mkfs = Command::new("mke2fs")
-        .args(["-q", "-F", "-t", "ext2"])
-        .arg(&image)
-        .arg("8M")
-        .output()
-        .expect("run mke2fs");
-    assert!(mkfs.status.success(), "mke2fs: {mkfs:?}");
+    mke2fs(&image, &[]);
     let out = oxv_run(&["--disk", path_str(&image), path_str(&program)]);
     assert!(out.status.success(), "{}", show(&out));
     assert_eq!(String::from_utf8_lossy(&out.stdout), "mount ext2 ok\n");
 
-    let fsck = Command::new("e2fsck")
-        .arg("-fn")
-        .arg(&image)
-        .output()
-        .expect("run e2fsck");
-    assert!(
-        fsck.status.success(),
-        "e2fsck -fn: {}{}",
-        String::from_utf8_lossy(&fsck.stdout),
-        String::from_utf8_lossy(&fsck.stderr)
-    );
+    assert_fsck_clean(&image);
     for (file, text) in [
         ("/hello.txt", "from mount(2)\n"),
         ("/second.txt", "left mounted\n"),
     ] {
-        let data = Command::new("debugfs")
-            .arg("-R")
-            .arg(format!("cat {file}"))
-            .arg(&image)
-            .output()
-            .expect("run debugfs")
-            .stdout;
+        let data = debugfs_cat(&image, file);
         assert_eq!(String::from_utf8_lossy(&data), text, "{file} on the image");
     }
     let _ = std::fs::remove_file(&image);
