@@ -6,6 +6,10 @@
 //! docs/robustness.md).
 //!
 //! Every run has a watchdog, so a hang fails the test instead of stalling the suite.
+//!
+//! The `stress_*` tests at the end are the exception: they boot oxv (so they are ignored
+//! by default; `cargo test -p oxv-cli --test robustness -- --ignored stress`) to run the
+//! guest stress program (`stress/`) and the reproducers of the bugs it found.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -596,4 +600,176 @@ fn a_command_line_too_long_for_the_kernel_is_refused_before_booting() {
         Duration::from_secs(60),
     );
     assert_refused(&out, "a 70 KB argument", "");
+}
+
+// ---- guest stress (boots QEMU) -----------------------------------------------------------
+
+/// The repository's `stress/` directory.
+fn stress_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../stress")
+}
+
+/// Compiles `source` (a path under `stress/`) with `gcc -static -O2 -pthread` as `name`.
+fn build_stress_program(source: &str, name: &str) -> PathBuf {
+    let src = stress_dir().join(source);
+    let dir = scratch("stress");
+    // A name of its own per process: tests of several runs may build at once.
+    let tmp = dir.join(format!("{name}.{}.tmp", std::process::id()));
+    let program = dir.join(name);
+    let gcc = Command::new("gcc")
+        .args(["-static", "-O2", "-pthread", "-o"])
+        .arg(&tmp)
+        .arg(&src)
+        .output()
+        .expect("gcc");
+    assert!(
+        gcc.status.success(),
+        "gcc {}: {}",
+        src.display(),
+        String::from_utf8_lossy(&gcc.stderr)
+    );
+    std::fs::rename(&tmp, &program).expect("move the program into place");
+    program
+}
+
+/// What a guest run printed and how it ended.
+struct GuestRun {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+/// `oxv run ARGS...` with its output captured, killed after `limit` (oxv's own `--timeout`
+/// should end it first).
+fn oxv_guest(args: &[&str], limit: Duration) -> GuestRun {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_oxv"))
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run oxv");
+    let mut out = child.stdout.take().expect("piped stdout");
+    let mut err = child.stderr.take().expect("piped stderr");
+    let out_reader = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = out.read_to_string(&mut s);
+        s
+    });
+    let err_reader = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = err.read_to_string(&mut s);
+        s
+    });
+    let start = Instant::now();
+    let code = loop {
+        if let Some(status) = child.try_wait().expect("wait for oxv") {
+            break status.code();
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("oxv {args:?} hung: still running after {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    GuestRun {
+        code,
+        stdout: out_reader.join().expect("stdout reader"),
+        stderr: err_reader.join().expect("stderr reader"),
+    }
+}
+
+/// The number after `key=` in `line` (the stress program's `key=value` words).
+fn field(line: &str, key: &str) -> Option<u64> {
+    let at = line.find(&format!(" {key}="))? + key.len() + 2;
+    let digits: String = line[at..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    digits.parse().ok()
+}
+
+/// Random calls from 4 threads on 2 vCPUs while threads end (pthread_exit, return, raw
+/// SYS_exit, SYS_exit in a signal handler) and are replaced (pthread_create, raw clone),
+/// block in futex/read/poll/nanosleep, signal each other, fork, and exec the program
+/// again from a child's second thread. The kernel must stay up, every invariant of the
+/// program hold (errno values, canaries, stacks of dead threads untouched), every thread
+/// end, and the process exit 0. Sized for about 20 s under TCG.
+#[test]
+#[ignore = "boots QEMU; run with --ignored"]
+fn stress_thread_churn_on_two_cpus() {
+    let program = build_stress_program("stress.c", "stress");
+    let p = program.to_str().expect("UTF-8 path");
+    let mut args: Vec<&str> = "run --cpus 2 --mem 512M --timeout 150 --"
+        .split(' ')
+        .collect();
+    args.push(p);
+    args.extend("-s 7 -n 15000 -T 4 -C -L 500 -F 3000".split(' '));
+    let run = oxv_guest(&args, Duration::from_secs(240));
+    let shown = format!(
+        "status {:?}\n--- stdout ---\n{}\n--- stderr (end) ---\n{}",
+        run.code,
+        run.stdout,
+        &run.stderr[run.stderr.len().saturating_sub(4000)..]
+    );
+    assert!(
+        !run.stderr.contains("kernel panic") && run.code != Some(101),
+        "oxv panicked:\n{shown}"
+    );
+    assert_eq!(run.code, Some(0), "the stress run failed:\n{shown}");
+    let summary = run
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("stress: threads=4 "))
+        .unwrap_or_else(|| panic!("no summary line:\n{shown}"));
+    assert!(
+        summary.contains(" bad=0 ") && summary.contains(" canary=ok "),
+        "{shown}"
+    );
+    assert_eq!(field(summary, "calls"), Some(60_000), "{shown}");
+    let churn = run
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("stress: churn "))
+        .unwrap_or_else(|| panic!("no churn line:\n{shown}"));
+    let created = field(churn, "created").expect("created=");
+    assert_eq!(field(churn, "ended"), Some(created), "{shown}");
+    // 60,000 calls in lives of 1-999 calls: over a hundred threads in all.
+    assert!(created >= 60, "only {created} threads created:\n{shown}");
+    assert!(field(churn, "forks").is_some_and(|n| n >= 5), "{shown}");
+    assert_eq!(field(churn, "fork_bad"), Some(0), "{shown}");
+    assert_eq!(field(churn, "exec_bad"), Some(0), "{shown}");
+    assert!(churn.contains(" stacks=intact"), "{shown}");
+}
+
+/// The reproducers in `stress/repro/` (one per bug the stress runs found) each exit 0 in
+/// oxv, as on Linux.
+#[test]
+#[ignore = "boots QEMU; run with --ignored"]
+fn stress_reproducers_pass_in_oxv() {
+    let mut sources: Vec<String> = std::fs::read_dir(stress_dir().join("repro"))
+        .expect("stress/repro")
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| n.ends_with(".c"))
+        .collect();
+    sources.sort();
+    assert!(!sources.is_empty(), "no reproducers in stress/repro");
+    for source in sources {
+        let name = source.trim_end_matches(".c");
+        let program = build_stress_program(&format!("repro/{source}"), name);
+        let p = program.to_str().expect("UTF-8 path");
+        let run = oxv_guest(
+            &["run", "--cpus", "2", "--timeout", "60", "--", p],
+            Duration::from_secs(120),
+        );
+        assert_eq!(
+            run.code,
+            Some(0),
+            "{source}: status {:?}\n{}\n{}",
+            run.code,
+            run.stdout,
+            run.stderr
+        );
+    }
 }

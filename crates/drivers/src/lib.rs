@@ -18,7 +18,10 @@
 //! - [`virtio_blk::VirtioBlk`]: a disk, as an [`oxv_vfs::block::BlockDevice`];
 //! - [`virtio_net::VirtioNet`]: an Ethernet interface, as an [`oxv_net::nic::Nic`];
 //! - [`virtio`]: what they share: [`virtio::InterruptWait`], through which a request sleeps
-//!   until the device interrupts, and the `virtio_mmio.device=` command-line parser.
+//!   until the device interrupts, the `virtio_mmio.device=` command-line parser, and
+//!   [`virtio::notify::NotifyQueue`], a virtqueue with notification suppression by flags or
+//!   by event index (`VIRTIO_F_EVENT_IDX`), for which the embedder's `Hal` also implements
+//!   [`virtio::notify::DmaMemory`].
 //!
 //! A virtio driver is generic over the embedder's `virtio_drivers::Hal` (DMA memory) and a
 //! `Transport` (MMIO or PCI), and is tested on the host against a device played by the test
@@ -26,7 +29,8 @@
 //!
 //! The crate holds no global state; the embedder owns every driver instance. The legacy
 //! drivers do not allocate; the virtio ones allocate their rings and buffers once, at setup.
-//! `unsafe` is confined to the two virtio driver modules, where buffers are lent to a device.
+//! `unsafe` is confined to the two virtio driver modules, where buffers are lent to a device,
+//! and to `virtio::notify`, which reads and writes the rings' event indexes.
 //!
 //! ## Example
 //!

@@ -4,7 +4,8 @@
 //!
 //! Specifications: *Virtual I/O Device (VIRTIO) Version 1.2*, sections 2 (basic facilities),
 //! 4.2 (virtio over MMIO) and 4.1 (virtio over PCI). The rings and transports themselves come
-//! from [`virtio_drivers`]; the drivers here ([`crate::virtio_blk`], [`crate::virtio_net`]) are
+//! from [`virtio_drivers`], with notification suppression (event indexes) added by
+//! [`notify`]; the drivers here ([`crate::virtio_blk`], [`crate::virtio_net`]) are
 //! generic over its [`Hal`](virtio_drivers::Hal) (DMA memory, the embedder's) and
 //! [`Transport`](virtio_drivers::transport::Transport) (MMIO or PCI).
 //!
@@ -15,6 +16,7 @@ use alloc::vec::Vec;
 
 #[cfg(test)]
 pub(crate) mod fake;
+pub mod notify;
 
 /// How a driver waits for its device. The embedder implements it over its scheduler: a wait
 /// queue that the device's interrupt handler wakes.

@@ -4,8 +4,11 @@
 //! buffers: a 16-byte header (type, sector), the data, and a one-byte status the device
 //! writes last. The driver negotiates `VIRTIO_BLK_F_RO` (read-only disks), `VIRTIO_BLK_F_FLUSH`
 //! (a volatile write cache that `VIRTIO_BLK_T_FLUSH` empties: what makes fsync(2) durable),
-//! `VIRTIO_BLK_F_SIZE_MAX` (the largest segment, which caps one request) and
-//! `VIRTIO_F_VERSION_1`; nothing else.
+//! `VIRTIO_BLK_F_SIZE_MAX` (the largest segment, which caps one request),
+//! `VIRTIO_F_VERSION_1` and `VIRTIO_F_EVENT_IDX` (notification suppression by event index,
+//! [`crate::virtio::notify`]); nothing else. With one request in flight the event index
+//! changes little here: each request still kicks an idle device and is answered by an
+//! interrupt.
 //!
 //! Unlike `virtio_drivers::device::blk::VirtIOBlk`, which spins until the device answers,
 //! a request here sleeps: the thread submits, then waits through [`InterruptWait`] until the
@@ -22,11 +25,11 @@ use bitflags::bitflags;
 use oxv_vfs::block::{BlockDevice, BlockError, SECTOR_SIZE, check_transfer};
 use spin::Mutex;
 use virtio_drivers::Hal;
-use virtio_drivers::queue::VirtQueue;
 use virtio_drivers::transport::{DeviceType, InterruptStatus, Transport};
 use zerocopy::{Immutable, IntoBytes};
 
 use crate::virtio::InterruptWait;
+use crate::virtio::notify::{DmaMemory, F_EVENT_IDX, NotifyQueue};
 
 /// Descriptors in the request queue: three per request, so room for a few.
 const QUEUE_SIZE: usize = 16;
@@ -43,6 +46,7 @@ bitflags! {
         const SIZE_MAX = 1 << 1;
         const RO = 1 << 5;
         const FLUSH = 1 << 9;
+        const EVENT_IDX = F_EVENT_IDX;
         const VERSION_1 = 1 << 32;
     }
 }
@@ -119,7 +123,7 @@ pub struct BlkStats {
 
 struct State<H: Hal, T: Transport> {
     transport: T,
-    queue: VirtQueue<H, QUEUE_SIZE>,
+    queue: NotifyQueue<H, QUEUE_SIZE>,
     /// A request is in flight (its submitter owns the queue until it completes).
     busy: bool,
     stats: BlkStats,
@@ -136,7 +140,7 @@ pub struct VirtioBlk<H: Hal, T: Transport> {
     max_transfer: usize,
 }
 
-impl<H: Hal, T: Transport> VirtioBlk<H, T> {
+impl<H: DmaMemory, T: Transport> VirtioBlk<H, T> {
     /// Initializes the device behind `transport` (VIRTIO 1.2, 3.1.1) and its request queue.
     /// `events` is how requests sleep until the device interrupts.
     pub fn new(mut transport: T, events: Arc<dyn InterruptWait>) -> Result<Self, SetupError> {
@@ -157,7 +161,8 @@ impl<H: Hal, T: Transport> VirtioBlk<H, T> {
                 Ok((u64::from(low) | (u64::from(high) << 32), size_max))
             })
             .map_err(SetupError::Config)?;
-        let queue = VirtQueue::new(&mut transport, REQUEST_QUEUE, false, false)
+        let event_idx = features.contains(Features::EVENT_IDX);
+        let queue = NotifyQueue::new(&mut transport, REQUEST_QUEUE, event_idx)
             .map_err(SetupError::Queue)?;
         transport.finish_init();
         Ok(VirtioBlk {
@@ -320,7 +325,7 @@ fn max_transfer(size_max: u32) -> usize {
     (limit / SECTOR_SIZE).max(1) * SECTOR_SIZE
 }
 
-impl<H: Hal, T: Transport + Send> BlockDevice for VirtioBlk<H, T> {
+impl<H: DmaMemory, T: Transport + Send> BlockDevice for VirtioBlk<H, T> {
     fn sector_count(&self) -> u64 {
         self.sectors
     }

@@ -15,7 +15,12 @@
 //!   device computes the sum; a stack that leaves the checksum to the NIC saves the work
 //!   ([`VirtioNet::offloads`] says so);
 //! - `VIRTIO_F_VERSION_1` or, on a legacy device, `VIRTIO_F_ANY_LAYOUT` (header and frame in
-//!   one descriptor).
+//!   one descriptor);
+//! - `VIRTIO_F_EVENT_IDX`: notification suppression by event index
+//!   ([`crate::virtio::notify`]), in both directions: the driver kicks only when the device
+//!   asks for it (its `avail_event` passed), and holds interrupts off by moving `used_event`
+//!   out of the device's reach. The device, in turn, interrupts once when it passes
+//!   `used_event`, not for every frame while the line is still up.
 //!
 //! Not negotiated: `GUEST_CSUM` (the device would then be free to hand over frames with
 //! partial checksums, which smoltcp cannot take per frame), the GSO/TSO features, and the
@@ -24,26 +29,27 @@
 //! Receive is interrupt-driven: every receive buffer is posted at start-up; the device's
 //! interrupt ([`NetInterrupt::handle`]) tells the embedder that frames are waiting, and
 //! [`Nic::receive`] takes them, copies each out and posts its buffers again. As with Linux's
-//! NAPI, the interrupt turns further receive interrupts off (`VIRTQ_AVAIL_F_NO_INTERRUPT`)
-//! until `receive` finds the queue drained: under load one interrupt serves many frames,
-//! which spares both the guest's handler and the device's notification work. Transmit copies
-//! the frame into a driver-owned buffer (so the caller keeps its own, as `Nic` requires) and
-//! reclaims sent buffers on later calls, without asking the device for an interrupt, except
-//! when the queue is full: then [`Nic::can_transmit`] says so and asks for the interrupt
-//! that tells the stack room is back.
+//! NAPI, the interrupt turns further receive interrupts off (`VIRTQ_AVAIL_F_NO_INTERRUPT`,
+//! or `used_event` moved out of reach with the event index) until `receive` finds the queue
+//! drained, turns them back on and looks once more for a frame that came in between: under
+//! load one interrupt serves many frames, which spares both the guest's handler and the
+//! device's notification work. Transmit copies the frame into a driver-owned buffer (so the
+//! caller keeps its own, as `Nic` requires) and reclaims sent buffers on later calls, without
+//! asking the device for an interrupt, except when the queue is full: then
+//! [`Nic::can_transmit`] says so and asks for the interrupt that tells the stack room is
+//! back. [`NetStats`] counts kicks and interrupts.
 
 pub mod checksum;
 
+use crate::virtio::notify::{DmaMemory, F_EVENT_IDX, NotifyQueue};
 use alloc::boxed::Box;
 use alloc::sync::Arc;
 use alloc::vec;
 use alloc::vec::Vec;
 use bitflags::bitflags;
-use core::sync::atomic::{Ordering, fence};
 use oxv_net::nic::{Loopback, Nic, NicCapabilities, NicError};
 use spin::Mutex;
 use virtio_drivers::Hal;
-use virtio_drivers::queue::VirtQueue;
 use virtio_drivers::transport::{DeviceStatus, DeviceType, Transport};
 
 /// Receive buffers posted at once (and so the most frames the device can hold for us).
@@ -71,6 +77,7 @@ bitflags! {
         const MRG_RXBUF = 1 << 15;
         const STATUS = 1 << 16;
         const ANY_LAYOUT = 1 << 27;
+        const EVENT_IDX = F_EVENT_IDX;
         const VERSION_1 = 1 << 32;
     }
 }
@@ -134,12 +141,18 @@ pub struct NetStats {
     pub tx_frames: u64,
     /// Sent frames whose checksum the device computed.
     pub tx_checksum_offloaded: u64,
+    /// Kicks of the transmit queue (available-buffer notifications).
+    pub tx_kicks: u64,
+    /// Kicks of the receive queue, for reposted buffers.
+    pub rx_kicks: u64,
+    /// Interrupts the device raised (and [`NetInterrupt::handle`] acknowledged).
+    pub interrupts: u64,
 }
 
 struct State<H: Hal, T: Transport> {
     transport: T,
-    rx: VirtQueue<H, RX_QUEUE_SIZE>,
-    tx: VirtQueue<H, TX_QUEUE_SIZE>,
+    rx: NotifyQueue<H, RX_QUEUE_SIZE>,
+    tx: NotifyQueue<H, TX_QUEUE_SIZE>,
     /// The buffer posted under each receive token.
     rx_posted: Vec<Option<Box<[u8]>>>,
     /// The buffer and length in flight under each transmit token.
@@ -166,10 +179,11 @@ impl<H: Hal, T: Transport> NetInterrupt<H, T> {
         let mut state = self.state.lock();
         let raised = !state.transport.ack_interrupt().is_empty();
         if raised {
+            state.stats.interrupts += 1;
             // Until the stack has taken every waiting frame (`Nic::receive` returns `None`),
             // more frames need no interrupt: the device skips raising it, and the kernel its
             // handling.
-            state.rx.set_dev_notify(false);
+            state.rx.set_interrupts(false);
         }
         raised
     }
@@ -185,7 +199,7 @@ pub struct VirtioNet<H: Hal, T: Transport> {
     link_status: bool,
 }
 
-impl<H: Hal, T: Transport> VirtioNet<H, T> {
+impl<H: DmaMemory, T: Transport> VirtioNet<H, T> {
     /// Initializes the device behind `transport` (VIRTIO 1.2, 3.1.1 and 5.1.5) and posts
     /// every receive buffer.
     pub fn new(mut transport: T) -> Result<Self, SetupError> {
@@ -220,12 +234,13 @@ impl<H: Hal, T: Transport> VirtioNet<H, T> {
                 Ok((mac, mtu))
             })
             .map_err(SetupError::Config)?;
+        let event_idx = features.contains(Features::EVENT_IDX);
         let mut rx =
-            VirtQueue::new(&mut transport, RX_QUEUE, false, false).map_err(SetupError::Queue)?;
+            NotifyQueue::new(&mut transport, RX_QUEUE, event_idx).map_err(SetupError::Queue)?;
         let mut tx =
-            VirtQueue::new(&mut transport, TX_QUEUE, false, false).map_err(SetupError::Queue)?;
+            NotifyQueue::new(&mut transport, TX_QUEUE, event_idx).map_err(SetupError::Queue)?;
         // Sent buffers are reclaimed on the next send: no interrupt needed for them.
-        tx.set_dev_notify(false);
+        tx.set_interrupts(false);
 
         // Without merged buffers, one buffer must hold the largest frame.
         let rx_len = if merged {
@@ -244,7 +259,8 @@ impl<H: Hal, T: Transport> VirtioNet<H, T> {
         transport.finish_init();
         // VIRTIO 1.2, 5.1.6.3.1: the driver notifies after posting receive buffers, once
         // DRIVER_OK is set.
-        if rx.should_notify() {
+        let kicked = rx.should_notify();
+        if kicked {
             transport.notify(RX_QUEUE);
         }
         Ok(VirtioNet {
@@ -256,7 +272,10 @@ impl<H: Hal, T: Transport> VirtioNet<H, T> {
                 tx_posted: (0..TX_QUEUE_SIZE).map(|_| None).collect(),
                 tx_spare: Vec::new(),
                 tx_interrupt: false,
-                stats: NetStats::default(),
+                stats: NetStats {
+                    rx_kicks: kicked.into(),
+                    ..NetStats::default()
+                },
             })),
             mac,
             mtu,
@@ -402,6 +421,7 @@ impl<H: Hal, T: Transport> Nic for VirtioNet<H, T> {
         state.tx_posted[usize::from(token)] = Some((buf, len));
         state.stats.tx_frames += 1;
         if state.tx.should_notify() {
+            state.stats.tx_kicks += 1;
             state.transport.notify(TX_QUEUE);
         }
         Ok(())
@@ -412,7 +432,7 @@ impl<H: Hal, T: Transport> Nic for VirtioNet<H, T> {
         state.reclaim_tx();
         if state.tx.available_desc() > 0 {
             if state.tx_interrupt {
-                state.tx.set_dev_notify(false);
+                state.tx.set_interrupts(false);
                 state.tx_interrupt = false;
             }
             return true;
@@ -420,11 +440,11 @@ impl<H: Hal, T: Transport> Nic for VirtioNet<H, T> {
         // Full: ask for an interrupt when the device uses a buffer, then look again, since
         // it may have used them all before it could see the request.
         if !state.tx_interrupt {
-            state.tx.set_dev_notify(true);
             state.tx_interrupt = true;
+            if !state.tx.set_interrupts(true) {
+                return false;
+            }
         }
-        // As in `receive`: the request before the look.
-        fence(Ordering::SeqCst);
         state.reclaim_tx();
         state.tx.available_desc() > 0
     }
@@ -435,11 +455,7 @@ impl<H: Hal, T: Transport> Nic for VirtioNet<H, T> {
             let Some((first, written)) = state.pop_rx() else {
                 // Drained: interrupts again for the next frame, then a last look for one
                 // that came before the device could see that.
-                state.rx.set_dev_notify(true);
-                // The flag must be visible before the look at the used ring (x86 may let
-                // the load pass the store), or a frame used in between raises nothing.
-                fence(Ordering::SeqCst);
-                if state.rx.can_pop() {
+                if state.rx.set_interrupts(true) {
                     continue;
                 }
                 return None;
@@ -473,6 +489,7 @@ impl<H: Hal, T: Transport> Nic for VirtioNet<H, T> {
                 state.repost_rx(buf);
             }
             if state.rx.should_notify() {
+                state.stats.rx_kicks += 1;
                 state.transport.notify(RX_QUEUE);
             }
             if !fits {

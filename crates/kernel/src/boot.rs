@@ -36,7 +36,7 @@ use core::sync::atomic::AtomicBool;
 use core::sync::atomic::{AtomicI32, AtomicU64, AtomicUsize};
 use oxv_abi::cmdline::BootArgs;
 use oxv_abi::linux::fs::{OpenFlags, Winsize};
-use oxv_mm::{AddressSpace, AddressSpaceConfig};
+use oxv_mm::AddressSpace;
 use oxv_sched::rlimit::Rlimits;
 use oxv_sched::signal::{SigActions, SigQueue, ThreadSignals};
 use oxv_vfs::devfs::{self, DevfsDevices};
@@ -197,7 +197,7 @@ pub fn start(start_info: u64, entry_tsc: u64) -> ! {
     let pt = UserPageTable::new(mem::kernel_page_table(), &mut KernelFrames)
         .expect("a frame for the app's page table");
     let root = pt.root();
-    let mut mm = AddressSpace::new(pt, AddressSpaceConfig::new(exec::mmap_base(stack_top)));
+    let mut mm = AddressSpace::new(pt, exec::aspace_config(stack_top));
     let cpu_aux = exec::init_cpu_aux(CpuAux {
         hwcap: features.hwcap as u64,
         hwcap2: if features.fsgsbase { 2 } else { 0 },

@@ -69,10 +69,13 @@ fn console_queue() -> &'static PollQueue {
 /// Whether COM1's receive interrupt is routed (else waiters re-check every millisecond).
 static RX_IRQ: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
 
-/// Routes COM1's receive interrupt through the I/O APIC at `ioapic_pa`; false if it could
-/// not (then waiters poll every millisecond).
+/// Routes COM1's receive interrupt through the I/O APIC at `ioapic_pa` to the calling CPU
+/// (the boot CPU: typed input is rare, so it takes no share of the spread of
+/// [`crate::smp::device_irq_cpu`]); false if it could not (then waiters poll every
+/// millisecond).
 pub fn enable_stdin_interrupt(ioapic_pa: u64) -> bool {
-    if crate::arch::apic::route_isa_irq(ioapic_pa, COM1_IRQ, crate::mem::map_mmio) {
+    let here = crate::arch::apic::id();
+    if crate::arch::apic::route_isa_irq(ioapic_pa, COM1_IRQ, here, crate::mem::map_mmio) {
         UART.enable_rx_interrupt();
         RX_IRQ.store(true, core::sync::atomic::Ordering::Relaxed);
         return true;

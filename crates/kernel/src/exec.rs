@@ -127,6 +127,14 @@ pub fn mmap_base(stack_top: u64) -> u64 {
     (stack_top - STACK_SIZE - (128 << 20) - random_pages(28)) & !(PAGE - 1)
 }
 
+/// A new address space's layout for a stack at `stack_top`, with Linux's default overcommit
+/// heuristic: no single request may commit more than the VM's RAM (there is no swap).
+pub fn aspace_config(stack_top: u64) -> oxv_mm::AddressSpaceConfig {
+    let mut config = oxv_mm::AddressSpaceConfig::new(mmap_base(stack_top));
+    config.commit_limit = crate::mem::frame_stats().1 as u64 * PAGE;
+    config
+}
+
 /// A randomized stack top (Linux: 22 bits of page randomization, 16-byte aligned).
 pub fn stack_top() -> u64 {
     USER_STACK_TOP - random_pages(22)

@@ -44,6 +44,8 @@ mod memmap;
 #[cfg(target_os = "none")]
 mod net;
 #[cfg(target_os = "none")]
+mod oom;
+#[cfg(target_os = "none")]
 mod panic;
 #[cfg(target_os = "none")]
 mod process;

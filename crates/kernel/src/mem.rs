@@ -10,9 +10,10 @@ use crate::arch::paging::{self, PageTableRoot};
 use crate::arch::pvh::BootInfo;
 use crate::arch::user_pt::DirectMapBytes;
 use crate::memmap::FreeRam;
+use core::alloc::Layout;
 use core::ptr::NonNull;
-use core::sync::atomic::{AtomicU64, Ordering};
-use oxv_mm::heap::{HeapArena, HeapGrowth, HeapRegion, KernelHeap};
+use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use oxv_mm::heap::{HeapArena, HeapGrowth, HeapPressure, HeapRegion, KernelHeap};
 use oxv_mm::{
     FrameAllocator, FrameBytes, FrameCache, FrameError, FrameSource, FrameSpan, FrameStats,
     HugeFrame, Meminfo, PhysAddr, PhysFrame,
@@ -24,22 +25,90 @@ use spin::{Mutex, Once};
 static ARENA: HeapArena<{ 64 * 1024 }> = HeapArena::new();
 
 #[global_allocator]
-static HEAP: KernelHeap<FrameGrowth> = KernelHeap::new(&ARENA, FrameGrowth);
+static HEAP: KernelHeap<FrameGrowth, spin::Mutex<()>, FramePressure> =
+    KernelHeap::with_pressure(&ARENA, FrameGrowth, FramePressure);
 
 /// Grows the kernel heap with blocks of frames seen through the direct map.
 struct FrameGrowth;
 
 impl HeapGrowth for FrameGrowth {
     fn grow(&mut self, min_len: usize) -> Option<HeapRegion> {
-        // At least 64 KiB at a time (order 4), more for a large request.
-        let pages = min_len.div_ceil(4096).max(16).next_power_of_two();
-        let order = pages.trailing_zeros() as u8;
-        let block = FRAMES.lock().as_mut()?.allocate(order)?;
+        // At least 64 KiB at a time (order 4), more for a large request; when memory is
+        // short or fragmented, the smallest block that serves the request.
+        let need = min_len.div_ceil(4096).next_power_of_two();
+        let pages = need.max(16);
+        let (block, pages) = {
+            let mut frames = FRAMES.lock();
+            let frames = frames.as_mut()?;
+            match frames.allocate(pages.trailing_zeros() as u8) {
+                Some(b) => (b, pages),
+                None if need < pages => (frames.allocate(need.trailing_zeros() as u8)?, need),
+                None => return None,
+            }
+        };
         let va = paging::phys_to_virt(block.start_address().as_u64());
         // SAFETY: the block was just allocated, so nothing else uses it; it is mapped by the
         // direct map and never freed (the heap keeps every region for good).
         Some(unsafe { HeapRegion::from_raw_parts(NonNull::new(va as *mut u8)?, pages * 4096) })
     }
+}
+
+/// What the kernel heap does when it cannot grow: reclaim, then the OOM killer (see
+/// `oxv_mm::heap` for the order, [`crate::oom`] for the killer).
+struct FramePressure;
+
+impl HeapPressure for FramePressure {
+    fn reclaim(&self, _min_len: usize) -> bool {
+        reclaim()
+    }
+
+    fn out_of_memory(&self, _layout: Layout) {
+        // The allocation itself was served from the reserve. If the killer could free the
+        // victim's memory at once, a new reserve is set aside now; else the heap's next
+        // growth after the victim died does it.
+        crate::oom::kill_largest();
+        HEAP.arm_reserve(HEAP_RESERVE_BYTES.load(Ordering::Relaxed));
+    }
+}
+
+/// The size of the kernel heap's emergency reserve, chosen by [`init`].
+static HEAP_RESERVE_BYTES: AtomicUsize = AtomicUsize::new(0);
+
+/// The kernel heap's emergency reserve for `ram_pages` of RAM: a 256th of RAM, between
+/// 64 and 256 KiB (enough for the syscall that ran out to finish and for the OOM killer's
+/// own allocations, small enough not to matter in a small VM).
+fn heap_reserve_bytes(ram_pages: usize) -> usize {
+    (ram_pages / 256).next_power_of_two().clamp(16, 64) * 4096
+}
+
+/// Gives back memory the kernel can do without, before anything fails for lack of it: the
+/// frames parked in this CPU's cache (which may also let the buddy allocator merge blocks
+/// for the heap). Returns whether any came back. Never allocates.
+///
+/// Not yet reclaimed: the ext2 buffer cache and clean page-cache pages (oxv-vfs has no
+/// shrink entry point yet); dead threads' stacks are freed by the scheduler on its own.
+fn reclaim() -> bool {
+    // The idle loop runs with interrupts enabled, and the cache is only touched with them
+    // off (see `with_cache`).
+    if interrupts_enabled() {
+        return false;
+    }
+    with_cache(|cache| {
+        let parked = cache.len();
+        if parked > 0
+            && let Some(a) = allocator().as_mut()
+        {
+            cache.drain(a);
+        }
+        parked > 0
+    })
+}
+
+/// Pages the kernel itself holds (heap, tmpfs files, kernel stacks): what no process's
+/// resident set counts, for the OOM killer's estimate of a process it cannot measure.
+pub fn kernel_pages() -> u64 {
+    (HEAP.stats().claimed_bytes as u64 + KERNEL_STACK_BYTES.load(Ordering::Relaxed)) / 4096
+        + FILE_FRAMES.load(Ordering::Relaxed)
 }
 
 static FRAMES: Mutex<Option<FrameAllocator<'static>>> = Mutex::new(None);
@@ -130,7 +199,11 @@ pub fn init(info: &BootInfo) -> u64 {
         .add_range(PhysAddr::new(boot.start)..PhysAddr::new(boot.end))
         .expect("the boot stub is RAM below the image");
     let total = alloc.free_frames() as u64 * 4096;
+    let reserve = heap_reserve_bytes(alloc.total_frames());
+    HEAP_RESERVE_BYTES.store(reserve, Ordering::Relaxed);
     *FRAMES.lock() = Some(alloc);
+    // Armed now if it can be, else by the heap's first growth that can spare it.
+    HEAP.arm_reserve(reserve);
     total
 }
 
@@ -232,15 +305,44 @@ fn with_allocator<R>(f: impl FnOnce(&mut FrameAllocator<'static>) -> R) -> R {
     f(allocator().as_mut().expect("mem::init ran"))
 }
 
+/// One frame from this CPU's cache, refilled from the global allocator when empty.
+fn cached_frame() -> Option<PhysFrame> {
+    with_cache(|cache| {
+        if let Some(f) = cache.pop() {
+            return Some(f);
+        }
+        cache.refill(allocator().as_mut()?);
+        cache.pop()
+    })
+}
+
+/// No frame is free: reclaim, then the OOM killer (Linux: a page allocation that fails
+/// after reclaim invokes it), which frees the victim's memory at once when it can: then the
+/// allocation is retried. `None` if that found nothing either: the caller fails (a user
+/// fault kills the faulting process; when it was not the victim, a retry once the victim
+/// is gone would need the fault path to wait for it with its address space unlocked).
+#[cold]
+#[inline(never)]
+fn frame_shortage() -> Option<PhysFrame> {
+    if reclaim()
+        && let Some(f) = cached_frame()
+    {
+        return Some(f);
+    }
+    // Boot (before the scheduler runs anything) and the idle loop have no process to free
+    // memory from.
+    if crate::arch::percpu::running() == 0
+        || !crate::sched::with_running(|t| t.process_opt().is_some())
+    {
+        return None;
+    }
+    crate::oom::kill_largest();
+    cached_frame()
+}
+
 impl FrameSource for KernelFrames {
     fn allocate_frame(&mut self) -> Option<PhysFrame> {
-        with_cache(|cache| {
-            if let Some(f) = cache.pop() {
-                return Some(f);
-            }
-            cache.refill(allocator().as_mut()?);
-            cache.pop()
-        })
+        cached_frame().or_else(frame_shortage)
     }
     fn add_ref(&mut self, frame: PhysFrame) -> Result<u32, FrameError> {
         with_allocator(|a| a.add_ref(frame))
@@ -551,7 +653,9 @@ pub struct FileFrames;
 
 impl FileMemory for FileFrames {
     fn allocate(&self) -> Option<PhysFrame> {
-        let f = KernelFrames.allocate_frame()?;
+        // Reclaim but no OOM kill: a file that fills RAM fails its write with ENOSPC, as a
+        // Linux tmpfs does at its size limit (half of RAM by default).
+        let f = cached_frame().or_else(|| reclaim().then(cached_frame).flatten())?;
         FILE_FRAMES.fetch_add(1, Ordering::Relaxed);
         Some(f)
     }

@@ -16,6 +16,13 @@ fn panic(info: &PanicInfo<'_>) -> ! {
     }
     console::log_fmt_unlocked(format_args!("\x1eoxv:panic\n"));
     console::log_fmt_unlocked(format_args!("oxv: kernel panic: {}\n", info));
+    if is_allocation_failure(info) {
+        console::log_fmt_unlocked(format_args!(
+            "oxv: the kernel is out of memory: its heap could not grow and its emergency \
+             reserve is spent (the OOM killer's victim had not freed its memory yet); \
+             give the VM more memory (--mem)\n"
+        ));
+    }
     console::log_fmt_unlocked(format_args!("\x1eoxv:backtrace"));
     crate::arch::backtrace::walk(|ret| {
         console::log_fmt_unlocked(format_args!(" {ret:#x}"));
@@ -23,4 +30,31 @@ fn panic(info: &PanicInfo<'_>) -> ! {
     console::log_fmt_unlocked(format_args!("\n"));
     let _ = cpu::rdtsc;
     crate::arch::exit_vm(1);
+}
+
+/// Whether the panic is the allocation error handler's (`memory allocation of N bytes
+/// failed`): the kernel heap could not serve an allocation even from its reserve.
+fn is_allocation_failure(info: &PanicInfo<'_>) -> bool {
+    /// Compares the formatted message with a prefix, without allocating.
+    struct StartsWith {
+        rest: &'static [u8],
+        matches: bool,
+    }
+    impl core::fmt::Write for StartsWith {
+        fn write_str(&mut self, s: &str) -> core::fmt::Result {
+            let n = self.rest.len().min(s.len());
+            if s.as_bytes()[..n] != self.rest[..n] {
+                self.matches = false;
+                return Err(core::fmt::Error);
+            }
+            self.rest = &self.rest[n..];
+            Ok(())
+        }
+    }
+    let mut w = StartsWith {
+        rest: b"memory allocation of ",
+        matches: true,
+    };
+    let _ = core::fmt::write(&mut w, format_args!("{}", info.message()));
+    w.matches && w.rest.is_empty()
 }

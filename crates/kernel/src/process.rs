@@ -88,6 +88,30 @@ impl Drop for UserSpace {
 /// A shareable, sleeping-locked address space.
 pub type Mm = Arc<SleepMutex<UserSpace>>;
 
+/// The address space every ended process holds in place of its own, which it gives up at
+/// its exit: one real, empty address space shared by them all, made at the first exit.
+/// Zombies stay in the process table, and the walks over every process's address space
+/// (truncation unmapping a file's pages from all of them, `/proc/meminfo`) must find an
+/// address space there, with nothing in it, rather than a released one.
+static ENDED_SPACE: Mutex<Option<Mm>> = Mutex::new(None);
+
+fn ended_space() -> Mm {
+    if let Some(mm) = ENDED_SPACE.lock().as_ref() {
+        return mm.clone();
+    }
+    let Some(pt) = UserPageTable::new(crate::mem::kernel_page_table(), &mut KernelFrames) else {
+        // No frame for it: a placeholder without tables (what Deref refuses) until an
+        // exit finds one.
+        return Arc::new(SleepMutex::new(UserSpace(None)));
+    };
+    let config = crate::exec::aspace_config(crate::exec::stack_top());
+    let mm = Arc::new(SleepMutex::new(UserSpace::new(AddressSpace::new(
+        pt, config,
+    ))));
+    // (Another exit may have made one meanwhile: the loser's is freed when `mm` drops.)
+    ENDED_SPACE.lock().get_or_insert(mm).clone()
+}
+
 /// The address space a process runs in: replaced by execve(2), shared with a vfork(2) child
 /// until it execs.
 pub struct MmSlot(Mutex<Mm>);
@@ -374,8 +398,7 @@ pub fn last_thread_gone(p: &Arc<Process>, exit_code: i32) {
     // Its timers die with it; its memory and files go when the last reference does (a vfork
     // parent or a CLONE_FILES sibling may share them), but its own references go now.
     p.timers.lock().clear();
-    let placeholder = Arc::new(SleepMutex::new(UserSpace(None)));
-    drop(p.mm.replace(placeholder));
+    drop(p.mm.replace(ended_space()));
     for fd in p.files.fds() {
         if Arc::strong_count(&p.files) == 1 {
             let _ = p.files.remove(fd);

@@ -6,8 +6,10 @@
 //! own running thread and its own FIFO run queue ([`oxv_sched::runqueue`]), with a 10 ms
 //! time slice. A thread made runnable joins the queue of its last CPU if that one is idle,
 //! else of another idle CPU, else of the least loaded CPU it may use; an idle target CPU is
-//! kicked. A CPU takes from its own queue first and steals from the others when it is
-//! empty, so no CPU halts while a thread it may run waits. (Kernel code on several CPUs is
+//! kicked. A busy target CPU's slice is cut short (wake-up preemption,
+//! [`oxv_sched::runqueue::wakeup_preempt`]): it switches at once if its thread has run
+//! 1 ms of its slice, else when it has. A CPU takes from its own queue first and steals
+//! from the others when it is empty, so no CPU halts while a thread it may run waits. (Kernel code on several CPUs is
 //! still serialized by the kernel lock, see [`crate::smp`]: the queues sit under the one
 //! scheduler lock; what they buy is placement, not less contention.)
 //!
@@ -29,7 +31,7 @@ use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::sync::atomic::Ordering;
 use oxv_sched::futex::FutexTable;
-use oxv_sched::runqueue::{RunQueues, Schedulable};
+use oxv_sched::runqueue::{RunQueues, Schedulable, WakeupPreempt, wakeup_preempt};
 use oxv_sched::timer::{TimerId, TimerQueue};
 use spin::Mutex;
 
@@ -209,26 +211,47 @@ impl Scheduler {
     }
 
     /// Queues a runnable thread on the CPU [`RunQueues::enqueue`] chooses. That CPU is
-    /// kicked if it is idle; if it is busy, its slice must end for the thread to run, so
-    /// it is kicked to switch now if its slice is over, and this CPU's timer is armed to
-    /// watch for the end of it otherwise (the running thread may spin in ring 3 waiting for
-    /// the new one: tickless, nothing else would preempt it).
+    /// kicked if it is idle. If it is busy, wake-up preemption
+    /// ([`oxv_sched::runqueue::wakeup_preempt`]) brings the end of its running thread's
+    /// slice forward to the wake-up granularity: past that, the CPU switches now (this one
+    /// on its way out of the kernel, another one kicked with `need_resched` set); before
+    /// it, this CPU's timer is armed to watch for the new slice end (the running thread may
+    /// spin in ring 3 waiting for the new one: tickless, nothing else would preempt it).
     fn make_ready(&mut self, t: ThreadRef) {
         let me = cpu_index();
         let target = self.run.enqueue(t, me, idle_cpus());
-        if target == me {
-            if !here().idle.load(Ordering::Relaxed) {
-                self.arm_timer();
+        let c = if target == me {
+            here()
+        } else {
+            match percpu::cpu(target) {
+                Some(c) => &c.shared,
+                None => return,
+            }
+        };
+        if c.idle.load(Ordering::Relaxed) {
+            if target != me {
+                crate::smp::kick_cpu(target);
             }
             return;
         }
-        let Some(c) = percpu::cpu(target) else { return };
-        if c.shared.idle.load(Ordering::Relaxed) {
-            crate::smp::kick_cpu(target);
-        } else {
-            self.end_remote_slices(now());
-            self.arm_timer();
+        let t = now();
+        let cut = wakeup_preempt(
+            c.slice_start.load(Ordering::Relaxed),
+            c.slice_end.load(Ordering::Relaxed),
+            t,
+        );
+        match cut {
+            WakeupPreempt::Now => c.slice_end.store(t, Ordering::Relaxed),
+            WakeupPreempt::At(at) => c.slice_end.store(at, Ordering::Relaxed),
         }
+        if target == me {
+            if cut == WakeupPreempt::Now {
+                here().need_resched.store(true, Ordering::Relaxed);
+            }
+        } else {
+            self.end_remote_slices(t);
+        }
+        self.arm_timer_at(t);
     }
 
     /// Asks every other busy CPU whose slice is over and whose own queue holds a thread to
@@ -269,12 +292,17 @@ impl Scheduler {
     }
 
     fn arm_timer(&mut self) {
+        self.arm_timer_at(now());
+    }
+
+    /// [`Scheduler::arm_timer`] with the time already read (`t`, monotonic ns).
+    fn arm_timer_at(&mut self, t: u64) {
         let mut deadline = self.timers.next_deadline();
         if let Some(slice_end) = self.slice_deadline() {
             deadline = Some(deadline.map_or(slice_end, |d| d.min(slice_end)));
         }
         match deadline {
-            Some(d) => apic::arm_oneshot(d.saturating_sub(now()).max(1000)),
+            Some(d) => apic::arm_oneshot(d.saturating_sub(t).max(1000)),
             None => apic::disarm(),
         }
     }
@@ -472,9 +500,10 @@ pub fn schedule() {
             .store(Arc::as_ptr(&next.0) as usize, Ordering::Relaxed);
         here.idle.store(next.is_idle(), Ordering::Relaxed);
         s.current[n] = Some(next.clone());
-        here.slice_end
-            .store(now() + TIME_SLICE_NS, Ordering::Relaxed);
-        s.arm_timer();
+        let t = now();
+        here.slice_start.store(t, Ordering::Relaxed);
+        here.slice_end.store(t + TIME_SLICE_NS, Ordering::Relaxed);
+        s.arm_timer_at(t);
         if prev == next {
             return;
         }

@@ -24,6 +24,21 @@
 //! while its queue waits (to switch, see [`crate::sched`]), or to the CPUs running app
 //! threads (to notice the signal on their way back to ring 3).
 //!
+//! # Device interrupts
+//! The I/O APIC sends each device line to one CPU, chosen when the line is routed
+//! ([`device_irq_cpu`]): the virtio devices round-robin over the online CPUs starting at
+//! CPU 1, so with several CPUs no one CPU takes every device's interrupts, and the first
+//! device goes to a CPU other than the one the app's first thread starts on (CPU 0). Under
+//! the kernel lock the handlers still run one at a time, whichever CPU takes them; what
+//! the spread buys is that a CPU running app code in ring 3 is not stopped for every
+//! packet or disk completion meant for another, and that an idle CPU, rather than a busy
+//! one, often does the handling. Each line keeps its one CPU (no reordering of one
+//! device's interrupts, its handler's data stays in that CPU's cache). The serial port's
+//! line stays on the boot CPU (typed input is rare). A woken thread is then placed as any
+//! other wake-up ([`crate::sched`]): on its last CPU if that one is idle (kicked), so a
+//! thread waiting for a device on CPU 0 costs one kick more than if CPU 0 had taken the
+//! interrupt itself.
+//!
 //! # TLB shootdowns
 //! When the kernel changes or removes a user mapping, every other CPU that has a user
 //! address space loaded gets [`apic::TLB_VECTOR`] and flushes its non-global TLB entries;
@@ -144,6 +159,22 @@ pub fn relax() {
             core::hint::spin_loop();
         }
         lock();
+    }
+}
+
+/// How many device lines [`device_irq_cpu`] has placed.
+static DEVICE_LINES: AtomicUsize = AtomicUsize::new(0);
+
+/// The CPU to take the interrupts of the next device line routed, as (CPU number, APIC
+/// id): round-robin over the online CPUs, starting at CPU 1 (see the module doc). Call after
+/// the APs are up.
+pub fn device_irq_cpu() -> (usize, u32) {
+    let online = percpu::online().max(1);
+    let k = DEVICE_LINES.fetch_add(1, Ordering::Relaxed);
+    let n = (1 + k) % online;
+    match percpu::cpu(n) {
+        Some(c) => (n, c.apic_id.load(Ordering::Relaxed)),
+        None => (0, apic::id()),
     }
 }
 

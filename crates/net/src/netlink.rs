@@ -333,6 +333,11 @@ impl SocketOps for NetlinkSocket {
             }
         }
         let len = msg.data.len();
+        // Linux's netlink_sendmsg: a message longer than the send buffer (less 32 bytes) is
+        // EMSGSIZE; it must not size a kernel allocation (a 2 GiB send ran the heap out).
+        if len > SHOWN_BUF as usize - 32 {
+            return Err(Errno::EMSGSIZE);
+        }
         let mut data = vec![0u8; len];
         let got = msg.data.fetch(0, &mut data)?;
         if got < len {

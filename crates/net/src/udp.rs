@@ -174,6 +174,9 @@ impl UdpSocket {
                 Err(Errno::EAGAIN)
             };
         }
+        // No datagram is longer than an IP packet's 16-bit length: a larger user buffer must
+        // not size the kernel's staging buffer (a 2 GiB recv ran the heap out).
+        let room = room.min(u16::MAX as usize);
         let mut stage = self.stage.lock();
         if stage.len() < room {
             stage.resize(room, 0);

@@ -134,6 +134,15 @@ pub const METRICS: &[Metric] = &[
         meaning: "the same with the threads pinned to two CPUs (a 2-vCPU VM), per round trip",
     },
     Metric {
+        name: "wakeup_latency",
+        unit: "ns",
+        better: Better::Lower,
+        kind: program("wakeup_latency", &["300"], &["100"], 1),
+        meaning: "one thread spins while another sleeps 1 ms (clock_nanosleep to an absolute \
+                  deadline), both on CPU 0: median time from the deadline to the sleeper \
+                  running again (the note gives p99 and max)",
+    },
+    Metric {
         name: "page_fault_minor",
         unit: "ns",
         better: Better::Lower,
@@ -177,6 +186,20 @@ pub const METRICS: &[Metric] = &[
         kind: program("tcp_loopback_throughput", &["64", "64"], &["16", "64"], 1),
         meaning: "one thread sends 64 KiB chunks over a TCP connection on 127.0.0.1 and \
                   receives them",
+    },
+    Metric {
+        name: "tcp_idle_connections",
+        unit: "ns",
+        better: Better::Lower,
+        kind: program(
+            "tcp_idle_connections",
+            &["5000", "400"],
+            &["1000", "400"],
+            1,
+        ),
+        meaning: "1-byte ping-pong over a TCP connection on 127.0.0.1 with 400 other \
+                  established loopback connections idle, per round trip (the note gives the \
+                  figure with none idle)",
     },
     Metric {
         name: "fork_exit_wait",

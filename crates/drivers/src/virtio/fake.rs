@@ -19,6 +19,7 @@ use virtio_drivers::{BufferDirection, Hal, PAGE_SIZE, PhysAddr};
 use zerocopy::{FromBytes, Immutable, IntoBytes};
 
 use super::InterruptWait;
+use super::notify::{DmaMemory, F_EVENT_IDX, need_event};
 
 /// DMA from the host heap; physical addresses are host addresses.
 pub struct FakeHal;
@@ -49,6 +50,13 @@ unsafe impl Hal for FakeHal {
     }
 
     unsafe fn unshare(_paddr: PhysAddr, _buffer: NonNull<[u8]>, _direction: BufferDirection) {}
+}
+
+// SAFETY: dma_alloc hands out host memory at its own address.
+unsafe impl DmaMemory for FakeHal {
+    fn dma_virt(paddr: PhysAddr) -> NonNull<u8> {
+        NonNull::new(paddr as *mut u8).expect("DMA memory is not at address 0")
+    }
 }
 
 /// One buffer of a descriptor chain.
@@ -116,7 +124,11 @@ pub struct Queue {
     pub driver: u64,
     pub device: u64,
     pub ready: bool,
+    /// `VIRTIO_F_EVENT_IDX` was negotiated when the queue was set up.
+    pub event_idx: bool,
     last_avail: u16,
+    /// The used index when the device last decided whether to interrupt.
+    signalled: u16,
 }
 
 fn read<T: FromBytes>(addr: u64) -> T {
@@ -134,10 +146,50 @@ const DESC_WRITE: u16 = 2;
 const DESC_INDIRECT: u16 = 4;
 
 impl Queue {
-    /// Whether the driver asks for used-buffer interrupts (its available ring's flags lack
-    /// `VIRTQ_AVAIL_F_NO_INTERRUPT`).
+    /// Whether the driver asks for an interrupt when the device uses its next buffer: its
+    /// available ring's flags lack `VIRTQ_AVAIL_F_NO_INTERRUPT` or, with the event index,
+    /// `used_event` is the next used index.
     pub fn wants_interrupts(&self) -> bool {
-        !self.ready || read::<u16>(self.driver) & 1 == 0
+        if !self.ready {
+            return true;
+        }
+        if self.event_idx {
+            return self.used_event() == self.used_idx();
+        }
+        read::<u16>(self.driver) & 1 == 0
+    }
+
+    /// The driver's `used_event` (meaningful with the event index).
+    pub fn used_event(&self) -> u16 {
+        read(self.driver + 4 + 2 * u64::from(self.size))
+    }
+
+    /// The used ring's index.
+    pub fn used_idx(&self) -> u16 {
+        read(self.device + 2)
+    }
+
+    /// Decides, as a device does after using buffers, whether to interrupt the driver
+    /// (VIRTIO 1.2, 2.7.7.2): by `used_event` crossed since the last decision, or by the
+    /// flag.
+    fn should_interrupt(&mut self) -> bool {
+        if !self.ready {
+            return false;
+        }
+        if self.event_idx {
+            let new = self.used_idx();
+            let old = std::mem::replace(&mut self.signalled, new);
+            return need_event(self.used_event(), new, old);
+        }
+        read::<u16>(self.driver) & 1 == 0
+    }
+
+    /// Asks for a kick when the driver adds past what the device has taken (with the event
+    /// index, as a device going idle does; QEMU writes it on every pop).
+    fn publish_avail_event(&self) {
+        if self.event_idx {
+            write(self.device + 4 + 8 * u64::from(self.size), self.last_avail);
+        }
     }
 
     /// How many chains the driver made available that the device has not taken.
@@ -160,6 +212,7 @@ impl Queue {
         let slot = u64::from(self.last_avail) % u64::from(self.size);
         let head: u16 = read(self.driver + 4 + 2 * slot);
         self.last_avail = self.last_avail.wrapping_add(1);
+        self.publish_avail_event();
         let mut segments = Vec::new();
         let (mut table, mut index) = (self.desc, head);
         loop {
@@ -212,6 +265,8 @@ pub struct DeviceState {
     pub queues: Vec<Queue>,
     pub isr: u32,
     pub notifications: Vec<u16>,
+    /// The queues on which the device raised an interrupt, in order.
+    pub interrupts: Vec<u16>,
     /// When true, notifications only queue work; [`FakeWait`] runs it.
     pub deferred: bool,
     pending: Vec<u16>,
@@ -234,8 +289,9 @@ impl DeviceState {
         let mut device = self.device.take().expect("a device model");
         let used = device.process(&mut self.queues, q);
         self.device = Some(device);
-        if used {
+        if used && self.queues[usize::from(q)].should_interrupt() {
             self.isr |= InterruptStatus::QUEUE_INTERRUPT.bits();
+            self.interrupts.push(q);
         }
         used
     }
@@ -267,6 +323,7 @@ impl FakeTransport {
                 queues: (0..queues).map(|_| Queue::default()).collect(),
                 isr: 0,
                 notifications: Vec::new(),
+                interrupts: Vec::new(),
                 deferred: false,
                 pending: Vec::new(),
                 device: Some(device),
@@ -327,7 +384,9 @@ impl Transport for FakeTransport {
                 driver: driver_area,
                 device: device_area,
                 ready: true,
+                event_idx: s.driver_features & F_EVENT_IDX != 0,
                 last_avail: 0,
+                signalled: 0,
             }
         })
     }

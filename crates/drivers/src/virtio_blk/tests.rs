@@ -106,10 +106,11 @@ fn rig(sectors: u64, features: u64, size_max: u32) -> Rig {
 
 #[test]
 fn setup_negotiates_only_known_features_and_reads_capacity() {
-    let offered = VERSION_1 | Features::FLUSH.bits() | (1 << 28) | (1 << 29) | (1 << 10);
+    let offered = VERSION_1 | Features::FLUSH.bits() | (1 << 28) | (1 << 10);
     let r = rig(64, offered, 0);
     let s = r.transport.state.lock().unwrap();
     assert_eq!(s.driver_features, VERSION_1 | Features::FLUSH.bits());
+    assert!(!s.queues[0].event_idx);
     assert!(
         s.status
             .contains(DeviceStatus::DRIVER_OK | DeviceStatus::FEATURES_OK)
@@ -236,6 +237,22 @@ fn requests_sleep_until_the_interrupt() {
     assert!(r.blk.handle_interrupt());
     assert_eq!(*r.wait.wakes.lock().unwrap(), wakes + 1);
     assert!(!r.blk.handle_interrupt(), "nothing left to acknowledge");
+}
+
+#[test]
+fn event_idx_is_taken_when_offered_and_each_request_still_kicks_and_interrupts() {
+    let r = rig(8, VERSION_1 | Features::EVENT_IDX.bits(), 0);
+    assert!(r.transport.state.lock().unwrap().queues[0].event_idx);
+    r.transport.state.lock().unwrap().deferred = true;
+    let mut buf = [0u8; 512];
+    for sector in 0..5 {
+        r.blk.read_sectors(sector, &mut buf).unwrap();
+        assert!(r.blk.handle_interrupt());
+    }
+    let s = r.transport.state.lock().unwrap();
+    // One kick and one interrupt per request: the device is idle when each is submitted.
+    assert_eq!(s.notifications.len(), 5);
+    assert_eq!(s.interrupts.len(), 5);
 }
 
 #[test]

@@ -33,7 +33,7 @@ use core::sync::atomic::Ordering;
 use oxv_abi::linux::fs::OpenFlags;
 use oxv_abi::user::{PATH_MAX, read_path};
 use oxv_abi::{Errno, SysResult, UserAddr, UserCStr, UserMemory, UserPtr};
-use oxv_mm::{AddressSpace, AddressSpaceConfig};
+use oxv_mm::AddressSpace;
 use oxv_vfs::write_access::DenyWrite;
 use oxv_vfs::{FileKind, OpenFile};
 
@@ -215,7 +215,7 @@ fn exec_image(
     let pt = UserPageTable::new(crate::mem::kernel_page_table(), &mut KernelFrames)
         .ok_or(Errno::ENOMEM)?;
     let stack_top = exec::stack_top();
-    let aspace = AddressSpace::new(pt, AddressSpaceConfig::new(exec::mmap_base(stack_top)));
+    let aspace = AddressSpace::new(pt, exec::aspace_config(stack_top));
     let mut space = UserSpace::new(aspace);
     let argv: Vec<&[u8]> = args.iter().map(Vec::as_slice).collect();
     let envp: Vec<&[u8]> = env.iter().map(Vec::as_slice).collect();

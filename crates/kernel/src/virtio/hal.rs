@@ -12,6 +12,7 @@ use crate::arch::kernel_map;
 use crate::arch::paging::{self, DIRECT_MAP_BASE, KERNEL_VMA};
 use crate::mem;
 use core::ptr::NonNull;
+use oxv_drivers::virtio::notify::DmaMemory;
 use oxv_drivers::virtio_drivers::{BufferDirection, Hal, PAGE_SIZE, PhysAddr};
 
 /// The direct map's extent: 64 TiB below the kernel image (PML4 slots 256..384).
@@ -121,5 +122,14 @@ unsafe impl Hal for KernelHal {
             };
         }
         mem::free_contiguous(paddr);
+    }
+}
+
+// SAFETY: dma_alloc hands out frames at their direct-map addresses, which is what this
+// returns for any physical address inside them.
+unsafe impl DmaMemory for KernelHal {
+    fn dma_virt(paddr: PhysAddr) -> NonNull<u8> {
+        NonNull::new(paging::phys_to_virt(paddr) as *mut u8)
+            .expect("the direct map is not at address 0")
     }
 }

@@ -13,9 +13,10 @@
 //!
 //! Interrupts: each device's GSI goes, level-triggered, through the I/O APIC to a vector of
 //! its own in [`FIRST_VECTOR`]..=[`LAST_VECTOR`] (devices sharing a PCI line share the
-//! vector). The handler ([`interrupt`]) acknowledges the device before the EOI, wakes the
-//! threads sleeping on its requests, and for the NIC calls the network stack's wake-up
-//! ([`set_net_wakeup`]).
+//! vector), on the CPU [`crate::smp::device_irq_cpu`] gives it (the lines take the online
+//! CPUs in turn). The handler ([`interrupt`]) acknowledges the device before the EOI,
+//! wakes the threads sleeping on its requests, and for the NIC calls the network stack's
+//! wake-up ([`set_net_wakeup`]).
 //!
 //! What the kernel takes from here:
 //!
@@ -38,6 +39,7 @@ use alloc::boxed::Box;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::ptr::NonNull;
+use core::sync::atomic::{AtomicU64, Ordering};
 use oxv_drivers::virtio::{InterruptWait, MmioDevice, q35_intx_gsi};
 use oxv_drivers::virtio_blk::VirtioBlk;
 use oxv_drivers::virtio_drivers::device::rng::VirtIORng;
@@ -138,6 +140,9 @@ struct Route {
     vector: u8,
     gsi: u32,
     handlers: Vec<Handler>,
+    /// Bit n set once CPU n took an interrupt of this vector (logged the first time, so a
+    /// verbose run shows where each device's interrupts land).
+    seen_on: AtomicU64,
 }
 
 static ROUTES: Mutex<Vec<Route>> = Mutex::new(Vec::new());
@@ -338,13 +343,23 @@ fn route(line: Line, handler: Handler) -> bool {
         return false;
     }
     let vector = vector as u8;
-    if !apic::route_gsi(line.gsi, vector, line.active_low, crate::mem::map_mmio) {
+    // Each line to a CPU of its own, in turn (see `crate::smp`'s "Device interrupts").
+    let (cpu, apic_id) = crate::smp::device_irq_cpu();
+    if !apic::route_gsi(
+        line.gsi,
+        vector,
+        line.active_low,
+        apic_id,
+        crate::mem::map_mmio,
+    ) {
         return false;
     }
+    kdebug!("virtio: gsi {} -> cpu {cpu} vector {vector:#x}", line.gsi);
     routes.push(Route {
         vector,
         gsi: line.gsi,
         handlers: alloc::vec![handler],
+        seen_on: AtomicU64::new(0),
     });
     true
 }
@@ -358,11 +373,15 @@ pub fn owns_vector(vector: u64) -> bool {
 /// level-triggered) and wakes whoever waits on them.
 pub fn interrupt(vector: u64) {
     let mut net = false;
+    let cpu = crate::arch::percpu::this_cpu().cpu_id;
     for r in ROUTES
         .lock()
         .iter()
         .filter(|r| u64::from(r.vector) == vector)
     {
+        if r.seen_on.fetch_or(1 << cpu, Ordering::Relaxed) & (1 << cpu) == 0 {
+            kdebug!("virtio: gsi {} interrupts cpu {cpu}", r.gsi);
+        }
         for h in &r.handlers {
             match h {
                 Handler::Disk(d) => {

@@ -250,6 +250,14 @@ impl<P: PageTable> AddressSpace<P> {
         if accountable(prot, vma_flags) {
             vma_flags |= VmaFlags::ACCOUNT;
         }
+        // Shared anonymous memory is charged whatever its protection (Linux's
+        // `shmem_acct_size`), unless MAP_NORESERVE.
+        let shared_anon = anonymous && map_type != linux::MAP_PRIVATE;
+        if vma_flags.contains(VmaFlags::ACCOUNT)
+            || (shared_anon && !vma_flags.contains(VmaFlags::NORESERVE))
+        {
+            self.config.check_commit(len)?;
+        }
         let kind = if anonymous {
             VmaKind::Anonymous
         } else {
@@ -437,6 +445,10 @@ impl<P: PageTable> AddressSpace<P> {
                 if !v.prot.contains(Prot::WRITE)
                     && !flags.intersects(VmaFlags::ACCOUNT | VmaFlags::SHARED | VmaFlags::NORESERVE)
                 {
+                    if let Err(e) = self.config.check_commit(v.end - v.start) {
+                        error = e;
+                        break;
+                    }
                     flags |= VmaFlags::ACCOUNT;
                 }
             } else if flags.contains(VmaFlags::ACCOUNT)
@@ -506,6 +518,9 @@ impl<P: PageTable> AddressSpace<P> {
         if let Some(next) = self.vma_from(old_top)
             && new_top + PAGE_SIZE_U64 > self.start_gap(next)
         {
+            return old;
+        }
+        if self.config.check_commit(new_top - old_top).is_err() {
             return old;
         }
         let flags = VmaFlags::ANONYMOUS | VmaFlags::MAY_ALL | VmaFlags::ACCOUNT | self.def_flags;

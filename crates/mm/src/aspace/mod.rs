@@ -103,6 +103,11 @@ pub struct AddressSpaceConfig {
     /// Transparent huge pages for anonymous memory; they are used only if the page table and
     /// the frame source support them.
     pub thp: ThpMode,
+    /// The most one request may commit, in bytes: Linux's overcommit heuristic
+    /// (`vm.overcommit_memory=0`, its default) refuses with `ENOMEM` a single mmap, brk
+    /// growth, mprotect to writable or mremap growth that charges more than RAM plus swap.
+    /// The embedder sets it to its RAM size; `u64::MAX` (the default here) never refuses.
+    pub commit_limit: u64,
 }
 
 impl AddressSpaceConfig {
@@ -114,7 +119,18 @@ impl AddressSpaceConfig {
             stack_guard_gap: 256 * PAGE_SIZE_U64,
             stack_limit: 8 << 20,
             thp: ThpMode::Madvise,
+            commit_limit: u64::MAX,
         }
+    }
+
+    /// `ENOMEM` when one request would commit more than [`commit_limit`](Self::commit_limit)
+    /// (Linux's `__vm_enough_memory` under `OVERCOMMIT_GUESS`: each request on its own,
+    /// not the running total).
+    pub(crate) fn check_commit(&self, bytes: u64) -> Result<(), oxv_abi::Errno> {
+        if bytes > self.commit_limit {
+            return Err(oxv_abi::Errno::ENOMEM);
+        }
+        Ok(())
     }
 }
 

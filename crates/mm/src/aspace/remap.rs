@@ -150,6 +150,9 @@ impl<P: PageTable> AddressSpace<P> {
         let vma = self.find_vma(addr).ok_or(Errno::EFAULT)?;
         let (vma_start, vma_end) = (vma.start, vma.end);
         let delta = new_len - old_len;
+        if vma.flags.contains(VmaFlags::ACCOUNT) {
+            self.config.check_commit(delta)?;
+        }
         if vma_end - addr == old_len
             && let Some(end) = vma_end.checked_add(delta)
             && end <= USER_TOP

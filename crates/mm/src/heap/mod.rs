@@ -6,6 +6,23 @@
 //! memory: in oxv, frames from the buddy allocator seen through the direct map. Memory is
 //! never given back.
 //!
+//! # Out of memory
+//!
+//! When growth fails, an allocation does not fail at once (in a kernel, a failed allocation
+//! is a panic). As Linux's page allocator does before it gives up, the heap:
+//!
+//! 1. asks the embedder's [`HeapPressure::reclaim`] to drop memory it can rebuild (caches),
+//!    then tries again;
+//! 2. serves the allocation from its **emergency reserve**: a region set aside beforehand
+//!    ([`KernelHeap::arm_reserve`]) and kept out of the allocator until now, so that the
+//!    kernel can finish what it was doing;
+//! 3. tells the embedder through [`HeapPressure::out_of_memory`], which frees memory for
+//!    good (oxv's OOM killer kills the largest process, as Linux's does).
+//!
+//! The reserve is armed again by the first growth that succeeds afterwards (the victim's
+//! memory is back). Only an allocation that finds the reserve already spent, or is larger
+//! than it, fails (and the kernel's allocation error handler panics).
+//!
 //! This is the only module of oxv-mm with `unsafe` code: handing raw memory to the allocator
 //! and implementing [`GlobalAlloc`]. The contract with the embedder is carried by
 //! [`HeapRegion`], which only `unsafe` code (or a leaked `&'static mut [u8]`) can make.
@@ -129,6 +146,35 @@ pub trait HeapGrowth: Send {
     fn grow(&mut self, min_len: usize) -> Option<HeapRegion>;
 }
 
+/// What the heap does when it cannot grow, implemented by the embedder. See the
+/// [module docs](self#out-of-memory). Both methods run without the heap lock held.
+pub trait HeapPressure: Sync {
+    /// Drops memory the embedder can rebuild (caches of frames, file pages) so that a retry
+    /// of [`HeapGrowth::grow`] for `min_len` bytes may succeed; returns whether anything was
+    /// freed (the allocation is only retried then).
+    ///
+    /// Must not allocate from this heap: it is full.
+    fn reclaim(&self, min_len: usize) -> bool;
+
+    /// The heap has just served an allocation of `layout` from its emergency reserve: the
+    /// embedder must free memory for good (kill a process), or the next failure is final.
+    ///
+    /// May allocate: what is left of the reserve serves it.
+    fn out_of_memory(&self, layout: Layout);
+}
+
+/// A [`HeapPressure`] with nothing to reclaim and nothing to do when out of memory.
+#[derive(Copy, Clone, Debug, Default)]
+pub struct NoPressure;
+
+impl HeapPressure for NoPressure {
+    fn reclaim(&self, _min_len: usize) -> bool {
+        false
+    }
+
+    fn out_of_memory(&self, _layout: Layout) {}
+}
+
 /// A [`HeapGrowth`] that never grows: the heap is the arena and the regions added by hand.
 #[derive(Copy, Clone, Debug, Default)]
 pub struct NoGrowth;
@@ -146,8 +192,12 @@ pub struct HeapStats {
     pub claimed_bytes: usize,
     /// How many regions it has claimed.
     pub regions: usize,
-    /// How many times [`HeapGrowth::grow`] returned `None`.
+    /// How many times [`HeapGrowth::grow`] returned `None` (re-arming the reserve aside).
     pub growth_failures: usize,
+    /// Bytes of the emergency reserve set aside now (0 when spent or never armed).
+    pub reserve_bytes: usize,
+    /// How many times the reserve was handed to the allocator.
+    pub reserve_uses: usize,
 }
 
 /// Allocator slack per claimed region and per allocation: boundary tags and alignment of the
@@ -159,6 +209,10 @@ struct GrowSource<G> {
     arena: Option<(NonNull<u8>, usize, &'static AtomicBool)>,
     growth: G,
     stats: HeapStats,
+    /// The emergency reserve, out of the allocator until it is needed.
+    reserve: Option<HeapRegion>,
+    /// The reserve's size to arm again after it is spent (0: none wanted).
+    reserve_len: usize,
 }
 
 // SAFETY: the arena pointer denotes static memory that only this source may claim (guarded by
@@ -189,6 +243,18 @@ impl<G: HeapGrowth> GrowSource<G> {
         }
         claimed
     }
+
+    /// Sets a reserve of `reserve_len` bytes aside if none is: after a growth succeeded,
+    /// memory is available again.
+    fn rearm(&mut self) {
+        if self.reserve.is_none()
+            && self.reserve_len > 0
+            && let Some(region) = self.growth.grow(self.reserve_len)
+        {
+            self.stats.reserve_bytes = region.len;
+            self.reserve = Some(region);
+        }
+    }
 }
 
 // SAFETY: `acquire` only touches the `Talc` it is given and the embedder's `HeapGrowth`, which
@@ -203,10 +269,7 @@ unsafe impl<G: HeapGrowth> Source for GrowSource<G> {
         {
             return Ok(());
         }
-        let mut need = layout
-            .size()
-            .saturating_add(layout.align())
-            .saturating_add(REGION_SLACK);
+        let mut need = need_for(layout);
         if !talc.is_metadata_established() {
             need = need.saturating_add(talc::min_first_heap_size::<B>());
         }
@@ -217,6 +280,7 @@ unsafe impl<G: HeapGrowth> Source for GrowSource<G> {
         // SAFETY: a `HeapRegion` is exclusive, permanent ownership of valid memory (the
         // contract of its constructors).
         if unsafe { Self::claim(talc, region.start, region.len) } {
+            talc.source.rearm();
             Ok(())
         } else {
             Err(())
@@ -248,26 +312,16 @@ unsafe impl<G: HeapGrowth> Source for GrowSource<G> {
 /// unsafe { HEAP.dealloc(p, layout) };
 /// assert_eq!(HEAP.stats().regions, 2);
 /// ```
-pub struct KernelHeap<G: HeapGrowth, R: RawMutex = spin::Mutex<()>> {
+pub struct KernelHeap<G: HeapGrowth, R: RawMutex = spin::Mutex<()>, P: HeapPressure = NoPressure> {
     talc: talc::TalcLock<R, GrowSource<G>>,
+    pressure: P,
 }
 
 impl<G: HeapGrowth, R: RawMutex> KernelHeap<G, R> {
     /// A heap that starts with `arena` (claimed on the first allocation) and grows through
     /// `growth`. If the arena was already claimed by another heap, it is skipped.
     pub const fn new<const N: usize>(arena: &'static HeapArena<N>, growth: G) -> Self {
-        let start = arena.bytes.get() as *mut u8;
-        let arena = match NonNull::new(start) {
-            Some(start) => Some((start, N, &arena.claimed)),
-            None => None,
-        };
-        KernelHeap {
-            talc: talc::TalcLock::new(GrowSource {
-                arena,
-                growth,
-                stats: STATS_ZERO,
-            }),
-        }
+        Self::with_pressure(arena, growth, NoPressure)
     }
 
     /// A heap with no arena: it gets all of its memory from `growth` and
@@ -278,7 +332,35 @@ impl<G: HeapGrowth, R: RawMutex> KernelHeap<G, R> {
                 arena: None,
                 growth,
                 stats: STATS_ZERO,
+                reserve: None,
+                reserve_len: 0,
             }),
+            pressure: NoPressure,
+        }
+    }
+}
+
+impl<G: HeapGrowth, R: RawMutex, P: HeapPressure> KernelHeap<G, R, P> {
+    /// A heap like [`KernelHeap::new`] that turns to `pressure` when it cannot grow.
+    pub const fn with_pressure<const N: usize>(
+        arena: &'static HeapArena<N>,
+        growth: G,
+        pressure: P,
+    ) -> Self {
+        let start = arena.bytes.get() as *mut u8;
+        let arena = match NonNull::new(start) {
+            Some(start) => Some((start, N, &arena.claimed)),
+            None => None,
+        };
+        KernelHeap {
+            talc: talc::TalcLock::new(GrowSource {
+                arena,
+                growth,
+                stats: STATS_ZERO,
+                reserve: None,
+                reserve_len: 0,
+            }),
+            pressure,
         }
     }
 
@@ -294,20 +376,92 @@ impl<G: HeapGrowth, R: RawMutex> KernelHeap<G, R> {
     pub fn stats(&self) -> HeapStats {
         self.talc.lock().source.stats
     }
+
+    /// Sets an emergency reserve of (at least) `len` bytes aside now, from
+    /// [`HeapGrowth::grow`], and keeps that size to arm again after it is spent. Returns
+    /// whether a reserve is armed (growth may fail; the size is kept all the same).
+    pub fn arm_reserve(&self, len: usize) -> bool {
+        let mut talc = self.talc.lock();
+        talc.source.reserve_len = len;
+        talc.source.rearm();
+        talc.source.reserve.is_some()
+    }
+
+    /// Hands the reserve to the allocator if it is armed and big enough for `layout`;
+    /// `None` if this heap keeps no reserve.
+    fn spend_reserve(&self, layout: Layout) -> Option<bool> {
+        let mut talc = self.talc.lock();
+        if talc.source.reserve_len == 0 {
+            return None;
+        }
+        let fits = talc
+            .source
+            .reserve
+            .as_ref()
+            .is_some_and(|r| r.len >= need_for(layout));
+        if !fits {
+            return Some(false);
+        }
+        let Some(region) = talc.source.reserve.take() else {
+            return Some(false);
+        };
+        talc.source.stats.reserve_bytes = 0;
+        talc.source.stats.reserve_uses += 1;
+        // SAFETY: a `HeapRegion` is exclusive, permanent ownership of valid memory.
+        Some(unsafe { GrowSource::claim(&mut talc, region.start, region.len) })
+    }
+
+    /// An allocation that failed: reclaim and retry, then the reserve and the embedder's
+    /// out-of-memory handling (see the [module docs](self#out-of-memory)). `attempt` is
+    /// the allocation, run again (it takes the lock itself).
+    #[cold]
+    #[inline(never)]
+    fn under_pressure(&self, layout: Layout, attempt: impl Fn() -> *mut u8) -> *mut u8 {
+        if self.pressure.reclaim(need_for(layout)) {
+            let p = attempt();
+            if !p.is_null() {
+                return p;
+            }
+        }
+        // Retried even when no reserve was spent here: another CPU may just have spent it.
+        let Some(spent) = self.spend_reserve(layout) else {
+            return core::ptr::null_mut();
+        };
+        let p = attempt();
+        if spent {
+            self.pressure.out_of_memory(layout);
+        }
+        p
+    }
+}
+
+/// Bytes a region must have to serve `layout` (with the allocator's slack).
+fn need_for(layout: Layout) -> usize {
+    layout
+        .size()
+        .saturating_add(layout.align())
+        .saturating_add(REGION_SLACK)
 }
 
 const STATS_ZERO: HeapStats = HeapStats {
     claimed_bytes: 0,
     regions: 0,
     growth_failures: 0,
+    reserve_bytes: 0,
+    reserve_uses: 0,
 };
 
 // SAFETY: every method forwards to `TalcLock`'s `GlobalAlloc`, which meets the trait's contract
-// for memory it owns; it only ever owns memory given by `HeapArena` or `HeapRegion`.
-unsafe impl<G: HeapGrowth, R: RawMutex> GlobalAlloc for KernelHeap<G, R> {
+// for memory it owns; it only ever owns memory given by `HeapArena` or `HeapRegion`. A failed
+// call is retried with the same arguments (a failed realloc leaves the block as it was).
+unsafe impl<G: HeapGrowth, R: RawMutex, P: HeapPressure> GlobalAlloc for KernelHeap<G, R, P> {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         // SAFETY: forwarded with the caller's guarantees.
-        unsafe { self.talc.alloc(layout) }
+        let attempt = || unsafe { self.talc.alloc(layout) };
+        match attempt() {
+            p if p.is_null() => self.under_pressure(layout, attempt),
+            p => p,
+        }
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
@@ -317,16 +471,28 @@ unsafe impl<G: HeapGrowth, R: RawMutex> GlobalAlloc for KernelHeap<G, R> {
 
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
         // SAFETY: forwarded with the caller's guarantees.
-        unsafe { self.talc.alloc_zeroed(layout) }
+        let attempt = || unsafe { self.talc.alloc_zeroed(layout) };
+        match attempt() {
+            p if p.is_null() => self.under_pressure(layout, attempt),
+            p => p,
+        }
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        // SAFETY: forwarded with the caller's guarantees (`ptr` came from this heap).
-        unsafe { self.talc.realloc(ptr, layout, new_size) }
+        // SAFETY: forwarded with the caller's guarantees (`ptr` came from this heap and is
+        // still live: a failed realloc leaves it as it was).
+        let attempt = || unsafe { self.talc.realloc(ptr, layout, new_size) };
+        match attempt() {
+            p if p.is_null() => {
+                let new = Layout::from_size_align(new_size, layout.align()).unwrap_or(layout);
+                self.under_pressure(new, attempt)
+            }
+            p => p,
+        }
     }
 }
 
-impl<G: HeapGrowth, R: RawMutex> fmt::Debug for KernelHeap<G, R> {
+impl<G: HeapGrowth, R: RawMutex, P: HeapPressure> fmt::Debug for KernelHeap<G, R, P> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("KernelHeap").finish_non_exhaustive()
     }

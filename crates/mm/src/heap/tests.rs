@@ -1,6 +1,9 @@
 use super::*;
 use crate::testing::XorShift;
 use std::boxed::Box;
+use std::sync::Arc;
+use std::sync::Mutex;
+use std::sync::atomic::AtomicUsize;
 use std::vec;
 use std::vec::Vec;
 
@@ -71,7 +74,9 @@ fn starts_in_the_arena() {
         HeapStats {
             claimed_bytes: 8192,
             regions: 1,
-            growth_failures: 0
+            growth_failures: 0,
+            reserve_bytes: 0,
+            reserve_uses: 0,
         }
     );
     // SAFETY: `p` was allocated above with `layout`.
@@ -205,4 +210,158 @@ fn randomized_alloc_realloc_free() {
         }
         assert!(heap.stats().regions > 1, "the test must exercise growth");
     }
+}
+
+/// Grows by leaking host memory from a budget shared with a [`FakePressure`], which can add
+/// to it (reclaim) like a kernel dropping caches or a killed process's memory coming back.
+struct SharedGrowth(Arc<AtomicUsize>);
+
+impl HeapGrowth for SharedGrowth {
+    fn grow(&mut self, min_len: usize) -> Option<HeapRegion> {
+        let len = min_len.max(16 * 1024);
+        self.0
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |b| b.checked_sub(len))
+            .ok()?;
+        Some(HeapRegion::from_static(Box::leak(
+            vec![0u8; len].into_boxed_slice(),
+        )))
+    }
+}
+
+struct FakePressure {
+    budget: Arc<AtomicUsize>,
+    /// Bytes `reclaim` can give back (once).
+    reclaimable: AtomicUsize,
+    reclaims: AtomicUsize,
+    /// The sizes of the layouts `out_of_memory` was told about.
+    ooms: Mutex<Vec<usize>>,
+}
+
+impl HeapPressure for FakePressure {
+    fn reclaim(&self, _min_len: usize) -> bool {
+        self.reclaims.fetch_add(1, Ordering::SeqCst);
+        let freed = self.reclaimable.swap(0, Ordering::SeqCst);
+        self.budget.fetch_add(freed, Ordering::SeqCst);
+        freed > 0
+    }
+
+    fn out_of_memory(&self, layout: Layout) {
+        self.ooms.lock().unwrap().push(layout.size());
+    }
+}
+
+type PressuredHeap = KernelHeap<SharedGrowth, spin::Mutex<()>, FakePressure>;
+
+/// A heap with no arena, growth from a budget of `budget` bytes, and `reclaimable` bytes
+/// its pressure handler can free.
+fn pressured(budget: usize, reclaimable: usize) -> (PressuredHeap, Arc<AtomicUsize>) {
+    let shared = Arc::new(AtomicUsize::new(budget));
+    let pressure = FakePressure {
+        budget: shared.clone(),
+        reclaimable: AtomicUsize::new(reclaimable),
+        reclaims: AtomicUsize::new(0),
+        ooms: Mutex::new(Vec::new()),
+    };
+    let heap =
+        KernelHeap::with_pressure(leaked_arena::<0>(), SharedGrowth(shared.clone()), pressure);
+    (heap, shared)
+}
+
+fn alloc(heap: &PressuredHeap, size: usize) -> *mut u8 {
+    // SAFETY: non-zero-sized layout.
+    unsafe { heap.alloc(Layout::from_size_align(size, 8).unwrap()) }
+}
+
+#[test]
+fn reclaim_comes_before_the_reserve() {
+    let (heap, _budget) = pressured(64 * 1024, 64 * 1024);
+    assert!(heap.arm_reserve(64 * 1024));
+    assert_eq!(heap.stats().reserve_bytes, 64 * 1024);
+    // The budget is spent on the reserve: this growth fails, reclaim frees 64 KiB, the retry
+    // grows from it.
+    assert!(!alloc(&heap, 1000).is_null());
+    assert_eq!(heap.pressure.reclaims.load(Ordering::SeqCst), 1);
+    assert!(heap.pressure.ooms.lock().unwrap().is_empty());
+    let stats = heap.stats();
+    assert_eq!(stats.reserve_uses, 0);
+    assert_eq!(stats.reserve_bytes, 64 * 1024);
+}
+
+#[test]
+fn the_reserve_serves_the_failed_allocation_and_reports_out_of_memory_once() {
+    let (heap, _budget) = pressured(128 * 1024, 0);
+    assert!(heap.arm_reserve(128 * 1024));
+    // Nothing to grow from, nothing to reclaim: the reserve serves it, and the embedder hears.
+    let p = alloc(&heap, 1000);
+    assert!(!p.is_null());
+    assert_eq!(*heap.pressure.ooms.lock().unwrap(), [1000]);
+    let stats = heap.stats();
+    assert_eq!((stats.reserve_uses, stats.reserve_bytes), (1, 0));
+    assert!(stats.growth_failures >= 1);
+    // What is left of the reserve serves more, with no second report...
+    let mut served = 1;
+    while !alloc(&heap, 1000).is_null() {
+        served += 1;
+        assert!(served < 200, "a 128 KiB reserve cannot serve 200 KiB");
+    }
+    assert!(served > 100, "the reserve served only {served} KiB");
+    // ...until it is spent: then allocations fail (the kernel panics) without another report.
+    assert_eq!(heap.pressure.ooms.lock().unwrap().len(), 1);
+    assert_eq!(heap.stats().reserve_uses, 1);
+}
+
+#[test]
+fn a_growth_after_the_victim_freed_memory_arms_the_reserve_again() {
+    let (heap, budget) = pressured(64 * 1024, 0);
+    assert!(heap.arm_reserve(64 * 1024));
+    assert!(!alloc(&heap, 1000).is_null());
+    assert_eq!(heap.stats().reserve_bytes, 0);
+    // The killed process's memory is back: the next growth also sets a new reserve aside.
+    budget.store(1 << 20, Ordering::SeqCst);
+    assert!(!alloc(&heap, 100_000).is_null());
+    let stats = heap.stats();
+    assert_eq!((stats.reserve_uses, stats.reserve_bytes), (1, 64 * 1024));
+    assert_eq!(heap.pressure.ooms.lock().unwrap().len(), 1);
+}
+
+#[test]
+fn an_allocation_larger_than_the_reserve_fails_and_keeps_it() {
+    let (heap, _budget) = pressured(64 * 1024, 0);
+    assert!(heap.arm_reserve(64 * 1024));
+    assert!(alloc(&heap, 1 << 20).is_null());
+    assert!(heap.pressure.ooms.lock().unwrap().is_empty());
+    assert_eq!(heap.stats().reserve_bytes, 64 * 1024);
+    // The reserve is still there for a small allocation.
+    assert!(!alloc(&heap, 1000).is_null());
+    assert_eq!(heap.pressure.ooms.lock().unwrap().len(), 1);
+}
+
+#[test]
+fn a_failed_realloc_goes_through_the_reserve_and_keeps_its_contents() {
+    let (heap, _budget) = pressured(64 * 1024 + 16 * 1024, 0);
+    assert!(heap.arm_reserve(64 * 1024));
+    let layout = Layout::from_size_align(8 * 1024, 8).unwrap();
+    let live = Live {
+        ptr: alloc(&heap, layout.size()),
+        layout,
+        fill: 0x77,
+    };
+    assert!(!live.ptr.is_null());
+    fill(&live);
+    // 16 KiB of growth is used up by the first allocation; 24 KiB more needs the reserve.
+    // SAFETY: `live.ptr` was allocated from `heap` with `layout`.
+    let q = unsafe { heap.realloc(live.ptr, layout, 32 * 1024) };
+    assert!(!q.is_null());
+    check(&Live { ptr: q, ..live });
+    assert_eq!(heap.stats().reserve_uses, 1);
+    assert_eq!(heap.pressure.ooms.lock().unwrap().len(), 1);
+}
+
+#[test]
+fn no_reserve_means_failure_after_reclaim() {
+    let (heap, _budget) = pressured(0, 0);
+    assert!(!heap.arm_reserve(64 * 1024), "nothing to arm it from");
+    assert!(alloc(&heap, 1000).is_null());
+    assert_eq!(heap.pressure.reclaims.load(Ordering::SeqCst), 1);
+    assert!(heap.pressure.ooms.lock().unwrap().is_empty());
 }

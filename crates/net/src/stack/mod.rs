@@ -2,20 +2,26 @@
 //! how the stack is driven.
 //!
 //! One [`Stack`] per kernel. It holds one *port* per interface: a smoltcp `Interface`, its
-//! device ([`device::PortDevice`]) and its own `SocketSet`. Port 0 is the loopback
+//! device ([`device::PortDevice`]) and its sockets. Port 0 is the loopback
 //! (`127.0.0.1/8`, `::1`, and the NICs' own addresses, so traffic to the machine's own address
 //! never leaves it, as on Linux); each NIC added with [`Stack::add_nic`] is another. A
-//! connection lives in the set of the port that routes to its peer; a wildcard listener or UDP
-//! socket has a socket in every port. Keeping sets apart is what makes routing right: smoltcp
-//! sends whatever a socket in a set has to send out of that set's interface.
+//! connection lives in the port that routes to its peer; a wildcard listener or UDP socket has
+//! a socket in every port. Keeping ports apart is what makes routing right: smoltcp sends
+//! whatever a socket has to send out of the interface it is polled with.
 //!
 //! **Driving.** smoltcp does nothing by itself. The stack polls (ingress, then egress, in
 //! rounds until nothing moves, so a loopback exchange completes within the call that started
 //! it) after every socket operation that may have produced work, when the embedder calls
 //! [`Stack::poll`] (a NIC interrupt), and when the deadline it gave the embedder's
 //! [`PollTimer`] comes (retransmissions, delayed ACKs, TIME-WAIT). After each poll it compares
-//! every socket with what it saw last time and notifies the [`PollQueue`]s of the sockets that
-//! changed, after dropping its lock.
+//! the sockets that may have changed with what it saw last time and notifies the
+//! [`PollQueue`]s of those that did, after dropping its lock.
+//!
+//! **Cost per call.** A poll must not cost in proportion to the connections open: each TCP
+//! socket has a smoltcp set of its own, and a poll shows smoltcp only the sets with work
+//! (the segments received, the sockets the call reached, the timers due; see [`conns`]);
+//! the sockets compared afterwards are those smoltcp woke and those the call reached (see
+//! [`touched`]). UDP and DHCP sockets share one set per port.
 //!
 //! **Locking.** One lock covers the stack. It is never held across a copy to or from user
 //! memory: sockets stage data in their own buffers (see [`crate::tcp`]). Notifications run
@@ -28,9 +34,11 @@
 //! dropped (the client retries, as with Linux's full accept queue). A SYN nobody listens for
 //! gets smoltcp's RST (connect(2) fails with `ECONNREFUSED`).
 
+mod conns;
 pub mod device;
 mod poll;
 pub mod ports;
+mod touched;
 
 use crate::nic::Nic;
 use alloc::boxed::Box;
@@ -39,6 +47,7 @@ use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec;
 use alloc::vec::Vec;
+use conns::Conns;
 use core::sync::atomic::{AtomicU64, Ordering};
 use device::PortDevice;
 use oxv_abi::Errno;
@@ -48,7 +57,7 @@ use ports::{PortTable, Proto};
 use smoltcp::iface::{
     Config, Interface, PollIngressSingleResult, PollResult, SocketHandle, SocketSet,
 };
-use smoltcp::socket::{dhcpv4, tcp, udp};
+use smoltcp::socket::{AnySocket, dhcpv4, tcp, udp};
 use smoltcp::time::{Duration, Instant};
 use smoltcp::wire::{
     EthernetAddress, EthernetFrame, EthernetProtocol, HardwareAddress, IpAddress, IpCidr,
@@ -56,6 +65,7 @@ use smoltcp::wire::{
     Ipv6Cidr, Ipv6Packet, TcpPacket,
 };
 use spin::{Mutex, MutexGuard};
+use touched::{SocketWaker, WokenList};
 
 /// Where the embedder learns when the stack must be polled again.
 pub trait PollTimer: Send + Sync {
@@ -128,13 +138,21 @@ pub struct InterfaceInfo {
     pub addrs: Vec<IpCidr>,
 }
 
-/// A smoltcp socket: the port (interface) it lives in and its handle there.
+/// A smoltcp socket: the port (interface) it lives in and its place there.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct SockKey {
     /// Index of the port.
     pub port: usize,
-    /// Handle in that port's set.
-    pub handle: SocketHandle,
+    place: Place,
+}
+
+/// Where in its port a socket is.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Place {
+    /// In the port's shared set (UDP).
+    Shared(SocketHandle),
+    /// In a set of its own (TCP; see [`conns`]).
+    Conn(usize),
 }
 
 /// What the stack last saw of a socket, to tell changes.
@@ -151,6 +169,8 @@ struct Entry {
     seen: Snapshot,
     /// An error the connection met (refused, reset), for the owner to take.
     error: Option<Errno>,
+    /// Registered with the socket: tells the stack when smoltcp changed it.
+    waker: SocketWaker,
 }
 
 /// Options a listener gives the connections it accepts.
@@ -188,22 +208,70 @@ pub struct Listener {
 
 /// A socket whose file was closed: kept until its connection ends.
 struct Orphan {
-    key: SockKey,
     hold: Option<(Proto, u16, u64)>,
+    /// Still registered with the socket, to learn when the connection ends.
+    waker: SocketWaker,
 }
 
 /// One interface with its device and sockets.
 pub struct Port {
     iface: Interface,
     dev: PortDevice,
-    /// The sockets of this interface.
-    pub set: SocketSet<'static>,
+    /// Its UDP and DHCP sockets.
+    set: SocketSet<'static>,
+    /// Its TCP sockets.
+    conns: Conns,
     name: String,
     mac: Option<[u8; 6]>,
     dhcp: Option<SocketHandle>,
     dns: Vec<IpAddress>,
     gw4: Option<Ipv4Address>,
     gw6: Option<Ipv6Address>,
+}
+
+impl Port {
+    /// The socket at `place`.
+    fn socket(&mut self, place: Place) -> &mut smoltcp::socket::Socket<'static> {
+        match place {
+            Place::Shared(h) => self.set.get_mut::<smoltcp::socket::Socket>(h),
+            Place::Conn(slot) => self.conns.socket(slot),
+        }
+    }
+
+    /// What the socket at `place` holds now; registers `waker` with it again first, if given
+    /// (one look at the socket for both, as the stack does after each poll).
+    fn look(&mut self, place: Place, waker: Option<&SocketWaker>) -> Snapshot {
+        use smoltcp::socket::Socket;
+        if let Some(w) = waker {
+            w.rearm();
+        }
+        let w = waker.map(SocketWaker::waker);
+        match self.socket(place) {
+            Socket::Tcp(t) => {
+                if let Some(w) = w {
+                    t.register_recv_waker(w);
+                    t.register_send_waker(w);
+                }
+                Snapshot {
+                    state: Some(t.state()),
+                    recv: t.recv_queue(),
+                    send: t.send_queue(),
+                }
+            }
+            Socket::Udp(u) => {
+                if let Some(w) = w {
+                    u.register_recv_waker(w);
+                    u.register_send_waker(w);
+                }
+                Snapshot {
+                    state: None,
+                    recv: u.recv_queue(),
+                    send: u.send_queue(),
+                }
+            }
+            _ => Snapshot::default(),
+        }
+    }
 }
 
 /// The stack's state, under its lock.
@@ -215,7 +283,14 @@ pub struct Inner {
     pub listeners: BTreeMap<u64, Listener>,
     /// Port numbers in use.
     pub table: PortTable,
-    orphans: Vec<Orphan>,
+    orphans: BTreeMap<SockKey, Orphan>,
+    /// Sockets smoltcp woke (see [`touched`]).
+    woken: Arc<WokenList>,
+    /// Sockets the stack's callers reached through [`Inner::tcp`] / [`Inner::udp`] since the
+    /// last look.
+    touched: Vec<SockKey>,
+    /// The keys of the look in progress (kept for its allocation).
+    looking: Vec<SockKey>,
     next_id: u64,
     seed: u64,
     /// The time of the poll in progress.
@@ -242,6 +317,8 @@ pub struct Stack {
 const MAX_ROUNDS: usize = 64;
 /// Frames taken from one device in one round.
 const INGRESS_BUDGET: usize = 256;
+/// Keys noted by [`Inner::touch`] between two polls before duplicates are dropped.
+const TOUCHED_COMPACT: usize = 1024;
 /// When a NIC's transmit queue is full, the stack waits for its interrupt; this is the
 /// timer's fallback, should that interrupt never come.
 const TX_BLOCKED_RETRY: Duration = Duration::from_millis(1);
@@ -268,6 +345,7 @@ impl Stack {
             iface,
             dev,
             set: SocketSet::new(Vec::new()),
+            conns: Conns::default(),
             name: "lo".into(),
             mac: None,
             dhcp: None,
@@ -282,7 +360,10 @@ impl Stack {
                     entries: BTreeMap::new(),
                     listeners: BTreeMap::new(),
                     table: PortTable::new(seed),
-                    orphans: Vec::new(),
+                    orphans: BTreeMap::new(),
+                    woken: Arc::new(WokenList::default()),
+                    touched: Vec::new(),
+                    looking: Vec::new(),
                     next_id: 1,
                     seed,
                     now,
@@ -309,6 +390,7 @@ impl Stack {
                 iface,
                 dev,
                 set: SocketSet::new(Vec::new()),
+                conns: Conns::default(),
                 name: alloc::format!("eth{}", n - 1),
                 mac: Some(mac),
                 dhcp: None,
@@ -383,18 +465,14 @@ impl Stack {
     /// the app's exit, so the embedder polls until this is false (with a time limit) before
     /// it powers off.
     pub fn has_unacked_output(&self) -> bool {
-        use smoltcp::socket::Socket;
         let mut inner = self.shared.inner.lock();
         inner.ports.iter_mut().skip(1).any(|p| {
-            p.set.iter_mut().any(|(_, s)| match s {
-                Socket::Tcp(t) => {
-                    t.send_queue() > 0
-                        || matches!(
-                            t.state(),
-                            tcp::State::FinWait1 | tcp::State::Closing | tcp::State::LastAck
-                        )
-                }
-                _ => false,
+            p.conns.sockets().any(|t| {
+                t.send_queue() > 0
+                    || matches!(
+                        t.state(),
+                        tcp::State::FinWait1 | tcp::State::Closing | tcp::State::LastAck
+                    )
             })
         })
     }
@@ -479,7 +557,8 @@ impl Inner {
     /// # Panics
     /// If `k` is not a TCP socket of this stack (an internal invariant of the socket types).
     pub fn tcp(&mut self, k: SockKey) -> &mut tcp::Socket<'static> {
-        self.ports[k.port].set.get_mut::<tcp::Socket>(k.handle)
+        self.touch(k);
+        tcp::Socket::downcast_mut(self.socket(k)).expect("the key is a TCP socket's")
     }
 
     /// The UDP socket `k`.
@@ -487,7 +566,27 @@ impl Inner {
     /// # Panics
     /// If `k` is not a UDP socket of this stack.
     pub fn udp(&mut self, k: SockKey) -> &mut udp::Socket<'static> {
-        self.ports[k.port].set.get_mut::<udp::Socket>(k.handle)
+        self.touch(k);
+        udp::Socket::downcast_mut(self.socket(k)).expect("the key is a UDP socket's")
+    }
+
+    /// Socket `k`, as smoltcp's enum.
+    fn socket(&mut self, k: SockKey) -> &mut smoltcp::socket::Socket<'static> {
+        self.ports[k.port].socket(k.place)
+    }
+
+    /// Notes that a caller reached socket `k`, which it may have changed: the next poll
+    /// compares it with what was seen.
+    fn touch(&mut self, k: SockKey) {
+        if self.touched.last() == Some(&k) {
+            return;
+        }
+        if self.touched.len() >= TOUCHED_COMPACT {
+            // Only queries between two polls (readiness checks): keep the list small.
+            self.touched.sort_unstable();
+            self.touched.dedup();
+        }
+        self.touched.push(k);
     }
 
     /// Whether port `i` is the loopback.
@@ -502,31 +601,55 @@ impl Inner {
         socket: S,
         queue: &PollQueue,
     ) -> SockKey {
-        let handle = self.ports[i].set.add(socket);
-        let k = SockKey { port: i, handle };
+        let port = &mut self.ports[i];
+        let place = match socket.upcast() {
+            smoltcp::socket::Socket::Tcp(t) => Place::Conn(port.conns.add(t)),
+            other => Place::Shared(port.set.add(other)),
+        };
+        let k = SockKey { port: i, place };
         self.entries.insert(
             k,
             Entry {
                 queue: queue.clone(),
                 seen: Snapshot::default(),
                 error: None,
+                waker: SocketWaker::new(k, &self.woken),
             },
         );
         self.refresh_seen(k);
+        self.watch(k);
         k
     }
 
     /// Removes socket `k` at once (an unbound UDP socket, an aborted connection).
     pub fn remove(&mut self, k: SockKey) {
         self.entries.remove(&k);
-        self.ports[k.port].set.remove(k.handle);
+        self.drop_socket(k);
+    }
+
+    fn drop_socket(&mut self, k: SockKey) {
+        let port = &mut self.ports[k.port];
+        match k.place {
+            Place::Shared(h) => {
+                port.set.remove(h);
+            }
+            Place::Conn(slot) => port.conns.remove(slot),
+        }
     }
 
     /// Hands socket `k` to the stack to finish its connection after its file was closed;
     /// `hold` is the port it keeps until then.
     pub fn orphan(&mut self, k: SockKey, hold: Option<(Proto, u16, u64)>) {
-        self.entries.remove(&k);
-        self.orphans.push(Orphan { key: k, hold });
+        if let Some(e) = self.entries.remove(&k) {
+            self.orphans.insert(
+                k,
+                Orphan {
+                    hold,
+                    waker: e.waker,
+                },
+            );
+            self.watch(k);
+        }
     }
 
     /// Gives socket `k` to whoever waits on `queue` (accept(2)).
@@ -555,21 +678,27 @@ impl Inner {
         }
     }
 
+    /// (Re-)registers the waker of socket `k` (an owned socket or an orphan): smoltcp drops a
+    /// waker once it wakes it.
+    fn watch(&mut self, k: SockKey) {
+        let Inner {
+            entries,
+            orphans,
+            ports,
+            ..
+        } = self;
+        let waker = match entries.get(&k) {
+            Some(e) => &e.waker,
+            None => match orphans.get(&k) {
+                Some(o) => &o.waker,
+                None => return,
+            },
+        };
+        ports[k.port].look(k.place, Some(waker));
+    }
+
     fn snapshot(&mut self, k: SockKey) -> Snapshot {
-        use smoltcp::socket::Socket;
-        match self.ports[k.port].set.get_mut::<Socket>(k.handle) {
-            Socket::Tcp(t) => Snapshot {
-                state: Some(t.state()),
-                recv: t.recv_queue(),
-                send: t.send_queue(),
-            },
-            Socket::Udp(u) => Snapshot {
-                state: None,
-                recv: u.recv_queue(),
-                send: u.send_queue(),
-            },
-            _ => Snapshot::default(),
-        }
+        self.ports[k.port].look(k.place, None)
     }
 
     /// The port whose interface reaches `dst`: the loopback for loopback addresses and the
@@ -629,11 +758,17 @@ impl Inner {
                 port: local.port,
             },
         };
+        self.touch(k);
+        let Place::Conn(slot) = k.place else {
+            panic!("a TCP socket has a set of its own");
+        };
         let port = &mut self.ports[k.port];
-        port.set
-            .get_mut::<tcp::Socket>(k.handle)
-            .connect(port.iface.context(), remote, local)
+        let s = port.conns.tcp(slot);
+        s.connect(port.iface.context(), remote, local)
             .map_err(|_| Errno::EINVAL)?;
+        if let Some(here) = s.local_endpoint() {
+            port.conns.route(slot, here, remote);
+        }
         self.refresh_seen(k);
         Ok(())
     }

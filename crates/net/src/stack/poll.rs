@@ -3,8 +3,25 @@
 
 use super::*;
 
-/// What a received frame is, for the backlog check: a TCP SYN (no ACK) from `src` to `dst`.
-fn syn_of(frame: &[u8], ethernet: bool) -> Option<(IpEndpoint, IpEndpoint)> {
+/// What a received frame is, to route it: a TCP segment, or something else.
+enum Frame {
+    /// A TCP segment from `src` to `dst`; `syn` if it opens a connection (SYN without ACK).
+    Tcp {
+        src: IpEndpoint,
+        dst: IpEndpoint,
+        syn: bool,
+    },
+    /// UDP: for the port's shared set.
+    Udp,
+    /// For the interface itself (ARP, ICMP, neighbour discovery...), or unreadable.
+    Other,
+}
+
+fn classify(frame: &[u8], ethernet: bool) -> Frame {
+    classify_ip(frame, ethernet).unwrap_or(Frame::Other)
+}
+
+fn classify_ip(frame: &[u8], ethernet: bool) -> Option<Frame> {
     let (proto, ip) = if ethernet {
         let f = EthernetFrame::new_checked(frame).ok()?;
         match f.ethertype() {
@@ -15,41 +32,68 @@ fn syn_of(frame: &[u8], ethernet: bool) -> Option<(IpEndpoint, IpEndpoint)> {
     } else {
         (frame.first()? >> 4, frame)
     };
-    let (src, dst, payload) = match proto {
+    let (src, dst, next, payload) = match proto {
         4 => {
             let p = Ipv4Packet::new_checked(ip).ok()?;
-            if p.next_header() != IpProtocol::Tcp {
-                return None;
-            }
             let hl = p.header_len() as usize;
             let total = (p.total_len() as usize).min(ip.len());
             (
                 IpAddress::Ipv4(p.src_addr()),
                 IpAddress::Ipv4(p.dst_addr()),
+                p.next_header(),
                 ip.get(hl..total)?,
             )
         }
         6 => {
             let p = Ipv6Packet::new_checked(ip).ok()?;
-            if p.next_header() != IpProtocol::Tcp {
-                return None;
-            }
             let end = (40 + p.payload_len() as usize).min(ip.len());
+            let (next, payload) = skip_ipv6_options(p.next_header(), ip.get(40..end)?)?;
             (
                 IpAddress::Ipv6(p.src_addr()),
                 IpAddress::Ipv6(p.dst_addr()),
-                ip.get(40..end)?,
+                next,
+                payload,
             )
         }
         _ => return None,
     };
-    let t = TcpPacket::new_checked(payload).ok()?;
-    (t.syn() && !t.ack()).then(|| {
-        (
-            IpEndpoint::new(src, t.src_port()),
-            IpEndpoint::new(dst, t.dst_port()),
-        )
-    })
+    match next {
+        IpProtocol::Udp => Some(Frame::Udp),
+        IpProtocol::Tcp => {
+            let t = TcpPacket::new_checked(payload).ok()?;
+            Some(Frame::Tcp {
+                src: IpEndpoint::new(src, t.src_port()),
+                dst: IpEndpoint::new(dst, t.dst_port()),
+                syn: t.syn() && !t.ack(),
+            })
+        }
+        _ => None,
+    }
+}
+
+/// Skips the IPv6 extension headers smoltcp reads past (hop-by-hop, routing, destination
+/// options: each says its length in 8-byte units after the first 8), so that a segment
+/// behind them still finds its connection.
+fn skip_ipv6_options(mut next: IpProtocol, mut rest: &[u8]) -> Option<(IpProtocol, &[u8])> {
+    while matches!(
+        next,
+        IpProtocol::HopByHop | IpProtocol::Ipv6Route | IpProtocol::Ipv6Opts
+    ) {
+        let len = (usize::from(*rest.get(1)?) + 1) * 8;
+        next = IpProtocol::from(*rest.first()?);
+        rest = rest.get(len..)?;
+    }
+    Some((next, rest))
+}
+
+/// Which set a received frame goes to.
+enum Target {
+    /// The port's shared set (UDP, DHCP, the interface; a RST for TCP nobody takes).
+    Shared,
+    /// A TCP socket's own set.
+    Conn(usize),
+    /// Nobody: the listen backlog is full.
+    Drop,
 }
 
 impl Inner {
@@ -146,14 +190,16 @@ impl Inner {
         }
     }
 
-    /// Decides whether a received SYN may go on to smoltcp (see the module docs): makes the
-    /// LISTEN socket a listener needs for it, or says to drop it when the backlog is full.
-    fn admit(&mut self, i: usize, src: IpEndpoint, dst: IpEndpoint) -> bool {
+    /// Where a received SYN that no connection takes goes (see the module docs): to the
+    /// LISTEN socket a listener has for it (made now if needed), to the shared set when nobody
+    /// listens (smoltcp answers with a RST), or nowhere when the backlog is full.
+    fn admit(&mut self, i: usize, src: IpEndpoint, dst: IpEndpoint) -> Target {
         let loopback = self.ports[i].dev.is_loopback();
         let Inner {
             ports,
             listeners,
             entries,
+            woken,
             ..
         } = self;
         let v4 = matches!(dst.addr, IpAddress::Ipv4(_));
@@ -162,32 +208,45 @@ impl Inner {
                 && l.addr.is_none_or(|a| a == dst.addr)
                 && if v4 { l.v4 } else { l.v6 }
         }) else {
-            return true;
+            return Target::Shared;
         };
         let mut pending = 0usize;
         for k in &l.conns {
-            let s = ports[k.port].set.get::<tcp::Socket>(k.handle);
-            if k.port == i && s.remote_endpoint() == Some(src) && s.local_endpoint() == Some(dst) {
+            let Place::Conn(slot) = k.place else { continue };
+            let conns = &mut ports[k.port].conns;
+            let s = conns.tcp(slot);
+            if k.port != i {
+                pending += usize::from(s.state() != tcp::State::Listen);
+                continue;
+            }
+            if s.remote_endpoint() == Some(src) && s.local_endpoint() == Some(dst) {
                 // A retransmitted SYN of a connection already under way.
-                return true;
+                conns.route(slot, dst, src);
+                return Target::Conn(slot);
             }
             if s.state() == tcp::State::Listen {
-                if k.port == i && s.listen_endpoint() == IpListenEndpoint::from(dst) {
-                    return true;
+                if s.listen_endpoint() == IpListenEndpoint::from(dst) {
+                    conns.route(slot, dst, src);
+                    return Target::Conn(slot);
                 }
             } else {
                 pending += 1;
             }
         }
         if pending > l.backlog {
-            return false;
+            return Target::Drop;
         }
         let mut s = new_tcp(&l.params, loopback);
         if s.listen(dst).is_err() {
-            return true;
+            return Target::Shared;
         }
-        let handle = ports[i].set.add(s);
-        let k = SockKey { port: i, handle };
+        let conns = &mut ports[i].conns;
+        let slot = conns.add(s);
+        conns.route(slot, dst, src);
+        let k = SockKey {
+            port: i,
+            place: Place::Conn(slot),
+        };
         entries.insert(
             k,
             Entry {
@@ -198,49 +257,84 @@ impl Inner {
                     send: 0,
                 },
                 error: None,
+                waker: SocketWaker::new(k, woken),
             },
         );
         l.conns.push(k);
-        true
+        self.watch(k);
+        Target::Conn(slot)
     }
 
     /// One poll of everything; returns the queues to notify.
     pub(super) fn poll(&mut self) -> Vec<PollQueue> {
         let now = self.now;
+        // The connections callers reached may have something to send, and those whose
+        // timer is due.
+        for k in &self.touched {
+            if let Place::Conn(slot) = k.place {
+                self.ports[k.port].conns.activate(slot);
+            }
+        }
+        for p in self.ports.iter_mut() {
+            p.conns.activate_due(now);
+        }
         for _ in 0..MAX_ROUNDS {
             for i in 0..self.ports.len() {
                 self.poll_port(i, now);
             }
             self.dhcp_events();
             // Each port's egress already ran until it had nothing more to send; another
-            // round is only for frames received meanwhile (the loopback's, chiefly). Not
-            // going round again for nothing matters: every round visits every socket, and
-            // the stack is polled after every socket call.
+            // round is only for frames received meanwhile (the loopback's, chiefly).
             if !self.ports.iter().any(|p| p.dev.has_pending()) {
                 break;
             }
         }
-        self.reap_orphans();
-        self.changes()
+        for p in self.ports.iter_mut() {
+            p.conns.settle(&mut p.iface, now);
+        }
+        let mut keys = core::mem::take(&mut self.looking);
+        self.woken.take(&mut keys);
+        keys.append(&mut self.touched);
+        keys.sort_unstable();
+        keys.dedup();
+        self.reap_orphans(&keys);
+        let wake = self.changes(&keys);
+        self.looking = keys;
+        wake
     }
 
     fn poll_port(&mut self, i: usize, now: Instant) {
+        let ethernet = !self.ports[i].dev.is_loopback();
         for _ in 0..INGRESS_BUDGET {
-            let ethernet = !self.ports[i].dev.is_loopback();
-            let syn = match self.ports[i].dev.peek() {
+            let frame = match self.ports[i].dev.peek() {
                 None => break,
-                Some(frame) => syn_of(frame, ethernet),
+                Some(frame) => classify(frame, ethernet),
             };
-            if let Some((src, dst)) = syn {
-                if !self.admit(i, src, dst) {
-                    self.ports[i].dev.drop_front();
+            let target = match frame {
+                Frame::Tcp { src, dst, syn } => match self.ports[i].conns.routed(dst, src) {
+                    Some(slot) => Target::Conn(slot),
+                    None if syn => self.admit(i, src, dst),
+                    None => Target::Shared,
+                },
+                Frame::Udp => Target::Shared,
+                Frame::Other => {
+                    if ethernet {
+                        // Maybe a neighbour's address that sockets wait for.
+                        self.ports[i].conns.sweep();
+                    }
+                    Target::Shared
+                }
+            };
+            let p = &mut self.ports[i];
+            let r = match target {
+                Target::Drop => {
+                    p.dev.drop_front();
                     continue;
                 }
-            }
-            let p = &mut self.ports[i];
-            if p.iface.poll_ingress_single(now, &mut p.dev, &mut p.set)
-                == PollIngressSingleResult::None
-            {
+                Target::Shared => p.iface.poll_ingress_single(now, &mut p.dev, &mut p.set),
+                Target::Conn(slot) => p.conns.ingress(slot, &mut p.iface, &mut p.dev, now),
+            };
+            if r == PollIngressSingleResult::None {
                 break;
             }
         }
@@ -250,42 +344,50 @@ impl Inner {
                 break;
             }
         }
+        if p.conns.has_active() {
+            p.conns.egress(&mut p.iface, &mut p.dev, now);
+        }
     }
 
-    fn reap_orphans(&mut self) {
-        let mut i = 0;
-        while i < self.orphans.len() {
-            let k = self.orphans[i].key;
-            let done = matches!(
-                self.ports[k.port]
-                    .set
-                    .get_mut::<tcp::Socket>(k.handle)
-                    .state(),
-                tcp::State::Closed | tcp::State::TimeWait
-            );
-            if done {
-                let o = self.orphans.swap_remove(i);
-                self.ports[k.port].set.remove(k.handle);
+    /// Removes the orphans among `keys` (the sockets that may have changed) whose connection
+    /// has ended.
+    fn reap_orphans(&mut self, keys: &[SockKey]) {
+        if self.orphans.is_empty() {
+            return;
+        }
+        for &k in keys {
+            if !self.orphans.contains_key(&k) {
+                continue;
+            }
+            let Some(s) = tcp::Socket::downcast_mut(self.socket(k)) else {
+                continue;
+            };
+            if matches!(s.state(), tcp::State::Closed | tcp::State::TimeWait) {
+                let o = self.orphans.remove(&k).expect("just found");
+                self.drop_socket(k);
                 if let Some((proto, port, owner)) = o.hold {
                     self.table.release(proto, port, owner);
                 }
             } else {
-                i += 1;
+                // Its wakers are spent: register them again.
+                self.watch(k);
             }
         }
     }
 
-    /// Compares every socket with what was seen last; records errors from state changes and
-    /// returns the queues of the sockets that changed.
-    fn changes(&mut self) -> Vec<PollQueue> {
+    /// Compares the sockets that may have changed, `keys` (those smoltcp woke and those
+    /// callers reached, see [`super::touched`]), with what was seen last; records errors
+    /// from state changes and returns the queues of the sockets that changed. Sockets nothing
+    /// touched are not looked at.
+    fn changes(&mut self, keys: &[SockKey]) -> Vec<PollQueue> {
         let mut wake: Vec<PollQueue> = Vec::new();
-        let keys: Vec<SockKey> = self.entries.keys().copied().collect();
-        for k in keys {
-            let snap = self.snapshot(k);
-            let e = self
-                .entries
-                .get_mut(&k)
-                .expect("the key was just taken from the entries");
+        let Inner { entries, ports, .. } = self;
+        for &k in keys {
+            let Some(e) = entries.get_mut(&k) else {
+                // Removed, or orphaned: nobody to tell.
+                continue;
+            };
+            let snap = ports[k.port].look(k.place, Some(&e.waker));
             if snap == e.seen {
                 continue;
             }
@@ -312,7 +414,12 @@ impl Inner {
         let now = self.now;
         let mut best: Option<Instant> = None;
         for p in self.ports.iter_mut() {
-            if let Some(mut t) = p.iface.poll_at(now, &p.set) {
+            let shared = p.iface.poll_at(now, &p.set);
+            let next = match (shared, p.conns.next_due()) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            if let Some(mut t) = next {
                 if p.dev.tx_blocked() {
                     // Sockets with data to send ask for "now", but the NIC's interrupt will
                     // say when its queue has room: until then only their timers count.
@@ -325,5 +432,43 @@ impl Inner {
             }
         }
         best.map(|t| t.max(now))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An IPv6 SYN from [::1]:1234 to [::1]:80, behind a hop-by-hop header.
+    fn syn6_with_hop_by_hop() -> Vec<u8> {
+        let mut f = vec![0x60, 0, 0, 0, 0, 28, 0, 64];
+        let one = Ipv6Address::LOCALHOST.octets();
+        f.extend_from_slice(&one);
+        f.extend_from_slice(&one);
+        // Hop-by-hop: next header TCP, 8 bytes, one PadN option.
+        f.extend_from_slice(&[6, 0, 1, 4, 0, 0, 0, 0]);
+        let mut tcp = [0u8; 20];
+        tcp[0..2].copy_from_slice(&1234u16.to_be_bytes());
+        tcp[2..4].copy_from_slice(&80u16.to_be_bytes());
+        tcp[12] = 5 << 4;
+        tcp[13] = 0x02;
+        f.extend_from_slice(&tcp);
+        f
+    }
+
+    #[test]
+    fn a_segment_behind_ipv6_options_is_routed_by_its_endpoints() {
+        let lo = IpAddress::Ipv6(Ipv6Address::LOCALHOST);
+        match classify(&syn6_with_hop_by_hop(), false) {
+            Frame::Tcp { src, dst, syn } => {
+                assert_eq!(src, IpEndpoint::new(lo, 1234));
+                assert_eq!(dst, IpEndpoint::new(lo, 80));
+                assert!(syn);
+            }
+            _ => panic!("not seen as TCP"),
+        }
+        let mut cut = syn6_with_hop_by_hop();
+        cut.truncate(44);
+        assert!(matches!(classify(&cut, false), Frame::Other));
     }
 }

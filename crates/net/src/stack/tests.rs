@@ -640,3 +640,5 @@ fn tcp6_dual_stack_listener_takes_ipv4_clients() {
         Err(Errno::ECONNREFUSED)
     );
 }
+
+mod idle;

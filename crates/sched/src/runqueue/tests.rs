@@ -145,6 +145,33 @@ fn remove_takes_a_thread_from_any_queue() {
     assert_eq!((rq.len(0), rq.len(1), rq.len(7)), (1, 1, 0));
 }
 
+#[test]
+fn wakeup_preemption_waits_for_the_granularity_then_preempts() {
+    let g = WAKEUP_GRANULARITY_NS;
+    let slice = 10 * g;
+    // Ran less than the granularity: the slice ends when it has run that much.
+    assert_eq!(
+        wakeup_preempt(5 * g, 5 * g + slice, 5 * g),
+        WakeupPreempt::At(6 * g)
+    );
+    assert_eq!(
+        wakeup_preempt(5 * g, 5 * g + slice, 6 * g - 1),
+        WakeupPreempt::At(6 * g)
+    );
+    // Ran the granularity or more: now.
+    assert_eq!(
+        wakeup_preempt(5 * g, 5 * g + slice, 6 * g),
+        WakeupPreempt::Now
+    );
+    assert_eq!(
+        wakeup_preempt(5 * g, 5 * g + slice, 9 * g),
+        WakeupPreempt::Now
+    );
+    // A slice already cut shorter than the granularity stays as it is.
+    assert_eq!(wakeup_preempt(0, g / 2, g / 4), WakeupPreempt::At(g / 2));
+    assert_eq!(wakeup_preempt(0, g / 2, g / 2), WakeupPreempt::Now);
+}
+
 /// xorshift64*: deterministic, dependency-free randomness for the simulation.
 struct Rng(u64);
 
@@ -176,8 +203,13 @@ enum Where {
     Running(usize),
 }
 
+/// The time slice the simulation gives a thread that gets a CPU (the kernel's is 10 ms).
+const SLICE_NS: u64 = 10_000_000;
+
 /// Many threads on several CPUs, blocking, waking, being preempted and changing affinity in
-/// a random order, checked against a model of the queues after every step.
+/// a random order, checked against a model of the queues after every step. Time passes
+/// too: a thread queued on a busy CPU shortens that CPU's slice as [`wakeup_preempt`] says,
+/// and a CPU whose slice is over switches when its queue holds a thread (the timer).
 struct World {
     rq: RunQueues<Sim>,
     threads: Vec<Sim>,
@@ -185,6 +217,12 @@ struct World {
     running: Vec<Option<usize>>,
     /// The ids in each queue, oldest first, as the model sees them.
     model: Vec<Vec<usize>>,
+    /// The simulated clock, ns.
+    now: u64,
+    /// Each CPU's slice: (start, end).
+    slice: Vec<(u64, u64)>,
+    /// Whether a thread joined CPU n's queue while it ran its current thread.
+    woken_onto: Vec<bool>,
 }
 
 impl World {
@@ -196,6 +234,9 @@ impl World {
             at: vec![Where::Blocked; n],
             running: vec![None; cpus],
             model: vec![Vec::new(); cpus],
+            now: 0,
+            slice: vec![(0, 0); cpus],
+            woken_onto: vec![false; cpus],
         }
     }
 
@@ -218,6 +259,46 @@ impl World {
         );
         self.model[target].push(id);
         self.at[id] = Where::Queued(target);
+        if self.running[target].is_some() {
+            self.wakeup_preempt(target);
+        }
+    }
+
+    /// A thread joined busy CPU `cpu`'s queue: its running thread gives way now or later, as
+    /// [`wakeup_preempt`] decides, which must be within the granularity of its slice start
+    /// and never before the thread ran that long.
+    fn wakeup_preempt(&mut self, cpu: usize) {
+        self.woken_onto[cpu] = true;
+        let (start, end) = self.slice[cpu];
+        match wakeup_preempt(start, end, self.now) {
+            WakeupPreempt::Now => {
+                assert!(
+                    self.now >= (start + WAKEUP_GRANULARITY_NS).min(end),
+                    "preempted a thread that ran {} ns of its slice",
+                    self.now - start
+                );
+                self.preempt(cpu);
+            }
+            WakeupPreempt::At(at) => {
+                assert!(at > self.now, "a deferred preemption is in the future");
+                assert_eq!(
+                    at,
+                    start + WAKEUP_GRANULARITY_NS,
+                    "deferred to the granularity"
+                );
+                assert!(at <= end, "never later than the slice end");
+                self.slice[cpu].1 = at;
+            }
+        }
+    }
+
+    /// CPU `cpu`'s running thread goes to the back of its queue and the CPU picks.
+    fn preempt(&mut self, cpu: usize) {
+        let id = self.running[cpu].take().expect("preempting a busy CPU");
+        self.rq.push(cpu, self.threads[id]);
+        self.model[cpu].push(id);
+        self.at[id] = Where::Queued(cpu);
+        self.pick(cpu);
     }
 
     /// CPU `cpu` (running nothing) takes a thread, checked against the model: the oldest it
@@ -250,6 +331,8 @@ impl World {
         self.threads[t.id].last = Some(cpu);
         self.at[t.id] = Where::Running(cpu);
         self.running[cpu] = Some(t.id);
+        self.slice[cpu] = (self.now, self.now + SLICE_NS);
+        self.woken_onto[cpu] = false;
     }
 
     /// Every CPU that runs nothing picks.
@@ -273,14 +356,8 @@ impl World {
                 self.running[c] = None;
                 self.at[id] = Where::Blocked;
             }
-            // Its time slice ends: back to its own queue, then its CPU picks.
-            (2, Where::Running(c)) => {
-                self.running[c] = None;
-                self.rq.push(c, self.threads[id]);
-                self.model[c].push(id);
-                self.at[id] = Where::Queued(c);
-                self.pick(c);
-            }
+            // It yields: back to its own queue, then its CPU picks.
+            (2, Where::Running(c)) => self.preempt(c),
             // sched_setaffinity.
             (3, w) => {
                 let mask = rng.mask(self.cpus());
@@ -301,6 +378,25 @@ impl World {
             _ => {}
         }
         self.pick_round();
+        // Time passes; the timer ends the slices that are over where a thread waits.
+        self.now += rng.below(1_500_000) as u64;
+        let mut switched = false;
+        for c in 0..self.cpus() {
+            if self.running[c].is_some() && self.now >= self.slice[c].1 && self.rq.has_local_work(c)
+            {
+                let (start, end) = self.slice[c];
+                assert!(
+                    end - start >= WAKEUP_GRANULARITY_NS,
+                    "slice cut below the granularity"
+                );
+                self.preempt(c);
+                switched = true;
+            }
+        }
+        if switched {
+            // The thread a switch put back may wait where an idle CPU can take it.
+            self.pick_round();
+        }
         self.check();
     }
 
@@ -317,6 +413,21 @@ impl World {
                 seen[id] += 1;
                 assert_eq!(self.at[id], Where::Running(c));
                 assert!(self.rq.allowed(&self.threads[id], c), "affinity broken");
+                let (start, end) = self.slice[c];
+                if self.woken_onto[c] {
+                    // Wake-up preemption: a thread woken onto a busy CPU waits for the
+                    // granularity at most, not for the whole slice.
+                    assert!(
+                        end <= start + WAKEUP_GRANULARITY_NS,
+                        "CPU {c} keeps its full slice"
+                    );
+                }
+                if self.rq.has_local_work(c) {
+                    assert!(
+                        self.now < end,
+                        "CPU {c} ran past its slice with a thread waiting"
+                    );
+                }
             } else {
                 // Balance: an idle CPU leaves no thread it may run waiting anywhere.
                 assert!(!self.rq.has_work_for(c));

@@ -1,4 +1,5 @@
-//! The local APIC (timer, end-of-interrupt) and the I/O APIC (routing legacy device IRQs).
+//! The local APIC (timer, end-of-interrupt) and the I/O APIC (routing device IRQs to a CPU
+//! the caller names, see `crate::smp::device_irq_cpu`).
 //!
 //! xAPIC through MMIO, because QEMU 7.2's TCG has no x2APIC. The timer runs in one-shot mode:
 //! the kernel is tickless and arms it for its next deadline (a sleeper's wake-up, or the end
@@ -154,9 +155,9 @@ pub fn eoi() {
     write(REG_EOI, 0);
 }
 
-/// The I/O APIC at `pa`: maps it and routes ISA IRQ `irq` (edge, active high) to this CPU's
-/// vector [`isa_vector`]`(irq)`.
-pub fn route_isa_irq(pa: u64, irq: u8, map: impl Fn(u64) -> Option<u64>) -> bool {
+/// The I/O APIC at `pa`: maps it and routes ISA IRQ `irq` (edge, active high) to vector
+/// [`isa_vector`]`(irq)` of the CPU with APIC id `dest`.
+pub fn route_isa_irq(pa: u64, irq: u8, dest: u32, map: impl Fn(u64) -> Option<u64>) -> bool {
     if IOAPIC_VA.load(Ordering::Relaxed) == 0 {
         match map(pa) {
             Some(va) => IOAPIC_VA.store(va, Ordering::Relaxed),
@@ -173,7 +174,7 @@ pub fn route_isa_irq(pa: u64, irq: u8, map: impl Fn(u64) -> Option<u64>) -> bool
         }
     };
     let redir = 0x10 + 2 * irq as u32;
-    write_reg(redir + 1, id() << 24);
+    write_reg(redir + 1, dest << 24);
     write_reg(redir, isa_vector(irq) as u32);
     true
 }
@@ -184,10 +185,17 @@ const IOAPICS: [(u64, u32); 2] = [(0xfec0_0000, 0), (0xfec1_0000, 24)];
 /// Inputs per I/O APIC on QEMU (its redirection table size).
 const IOAPIC_PINS: u32 = 24;
 
-/// Routes global system interrupt `gsi` to this CPU's `vector`, level-triggered (a device
-/// line stays asserted until the driver acknowledges the device), active low or high.
-/// `map` maps one page of device registers. False if no I/O APIC serves `gsi`.
-pub fn route_gsi(gsi: u32, vector: u8, active_low: bool, map: impl Fn(u64) -> Option<u64>) -> bool {
+/// Routes global system interrupt `gsi` to `vector` of the CPU with APIC id `dest` (fixed
+/// delivery, physical destination), level-triggered (a device line stays asserted until the
+/// driver acknowledges the device), active low or high. `map` maps one page of device
+/// registers. False if no I/O APIC serves `gsi`.
+pub fn route_gsi(
+    gsi: u32,
+    vector: u8,
+    active_low: bool,
+    dest: u32,
+    map: impl Fn(u64) -> Option<u64>,
+) -> bool {
     let Some(&(pa, base)) = IOAPICS
         .iter()
         .find(|(_, base)| (*base..*base + IOAPIC_PINS).contains(&gsi))
@@ -208,7 +216,7 @@ pub fn route_gsi(gsi: u32, vector: u8, active_low: bool, map: impl Fn(u64) -> Op
     const LEVEL: u32 = 1 << 15;
     const ACTIVE_LOW: u32 = 1 << 13;
     let redir = 0x10 + 2 * (gsi - base);
-    write_reg(redir + 1, id() << 24);
+    write_reg(redir + 1, dest << 24);
     let polarity = if active_low { ACTIVE_LOW } else { 0 };
     write_reg(redir, u32::from(vector) | LEVEL | polarity);
     true

@@ -26,7 +26,10 @@ pub struct CpuShared {
     pub need_resched: AtomicBool,
     /// TSC when the running thread got this CPU.
     pub switched_at: AtomicU64,
-    /// Monotonic ns when the running thread's time slice ends.
+    /// Monotonic ns when the running thread's time slice began.
+    pub slice_start: AtomicU64,
+    /// Monotonic ns when the running thread's time slice ends (brought forward by wake-up
+    /// preemption).
     pub slice_end: AtomicU64,
     /// Whether this CPU runs its idle thread.
     pub idle: AtomicBool,
@@ -90,6 +93,7 @@ static mut BSP: PerCpu = PerCpu {
         running: AtomicUsize::new(0),
         need_resched: AtomicBool::new(false),
         switched_at: AtomicU64::new(0),
+        slice_start: AtomicU64::new(0),
         slice_end: AtomicU64::new(0),
         idle: AtomicBool::new(false),
         user_root: AtomicU64::new(0),

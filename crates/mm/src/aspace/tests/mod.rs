@@ -186,6 +186,7 @@ pub(super) fn check_spaces(spaces: &[&Space], m: &FakeMachine, extra_frames: usi
 }
 
 mod advice;
+mod commit;
 mod faults;
 mod fork;
 mod fork_model;
