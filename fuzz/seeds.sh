@@ -2,6 +2,9 @@
 # Regenerates the seed corpus in seeds/: the hand-written seeds (harness/src/seeds.rs), and one
 # seed per compat test, converted from the system calls it makes in oxv (`oxv run --strace`).
 # Needs gcc and what `cargo oxv run` needs (QEMU); OXV_KERNEL is honoured as by `oxv run`.
+#
+#   fuzz/seeds.sh [PREFIX...]   only the compat tests whose names start with a PREFIX (all
+#                               without one); the hand-written seeds are always rewritten
 set -euo pipefail
 cd "$(dirname "$0")"
 root=$(cd .. && pwd)
@@ -12,6 +15,13 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 for src in "$root"/compat-tests/*.c; do
     name=$(basename "$src" .c)
+    if [ $# -gt 0 ]; then
+        keep=0
+        for prefix in "$@"; do
+            case "$name" in "$prefix"*) keep=1 ;; esac
+        done
+        [ "$keep" = 1 ] || continue
+    fi
     gcc -static -O2 -I"$root/compat-tests" -o "$work/$name" "$src"
     # The test's own configuration (see crates/cli/src/compat/header.rs), simplified: words
     # split on spaces, @DATA@ substituted, files passed at their absolute host paths.

@@ -33,7 +33,7 @@ use crate::time::Timestamp;
 use alloc::boxed::Box;
 use alloc::collections::VecDeque;
 use alloc::sync::Arc;
-use alloc::vec;
+use alloc::vec::Vec;
 use core::any::Any;
 use oxv_abi::linux::fs::{FIONREAD, OpenFlags, PollEvents};
 use oxv_abi::{Errno, SysResult, UserMemory, UserPtr};
@@ -94,16 +94,26 @@ impl State {
         self.slots.len() >= self.max_slots
     }
 
-    fn new_slot(&mut self, mergeable: bool) -> Slot {
-        Slot {
-            page: self
-                .spare
-                .take()
-                .unwrap_or_else(|| vec![0u8; SLOT_SIZE].into_boxed_slice()),
+    /// A slot with an empty page, or `ENOMEM` (as Linux's `pipe_write` when `alloc_page`
+    /// fails): a write that runs the kernel out of memory stops short instead of taking the
+    /// kernel down.
+    fn new_slot(&mut self, mergeable: bool) -> Result<Slot, Errno> {
+        let page = match self.spare.take() {
+            Some(page) => page,
+            None => {
+                let mut page = Vec::new();
+                page.try_reserve_exact(SLOT_SIZE)
+                    .map_err(|_| Errno::ENOMEM)?;
+                page.resize(SLOT_SIZE, 0u8);
+                page.into_boxed_slice()
+            }
+        };
+        Ok(Slot {
+            page,
             start: 0,
             end: 0,
             mergeable,
-        }
+        })
     }
 
     fn pop_slot(&mut self) {
@@ -271,7 +281,8 @@ impl Pipe {
     }
 
     /// Writes what it can of `src[*done..]` without waiting. `Ok(true)`: all written;
-    /// `Ok(false)`: the pipe is full; `Err`: `EPIPE` or a fault before anything was written.
+    /// `Ok(false)`: the pipe is full; `Err`: `EPIPE`, a fault or `ENOMEM` (the count stands
+    /// if something was written).
     fn try_write(
         &self,
         src: &WriteBuf<'_>,
@@ -305,7 +316,7 @@ impl Pipe {
             if st.is_full() {
                 return Ok(false);
             }
-            let mut slot = st.new_slot(!packet);
+            let mut slot = st.new_slot(!packet)?;
             let want = (total - *done).min(SLOT_SIZE);
             let got = src.fetch(*done, &mut slot.page[..want])?;
             slot.end = got;

@@ -111,6 +111,23 @@ fn fd_table(world: &World, before: &FdSnapshot, effect: &Effect) -> Result<(), S
         FdEffect::ClosedRange { first, last } => {
             expected.retain(|&f| !(first..=last).contains(&(f as u32)));
         }
+        FdEffect::Received => {
+            // As many new fds as appeared, each the lowest free one when it was installed.
+            let new = after.len().saturating_sub(before.fds.len());
+            for _ in 0..new {
+                expected.sort_unstable();
+                let fd = FdSnapshot {
+                    fds: expected.clone(),
+                }
+                .lowest_free_from(0);
+                if world.proc.strict && fd as u64 >= nofile {
+                    return Err(format!(
+                        "received fd {fd} at or above RLIMIT_NOFILE {nofile}"
+                    ));
+                }
+                expected.push(fd);
+            }
+        }
     }
     expected.sort_unstable();
     if after != expected {

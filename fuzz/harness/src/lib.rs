@@ -2,7 +2,8 @@
 //!
 //! This crate runs a sequence of system calls, decoded from arbitrary bytes, through the same
 //! path the kernel takes: raw registers → [`oxv_abi::Syscall::decode`] → the real handlers of
-//! `oxv-vfs` (files), `oxv-mm` (memory) and `oxv-sched` (signals, time, limits) → a result.
+//! `oxv-vfs` (files), `oxv-net` (sockets), `oxv-mm` (memory) and `oxv-sched` (signals, time,
+//! limits) → a result.
 //! The process the calls act on is built the way the kernel builds it at boot (a tmpfs root
 //! unpacked from an initramfs, `/dev`, `/proc`, `/tmp`, a terminal on fds 0-2, an address space
 //! with a stack, a heap and two data regions), but every hardware seam is a fake, so a run is
@@ -26,13 +27,14 @@
 //! 6. limits: soft at most hard; the umask fits in `0o777`; the cwd is a directory.
 //!
 //! At the end of the input the address space is torn down and every frame must be back in
-//! the allocator.
+//! the allocator; then every fd is closed and no memfd page or timerfd timer may remain.
 //!
 //! What it does not reach: calls the kernel crate implements itself (futex, kill/tgkill,
 //! pidfd_*, uname, sysinfo, getrandom, getcpu, arch_prctl, prctl, madvise, robust lists,
 //! affinity) are counted as "not hosted" and skipped; they are covered by the guest stress
-//! program instead (`stress/`). Some oxv-vfs calls are not routed yet either (memfd_create,
-//! epoll, timerfd, signalfd, select, sendfile, splice, tee, flock: see `route`). The input format is in [`input`]; [`strace`] turns `--strace` output into
+//! program instead (`stress/`). Sockets (`oxv-net`, over a loopback stack on the harness's
+//! clock), epoll, select, splice, locks, memfds, timerfds and signalfds are routed too (see
+//! [`route`]). The input format is in [`input`]; [`strace`] turns `--strace` output into
 //! inputs for the seed corpus.
 //!
 //! ```

@@ -1,7 +1,11 @@
 //! Runs one operation: resolves encoded arguments to registers, decodes the call with
 //! [`Syscall::decode`] and routes it to the owning crate's handler, as
 //! `crates/kernel/src/syscall/mod.rs` does (the arms are the kernel's, minus the calls the
-//! kernel crate implements itself, which are counted as not hosted).
+//! kernel crate implements itself, which are counted as not hosted). Readiness, splice and
+//! event files are in [`events`], sockets in [`sockets`].
+
+mod events;
+mod sockets;
 
 use crate::Report;
 use crate::input::{Access, Arg, Op, SCRATCH_BASE, SCRATCH_LEN, SPECIAL, STRINGS};
@@ -42,6 +46,9 @@ pub enum FdEffect {
         /// The last fd of the range.
         last: u32,
     },
+    /// Any number of fds received (recvmsg's `SCM_RIGHTS`): each the lowest free one, none
+    /// closed.
+    Received,
 }
 
 /// The outcome of one operation, for the checks.
@@ -99,9 +106,15 @@ pub fn apply(world: &mut World, op: &Op, report: &mut Report) -> Result<Effect, 
     match op {
         Op::Syscall { nr, args } => {
             let regs = args.map(|a| resolve(world, &a));
-            Ok(syscall(world, *nr as u64, regs, report))
+            let effect = syscall(world, *nr as u64, regs, report);
+            world.proc.tick();
+            Ok(effect)
         }
-        Op::Raw { nr, args } => Ok(syscall(world, *nr, *args, report)),
+        Op::Raw { nr, args } => {
+            let effect = syscall(world, *nr, *args, report);
+            world.proc.tick();
+            Ok(effect)
+        }
         Op::Poke { off, bytes } => {
             poke(world, *off, bytes);
             Ok(Effect::NOTHING)
@@ -174,7 +187,16 @@ fn fd_effect(call: &Syscall) -> FdEffect {
         | S::InotifyInit
         | S::InotifyInit1 { .. }
         | S::Eventfd { .. }
-        | S::Eventfd2 { .. } => FdEffect::Allocated { min: 0 },
+        | S::Eventfd2 { .. }
+        | S::EpollCreate { .. }
+        | S::EpollCreate1 { .. }
+        | S::MemfdCreate { .. }
+        | S::TimerfdCreate { .. }
+        | S::Signalfd { fd: -1, .. }
+        | S::Signalfd4 { fd: -1, .. }
+        | S::Socket { .. }
+        | S::Accept { .. }
+        | S::Accept4 { .. } => FdEffect::Allocated { min: 0 },
         S::Fcntl { cmd, arg, .. } if cmd == linux::F_DUPFD || cmd == linux::F_DUPFD_CLOEXEC => {
             FdEffect::Allocated {
                 min: (arg as u32 as i32).max(0),
@@ -182,7 +204,8 @@ fn fd_effect(call: &Syscall) -> FdEffect {
         }
         S::Dup2 { newfd, .. } | S::Dup3 { newfd, .. } => FdEffect::Installed(newfd),
         S::Close { fd } => FdEffect::Closed(fd),
-        S::Pipe { .. } | S::Pipe2 { .. } => FdEffect::Pair,
+        S::Pipe { .. } | S::Pipe2 { .. } | S::Socketpair { .. } => FdEffect::Pair,
+        S::Recvmsg { .. } | S::Recvmmsg { .. } => FdEffect::Received,
         S::CloseRange { first, last, flags } if flags & fs::dup::CLOSE_RANGE_CLOEXEC == 0 => {
             FdEffect::ClosedRange { first, last }
         }
@@ -221,7 +244,13 @@ fn dispatch(world: &mut World, call: &Syscall) -> Option<SysResult> {
             }
         }
         S::Brk { addr } => world.with_mm(|mm, plat| Ok(mm.brk(addr.get(), plat) as usize)),
-        _ => return world.with_mem(|mem, p| route_process(p, mem, call)),
+        _ => {
+            return world.with_mem(|mem, p| {
+                events::route(p, mem, call)
+                    .or_else(|| sockets::route(p, mem, call))
+                    .or_else(|| route_process(p, mem, call))
+            });
+        }
     })
 }
 
@@ -337,8 +366,35 @@ fn mmap(
     world.with_mm(|mm, plat| mm.mmap(args, plat).map(|a| a as usize))
 }
 
-/// ppoll(2) as `crates/kernel/src/syscall/signal.rs` does it (the temporary mask is applied
-/// for the call).
+/// Puts a call's temporary signal mask in place (ppoll, pselect6, epoll_pwait), as
+/// `crates/kernel/src/syscall/signal.rs` does; returns the mask to restore.
+fn swap_in_mask(
+    p: &mut Process,
+    mem: &dyn UserMemory,
+    sigmask: UserPtr<SigSet>,
+    sigsetsize: usize,
+) -> Result<Option<SigSet>, Errno> {
+    if sigmask.is_null() {
+        return Ok(None);
+    }
+    if sigsetsize != core::mem::size_of::<SigSet>() {
+        return Err(Errno::EINVAL);
+    }
+    let new = sigmask.read(mem)?;
+    let old = p.signals.blocked();
+    p.signals.set_blocked(new.blockable());
+    Ok(Some(old))
+}
+
+/// Puts back the mask [`swap_in_mask`] replaced (at once: no handler runs here).
+fn restore_mask(p: &mut Process, saved: Option<SigSet>) {
+    if let Some(old) = saved {
+        p.signals.set_blocked(old);
+    }
+}
+
+/// ppoll(2) as `crates/kernel/src/syscall/signal.rs` does it: the timeout first, then the
+/// temporary mask for the call.
 fn ppoll(
     p: &mut Process,
     mem: &mut dyn UserMemory,
@@ -348,21 +404,10 @@ fn ppoll(
     sigmask: UserPtr<SigSet>,
     sigsetsize: usize,
 ) -> SysResult {
-    let saved = if sigmask.is_null() {
-        None
-    } else {
-        if sigsetsize != core::mem::size_of::<SigSet>() {
-            return Err(Errno::EINVAL);
-        }
-        let new = sigmask.read(mem)?;
-        let old = p.signals.blocked();
-        p.signals.set_blocked(new.blockable());
-        Some(old)
-    };
-    let r = fs::poll::ppoll(&p.files, mem, &p.blocker, fds, nfds, tmo);
-    if let Some(old) = saved {
-        p.signals.set_blocked(old);
-    }
+    let rel = fs::poll::ppoll_timeout(mem, tmo)?;
+    let saved = swap_in_mask(p, mem, sigmask, sigsetsize)?;
+    let r = fs::poll::ppoll_with_timeout(&p.files, mem, &p.blocker, fds, nfds, tmo, rel);
+    restore_mask(p, saved);
     r
 }
 
@@ -514,7 +559,10 @@ fn route_files(
             newfd,
             flags,
         } => fs::dup::dup3(files, oldfd, newfd, flags),
-        S::Fcntl { fd, cmd, arg } => fs::fcntl::fcntl(files, fd, cmd, arg),
+        S::Fcntl { fd, cmd, arg } => {
+            let caller = fs::lock::LockCaller { pid: PID, blocker };
+            fs::lock::fcntl(cx, files, mem, caller, fd, cmd, arg)
+        }
         S::Ioctl { fd, request, arg } => fs::ioctl::ioctl(files, mem, fd, request, arg),
         S::Umask { mask } => fs::umask::umask(cx, mask),
         S::Fsync { fd } => fs::truncate::fsync(files, fd),
@@ -549,8 +597,6 @@ fn route_files(
 
 /// The rest of the file calls: attributes (mode, owner, times, xattrs), statfs, eventfd,
 /// fallocate, sync, copy_file_range, pipes, close_range (oxv-vfs), with the kernel's arms.
-/// Not routed yet: memfd_create (it needs the kernel's frame allocator), epoll, timerfd,
-/// signalfd, select, sendfile, splice, tee, flock.
 #[allow(clippy::too_many_lines)]
 fn route_attributes(
     cx: &FsContext,

@@ -2,6 +2,10 @@
 //! the reproducers of the bugs found (kept here as operations so they read as programs; the
 //! `.bin` files under `fuzz/seeds/` and `fuzz/regressions/` are their encodings).
 
+mod events;
+
+pub use events::{events_tour, socket_tour};
+
 use crate::input::{Access, Arg, Op, SPECIAL};
 use linux_raw_sys::general as g;
 use oxv_abi::Sysno;
@@ -121,6 +125,59 @@ pub fn bug2_rlimit_nofile_ignored() -> Vec<Op> {
         ),
         path(0, b"/dev/null"),
         call(Sysno::open, &[s(0), v(g::O_RDONLY as u64)]),
+    ]
+}
+
+/// Bug 10: a 2 GiB write(2) to the terminal from a large shared anonymous mapping (every
+/// page reads as zeros) took 17 s under the fuzzer's 10 s limit: the terminal translated
+/// newlines byte by byte in 256-byte chunks, and the harness's console kept every byte.
+pub fn bug10_terminal_write_2gib() -> Vec<Op> {
+    vec![
+        call(
+            Sysno::mmap,
+            &[
+                v(0),
+                v(1 << 32),
+                v(RW),
+                v((g::MAP_SHARED | g::MAP_ANONYMOUS) as u64),
+                v(u64::MAX),
+                v(0),
+            ],
+        ),
+        call(Sysno::write, &[v(1), r(0), special(0x7fff_f000)]),
+    ]
+}
+
+/// Bug 12, the netlink side: sendto(2) of a 2 GiB buffer on a netlink socket sized a kernel
+/// buffer by it (Linux: `EMSGSIZE` past the send buffer). The UDP side (recvfrom(2) into a
+/// 2 GiB buffer sized the staging buffer by it) is the fuzzer's own input,
+/// `regressions/bug12-udp-recv-2gib.bin`.
+pub fn bug12_netlink_send_2gib() -> Vec<Op> {
+    use oxv_abi::linux::net as n;
+    vec![
+        call(
+            Sysno::mmap,
+            &[
+                v(0),
+                v(1 << 32),
+                v(RW),
+                v((g::MAP_SHARED | g::MAP_ANONYMOUS) as u64),
+                v(u64::MAX),
+                v(0),
+            ],
+        ),
+        call(
+            Sysno::socket,
+            &[
+                v(n::AF_NETLINK as u64),
+                v(n::SOCK_RAW as u64),
+                v(n::NETLINK_ROUTE as u64),
+            ],
+        ),
+        call(
+            Sysno::sendto,
+            &[r(0), r(1), special(0x7fff_f000), v(0), v(0), v(0)],
+        ),
     ]
 }
 
@@ -530,6 +587,8 @@ pub fn all() -> Vec<(&'static str, Vec<Op>)> {
         ("process-tour", process_tour()),
         ("newer-calls-tour", newer_calls_tour()),
         ("attributes-tour", attributes_tour()),
+        ("events-tour", events_tour()),
+        ("socket-tour", socket_tour()),
     ]
 }
 
@@ -539,5 +598,7 @@ pub fn regressions() -> Vec<(&'static str, Vec<Op>)> {
         ("bug1-read-into-own-mapping", bug1_read_into_own_mapping()),
         ("bug1-write-from-own-mapping", bug1_write_from_own_mapping()),
         ("bug2-rlimit-nofile-ignored", bug2_rlimit_nofile_ignored()),
+        ("bug10-terminal-write-2gib", bug10_terminal_write_2gib()),
+        ("bug12-netlink-send-2gib", bug12_netlink_send_2gib()),
     ]
 }

@@ -9,6 +9,14 @@
 //!   region; 16 MiB of fake RAM.
 //! - Signals and limits: a fresh [`SignalState`] and [`Rlimits`]; time: a [`TscClock`] at
 //!   1 GHz whose counter advances 1 µs per call, and a [`FakeSleeper`].
+//! - Blocking and the monotonic clock of the file and socket calls: a [`FakeBlocker`] (a wait
+//!   with a deadline moves its clock there, a wait without one is `EINTR`), moved forward
+//!   [`TICK_NS`] per system call, as time passes between an app's calls.
+//! - Sockets: an [`oxv_net::Net`] (the loopback stack and the `AF_UNIX` namespace) on that
+//!   clock, polled when its timer is due, as the kernel's `net.rs` polls it from an app timer.
+//! - Event files: memfds keep their pages in a [`HeapMemory`] of their own (so that a leak of
+//!   one is seen at teardown), timerfds run on [`EventTimers`] over the same clock, signalfds
+//!   read a [`NoSignals`] source (the harness delivers no signals).
 
 use crate::Options;
 use crate::input::{
@@ -16,31 +24,50 @@ use crate::input::{
 };
 use oxv_abi::UserMemory;
 use oxv_abi::linux::fs::OpenFlags;
+use oxv_abi::linux::fs::{PollEvents, Winsize};
+use oxv_abi::linux::signal::SigSet;
 use oxv_mm::fake::{FakeMachine, FakePageTable};
 use oxv_mm::{AddressSpace, AddressSpaceConfig, MapSource, Platform, Prot, VmaKind};
+use oxv_net::Net;
+use oxv_net::stack::PollTimer;
 use oxv_sched::clock::TscClock;
 use oxv_sched::rlimit::Rlimits;
 use oxv_sched::signal::SignalState;
 use oxv_sched::sleep::fake::FakeSleeper;
-use oxv_vfs::device::Terminal;
+use oxv_vfs::device::{CharDevice, Terminal};
 use oxv_vfs::fake::{FakeBlocker, FakeClock, FakeConsole, FakeEntropy, FakeProcess};
 use oxv_vfs::procfs::ProcFs;
-use oxv_vfs::tmpfs::Tmpfs;
+use oxv_vfs::readiness::PollQueue;
+use oxv_vfs::signalfd::{SignalSource, SignalfdSiginfo};
+use oxv_vfs::timerfd::{FirstExpiry, TimerClock, TimerFd, TimerFdClock, TimerSetting};
+use oxv_vfs::tmpfs::{FileMemory, HeapMemory, Tmpfs};
 use oxv_vfs::{
-    DeviceId, FdTable, FileSystem, FsContext, MountFlags, OpenFile, ReadBuf, RealtimeClock, Vfs,
-    devfs, initramfs,
+    Blocker, DeviceId, FdTable, FileSystem, FsContext, MountFlags, OpenFile, ReadBuf,
+    RealtimeClock, Vfs, devfs, initramfs,
 };
 use std::cell::{Cell, RefCell};
-use std::sync::Arc;
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, Weak};
 
 /// Frames of fake RAM (16 MiB).
 pub const RAM_FRAMES: usize = 4096;
+/// The most pages the files of the root tmpfs hold, and those of the memfds (64 MiB each):
+/// the kernel's tmpfs stops at the end of RAM (`ENOSPC`); without a bound here a 64 PB
+/// fallocate(2) ran the host's heap out instead (docs/robustness.md, bug 11).
+pub const FILE_PAGES: usize = 16384;
 /// The size of the initial stack mapping.
 pub const STACK_SIZE: u64 = 0x2_0000;
 /// The process id.
 pub const PID: i32 = 1;
 /// The app's stack pointer as sigaltstack(2) sees it.
 pub const USER_SP: u64 = STACK_TOP - 0x100;
+/// How far the monotonic clock moves per system call (1 ms: TCP's timers get to run within
+/// an input of a few hundred calls).
+pub const TICK_NS: u64 = 1_000_000;
+/// `CLOCK_REALTIME` at monotonic time 0, for absolute timerfd expiries (the vfs clock's
+/// epoch).
+const REALTIME_AT_BOOT_NS: u64 = 1_700_000_000 * 1_000_000_000;
 
 thread_local! {
     /// Fake RAM outlives one input: `FakeMachine` leaks its frame metadata, so it is built once
@@ -103,8 +130,18 @@ pub struct Process {
     pub tsc: u64,
     /// What nanosleep blocks on.
     pub sleeper: FakeSleeper,
-    /// What poll blocks on.
+    /// What poll, epoll and sockets block on; its clock is the monotonic clock.
     pub blocker: FakeBlocker,
+    /// Sockets: the loopback stack and the `AF_UNIX` namespace.
+    pub net: Arc<Net>,
+    /// When the stack asked to be polled.
+    pub net_timer: Arc<NetTimer>,
+    /// The pages of memfds.
+    pub memfd_pages: Arc<HeapMemory>,
+    /// The timers of timerfds.
+    pub timers: Arc<EventTimers>,
+    /// Where signalfds read signals from.
+    pub signal_source: Arc<NoSignals>,
     /// Results of the calls so far (for `Arg::Result`).
     pub results: Vec<u64>,
     /// Whether known bugs fail the run.
@@ -116,6 +153,28 @@ impl Process {
     pub fn rdtsc(&mut self) -> u64 {
         self.tsc += 1000;
         self.tsc
+    }
+
+    /// Time passes between two calls: the monotonic clock moves [`TICK_NS`], then the network
+    /// stack runs if its timer is due and timerfds whose time came expire (the kernel's app
+    /// timers).
+    pub fn tick(&mut self) {
+        self.blocker.advance(TICK_NS);
+        self.run_timers();
+    }
+
+    /// Runs what is due at the current time (see [`Process::tick`]).
+    pub fn run_timers(&self) {
+        let now = self.blocker.now_ns();
+        if self.net_timer.take_due(now) {
+            self.net.stack().poll();
+        }
+        self.timers.fire_due(now);
+    }
+
+    /// The memfd page store as memfd_create(2) takes it.
+    pub fn memfd_memory(&self) -> Arc<dyn FileMemory> {
+        self.memfd_pages.clone()
     }
 
     /// An open file as a memory-mapping source.
@@ -152,6 +211,10 @@ impl World {
         let (cx, files) = build_fs();
         let mut mm = AddressSpace::new(FakePageTable::new(), AddressSpaceConfig::new(MMAP_BASE));
         build_memory(&mut mm, &mut machine.platform());
+        let blocker = FakeBlocker::new();
+        let net_timer = Arc::new(NetTimer::default());
+        let net = Net::new(Arc::new(blocker.clone()), net_timer.clone(), 0x5eed);
+        let timers = Arc::new(EventTimers::new(blocker.clone()));
         World {
             proc: Process {
                 cx,
@@ -161,7 +224,12 @@ impl World {
                 clock: TscClock::new(1_000_000_000, 0, 1_700_000_000_000_000_000),
                 tsc: 1_000_000,
                 sleeper: FakeSleeper::new(),
-                blocker: FakeBlocker::new(),
+                blocker,
+                net,
+                net_timer,
+                memfd_pages: Arc::new(HeapMemory::with_limit(FILE_PAGES)),
+                timers,
+                signal_source: Arc::new(NoSignals::default()),
                 results: Vec::new(),
                 strict: options.strict,
             },
@@ -207,8 +275,15 @@ impl World {
         self.free_at_start
     }
 
-    /// Destroys the address space and checks that every frame came back.
+    /// Destroys the address space and checks that every frame came back; then closes every
+    /// fd and checks that nothing outlives them (no memfd page, no timer), and lets the
+    /// network stack end the connections closed (20 simulated minutes of polls).
     pub fn teardown(mut self) -> Result<(), String> {
+        self.unmap_all()?;
+        self.close_all()
+    }
+
+    fn unmap_all(&mut self) -> Result<(), String> {
         let mut machine = self
             .machine
             .take()
@@ -233,12 +308,254 @@ impl World {
         }
         Ok(())
     }
+
+    fn close_all(self) -> Result<(), String> {
+        let p = self.proc;
+        // close_range(0, ~0, 0) cannot fail on a table without a fault to copy.
+        let _ = oxv_vfs::syscalls::dup::close_range(&p.files, 0, u32::MAX, 0);
+        drop(p.files);
+        let pages = p.memfd_pages.frames();
+        if pages != 0 {
+            return Err(format!(
+                "memfd leak: {pages} pages allocated after every fd closed"
+            ));
+        }
+        let timers = p.timers.len();
+        if timers != 0 {
+            return Err(format!(
+                "timerfd leak: {timers} timers registered after every fd closed"
+            ));
+        }
+        // The stack's sockets are not visible from outside oxv-net (its `Shared` is
+        // crate-private), so a socket leak is not checked; its polls after close still run.
+        for _ in 0..20 {
+            p.blocker.advance(60_000_000_000);
+            p.net.stack().poll();
+        }
+        Ok(())
+    }
+}
+
+/// The terminal on fds 0-2 and `/dev/console`: a [`FakeConsole`] whose output is counted and
+/// dropped, so that an app writing gigabytes to it (a 2 GiB write from a large lazily mapped
+/// region is one call) costs neither the host's memory nor the copy into a buffer.
+struct Console {
+    fake: Arc<FakeConsole>,
+}
+
+impl CharDevice for Console {
+    fn read(&self, buf: &mut [u8], nonblocking: bool) -> Result<usize, oxv_abi::Errno> {
+        self.fake.read(buf, nonblocking)
+    }
+
+    fn write(&self, buf: &[u8]) -> Result<usize, oxv_abi::Errno> {
+        Ok(buf.len())
+    }
+
+    fn poll(&self) -> PollEvents {
+        self.fake.poll()
+    }
+
+    fn bytes_readable(&self) -> usize {
+        self.fake.bytes_readable()
+    }
+
+    fn window_size(&self) -> Option<Winsize> {
+        self.fake.window_size()
+    }
+
+    fn poll_queue(&self) -> Option<&PollQueue> {
+        self.fake.poll_queue()
+    }
+}
+
+/// The network stack's [`PollTimer`]: remembers the earliest deadline asked for;
+/// [`Process::tick`] polls the stack once the clock reaches it.
+#[derive(Debug)]
+pub struct NetTimer {
+    deadline: AtomicU64,
+}
+
+impl Default for NetTimer {
+    fn default() -> Self {
+        NetTimer {
+            deadline: AtomicU64::new(u64::MAX),
+        }
+    }
+}
+
+impl NetTimer {
+    /// Whether the deadline is at or before `now` (and if so, disarms it).
+    fn take_due(&self, now: u64) -> bool {
+        self.deadline
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |d| {
+                (d <= now).then_some(u64::MAX)
+            })
+            .is_ok()
+    }
+}
+
+impl PollTimer for NetTimer {
+    fn arm(&self, deadline_ns: u64) {
+        self.deadline.fetch_min(deadline_ns, Ordering::AcqRel);
+    }
+}
+
+/// One timerfd's timer: its file, next expiry (monotonic ns) and period.
+struct EventTimer {
+    file: Weak<TimerFd>,
+    next: Option<u64>,
+    interval: u64,
+}
+
+/// The timerfds' [`TimerFdClock`] over the harness's monotonic clock (the kernel's
+/// `timerfd.rs` over its app timers): [`Process::tick`] expires those whose time came, with
+/// the count of periods missed.
+pub struct EventTimers {
+    clock: FakeBlocker,
+    timers: Mutex<BTreeMap<u64, EventTimer>>,
+    next_id: AtomicU64,
+}
+
+impl EventTimers {
+    /// No timers, on `clock`.
+    pub fn new(clock: FakeBlocker) -> EventTimers {
+        EventTimers {
+            clock,
+            timers: Mutex::new(BTreeMap::new()),
+            next_id: AtomicU64::new(1),
+        }
+    }
+
+    /// How many timers are registered (closed timerfds must not stay).
+    pub fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    /// Whether none is.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<u64, EventTimer>> {
+        // A panic while holding it fails the input anyway; the map is still consistent.
+        self.timers.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn setting(&self, t: &EventTimer, now: u64) -> TimerSetting {
+        TimerSetting {
+            value_ns: t.next.map_or(0, |at| at.saturating_sub(now).max(1)),
+            interval_ns: t.interval,
+        }
+    }
+
+    /// Expires every timer due at `now` (outside the lock: expiry wakes readers).
+    pub fn fire_due(&self, now: u64) {
+        let mut due = Vec::new();
+        for t in self.lock().values_mut() {
+            let Some(at) = t.next.filter(|&at| at <= now) else {
+                continue;
+            };
+            // A one-shot timer expires once; a periodic one once per period gone by.
+            let n = match (now - at).checked_div(t.interval) {
+                None => {
+                    t.next = None;
+                    1
+                }
+                Some(missed) => {
+                    let n = missed + 1;
+                    t.next = at.checked_add(n.saturating_mul(t.interval));
+                    n
+                }
+            };
+            due.push((t.file.clone(), n));
+        }
+        for (file, n) in due {
+            if let Some(f) = file.upgrade() {
+                f.expire(n);
+            }
+        }
+    }
+}
+
+impl TimerFdClock for EventTimers {
+    fn create(&self, _clock: TimerClock) -> u64 {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        self.lock().insert(
+            id,
+            EventTimer {
+                file: Weak::new(),
+                next: None,
+                interval: 0,
+            },
+        );
+        id
+    }
+
+    fn set(&self, timer: &TimerFd, first: FirstExpiry, interval_ns: u64) -> TimerSetting {
+        let now = self.clock.now_ns();
+        let next = match first {
+            FirstExpiry::Disarm => None,
+            FirstExpiry::After(ns) => Some(now.saturating_add(ns)),
+            FirstExpiry::At(ns) if timer.clock() == TimerClock::Realtime => {
+                Some(ns.saturating_sub(REALTIME_AT_BOOT_NS))
+            }
+            FirstExpiry::At(ns) => Some(ns),
+        };
+        let mut timers = self.lock();
+        let t = timers.entry(timer.id()).or_insert(EventTimer {
+            file: Weak::new(),
+            next: None,
+            interval: 0,
+        });
+        let old = self.setting(t, now);
+        *t = EventTimer {
+            file: timer.weak(),
+            next,
+            interval: if next.is_some() { interval_ns } else { 0 },
+        };
+        old
+    }
+
+    fn get(&self, id: u64) -> TimerSetting {
+        let now = self.clock.now_ns();
+        self.lock()
+            .get(&id)
+            .map(|t| self.setting(t, now))
+            .unwrap_or_default()
+    }
+
+    fn release(&self, id: u64) {
+        self.lock().remove(&id);
+    }
+}
+
+/// The signalfds' [`SignalSource`]: no signal is ever pending (the harness raises none), so
+/// reads are `EAGAIN` or block (`EINTR` under the fake blocker).
+#[derive(Default)]
+pub struct NoSignals {
+    queue: PollQueue,
+}
+
+impl SignalSource for NoSignals {
+    fn dequeue(&self, _mask: SigSet) -> Option<SignalfdSiginfo> {
+        None
+    }
+
+    fn pending(&self, _mask: SigSet) -> bool {
+        false
+    }
+
+    fn queue(&self) -> &PollQueue {
+        &self.queue
+    }
 }
 
 fn build_fs() -> (FsContext, FdTable) {
     let clock = FakeClock::at(1_700_000_000);
     let now = clock.now();
-    let root = Tmpfs::new(DeviceId::new(0, 1), now);
+    let pages = Arc::new(HeapMemory::with_limit(FILE_PAGES));
+    let root = Tmpfs::with_memory(DeviceId::new(0, 1), 0o755, now, pages);
     let mut w = initramfs::Writer::new();
     let entries: [(&[u8], &[u8]); 3] = [
         (b"etc/passwd", b"root:x:0:0:root:/root:/bin/sh\n"),
@@ -269,8 +586,9 @@ fn build_fs() -> (FsContext, FdTable) {
         ctime: now,
     };
     tmp.inode().set_attr(&attr).expect("/tmp");
-    let console = FakeConsole::tty(24, 80);
-    console.push_input(b"typed input\n");
+    let fake = FakeConsole::tty(24, 80);
+    fake.push_input(b"typed input\n");
+    let console = Arc::new(Console { fake });
     let devfs = devfs::build(
         &vfs,
         devfs::DevfsDevices {

@@ -213,7 +213,9 @@ impl FileOps for TerminalFile {
                 Err(e) if done == 0 => return Err(e),
                 Err(_) => break,
             };
-            let out: &[u8] = if onlcr {
+            // A chunk without a newline goes out as it is (memchr, not a byte loop): a large
+            // write of data without newlines stays a copy.
+            let out: &[u8] = if onlcr && inbuf[..got].contains(&b'\n') {
                 let mut o = 0;
                 for &b in &inbuf[..got] {
                     if b == b'\n' {

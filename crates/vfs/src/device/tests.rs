@@ -62,6 +62,15 @@ mod terminal {
         let long: Vec<u8> = b"x\n".iter().copied().cycle().take(1001).collect();
         assert_eq!(write(&*t, &long), Ok(1001));
         assert_eq!(c.output().len(), 6 + 1001 + 500);
+        // Chunks without a newline go out unchanged, between chunks that have one.
+        let mut mixed = vec![b'y'; 700];
+        mixed[300] = b'\n';
+        let before = c.output().len();
+        assert_eq!(write(&*t, &mixed), Ok(700));
+        let mut expected = vec![b'y'; 300];
+        expected.extend_from_slice(b"\r\n");
+        expected.extend(vec![b'y'; 399]);
+        assert_eq!(&c.output()[before..], &expected[..]);
         // Raw mode, as an editor sets it.
         let mut mem = user_mem();
         let mut raw = t.terminal().termios();

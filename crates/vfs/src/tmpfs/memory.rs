@@ -52,6 +52,8 @@ pub struct HeapMemory {
 struct HeapFrames {
     next: u64,
     live: BTreeMap<u64, (u32, Box<[u8]>)>,
+    /// The most frames allocated at once (`None`: as many as the heap gives).
+    limit: Option<usize>,
 }
 
 impl core::fmt::Debug for HeapMemory {
@@ -66,6 +68,17 @@ impl HeapMemory {
     /// No frame allocated yet.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// At most `frames` frames allocated at once: past that, [`FileMemory::allocate`] fails
+    /// (`ENOSPC` for the file) as a kernel's RAM runs out, before the host's heap does.
+    pub fn with_limit(frames: usize) -> Self {
+        HeapMemory {
+            frames: Mutex::new(HeapFrames {
+                limit: Some(frames),
+                ..HeapFrames::default()
+            }),
+        }
     }
 
     /// How many frames are allocated (referenced by a file or a mapping).
@@ -106,6 +119,12 @@ impl HeapMemory {
 
 impl FileMemory for HeapMemory {
     fn allocate(&self) -> Option<PhysFrame> {
+        {
+            let frames = self.frames.lock();
+            if frames.limit.is_some_and(|l| frames.live.len() >= l) {
+                return None;
+            }
+        }
         let mut buf = Vec::new();
         buf.try_reserve_exact(PAGE_SIZE).ok()?;
         buf.resize(PAGE_SIZE, 0u8);
@@ -171,6 +190,16 @@ impl FrameSource for &HeapMemory {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_limited_memory_refuses_frames_past_its_limit_until_one_is_freed() {
+        let mem = HeapMemory::with_limit(2);
+        let f = mem.allocate().unwrap();
+        assert!(mem.allocate().is_some());
+        assert_eq!(mem.allocate(), None);
+        FileMemory::release(&mem, f);
+        assert!(mem.allocate().is_some(), "a freed frame makes room");
+    }
 
     #[test]
     fn frames_are_zeroed_counted_and_freed_at_the_last_release() {
