@@ -41,6 +41,7 @@ mod jobctl;
 mod mem;
 #[cfg(target_os = "none")]
 mod memmap;
+mod mptable;
 #[cfg(target_os = "none")]
 mod net;
 #[cfg(target_os = "none")]

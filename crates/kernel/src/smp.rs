@@ -264,22 +264,27 @@ pub fn load_root(root: u64) {
     }
 }
 
-/// Starts every CPU the ACPI MADT lists besides this one; returns how many CPUs are online.
-/// Called once by the boot CPU, after the scheduler is set up and before the app starts.
+/// Starts every CPU the ACPI MADT (or, without ACPI, the MP table) lists besides this one;
+/// returns how many CPUs are online. Called once by the boot CPU, after the scheduler is set
+/// up and before the app starts.
 pub fn start_aps(rsdp: u64, nx: bool) -> usize {
-    let madt = match crate::acpi::read_madt(rsdp, &mut |pa, buf| {
+    let mut read = |pa, buf: &mut [u8]| {
         paging::read_phys(
             crate::mem::kernel_page_table(),
             pa,
             buf,
             crate::mem::map_mmio,
         )
-    }) {
+    };
+    let madt = match crate::acpi::read_madt(rsdp, &mut read) {
         Ok(m) => m,
-        Err(e) => {
-            kdebug!("oxv: no ACPI MADT ({e:?}): one CPU");
-            return 1;
-        }
+        Err(e) => match crate::mptable::read(&mut read) {
+            Some(m) => m,
+            None => {
+                kdebug!("oxv: no ACPI MADT ({e:?}) and no MP table: one CPU");
+                return 1;
+            }
+        },
     };
     let bsp = apic::id();
     let others: alloc::vec::Vec<u32> = madt
