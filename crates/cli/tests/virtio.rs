@@ -54,12 +54,17 @@ int main(int argc, char **argv) {
 fn build_c(name: &str, source: &str) -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("virtio");
     std::fs::create_dir_all(&dir).expect("create the test's build directory");
-    let src = dir.join(format!("{name}.{}.c", std::process::id()));
+    // Tests run in parallel and may build the same program: each compiles to a file of its
+    // own and renames it into place, so no test runs another's half-written binary.
+    static BUILDS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = BUILDS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let src = dir.join(format!("{name}.{}.{n}.c", std::process::id()));
     std::fs::write(&src, source).expect("write the C source");
     let bin = dir.join(format!("{name}.{}", std::process::id()));
+    let tmp = dir.join(format!("{name}.{}.{n}.tmp", std::process::id()));
     let out = Command::new("gcc")
         .args(["-static", "-O1", "-o"])
-        .arg(&bin)
+        .arg(&tmp)
         .arg(&src)
         .output()
         .expect("gcc must be installed (oxv test installs it)");
@@ -68,6 +73,7 @@ fn build_c(name: &str, source: &str) -> PathBuf {
         "gcc failed:\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    std::fs::rename(&tmp, &bin).expect("rename the binary into place");
     bin
 }
 
@@ -253,7 +259,10 @@ fn microvm_with_devices_brings_up_every_cpu() {
 }
 
 fn arp_self_test(machine: &str) {
-    let program = build_c("true", "int main(void) { return 0; }");
+    let program = build_c(
+        &format!("true-arp-{machine}"),
+        "int main(void) { return 0; }",
+    );
     let out = oxv_run(&[
         "-v",
         "--machine",
@@ -270,7 +279,10 @@ fn arp_self_test(machine: &str) {
 }
 
 fn rng_seeds_the_kernel(machine: &str) {
-    let program = build_c("true", "int main(void) { return 0; }");
+    let program = build_c(
+        &format!("true-rng-{machine}"),
+        "int main(void) { return 0; }",
+    );
     let out = oxv_run(&["-v", "--machine", machine, "--rng", path_str(&program)]);
     let log = show(&out);
     assert!(out.status.success(), "{log}");
