@@ -9,41 +9,12 @@
 
 use libfuzzer_sys::fuzz_target;
 use oxv_fuzz_harness::Options;
-use std::alloc::{GlobalAlloc, Layout, System};
+use oxv_fuzz_harness::capped_heap::CappedHeap;
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
-/// The most live heap the handlers may use: about what a 1 GiB guest could give them.
-const HEAP_CAP: usize = 1 << 30;
-
-/// The system allocator with a cap on live bytes: past it, allocations fail (return null).
-struct CappedHeap {
-    live: AtomicUsize,
-}
-
-// SAFETY: every method forwards to `System` with the caller's layout and pointer unchanged,
-// so `System`'s guarantees hold; the counter only decides whether to forward an allocation.
-unsafe impl GlobalAlloc for CappedHeap {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if self.live.fetch_add(layout.size(), Ordering::Relaxed) + layout.size() > HEAP_CAP {
-            self.live.fetch_sub(layout.size(), Ordering::Relaxed);
-            return std::ptr::null_mut();
-        }
-        // SAFETY: the caller's contract for `alloc` (non-zero size) is passed on unchanged.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        self.live.fetch_sub(layout.size(), Ordering::Relaxed);
-        // SAFETY: `ptr` was allocated by `System` with `layout` (every allocation above is).
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
-
+/// The live heap is capped at 1 GiB, about what a 1 GiB guest could give the handlers.
 #[global_allocator]
-static HEAP: CappedHeap = CappedHeap {
-    live: AtomicUsize::new(0),
-};
+static HEAP: CappedHeap = CappedHeap::new(1 << 30);
 
 fn options() -> Options {
     static OPTIONS: OnceLock<Options> = OnceLock::new();

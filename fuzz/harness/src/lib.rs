@@ -45,6 +45,7 @@
 //! assert_eq!(report.errors, 1);
 //! ```
 
+pub mod capped_heap;
 pub mod check;
 pub mod input;
 pub mod route;

@@ -4,46 +4,17 @@
 //! Each input runs on its own thread under a watchdog, so a hang fails the test instead of
 //! stalling the suite.
 
+use oxv_fuzz_harness::capped_heap::CappedHeap;
 use oxv_fuzz_harness::{Options, Report, Violation, input, run_bytes, seeds};
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::time::Duration;
 
-/// The most live heap the replays may use (the fuzz target's cap): a handler that sizes an
+/// The live heap is capped at 1 GiB, as in the fuzz target: a handler that sizes an
 /// allocation by the app's buffer (bug 12) fails an allocation and aborts the test binary
 /// instead of passing on a host with memory to spare.
-const HEAP_CAP: usize = 1 << 30;
-
-/// The system allocator with a cap on live bytes (as `fuzz_targets/syscalls.rs`).
-struct CappedHeap {
-    live: AtomicUsize,
-}
-
-// SAFETY: every method forwards to `System` with the caller's layout and pointer unchanged,
-// so `System`'s guarantees hold; the counter only decides whether to forward an allocation.
-unsafe impl GlobalAlloc for CappedHeap {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if self.live.fetch_add(layout.size(), Ordering::Relaxed) + layout.size() > HEAP_CAP {
-            self.live.fetch_sub(layout.size(), Ordering::Relaxed);
-            return std::ptr::null_mut();
-        }
-        // SAFETY: the caller's contract for `alloc` (non-zero size) is passed on unchanged.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        self.live.fetch_sub(layout.size(), Ordering::Relaxed);
-        // SAFETY: `ptr` was allocated by `System` with `layout` (every allocation above is).
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
-
 #[global_allocator]
-static HEAP: CappedHeap = CappedHeap {
-    live: AtomicUsize::new(0),
-};
+static HEAP: CappedHeap = CappedHeap::new(1 << 30);
 
 /// Longer than any clean input takes (a few ms), short enough for a suite.
 const WATCHDOG: Duration = Duration::from_secs(20);
