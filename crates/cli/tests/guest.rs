@@ -15,6 +15,9 @@
 //! instructions that speak the protocol, so the CLI's plumbing (channels, stdin framing,
 //! records, panic reports, timeouts) is tested even while the real kernel cannot run.
 
+mod common;
+
+use common::unique;
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
@@ -22,41 +25,8 @@ use std::process::{Command, Output, Stdio};
 /// Per-run limit: generous for TCG on a busy 2-core machine, short enough to fail a hang.
 const TIMEOUT_SECS: &str = "60";
 
-/// Compiles `source` with `gcc -static -O1` as `name`; returns the binary's canonical path.
-/// A file name no other test thread or process uses: tests build in parallel, and a build
-/// writes under a unique name, then renames into place (atomically), so no test ever reads
-/// a half-written binary.
-fn unique(path: &std::path::Path) -> PathBuf {
-    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let mut name = path.as_os_str().to_owned();
-    name.push(format!(".{}-{n}.tmp", std::process::id()));
-    PathBuf::from(name)
-}
-
 fn build_c(name: &str, source: &str) -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-        .join("guest")
-        .join(name);
-    std::fs::create_dir_all(&dir).expect("create the test's build directory");
-    let src = unique(&dir.join(format!("{name}.c")));
-    std::fs::write(&src, source).expect("write the C source");
-    let bin = dir.join(name);
-    let tmp = unique(&bin);
-    let out = Command::new("gcc")
-        .args(["-static", "-O1", "-x", "c", "-o"])
-        .arg(&tmp)
-        .arg(&src)
-        .output()
-        .expect("gcc must be installed (oxv test installs it)");
-    assert!(
-        out.status.success(),
-        "gcc failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    std::fs::rename(&tmp, &bin).expect("move the binary into place");
-    let _ = std::fs::remove_file(&src);
-    bin.canonicalize().expect("the binary exists")
+    common::build_c("guest", name, source)
 }
 
 /// A static Rust program built from `source` with the toolchain running the tests.

@@ -13,6 +13,8 @@
 //!
 //! Set `OXV_KERNEL` to boot a prebuilt kernel. Each run takes about a second with KVM.
 
+mod common;
+
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 
@@ -22,39 +24,8 @@ const TIMEOUT_SECS: &str = "60";
 /// Small enough to fill in a moment, big enough to boot.
 const MEM: &str = "48M";
 
-/// A file name no other test thread uses (builds write under it, then rename into place).
-fn unique(path: &std::path::Path) -> PathBuf {
-    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let mut name = path.as_os_str().to_owned();
-    name.push(format!(".{}-{n}.tmp", std::process::id()));
-    PathBuf::from(name)
-}
-
-/// Compiles `source` with `gcc -static -O1` as `name`; returns the binary's path.
 fn build_c(name: &str, source: &str) -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-        .join("oom")
-        .join(name);
-    std::fs::create_dir_all(&dir).expect("create the test's build directory");
-    let src = unique(&dir.join(format!("{name}.c")));
-    std::fs::write(&src, source).expect("write the C source");
-    let bin = dir.join(name);
-    let tmp = unique(&bin);
-    let out = Command::new("gcc")
-        .args(["-static", "-O1", "-x", "c", "-o"])
-        .arg(&tmp)
-        .arg(&src)
-        .output()
-        .expect("gcc must be installed (oxv test installs it)");
-    assert!(
-        out.status.success(),
-        "gcc failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    std::fs::rename(&tmp, &bin).expect("move the binary into place");
-    let _ = std::fs::remove_file(&src);
-    bin.canonicalize().expect("the binary exists")
+    common::build_c("oom", name, source)
 }
 
 /// Runs `program` with `args` in a VM of [`MEM`].

@@ -7,6 +7,8 @@
 //! cargo test -p oxv-cli --test virtio -- --ignored --test-threads=2
 //! ```
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
@@ -52,29 +54,7 @@ int main(int argc, char **argv) {
 "#;
 
 fn build_c(name: &str, source: &str) -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("virtio");
-    std::fs::create_dir_all(&dir).expect("create the test's build directory");
-    // Tests run in parallel and may build the same program: each compiles to a file of its
-    // own and renames it into place, so no test runs another's half-written binary.
-    static BUILDS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-    let n = BUILDS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let src = dir.join(format!("{name}.{}.{n}.c", std::process::id()));
-    std::fs::write(&src, source).expect("write the C source");
-    let bin = dir.join(format!("{name}.{}", std::process::id()));
-    let tmp = dir.join(format!("{name}.{}.{n}.tmp", std::process::id()));
-    let out = Command::new("gcc")
-        .args(["-static", "-O1", "-o"])
-        .arg(&tmp)
-        .arg(&src)
-        .output()
-        .expect("gcc must be installed (oxv test installs it)");
-    assert!(
-        out.status.success(),
-        "gcc failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    std::fs::rename(&tmp, &bin).expect("rename the binary into place");
-    bin
+    common::build_c("virtio", name, source)
 }
 
 /// Whether mke2fs, e2fsck and debugfs are on `PATH` (the ext2 disk tests need them).

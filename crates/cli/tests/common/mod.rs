@@ -1,0 +1,42 @@
+//! What the guest test files share: building the static C programs they boot.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// A file name no other test thread or process uses: tests build in parallel, and a build
+/// writes under a unique name, then renames into place (atomically), so no test ever reads
+/// a half-written file.
+pub fn unique(path: &Path) -> PathBuf {
+    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let mut name = path.as_os_str().to_owned();
+    name.push(format!(".{}-{n}.tmp", std::process::id()));
+    PathBuf::from(name)
+}
+
+/// Compiles `source` with `gcc -static -O1` as `name` under the test target directory's
+/// `group`; returns the binary's canonical path.
+pub fn build_c(group: &str, name: &str, source: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(group)
+        .join(name);
+    std::fs::create_dir_all(&dir).expect("create the test's build directory");
+    let src = unique(&dir.join(format!("{name}.c")));
+    std::fs::write(&src, source).expect("write the C source");
+    let bin = dir.join(name);
+    let tmp = unique(&bin);
+    let out = Command::new("gcc")
+        .args(["-static", "-O1", "-x", "c", "-o"])
+        .arg(&tmp)
+        .arg(&src)
+        .output()
+        .expect("gcc must be installed (oxv test installs it)");
+    assert!(
+        out.status.success(),
+        "gcc failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::rename(&tmp, &bin).expect("move the binary into place");
+    let _ = std::fs::remove_file(&src);
+    bin.canonicalize().expect("the binary exists")
+}
