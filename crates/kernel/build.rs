@@ -11,6 +11,9 @@ fn main() {
     if std::env::var("CARGO_CFG_TARGET_OS").as_deref() == Ok("none") {
         println!("cargo:rustc-link-arg-bins=-T{dir}/linker.ld");
         println!("cargo:rustc-link-arg-bins=-zmax-page-size=4096");
+        // Keeps the relocations in the output: the host tool (`oxv`, crates/cli/src/kaslr.rs)
+        // turns the absolute ones into the table the boot stub uses to slide the image.
+        println!("cargo:rustc-link-arg-bins=--emit-relocs");
     }
     build_vdso(Path::new(&dir), Path::new(&out));
 }

@@ -158,6 +158,10 @@ pub struct RunArgs {
     /// guard page); for tests.
     #[arg(long, hide = true, value_name = "NAME")]
     pub selftest: Option<String>,
+    /// Boot the kernel at its link address instead of a random one (the kernel option
+    /// `nokaslr`, as on Linux); e.g. to compare addresses across runs.
+    #[arg(long)]
+    pub nokaslr: bool,
 
     /// The program (a host path) and its arguments; everything after PROGRAM goes to it.
     /// Without PROGRAM, the demo app (apps/demo) is built and run.

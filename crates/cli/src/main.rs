@@ -25,6 +25,7 @@ mod deps;
 mod error;
 mod host_tsc;
 mod image;
+mod kaslr;
 mod payload;
 mod protocol;
 mod qemu;

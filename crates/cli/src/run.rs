@@ -57,6 +57,9 @@ pub fn run(args: RunArgs) -> Result<u8, CliError> {
     let kernel = build_or_retry(&ws, verbose, |ws| ws.kernel(verbose))?;
     let mut body = app_cmdline(args.strace, verbose, &args.env, payload.argv)?;
     body.options.extend(devices.kernel_options());
+    if args.nokaslr {
+        body.options.push(("nokaslr".into(), None));
+    }
     if args.net_selftest {
         body.options.push(("net_selftest".into(), None));
     }

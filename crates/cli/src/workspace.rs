@@ -48,8 +48,9 @@ impl Workspace {
         }
     }
 
-    /// The kernel ELF to boot: `$OXV_KERNEL`, or the workspace's `oxv-kernel` built (if stale)
-    /// with `cargo build --release -p oxv-kernel --target x86_64-unknown-none`.
+    /// The kernel ELF to boot: `$OXV_KERNEL` (as is), or the workspace's `oxv-kernel` built (if
+    /// stale) with `cargo build --release -p oxv-kernel --target x86_64-unknown-none`, then
+    /// given its KASLR table ([`crate::kaslr::prepare`]: `oxv-kernel.kaslr` beside it).
     pub fn kernel(&self, verbose: bool) -> Result<PathBuf, CliError> {
         if let Some(path) = std::env::var_os(KERNEL_ENV).filter(|p| !p.is_empty()) {
             let path = PathBuf::from(path);
@@ -75,11 +76,14 @@ impl Workspace {
             KERNEL_TARGET,
         ]);
         self.build(cmd, "the kernel (oxv-kernel)", verbose)?;
-        Ok(self
+        let linked = self
             .target_dir()
             .join(KERNEL_TARGET)
             .join("release")
-            .join("oxv-kernel"))
+            .join("oxv-kernel");
+        // The bootable kernel is the linked one with its KASLR table filled in.
+        crate::kaslr::prepare(&linked)
+            .map_err(|e| CliError::Build(format!("KASLR relocation table: {e}")))
     }
 
     /// The demo app, built (if stale) for `x86_64-unknown-linux-musl` from `apps/demo`.

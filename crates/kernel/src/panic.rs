@@ -23,9 +23,12 @@ fn panic(info: &PanicInfo<'_>) -> ! {
              give the VM more memory (--mem)\n"
         ));
     }
+    // Link-time addresses (the KASLR slide taken off): the host symbolizes them with the
+    // kernel ELF as is, and the log does not give the slide away.
+    let slide = crate::arch::boot::kaslr_slide();
     console::log_fmt_unlocked(format_args!("\x1eoxv:backtrace"));
     crate::arch::backtrace::walk(|ret| {
-        console::log_fmt_unlocked(format_args!(" {ret:#x}"));
+        console::log_fmt_unlocked(format_args!(" {:#x}", ret.wrapping_sub(slide)));
     });
     console::log_fmt_unlocked(format_args!("\n"));
     let _ = cpu::rdtsc;

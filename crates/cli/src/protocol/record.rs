@@ -24,7 +24,8 @@ pub enum Record {
     Killed(Killed),
     /// `panic`: the kernel panicked; its message follows as plain log lines.
     Panic,
-    /// `backtrace A B ...`: return addresses of the panic, innermost first.
+    /// `backtrace A B ...`: return addresses of the panic, innermost first, at their link-time
+    /// addresses (the kernel takes its KASLR slide off), so the kernel ELF symbolizes them.
     Backtrace(Vec<u64>),
     /// `boot entry_to_app_us=N`: microseconds from kernel entry to the app's first instruction.
     Boot {

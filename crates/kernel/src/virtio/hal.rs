@@ -5,11 +5,11 @@
 //! device its physical address. Kernel memory is physically contiguous where it matters: the
 //! heap, kernel stacks and DMA blocks all live in the direct map (virtual = physical +
 //! `DIRECT_MAP_BASE`), and the kernel image is loaded at its virtual address minus
-//! `KERNEL_VMA`. A buffer anywhere else (a page mapped on its own) is copied through a bounce
+//! `kernel_map::image_offset()` (the link base plus the KASLR slide). A buffer anywhere else (a page mapped on its own) is copied through a bounce
 //! buffer of contiguous frames, which [`KernelHal::unshare`] copies back and frees.
 
 use crate::arch::kernel_map;
-use crate::arch::paging::{self, DIRECT_MAP_BASE, KERNEL_VMA};
+use crate::arch::paging::{self, DIRECT_MAP_BASE};
 use crate::mem;
 use core::ptr::NonNull;
 use oxv_drivers::virtio::notify::DmaMemory;
@@ -32,7 +32,7 @@ fn contiguous_phys(va: u64, len: usize) -> Option<u64> {
     }
     let image = kernel_map::image_range();
     if va >= image.start && end <= image.end {
-        return Some(va - KERNEL_VMA);
+        return Some(va - kernel_map::image_offset());
     }
     None
 }

@@ -2,7 +2,11 @@
 //! permissions (text read+execute, rodata read-only, data and bss read+write+no-execute: W^X).
 //!
 //! They replace the boot stub's tables, which mapped the first 4 GiB writable and executable
-//! three times over. Every address space copies this kernel half (PML4 slots 256..512).
+//! twice over and the image once more. Every address space copies this kernel half (PML4 slots 256..512).
+//!
+//! The image runs at its link address plus the KASLR slide ([`super::boot::kaslr_slide`]):
+//! the section symbols below are absolute addresses the boot stub already slid, and
+//! [`image_offset`] turns them into physical addresses.
 
 use super::paging::{KERNEL_VMA, MapError, PageTableRoot, global_bit, nx_bit, pte};
 use core::ops::Range;
@@ -37,10 +41,17 @@ pub fn boot_phys_range() -> Range<u64> {
     unsafe { sym(&__boot_start)..sym(&__boot_end) }
 }
 
-/// The kernel image's physical range (it is loaded at its virtual address minus KERNEL_VMA).
+/// What the image's virtual addresses are ahead of their physical ones: the link-time
+/// [`KERNEL_VMA`] plus the KASLR slide.
+pub fn image_offset() -> u64 {
+    KERNEL_VMA + super::boot::kaslr_slide()
+}
+
+/// The kernel image's physical range (it is loaded at its virtual address minus
+/// [`image_offset`]).
 pub fn image_phys_range() -> Range<u64> {
     let r = image_range();
-    r.start - KERNEL_VMA..r.end - KERNEL_VMA
+    r.start - image_offset()..r.end - image_offset()
 }
 
 /// Builds the kernel half: the direct map over `ram` (2 MiB pages) and the image.
@@ -74,10 +85,11 @@ pub fn build(
             (sym(&__data_start)..sym(&__data_end), pte::WRITABLE | nx | g),
         ]
     };
+    let offset = image_offset();
     for (range, flags) in sections {
         let mut va = range.start;
         while va < range.end {
-            root.map_4k(va, va - KERNEL_VMA, flags, alloc)?;
+            root.map_4k(va, va - offset, flags, alloc)?;
             va += 4096;
         }
     }

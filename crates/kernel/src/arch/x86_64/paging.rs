@@ -13,7 +13,8 @@ use core::sync::atomic::{AtomicU64, Ordering};
 /// Start of the direct map of physical memory (PML4 slot 256, the first kernel-half slot).
 pub const DIRECT_MAP_BASE: u64 = 0xffff_8000_0000_0000;
 
-/// The kernel image's virtual base (the linker script's `KERNEL_VMA`).
+/// The kernel image's link-time virtual base (the linker script's `KERNEL_VMA`); it runs
+/// higher by the KASLR slide (see [`super::kernel_map::image_offset`]).
 pub const KERNEL_VMA: u64 = 0xffff_ffff_8000_0000;
 
 /// The direct-map address of physical address `pa`.

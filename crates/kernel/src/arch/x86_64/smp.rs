@@ -5,7 +5,9 @@
 //! copied to [`TRAMPOLINE_PA`]; it loads a small GDT, enters protected mode, turns on PAE,
 //! loads a page-table root that maps the trampoline's own page 1:1 plus the kernel half
 //! (built at [`TRAMPOLINE_ROOT_PA`] from the kernel's tables), enables long mode and
-//! jumps to the kernel's AP entry on the stack the boot CPU gave it, with one argument.
+//! jumps to the kernel's AP entry on the stack the boot CPU gave it, with one argument. The
+//! trampoline holds no kernel address of its own (only its physical page's): the entry is a
+//! run-time function pointer and the kernel half is the kernel's, both at the KASLR-slid base.
 //!
 //! The boot CPU starts the APs one at a time, so a single set of trampoline parameters
 //! serves them all. The pages used (0x8000..0xc000) lie in the first MiB, which the frame
