@@ -239,6 +239,19 @@ impl<T: PartialEq> FutexTable<T> {
     pub fn waiters(&self, key: impl Into<FutexKey>) -> usize {
         self.queues.get(&key.into()).map_or(0, |q| q.len())
     }
+
+    /// Every queued waiter with its key: key by key, each key's oldest first (for checks of
+    /// the table from outside, such as the fuzz harness's).
+    pub fn queued(&self) -> impl Iterator<Item = (FutexKey, &T)> + '_ {
+        self.queues
+            .iter()
+            .flat_map(|(&key, q)| q.iter().map(move |w| (key, &w.who)))
+    }
+
+    /// The keys the table holds a queue for (each has a waiter: an emptied queue is dropped).
+    pub fn keys(&self) -> impl Iterator<Item = FutexKey> + '_ {
+        self.queues.keys().copied()
+    }
 }
 
 #[cfg(test)]
@@ -332,6 +345,18 @@ mod tests {
         assert!(!t.has_requeue_pi_waiter(k1), "c is a plain waiter");
         assert_eq!(t.take_requeue_pi(k1, k2), Err(()));
         assert_eq!(t.wake(k1, 5, MATCH_ANY), ['c']);
+    }
+
+    #[test]
+    fn queued_lists_every_waiter_under_its_key() {
+        let mut t = FutexTable::new();
+        t.enqueue(2, 'b', MATCH_ANY);
+        t.enqueue(1, 'a', MATCH_ANY);
+        t.enqueue(2, 'c', 1);
+        let all: Vec<(u64, char)> = t.queued().map(|(k, &w)| (k.offset, w)).collect();
+        assert_eq!(all, [(1, 'a'), (2, 'b'), (2, 'c')]);
+        t.wake(1, 1, MATCH_ANY);
+        assert_eq!(t.keys().collect::<Vec<_>>(), [FutexKey::from(2)]);
     }
 
     #[test]

@@ -4,7 +4,7 @@
 //! (and a replay test failure) shows.
 
 use crate::route::{Effect, FdEffect};
-use crate::world::World;
+use crate::world::{THREADS, ThreadState, World};
 use oxv_abi::linux::signal::{SIG_DFL, Signal};
 use oxv_abi::linux::system::RlimitResource;
 use oxv_mm::{PAGE_SIZE, PteFlags, USER_TOP};
@@ -40,6 +40,7 @@ pub fn all(world: &mut World, last: Option<(&FdSnapshot, &Effect)>) -> Result<()
     address_space(world)?;
     signals(world)?;
     process(world)?;
+    futexes(world)?;
     Ok(())
 }
 
@@ -246,6 +247,64 @@ fn process(world: &World) -> Result<(), String> {
     }
     if !p.cx.cwd().is_dir() {
         return Err("the cwd is not a directory".into());
+    }
+    Ok(())
+}
+
+/// The fake threads and the futex table agree: the current thread is runnable, a runnable
+/// thread is queued nowhere (futex_waitv(2)'s entries are gone once it returns), a parked
+/// one on exactly one key; every key the table holds has waiters, and as many as its queue
+/// lists; no wake took a thread that was not parked.
+fn futexes(world: &World) -> Result<(), String> {
+    let t = &world.proc.threads;
+    if let Some(v) = &t.violation {
+        return Err(v.clone());
+    }
+    if t.current >= THREADS || t.state[t.current] != ThreadState::Runnable {
+        return Err(format!(
+            "the current thread {} is not runnable ({:?})",
+            t.current,
+            t.state.get(t.current)
+        ));
+    }
+    let mut queued = [0usize; THREADS];
+    let mut per_key = std::collections::BTreeMap::new();
+    for (key, &who) in t.table.queued() {
+        let Some(n) = queued.get_mut(who) else {
+            return Err(format!(
+                "futex table holds thread {who}, which does not exist"
+            ));
+        };
+        *n += 1;
+        *per_key.entry(key).or_insert(0usize) += 1;
+    }
+    for key in t.table.keys() {
+        let (listed, counted) = (
+            per_key.get(&key).copied().unwrap_or(0),
+            t.table.waiters(key),
+        );
+        if listed == 0 || listed != counted {
+            return Err(format!(
+                "futex key {key:?}: {listed} waiters queued, the count says {counted}"
+            ));
+        }
+    }
+    if per_key.len() != t.table.keys().count() {
+        return Err("futex table lists waiters under a key it has no queue for".into());
+    }
+    for (who, (&n, state)) in queued.iter().zip(&t.state).enumerate() {
+        let expected = match state {
+            ThreadState::Runnable => 0,
+            ThreadState::Parked { .. } => 1,
+        };
+        if n != expected {
+            return Err(format!(
+                "thread {who} ({state:?}) is queued {n} times on the futex table"
+            ));
+        }
+    }
+    if !t.table.pi.is_empty() {
+        return Err("PI futex state without a PI call hosted".into());
     }
     Ok(())
 }

@@ -3,7 +3,7 @@
 //! This crate runs a sequence of system calls, decoded from arbitrary bytes, through the same
 //! path the kernel takes: raw registers → [`oxv_abi::Syscall::decode`] → the real handlers of
 //! `oxv-vfs` (files), `oxv-net` (sockets), `oxv-mm` (memory) and `oxv-sched` (signals, time,
-//! limits) → a result.
+//! limits, futexes) → a result.
 //! The process the calls act on is built the way the kernel builds it at boot (a tmpfs root
 //! unpacked from an initramfs, `/dev`, `/proc`, `/tmp`, a terminal on fds 0-2, an address space
 //! with a stack, a heap and two data regions), but every hardware seam is a fake, so a run is
@@ -24,17 +24,26 @@
 //!    and the frame allocator agree with the page table (no frame leaked or freed twice);
 //! 5. the signal state: `SIGKILL` and `SIGSTOP` never blocked, never given a handler, never in
 //!    a handler mask; only known `SA_*` flags kept;
-//! 6. limits: soft at most hard; the umask fits in `0o777`; the cwd is a directory.
+//! 6. limits: soft at most hard; the umask fits in `0o777`; the cwd is a directory;
+//! 7. the futex table ([`world::FakeThreads`]): the calling thread is runnable, every
+//!    runnable fake thread is queued nowhere and every parked one on exactly one key (a
+//!    futex_waitv(2) caller is on each of its keys only while the call runs), each key's
+//!    count matches its queue, no empty queue is kept, and no wake takes a thread that was
+//!    not parked.
 //!
-//! At the end of the input the address space is torn down and every frame must be back in
+//! At the end of the input every parked thread's wait is ended and the futex table must be
+//! empty (no waiter leaked); the address space is torn down and every frame must be back in
 //! the allocator; then every fd is closed and no memfd page or timerfd timer may remain.
 //!
-//! What it does not reach: calls the kernel crate implements itself (futex, kill/tgkill,
-//! pidfd_*, uname, sysinfo, getrandom, getcpu, arch_prctl, prctl, madvise, robust lists,
-//! affinity) are counted as "not hosted" and skipped; they are covered by the guest stress
-//! program instead (`stress/`). Sockets (`oxv-net`, over a loopback stack on the harness's
-//! clock), epoll, select, splice, locks, memfds, timerfds and signalfds are routed too (see
-//! [`route`]). The input format is in [`input`]; [`strace`] turns `--strace` output into
+//! What it does not reach: calls the kernel crate implements itself (the PI futex operations,
+//! kill/tgkill, pidfd_*, uname, sysinfo, getrandom, getcpu, arch_prctl, prctl, madvise,
+//! robust lists, affinity) are counted as "not hosted" and skipped; they are covered by the
+//! guest stress program instead (`stress/`). futex(2) (all but PI) and futex_waitv(2) run
+//! oxv-sched's handlers, the kernel's, over four fake threads that park on a `FUTEX_WAIT` and
+//! take turns (the rules are in `route/futex.rs`); a wait never really blocks, so races
+//! between a waiter and a waker on two CPUs are not explored. Sockets (`oxv-net`, over a
+//! loopback stack on the harness's clock), epoll, select, splice, locks, memfds, timerfds and
+//! signalfds are routed too (see [`route`]). The input format is in [`input`]; [`strace`] turns `--strace` output into
 //! inputs for the seed corpus.
 //!
 //! ```

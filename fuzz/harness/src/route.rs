@@ -2,10 +2,13 @@
 //! [`Syscall::decode`] and routes it to the owning crate's handler, as
 //! `crates/kernel/src/syscall/mod.rs` does (the arms are the kernel's, minus the calls the
 //! kernel crate implements itself, which are counted as not hosted). Readiness, splice and
-//! event files are in [`events`], sockets in [`sockets`].
+//! event files are in [`events`], sockets in [`sockets`], futex(2) in [`futex`].
 
 mod events;
+mod futex;
 mod sockets;
+
+pub use futex::interrupt as futex_interrupt;
 
 use crate::Report;
 use crate::input::{Access, Arg, Op, SCRATCH_BASE, SCRATCH_LEN, SPECIAL, STRINGS};
@@ -248,6 +251,7 @@ fn dispatch(world: &mut World, call: &Syscall) -> Option<SysResult> {
             return world.with_mem(|mem, p| {
                 events::route(p, mem, call)
                     .or_else(|| sockets::route(p, mem, call))
+                    .or_else(|| futex::route(&mut p.threads, mem, call))
                     .or_else(|| route_process(p, mem, call))
             });
         }
@@ -328,7 +332,7 @@ fn route_process(p: &mut Process, mem: &mut dyn UserMemory, call: &Syscall) -> O
             sigsetsize,
         } => ppoll(p, mem, fds, nfds, tmo_p, sigmask, sigsetsize),
         S::SchedYield => Ok(0),
-        // The kernel crate answers everything else itself (process identity, futex, kill,
+        // The kernel crate answers everything else itself (process identity, PI futexes, kill,
         // uname, getrandom, arch_prctl, prctl, madvise, ...), or it is ENOSYS there.
         _ => return None,
     })

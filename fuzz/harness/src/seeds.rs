@@ -3,8 +3,10 @@
 //! `.bin` files under `fuzz/seeds/` and `fuzz/regressions/` are their encodings).
 
 mod events;
+mod futex;
 
 pub use events::{events_tour, socket_tour};
+pub use futex::futex_tour;
 
 use crate::input::{Access, Arg, Op, SPECIAL};
 use linux_raw_sys::general as g;
@@ -589,6 +591,7 @@ pub fn all() -> Vec<(&'static str, Vec<Op>)> {
         ("attributes-tour", attributes_tour()),
         ("events-tour", events_tour()),
         ("socket-tour", socket_tour()),
+        ("futex-tour", futex_tour()),
     ]
 }
 

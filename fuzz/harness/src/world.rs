@@ -17,6 +17,9 @@
 //! - Event files: memfds keep their pages in a [`HeapMemory`] of their own (so that a leak of
 //!   one is seen at teardown), timerfds run on [`EventTimers`] over the same clock, signalfds
 //!   read a [`NoSignals`] source (the harness delivers no signals).
+//! - Threads: [`THREADS`] fake threads ([`FakeThreads`]) that take turns making the calls,
+//!   for futex(2): a `FUTEX_WAIT` that blocks parks its thread on oxv-sched's futex table and
+//!   the next runnable one makes the following calls (see `route/futex.rs` for the rules).
 
 use crate::Options;
 use crate::input::{
@@ -31,6 +34,7 @@ use oxv_mm::{AddressSpace, AddressSpaceConfig, MapSource, Platform, Prot, VmaKin
 use oxv_net::Net;
 use oxv_net::stack::PollTimer;
 use oxv_sched::clock::TscClock;
+use oxv_sched::futex::FutexTable;
 use oxv_sched::rlimit::Rlimits;
 use oxv_sched::signal::SignalState;
 use oxv_sched::sleep::fake::FakeSleeper;
@@ -142,6 +146,8 @@ pub struct Process {
     pub timers: Arc<EventTimers>,
     /// Where signalfds read signals from.
     pub signal_source: Arc<NoSignals>,
+    /// The threads that make the calls, and the futex table they park on.
+    pub threads: FakeThreads,
     /// Results of the calls so far (for `Arg::Result`).
     pub results: Vec<u64>,
     /// Whether known bugs fail the run.
@@ -215,6 +221,7 @@ impl World {
         let net_timer = Arc::new(NetTimer::default());
         let net = Net::new(Arc::new(blocker.clone()), net_timer.clone(), 0x5eed);
         let timers = Arc::new(EventTimers::new(blocker.clone()));
+        let threads = FakeThreads::new(blocker.clone());
         World {
             proc: Process {
                 cx,
@@ -230,6 +237,7 @@ impl World {
                 memfd_pages: Arc::new(HeapMemory::with_limit(FILE_PAGES)),
                 timers,
                 signal_source: Arc::new(NoSignals::default()),
+                threads,
                 results: Vec::new(),
                 strict: options.strict,
             },
@@ -275,10 +283,12 @@ impl World {
         self.free_at_start
     }
 
-    /// Destroys the address space and checks that every frame came back; then closes every
+    /// Ends the wait of every parked thread and checks that no waiter is left in the futex
+    /// table; destroys the address space and checks that every frame came back; then closes every
     /// fd and checks that nothing outlives them (no memfd page, no timer), and lets the
     /// network stack end the connections closed (20 simulated minutes of polls).
     pub fn teardown(mut self) -> Result<(), String> {
+        self.proc.threads.teardown()?;
         self.unmap_all()?;
         self.close_all()
     }
@@ -638,5 +648,85 @@ fn build_memory(mm: &mut AddressSpace<FakePageTable>, plat: &mut Platform<'_>) {
         mm.write_bytes(at + s.len() as u64, &[0], plat)
             .expect("inside the region");
         at += s.len() as u64 + 1;
+    }
+}
+
+/// How many fake threads take turns making the calls.
+pub const THREADS: usize = 4;
+
+/// What a fake thread is doing.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum ThreadState {
+    /// It may make calls.
+    Runnable,
+    /// Blocked in `FUTEX_WAIT`: queued on the futex table until a wake takes it, its
+    /// `deadline` (the blocker's monotonic clock) passes, or the harness interrupts it.
+    Parked {
+        /// When the wait times out, if ever.
+        deadline: Option<u64>,
+        /// The order it parked in (the oldest is interrupted first).
+        since: u64,
+    },
+}
+
+/// The threads of the process, as far as futex(2) sees them: which one is making calls,
+/// which ones are parked, and the futex table (oxv-sched's) they are queued on. A thread is
+/// its index, `0..THREADS`. The [`oxv_sched::syscalls::futex::FutexScheduler`] over them is
+/// in `route/futex.rs`.
+pub struct FakeThreads {
+    /// Who waits on which futex word.
+    pub table: FutexTable<usize>,
+    /// Each thread's state.
+    pub state: [ThreadState; THREADS],
+    /// The thread making calls (always runnable).
+    pub current: usize,
+    /// The monotonic clock of deadlines (the blocker's).
+    pub clock: FakeBlocker,
+    /// Whether a block parks the caller (`FUTEX_WAIT`) or ends at once as interrupted
+    /// (futex_waitv(2)); set by the router for each call.
+    pub park_on_block: bool,
+    /// Parks so far (orders [`ThreadState::Parked::since`]).
+    pub parks: u64,
+    /// A broken rule seen while a call ran (a wake of a thread that was not parked), for the
+    /// checks.
+    pub violation: Option<String>,
+}
+
+impl FakeThreads {
+    /// All threads runnable, thread 0 current, the table empty.
+    pub fn new(clock: FakeBlocker) -> FakeThreads {
+        FakeThreads {
+            table: FutexTable::new(),
+            state: [ThreadState::Runnable; THREADS],
+            current: 0,
+            clock,
+            park_on_block: false,
+            parks: 0,
+            violation: None,
+        }
+    }
+
+    /// `CLOCK_REALTIME` at monotonic time 0 (the vfs clock's epoch, as the harness's other
+    /// clocks).
+    pub const REALTIME_AT_BOOT_NS: u64 = REALTIME_AT_BOOT_NS;
+
+    /// Ends every wait (an app's exit interrupts its threads) and checks that the table is
+    /// left empty: no waiter leaked.
+    pub fn teardown(&mut self) -> Result<(), String> {
+        for t in 0..THREADS {
+            if matches!(self.state[t], ThreadState::Parked { .. }) {
+                crate::route::futex_interrupt(self, t);
+            }
+        }
+        if let Some((key, who)) = self.table.queued().next() {
+            return Err(format!(
+                "futex waiter leaked: thread {who} still queued on {key:?} after every wait \
+                 ended"
+            ));
+        }
+        if !self.table.pi.is_empty() {
+            return Err("PI futex state left after every wait ended".into());
+        }
+        Ok(())
     }
 }

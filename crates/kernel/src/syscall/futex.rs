@@ -1,58 +1,36 @@
-//! futex(2): blocking waits keyed by user address, on the scheduler's futex table.
+//! futex(2) in the kernel: the scheduler's side of oxv-sched's futex calls
+//! ([`oxv_sched::syscalls::futex`], which decodes and validates the ops, compares the word,
+//! wakes, requeues and does `FUTEX_WAKE_OP`), as [`Futexes`], its [`FutexScheduler`].
 //!
 //! The compare of the futex word and the enqueue happen under the scheduler lock, which
 //! wakers also hold, so a wake between them cannot be lost (the word is read through the
-//! usual fault-safe user copy; a fault resolves without the scheduler lock). Checks happen in
-//! Linux's order: timeout copy and validation first, then the op, then alignment, then the
-//! word.
+//! usual fault-safe user copy; a fault resolves without the scheduler lock).
 //!
 //! Keys (Linux's `get_futex_key`): a private futex, or a shared one in private memory, is
 //! its address space plus its address; a shared futex in `MAP_SHARED` memory is the physical
 //! address of its word, so that processes mapping the page at different addresses meet.
 //!
-//! The PI operations are in [`pi`], futex_waitv(2) in [`waitv`], and what a thread's exit
-//! does to the robust and PI futexes it holds in [`robust`]. Where the kernel must change a
-//! lock word that user space changes concurrently (on another CPU), it uses
-//! [`cmpxchg_word`], an atomic compare-and-exchange on the word's frame.
+//! The PI operations are in [`pi`] (they stay here: they change the lock word with
+//! [`cmpxchg_word`] and look owners up by TID), futex_waitv(2)'s entry point in [`waitv`],
+//! and what a thread's exit does to the robust and PI futexes it holds in [`robust`]. Where
+//! the kernel must change a lock word that user space changes concurrently (on another
+//! CPU), it uses [`cmpxchg_word`], an atomic compare-and-exchange on the word's frame.
 
 use crate::arch::usercopy::CurrentUserMemory;
 use crate::sched;
-use crate::thread::Wake;
+use crate::thread::{ThreadRef, Wake};
 use alloc::sync::Arc;
+use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU32, Ordering};
-use linux_raw_sys::general as uapi;
-use oxv_abi::linux::time::Timespec;
 use oxv_abi::{Errno, SysResult, UserMemory, UserPtr};
 use oxv_mm::{Page, PageTable, PteFlags, VirtAddr};
-use oxv_sched::futex::{FutexKey, MATCH_ANY};
+use oxv_sched::futex::{FutexKey, FutexTable};
+use oxv_sched::syscalls::futex::check_aligned;
+use oxv_sched::syscalls::futex::{FutexScheduler, PiCall, WaitEnd};
 
 pub mod pi;
 pub mod robust;
 pub mod waitv;
-
-const WAIT: i32 = uapi::FUTEX_WAIT as i32;
-const WAKE: i32 = uapi::FUTEX_WAKE as i32;
-const REQUEUE: i32 = uapi::FUTEX_REQUEUE as i32;
-const CMP_REQUEUE: i32 = uapi::FUTEX_CMP_REQUEUE as i32;
-const WAKE_OP: i32 = uapi::FUTEX_WAKE_OP as i32;
-const LOCK_PI: i32 = uapi::FUTEX_LOCK_PI as i32;
-const UNLOCK_PI: i32 = uapi::FUTEX_UNLOCK_PI as i32;
-const TRYLOCK_PI: i32 = uapi::FUTEX_TRYLOCK_PI as i32;
-const WAIT_BITSET: i32 = uapi::FUTEX_WAIT_BITSET as i32;
-const WAKE_BITSET: i32 = uapi::FUTEX_WAKE_BITSET as i32;
-const WAIT_REQUEUE_PI: i32 = uapi::FUTEX_WAIT_REQUEUE_PI as i32;
-const CMP_REQUEUE_PI: i32 = uapi::FUTEX_CMP_REQUEUE_PI as i32;
-const LOCK_PI2: i32 = uapi::FUTEX_LOCK_PI2 as i32;
-const PRIVATE_FLAG: i32 = uapi::FUTEX_PRIVATE_FLAG as i32;
-const CLOCK_REALTIME_FLAG: i32 = uapi::FUTEX_CLOCK_REALTIME as i32;
-
-fn check_aligned(uaddr: UserPtr<u32>) -> Result<(), Errno> {
-    if uaddr.addr().get() % 4 != 0 {
-        Err(Errno::EINVAL)
-    } else {
-        Ok(())
-    }
-}
 
 fn read_word(uaddr: UserPtr<u32>) -> Result<u32, Errno> {
     Ok(uaddr.read(&CurrentUserMemory)?)
@@ -137,6 +115,85 @@ pub fn key_of(addr: u64, private: bool) -> Result<FutexKey, Errno> {
     })
 }
 
+/// The kernel's [`FutexScheduler`]: the scheduler's table, lock, blocking and clock, for
+/// the calling thread.
+pub struct Futexes;
+
+impl From<Wake> for WaitEnd {
+    fn from(why: Wake) -> WaitEnd {
+        match why {
+            Wake::Event => WaitEnd::Event,
+            Wake::Timeout => WaitEnd::Timeout,
+            Wake::Signal => WaitEnd::Signal,
+        }
+    }
+}
+
+impl FutexScheduler for Futexes {
+    type Thread = ThreadRef;
+
+    fn key_of(
+        &mut self,
+        _mem: &dyn UserMemory,
+        uaddr: UserPtr<u32>,
+        private: bool,
+    ) -> Result<FutexKey, Errno> {
+        key_of(uaddr.addr().get(), private)
+    }
+
+    fn current(&mut self) -> ThreadRef {
+        sched::current()
+    }
+
+    fn monotonic_ns(&mut self) -> u64 {
+        crate::time::clock().monotonic_ns(crate::arch::cpu::rdtsc())
+    }
+
+    fn realtime_to_monotonic_ns(&mut self, realtime_ns: i128) -> u64 {
+        crate::time::clock().realtime_to_monotonic_ns(realtime_ns)
+    }
+
+    fn locked<R>(
+        &mut self,
+        f: impl FnOnce(&mut FutexTable<ThreadRef>, &mut Vec<ThreadRef>) -> R,
+    ) -> R {
+        sched::with(|s| {
+            let mut woken = Vec::new();
+            let r = f(&mut s.futexes, &mut woken);
+            for t in &woken {
+                s.wake(t, Wake::Event);
+            }
+            r
+        })
+    }
+
+    fn block_if(
+        &mut self,
+        deadline: Option<u64>,
+        register: impl FnOnce(&mut FutexTable<ThreadRef>, &ThreadRef) -> bool,
+    ) -> Option<WaitEnd> {
+        sched::block_if(deadline, |s, me| register(&mut s.futexes, me)).map(WaitEnd::from)
+    }
+
+    fn pi(&mut self, uaddr: UserPtr<u32>, private: bool, call: PiCall) -> SysResult {
+        match call {
+            PiCall::Lock { deadline, trylock } => pi::lock(uaddr, private, deadline, trylock),
+            PiCall::Unlock => pi::unlock(uaddr, private),
+            PiCall::WaitRequeue {
+                val,
+                deadline,
+                uaddr2,
+            } => pi::wait_requeue(uaddr, val, deadline, uaddr2, private),
+            PiCall::CmpRequeue {
+                val,
+                nr_requeue,
+                uaddr2,
+                cmpval,
+            } => pi::cmp_requeue(uaddr, val, nr_requeue, uaddr2, cmpval, private),
+        }
+    }
+}
+
 /// futex(uaddr, op, val, timeout/val2, uaddr2, val3).
 pub fn futex(
     mem: &mut dyn UserMemory,
@@ -147,211 +204,5 @@ pub fn futex(
     uaddr2: UserPtr<u32>,
     val3: u32,
 ) -> SysResult {
-    let cmd = op & !(PRIVATE_FLAG | CLOCK_REALTIME_FLAG);
-    let private = op & PRIVATE_FLAG != 0;
-    let realtime = op & CLOCK_REALTIME_FLAG != 0;
-    let has_timeout = matches!(
-        cmd,
-        WAIT | WAIT_BITSET | LOCK_PI | LOCK_PI2 | WAIT_REQUEUE_PI
-    );
-    let deadline = if timeout != 0 && has_timeout {
-        let ts = UserPtr::<Timespec>::new(timeout).read(mem)?;
-        let ns = ts.to_nanos()?;
-        let clock = crate::time::clock();
-        let now = crate::arch::cpu::rdtsc();
-        // FUTEX_WAIT's timeout is relative; the others are absolute, on CLOCK_REALTIME for
-        // FUTEX_LOCK_PI always and with FUTEX_CLOCK_REALTIME for the rest.
-        Some(if cmd == WAIT {
-            clock.monotonic_ns(now).saturating_add(ns)
-        } else if realtime || cmd == LOCK_PI {
-            clock.realtime_to_monotonic_ns(ns as i128)
-        } else {
-            ns
-        })
-    } else {
-        None
-    };
-    if realtime && !matches!(cmd, WAIT_BITSET | WAIT_REQUEUE_PI | LOCK_PI2) {
-        return Err(Errno::ENOSYS);
-    }
-    // For the requeue ops the "timeout" register is val2, an int count.
-    let val2 = timeout as u32 as i32;
-    match cmd {
-        WAIT | WAIT_BITSET => {
-            let bitset = if cmd == WAIT { MATCH_ANY } else { val3 };
-            if bitset == 0 {
-                return Err(Errno::EINVAL);
-            }
-            check_aligned(uaddr)?;
-            wait(
-                uaddr,
-                key_of(uaddr.addr().get(), private)?,
-                val,
-                bitset,
-                deadline,
-            )
-        }
-        WAKE | WAKE_BITSET => {
-            let bitset = if cmd == WAKE { MATCH_ANY } else { val3 };
-            if bitset == 0 {
-                return Err(Errno::EINVAL);
-            }
-            check_aligned(uaddr)?;
-            wake(key_of(uaddr.addr().get(), private)?, val as usize, bitset)
-        }
-        REQUEUE | CMP_REQUEUE => {
-            if (val as i32) < 0 || val2 < 0 {
-                return Err(Errno::EINVAL);
-            }
-            check_aligned(uaddr)?;
-            check_aligned(uaddr2)?;
-            let from = key_of(uaddr.addr().get(), private)?;
-            let to = key_of(uaddr2.addr().get(), private)?;
-            sched::with(|s| {
-                if cmd == CMP_REQUEUE && read_word(uaddr)? != val3 {
-                    return Err(Errno::EAGAIN);
-                }
-                // FUTEX_WAIT_REQUEUE_PI waiters only move with FUTEX_CMP_REQUEUE_PI.
-                if s.futexes.has_requeue_pi_waiter(from) {
-                    return Err(Errno::EINVAL);
-                }
-                let (woken, moved) = s.futexes.requeue(from, to, val as usize, val2 as usize);
-                for t in &woken {
-                    s.wake(t, Wake::Event);
-                }
-                Ok(woken.len() + moved)
-            })
-        }
-        WAKE_OP => {
-            check_aligned(uaddr)?;
-            check_aligned(uaddr2)?;
-            let keys = (
-                key_of(uaddr.addr().get(), private)?,
-                key_of(uaddr2.addr().get(), private)?,
-            );
-            wake_op(keys, uaddr2, val as usize, val2.max(0) as usize, val3)
-        }
-        LOCK_PI | LOCK_PI2 => pi::lock(uaddr, private, deadline, false),
-        TRYLOCK_PI => pi::lock(uaddr, private, None, true),
-        UNLOCK_PI => pi::unlock(uaddr, private),
-        WAIT_REQUEUE_PI => pi::wait_requeue(uaddr, val, deadline, uaddr2, private),
-        CMP_REQUEUE_PI => {
-            if (val as i32) < 0 || val2 < 0 {
-                return Err(Errno::EINVAL);
-            }
-            pi::cmp_requeue(uaddr, val, val2 as usize, uaddr2, val3, private)
-        }
-        _ => Err(Errno::ENOSYS),
-    }
-}
-
-fn wait(
-    uaddr: UserPtr<u32>,
-    key: FutexKey,
-    val: u32,
-    bitset: u32,
-    deadline: Option<u64>,
-) -> SysResult {
-    let mut mismatch: Result<(), Errno> = Ok(());
-    let why = sched::block_if(deadline, |s, me| match read_word(uaddr) {
-        Ok(v) if v == val => {
-            s.futexes.enqueue(key, me.clone(), bitset);
-            true
-        }
-        Ok(_) => {
-            mismatch = Err(Errno::EAGAIN);
-            false
-        }
-        Err(e) => {
-            mismatch = Err(e);
-            false
-        }
-    });
-    mismatch?;
-    match why {
-        Some(Wake::Event) | None => Ok(0),
-        Some(other) => {
-            let me = sched::current();
-            sched::with(|s| s.futexes.remove(&me));
-            Err(if other == Wake::Timeout {
-                Errno::ETIMEDOUT
-            } else {
-                Errno::EINTR
-            })
-        }
-    }
-}
-
-fn wake(key: FutexKey, n: usize, bitset: u32) -> SysResult {
-    sched::with(|s| {
-        // Waiters of a PI futex wait for an unlock, not a wake (Linux: EINVAL).
-        if !s.futexes.pi.is_empty() && s.futexes.pi.contains(key)
-            || s.futexes.has_requeue_pi_waiter(key)
-        {
-            return Err(Errno::EINVAL);
-        }
-        let woken = s.futexes.wake(key, n, bitset);
-        for t in &woken {
-            s.wake(t, Wake::Event);
-        }
-        Ok(woken.len())
-    })
-}
-
-/// FUTEX_WAKE_OP: atomically `old = *uaddr2; *uaddr2 = op(old, oparg)`, wake `n1` on
-/// `uaddr`, and `n2` on `uaddr2` if `cmp(old, cmparg)`.
-fn wake_op(
-    (key, key2): (FutexKey, FutexKey),
-    uaddr2: UserPtr<u32>,
-    n1: usize,
-    n2: usize,
-    encoded: u32,
-) -> SysResult {
-    let mut op = (encoded >> 28) & 0xf;
-    let cmp = (encoded >> 24) & 0xf;
-    let sign12 = |v: u32| ((v << 20) as i32 >> 20) as u32;
-    let mut oparg = sign12((encoded >> 12) & 0xfff);
-    let cmparg = sign12(encoded & 0xfff);
-    if op & 8 != 0 {
-        op &= 7;
-        if oparg > 31 {
-            return Err(Errno::EINVAL);
-        }
-        oparg = 1 << oparg;
-    }
-    if op > 4 || cmp > 5 {
-        return Err(Errno::ENOSYS);
-    }
-    sched::with(|s| {
-        let old = read_word(uaddr2)?;
-        let new = match op {
-            0 => oparg,
-            1 => old.wrapping_add(oparg),
-            2 => old | oparg,
-            3 => old & !oparg,
-            _ => old ^ oparg,
-        };
-        uaddr2.write(&mut CurrentUserMemory, &new)?;
-        let mut count = 0;
-        for t in s.futexes.wake(key, n1, MATCH_ANY) {
-            s.wake(&t, Wake::Event);
-            count += 1;
-        }
-        let (o, c) = (old as i32, cmparg as i32);
-        let hit = match cmp {
-            0 => o == c,
-            1 => o != c,
-            2 => o < c,
-            3 => o <= c,
-            4 => o > c,
-            _ => o >= c,
-        };
-        if hit {
-            for t in s.futexes.wake(key2, n2, MATCH_ANY) {
-                s.wake(&t, Wake::Event);
-                count += 1;
-            }
-        }
-        Ok(count)
-    })
+    oxv_sched::syscalls::futex::futex(&mut Futexes, mem, uaddr, op, val, timeout, uaddr2, val3)
 }

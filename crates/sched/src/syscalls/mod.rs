@@ -1,5 +1,5 @@
-//! System-call handlers: Linux's signal-state, time and resource-limit calls over this
-//! crate's state.
+//! System-call handlers: Linux's signal-state, time, resource-limit and futex calls over
+//! this crate's state.
 //!
 //! One module per family. Each handler takes the state it works on, the app's memory as a
 //! `&mut dyn UserMemory` (or `&dyn` when it only reads), and the call's arguments as
@@ -13,10 +13,12 @@
 //!
 //! [`SysResult`]: oxv_abi::SysResult
 
+pub mod futex;
 pub mod rlimit;
 pub mod signal;
 pub mod time;
 
+pub use futex::{FutexScheduler, futex, futex_waitv};
 pub use rlimit::{getrlimit, prlimit64, setrlimit};
 pub use signal::{rt_sigaction, rt_sigprocmask, sigaltstack};
 pub use time::{clock_getres, clock_gettime, clock_nanosleep, gettimeofday, nanosleep, time};

@@ -1,6 +1,6 @@
 //! Readiness, data movement between files, locks and event files (oxv-vfs), routed as the
 //! kernel's dispatch (`crates/kernel/src/syscall/mod.rs`) and its `signal.rs` (the calls that
-//! take a temporary signal mask) route them: select/pselect6, epoll, sendfile, splice, tee,
+//! take a temporary signal mask) route them: select/pselect6, epoll, sendfile, splice, tee, vmsplice,
 //! flock, memfd_create, timerfd and signalfd.
 
 use super::{restore_mask, shared, swap_in_mask};
@@ -131,7 +131,13 @@ pub(super) fn route(
             fd_out,
             len,
             flags,
-        } => fs::splice::tee(&p.files, fd_in, fd_out, len, flags),
+        } => fs::splice::tee(&p.files, &blocker, fd_in, fd_out, len, flags),
+        S::Vmsplice {
+            fd,
+            iov,
+            nr_segs,
+            flags,
+        } => fs::splice::vmsplice(&p.files, mem, &blocker, fd, iov, nr_segs, flags),
         S::Flock { fd, operation } => {
             let caller = fs::lock::LockCaller {
                 pid: crate::world::PID,

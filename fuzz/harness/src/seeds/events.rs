@@ -1,7 +1,8 @@
 //! Hand-written seeds for the readiness, event-file and socket calls: epoll (nested, edge
-//! triggered, with masks), select/pselect6, memfds with seals, sendfile/splice/tee, flock and
-//! record locks, timerfds that expire as the clock moves, signalfds; socket pairs passing fds,
-//! TCP and UDP over the loopback (IPv4 and IPv6), `AF_UNIX` by path and abstract name, netlink.
+//! triggered, with masks), select/pselect6, memfds with seals, sendfile/splice/tee/vmsplice,
+//! flock and record locks, timerfds that expire as the clock moves, signalfds; socket pairs
+//! passing fds, TCP and UDP over the loopback (IPv4 and IPv6), `AF_UNIX` by path and abstract
+//! name, netlink.
 //!
 //! The world is deterministic, so the fds these calls create are known in advance (0-2 are
 //! the terminal): the comments give them.
@@ -183,6 +184,9 @@ pub fn events_tour() -> Vec<Op> {
         call(Sysno::pipe, &[s(0x110)]), // 9, 10
         call(Sysno::write, &[v(5), s(0x80), v(20)]),
         call(Sysno::tee, &[v(4), v(10), v(20), v(nonblock)]),
+        poke(0x720, pair(a(0x80), 16)),
+        call(Sysno::vmsplice, &[v(10), s(0x720), v(1), v(nonblock)]),
+        call(Sysno::vmsplice, &[v(9), s(0x720), v(1), v(nonblock)]),
         call(
             Sysno::splice,
             &[v(8), s(0x710), v(10), v(0), v(10), v(nonblock)],
