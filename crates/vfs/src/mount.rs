@@ -17,6 +17,14 @@
 //! the files and directories that still hold it (Linux's `MNT_DETACH`), but no path reaches it
 //! and `..` at its root stays there.
 //!
+//! Each mount counts the files open for writing through it (Linux's `mnt_writers`, taken by
+//! [`WriteAccess::get_at`](crate::write_access::WriteAccess::get_at)): a remount read-only
+//! is `EBUSY` while there are any ([`Mount::remount`]). Options live on the mount, not on a
+//! superblock, so a remount checks and changes that one mount: a writer through another
+//! bind mount of the same file system does not make it `EBUSY` (on Linux it would, and the
+//! file system would become read-only under every mount of it). Linux's other remount
+//! `EBUSY`, for deleted files still open, is not modelled.
+//!
 //! Not here: mount propagation (every mount is private), `MS_MOVE`, recursive bind mounts,
 //! mount namespaces.
 
@@ -56,6 +64,12 @@ pub trait FileSystem: Send + Sync {
     /// memory, has nothing to do.
     fn sync(&self) -> Result<(), Errno> {
         Ok(())
+    }
+
+    /// The file system as [`Any`](core::any::Any), for a remount to reach options only its
+    /// type has (a tmpfs's size); `None` (the default) for a file system without any.
+    fn as_any(&self) -> Option<&dyn core::any::Any> {
+        None
     }
 }
 
@@ -116,11 +130,13 @@ bitflags! {
     pub struct MountFlags: u32 {
         /// Refuse changes with `EROFS` (`MS_RDONLY`).
         const READ_ONLY = linux_raw_sys::general::MS_RDONLY;
-        /// Ignore set-user-ID and set-group-ID bits (`MS_NOSUID`; stored and shown).
+        /// Ignore set-user-ID and set-group-ID bits (`MS_NOSUID`; stored and shown: oxv runs
+        /// everything as root and never changes credentials at exec, so nothing is ignored).
         const NO_SUID = linux_raw_sys::general::MS_NOSUID;
-        /// No device access through device nodes (`MS_NODEV`; stored and shown).
+        /// Device nodes do not open (`MS_NODEV`: `EACCES`, as Linux's `may_open_dev`).
         const NO_DEV = linux_raw_sys::general::MS_NODEV;
-        /// No program execution (`MS_NOEXEC`; stored and shown).
+        /// No program execution (`MS_NOEXEC`: the kernel's execve(2) is `EACCES`, an mmap(2)
+        /// with `PROT_EXEC` `EPERM`).
         const NO_EXEC = linux_raw_sys::general::MS_NOEXEC;
         /// No access-time updates (`MS_NOATIME`).
         const NO_ATIME = linux_raw_sys::general::MS_NOATIME;
@@ -175,6 +191,8 @@ pub struct Mount {
     detached: AtomicBool,
     /// Marked by umount2's `MNT_EXPIRE`.
     expired: AtomicBool,
+    /// Files open for writing through this mount (Linux's `mnt_writers`).
+    writers: AtomicU32,
     /// What mount(2) was given as the source (`/dev/vda`, `none`); empty for the kernel's own.
     source: Vec<u8>,
     watches: Arc<Watches>,
@@ -218,9 +236,66 @@ impl Mount {
         MountFlags::from_bits_truncate(self.flags.load(Ordering::Relaxed))
     }
 
-    /// Replaces the mount options (mount(2)'s `MS_REMOUNT`).
+    /// Replaces the mount options, unchecked (see [`Mount::remount`]).
     pub fn set_flags(&self, flags: MountFlags) {
-        self.flags.store(flags.bits(), Ordering::Relaxed);
+        self.flags.store(flags.bits(), Ordering::SeqCst);
+    }
+
+    /// Replaces the mount options (mount(2)'s `MS_REMOUNT`). Making a read-write mount
+    /// read-only is `EBUSY` while a file is open for writing through it, as Linux's
+    /// `sb_prepare_remount_readonly` and `mnt_make_readonly`. The read-only flag is set before
+    /// the writers are counted and [`Mount::get_write`] counts before it looks at the flag, so
+    /// a racing open either is seen here or sees the flag (`EROFS`); Linux makes such an open
+    /// wait instead, a window too small to matter.
+    pub fn remount(&self, flags: MountFlags) -> Result<(), Errno> {
+        let old = self.flags();
+        if !flags.contains(MountFlags::READ_ONLY) || old.contains(MountFlags::READ_ONLY) {
+            self.set_flags(flags);
+            return Ok(());
+        }
+        self.set_flags(flags);
+        if self.writers.load(Ordering::SeqCst) > 0 {
+            // Put back the old flags unless another remount changed them meanwhile.
+            let _ = self.flags.compare_exchange(
+                flags.bits(),
+                old.bits(),
+                Ordering::SeqCst,
+                Ordering::SeqCst,
+            );
+            return Err(Errno::EBUSY);
+        }
+        Ok(())
+    }
+
+    /// `EBUSY` if [`Mount::remount`] with `flags` would be refused now: they make the mount
+    /// read-only while a file is open for writing through it.
+    pub fn check_remount(&self, flags: MountFlags) -> Result<(), Errno> {
+        let to_read_only = flags.contains(MountFlags::READ_ONLY) && !self.is_read_only();
+        if to_read_only && self.writers() > 0 {
+            return Err(Errno::EBUSY);
+        }
+        Ok(())
+    }
+
+    /// Counts a file opened for writing through this mount (Linux's `mnt_want_write`):
+    /// `EROFS` if the mount is read-only. Given back by [`Mount::put_write`].
+    pub fn get_write(&self) -> Result<(), Errno> {
+        self.writers.fetch_add(1, Ordering::SeqCst);
+        if self.flags.load(Ordering::SeqCst) & MountFlags::READ_ONLY.bits() != 0 {
+            self.writers.fetch_sub(1, Ordering::SeqCst);
+            return Err(Errno::EROFS);
+        }
+        Ok(())
+    }
+
+    /// Gives back a count taken by [`Mount::get_write`].
+    pub fn put_write(&self) {
+        self.writers.fetch_sub(1, Ordering::SeqCst);
+    }
+
+    /// Files open for writing through this mount now.
+    pub fn writers(&self) -> u32 {
+        self.writers.load(Ordering::SeqCst)
     }
 
     /// Whether changes are refused with `EROFS`.
@@ -366,6 +441,7 @@ impl Vfs {
             flags: AtomicU32::new(0),
             detached: AtomicBool::new(false),
             expired: AtomicBool::new(false),
+            writers: AtomicU32::new(0),
             source: Vec::new(),
             watches: watches.clone(),
         });
@@ -443,6 +519,7 @@ impl Vfs {
             flags: AtomicU32::new(flags.bits()),
             detached: AtomicBool::new(false),
             expired: AtomicBool::new(false),
+            writers: AtomicU32::new(0),
             source: source.to_vec(),
             watches: self.watches.clone(),
         });

@@ -25,7 +25,8 @@ fn disk_index(dev: DeviceId) -> Option<usize> {
 }
 
 impl FileSystemTypes for KernelTypes {
-    fn new_tmpfs(&self, dev: DeviceId, perm: u32, now: Timestamp) -> Arc<dyn FileSystem> {
+    fn new_tmpfs(&self, dev: DeviceId, perm: u32, now: Timestamp) -> Arc<Tmpfs> {
+        // Half of RAM unless size= says otherwise, as Linux.
         Tmpfs::with_memory(dev, perm, now, Arc::new(mem::FileFrames))
     }
 

@@ -1,12 +1,14 @@
 //! mount(2) and umount2(2) over a [`Vfs`], as their man pages and Linux's `path_mount` and
 //! `ksys_umount` (fs/namespace.c) describe them.
 //!
-//! mount(2) makes new mounts of `tmpfs` (options `size=`, `nr_blocks=`, `nr_inodes=`, `mode=`,
-//! `uid=`, `gid=`, `huge=`, `inode32`/`inode64`, `noswap` accepted; only `mode=` changes
-//! anything, since oxv's tmpfs has no size limit), `proc`, `sysfs` and `devtmpfs` (the one
+//! mount(2) makes new mounts of `tmpfs` (options `size=N[k|m|g|t|p|e|%]`, `nr_blocks=`,
+//! `nr_inodes=` (0: unlimited), `mode=`, `uid=`, `gid=`; `huge=`, `inode32`/`inode64`,
+//! `noswap` accepted and ignored), `proc`, `sysfs` and `devtmpfs` (the one
 //! instance of each, as Linux keeps one superblock of each per namespace), and of the disk
 //! file systems the embedder knows ([`FileSystemTypes`]), from a device node. It also
-//! changes a mount's flags (`MS_REMOUNT`, `MS_REMOUNT | MS_BIND`), makes bind mounts
+//! changes a mount's flags (`MS_REMOUNT`, `MS_REMOUNT | MS_BIND`) and a tmpfs's limits
+//! (`MS_REMOUNT` with `size=`/`nr_blocks=`/`nr_inodes=`: `EINVAL` below what is in use or to
+//! limit an unlimited one, as Linux's `shmem_reconfigure`), makes bind mounts
 //! (`MS_BIND`, not recursive) and accepts the propagation flags (`MS_PRIVATE`...; every mount
 //! is private). Not here: `MS_MOVE` (`EINVAL`).
 //!
@@ -18,8 +20,11 @@
 //!
 //! The mount flags (`MS_RDONLY`, `MS_NOSUID`, `MS_NODEV`, `MS_NOEXEC`, `MS_NOATIME`,
 //! `MS_NODIRATIME`, `MS_STRICTATIME`) are stored on the mount ([`MountFlags`]) and shown by
-//! /proc/mounts and statfs(2); only `MS_RDONLY` is enforced (`EROFS`). There is one user,
-//! root, so nothing is `EPERM`.
+//! /proc/mounts and statfs(2). `MS_RDONLY` is enforced (`EROFS`; a remount read-only is
+//! `EBUSY` while a file is open for writing through the mount), `MS_NODEV` (device nodes do
+//! not open: `EACCES`) and `MS_NOEXEC` (by the kernel's execve(2), `EACCES`, and mmap(2)
+//! with `PROT_EXEC`, `EPERM`); `MS_NOSUID` has nothing to act on (no set-id exec). There is
+//! one user, root, so nothing is `EPERM`.
 
 use crate::context::FsContext;
 use crate::mount::{FileSystem, Location, MountFlags};
@@ -37,10 +42,11 @@ use oxv_abi::{Errno, SysResult, UserAddr, UserCStr, UserMemory};
 /// What mount(2) needs from the embedder to make file systems: memory for tmpfs data, and
 /// the disks. Every method has a default that suits a VFS without disks ([`InMemory`]).
 pub trait FileSystemTypes: Send + Sync {
-    /// A new, empty tmpfs with device number `dev` and root permission bits `perm`. The
-    /// default keeps file data on the heap; a kernel whose tmpfs files can be mapped shared
-    /// gives its frames ([`Tmpfs::with_memory`]).
-    fn new_tmpfs(&self, dev: DeviceId, perm: u32, now: Timestamp) -> Arc<dyn FileSystem> {
+    /// A new, empty tmpfs with device number `dev` and root permission bits `perm`, with the
+    /// default limits (mount(2) then applies `size=` and `nr_inodes=`). The default keeps
+    /// file data on the heap, without limits; a kernel whose tmpfs files can be mapped shared
+    /// gives its frames ([`Tmpfs::with_memory`], half of RAM).
+    fn new_tmpfs(&self, dev: DeviceId, perm: u32, now: Timestamp) -> Arc<Tmpfs> {
         Tmpfs::with_root_perm(dev, perm, now)
     }
 
@@ -142,10 +148,22 @@ pub fn mount(
         // MS_REMOUNT | MS_BIND changes the mount's flags only; MS_REMOUNT alone the file
         // system's too, and oxv keeps them all on the mount.
         check_mount_root(&at)?;
-        if !bind && parse_options(b"", &options)?.read_only {
-            new_flags |= MountFlags::READ_ONLY;
+        if !bind {
+            let fs = at.mount().fs();
+            let tmpfs = fs.as_any().and_then(|a| a.downcast_ref::<Tmpfs>());
+            let opts = parse_options(if tmpfs.is_some() { b"tmpfs" } else { b"" }, &options)?;
+            if opts.read_only {
+                new_flags |= MountFlags::READ_ONLY;
+            }
+            // Linux's reconfigure_super: EBUSY for writers comes before the file system's
+            // own reconfigure, which then changes nothing.
+            at.mount().check_remount(new_flags)?;
+            if let Some(tmpfs) = tmpfs {
+                let blocks = opts.size.map(|s| s.blocks(tmpfs.ram_pages()));
+                tmpfs.reconfigure(blocks, opts.inodes)?;
+            }
         }
-        at.mount().set_flags(new_flags);
+        at.mount().remount(new_flags)?;
         return Ok(0);
     }
     if bind {
@@ -253,6 +271,14 @@ fn new_mount(
             let opts = parse_options(b"tmpfs", options)?;
             let perm = opts.mode.unwrap_or(0o1777);
             let fs = types.new_tmpfs(vfs.anon_device(), perm, vfs.now());
+            let mut limits = fs.usage().limits;
+            if let Some(size) = opts.size {
+                limits.blocks = size.blocks(fs.ram_pages());
+            }
+            if let Some(inodes) = opts.inodes {
+                limits.inodes = inodes;
+            }
+            fs.set_limits(limits);
             if opts.uid.is_some() || opts.gid.is_some() {
                 let attr = SetAttr {
                     perm: None,
@@ -268,7 +294,7 @@ fn new_mount(
             if opts.read_only {
                 flags |= MountFlags::READ_ONLY;
             }
-            fs
+            fs as Arc<dyn FileSystem>
         }
         b"proc" => vfs.shared("proc").ok_or(Errno::ENODEV)?,
         b"sysfs" => vfs.shared("sysfs").ok_or(Errno::ENODEV)?,
@@ -346,6 +372,38 @@ struct Options {
     mode: Option<u32>,
     uid: Option<u32>,
     gid: Option<u32>,
+    /// A tmpfs's block limit (the last of `size=` and `nr_blocks=`).
+    size: Option<TmpfsSize>,
+    /// A tmpfs's `nr_inodes=` (0: unlimited).
+    inodes: Option<u64>,
+}
+
+/// A tmpfs's `size=` or `nr_blocks=`, before RAM is known.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+enum TmpfsSize {
+    /// `size=N` bytes, rounded up to pages.
+    Bytes(u64),
+    /// `size=N%` of RAM (Linux's `size << PAGE_SHIFT * totalram_pages / 100`).
+    PercentOfRam(u64),
+    /// `nr_blocks=N` pages.
+    Blocks(u64),
+}
+
+impl TmpfsSize {
+    /// The limit in pages, on a machine with `ram_pages` of RAM (a share of unknown RAM is
+    /// 0: no limit). Saturates rather than wrapping.
+    fn blocks(self, ram_pages: Option<u64>) -> u64 {
+        const PAGE: u64 = 4096;
+        match self {
+            TmpfsSize::Bytes(b) => b.div_ceil(PAGE),
+            TmpfsSize::PercentOfRam(pct) => {
+                let ram = u128::from(ram_pages.unwrap_or(0));
+                let bytes = u128::from(pct) * u128::from(PAGE) * ram / 100;
+                u64::try_from(bytes.div_ceil(u128::from(PAGE))).unwrap_or(u64::MAX)
+            }
+            TmpfsSize::Blocks(n) => n,
+        }
+    }
 }
 
 /// Parses the comma-separated `key[=value]` options of `fstype` (`b"tmpfs"`; `b""` for the
@@ -381,14 +439,25 @@ fn parse_options(fstype: &[u8], data: &[u8]) -> Result<Options, Errno> {
         match (key, value) {
             (b"size", Some(v)) => {
                 // A percentage of RAM, or bytes with a k/m/g/t/p/e suffix.
-                if let Some(pct) = v.strip_suffix(b"%") {
-                    parse_number(pct, 10)?;
-                } else {
-                    parse_size(v)?;
-                }
+                opts.size = Some(match v.strip_suffix(b"%") {
+                    Some(pct) => TmpfsSize::PercentOfRam(parse_size(pct)?),
+                    None => TmpfsSize::Bytes(parse_size(v)?),
+                });
             }
-            (b"nr_blocks" | b"nr_inodes", Some(v)) => {
-                parse_size(v)?;
+            (b"nr_blocks", Some(v)) => {
+                let n = parse_size(v)?;
+                if n > i64::MAX as u64 {
+                    return Err(Errno::EINVAL);
+                }
+                opts.size = Some(TmpfsSize::Blocks(n));
+            }
+            (b"nr_inodes", Some(v)) => {
+                // Linux counts inode space in 1 KiB units (BOGO_INODE_SIZE) in an unsigned long.
+                let n = parse_size(v)?;
+                if n > u64::MAX / 1024 {
+                    return Err(Errno::EINVAL);
+                }
+                opts.inodes = Some(n);
             }
             (b"mode", Some(v)) => opts.mode = Some((parse_number(v, 8)? & 0o7777) as u32),
             (b"uid", Some(v)) => opts.uid = Some(id(v)?),
@@ -488,9 +557,23 @@ mod tests {
                 read_only: false,
                 mode: Some(0o755),
                 uid: Some(5),
-                gid: Some(6)
+                gid: Some(6),
+                size: Some(TmpfsSize::Bytes(1 << 20)),
+                inodes: None,
             }
         );
+        let o = parse_options(b"tmpfs", b"size=1m,nr_blocks=3,nr_inodes=2k").unwrap();
+        assert_eq!(o.size, Some(TmpfsSize::Blocks(3)), "the last one counts");
+        assert_eq!(o.inodes, Some(2048));
+        assert_eq!(
+            TmpfsSize::Bytes(4097).blocks(None),
+            2,
+            "rounded up to pages"
+        );
+        assert_eq!(TmpfsSize::PercentOfRam(50).blocks(Some(1000)), 500);
+        assert_eq!(TmpfsSize::PercentOfRam(50).blocks(None), 0);
+        assert_eq!(parse_options(b"tmpfs", b"size=10%%"), Err(Errno::EINVAL));
+        assert_eq!(parse_options(b"tmpfs", b"nr_inodes=-1"), Err(Errno::EINVAL));
         assert!(parse_options(b"tmpfs", b"ro").unwrap().read_only);
         assert_eq!(parse_options(b"tmpfs", b"size=50%").map(|_| ()), Ok(()));
         assert_eq!(parse_options(b"tmpfs", b"bogus"), Err(Errno::EINVAL));

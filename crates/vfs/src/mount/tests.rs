@@ -209,6 +209,81 @@ fn remount_changes_the_flags_of_a_mount_root_only() {
 }
 
 #[test]
+fn remount_read_only_is_ebusy_while_a_file_is_open_for_writing() {
+    let mut w = World::new();
+    w.mount("none", "/mnt", "tmpfs", 0).unwrap();
+    let m = w.mount_at(b"/mnt");
+    let ro = g::MS_REMOUNT | g::MS_RDONLY;
+    let writer = w.create(b"/mnt/x").unwrap();
+    assert_eq!(m.writers(), 1);
+    assert_eq!(w.mount("none", "/mnt", "", ro), Err(Errno::EBUSY));
+    assert_eq!(
+        w.mount("none", "/mnt", "", ro | g::MS_BIND),
+        Err(Errno::EBUSY)
+    );
+    // EBUSY comes before the tmpfs's own reconfigure (which would refuse to limit an
+    // unlimited tmpfs with EINVAL).
+    assert_eq!(
+        w.mount_with(&InMemory, None, "/mnt", None, ro, Some("size=1m")),
+        Err(Errno::EBUSY)
+    );
+    assert!(!m.is_read_only(), "a refused remount changes nothing");
+    // Other flags change with a writer around, as long as the mount stays read-write.
+    assert_eq!(
+        w.mount("none", "/mnt", "", g::MS_REMOUNT | g::MS_NOEXEC),
+        Ok(0)
+    );
+    let reader = w.cx.open(b"/mnt/x", OpenFlags::empty(), 0).unwrap();
+    drop(writer);
+    assert_eq!(m.writers(), 0);
+    assert_eq!(w.mount("none", "/mnt", "", ro), Ok(0));
+    assert_eq!(
+        w.cx.open(b"/mnt/x", OpenFlags::WRONLY, 0).err(),
+        Some(Errno::EROFS)
+    );
+    assert_eq!(m.writers(), 0, "a refused open gives its count back");
+    drop(reader);
+}
+
+#[test]
+fn a_writer_that_races_a_remount_read_only_is_refused() {
+    let mut w = World::new();
+    w.mount("none", "/mnt", "tmpfs", 0).unwrap();
+    let m = w.mount_at(b"/mnt");
+    m.set_flags(MountFlags::READ_ONLY);
+    assert_eq!(m.get_write(), Err(Errno::EROFS));
+    assert_eq!(m.writers(), 0);
+    m.set_flags(MountFlags::empty());
+    m.get_write().unwrap();
+    assert_eq!(m.remount(MountFlags::READ_ONLY), Err(Errno::EBUSY));
+    assert_eq!(m.flags(), MountFlags::empty());
+    m.put_write();
+    assert_eq!(m.remount(MountFlags::READ_ONLY), Ok(()));
+}
+
+#[test]
+fn nodev_mounts_do_not_open_device_nodes() {
+    let mut w = World::new();
+    w.cx.mkdir_all(b"/d", 0o755).unwrap();
+    assert_eq!(
+        w.mount_with(&InMemory, Some("/dev"), "/d", None, g::MS_BIND, None),
+        Ok(0)
+    );
+    assert!(w.cx.open(b"/d/null", OpenFlags::RDWR, 0).is_ok());
+    let flags = g::MS_REMOUNT | g::MS_BIND | g::MS_NODEV;
+    assert_eq!(
+        w.mount_with(&InMemory, None, "/d", None, flags, None),
+        Ok(0)
+    );
+    assert_eq!(
+        w.cx.open(b"/d/null", OpenFlags::empty(), 0).err(),
+        Some(Errno::EACCES)
+    );
+    assert!(w.cx.open(b"/d/null", OpenFlags::PATH, 0).is_ok());
+    assert!(w.cx.open(b"/dev/null", OpenFlags::RDWR, 0).is_ok());
+}
+
+#[test]
 fn busy_mounts_refuse_a_plain_unmount() {
     let mut w = World::new();
     w.mount("none", "/mnt", "tmpfs", 0).unwrap();

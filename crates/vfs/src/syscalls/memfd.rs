@@ -22,7 +22,7 @@ use crate::file::{FileOps, OpenFile, RegularFile};
 use crate::io::{ReadBuf, WriteBuf, WritePos, Written};
 use crate::mount::{FileSystem, Vfs};
 use crate::node::{DeviceId, Inode, Metadata, NewAttrs, NewNode};
-use crate::tmpfs::{FileMemory, Tmpfs};
+use crate::tmpfs::{FileMemory, Tmpfs, TmpfsLimits};
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::any::Any;
@@ -178,7 +178,10 @@ pub fn memfd_create(
         return Err(Errno::EMFILE);
     }
     let now = cx.vfs().now();
-    let fs = Tmpfs::with_memory(MEMFD_DEVICE, 0o755, now, memory.clone());
+    // Linux's internal shm mount has no size limit: memfds are bounded by RAM only (a
+    // fallocate(2) larger than RAM is ENOSPC at once, a smaller one that runs out is undone).
+    let limits = TmpfsLimits::UNLIMITED;
+    let fs = Tmpfs::with_limits(MEMFD_DEVICE, 0o755, now, memory.clone(), limits);
     let root = fs.root();
     let noexec = flags & g::MFD_NOEXEC_SEAL != 0;
     let attrs = NewAttrs {

@@ -17,18 +17,26 @@
 //! [`Node`](super::Node) may be held around these calls (writes and truncation are serialized
 //! by it); the lock order is inode lock, then address space, then this lock.
 //!
+//! Every frame the file holds is charged to its tmpfs's [`Usage`] (the `size=` limit) before
+//! it is taken from [`FileMemory`] and uncharged when the file lets it go, so a write past the
+//! limit stops short (`ENOSPC` if nothing was written), fallocate(2) fails with `ENOSPC` and
+//! gives back the pages it took, and a fault in a shared mapping that needs a page is a
+//! `SIGBUS` ([`PageError::Io`]), all as Linux's `shmem_get_folio` callers do.
+//!
 //! Truncation drops the file's pages wholly past the new end, then unmaps them from every
 //! address space ([`oxv_mm::shared::unmap_object_beyond`]), so the next access through a
 //! mapping is a `SIGBUS`, as on Linux; growing the file again shows zeros there. The inode
 //! does the unmapping after releasing its lock (a spin lock, and unmapping sleeps on address
 //! space locks).
 
+use super::limits::Usage;
 use super::memory::FileMemory;
 use crate::io::{ReadBuf, WriteBuf};
 use crate::node::DeviceId;
 use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::sync::Arc;
+use alloc::vec::Vec;
 use oxv_abi::Errno;
 use oxv_mm::{FrameBytes, FrameSource, MapIdentity, PageError, PhysFrame, SharedMapSource};
 use spin::Mutex;
@@ -43,6 +51,8 @@ const BOUNCE: usize = 1024;
 /// One regular file's data. See the [module docs](self).
 pub(crate) struct FileData {
     memory: Arc<dyn FileMemory>,
+    /// The tmpfs's page count and limit, charged for every frame in `inner`.
+    usage: Arc<Usage>,
     dev: DeviceId,
     ino: u64,
     inner: Mutex<Pages>,
@@ -62,10 +72,17 @@ impl Pages {
 }
 
 impl FileData {
-    /// An empty file of inode `ino` on device `dev` (for `/proc/self/maps`).
-    pub(super) fn new(memory: Arc<dyn FileMemory>, dev: DeviceId, ino: u64) -> Arc<FileData> {
+    /// An empty file of inode `ino` on device `dev` (for `/proc/self/maps`), whose pages
+    /// come from `memory` and are charged to `usage`.
+    pub(super) fn new(
+        memory: Arc<dyn FileMemory>,
+        usage: Arc<Usage>,
+        dev: DeviceId,
+        ino: u64,
+    ) -> Arc<FileData> {
         Arc::new(FileData {
             memory,
+            usage,
             dev,
             ino,
             inner: Mutex::new(Pages {
@@ -77,6 +94,28 @@ impl FileData {
 
     fn bytes(&self) -> &dyn FrameBytes {
         self.memory.bytes()
+    }
+
+    /// A frame for a new page, charged to the tmpfs: `ENOSPC` past its limit or when memory
+    /// runs out (nothing charged then).
+    fn new_frame(&self) -> Result<PhysFrame, Errno> {
+        self.usage.charge_blocks(1)?;
+        self.memory.allocate().ok_or_else(|| {
+            self.usage.release_blocks(1);
+            Errno::ENOSPC
+        })
+    }
+
+    /// Gives back frames the file no longer holds, and their charge.
+    fn free_frames(&self, frames: impl IntoIterator<Item = PhysFrame>) {
+        let mut n = 0;
+        for f in frames {
+            self.memory.release(f);
+            n += 1;
+        }
+        if n > 0 {
+            self.usage.release_blocks(n);
+        }
     }
 
     /// `(st_size, st_blocks)`.
@@ -203,7 +242,7 @@ impl FileData {
         let frame = match p.frames.get(&(pos / PAGE)) {
             Some(&f) => f,
             None => {
-                let f = self.memory.allocate().ok_or(Errno::ENOSPC)?;
+                let f = self.new_frame()?;
                 if data.len() < PAGE as usize {
                     self.bytes().zero_frame(f);
                 }
@@ -243,9 +282,7 @@ impl FileData {
             p.size = len;
             (dropped, shrank)
         };
-        for (_, f) in dropped {
-            self.memory.release(f);
-        }
+        self.free_frames(dropped.into_values());
         Ok(shrank)
     }
 
@@ -261,27 +298,81 @@ impl FileData {
 /// lock around them).
 impl FileData {
     /// Gives every page of `[offset, end)` a frame (zeroed if new) and, unless `keep_size`,
-    /// grows the size to `end`. `ENOSPC` when memory runs out; pages allocated before that
-    /// stay. Unlike Linux's tmpfs, allocated but unwritten pages count as data for
-    /// `SEEK_DATA` (Linux keeps them "not uptodate").
+    /// grows the size to `end`. `ENOSPC` past the tmpfs's limit or when memory runs out, and
+    /// then, as Linux's `shmem_fallocate`, the pages this call allocated are given back and
+    /// the size is unchanged. A request for more pages than the tmpfs has room for (on an
+    /// unlimited one, than there is RAM), or than RAM can spare now
+    /// ([`FileMemory::spare_pages`]), fails at once, without taking any: Linux would run
+    /// RAM out and OOM-kill in that last case. Unlike Linux's
+    /// tmpfs, allocated but unwritten pages count as data for `SEEK_DATA` (Linux keeps them
+    /// "not uptodate").
     pub(super) fn allocate(&self, offset: u64, end: u64, keep_size: bool) -> Result<(), Errno> {
         if end > MAX_FILE_SIZE {
             return Err(Errno::EFBIG);
         }
-        for index in offset / PAGE..end.div_ceil(PAGE) {
+        let (first, last) = (offset / PAGE, end.div_ceil(PAGE));
+        let missing = {
+            let p = self.inner.lock();
+            (last - first).saturating_sub(p.frames.range(first..last).count() as u64)
+        };
+        let spare = self.memory.spare_pages();
+        if self.usage.room().is_some_and(|room| missing > room)
+            || spare.is_some_and(|spare| missing > spare)
+        {
+            return Err(Errno::ENOSPC);
+        }
+        // The runs of pages this call adds, to give back on failure.
+        let mut added: Vec<(u64, u64)> = Vec::new();
+        for index in first..last {
             let mut p = self.inner.lock();
             if p.frames.contains_key(&index) {
                 continue;
             }
-            let f = self.memory.allocate().ok_or(Errno::ENOSPC)?;
+            let f = match self.new_frame() {
+                Ok(f) => f,
+                Err(e) => {
+                    drop(p);
+                    self.undo_allocation(&added);
+                    return Err(e);
+                }
+            };
             self.bytes().zero_frame(f);
             p.frames.insert(index, f);
+            match added.last_mut() {
+                Some((_, run_end)) if *run_end == index => *run_end = index + 1,
+                _ => {
+                    if added.try_reserve(1).is_err() {
+                        let f = p.frames.remove(&index);
+                        drop(p);
+                        self.free_frames(f);
+                        self.undo_allocation(&added);
+                        return Err(Errno::ENOSPC);
+                    }
+                    added.push((index, index + 1));
+                }
+            }
         }
         if !keep_size {
             let mut p = self.inner.lock();
             p.size = p.size.max(end);
         }
         Ok(())
+    }
+
+    /// Drops the pages of `runs` (page index ranges) that a failed
+    /// [`allocate`](Self::allocate) added.
+    fn undo_allocation(&self, runs: &[(u64, u64)]) {
+        let mut doomed = Vec::new();
+        {
+            let mut p = self.inner.lock();
+            for &(from, to) in runs {
+                let mut tail = p.frames.split_off(&from);
+                let mut after = tail.split_off(&to);
+                p.frames.append(&mut after);
+                doomed.extend(tail.into_values());
+            }
+        }
+        self.free_frames(doomed);
     }
 
     /// Punches a hole in `[offset, end)`: whole pages lose their frames, the partial pages at
@@ -303,19 +394,23 @@ impl FileData {
                 }
             }
         }
-        let mut doomed = alloc::vec::Vec::new();
-        let (first, last) = (offset.div_ceil(PAGE), end / PAGE);
-        if first < last {
-            let mut p = self.inner.lock();
-            let keys: alloc::vec::Vec<u64> = p.frames.range(first..last).map(|(&k, _)| k).collect();
-            for k in keys {
-                doomed.extend(p.frames.remove(&k));
-            }
-        }
-        for f in doomed {
-            self.memory.release(f);
-        }
+        self.forget_pages(offset.div_ceil(PAGE), end / PAGE);
         Ok(())
+    }
+
+    /// Drops the frames of pages `first..last` (a hole punched).
+    fn forget_pages(&self, first: u64, last: u64) {
+        if first >= last {
+            return;
+        }
+        let doomed = {
+            let mut p = self.inner.lock();
+            let mut tail = p.frames.split_off(&first);
+            let mut after = tail.split_off(&last);
+            p.frames.append(&mut after);
+            tail
+        };
+        self.free_frames(doomed.into_values());
     }
 
     /// The first offset at or after `offset` that is data (`data`) or in a hole: a page with
@@ -349,16 +444,16 @@ impl FileData {
 impl Drop for FileData {
     fn drop(&mut self) {
         // The last link and the last open file and mapping are gone.
-        for (_, f) in core::mem::take(&mut self.inner.get_mut().frames) {
-            self.memory.release(f);
-        }
+        let frames = core::mem::take(&mut self.inner.get_mut().frames);
+        self.free_frames(frames.into_values());
     }
 }
 
 impl SharedMapSource for FileData {
     /// The file's frame for the page at `offset`; a hole inside the size gets a zeroed frame
     /// (as Linux's `shmem_fault` allocates one), which the file keeps. Pages wholly past the
-    /// end are [`PageError::Beyond`] (`SIGBUS`).
+    /// end are [`PageError::Beyond`] (`SIGBUS`); a hole the tmpfs has no room left for is
+    /// [`PageError::Io`] (`SIGBUS`, as Linux's `shmem_fault` answers `ENOSPC`).
     fn get_page(
         &self,
         offset: u64,
@@ -373,7 +468,11 @@ impl SharedMapSource for FileData {
         let frame = match p.frames.get(&index) {
             Some(&f) => f,
             None => {
-                let f = self.memory.allocate().ok_or(PageError::OutOfMemory)?;
+                self.usage.charge_blocks(1).map_err(|_| PageError::Io)?;
+                let f = self.memory.allocate().ok_or_else(|| {
+                    self.usage.release_blocks(1);
+                    PageError::OutOfMemory
+                })?;
                 self.bytes().zero_frame(f);
                 p.frames.insert(index, f);
                 f
@@ -407,24 +506,7 @@ impl SharedMapSource for FileData {
         len: u64,
         _frames: &mut dyn FrameSource,
     ) -> Result<(), Errno> {
-        let first = offset.div_ceil(PAGE);
-        let end = offset.saturating_add(len) / PAGE;
-        let mut doomed = alloc::vec::Vec::new();
-        {
-            let mut p = self.inner.lock();
-            if first < end {
-                let keys: alloc::vec::Vec<u64> =
-                    p.frames.range(first..end).map(|(&k, _)| k).collect();
-                for k in keys {
-                    if let Some(f) = p.frames.remove(&k) {
-                        doomed.push(f);
-                    }
-                }
-            }
-        }
-        for f in doomed {
-            self.memory.release(f);
-        }
+        self.forget_pages(offset.div_ceil(PAGE), offset.saturating_add(len) / PAGE);
         Ok(())
     }
 
@@ -490,7 +572,12 @@ mod tests {
 
     fn file() -> (Arc<HeapMemory>, Arc<FileData>) {
         let mem = Arc::new(HeapMemory::new());
-        let data = FileData::new(mem.clone(), DeviceId::new(0, 7), 42);
+        let data = FileData::new(
+            mem.clone(),
+            Arc::new(Usage::unlimited()),
+            DeviceId::new(0, 7),
+            42,
+        );
         (mem, data)
     }
 

@@ -32,6 +32,21 @@ pub trait FileMemory: Send + Sync {
 
     /// Byte access to the frames.
     fn bytes(&self) -> &dyn FrameBytes;
+
+    /// How many frames of RAM the machine has, if known: a tmpfs's default size is half of
+    /// it (Linux's), `size=N%` is a share of it, and an unlimited tmpfs refuses a
+    /// fallocate(2) larger than it at once. The default knows nothing (no limit).
+    fn total_pages(&self) -> Option<u64> {
+        None
+    }
+
+    /// How many more frames files may take now without leaving the embedder short of memory
+    /// (free RAM less what the kernel keeps for itself), if known: a fallocate(2) that needs
+    /// more fails at once with `ENOSPC` rather than running RAM out part way. The default
+    /// knows nothing.
+    fn spare_pages(&self) -> Option<u64> {
+        None
+    }
 }
 
 /// Where the made-up frame numbers of a [`HeapMemory`] start (above any real RAM a test
@@ -142,6 +157,19 @@ impl FileMemory for HeapMemory {
 
     fn bytes(&self) -> &dyn FrameBytes {
         self
+    }
+
+    /// The limit of [`with_limit`](HeapMemory::with_limit), which stands in for RAM.
+    fn total_pages(&self) -> Option<u64> {
+        self.frames.lock().limit.map(|l| l as u64)
+    }
+
+    /// What is left under the limit.
+    fn spare_pages(&self) -> Option<u64> {
+        let frames = self.frames.lock();
+        frames
+            .limit
+            .map(|l| l.saturating_sub(frames.live.len()) as u64)
     }
 }
 

@@ -8,7 +8,10 @@
 //! Regular files are sparse: data is kept in 4 KiB pages allocated on first write, so a hole
 //! (left by seeking past the end, or by truncate growing a file) costs nothing and reads as
 //! zeros; `st_blocks` counts the pages. An allocation failure is `ENOSPC` rather than a
-//! kernel abort. There is no size limit yet (Linux's `size=` option). The pages are frames of
+//! kernel abort. Each instance has Linux's limits ([`limits`]): pages of data (`size=`, by
+//! default half of the RAM its [`FileMemory`] reports) and inodes (`nr_inodes=`), both shown
+//! by statfs(2) and changed by a remount; past them writes, fallocate(2) and inode creation
+//! are `ENOSPC` and a shared-mapping fault is `SIGBUS`. The pages are frames of
 //! RAM from a [`FileMemory`] ([`data`] and [`memory`]), and they are also the file's page
 //! cache: `MAP_SHARED` mappings map them ([`Inode::page_cache`]), so mappings, read(2) and
 //! write(2) always see the same bytes.
@@ -28,7 +31,7 @@
 //! take the lock of the file's page map, which no one holds across a user copy (see [`data`]).
 
 use crate::io::{ReadBuf, WriteBuf, WritePos, Written};
-use crate::mount::FileSystem;
+use crate::mount::{FileSystem, FsStats};
 use crate::node::{
     DeviceId, DirEntry, DirSink, FileKind, Inode, Metadata, NewAttrs, NewNode, SetAttr,
 };
@@ -42,14 +45,17 @@ use alloc::vec::Vec;
 use core::any::Any;
 use core::sync::atomic::{AtomicU64, Ordering};
 use data::FileData;
+use limits::Usage;
 use oxv_abi::Errno;
 use oxv_abi::linux::fs::RenameFlags;
 use oxv_mm::SharedMapSource;
 use spin::Mutex;
 
 pub mod data;
+pub mod limits;
 pub mod memory;
 
+pub use limits::{TmpfsLimits, UsageFigures};
 pub use memory::{FileMemory, HeapMemory};
 
 /// The block size reported by stat(2).
@@ -65,6 +71,7 @@ struct Shared {
     next_ino: AtomicU64,
     namespace: Mutex<()>,
     memory: Arc<dyn FileMemory>,
+    usage: Arc<Usage>,
 }
 
 /// A tmpfs instance. See the [module docs](self).
@@ -87,18 +94,38 @@ impl Tmpfs {
     }
 
     /// An empty tmpfs whose root directory has permission bits `perm`, keeping file data in
-    /// frames of `memory` (a kernel's RAM, so that files can be mapped shared).
+    /// frames of `memory` (a kernel's RAM, so that files can be mapped shared), with Linux's
+    /// default limits for the RAM `memory` reports ([`TmpfsLimits::half_of_ram`]; none if it
+    /// reports none).
     pub fn with_memory(
         dev: DeviceId,
         perm: u32,
         now: Timestamp,
         memory: Arc<dyn FileMemory>,
     ) -> Arc<Tmpfs> {
+        let limits = memory
+            .total_pages()
+            .map_or(TmpfsLimits::UNLIMITED, TmpfsLimits::half_of_ram);
+        Self::with_limits(dev, perm, now, memory, limits)
+    }
+
+    /// [`with_memory`](Self::with_memory) with the given limits (`TmpfsLimits::UNLIMITED` for
+    /// memfd's files, as Linux's internal shm mount has none).
+    pub fn with_limits(
+        dev: DeviceId,
+        perm: u32,
+        now: Timestamp,
+        memory: Arc<dyn FileMemory>,
+        limits: TmpfsLimits,
+    ) -> Arc<Tmpfs> {
+        // Limited once the root is in, which even `nr_inodes=1` must have room for.
+        let usage = Arc::new(Usage::new(TmpfsLimits::UNLIMITED, memory.total_pages()));
         let shared = Arc::new(Shared {
             dev,
             next_ino: AtomicU64::new(1),
             namespace: Mutex::new(()),
             memory,
+            usage,
         });
         let attrs = NewAttrs {
             perm,
@@ -109,7 +136,9 @@ impl Tmpfs {
         let root = Node::new(&shared, FileKind::Directory, &attrs, |this| {
             // The root is its own parent.
             Body::Dir(Dir::new(this.clone()))
-        });
+        })
+        .expect("a new tmpfs has room for its root");
+        shared.usage.set_limits(limits);
         root.state.lock().attrs.nlink = 2;
         Arc::new(Tmpfs { shared, root })
     }
@@ -117,6 +146,29 @@ impl Tmpfs {
     /// The number of inodes created so far (root included).
     pub fn inodes_created(&self) -> u64 {
         self.shared.next_ino.load(Ordering::Relaxed) - 1
+    }
+
+    /// The limits, and the pages and inodes in use.
+    pub fn usage(&self) -> UsageFigures {
+        self.shared.usage.figures()
+    }
+
+    /// The machine's RAM in pages, as the tmpfs's [`FileMemory`] reports it (for `size=N%`).
+    pub fn ram_pages(&self) -> Option<u64> {
+        self.shared.usage.ram_pages()
+    }
+
+    /// Sets the limits of a tmpfs being set up (a new mount's `size=` and `nr_inodes=`, or
+    /// the root once the initramfs is in it), whatever is in use.
+    pub fn set_limits(&self, limits: TmpfsLimits) {
+        self.shared.usage.set_limits(limits);
+    }
+
+    /// A remount's new limits (`None` keeps one), with Linux's checks (`shmem_reconfigure`):
+    /// `EINVAL` and nothing changed if a limit is below what is in use, or would limit what
+    /// was unlimited; 0 lifts a limit.
+    pub fn reconfigure(&self, blocks: Option<u64>, inodes: Option<u64>) -> Result<(), Errno> {
+        self.shared.usage.reconfigure(blocks, inodes)
     }
 }
 
@@ -131,6 +183,26 @@ impl FileSystem for Tmpfs {
 
     fn device(&self) -> DeviceId {
         self.shared.dev
+    }
+
+    /// Linux's `shmem_statfs`: the limits and what is free of them; an unlimited count is 0.
+    fn stats(&self) -> FsStats {
+        let u = self.usage();
+        let mut s = FsStats::without_size(self.name());
+        if u.limits.blocks != 0 {
+            s.blocks = u.limits.blocks;
+            s.free_blocks = u.limits.blocks.saturating_sub(u.blocks);
+            s.avail_blocks = s.free_blocks;
+        }
+        if u.limits.inodes != 0 {
+            s.files = u.limits.inodes;
+            s.free_files = u.limits.inodes.saturating_sub(u.inodes);
+        }
+        s
+    }
+
+    fn as_any(&self) -> Option<&dyn Any> {
+        Some(self)
     }
 }
 
@@ -221,16 +293,18 @@ pub(crate) struct Node {
 }
 
 impl Node {
+    /// A new inode, charged to the tmpfs (`ENOSPC` past `nr_inodes`; released on drop).
     fn new(
         fs: &Arc<Shared>,
         kind: FileKind,
         attrs: &NewAttrs,
         body: impl FnOnce(&Weak<Node>) -> Body,
-    ) -> Arc<Node> {
+    ) -> Result<Arc<Node>, Errno> {
+        fs.usage.charge_inode()?;
         let ino = fs.next_ino.fetch_add(1, Ordering::Relaxed);
-        let data =
-            (kind == FileKind::Regular).then(|| FileData::new(fs.memory.clone(), fs.dev, ino));
-        Arc::new_cyclic(|this| Node {
+        let data = (kind == FileKind::Regular)
+            .then(|| FileData::new(fs.memory.clone(), fs.usage.clone(), fs.dev, ino));
+        Ok(Arc::new_cyclic(|this| Node {
             ino,
             kind,
             fs: fs.clone(),
@@ -251,7 +325,7 @@ impl Node {
                 body: body(this),
             }),
             xattrs: XattrMap::new(),
-        })
+        }))
     }
 
     fn same_fs(&self, other: &Node) -> bool {
@@ -306,6 +380,10 @@ impl Node {
         let mut st = self.state.lock();
         st.attrs.ctime = now;
         if unlinked {
+            // An extra link of a non-directory was charged as an inode (Linux's shmem_unlink).
+            if st.attrs.nlink > 1 && self.kind != FileKind::Directory {
+                self.fs.usage.release_inode();
+            }
             st.attrs.nlink = st.attrs.nlink.saturating_sub(1);
         }
     }
@@ -318,6 +396,13 @@ impl Node {
         if let Body::Dir(d) = &mut st.body {
             d.removed = true;
         }
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        // The last reference: Linux's `shmem_evict_inode` frees the inode's charge here.
+        self.fs.usage.release_inode();
     }
 }
 
@@ -476,7 +561,7 @@ impl Inode for Node {
                 NewNode::Regular => Body::File,
                 NewNode::Symlink(target) => Body::Symlink(target.into()),
                 _ => Body::Special,
-            });
+            })?;
             if let NewNode::CharDevice(rdev) | NewNode::BlockDevice(rdev) = node {
                 child.state.lock().attrs.rdev = rdev;
             }
@@ -510,6 +595,8 @@ impl Inode for Node {
             if t.attrs.nlink == 0 {
                 return Err(Errno::ENOENT);
             }
+            // Linux's shmem_link charges every extra link as an inode.
+            self.fs.usage.charge_inode()?;
             t.attrs.nlink += 1;
             t.attrs.ctime = now;
             drop(t);

@@ -478,3 +478,5 @@ fn shrinking_a_file_past_whole_pages_asks_to_unmap_them() {
     f.set_attr(&size(100)).unwrap();
     assert_eq!(unmap_log::requests_for(object), [4096]);
 }
+
+mod limits;

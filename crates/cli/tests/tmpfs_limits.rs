@@ -1,0 +1,33 @@
+//! tmpfs size limits in the guest (docs/robustness.md, bug 11; compat-tests/tmpfs_size.c has
+//! the mount options, statfs and remount against Linux): what a compat test cannot run on the
+//! host because Linux would fill the host's RAM, memfd_create files being unlimited there.
+//!
+//! ```text
+//! cargo test -p oxv-cli --test tmpfs_limits -- --ignored
+//! ```
+
+mod common;
+
+use std::process::{Command, Stdio};
+
+#[test]
+#[ignore = "boots QEMU; run with --ignored"]
+fn memfd_fallocate_past_ram_fails_cleanly_and_tmp_stops_at_its_size() {
+    let program = common::build_c(
+        "tmpfs_limits",
+        "tmpfs_memfd_fallocate",
+        include_str!("programs/tmpfs_memfd_fallocate.c"),
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_oxv"))
+        .args(["run", "--timeout", "60", "--mem", "64M", "--"])
+        .arg(&program)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run oxv");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let show = format!("status {:?}\n{stdout}\n{stderr}", out.status.code());
+    assert_eq!(out.status.code(), Some(0), "{show}");
+    assert!(stdout.contains("PASSED"), "{show}");
+    assert!(!stderr.contains("Out of memory"), "no OOM kill: {show}");
+}
