@@ -27,7 +27,7 @@ pub enum DiskMountError {
 }
 
 /// Mounts disk `n` as ext2, read-only if asked or if the device is, with frames for its
-/// files' shared mappings, and registers it for [`sync_all`].
+/// files' shared mappings, and registers it for [`sync_all`] and memory reclaim.
 pub fn mount_ext2(n: usize, read_only: bool, now: Timestamp) -> Result<Arc<Ext2>, DiskMountError> {
     let disk = crate::virtio::disk(n).ok_or(DiskMountError::NoSuchDisk)?;
     let options = MountOptions {
@@ -38,7 +38,10 @@ pub fn mount_ext2(n: usize, read_only: bool, now: Timestamp) -> Result<Arc<Ext2>
     };
     let dev = oxv_vfs::block::file::disk_device(n as u32);
     let fs = Ext2::mount(disk, dev, options, now).map_err(DiskMountError::Ext2)?;
-    fs.set_page_memory(Arc::new(mem::FileFrames));
+    fs.set_page_memory(Arc::new(mem::PageCacheFrames));
+    // Its clean cached blocks and pages are the first memory given back under pressure.
+    let cache: Arc<dyn oxv_vfs::shrink::CacheShrinker> = fs.clone();
+    mem::register_shrinker(Arc::downgrade(&cache));
     MOUNTED.lock().push(fs.clone());
     Ok(fs)
 }

@@ -18,6 +18,7 @@ use oxv_mm::{
     FrameAllocator, FrameBytes, FrameCache, FrameError, FrameSource, FrameSpan, FrameStats,
     HugeFrame, Meminfo, PhysAddr, PhysFrame,
 };
+use oxv_vfs::shrink::{CacheShrinker, Need, Shrinkers};
 use oxv_vfs::tmpfs::FileMemory;
 use spin::{Mutex, Once};
 
@@ -58,8 +59,8 @@ impl HeapGrowth for FrameGrowth {
 struct FramePressure;
 
 impl HeapPressure for FramePressure {
-    fn reclaim(&self, _min_len: usize) -> bool {
-        reclaim()
+    fn reclaim(&self, min_len: usize) -> bool {
+        reclaim(Need::Heap, min_len.div_ceil(4096).max(RECLAIM_BATCH))
     }
 
     fn out_of_memory(&self, _layout: Layout) {
@@ -81,19 +82,41 @@ fn heap_reserve_bytes(ram_pages: usize) -> usize {
     (ram_pages / 256).next_power_of_two().clamp(16, 64) * 4096
 }
 
-/// Gives back memory the kernel can do without, before anything fails for lack of it: the
-/// frames parked in this CPU's cache (which may also let the buddy allocator merge blocks
-/// for the heap). Returns whether any came back. Never allocates.
+/// The caches that give memory back under pressure (the ext2 file systems, registered by
+/// `disks`), asked by [`reclaim`].
+static SHRINKERS: Shrinkers = Shrinkers::new();
+
+/// Pages a reclaim asks the caches for at least (256 KiB): one shortage frees enough for the
+/// next allocations too, rather than reclaiming page by page.
+const RECLAIM_BATCH: usize = 64;
+
+/// The CPUs inside [`reclaim`]'s shrinkers, a bit each: a shrinker that frees memory may
+/// itself allocate by accident (waking a lock's sleepers), and that must not reclaim again.
+static SHRINKING: AtomicU64 = AtomicU64::new(0);
+
+/// Registers a cache that gives memory back under pressure (see `oxv_vfs::shrink`).
+pub fn register_shrinker(cache: alloc::sync::Weak<dyn CacheShrinker>) {
+    SHRINKERS.register(cache);
+}
+
+/// Gives back memory the kernel can do without, before anything fails for lack of it
+/// (Linux's direct reclaim, minus swap and write-back): the frames parked in this CPU's
+/// cache (which may also let the buddy allocator merge blocks for the heap), then about
+/// `pages` pages of file caches: clean, unmapped ext2 page-cache frames, and for
+/// [`Need::Heap`] clean buffer-cache blocks too (they are heap; the heap never gives its
+/// memory back as frames, so they serve only heap shortages). Returns whether memory of
+/// the kind `need` names came back. Never allocates, never waits for a lock: a file
+/// system whose lock is held (the allocation may come from inside it) is skipped.
 ///
-/// Not yet reclaimed: the ext2 buffer cache and clean page-cache pages (oxv-vfs has no
-/// shrink entry point yet); dead threads' stacks are freed by the scheduler on its own.
-fn reclaim() -> bool {
+/// Not reclaimed: dirty or mapped file pages, tmpfs files (RAM is their only copy); dead
+/// threads' stacks are freed by the scheduler on its own.
+fn reclaim(need: Need, pages: usize) -> bool {
     // The idle loop runs with interrupts enabled, and the cache is only touched with them
-    // off (see `with_cache`).
+    // off (see `with_cache`); so do the shrinkers, which release frames to it.
     if interrupts_enabled() {
         return false;
     }
-    with_cache(|cache| {
+    let drained = with_cache(|cache| {
         let parked = cache.len();
         if parked > 0
             && let Some(a) = allocator().as_mut()
@@ -101,7 +124,23 @@ fn reclaim() -> bool {
             cache.drain(a);
         }
         parked > 0
-    })
+    });
+    let me = 1u64 << (crate::arch::percpu::this_cpu().cpu_id % 64);
+    if SHRINKING.fetch_or(me, Ordering::Acquire) & me != 0 {
+        return drained;
+    }
+    let shrunk = SHRINKERS.shrink(need, pages.max(RECLAIM_BATCH), &KernelFrames);
+    SHRINKING.fetch_and(!me, Ordering::Release);
+    if shrunk.frames > 0 {
+        // Released frames went to this CPU's cache: hand them to the allocator, where the
+        // heap's multi-page growth can find them merged.
+        with_cache(|cache| {
+            if let Some(a) = allocator().as_mut() {
+                cache.drain(a);
+            }
+        });
+    }
+    drained || shrunk.serves(need)
 }
 
 /// Pages the kernel itself holds (heap, tmpfs files, kernel stacks): what no process's
@@ -319,12 +358,12 @@ fn cached_frame() -> Option<PhysFrame> {
 /// No frame is free: reclaim, then the OOM killer (Linux: a page allocation that fails
 /// after reclaim invokes it), which frees the victim's memory at once when it can: then the
 /// allocation is retried. `None` if that found nothing either: the caller fails (a user
-/// fault kills the faulting process; when it was not the victim, a retry once the victim
-/// is gone would need the fault path to wait for it with its address space unlocked).
+/// fault then waits for the victim with its address space unlocked and retries, see
+/// `process::resolve_fault`).
 #[cold]
 #[inline(never)]
 fn frame_shortage() -> Option<PhysFrame> {
-    if reclaim()
+    if reclaim(Need::Frames, RECLAIM_BATCH)
         && let Some(f) = cached_frame()
     {
         return Some(f);
@@ -655,7 +694,11 @@ impl FileMemory for FileFrames {
     fn allocate(&self) -> Option<PhysFrame> {
         // Reclaim but no OOM kill: a file that fills RAM fails its write with ENOSPC, as a
         // Linux tmpfs does at its size limit (half of RAM by default).
-        let f = cached_frame().or_else(|| reclaim().then(cached_frame).flatten())?;
+        let f = cached_frame().or_else(|| {
+            reclaim(Need::Frames, RECLAIM_BATCH)
+                .then(cached_frame)
+                .flatten()
+        })?;
         FILE_FRAMES.fetch_add(1, Ordering::Relaxed);
         Some(f)
     }
@@ -664,6 +707,60 @@ impl FileMemory for FileFrames {
         let released = KernelFrames.release(frame);
         debug_assert!(released.is_ok(), "a file page is allocated: {released:?}");
         FILE_FRAMES.fetch_sub(1, Ordering::Relaxed);
+    }
+
+    fn bytes(&self) -> &dyn FrameBytes {
+        &DirectMapBytes
+    }
+
+    /// The frame allocator's RAM (Linux's `totalram_pages`): a tmpfs's default size is half.
+    fn total_pages(&self) -> Option<u64> {
+        allocator().as_ref().map(|a| a.total_frames() as u64)
+    }
+
+    /// Free frames less a 64th of RAM (at least 1 MiB) for the kernel's heap and page
+    /// tables: a tmpfs fallocate(2) that needs more is ENOSPC at once, not an OOM kill.
+    fn spare_pages(&self) -> Option<u64> {
+        let (free, total) = frame_stats();
+        Some((free as u64).saturating_sub((total as u64 / 64).max(256)))
+    }
+}
+
+/// RAM for the page caches of ext2 files: [`FileFrames`] that leave the last frames
+/// (Linux's `min_free_kbytes` watermark) to the kernel. A cached file page can be read
+/// again; a DMA bounce buffer or a page table that finds no frame cannot be had at all. So
+/// below the watermark a file page comes only from reclaim (the page cache's own clean
+/// pages, see `oxv_vfs::ext2`), or not at all (the fault fails, see `process`).
+pub struct PageCacheFrames;
+
+/// Frames the page cache leaves free: a 64th of RAM, between 512 KiB and 16 MiB.
+fn page_cache_watermark() -> usize {
+    allocator()
+        .as_ref()
+        .map_or(0, |a| (a.total_frames() / 64).clamp(128, 4096))
+}
+
+/// Whether fewer frames than [`page_cache_watermark`] are free (counting this CPU's cache,
+/// where reclaimed frames land; other CPUs' caches are not counted: a conservative guess).
+fn below_page_cache_watermark() -> bool {
+    let mark = page_cache_watermark();
+    let free = allocator().as_ref().map_or(0, |a| a.free_frames());
+    free + with_cache(|cache| cache.len()) < mark
+}
+
+impl FileMemory for PageCacheFrames {
+    fn allocate(&self) -> Option<PhysFrame> {
+        if below_page_cache_watermark() {
+            reclaim(Need::Frames, RECLAIM_BATCH);
+            if below_page_cache_watermark() {
+                return None;
+            }
+        }
+        FileFrames.allocate()
+    }
+
+    fn release(&self, frame: PhysFrame) {
+        FileFrames.release(frame);
     }
 
     fn bytes(&self) -> &dyn FrameBytes {

@@ -12,11 +12,19 @@
 //! victim the same way). The victim's user memory is unmapped at once (Linux's OOM reaper,
 //! see [`reap`]) when its address space is not busy, so the caller that ran out finds frames
 //! on its retry; else it comes back when the victim's last thread is gone, and the heap
-//! bridges the gap with its emergency reserve (see `oxv_mm::heap`).
+//! bridges the gap with its emergency reserve (see `oxv_mm::heap`). A victim that neither
+//! dies nor can be reaped for a while (it waits where `SIGKILL` does not reach, as a
+//! vfork(2) parent does) is given up on and the next largest process is chosen (Linux's
+//! `MMF_OOM_SKIP`).
 //!
 //! An address space locked by its owner (the faulting process holds its own while the fault
 //! asks for a frame) cannot be measured; it is credited with what RAM holds that neither
 //! the other processes nor the kernel account for, an upper bound of its size.
+//!
+//! A user fault that still finds no frame does not kill the faulting process unless it is
+//! the victim: [`fault_out_of_memory`] lets it wait for the victim's memory (when it could
+//! not be reaped at once: its address space was busy or shared, or it was already exiting)
+//! and retry, as Linux's `pagefault_out_of_memory` does.
 //!
 //! Not here: `oom_score_adj`, memory cgroups, and a kernel thread to run the killer from: it
 //! runs in whatever context ran out, so it must not be reached with the scheduler or
@@ -25,15 +33,26 @@
 
 use crate::process::{self, LifeState, Process};
 use alloc::sync::Arc;
-use core::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
 use oxv_abi::linux::sigframe::{SigInfo, code};
 use oxv_abi::linux::signal::Signal;
+use spin::Mutex;
 
 /// Set while a CPU runs the killer: another CPU that runs out meanwhile waits for the
 /// outcome instead of choosing a second victim.
 static KILLING: AtomicBool = AtomicBool::new(false);
 /// The pid of the last victim (0: none), to wait for rather than kill again while it dies.
 static VICTIM: AtomicI32 = AtomicI32::new(0);
+/// When the last victim was killed (monotonic ns).
+static VICTIM_AT: AtomicU64 = AtomicU64::new(0);
+/// How long a victim whose memory could not be reaped may take to die before the killer
+/// gives up waiting and chooses another (Linux's `MMF_OOM_SKIP` once its reaper gave up):
+/// it may be blocked where `SIGKILL` does not reach it (a vfork(2) parent waits for its
+/// child, which shares the memory).
+const VICTIM_PATIENCE_NS: u64 = 50_000_000;
+/// Victims given up on (see [`VICTIM_PATIENCE_NS`]), still alive: never chosen again. A
+/// fixed array: the killer runs when the heap is short.
+static SKIPPED: Mutex<[i32; 8]> = Mutex::new([0; 8]);
 
 /// What the killer did.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -76,6 +95,38 @@ pub fn kill_largest() -> Outcome {
     outcome
 }
 
+/// How long a fault that ran out waits for the victim's memory before it retries (a few
+/// scheduler ticks: the victim's threads must run to exit when it could not be reaped).
+const FAULT_RETRY_WAIT_NS: u64 = 10_000_000;
+
+/// A user page fault of `me` found no frame even after reclaim and the killer (which ran
+/// inside the allocation, with `me`'s address space locked, so it could not measure `me`
+/// nor always free the victim at once). As Linux's `pagefault_out_of_memory`: unless `me`
+/// is the one being killed, the killer runs again now that the address space is unlocked
+/// (it finds the victim still dying, reaps it if it can now, or chooses a new one once the
+/// old one is dead), the thread waits a moment for the victim's memory, and the caller
+/// retries the fault. Returns whether a retry is worth it (`false`: `me` is dying).
+///
+/// Sleeps: the caller holds no lock (the fault path, with its address space unlocked).
+pub fn fault_out_of_memory(me: &Process) -> bool {
+    let dying = || {
+        VICTIM.load(Ordering::Acquire) == me.pid
+            || *me.life.lock() != LifeState::Alive
+            || crate::sched::current().killed.load(Ordering::Acquire)
+    };
+    if dying() {
+        return false;
+    }
+    if let Outcome::Killed { pid } = kill_largest()
+        && pid == me.pid
+    {
+        return false;
+    }
+    // A signal ends the wait early; the retry follows either way.
+    let _ = crate::sched::sleep_until(crate::time::monotonic_ns() + FAULT_RETRY_WAIT_NS);
+    !dying()
+}
+
 fn choose_and_kill() -> Outcome {
     let last = VICTIM.load(Ordering::Acquire);
     if last != 0
@@ -84,7 +135,24 @@ fn choose_and_kill() -> Outcome {
     {
         // Its address space may have been busy the first time.
         reap(&p);
-        return Outcome::Killed { pid: last };
+        let waited = crate::time::monotonic_ns().saturating_sub(VICTIM_AT.load(Ordering::Relaxed));
+        if waited < VICTIM_PATIENCE_NS || !skip(last) {
+            return Outcome::Killed { pid: last };
+        }
+    }
+    let skipped = live_skipped();
+    // A victim given up on may be free to die now (the last victim was what it waited
+    // for): it gets the same patience from the last kill before anyone else is chosen.
+    let since_kill = crate::time::monotonic_ns().saturating_sub(VICTIM_AT.load(Ordering::Relaxed));
+    if since_kill < VICTIM_PATIENCE_NS {
+        for &pid in skipped.iter().filter(|&&q| q != 0) {
+            if let Some(p) = process::lookup(pid)
+                && !matches!(*p.life.lock(), LifeState::Zombie(_))
+            {
+                reap(&p);
+                return Outcome::Killed { pid };
+            }
+        }
     }
     let mut best: Option<(Arc<Process>, Footprint)> = None;
     let mut busy: Option<Arc<Process>> = None;
@@ -94,6 +162,9 @@ fn choose_and_kill() -> Outcome {
         .then(|| crate::sched::with_running(|t| t.process_opt().map(|p| p.pid)))
         .flatten();
     for p in process::all() {
+        if skipped.contains(&p.pid) {
+            continue;
+        }
         let mm = {
             let life = p.life.lock();
             if *life != LifeState::Alive {
@@ -145,6 +216,7 @@ fn choose_and_kill() -> Outcome {
     let Some((victim, f)) = best else {
         return Outcome::Nothing;
     };
+    VICTIM_AT.store(crate::time::monotonic_ns(), Ordering::Relaxed);
     VICTIM.store(victim.pid, Ordering::Release);
     let sig = Signal::SIGKILL;
     let info = SigInfo::from_process(sig.number() as i32, code::SI_KERNEL, 0, 0);
@@ -152,6 +224,32 @@ fn choose_and_kill() -> Outcome {
     report(&victim, &f);
     reap(&victim);
     Outcome::Killed { pid: victim.pid }
+}
+
+/// The victims given up on that are still alive; the others' entries are cleared (so that
+/// a later process with a reused pid is a candidate again).
+fn live_skipped() -> [i32; 8] {
+    let mut skipped = SKIPPED.lock();
+    for q in skipped.iter_mut().filter(|q| **q != 0) {
+        if process::lookup(*q).is_none_or(|p| matches!(*p.life.lock(), LifeState::Zombie(_))) {
+            *q = 0;
+        }
+    }
+    *skipped
+}
+
+/// Gives up waiting for victim `pid` (see [`VICTIM_PATIENCE_NS`]); `false` if the list of
+/// such victims is full of live ones (then the killer goes on waiting).
+fn skip(pid: i32) -> bool {
+    let mut skipped = SKIPPED.lock();
+    let free = skipped.iter().position(|&q| {
+        q == 0 || process::lookup(q).is_none_or(|p| matches!(*p.life.lock(), LifeState::Zombie(_)))
+    });
+    let Some(i) = free else {
+        return false;
+    };
+    skipped[i] = pid;
+    true
 }
 
 /// Frees the user memory of `victim`, told to die, now rather than when its last thread is

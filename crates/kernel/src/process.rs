@@ -288,6 +288,12 @@ pub fn with_platform<R>(f: impl FnOnce(&mut Platform<'_>) -> R) -> R {
 
 /// Resolves a page fault at `addr` for the running thread; `Err` with the signal and
 /// `si_code` when the access is invalid there.
+///
+/// When no frame is left and the OOM killer chose another process, the thread waits for the
+/// victim's memory (it may have to exit first) and retries, and is killed only if that does
+/// not help (Linux's `pagefault_out_of_memory`, see `oom::fault_out_of_memory`). It may
+/// sleep, as any fault of a file mapping already does on the disk, so the kernel's own
+/// accesses to user memory (which come here too) must not hold a spin lock either.
 pub fn resolve_fault(addr: u64, access: Access) -> Result<(), (Signal, i32)> {
     let segv = (Signal::SIGSEGV, oxv_abi::linux::sigframe::code::SEGV_MAPERR);
     let Some(p) = sched::with_running(|t| t.process_opt().cloned()) else {
@@ -298,12 +304,38 @@ pub fn resolve_fault(addr: u64, access: Access) -> Result<(), (Signal, i32)> {
         Access::Write => oxv_mm::Access::Write,
         Access::Execute => oxv_mm::Access::Execute,
     };
-    let mut mm = p.mm.lock();
-    with_platform(|plat| mm.handle_fault(addr, access, plat)).map_err(|e| {
-        let sig = Signal::new(e.signal()).unwrap_or(Signal::SIGSEGV);
-        (sig, e.si_code())
-    })
+    let mut retries = 0;
+    loop {
+        let result = {
+            let mut mm = p.mm.lock();
+            with_platform(|plat| mm.handle_fault(addr, access, plat))
+        };
+        match result {
+            // Another process was chosen to die: retry once its memory is back (see
+            // `oom::fault_out_of_memory`), a bounded number of times.
+            Err(e)
+                if e.kind == oxv_mm::FaultKind::OutOfMemory
+                    && retries < OOM_FAULT_RETRIES
+                    && crate::oom::fault_out_of_memory(&p) =>
+            {
+                retries += 1;
+            }
+            result => {
+                return result.map_err(|e| {
+                    let sig = Signal::new(e.signal()).unwrap_or(Signal::SIGSEGV);
+                    (sig, e.si_code())
+                });
+            }
+        }
+    }
 }
+
+/// How many times a user fault that found no frame is retried after the OOM killer chose
+/// another process (each after a short wait for the victim's memory) before the faulting
+/// process is killed itself: 200 ms in all, enough for a victim that must first exit, and
+/// for the killer to give up on one that does not (`oom::VICTIM_PATIENCE_NS`) and choose
+/// another.
+const OOM_FAULT_RETRIES: u32 = 20;
 
 impl Process {
     /// The threads of this process that are alive.

@@ -266,6 +266,22 @@ impl BlockCache {
         Ok(&mut self.bufs.get_mut(&block).expect("just inserted").data)
     }
 
+    /// Memory pressure: frees clean buffers, oldest first, until at least `bytes` of heap
+    /// came back or none is left; returns the bytes freed. Dirty buffers stay (writing them
+    /// sleeps on the device). Buffers in use cannot be here: callers only hold them under
+    /// the file system's lock, which the shrinker took. Never allocates.
+    pub fn shrink(&mut self, bytes: usize) -> usize {
+        let mut freed = 0;
+        while freed < bytes {
+            let Some((_, block)) = self.clean.pop_first() else {
+                break;
+            };
+            let buf = self.bufs.remove(&block).expect("clean blocks are cached");
+            freed += buf.data.len();
+        }
+        freed
+    }
+
     /// Drops `block` from the cache without writing it (it was freed).
     pub fn forget(&mut self, block: u64) {
         if let Some(buf) = self.bufs.remove(&block) {

@@ -68,6 +68,15 @@ impl<T> SleepLock<T> {
         self.sleeper.clone()
     }
 
+    /// Locks if no one holds the lock (memory reclaim, which must never wait: it may run
+    /// inside an allocation made with this lock held).
+    pub fn try_lock(&self) -> Option<SleepGuard<'_, T>> {
+        self.inner.try_lock().map(|guard| SleepGuard {
+            guard: Some(guard),
+            lock: self,
+        })
+    }
+
     /// Locks, sleeping while another thread holds the lock.
     pub fn lock(&self) -> SleepGuard<'_, T> {
         loop {

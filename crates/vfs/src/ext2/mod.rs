@@ -46,8 +46,9 @@
 //! sync first copies them into their blocks (msync(2) `MS_SYNC` syncs too).
 //!
 //! Not here: journaling (ext3), extents and other ext4 features, reading or writing extended
-//! attributes, quotas, ACL enforcement, eviction from the page cache of mapped files (its
-//! frames stay until the file's last user lets go), access-time updates (every mount behaves like `noatime`), updating backup superblocks, and a
+//! attributes, quotas, ACL enforcement, eviction of page-cache pages a process maps or
+//! wrote through a mapping (only clean, unmapped ones are dropped under memory pressure, see
+//! [`crate::shrink`]), access-time updates (every mount behaves like `noatime`), updating backup superblocks, and a
 //! background flusher (dirty data stays in memory until a sync or cache pressure). An inode
 //! unlinked while open is freed when its last user lets go; if the machine dies first it
 //! remains allocated and e2fsck reports it, as with Linux's ext2.
@@ -291,6 +292,18 @@ impl Ext2 {
     /// Device traffic of the buffer cache so far.
     pub fn cache_stats(&self) -> CacheStats {
         self.shared.state.lock().cache.stats()
+    }
+}
+
+/// Memory pressure: clean buffers of the buffer cache (kernel heap, up to
+/// [`MountOptions::cache_bytes`]) and clean, unmapped page-cache pages (frames). A file system
+/// whose lock is held gives nothing.
+impl crate::shrink::CacheShrinker for Ext2 {
+    fn shrink(&self, request: &crate::shrink::ShrinkRequest<'_>) -> crate::shrink::Shrunk {
+        match self.shared.state.try_lock() {
+            Some(mut st) => st.shrink(request),
+            None => crate::shrink::Shrunk::default(),
+        }
     }
 }
 

@@ -26,9 +26,11 @@
 //! the pages wholly past it (mappings that still hold those frames keep them, detached: the
 //! kernel unmaps them, see `oxv_mm::AddressSpace::unmap_object_beyond`).
 //!
-//! The frames stay resident while the inode's node lives (no eviction); when the node goes
-//! (no open file and no mapping), the dirty pages are copied into the blocks and the frames
-//! released.
+//! The frames stay resident while the inode's node lives, except under memory pressure:
+//! the kernel's reclaim ([`crate::shrink`], through [`super::Ext2`]'s `CacheShrinker`) and a
+//! fault here that finds no frame release clean pages that no mapping holds. When the node
+//! goes (no open file and no mapping), the dirty pages are copied into the blocks and the
+//! frames released.
 //!
 //! Locking: the page map has its own spin lock, taken inside the file system's lock and
 //! never held across anything that sleeps. A page fault reaches here with its address space
@@ -37,6 +39,7 @@
 
 use super::Shared;
 use super::fs::FsState;
+use crate::shrink::{Need, ShrinkRequest, Shrunk};
 use crate::tmpfs::FileMemory;
 use alloc::collections::BTreeMap;
 use alloc::sync::Arc;
@@ -47,12 +50,18 @@ use spin::Mutex;
 
 const PAGE: u64 = PAGE_SIZE as u64;
 
+/// Pages a fault that found no frame frees from the page cache at once (256 KiB): enough
+/// that the next faults of a sequential reader find frames without reclaiming again.
+const RECLAIM_BATCH: usize = 64;
+
 /// One resident page.
 #[derive(Copy, Clone, Debug)]
 struct Page {
     frame: PhysFrame,
     /// Written through a mapping since the last msync: the blocks may be stale.
     dirty: bool,
+    /// Faulted in again since the last shrink pass looked at it (a second chance).
+    referenced: bool,
 }
 
 /// The resident pages of one file. See the [module docs](self).
@@ -144,6 +153,40 @@ impl FilePages {
                 p.dirty = true;
             }
         }
+    }
+
+    /// Memory pressure: releases up to `want` clean pages that no mapping holds (reference
+    /// count 1: the cache's own), skipping once a page used since the last pass (the clock
+    /// algorithm's second chance); returns how many. Their blocks hold the same bytes (a
+    /// clean page is one whose writes all went to the blocks too), so a later fault or
+    /// read(2) finds them there. Skipped if the page map is locked; never allocates.
+    fn shrink(&self, want: usize, frames: &dyn FrameSource) -> usize {
+        let Some(mut pages) = self.pages.try_lock() else {
+            return 0;
+        };
+        let mut freed = 0;
+        // The first pass clears the marks it passes, the second takes those pages too.
+        for _ in 0..2 {
+            pages.retain(|_, page| {
+                if freed >= want || page.dirty {
+                    return true;
+                }
+                if page.referenced {
+                    page.referenced = false;
+                    return true;
+                }
+                if frames.ref_count(page.frame) != Some(1) {
+                    return true;
+                }
+                self.memory.release(page.frame);
+                freed += 1;
+                false
+            });
+            if freed >= want {
+                break;
+            }
+        }
+        freed
     }
 
     /// Releases every frame (the file's node is gone).
@@ -243,6 +286,37 @@ impl FsState {
         }
     }
 
+    /// Memory pressure: releases up to `want` clean, unmapped page-cache frames over all
+    /// files (see [`FilePages::shrink`]); returns how many.
+    pub(super) fn shrink_pages(&self, want: usize, frames: &dyn FrameSource) -> usize {
+        let mut freed = 0;
+        for pages in self.page_caches.values() {
+            if freed >= want {
+                break;
+            }
+            freed += pages.shrink(want - freed, frames);
+        }
+        freed
+    }
+
+    /// Memory pressure (see [`crate::shrink`]): for heap, clean buffers of the buffer cache
+    /// go first (heap is what they are), then page-cache frames; for frames, only the page
+    /// cache can help (the kernel heap keeps what it grew by).
+    pub(super) fn shrink(&mut self, request: &ShrinkRequest<'_>) -> Shrunk {
+        let mut done = Shrunk::default();
+        if request.need == Need::Heap {
+            done.heap_bytes = self.cache.shrink(request.pages * PAGE_SIZE);
+        }
+        let left = match request.need {
+            Need::Frames => request.pages,
+            Need::Heap => request.pages.saturating_sub(done.pages()),
+        };
+        if left > 0 {
+            done.frames = self.shrink_pages(left, request.frames);
+        }
+        done
+    }
+
     /// The node of file `ino` is gone: its dirty pages go to the blocks (unless the inode is
     /// unlinked and about to be freed) and its frames are released.
     pub(super) fn drop_page_cache(&mut self, ino: u32) {
@@ -301,20 +375,32 @@ impl SharedMapSource for MappedPages {
             .entry(self.ino)
             .or_insert_with(|| Arc::new(FilePages::new(memory)))
             .clone();
-        let resident = pages.pages.lock().get(&index).map(|p| p.frame);
+        let resident = pages.pages.lock().get_mut(&index).map(|p| {
+            p.referenced = true;
+            p.frame
+        });
         let frame = match resident {
             Some(f) => f,
             None => {
                 let mut buf = super::cache::zeroed(PAGE_SIZE).ok_or(PageError::OutOfMemory)?;
                 st.read_chunk(self.ino, index * PAGE, &mut buf)
                     .map_err(|_| PageError::Io)?;
-                let f = pages.memory.allocate().ok_or(PageError::OutOfMemory)?;
+                // The kernel's reclaim skips this file system (its lock is held here): the
+                // clean pages of its own files are given back from here instead.
+                let f = match pages.memory.allocate() {
+                    Some(f) => f,
+                    None => {
+                        st.shrink_pages(RECLAIM_BATCH, &*frames);
+                        pages.memory.allocate().ok_or(PageError::OutOfMemory)?
+                    }
+                };
                 pages.bytes().write(f, 0, &buf);
                 pages.pages.lock().insert(
                     index,
                     Page {
                         frame: f,
                         dirty: false,
+                        referenced: false,
                     },
                 );
                 f

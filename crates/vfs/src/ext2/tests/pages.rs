@@ -4,6 +4,7 @@
 use super::*;
 use crate::ReadBuf;
 use crate::node::SetAttr;
+use crate::shrink::{CacheShrinker, Need, ShrinkRequest, Shrunk};
 use crate::tmpfs::HeapMemory;
 use crate::tmpfs::data::unmap_log;
 use oxv_abi::linux::mm::{MAP_PRIVATE, MAP_SHARED, MS_SYNC, PROT_READ, PROT_WRITE};
@@ -114,6 +115,15 @@ impl<'m> Space<'m> {
         self.with(|a, p| a.user_memory(p).copy_in(UserAddr::new(addr), &mut buf))
             .expect("mapped");
         buf
+    }
+
+    /// Read faults on `pages` pages from `addr`, as the app's loads take them (a kernel
+    /// copy reads a page that is not resident without caching it).
+    fn fault_in(&mut self, addr: u64, pages: u64) {
+        for i in 0..pages {
+            self.with(|a, p| a.handle_fault(addr + i * 4096, oxv_mm::Access::Read, p))
+                .expect("a read fault inside the mapping");
+        }
     }
 
     fn teardown(mut self) {
@@ -403,4 +413,143 @@ fn shrinking_a_mapped_file_asks_to_unmap_its_pages_past_the_end() {
         "zeros after growing again"
     );
     a.teardown();
+}
+
+/// Asks `fs` to give back `pages` pages of `need`, counting references in `mem`.
+fn shrink(fs: &Ext2, mem: &HeapMemory, need: Need, pages: usize) -> Shrunk {
+    fs.shrink(&ShrinkRequest {
+        need,
+        pages,
+        frames: &mem,
+    })
+}
+
+#[test]
+fn shrink_frees_clean_unmapped_pages_and_keeps_dirty_and_mapped_ones() {
+    let mem = Arc::new(HeapMemory::new());
+    let (_disk, fs) = mapped_fs(4096, &mem);
+    let data = pattern(7, 8 * 4096);
+    let file = put_file(&*fs.root(), "f", &data);
+    // Every page faulted in through one mapping, page 0 written through it; then unmapped.
+    let mut a = Space::new(&mem);
+    let at = a.map(&file, 8 * 4096, MAP_SHARED);
+    a.fault_in(at, 8);
+    assert_eq!(a.load(at, 8 * 4096), data);
+    a.store(at + 10, b"dirty").unwrap();
+    a.teardown();
+    // Page 1 is mapped again (by a private mapping: read faults map the cache's frame).
+    let mut b = Space::new(&mem);
+    let at_b = b.map(&file, 8 * 4096, MAP_PRIVATE);
+    b.fault_in(at_b + 4096, 1);
+    assert_eq!(b.load(at_b + 4096, 4), data[4096..4100]);
+    // The 8 cached pages and b's page tables.
+    let before = mem.frames();
+    assert!(before > 8);
+
+    // A busy file system gives nothing (reclaim may run inside its own operation).
+    let held = fs.shared.state.lock();
+    assert_eq!(shrink(&fs, &mem, Need::Frames, 100), Shrunk::default());
+    drop(held);
+
+    // Pages 2..8 go; the dirty page 0 and the mapped page 1 stay.
+    let got = shrink(&fs, &mem, Need::Frames, 100);
+    assert_eq!(got.frames, 6);
+    assert_eq!(mem.frames(), before - 6);
+    assert_eq!(shrink(&fs, &mem, Need::Frames, 100).frames, 0);
+
+    // Everything reads back from the blocks: through the mapping, read(2), and the dirty
+    // page with its mapped write.
+    let mut want = data.clone();
+    want[10..15].copy_from_slice(b"dirty");
+    assert_eq!(b.load(at_b, 8 * 4096), want);
+    assert_eq!(read_at(&*file, 0, 8 * 4096), want);
+    b.teardown();
+}
+
+#[test]
+fn shrink_asks_for_no_more_than_it_needs_and_spares_pages_used_again() {
+    let mem = Arc::new(HeapMemory::new());
+    let (_disk, fs) = mapped_fs(4096, &mem);
+    let data = pattern(3, 4 * 4096);
+    let file = put_file(&*fs.root(), "f", &data);
+    let mut a = Space::new(&mem);
+    let at = a.map(&file, 4 * 4096, MAP_PRIVATE);
+    a.fault_in(at, 4);
+    assert_eq!(a.load(at, 4 * 4096), data);
+    a.teardown();
+    // Page 3 is used again (a cache hit): a later request for one page takes page 0.
+    let mut b = Space::new(&mem);
+    let at_b = b.map(&file, 4 * 4096, MAP_PRIVATE);
+    b.fault_in(at_b + 3 * 4096, 1);
+    assert_eq!(b.load(at_b + 3 * 4096, 8), data[3 * 4096..3 * 4096 + 8]);
+    b.teardown();
+    assert_eq!(shrink(&fs, &mem, Need::Frames, 1).frames, 1);
+    assert_eq!(mem.frames(), 3);
+    let cache = file.page_cache().unwrap();
+    assert!(!cache.is_resident(0));
+    assert!(cache.is_resident(3 * 4096));
+    // Its second chance is spent once every other page is gone.
+    assert_eq!(shrink(&fs, &mem, Need::Frames, 3).frames, 3);
+    assert_eq!(mem.frames(), 0);
+}
+
+#[test]
+fn a_fault_that_finds_memory_full_drops_clean_pages_of_the_cache() {
+    // Room for 10 frames (3 go to page tables), a 16-page file read through 4-page windows,
+    // each unmapped after use, twice: the cache cannot keep it all, so faults reclaim its
+    // clean pages.
+    let mem = Arc::new(HeapMemory::with_limit(10));
+    let (_disk, fs) = mapped_fs(1024, &mem);
+    let data = pattern(11, 16 * 4096);
+    let file = put_file(&*fs.root(), "big", &data);
+    for _ in 0..2 {
+        for w in 0..4u64 {
+            let mut s = Space::new(&mem);
+            let args = MmapArgs::file(
+                0,
+                4 * 4096,
+                PROT_READ,
+                MAP_PRIVATE,
+                Mapped::open(&file),
+                w * 4 * 4096,
+            );
+            let at = s.with(|a, p| a.mmap(args, p)).expect("mmap");
+            let off = (w * 4 * 4096) as usize;
+            s.fault_in(at, 4);
+            assert!(mem.frames() <= 10);
+            assert_eq!(s.load(at, 4 * 4096), data[off..off + 4 * 4096]);
+            s.teardown();
+            assert!(mem.frames() <= 10);
+        }
+    }
+}
+
+#[test]
+fn shrink_for_heap_frees_clean_buffers_and_keeps_dirty_ones() {
+    let mem = Arc::new(HeapMemory::new());
+    let (disk, fs) = mapped_fs(1024, &mem);
+    let data = pattern(5, 64 * 1024);
+    let file = put_file(&*fs.root(), "f", &data);
+    fs.sync().unwrap();
+    assert_eq!(read_at(&*file, 0, data.len()), data);
+    // Written, not synced: its buffers are dirty.
+    write_at(&*file, 100, b"unsynced");
+    // Frames only: the buffer cache is heap, it is left alone.
+    assert_eq!(shrink(&fs, &mem, Need::Frames, 1000), Shrunk::default());
+    let got = shrink(&fs, &mem, Need::Heap, 1000);
+    assert!(got.heap_bytes >= data.len(), "{got:?}");
+    assert!(got.serves(Need::Heap) && !got.serves(Need::Frames));
+    // Read again from the device, with the dirty block's bytes from memory.
+    let reads = fs.cache_stats().reads;
+    let mut want = data.clone();
+    want[100..108].copy_from_slice(b"unsynced");
+    assert_eq!(read_at(&*file, 0, data.len()), want);
+    assert!(fs.cache_stats().reads > reads);
+    // The dirty buffer was kept for the write-back.
+    drop(file);
+    fs.sync().unwrap();
+    assert_eq!(
+        read_at(&*walk(&remount(&disk), "f").unwrap(), 100, 8),
+        b"unsynced"
+    );
 }
