@@ -15,6 +15,12 @@
 //! server answers, since QEMU's user networking accepts a forwarded connection before the
 //! guest listens and then drops it.
 
+#[allow(
+    dead_code,
+    reason = "this file uses only `unique` of the shared helpers"
+)]
+mod common;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -85,11 +91,16 @@ fn build_dir() -> PathBuf {
     dir
 }
 
+/// Builds `source` as `name`. Tests build in parallel (two of them the same program): the
+/// binary is written under a name of its own and renamed into place, so no test runs a
+/// half-written file.
 fn gcc(source: &Path, name: &str) -> PathBuf {
-    let bin = build_dir().join(format!("{name}.{}", std::process::id()));
+    let bin = build_dir().join(name);
+    let tmp = common::unique(&bin);
     let out = Command::new("gcc")
         .args(["-static", "-O2", "-o"])
-        .arg(&bin)
+        .arg(&tmp)
+        .args(["-x", "c"])
         .arg(source)
         .output()
         .expect("gcc must be installed (oxv test installs it)");
@@ -98,6 +109,7 @@ fn gcc(source: &Path, name: &str) -> PathBuf {
         "gcc failed:\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    std::fs::rename(&tmp, &bin).expect("move the binary into place");
     bin
 }
 
@@ -108,9 +120,11 @@ fn http_server() -> PathBuf {
 }
 
 fn http_get() -> PathBuf {
-    let src = build_dir().join(format!("http_get.{}.c", std::process::id()));
+    let src = common::unique(&build_dir().join("http_get.c"));
     std::fs::write(&src, HTTP_GET).expect("write the C source");
-    gcc(&src, "http_get")
+    let bin = gcc(&src, "http_get");
+    let _ = std::fs::remove_file(&src);
+    bin
 }
 
 fn path_str(p: &Path) -> &str {

@@ -37,7 +37,9 @@
 //! caller keeps its own, as `Nic` requires) and reclaims sent buffers on later calls, without
 //! asking the device for an interrupt, except when the queue is full: then
 //! [`Nic::can_transmit`] says so and asks for the interrupt that tells the stack room is
-//! back. [`NetStats`] counts kicks and interrupts.
+//! back. Frames added to the transmit queue are announced to the device once per batch, at
+//! [`Nic::flush`] (Linux's `xmit_more`), or at once when the queue fills; with the event
+//! index that one kick covers the whole batch. [`NetStats`] counts kicks and interrupts.
 
 pub mod checksum;
 
@@ -162,6 +164,8 @@ struct State<H: Hal, T: Transport> {
     /// The transmit queue asks the device for an interrupt when it uses a buffer (it was
     /// full; see [`Nic::can_transmit`]).
     tx_interrupt: bool,
+    /// Frames were added since the last kick decision (see [`Nic::flush`]).
+    tx_unkicked: bool,
     stats: NetStats,
 }
 
@@ -186,6 +190,11 @@ impl<H: Hal, T: Transport> NetInterrupt<H, T> {
             state.rx.set_interrupts(false);
         }
         raised
+    }
+
+    /// The device's counters so far.
+    pub fn stats(&self) -> NetStats {
+        self.state.lock().stats
     }
 }
 
@@ -272,6 +281,7 @@ impl<H: DmaMemory, T: Transport> VirtioNet<H, T> {
                 tx_posted: (0..TX_QUEUE_SIZE).map(|_| None).collect(),
                 tx_spare: Vec::new(),
                 tx_interrupt: false,
+                tx_unkicked: false,
                 stats: NetStats {
                     rx_kicks: kicked.into(),
                     ..NetStats::default()
@@ -358,6 +368,15 @@ impl<H: Hal, T: Transport> State<H, T> {
         }
     }
 
+    /// Kicks the transmit queue for the frames added since the last call, if the device
+    /// wants it: one kick for the whole batch.
+    fn kick_tx(&mut self) {
+        if core::mem::take(&mut self.tx_unkicked) && self.tx.should_notify() {
+            self.stats.tx_kicks += 1;
+            self.transport.notify(TX_QUEUE);
+        }
+    }
+
     /// Takes back the transmit buffers the device is done with.
     fn reclaim_tx(&mut self) {
         while let Some(token) = self.tx.peek_used() {
@@ -394,6 +413,7 @@ impl<H: Hal, T: Transport> Nic for VirtioNet<H, T> {
         let mut state = self.state.lock();
         state.reclaim_tx();
         if state.tx.available_desc() == 0 {
+            state.kick_tx();
             return Err(NicError::QueueFull);
         }
         let size = self.header_len + self.mtu + ETH_HEADER;
@@ -416,15 +436,21 @@ impl<H: Hal, T: Transport> Nic for VirtioNet<H, T> {
         let token = unsafe { state.tx.add(&[&buf[..len]], &mut []) };
         let Ok(token) = token else {
             state.tx_spare.push(buf);
+            state.kick_tx();
             return Err(NicError::QueueFull);
         };
         state.tx_posted[usize::from(token)] = Some((buf, len));
         state.stats.tx_frames += 1;
-        if state.tx.should_notify() {
-            state.stats.tx_kicks += 1;
-            state.transport.notify(TX_QUEUE);
+        state.tx_unkicked = true;
+        if state.tx.available_desc() == 0 {
+            // Full: nothing more joins this batch, and the device must start on it.
+            state.kick_tx();
         }
         Ok(())
+    }
+
+    fn flush(&mut self) {
+        self.state.lock().kick_tx();
     }
 
     fn can_transmit(&mut self) -> bool {
@@ -437,8 +463,10 @@ impl<H: Hal, T: Transport> Nic for VirtioNet<H, T> {
             }
             return true;
         }
-        // Full: ask for an interrupt when the device uses a buffer, then look again, since
-        // it may have used them all before it could see the request.
+        // Full: the device must know of every frame (transmit kicked when it filled up; this
+        // is cheap if it did), then ask for an interrupt when it uses a buffer, and look
+        // again, since it may have used them all before it could see the request.
+        state.kick_tx();
         if !state.tx_interrupt {
             state.tx_interrupt = true;
             if !state.tx.set_interrupts(true) {

@@ -281,6 +281,11 @@ impl Blocker for KernelBlocker {
     }
 
     fn parker(&self) -> Arc<dyn Parker> {
+        // A call running without the kernel lock (`crate::syscall::unlocked`) takes it here,
+        // before it registers on any queue: parking switches threads, which needs the lock,
+        // and this is the first step of every wait (no spin lock is held yet). Under the lock
+        // already, this is one flag test.
+        crate::smp::lock();
         Arc::new(KernelParker {
             thread: crate::sched::current(),
             generation: AtomicU64::new(0),
@@ -305,6 +310,8 @@ pub struct KernelParker {
 
 impl Parker for KernelParker {
     fn park(&self, woken: &AtomicBool, deadline: Option<u64>) -> Result<(), Errno> {
+        // Taken by `parker` already on every path; the switch below must have it.
+        crate::smp::lock();
         let mut interrupted = false;
         let why = crate::sched::block_if(deadline, |_, me| {
             if woken.load(Ordering::SeqCst) {

@@ -41,6 +41,7 @@ impl PollTimer for KernelTimer {
 pub fn init() {
     let mut seed = [0u8; 8];
     crate::random::fill(&mut seed);
+    oxv_net::socket::set_contended_hook(crate::smp::yield_to_kernel_lock);
     NET.call_once(|| {
         Net::new(
             crate::devices::blocker(),
@@ -67,7 +68,11 @@ const DHCP_WAIT_NS: u64 = 3_000_000_000;
 /// interrupt to [`poll`]. With DHCP (the default), waits until it has configured the
 /// interface (at most three seconds), so that the app starts with an address and
 /// `/etc/resolv.conf` can name the DNS servers.
+///
+/// Also reads `nounlockednet`: socket data calls then take the kernel lock like every other
+/// call (see `crate::syscall::unlocked`), for comparing the two.
 pub fn attach_nic(args: &oxv_abi::cmdline::BootArgs) {
+    crate::smp::set_unlocked_net(!args.has_option("nounlockednet"));
     let Some(nic) = crate::virtio::take_nic() else {
         return;
     };
@@ -122,6 +127,16 @@ pub fn flush_before_exit() {
     while stack.has_unacked_output() && crate::time::monotonic_ns() < until {
         stack.poll();
         core::hint::spin_loop();
+    }
+    if let Some(s) = crate::virtio::net_stats().filter(|_| crate::console::verbose()) {
+        kprintln!(
+            "oxv: virtio-net: {} frames sent, {} transmit kicks; {} received, {} receive kicks, {} interrupts",
+            s.tx_frames,
+            s.tx_kicks,
+            s.rx_frames,
+            s.rx_kicks,
+            s.interrupts
+        );
     }
 }
 

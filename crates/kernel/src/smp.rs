@@ -16,6 +16,45 @@
 //! spin locks are all taken with interrupts off already, because kernel code always runs
 //! with interrupts off.
 //!
+//! # Calls without the kernel lock
+//! Two kinds of system call run without it. The light path ([`crate::syscall::fast`]) takes
+//! no lock at all. The socket data calls ([`crate::syscall::unlocked`]: read, write, readv,
+//! writev, recvfrom, sendto on a TCP socket; off with the command line option `nounlockednet`) take
+//! spin locks, so they, and everything they can meet, follow these rules:
+//!
+//! 1. **The lock before anything non-trivial.** Such a call takes the kernel lock with
+//!    [`lock`] before it blocks (the blocker's `parker`), raises a signal, runs the
+//!    return-to-user work, drops the last reference to a file, or resolves a page fault
+//!    (the trap path takes it), and keeps it until it returns to ring 3 (the exit releases it
+//!    if this CPU holds it: [`unlock_if_held`]). So a context switch still always happens
+//!    with the lock held, and a thread switched out under it resumes expecting it.
+//! 2. **Never [`lock`] while holding a spin lock.** The one exception is forced: a user
+//!    copy may fault under a socket's staging lock, and the fault waits for the kernel lock.
+//!    So nobody may spin on a staging lock: it is taken with `oxv_net::socket::lock_stage`,
+//!    which on a miss calls [`yield_to_kernel_lock`] (take the kernel lock, or, already
+//!    holding it, [`relax`] so the faulting holder can have it).
+//! 3. **Spin locks in one order** (a CPU with interrupts off may spin on each; outer first):
+//!    fd table (alone: the file is cloned out) · socket options (alone) · TCP socket state
+//!    (then the stack) · staging buffer → stack (`oxv_net` `Shared`) → NIC/loopback queues →
+//!    kernel heap → frame allocator. After the stack lock is dropped: readiness queue
+//!    (`PollQueue`) → epoll ready list / epoll queue → scheduler (`SCHED`, wake-ups) →
+//!    kick IPIs; and the net poll timer (`net::TIMER`) → scheduler (app timers). The
+//!    scheduler lock is innermost: nothing under it takes a lock above. Locked code that
+//!    takes several of these follows the same order (NIC interrupt and timer poll: stack,
+//!    then queues and scheduler after releasing it; epoll: ready list released before a
+//!    file's poll, which takes socket state then the stack).
+//! 4. **No spin on what a shootdown initiator holds.** [`shootdown`] waits, with
+//!    interrupts off, for every CPU with user translations, and a CPU in an unlocked call
+//!    has interrupts off until it returns, so it answers late (or at once once it waits for
+//!    the kernel lock). No lock an unlocked call takes may be held across a shootdown: the
+//!    initiators hold only the address-space locks (user mappings) or none (kernel stacks
+//!    freed by a thread's last reference, never dropped under the locks above).
+//! 5. **No shootdown, no OOM kill, no file release without the lock.** An unlocked call
+//!    frees no mapping; it drops its file reference under the lock when it is the last.
+//!
+//! The next subsystem taken off the lock must fit its locks into rule 3 and keep rules 1,
+//! 2, 4 and 5.
+//!
 //! # Kicks
 //! A CPU running an app thread in ring 3 or halted in its idle loop only looks at the run
 //! queues, pending signals and kill requests when it enters the kernel. Making a thread
@@ -99,6 +138,49 @@ fn lock_slow() -> bool {
         flush_local();
     }
     true
+}
+
+/// Whether this CPU holds the kernel lock (false with one CPU, where it is not used).
+#[inline(always)]
+pub fn holds_lock() -> bool {
+    active() && me().holds_kernel_lock.load(Ordering::Relaxed)
+}
+
+/// Releases the kernel lock if this CPU holds it: the way out of a call that started
+/// without it and may have taken it part-way (see "Calls without the kernel lock").
+#[inline(always)]
+pub fn unlock_if_held() {
+    if holds_lock() {
+        unlock();
+    }
+}
+
+/// Whether socket data calls may run without the kernel lock (kernel command line
+/// `nounlockednet` turns it off: every call takes the lock, as before).
+static UNLOCKED_NET: AtomicBool = AtomicBool::new(true);
+
+/// Sets whether socket data calls may run without the kernel lock.
+pub fn set_unlocked_net(on: bool) {
+    UNLOCKED_NET.store(on, Ordering::Relaxed);
+}
+
+/// Whether socket data calls may run without the kernel lock.
+#[inline(always)]
+pub fn unlocked_net() -> bool {
+    UNLOCKED_NET.load(Ordering::Relaxed)
+}
+
+/// Called where an unlocked call finds a lock it wants busy and must not just spin (see
+/// "Calls without the kernel lock"): a CPU without the kernel lock takes it (and keeps it
+/// until the call returns to ring 3); one holding it lets other CPUs in for a moment.
+/// Call with no spin lock held.
+pub fn yield_to_kernel_lock() {
+    if !active() {
+        return;
+    }
+    if !lock() {
+        relax();
+    }
 }
 
 /// Releases the kernel lock (taken by [`lock`], which returned true).

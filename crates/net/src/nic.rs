@@ -4,6 +4,10 @@
 //! out, and fixed capabilities. Control (link state, MAC address, offloads) stays apart from
 //! the data path, in [`NicCapabilities`]. A frame handed to [`Nic::transmit`] is copied
 //! before the call returns, so the caller keeps its buffer, on error too.
+//!
+//! Transmit is batched: a driver may hold the device's notification (its doorbell) back
+//! until [`Nic::flush`], so that several frames queued in one go cost one notification, as
+//! Linux's `xmit_more` does. The stack flushes after each pass over an interface.
 
 use alloc::collections::VecDeque;
 use alloc::vec::Vec;
@@ -43,13 +47,19 @@ pub trait Nic {
     /// The interface's capabilities.
     fn capabilities(&self) -> NicCapabilities;
 
-    /// Queues one frame for sending.
+    /// Queues one frame for sending. The frame may wait for [`Nic::flush`] to leave.
     fn transmit(&mut self, frame: &[u8]) -> Result<(), NicError>;
+
+    /// Sends the frames queued since the last flush: one notification of the device for all
+    /// of them. Callers flush after each batch of [`Nic::transmit`] calls; a driver that
+    /// sends at once in `transmit` keeps this default, which does nothing.
+    fn flush(&mut self) {}
 
     /// Whether [`Nic::transmit`] would take a frame now. The stack asks before it builds a
     /// frame, so that a full queue holds data back in the sockets (sent on a later poll)
     /// instead of losing frames that TCP must then retransmit after a timeout. A NIC that
-    /// says `false` must raise its interrupt (so the stack is polled) once room frees up.
+    /// says `false` must raise its interrupt (so the stack is polled) once room frees up, and
+    /// must not wait for [`Nic::flush`] to send what fills its queue.
     fn can_transmit(&mut self) -> bool {
         true
     }

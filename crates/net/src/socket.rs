@@ -71,6 +71,40 @@ impl Wait {
     };
 }
 
+/// What the embedder runs when a socket's staging lock is busy (see [`lock_stage`]).
+static CONTENDED: spin::Once<fn()> = spin::Once::new();
+
+/// Sets what [`lock_stage`] runs while the lock is busy: the kernel lets the CPU give up or
+/// take its kernel lock there (a staging lock is held across a copy to or from user memory,
+/// and a fault in that copy may wait for the kernel lock). Once, at boot.
+pub fn set_contended_hook(f: fn()) {
+    CONTENDED.call_once(|| f);
+}
+
+/// Takes a socket's staging lock (held across user copies, which may fault). A plain spin
+/// could wait forever for a holder that waits, in its fault, for a lock the spinner holds:
+/// on a miss the embedder's hook runs (see [`set_contended_hook`]) before trying again.
+/// Call with no other spin lock held.
+pub fn lock_stage(m: &Mutex<Vec<u8>>) -> spin::MutexGuard<'_, Vec<u8>> {
+    loop {
+        if let Some(g) = m.try_lock() {
+            return g;
+        }
+        match CONTENDED.get() {
+            Some(f) => f(),
+            None => core::hint::spin_loop(),
+        }
+    }
+}
+
+/// Whether `file` is a socket whose data calls (read, write, readv, writev, recvfrom, sendto)
+/// the kernel may run without its kernel lock: TCP, whose send and receive paths take only
+/// their own spin locks, copy user memory under none but the staging locks ([`lock_stage`]), and
+/// block only through [`wait_for`] (the blocker's `parker` comes first).
+pub fn runs_unlocked(file: &OpenFile) -> bool {
+    SocketFile::of(file).is_ok_and(|s| s.as_any().is::<crate::tcp::TcpSocket>())
+}
+
 /// Runs `attempt` until it gives anything but `EAGAIN`, sleeping on `queue` for `interest`
 /// in between, registered before each retry so no wake-up is lost. `EAGAIN` at once when
 /// non-blocking or past the deadline; `EINTR` on a signal.

@@ -19,13 +19,18 @@
 //! Data moves between the app and smoltcp's buffers through a per-socket staging buffer,
 //! because the stack's lock is never held across a copy from or to user memory. A receive
 //! copies what smoltcp holds into the staging buffer (peeking), then to the app, then
-//! consumes what reached the app, so a fault loses nothing.
+//! consumes what reached the app, so a fault loses nothing. The staging buffers' locks are
+//! the only ones held across a user copy (they also keep two senders, or two receivers, of
+//! one socket from interleaving their chunks); they are taken with
+//! [`crate::socket::lock_stage`], since the copy may fault and the fault wait for the kernel
+//! lock. read(2), write(2), recvfrom(2) and sendto(2) on a TCP socket may run without the
+//! kernel lock (see [`crate::socket::runs_unlocked`]).
 
 use crate::addr::{RawAddr, SockAddr};
 use crate::io::{Discard, Sink};
 use crate::socket::{
-    Caller, Outgoing, Received, SockOpts, SocketOps, Wait, get_common, int_value, opt_int,
-    set_common, wait_for,
+    Caller, Outgoing, Received, SockOpts, SocketOps, Wait, get_common, int_value, lock_stage,
+    opt_int, set_common, wait_for,
 };
 use crate::stack::ports::{BindAddr, Binding, Proto};
 use crate::stack::{Inner, Listener, SockKey, Stack, TcpParams, new_tcp};
@@ -239,7 +244,7 @@ impl TcpSocket {
             }
         })?;
         let want = room.min(msg.data.len() - done).min(CHUNK);
-        let mut stage = self.tx_stage.lock();
+        let mut stage = lock_stage(&self.tx_stage);
         if stage.len() < want {
             stage.resize(want, 0);
         }
@@ -262,7 +267,7 @@ impl TcpSocket {
     ) -> Result<usize, Errno> {
         let shut_rd = self.st.lock().shut_rd;
         let want = (dst.len() - done).min(CHUNK);
-        let mut stage = self.rx_stage.lock();
+        let mut stage = lock_stage(&self.rx_stage);
         if stage.len() < want {
             stage.resize(want, 0);
         }

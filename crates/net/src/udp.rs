@@ -1,8 +1,10 @@
 //! UDP sockets (`SOCK_DGRAM` over `AF_INET`/`AF_INET6`), udp(7), over smoltcp's UDP.
 //!
 //! A bound socket has a smoltcp UDP socket in every interface (a datagram for the machine may
-//! arrive on the loopback or a NIC); a send goes out of the one that routes to the
-//! destination. An unbound socket binds an ephemeral port on its first send or connect(2),
+//! arrive on the loopback or a NIC), each in a set of its own; a send goes out of the one that
+//! routes to the destination. Which socket a received datagram goes to (several may share a
+//! port with `SO_REUSEADDR`/`SO_REUSEPORT`; a connected one takes its peer's) is Linux's
+//! lookup, in [`crate::stack::dgrams`]. An unbound socket binds an ephemeral port on its first send or connect(2),
 //! as Linux does. connect(2) sets the default destination and makes the socket take only that
 //! peer's datagrams; connecting to `AF_UNSPEC` undoes it.
 //!
@@ -20,6 +22,7 @@ use crate::socket::{
     Caller, Outgoing, Received, SockOpts, SocketOps, Wait, get_common, int_value, opt_int,
     set_common, wait_for,
 };
+use crate::stack::dgrams::Route;
 use crate::stack::ports::{BindAddr, Binding, Proto};
 use crate::stack::{Inner, SockKey, Stack};
 use alloc::sync::Arc;
@@ -145,7 +148,17 @@ impl UdpSocket {
                 port,
             })
             .map_err(|_| Errno::EINVAL)?;
-            st.keys.push(inner.add(i, s, &self.queue));
+            let k = inner.add(i, s, &self.queue);
+            inner.udp_route(
+                k,
+                Route {
+                    addr,
+                    port,
+                    peer: st.peer,
+                    reuse_port: o.reuse_port,
+                },
+            );
+            st.keys.push(k);
         }
         st.local = Some((addr, port));
         Ok(())
@@ -262,6 +275,14 @@ impl SocketOps for UdpSocket {
             SockAddr::Unspec => {
                 st.peer = None;
                 st.src = None;
+                if !st.keys.is_empty() {
+                    let keys = st.keys.clone();
+                    self.stack.shared.peek(|inner| {
+                        for k in keys {
+                            inner.udp_peer(k, None);
+                        }
+                    });
+                }
                 return Ok(());
             }
             a => a.endpoint().ok_or(Errno::EAFNOSUPPORT)?,
@@ -282,6 +303,9 @@ impl SocketOps for UdpSocket {
                 _ => inner.source_for(port, ep.addr),
             };
             st.peer = Some(ep);
+            for &k in &st.keys {
+                inner.udp_peer(k, Some(ep));
+            }
             Ok(())
         })
     }

@@ -188,6 +188,7 @@ fn legacy_device_needs_any_layout() {
 fn legacy_header_is_ten_bytes() {
     let mut r = rig(Features::ANY_LAYOUT.bits() | Features::MAC.bits(), 0, 10);
     r.nic.transmit(b"0123456789abcdef").unwrap();
+    r.nic.flush();
     {
         let wire = r.wire.lock().unwrap();
         assert_eq!(wire.sent[0].0, [0; 10]);
@@ -204,6 +205,7 @@ fn transmit_puts_a_plain_header_before_the_frame() {
     let mut r = rig(MODERN, 0, 12);
     let frame = udp_frame(b"hi");
     r.nic.transmit(&frame).unwrap();
+    r.nic.flush();
     let wire = r.wire.lock().unwrap();
     assert_eq!(wire.sent.len(), 1);
     assert_eq!(wire.sent[0].0, [0; 12]);
@@ -219,6 +221,7 @@ fn transmit_offloads_udp_checksums() {
     let mut r = rig(MODERN | Features::CSUM.bits(), 0, 12);
     assert!(r.nic.offloads().tx_checksum);
     r.nic.transmit(&udp_frame(b"payload")).unwrap();
+    r.nic.flush();
     let (header, mut frame) = r.wire.lock().unwrap().sent.pop().unwrap();
     assert_eq!(header[0], HDR_NEEDS_CSUM);
     let start = u16::from_le_bytes([header[6], header[7]]);
@@ -239,6 +242,7 @@ fn transmit_offloads_udp_checksums() {
     let mut arp = std::vec![0u8; 42];
     arp[12..14].copy_from_slice(&[0x08, 0x06]);
     r.nic.transmit(&arp).unwrap();
+    r.nic.flush();
     assert_eq!(r.wire.lock().unwrap().sent[0].0[0], 0);
 }
 
@@ -247,6 +251,7 @@ fn transmit_refuses_oversized_frames_and_reports_a_full_queue() {
     let mut r = rig(MODERN, 0, 12);
     assert_eq!(r.nic.transmit(&[0; 1515]), Err(NicError::TooLarge));
     r.nic.transmit(&[0; 1514]).unwrap();
+    r.nic.flush();
 
     // A device that does not send: the queue fills, then drains once it does.
     r.transport.state.lock().unwrap().deferred = true;
@@ -264,6 +269,7 @@ fn transmit_refuses_oversized_frames_and_reports_a_full_queue() {
     assert_eq!(sent, TX_QUEUE_SIZE + 1);
     r.transport.state.lock().unwrap().run_pending();
     r.nic.transmit(&[2; 60]).unwrap();
+    r.nic.flush();
     assert_eq!(r.wire.lock().unwrap().sent.len(), TX_QUEUE_SIZE + 1);
 }
 
@@ -422,24 +428,80 @@ fn a_full_transmit_queue_asks_for_the_interrupt_that_says_room_is_back() {
 }
 
 #[test]
+fn frames_wait_for_the_flush_and_a_batch_kicks_once() {
+    for features in [MODERN, MODERN | EVENT_IDX] {
+        let mut r = rig(features, 0, 12);
+        for _ in 0..10 {
+            r.nic.transmit(&[1; 60]).unwrap();
+        }
+        assert_eq!(
+            r.nic.stats().tx_kicks,
+            0,
+            "{features:#x}: no kick before the flush"
+        );
+        assert!(r.wire.lock().unwrap().sent.is_empty());
+        r.nic.flush();
+        assert_eq!(
+            r.nic.stats().tx_kicks,
+            1,
+            "{features:#x}: one kick for ten frames"
+        );
+        assert_eq!(r.wire.lock().unwrap().sent.len(), 10);
+        r.nic.flush();
+        assert_eq!(
+            r.nic.stats().tx_kicks,
+            1,
+            "{features:#x}: nothing new, no kick"
+        );
+        // One frame per batch: one kick each (the device caught up in between).
+        for i in 2..5 {
+            r.nic.transmit(&[1; 60]).unwrap();
+            r.nic.flush();
+            assert_eq!(r.nic.stats().tx_kicks, i);
+        }
+    }
+}
+
+#[test]
+fn a_transmit_queue_that_fills_kicks_without_waiting_for_the_flush() {
+    let mut r = rig(MODERN | EVENT_IDX, 0, 12);
+    r.transport.state.lock().unwrap().deferred = true;
+    for _ in 0..TX_QUEUE_SIZE {
+        r.nic.transmit(&[1; 60]).unwrap();
+    }
+    assert_eq!(
+        r.nic.stats().tx_kicks,
+        1,
+        "kicked as the last descriptor went"
+    );
+    assert!(!r.nic.can_transmit());
+    assert!(r.transport.state.lock().unwrap().run_pending());
+    assert_eq!(r.wire.lock().unwrap().sent.len(), TX_QUEUE_SIZE);
+    assert!(r.nic.can_transmit());
+}
+
+#[test]
 fn with_event_idx_a_busy_device_is_kicked_once_per_burst() {
     let mut r = rig(MODERN | EVENT_IDX, 0, 12);
     r.transport.state.lock().unwrap().deferred = true;
     for _ in 0..10 {
         r.nic.transmit(&[1; 60]).unwrap();
+        r.nic.flush();
     }
     assert_eq!(r.nic.stats().tx_kicks, 1);
     r.transport.state.lock().unwrap().run_pending();
     r.nic.transmit(&[1; 60]).unwrap();
+    r.nic.flush();
     assert_eq!(r.nic.stats().tx_kicks, 2, "caught up: kicked again");
     assert_eq!(r.wire.lock().unwrap().sent.len(), 10);
 
-    // Without the event index every frame kicks (unless the device sets NO_NOTIFY, which the
-    // fake does not).
+    // Without the event index every flushed batch kicks (unless the device sets NO_NOTIFY,
+    // which the fake does not).
     let mut r = rig(MODERN, 0, 12);
     r.transport.state.lock().unwrap().deferred = true;
     for _ in 0..10 {
         r.nic.transmit(&[1; 60]).unwrap();
+        r.nic.flush();
     }
     assert_eq!(r.nic.stats().tx_kicks, 10);
 }

@@ -364,6 +364,38 @@ fn route(line: Line, handler: Handler) -> bool {
     true
 }
 
+/// The routed virtio lines, for `/proc/interrupts`.
+pub fn irq_lines() -> Vec<crate::irqstat::DeviceLine> {
+    ROUTES
+        .lock()
+        .iter()
+        .map(|r| crate::irqstat::DeviceLine {
+            vector: r.vector,
+            gsi: r.gsi,
+            flow: "fasteoi",
+            names: r
+                .handlers
+                .iter()
+                .map(|h| match h {
+                    Handler::Disk(_) => "virtio-blk",
+                    Handler::Net(_) => "virtio-net",
+                })
+                .collect::<Vec<_>>()
+                .join(", "),
+        })
+        .collect()
+}
+
+/// The virtio-net device's counters (kicks, interrupts, frames), if there is one.
+pub fn net_stats() -> Option<oxv_drivers::virtio_net::NetStats> {
+    ROUTES.lock().iter().find_map(|r| {
+        r.handlers.iter().find_map(|h| match h {
+            Handler::Net(n) => Some(n.stats()),
+            Handler::Disk(_) => None,
+        })
+    })
+}
+
 /// Whether `vector` belongs to a virtio device.
 pub fn owns_vector(vector: u64) -> bool {
     (u64::from(FIRST_VECTOR)..=u64::from(LAST_VECTOR)).contains(&vector)
@@ -496,6 +528,7 @@ pub fn net_selftest() -> bool {
         kprintln!("oxv: net self-test: transmit failed: {e}");
         return false;
     }
+    nic.flush();
     let start = crate::time::monotonic_ns();
     let mut buf = [0u8; 1514];
     while crate::time::monotonic_ns() - start < 1_000_000_000 {

@@ -173,6 +173,15 @@ impl PortDevice {
         }
     }
 
+    /// Sends what the NIC holds back (one doorbell for the frames of a pass, see
+    /// [`Nic::flush`]).
+    #[inline]
+    pub fn flush(&mut self) {
+        if let PortDevice::Nic { nic, .. } = self {
+            nic.flush();
+        }
+    }
+
     /// Whether received frames wait, or may (a NIC not seen drained since it last gave a
     /// frame).
     pub fn has_pending(&self) -> bool {

@@ -21,7 +21,8 @@
 //! socket has a smoltcp set of its own, and a poll shows smoltcp only the sets with work
 //! (the segments received, the sockets the call reached, the timers due; see [`conns`]);
 //! the sockets compared afterwards are those smoltcp woke and those the call reached (see
-//! [`touched`]). UDP and DHCP sockets share one set per port.
+//! [`touched`]). Each UDP socket has a set of its own too, and a received datagram goes to
+//! the one socket that takes it (see [`dgrams`]); only DHCP's socket is in the port's shared set.
 //!
 //! **Locking.** One lock covers the stack. It is never held across a copy to or from user
 //! memory: sockets stage data in their own buffers (see [`crate::tcp`]). Notifications run
@@ -36,6 +37,7 @@
 
 mod conns;
 pub mod device;
+pub mod dgrams;
 mod poll;
 pub mod ports;
 mod touched;
@@ -50,6 +52,7 @@ use alloc::vec::Vec;
 use conns::Conns;
 use core::sync::atomic::{AtomicU64, Ordering};
 use device::PortDevice;
+use dgrams::Dgrams;
 use oxv_abi::Errno;
 use oxv_vfs::Blocker;
 use oxv_vfs::readiness::PollQueue;
@@ -149,10 +152,12 @@ pub struct SockKey {
 /// Where in its port a socket is.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 enum Place {
-    /// In the port's shared set (UDP).
+    /// In the port's shared set (DHCP).
     Shared(SocketHandle),
     /// In a set of its own (TCP; see [`conns`]).
     Conn(usize),
+    /// In a set of its own (UDP; see [`dgrams`]).
+    Dgram(usize),
 }
 
 /// What the stack last saw of a socket, to tell changes.
@@ -217,10 +222,12 @@ struct Orphan {
 pub struct Port {
     iface: Interface,
     dev: PortDevice,
-    /// Its UDP and DHCP sockets.
+    /// Its DHCP socket.
     set: SocketSet<'static>,
     /// Its TCP sockets.
     conns: Conns,
+    /// Its UDP sockets.
+    dgrams: Dgrams,
     name: String,
     mac: Option<[u8; 6]>,
     dhcp: Option<SocketHandle>,
@@ -235,6 +242,7 @@ impl Port {
         match place {
             Place::Shared(h) => self.set.get_mut::<smoltcp::socket::Socket>(h),
             Place::Conn(slot) => self.conns.socket(slot),
+            Place::Dgram(slot) => self.dgrams.socket(slot),
         }
     }
 
@@ -346,6 +354,7 @@ impl Stack {
             dev,
             set: SocketSet::new(Vec::new()),
             conns: Conns::default(),
+            dgrams: Dgrams::default(),
             name: "lo".into(),
             mac: None,
             dhcp: None,
@@ -391,6 +400,7 @@ impl Stack {
                 dev,
                 set: SocketSet::new(Vec::new()),
                 conns: Conns::default(),
+                dgrams: Dgrams::default(),
                 name: alloc::format!("eth{}", n - 1),
                 mac: Some(mac),
                 dhcp: None,
@@ -408,6 +418,10 @@ impl Stack {
     /// Runs the stack: takes received frames, sends what is due, fires timers, wakes sockets.
     /// Call it from the NIC's interrupt and when the [`PollTimer`] fires.
     pub fn poll(&self) {
+        // The timer that brought us here (or an interrupt that came first) may have been the
+        // one `armed` stands for, while a later deadline asked for meanwhile was dropped by
+        // the embedder's timer (it keeps the earliest): re-arm whatever is due next.
+        self.shared.armed.store(0, Ordering::Relaxed);
         self.shared.with(|_| ());
     }
 
@@ -461,19 +475,20 @@ impl Stack {
     }
 
     /// Whether a TCP connection on a NIC still has data or a FIN its peer has not
-    /// acknowledged. A unikernel's VM ends with its app; Linux would go on sending after
+    /// acknowledged, or a UDP socket datagrams not yet handed to the NIC. A unikernel's VM ends with its app; Linux would go on sending after
     /// the app's exit, so the embedder polls until this is false (with a time limit) before
     /// it powers off.
     pub fn has_unacked_output(&self) -> bool {
         let mut inner = self.shared.inner.lock();
         inner.ports.iter_mut().skip(1).any(|p| {
-            p.conns.sockets().any(|t| {
-                t.send_queue() > 0
-                    || matches!(
-                        t.state(),
-                        tcp::State::FinWait1 | tcp::State::Closing | tcp::State::LastAck
-                    )
-            })
+            p.dgrams.has_queued()
+                || p.conns.sockets().any(|t| {
+                    t.send_queue() > 0
+                        || matches!(
+                            t.state(),
+                            tcp::State::FinWait1 | tcp::State::Closing | tcp::State::LastAck
+                        )
+                })
         })
     }
 
@@ -501,10 +516,23 @@ impl Shared {
         }
         if let Some(at) = next {
             let at_ns = (at.total_micros().max(0) as u64).saturating_mul(1000);
-            let armed = self.armed.load(Ordering::Relaxed);
-            if at_ns < armed || armed <= now_ns {
-                self.armed.store(at_ns, Ordering::Relaxed);
-                self.timer.arm(at_ns.max(now_ns));
+            // Several CPUs get here at once (socket calls run without the kernel lock): one
+            // compare-and-swap decides, so a later deadline never overwrites an earlier one
+            // that was not armed.
+            let mut armed = self.armed.load(Ordering::Relaxed);
+            while at_ns < armed || armed <= now_ns {
+                match self.armed.compare_exchange_weak(
+                    armed,
+                    at_ns,
+                    Ordering::AcqRel,
+                    Ordering::Relaxed,
+                ) {
+                    Ok(_) => {
+                        self.timer.arm(at_ns.max(now_ns));
+                        break;
+                    }
+                    Err(now_armed) => armed = now_armed,
+                }
             }
         }
         r
@@ -604,6 +632,7 @@ impl Inner {
         let port = &mut self.ports[i];
         let place = match socket.upcast() {
             smoltcp::socket::Socket::Tcp(t) => Place::Conn(port.conns.add(t)),
+            smoltcp::socket::Socket::Udp(u) => Place::Dgram(port.dgrams.add(u)),
             other => Place::Shared(port.set.add(other)),
         };
         let k = SockKey { port: i, place };
@@ -634,6 +663,7 @@ impl Inner {
                 port.set.remove(h);
             }
             Place::Conn(slot) => port.conns.remove(slot),
+            Place::Dgram(slot) => port.dgrams.remove(slot),
         }
     }
 

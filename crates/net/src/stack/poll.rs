@@ -2,6 +2,7 @@
 //! received SYNs, DHCP events, the orphaned connections it finishes, and which sockets to wake.
 
 use super::*;
+use smoltcp::wire::UdpPacket;
 
 /// What a received frame is, to route it: a TCP segment, or something else.
 enum Frame {
@@ -11,8 +12,8 @@ enum Frame {
         dst: IpEndpoint,
         syn: bool,
     },
-    /// UDP: for the port's shared set.
-    Udp,
+    /// A UDP datagram from `src` to `dst` (not a fragment).
+    Udp { src: IpEndpoint, dst: IpEndpoint },
     /// For the interface itself (ARP, ICMP, neighbour discovery...), or unreadable.
     Other,
 }
@@ -37,6 +38,10 @@ fn classify_ip(frame: &[u8], ethernet: bool) -> Option<Frame> {
             let p = Ipv4Packet::new_checked(ip).ok()?;
             let hl = p.header_len() as usize;
             let total = (p.total_len() as usize).min(ip.len());
+            if p.more_frags() || p.frag_offset() != 0 {
+                // smoltcp reassembles nothing here: it drops fragments.
+                return None;
+            }
             (
                 IpAddress::Ipv4(p.src_addr()),
                 IpAddress::Ipv4(p.dst_addr()),
@@ -58,7 +63,13 @@ fn classify_ip(frame: &[u8], ethernet: bool) -> Option<Frame> {
         _ => return None,
     };
     match next {
-        IpProtocol::Udp => Some(Frame::Udp),
+        IpProtocol::Udp => {
+            let u = UdpPacket::new_checked(payload).ok()?;
+            Some(Frame::Udp {
+                src: IpEndpoint::new(src, u.src_port()),
+                dst: IpEndpoint::new(dst, u.dst_port()),
+            })
+        }
         IpProtocol::Tcp => {
             let t = TcpPacket::new_checked(payload).ok()?;
             Some(Frame::Tcp {
@@ -92,6 +103,8 @@ enum Target {
     Shared,
     /// A TCP socket's own set.
     Conn(usize),
+    /// A UDP socket's own set.
+    Dgram(usize),
     /// Nobody: the listen backlog is full.
     Drop,
 }
@@ -271,8 +284,10 @@ impl Inner {
         // The connections callers reached may have something to send, and those whose
         // timer is due.
         for k in &self.touched {
-            if let Place::Conn(slot) = k.place {
-                self.ports[k.port].conns.activate(slot);
+            match k.place {
+                Place::Conn(slot) => self.ports[k.port].conns.activate(slot),
+                Place::Dgram(slot) => self.ports[k.port].dgrams.activate(slot),
+                Place::Shared(_) => {}
             }
         }
         for p in self.ports.iter_mut() {
@@ -316,11 +331,15 @@ impl Inner {
                     None if syn => self.admit(i, src, dst),
                     None => Target::Shared,
                 },
-                Frame::Udp => Target::Shared,
+                Frame::Udp { src, dst } => match self.ports[i].dgrams.routed(dst, src) {
+                    Some(slot) => Target::Dgram(slot),
+                    None => Target::Shared,
+                },
                 Frame::Other => {
                     if ethernet {
                         // Maybe a neighbour's address that sockets wait for.
                         self.ports[i].conns.sweep();
+                        self.ports[i].dgrams.sweep();
                     }
                     Target::Shared
                 }
@@ -333,6 +352,7 @@ impl Inner {
                 }
                 Target::Shared => p.iface.poll_ingress_single(now, &mut p.dev, &mut p.set),
                 Target::Conn(slot) => p.conns.ingress(slot, &mut p.iface, &mut p.dev, now),
+                Target::Dgram(slot) => p.dgrams.ingress(slot, &mut p.iface, &mut p.dev, now),
             };
             if r == PollIngressSingleResult::None {
                 break;
@@ -347,6 +367,11 @@ impl Inner {
         if p.conns.has_active() {
             p.conns.egress(&mut p.iface, &mut p.dev, now);
         }
+        if p.dgrams.has_work(now) {
+            p.dgrams.egress(&mut p.iface, &mut p.dev, now);
+        }
+        // One doorbell for every frame this pass sent.
+        p.dev.flush();
     }
 
     /// Removes the orphans among `keys` (the sockets that may have changed) whose connection
@@ -415,10 +440,10 @@ impl Inner {
         let mut best: Option<Instant> = None;
         for p in self.ports.iter_mut() {
             let shared = p.iface.poll_at(now, &p.set);
-            let next = match (shared, p.conns.next_due()) {
-                (Some(a), Some(b)) => Some(a.min(b)),
-                (a, b) => a.or(b),
-            };
+            let next = [shared, p.conns.next_due(), p.dgrams.next_due()]
+                .into_iter()
+                .flatten()
+                .min();
             if let Some(mut t) = next {
                 if p.dev.tx_blocked() {
                     // Sockets with data to send ask for "now", but the NIC's interrupt will

@@ -376,8 +376,13 @@ fn udp_oversized_datagram() {
 
 // ---- Two stacks over a wire ------------------------------------------------------------------
 
-/// One end of an in-memory Ethernet cable.
+/// One end of an in-memory Ethernet cable. Like a NIC with a doorbell, it holds what it is
+/// given until [`Nic::flush`]: a stack that forgot to flush would stall every test over it.
 struct Wire {
+    /// Frames given, not yet flushed onto the cable.
+    held: Vec<Vec<u8>>,
+    /// The number of frames each flush put on the cable.
+    batches: Arc<Mutex<Vec<usize>>>,
     tx: Arc<Mutex<VecDeque<Vec<u8>>>>,
     rx: Arc<Mutex<VecDeque<Vec<u8>>>>,
     mac: [u8; 6],
@@ -396,17 +401,27 @@ impl Nic for Wire {
     }
 
     fn transmit(&mut self, frame: &[u8]) -> Result<(), NicError> {
-        let mut tx = self.tx.lock();
-        if tx.len() >= self.limit {
+        if !self.can_transmit() {
             *self.refused.lock() += 1;
             return Err(NicError::QueueFull);
         }
-        tx.push_back(frame.to_vec());
+        self.held.push(frame.to_vec());
+        if !self.can_transmit() {
+            // Full: out at once, as the virtio-net driver kicks then.
+            self.flush();
+        }
         Ok(())
     }
 
+    fn flush(&mut self) {
+        if !self.held.is_empty() {
+            self.batches.lock().push(self.held.len());
+            self.tx.lock().extend(self.held.drain(..));
+        }
+    }
+
     fn can_transmit(&mut self) -> bool {
-        self.tx.lock().len() < self.limit
+        self.tx.lock().len().saturating_add(self.held.len()) < self.limit
     }
 
     fn receive(&mut self, buf: &mut [u8]) -> Option<Result<usize, NicError>> {
@@ -430,6 +445,8 @@ fn narrow_cable(limit: usize) -> (Wire, Wire) {
     let refused = Arc::new(Mutex::new(0));
     (
         Wire {
+            held: Vec::new(),
+            batches: Arc::default(),
             tx: a.clone(),
             rx: b.clone(),
             mac: [2, 0, 0, 0, 0, 1],
@@ -437,6 +454,8 @@ fn narrow_cable(limit: usize) -> (Wire, Wire) {
             refused: refused.clone(),
         },
         Wire {
+            held: Vec::new(),
+            batches: Arc::default(),
             tx: b,
             rx: a,
             mac: [2, 0, 0, 0, 0, 2],
@@ -523,6 +542,44 @@ fn two_stacks_talk_tcp_over_a_wire() {
     let me = udp(&na, false);
     send_to(&*me, b"self", own.local_addr()).unwrap();
     assert_eq!(recv(&*own, 16, 0).unwrap(), b"self");
+}
+
+#[test]
+fn a_pass_that_sends_several_frames_flushes_the_nic_once() {
+    let (wa, wb) = cable();
+    let batches = wb.batches.clone();
+    let (na, nb) = (net(), net());
+    na.stack().add_nic(alloc::boxed::Box::new(wa), &at(1));
+    nb.stack().add_nic(alloc::boxed::Box::new(wb), &at(2));
+    let l = tcp(&na);
+    let any80 = SockAddr::Inet {
+        addr: [0; 4],
+        port: 80,
+    };
+    l.bind(&cx(), any80).unwrap();
+    l.listen(&cx(), 4).unwrap();
+    let c = tcp(&nb);
+    let server = SockAddr::Inet {
+        addr: [10, 0, 0, 1],
+        port: 80,
+    };
+    let _ = c.connect(&cx(), server.clone(), Wait::NONBLOCK);
+    for _ in 0..10 {
+        na.stack().poll();
+        nb.stack().poll();
+    }
+    assert_eq!(c.connect(&cx(), server, Wait::NONBLOCK), Ok(()));
+    let (s, _) = l.accept(Wait::NONBLOCK).unwrap();
+    batches.lock().clear();
+    // 10 full segments (MSS 1460) in one call: one pass of the stack, one flush.
+    assert_eq!(send(&*c, &[7; 14_600]), Ok(14_600));
+    assert_eq!(*batches.lock(), [10]);
+    na.stack().poll();
+    let mut got = 0;
+    while let Ok(v) = recv(&*s, 65536, 0) {
+        got += v.len();
+    }
+    assert_eq!(got, 14_600);
 }
 
 #[test]
@@ -642,3 +699,4 @@ fn tcp6_dual_stack_listener_takes_ipv4_clients() {
 }
 
 mod idle;
+mod idle_udp;

@@ -237,14 +237,17 @@ fn needs_iret(frame: &TrapFrame) -> bool {
         && frame.ss == USER_DS as u64)
 }
 
-/// A system call on an SMP machine: under the kernel lock (see `crate::smp`).
+/// A system call on an SMP machine: under the kernel lock (see `crate::smp`), unless it is
+/// a socket data call that runs without it ([`crate::syscall::unlocked`]). Such a call may
+/// take the lock part-way, so the way out releases it if this CPU holds it (on entry from
+/// ring 3 it never does).
 #[inline(never)]
 fn syscall_locked(frame: &mut TrapFrame) {
-    let locked = crate::smp::lock();
-    crate::syscall::handle(frame);
-    if locked {
-        crate::smp::unlock();
+    if !crate::syscall::unlocked::try_run(frame) {
+        crate::smp::lock();
+        crate::syscall::handle(frame);
     }
+    crate::smp::unlock_if_held();
 }
 
 /// Enables SYSCALL and points it at the entry stub (per CPU).
