@@ -651,6 +651,7 @@ syscall_table! {
         flags: u32 = uint(a[5]),
     },
     tee => Tee { fd_in: i32 = int(a[0]), fd_out: i32 = int(a[1]), len: usize = a[2] as usize, flags: u32 = uint(a[3]) },
+    vmsplice => Vmsplice { fd: i32 = int(a[0]), iov: UserPtr<Iovec> = ptr(a[1]), nr_segs: u64 = a[2], flags: u32 = uint(a[3]) },
     fallocate => Fallocate { fd: i32 = int(a[0]), mode: i32 = int(a[1]), offset: i64 = a[2] as i64, len: i64 = a[3] as i64 },
     /// `how` points to a `struct open_how` of `size` bytes.
     openat2 => Openat2 { dirfd: i32 = int(a[0]), pathname: UserCStr = cstr(a[1]), how: UserAddr = addr(a[2]), size: usize = a[3] as usize },

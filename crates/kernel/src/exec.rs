@@ -33,7 +33,7 @@ use oxv_abi::stack::{StackError, auxv::*, build_initial_stack};
 use oxv_mm::{AddressSpace, MapSource, MmapArgs, PageTable, Platform, Prot, VmaKind};
 use oxv_mm::{MapIdentity, SharedFile};
 use oxv_vfs::write_access::DenyWrite;
-use oxv_vfs::{FsContext, OpenFile};
+use oxv_vfs::{FsContext, MountFlags, OpenFile};
 
 /// Size of the main thread's stack mapping (RLIMIT_STACK's default).
 pub const STACK_SIZE: u64 = 8 << 20;
@@ -189,6 +189,13 @@ impl MapSource for ProgramText {
     }
 }
 
+/// Whether `file` was opened through a `noexec` mount (Linux's `path_noexec`): exec of it is
+/// `EACCES`, and mapping it with `PROT_EXEC` is `EPERM`.
+pub fn on_noexec_mount(file: &OpenFile) -> bool {
+    file.location()
+        .is_some_and(|loc| loc.mount().flags().contains(MountFlags::NO_EXEC))
+}
+
 /// Denies writes to `file` while exec uses it (Linux's `deny_write_access` in
 /// `do_open_execat`): `ETXTBSY` if it is open for writing.
 pub fn deny_write(file: &OpenFile) -> Result<Option<DenyWrite>, Errno> {
@@ -300,6 +307,9 @@ fn load_interpreter<P: PageTable>(
     let file = cx
         .open(path, OpenFlags::empty(), 0)
         .map_err(|e| ExecFailure::Interpreter(path.to_vec(), e))?;
+    if on_noexec_mount(&file) {
+        return Err(ExecFailure::Interpreter(path.to_vec(), Errno::EACCES));
+    }
     // Denied only while it loads (Linux's open_exec and allow_write_access in load_elf_binary).
     let _loading = deny_write(&file).map_err(|e| ExecFailure::Interpreter(path.to_vec(), e))?;
     let len = file.stat().map_err(ExecFailure::Io)?.size;

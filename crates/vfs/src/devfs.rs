@@ -103,6 +103,17 @@ pub fn build(vfs: &Vfs, devices: DevfsDevices) -> Result<Arc<Tmpfs>, Errno> {
 /// and the drivers of its slaves (see [`crate::pty`]), whose reads and writes wait through
 /// `blocker`.
 pub fn add_ptys(vfs: &Vfs, devfs: &Tmpfs, blocker: Arc<dyn Blocker>) -> Result<(), Errno> {
+    add_ptys_with_signals(vfs, devfs, blocker, Arc::new(crate::pty::NoTtySignals))
+}
+
+/// As [`add_ptys`], with the terminals' signals (`ISIG` keys, `SIGWINCH`) raised through
+/// `signals`.
+pub fn add_ptys_with_signals(
+    vfs: &Vfs,
+    devfs: &Tmpfs,
+    blocker: Arc<dyn Blocker>,
+    signals: Arc<dyn crate::pty::TtySignals>,
+) -> Result<(), Errno> {
     let root = devfs.root();
     let attrs = |perm| NewAttrs {
         perm,
@@ -111,7 +122,7 @@ pub fn add_ptys(vfs: &Vfs, devfs: &Tmpfs, blocker: Arc<dyn Blocker>) -> Result<(
         now: vfs.now(),
     };
     let pts = root.create(b"pts", NewNode::Directory, &attrs(0o755))?;
-    let table = PtsTable::new(pts.clone(), vfs.clock().clone(), blocker);
+    let table = PtsTable::with_signals(pts.clone(), vfs.clock().clone(), blocker, signals);
     vfs.register_char_device(PTMX_DEVICE, table.ptmx_driver());
     root.create(b"ptmx", NewNode::CharDevice(PTMX_DEVICE), &attrs(0o666))?;
     // Linux's devpts holds its own ptmx, mode 000 unless mounted with ptmxmode=.

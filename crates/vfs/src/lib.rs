@@ -132,6 +132,7 @@ pub mod pipe;
 pub mod procfs;
 pub mod pty;
 pub mod readiness;
+pub mod shrink;
 pub mod signalfd;
 pub mod syscalls;
 pub mod sysfs;

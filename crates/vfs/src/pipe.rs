@@ -22,7 +22,8 @@
 //! is gone. Closing an end (dropping its last [`OpenFile`]) is what counts,
 //! so an end shared by dup(2) or fork(2) stays open until every copy is closed.
 //!
-//! Not here: named pipes (FIFOs opened by path), splice(2) and vmsplice(2).
+//! Not here: named pipes (FIFOs opened by path); splice(2), tee(2) and vmsplice(2) are in
+//! [`crate::syscalls::splice`] (vmsplice's own slots come from [`Pipe::push_pieces`]).
 
 use crate::blocker::Blocker;
 use crate::file::{FileOps, OpenFile};
@@ -68,8 +69,10 @@ struct Slot {
     page: Box<[u8]>,
     start: usize,
     end: usize,
-    /// A later write may append to it (not in packet mode).
+    /// A later write may append to it (not in packet mode, not from vmsplice(2)).
     mergeable: bool,
+    /// A packet (`O_DIRECT`): read whole, or its rest is dropped.
+    packet: bool,
 }
 
 impl Slot {
@@ -97,7 +100,7 @@ impl State {
     /// A slot with an empty page, or `ENOMEM` (as Linux's `pipe_write` when `alloc_page`
     /// fails): a write that runs the kernel out of memory stops short instead of taking the
     /// kernel down.
-    fn new_slot(&mut self, mergeable: bool) -> Result<Slot, Errno> {
+    fn new_slot(&mut self, mergeable: bool, packet: bool) -> Result<Slot, Errno> {
         let page = match self.spare.take() {
             Some(page) => page,
             None => {
@@ -113,6 +116,7 @@ impl State {
             start: 0,
             end: 0,
             mergeable,
+            packet,
         })
     }
 
@@ -217,6 +221,79 @@ impl Pipe {
         Ok(pages * SLOT_SIZE)
     }
 
+    /// Slots not holding data: how many more separate pieces [`Pipe::push_pieces`] could
+    /// take now.
+    pub fn free_slots(&self) -> usize {
+        let st = self.state.lock();
+        st.max_slots.saturating_sub(st.slots.len())
+    }
+
+    /// Puts each of `pieces` (at most a slot each) into a fresh slot of its own, which later
+    /// writes never append to, until the pipe is full: how vmsplice(2) adds user pages to a
+    /// pipe (Linux's `add_to_pipe`), copied here instead of lent. Returns the bytes taken;
+    /// `EAGAIN` if the pipe was full, `EPIPE` if it has no reader.
+    pub fn push_pieces(&self, pieces: &[Vec<u8>]) -> Result<usize, Errno> {
+        let mut done = 0usize;
+        let result = {
+            let mut st = self.state.lock();
+            if st.readers == 0 {
+                return Err(Errno::EPIPE);
+            }
+            let mut result = Ok(());
+            for piece in pieces {
+                debug_assert!(piece.len() <= SLOT_SIZE, "a piece fits in one slot");
+                if piece.is_empty() {
+                    continue;
+                }
+                if st.is_full() {
+                    break;
+                }
+                let mut slot = match st.new_slot(false, false) {
+                    Ok(slot) => slot,
+                    Err(e) => {
+                        result = Err(e);
+                        break;
+                    }
+                };
+                let len = piece.len().min(SLOT_SIZE);
+                slot.page[..len].copy_from_slice(&piece[..len]);
+                slot.end = len;
+                st.bytes += len;
+                st.slots.push_back(slot);
+                done += len;
+            }
+            result
+        };
+        if done > 0 {
+            self.queue.notify(PollEvents::IN | PollEvents::RDNORM);
+            return Ok(done);
+        }
+        result?;
+        if pieces.iter().all(|p| p.is_empty()) {
+            Ok(0)
+        } else {
+            Err(Errno::EAGAIN)
+        }
+    }
+
+    /// Copies of the data of the first slots, one piece per slot, at most `max_bytes` in all
+    /// (the last piece cut short) and at most `max_slots` pieces, without consuming them: what
+    /// tee(2) duplicates (Linux's `link_pipe`, which shares the buffers instead).
+    pub fn peek_pieces(&self, max_bytes: usize, max_slots: usize) -> Vec<Vec<u8>> {
+        let st = self.state.lock();
+        let mut left = max_bytes;
+        let mut pieces = Vec::new();
+        for slot in st.slots.iter().take(max_slots) {
+            if left == 0 {
+                break;
+            }
+            let n = slot.len().min(left);
+            pieces.push(slot.page[slot.start..slot.start + n].to_vec());
+            left -= n;
+        }
+        pieces
+    }
+
     /// Bytes waiting to be read (FIONREAD).
     pub fn bytes_readable(&self) -> usize {
         self.state.lock().bytes
@@ -252,7 +329,7 @@ impl Pipe {
             };
             slot.start += got;
             done += got;
-            let is_packet = !slot.mergeable;
+            let is_packet = slot.packet;
             let drained = slot.len() == 0;
             if drained || (is_packet && got > 0) {
                 // A packet is read whole or its rest is dropped.
@@ -316,7 +393,7 @@ impl Pipe {
             if st.is_full() {
                 return Ok(false);
             }
-            let mut slot = st.new_slot(!packet)?;
+            let mut slot = st.new_slot(!packet, packet)?;
             let want = (total - *done).min(SLOT_SIZE);
             let got = src.fetch(*done, &mut slot.page[..want])?;
             slot.end = got;

@@ -72,11 +72,14 @@ pub enum SystemFile {
     Filesystems,
     /// `mounts`.
     Mounts,
+    /// `interrupts` (per-CPU interrupt counts).
+    Interrupts,
 }
 
-const SYSTEM_FILES: [(&[u8], SystemFile); 8] = [
+const SYSTEM_FILES: [(&[u8], SystemFile); 9] = [
     (b"cpuinfo", SystemFile::Cpuinfo),
     (b"filesystems", SystemFile::Filesystems),
+    (b"interrupts", SystemFile::Interrupts),
     (b"loadavg", SystemFile::Loadavg),
     (b"meminfo", SystemFile::Meminfo),
     (b"mounts", SystemFile::Mounts),

@@ -16,9 +16,14 @@
 //! hold a denial (the program, not its dynamic linker, on Linux since 5.15) is the exec code's
 //! policy; this module is only the count.
 //!
+//! An open for writing also counts as a writer of the mount it was opened through
+//! ([`WriteAccess::get_at`], Linux's `mnt_want_write` in `file_get_write_access`), which is
+//! what makes a remount read-only `EBUSY` while such a file is open ([`Mount::remount`]).
+//!
 //! The hot path (open and close of a file for writing) costs one uncontended atomic
-//! compare-and-swap each way.
+//! compare-and-swap each way, and one atomic add each way on the mount.
 
+use crate::mount::{Location, Mount};
 use crate::node::Inode;
 use alloc::sync::Arc;
 use core::sync::atomic::{AtomicI32, Ordering};
@@ -79,6 +84,17 @@ impl WriteCount {
 /// One writer of an inode, given back when dropped. See the [module docs](self).
 pub struct WriteAccess {
     inode: Arc<dyn Inode>,
+    /// The mount it was opened through, whose writer count it holds too.
+    mount: Option<MountWrite>,
+}
+
+/// One writer of a mount, given back when dropped.
+struct MountWrite(Arc<Mount>);
+
+impl Drop for MountWrite {
+    fn drop(&mut self) {
+        self.0.put_write();
+    }
 }
 
 impl WriteAccess {
@@ -90,7 +106,19 @@ impl WriteAccess {
         }
         Ok(WriteAccess {
             inode: inode.clone(),
+            mount: None,
         })
+    }
+
+    /// Takes write access to the inode at `loc` and counts a writer of its mount, as an open
+    /// for writing does: `EROFS` if the mount is read-only, `ETXTBSY` while a program runs
+    /// from the inode.
+    pub fn get_at(loc: &Location) -> Result<WriteAccess, Errno> {
+        loc.mount().get_write()?;
+        let mount = MountWrite(loc.mount().clone());
+        let mut access = WriteAccess::get(loc.inode())?;
+        access.mount = Some(mount);
+        Ok(access)
     }
 }
 

@@ -1121,6 +1121,7 @@ impl Printer<'_> {
             | S::CopyFileRange { .. }
             | S::Splice { .. }
             | S::Tee { .. }
+            | S::Vmsplice { .. }
             | S::Fallocate { .. }
             | S::Openat2 { .. }
             | S::InotifyInit

@@ -205,6 +205,17 @@ impl Printer<'_> {
                 write!(p.out, "{fd_out}, {len}, ")?;
                 p.flags(flags as u64, SPLICE_FLAGS, "0")
             }),
+            // Which way the data moves depends on the fd, so only the addresses are shown.
+            S::Vmsplice {
+                fd,
+                iov,
+                nr_segs,
+                flags,
+            } => self.dec_then(fd, |p| {
+                p.iovecs(iov, nr_segs, None)?;
+                write!(p.out, ", {nr_segs}, ")?;
+                p.flags(flags as u64, SPLICE_FLAGS, "0")
+            }),
             S::Fallocate {
                 fd,
                 mode,

@@ -220,6 +220,7 @@ const REQUIRED: &[Sysno] = &[
     Sysno::copy_file_range,
     Sysno::splice,
     Sysno::tee,
+    Sysno::vmsplice,
     Sysno::fallocate,
     Sysno::openat2,
     Sysno::inotify_init,

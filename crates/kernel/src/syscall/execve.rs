@@ -3,7 +3,7 @@
 //! In Linux's order: the path and the argument and environment strings are copied in (each
 //! string at most `MAX_ARG_STRLEN`, all of them at most a quarter of the stack limit:
 //! `E2BIG`); the file is opened for execution (`EACCES` unless it is a regular file with an
-//! execute bit; `ENOENT`, `ENOTDIR`, `ELOOP` from the walk; `ETXTBSY` if it is open for
+//! execute bit on a mount without `noexec`; `ENOENT`, `ENOTDIR`, `ELOOP` from the walk; `ETXTBSY` if it is open for
 //! writing, and from then on until the exec ends, writing it is `ETXTBSY`); a `#!` script runs its
 //! interpreter (at most four levels of interpreters, then `ELOOP`); an ELF file (and its
 //! dynamic linker) is loaded into a new address space (`ENOEXEC` for a file that is neither).
@@ -173,10 +173,14 @@ fn open_interpreter(p: &Process, path: &[u8]) -> Result<ExecFile, Errno> {
 /// `do_open_execat`) that lasts for the exec; the loaded image takes its own.
 type ExecFile = (Arc<OpenFile>, Option<DenyWrite>);
 
-/// Linux's `may_open(MAY_EXEC)` for root: a regular file with at least one execute bit.
+/// Linux's `may_open(MAY_EXEC)` for root: a regular file with at least one execute bit, not
+/// on a `noexec` mount.
+///
+/// `nosuid` needs nothing here: oxv runs everything as root and never changes credentials
+/// at exec, so there are no set-id bits to ignore.
 fn check_executable(file: &OpenFile) -> Result<(), Errno> {
     let meta = file.stat()?;
-    if meta.kind != FileKind::Regular || meta.perm & 0o111 == 0 {
+    if meta.kind != FileKind::Regular || meta.perm & 0o111 == 0 || exec::on_noexec_mount(file) {
         return Err(Errno::EACCES);
     }
     Ok(())
@@ -241,6 +245,7 @@ fn exec_image(
     // futex_exec_release), while that memory is still the one mapped.
     let robust = me.robust_list.swap(0, Ordering::Relaxed);
     super::futex::robust::thread_exit(&me, robust);
+    crate::rseq::set(&me, None);
     let ctid = me.clear_child_tid.swap(0, Ordering::Relaxed);
     if ctid != 0 && Arc::strong_count(&p.mm.get()) > 2 {
         // A vfork parent shares the old memory: it sees the child's tid cleared, as on Linux.

@@ -42,6 +42,10 @@ pub fn mmap(
         } else if meta.kind == FileKind::Regular
             && file.location().is_some_and(|l| l.inode().is_mappable())
         {
+            // Linux's do_mmap: an executable mapping of a file on a noexec mount.
+            if prot & oxv_abi::linux::mm::PROT_EXEC != 0 && crate::exec::on_noexec_mount(&file) {
+                return Err(Errno::EPERM);
+            }
             // Private: read on demand, a page at a time; shared: the file's own pages (a file
             // system without a page cache gets ENODEV from oxv-mm for MAP_SHARED).
             let source: Arc<dyn MapSource> = Arc::new(FileMapSource::new(file));

@@ -365,3 +365,58 @@ fn closing_the_read_end_fails_a_blocked_writer() {
     assert_eq!(write(&p.w, b"more"), Err(Errno::EPIPE));
     t.join().unwrap();
 }
+
+// ---- vmsplice's pieces ----
+
+#[test]
+fn pushed_pieces_take_a_slot_each_and_are_never_appended_to() {
+    let p = nb_pipe();
+    let pipe = end(&p.w).pipe().clone();
+    let pieces: Vec<Vec<u8>> = (0..DEFAULT_SLOTS as u8).map(|i| vec![i; 10]).collect();
+    assert_eq!(pipe.push_pieces(&pieces), Ok(10 * DEFAULT_SLOTS));
+    assert_eq!(pipe.free_slots(), 0);
+    // Plenty of bytes of room in the last slot, but it is not mergeable.
+    assert_eq!(write(&p.w, b"x"), Err(Errno::EAGAIN));
+    assert_eq!(pipe.push_pieces(&[vec![1u8]]), Err(Errno::EAGAIN));
+    // A read takes across the pieces, in order, not one piece at a time.
+    let got = read(&p.r, 25).unwrap();
+    assert_eq!(got, [[0u8; 10].as_slice(), &[1; 10], &[2; 5]].concat());
+    assert_eq!(pipe.free_slots(), 2);
+}
+
+#[test]
+fn pushed_pieces_stop_when_the_pipe_fills() {
+    let p = nb_pipe();
+    let pipe = end(&p.w).pipe().clone();
+    write(&p.w, &[b'a'; SLOT_SIZE * (DEFAULT_SLOTS - 1)]).unwrap();
+    let pieces = [vec![b'b'; 3], vec![b'c'; 4]];
+    assert_eq!(pipe.push_pieces(&pieces), Ok(3));
+    assert_eq!(pipe.bytes_readable(), SLOT_SIZE * (DEFAULT_SLOTS - 1) + 3);
+}
+
+#[test]
+fn pushing_pieces_without_a_reader_is_epipe() {
+    let p = nb_pipe();
+    let pipe = end(&p.w).pipe().clone();
+    drop(p.r);
+    assert_eq!(pipe.push_pieces(&[vec![1u8]]), Err(Errno::EPIPE));
+}
+
+#[test]
+fn peeked_pieces_follow_the_slots_and_leave_the_data() {
+    let p = nb_pipe();
+    let pipe = end(&p.w).pipe().clone();
+    write(&p.w, b"0123456789").unwrap();
+    write(&p.w, &[b'x'; SLOT_SIZE]).unwrap();
+    let pieces = pipe.peek_pieces(usize::MAX, usize::MAX);
+    assert_eq!(pieces.len(), 2);
+    assert_eq!(pieces[0], b"0123456789");
+    assert_eq!(pieces[1].len(), SLOT_SIZE);
+    // Cut short by bytes, then by slots.
+    assert_eq!(
+        pipe.peek_pieces(12, usize::MAX),
+        [b"0123456789".to_vec(), b"xx".to_vec()]
+    );
+    assert_eq!(pipe.peek_pieces(usize::MAX, 1).len(), 1);
+    assert_eq!(pipe.bytes_readable(), 10 + SLOT_SIZE);
+}

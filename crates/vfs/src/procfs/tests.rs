@@ -63,6 +63,7 @@ fn every_process_has_a_directory() {
             b"..",
             b"cpuinfo",
             b"filesystems",
+            b"interrupts",
             b"loadavg",
             b"meminfo",
             b"mounts",

@@ -8,6 +8,7 @@ use alloc::collections::VecDeque;
 use alloc::vec::Vec;
 use linux_raw_sys::general as raw;
 use oxv_abi::linux::fs::{Termios, Winsize};
+use oxv_abi::linux::signal::Signal;
 
 /// In the slave's input queue: a `VEOF` that ends a canonical line without a byte.
 pub(super) const EOF_MARK: u16 = 0x100;
@@ -16,7 +17,13 @@ pub(super) const EOF_MARK: u16 = 0x100;
 pub(super) struct PairState {
     pub(super) termios: Termios,
     pub(super) winsize: Winsize,
+    /// The foreground process group (`TIOCSPGRP`, `TIOCSCTTY`); 0 for none yet.
     pub(super) foreground: i32,
+    /// The group of the session leader that made this its controlling terminal
+    /// (`TIOCSCTTY`); 0 for none. Its leader is hung up when the master closes.
+    pub(super) session: i32,
+    /// Signals the input raised (`ISIG`), for the foreground group once the lock is let go.
+    pub(super) raised: Vec<Signal>,
     pub(super) locked: bool,
     pub(super) master_open: bool,
     pub(super) slaves: usize,
@@ -38,7 +45,9 @@ impl PairState {
         PairState {
             termios: Termios::linux_default(),
             winsize: Winsize::default(),
-            foreground: 1,
+            foreground: 0,
+            session: 0,
+            raised: Vec::new(),
             locked: true,
             master_open: true,
             slaves: 0,
@@ -139,6 +148,9 @@ impl PairState {
             }
             return;
         }
+        if self.lflag(raw::ISIG) && self.signal_key(c) {
+            return;
+        }
         let iexten = self.lflag(raw::IEXTEN);
         if iexten && c != 0 && c == self.cc(raw::VLNEXT) {
             self.literal_next = true;
@@ -213,6 +225,30 @@ impl PairState {
         if ends {
             self.commit_line();
         }
+    }
+
+    /// `VINTR`, `VQUIT` and `VSUSP` under `ISIG` (n_tty's `n_tty_receive_signal_char`):
+    /// raise `SIGINT`, `SIGQUIT` or `SIGTSTP`, flush both directions unless `NOFLSH`, then
+    /// echo the key. Whether `c` was one.
+    fn signal_key(&mut self, c: u8) -> bool {
+        let keys = [
+            (raw::VINTR, Signal::SIGINT),
+            (raw::VQUIT, Signal::SIGQUIT),
+            (raw::VSUSP, Signal::SIGTSTP),
+        ];
+        let Some(&(_, sig)) = keys.iter().find(|&&(i, _)| c != 0 && c == self.cc(i)) else {
+            return false;
+        };
+        self.raised.push(sig);
+        if !self.lflag(raw::NOFLSH) {
+            self.input.clear();
+            self.line.clear();
+            self.to_master.clear();
+        }
+        if self.lflag(raw::ECHO) {
+            self.echo(c);
+        }
+        true
     }
 
     pub(super) fn commit_line(&mut self) {

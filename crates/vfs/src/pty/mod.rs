@@ -17,16 +17,31 @@
 //!   input back to the master through output processing.
 //! - slave write -> output processing (`OPOST` with `ONLCR`, `OCRNL`) -> master read.
 //!
+//! Signals (through the embedder's [`TtySignals`]; the VFS owns no processes): with `ISIG`,
+//! the `VINTR`, `VQUIT` and `VSUSP` keys written to the master raise `SIGINT`, `SIGQUIT` and
+//! `SIGTSTP` on the foreground process group and flush both directions unless `NOFLSH`
+//! (then echo the key, `^C` with `ECHOCTL`); `TIOCSWINSZ` with a new size raises `SIGWINCH`
+//! there. The foreground group is set by `TIOCSPGRP`, and by `TIOCSCTTY` to the caller's
+//! group (the caller is taken to be a session leader that makes this its controlling
+//! terminal); until then there is none and nothing is raised. Closing the master hangs up
+//! that session: `SIGHUP` and `SIGCONT` for the `TIOCSCTTY` caller's group (Linux sends them
+//! to the session leader alone, which is usually all its group holds).
+//!
 //! After the master closes, the slave is hung up: read returns 0, write `EIO`, poll reports
 //! `IN | OUT | ERR | HUP`. After the last slave closes, the master reads what is left, then
 //! `EIO`, and polls `HUP`.
 //!
-//! Not here: signal keys (`ISIG`: ^C reaches the slave as a byte), `SIGWINCH`, `IXON` flow
-//! control, packet mode (`TIOCPKT`), `TIOCGPTPEER`, controlling-terminal semantics (`TIOCSCTTY`
-//! and `TIOCNOTTY` succeed and change nothing).
+//! `TIOCGPTPEER` on the master ([`open_peer`]) opens its slave without a path, as a new fd
+//! (`EIO` while the slave is locked or on a slave); the fd has no location in the tree, so
+//! ttyname(3) cannot name it.
+//!
+//! Not here: `IXON` flow control, packet mode (`TIOCPKT`), sessions and controlling
+//! terminals beyond the above (`TIOCNOTTY` succeeds and changes nothing; background groups
+//! are not stopped by `SIGTTIN`/`SIGTTOU`).
 
 use crate::blocker::Blocker;
-use crate::file::FileOps;
+use crate::fd_table::FdTable;
+use crate::file::{FileOps, OpenFile};
 use crate::io::{ReadBuf, WriteBuf, WritePos, Written};
 use crate::mount::CharDriver;
 use crate::node::{DeviceId, FileKind, Inode, Metadata, NewAttrs, NewNode};
@@ -43,10 +58,33 @@ use oxv_abi::linux::fs::{
     FIONREAD, OpenFlags, PollEvents, TCGETS, TCSETS, TCSETSF, TCSETSW, TIOCGPGRP, TIOCGWINSZ,
     TIOCSPGRP, TIOCSWINSZ, Termios, Winsize,
 };
+use oxv_abi::linux::signal::Signal;
 use oxv_abi::{Errno, SysResult, UserMemory, UserPtr};
 use spin::Mutex;
 
 mod discipline;
+
+/// How a terminal reaches processes, which the VFS does not own: the embedder raises the
+/// signals and knows the caller.
+pub trait TtySignals: Send + Sync {
+    /// Raises `sig` on every process of group `pgrp` (Linux's `kill_pgrp` from the tty
+    /// layer: `si_code` `SI_KERNEL`). A group with no process left is no error.
+    fn signal_group(&self, pgrp: i32, sig: Signal);
+
+    /// The calling process's group, for `TIOCSCTTY`; `None` if there is no caller.
+    fn caller_group(&self) -> Option<i32>;
+}
+
+/// A [`TtySignals`] for an embedder without processes: raises nothing.
+pub struct NoTtySignals;
+
+impl TtySignals for NoTtySignals {
+    fn signal_group(&self, _pgrp: i32, _sig: Signal) {}
+
+    fn caller_group(&self) -> Option<i32> {
+        None
+    }
+}
 
 /// Linux's device number of `/dev/ptmx`.
 pub const PTMX_DEVICE: DeviceId = DeviceId::new(5, 2);
@@ -65,21 +103,33 @@ pub struct PtsTable {
     dir: Arc<dyn Inode>,
     clock: Arc<dyn RealtimeClock>,
     blocker: Arc<dyn Blocker>,
+    signals: Arc<dyn TtySignals>,
     pairs: Mutex<Vec<Weak<Pair>>>,
 }
 
 impl PtsTable {
     /// A table whose slave nodes go in `dir` (the pts directory), stamped by `clock`, with
-    /// blocking reads and writes waiting through `blocker`.
+    /// blocking reads and writes waiting through `blocker`, raising no signals.
     pub fn new(
         dir: Arc<dyn Inode>,
         clock: Arc<dyn RealtimeClock>,
         blocker: Arc<dyn Blocker>,
     ) -> Arc<PtsTable> {
+        PtsTable::with_signals(dir, clock, blocker, Arc::new(NoTtySignals))
+    }
+
+    /// As [`PtsTable::new`], raising the terminals' signals through `signals`.
+    pub fn with_signals(
+        dir: Arc<dyn Inode>,
+        clock: Arc<dyn RealtimeClock>,
+        blocker: Arc<dyn Blocker>,
+        signals: Arc<dyn TtySignals>,
+    ) -> Arc<PtsTable> {
         Arc::new(PtsTable {
             dir,
             clock,
             blocker,
+            signals,
             pairs: Mutex::new(Vec::new()),
         })
     }
@@ -128,6 +178,7 @@ impl PtsTable {
             master_queue: PollQueue::new(),
             slave_queue: PollQueue::new(),
             blocker: self.blocker.clone(),
+            signals: self.signals.clone(),
         });
         pairs[index as usize] = Arc::downgrade(&pair);
         Ok(Arc::new(PtyMaster { pair }))
@@ -159,6 +210,28 @@ impl PtsTable {
     }
 }
 
+/// `TIOCGPTPEER` on `file` (ioctl_tty(2)): opens the slave of the master `file` with the
+/// open(2) flags `arg` (`O_CLOEXEC` for the new fd) and returns the new fd. `EIO` for a
+/// slave or a locked slave, `ENOTTY` for a file that is no pty.
+pub fn open_peer(files: &FdTable, file: &OpenFile, arg: u64) -> SysResult {
+    let any = file.ops().as_any().ok_or(Errno::ENOTTY)?;
+    let Some(master) = any.downcast_ref::<PtyMaster>() else {
+        return Err(if any.is::<PtySlave>() {
+            Errno::EIO
+        } else {
+            Errno::ENOTTY
+        });
+    };
+    let flags = OpenFlags::from_bits_truncate(arg as u32);
+    let table = master.pair.table.upgrade().ok_or(Errno::EIO)?;
+    let slave = table.open_slave(master.pair.index)?;
+    let fd = files.insert(
+        OpenFile::new_pseudo(slave, flags),
+        flags.contains(OpenFlags::CLOEXEC),
+    )?;
+    Ok(fd as usize)
+}
+
 struct PtmxDriver(Arc<PtsTable>);
 
 impl CharDriver for PtmxDriver {
@@ -186,6 +259,7 @@ pub struct Pair {
     master_queue: PollQueue,
     slave_queue: PollQueue,
     blocker: Arc<dyn Blocker>,
+    signals: Arc<dyn TtySignals>,
 }
 
 const ALL_IN: PollEvents = PollEvents::IN.union(PollEvents::RDNORM);
@@ -216,12 +290,22 @@ impl Pair {
                 Err(e) if done == 0 => return Err(e),
                 Err(_) => break,
             };
-            let (r, to_master, to_slave) = {
+            let (r, to_master, to_slave, raised, foreground) = {
                 let mut st = self.state.lock();
                 let before = (st.to_master.len(), st.input.len());
                 let r = take(&mut st, &buf[..got]);
-                (r, st.to_master.len() > before.0, st.input.len() > before.1)
+                let raised = core::mem::take(&mut st.raised);
+                let grew = (st.to_master.len() > before.0, st.input.len() > before.1);
+                (r, grew.0, grew.1, raised, st.foreground)
             };
+            if !raised.is_empty() {
+                // A flush may have made room on both sides.
+                self.slave_queue.notify(ALL_OUT);
+                self.master_queue.notify(ALL_OUT);
+                for sig in raised {
+                    self.raise(foreground, sig);
+                }
+            }
             // Only a queue that grew is announced, so edge-triggered epoll sees no
             // spurious events.
             if to_master {
@@ -264,6 +348,13 @@ impl Pair {
             }
         }
         Ok(done)
+    }
+
+    /// Raises `sig` on the foreground group `foreground`, if there is one.
+    fn raise(&self, foreground: i32, sig: Signal) {
+        if foreground > 0 {
+            self.signals.signal_group(foreground, sig);
+        }
     }
 
     fn metadata(&self, rdev: DeviceId) -> Metadata {
@@ -332,7 +423,15 @@ impl Pair {
             }
             TIOCSWINSZ => {
                 let ws = UserPtr::<Winsize>::new(arg).read(mem)?;
-                self.state.lock().winsize = ws;
+                let changed = {
+                    let mut st = self.state.lock();
+                    let old = core::mem::replace(&mut st.winsize, ws);
+                    (old != ws).then_some(st.foreground)
+                };
+                // Linux's tty_do_resize: only a change is announced.
+                if let Some(foreground) = changed {
+                    self.raise(foreground, Signal::SIGWINCH);
+                }
                 Ok(0)
             }
             TIOCGPGRP => {
@@ -374,7 +473,15 @@ impl Pair {
                 self.master_queue.notify(ALL_OUT);
                 Ok(0)
             }
-            rawio::TIOCSCTTY | rawio::TIOCNOTTY | rawio::TCXONC => Ok(0),
+            rawio::TIOCSCTTY => {
+                if let Some(pgrp) = self.signals.caller_group() {
+                    let mut st = self.state.lock();
+                    st.foreground = pgrp;
+                    st.session = pgrp;
+                }
+                Ok(0)
+            }
+            rawio::TIOCNOTTY | rawio::TCXONC => Ok(0),
             _ => Err(Errno::ENOTTY),
         }
     }
@@ -394,7 +501,15 @@ impl PtyMaster {
 
 impl Drop for PtyMaster {
     fn drop(&mut self) {
-        self.pair.state.lock().master_open = false;
+        let session = {
+            let mut st = self.pair.state.lock();
+            st.master_open = false;
+            core::mem::take(&mut st.session)
+        };
+        // The hangup (Linux's tty_signal_session_leader): SIGHUP, then SIGCONT, for the
+        // session that took the slave as its controlling terminal.
+        self.pair.raise(session, Signal::SIGHUP);
+        self.pair.raise(session, Signal::SIGCONT);
         if let Some(table) = self.pair.table.upgrade() {
             table.remove_node(self.pair.index);
         }

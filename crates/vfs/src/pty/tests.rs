@@ -307,3 +307,139 @@ fn word_erase_and_literal_next_edit_canonical_lines() {
         Ok(b"one two \x08 \x08\x08 \x08\x08 \x08\x08 \x08x^\x08^U\r\n".to_vec())
     );
 }
+
+// ---- Signals ----
+
+/// Records what the pairs raise; the caller is in group 42.
+#[derive(Default)]
+struct Recorded(Mutex<Vec<(i32, Signal)>>);
+
+impl TtySignals for Recorded {
+    fn signal_group(&self, pgrp: i32, sig: Signal) {
+        self.0.lock().push((pgrp, sig));
+    }
+
+    fn caller_group(&self) -> Option<i32> {
+        Some(42)
+    }
+}
+
+fn signalling() -> (Setup, Arc<Recorded>) {
+    let clock = FakeClock::at(1_700_000_000);
+    let fs = Tmpfs::new(DeviceId::new(0, 20), clock.now());
+    let dir = fs.root();
+    let rec = Arc::new(Recorded::default());
+    let table = PtsTable::with_signals(
+        dir.clone(),
+        clock,
+        Arc::new(FakeBlocker::new()),
+        rec.clone(),
+    );
+    (Setup { dir, table }, rec)
+}
+
+fn take(rec: &Recorded) -> Vec<(i32, Signal)> {
+    core::mem::take(&mut *rec.0.lock())
+}
+
+#[test]
+fn signal_keys_reach_the_foreground_group_and_flush() {
+    let (s, rec) = signalling();
+    let (m, sl, pm) = pair(&s);
+    let mut mem = FakeUserMemory::new();
+    // No foreground group yet: nothing is raised, the key still does its flush.
+    write(&m, b"ab\x03").unwrap();
+    assert_eq!(take(&rec), []);
+    assert_eq!(sl.ops().ioctl(rawio::TIOCSCTTY, 0, &mut mem), Ok(0));
+    write(&sl, b"out").unwrap();
+    write(&m, b"abc\x03x\n\x1c\x1a").unwrap();
+    assert_eq!(
+        take(&rec),
+        [
+            (42, Signal::SIGINT),
+            (42, Signal::SIGQUIT),
+            (42, Signal::SIGTSTP)
+        ]
+    );
+    // The output and the partial line went; the echo of each key is all the master sees
+    // after its flush.
+    assert_eq!(read(&sl, 10), Err(Errno::EAGAIN));
+    assert_eq!(read(&m, 10).unwrap(), b"^Z");
+    // Closing the master hangs up the session that took the terminal.
+    drop(m);
+    drop(pm);
+    assert_eq!(take(&rec), [(42, Signal::SIGHUP), (42, Signal::SIGCONT)]);
+}
+
+#[test]
+fn noflsh_keeps_the_line_and_no_isig_makes_keys_bytes() {
+    let (s, rec) = signalling();
+    let (m, sl, pm) = pair(&s);
+    pm.pair.state.lock().foreground = 7;
+    pm.pair.state.lock().termios.c_lflag |= raw::NOFLSH;
+    write(&m, b"ab\x03c\n").unwrap();
+    assert_eq!(take(&rec), [(7, Signal::SIGINT)]);
+    assert_eq!(read(&sl, 10).unwrap(), b"abc\n");
+    pm.pair.state.lock().termios.c_lflag &= !raw::ISIG;
+    write(&m, b"\x03\n").unwrap();
+    assert_eq!(take(&rec), []);
+    assert_eq!(read(&sl, 10).unwrap(), b"\x03\n");
+}
+
+#[test]
+fn a_new_window_size_raises_sigwinch() {
+    let (s, rec) = signalling();
+    let (m, sl, pm) = pair(&s);
+    pm.pair.state.lock().foreground = 9;
+    let mut mem = FakeUserMemory::new();
+    mem.map(0x1000, 0x1000, true);
+    let ws = Winsize {
+        ws_row: 24,
+        ws_col: 80,
+        ..Winsize::default()
+    };
+    UserPtr::<Winsize>::new(0x1000)
+        .write(&mut mem, &ws)
+        .unwrap();
+    assert_eq!(sl.ops().ioctl(TIOCSWINSZ, 0x1000, &mut mem), Ok(0));
+    assert_eq!(take(&rec), [(9, Signal::SIGWINCH)]);
+    assert_eq!(m.ops().ioctl(TIOCSWINSZ, 0x1000, &mut mem), Ok(0));
+    assert_eq!(take(&rec), [], "the same size again");
+}
+
+#[test]
+fn tiocgptpeer_opens_the_slave_as_a_new_fd() {
+    let s = setup();
+    let m = s.table.open_master().unwrap();
+    let mf = file(m.clone());
+    let files = FdTable::new();
+    let rdwr = u64::from(OpenFlags::RDWR.bits());
+    assert_eq!(open_peer(&files, &mf, rdwr), Err(Errno::EIO), "locked");
+    m.pair.state.lock().locked = false;
+    let cloexec = u64::from(OpenFlags::CLOEXEC.bits());
+    let fd = open_peer(&files, &mf, rdwr | cloexec).unwrap() as i32;
+    assert_eq!(files.cloexec(fd), Ok(true));
+    let peer = files.get(fd).unwrap();
+    write(&mf, b"hi\n").unwrap();
+    assert_eq!(read(&peer, 10).unwrap(), b"hi\n");
+    assert_eq!(
+        open_peer(&files, &peer, rdwr),
+        Err(Errno::EIO),
+        "on a slave"
+    );
+    let other = blocking(Arc::new(NoTtyFile));
+    assert_eq!(open_peer(&files, &other, rdwr), Err(Errno::ENOTTY));
+}
+
+/// A file that is no terminal.
+struct NoTtyFile;
+
+impl FileOps for NoTtyFile {
+    fn stat(&self) -> Result<Metadata, Errno> {
+        Err(Errno::EBADF)
+    }
+
+    fn as_any(&self) -> Option<&dyn Any> {
+        Some(self)
+    }
+}

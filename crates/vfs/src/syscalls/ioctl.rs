@@ -4,7 +4,8 @@
 //! Generic: `FIOCLEX`/`FIONCLEX` set and clear `FD_CLOEXEC`; `FIONBIO` and `FIOASYNC` read an
 //! `int` and set or clear `O_NONBLOCK`/`O_ASYNC`; `FIONREAD` on a regular file writes the bytes
 //! between the offset and the end. Everything else goes to [`FileOps::ioctl`](crate::FileOps::ioctl),
-//! which is `ENOTTY` unless the file knows the request (a terminal knows the tty ones).
+//! which is `ENOTTY` unless the file knows the request (a terminal knows the tty ones), or,
+//! for `TIOCGPTPEER`, which makes a new fd, to [`crate::pty::open_peer`].
 //! An `O_PATH` fd is `EBADF`.
 
 use super::io_file;
@@ -49,6 +50,7 @@ pub fn ioctl(
             UserPtr::<i32>::new(arg).write(mem, &left)?;
             Ok(0)
         }
+        linux_raw_sys::ioctl::TIOCGPTPEER => crate::pty::open_peer(files, &file, arg),
         _ => file.ops().ioctl(request, arg, mem),
     }
 }

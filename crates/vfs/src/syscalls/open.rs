@@ -223,11 +223,20 @@ fn open_existing(
         FileKind::Symlink => return Err(Errno::ELOOP),
         FileKind::Directory if wants_write => return Err(Errno::EISDIR),
         FileKind::Regular | FileKind::Directory if wants_write => loc.check_writable()?,
+        // Linux's may_open_dev: device nodes on a nodev mount do not open.
+        FileKind::CharDevice | FileKind::BlockDevice
+            if loc
+                .mount()
+                .flags()
+                .contains(crate::mount::MountFlags::NO_DEV) =>
+        {
+            return Err(Errno::EACCES);
+        }
         _ => {}
     }
     // Linux's do_dentry_open and handle_truncate: writing to a running program is ETXTBSY.
     let writer = if kind == FileKind::Regular && (flags.access_bits() != 0 || truncate) {
-        Some(WriteAccess::get(loc.inode())?)
+        Some(WriteAccess::get_at(&loc)?)
     } else {
         None
     };

@@ -165,7 +165,7 @@ fn positioned_file(
 
 /// Copies in and checks an iovec array (Linux's `import_iovec`), clamping the total to
 /// `MAX_RW_COUNT`. Empty segments are dropped.
-fn import_iovec(
+pub(super) fn import_iovec(
     mem: &dyn UserMemory,
     iov: UserPtr<Iovec>,
     iovcnt: u64,

@@ -19,8 +19,28 @@
 //! Only files that Linux can splice take part: regular files and devices through a path,
 //! sockets, and pipes; an eventfd or a directory is `EINVAL`.
 //!
-//! tee(2) needs to copy a pipe's data without consuming it, which the pipe does not offer
-//! yet: it is `EINVAL` for anything but two pipes, and `ENOSYS` for two pipes.
+//! vmsplice(2) copies between user memory and a pipe (Linux lends the user pages instead;
+//! `SPLICE_F_GIFT` is accepted and changes nothing, as Linux no longer steals gifted pages):
+//!
+//! - unknown flags `EINVAL`; then the fd: closed or `O_PATH` `EBADF`; open for writing means
+//!   user → pipe, else open for reading means pipe → user; then the vector as readv(2)
+//!   (more than `UIO_MAXIOV` segments `EINVAL`, `EFAULT`); a vector of 0 bytes returns 0 even
+//!   for an fd that is not a pipe; then an fd that is not a pipe is `EBADF`.
+//! - user → pipe: waits for a free slot (only `SPLICE_F_NONBLOCK` makes it `EAGAIN`: Linux
+//!   ignores `O_NONBLOCK` here), then puts each piece of the vector that lies within one user
+//!   page into a slot of its own, as Linux's `iter_to_pipe` does with the pages, until the
+//!   pipe is full; later writes never append to those slots. `EPIPE` (and `SIGPIPE`) with no
+//!   reader.
+//! - pipe → user: as readv(2) on the pipe, except that only `SPLICE_F_NONBLOCK` (not
+//!   `O_NONBLOCK`) keeps it from waiting for data; 0 at end of file.
+//!
+//! tee(2) copies from one pipe to another without consuming: unknown flags `EINVAL`, `len`
+//! 0 returns 0, then `EBADF` for the fds or their access modes, `EINVAL` unless they are
+//! two different pipes. It waits for input (0 once the input is empty without writers),
+//! then for room in the output (`EPIPE` and `SIGPIPE` without readers); `SPLICE_F_NONBLOCK`
+//! or `O_NONBLOCK` on either pipe makes those `EAGAIN`. Then each input slot, up to `len`
+//! bytes in all, becomes one output slot that later writes do not append to, until the
+//! output is full (Linux's `link_pipe`, which shares the pages instead of copying).
 
 use super::io_file;
 use crate::blocker::Blocker;
@@ -28,11 +48,12 @@ use crate::fd_table::FdTable;
 use crate::file::OpenFile;
 use crate::io::{ReadBuf, WriteBuf, WritePos};
 use crate::node::FileKind;
-use crate::pipe::{PIPE_BUF, PipeEnd};
+use crate::pipe::{PIPE_BUF, PipeEnd, SLOT_SIZE};
 use crate::readiness::wait_until_ready;
 use alloc::vec;
-use oxv_abi::linux::fs::{MAX_RW_COUNT, OpenFlags, PollEvents};
-use oxv_abi::{Errno, SysResult, UserMemory, UserPtr};
+use alloc::vec::Vec;
+use oxv_abi::linux::fs::{Iovec, MAX_RW_COUNT, OpenFlags, PollEvents};
+use oxv_abi::{Errno, SysResult, UserBuf, UserMemory, UserPtr};
 
 /// `SPLICE_F_MOVE` (<linux/splice.h>, not in linux-raw-sys).
 pub const SPLICE_F_MOVE: u32 = 1;
@@ -321,7 +342,14 @@ pub fn splice(
 }
 
 /// tee(2): see the [module docs](self).
-pub fn tee(files: &FdTable, fd_in: i32, fd_out: i32, len: usize, flags: u32) -> SysResult {
+pub fn tee(
+    files: &FdTable,
+    blocker: &dyn Blocker,
+    fd_in: i32,
+    fd_out: i32,
+    len: usize,
+    flags: u32,
+) -> SysResult {
     if flags & !SPLICE_F_ALL != 0 {
         return Err(Errno::EINVAL);
     }
@@ -333,8 +361,144 @@ pub fn tee(files: &FdTable, fd_in: i32, fd_out: i32, len: usize, flags: u32) -> 
     if !input.is_readable() || !out.is_writable() {
         return Err(Errno::EBADF);
     }
-    match (pipe_end(&input), pipe_end(&out)) {
-        (Some(a), Some(b)) if !alloc::sync::Arc::ptr_eq(a.pipe(), b.pipe()) => Err(Errno::ENOSYS),
-        _ => Err(Errno::EINVAL),
+    let (ie, oe) = match (pipe_end(&input), pipe_end(&out)) {
+        (Some(a), Some(b)) if !alloc::sync::Arc::ptr_eq(a.pipe(), b.pipe()) => (a, b),
+        _ => return Err(Errno::EINVAL),
+    };
+    let nonblocking =
+        flags & SPLICE_F_NONBLOCK != 0 || input.is_nonblocking() || out.is_nonblocking();
+    let iq = input.ops().poll_queue().ok_or(Errno::EINVAL)?;
+    loop {
+        let has_input = wait_until_ready(blocker, iq, PollEvents::IN, nonblocking, || {
+            let ev = input.ops().poll();
+            if ev.contains(PollEvents::IN) {
+                Ok(true)
+            } else if ev.contains(PollEvents::HUP) {
+                Ok(false)
+            } else {
+                Err(Errno::EAGAIN)
+            }
+        })?;
+        if !has_input {
+            return Ok(0);
+        }
+        wait_for_room(blocker, &out, nonblocking)?;
+        let pieces = ie.pipe().peek_pieces(len, oe.pipe().free_slots());
+        match oe.pipe().push_pieces(&pieces) {
+            // A reader of the input or a writer of the output came in between: wait again.
+            Ok(0) | Err(Errno::EAGAIN) => continue,
+            r => return r,
+        }
     }
+}
+
+/// vmsplice(2): see the [module docs](self).
+pub fn vmsplice(
+    files: &FdTable,
+    mem: &mut dyn UserMemory,
+    blocker: &dyn Blocker,
+    fd: i32,
+    iov: UserPtr<Iovec>,
+    nr_segs: u64,
+    flags: u32,
+) -> SysResult {
+    if flags & !SPLICE_F_ALL != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let file = io_file(files, fd)?;
+    let to_pipe = if file.is_writable() {
+        true
+    } else if file.is_readable() {
+        false
+    } else {
+        return Err(Errno::EBADF);
+    };
+    let segs = super::read_write::import_iovec(mem, iov, nr_segs)?;
+    if segs.is_empty() {
+        return Ok(0);
+    }
+    let end = pipe_end(&file).ok_or(Errno::EBADF)?;
+    let nonblocking = flags & SPLICE_F_NONBLOCK != 0;
+    if to_pipe {
+        user_to_pipe(blocker, &file, end, mem, &segs, nonblocking)
+    } else {
+        pipe_to_user(&file, mem, &segs, nonblocking)
+    }
+}
+
+/// vmsplice(2) into a pipe: waits for a free slot, then fills slots with the vector's
+/// page-bounded pieces.
+fn user_to_pipe(
+    blocker: &dyn Blocker,
+    file: &OpenFile,
+    end: &PipeEnd,
+    mem: &dyn UserMemory,
+    segs: &[UserBuf],
+    nonblocking: bool,
+) -> SysResult {
+    loop {
+        wait_for_room(blocker, file, nonblocking)?;
+        let pieces = copy_pieces(mem, segs, end.pipe().free_slots())?;
+        match end.pipe().push_pieces(&pieces) {
+            // Another writer took the room between the wait and the push: wait again.
+            Err(Errno::EAGAIN) => continue,
+            r => return r,
+        }
+    }
+}
+
+/// Copies in up to `max` pieces of `segs`, each the part of a segment within one user page
+/// (what Linux puts in one pipe slot). A fault ends the pieces; `EFAULT` if it hit the first.
+fn copy_pieces(mem: &dyn UserMemory, segs: &[UserBuf], max: usize) -> Result<Vec<Vec<u8>>, Errno> {
+    let mut pieces = Vec::new();
+    for seg in segs {
+        let mut at = seg.addr.get();
+        let end = at + seg.len as u64;
+        while at < end {
+            if pieces.len() == max.max(1) {
+                return Ok(pieces);
+            }
+            let page_end = (at / SLOT_SIZE as u64 + 1) * SLOT_SIZE as u64;
+            let len = (page_end.min(end) - at) as usize;
+            let mut piece = vec![0u8; len];
+            if mem.copy_in(oxv_abi::UserAddr::new(at), &mut piece).is_err() {
+                if pieces.is_empty() {
+                    return Err(Errno::EFAULT);
+                }
+                return Ok(pieces);
+            }
+            pieces.push(piece);
+            at += len as u64;
+        }
+    }
+    Ok(pieces)
+}
+
+/// vmsplice(2) out of a pipe: the first segment waits for data unless `nonblocking`, the
+/// rest take only what is there.
+fn pipe_to_user(
+    file: &OpenFile,
+    mem: &mut dyn UserMemory,
+    segs: &[UserBuf],
+    nonblocking: bool,
+) -> SysResult {
+    let mut total = 0usize;
+    for &seg in segs {
+        let r = file.ops().read(
+            0,
+            &mut ReadBuf::user(&mut *mem, seg),
+            nonblocking || total > 0,
+        );
+        match r {
+            Ok(n) => {
+                total += n;
+                if n < seg.len {
+                    break;
+                }
+            }
+            Err(e) if total == 0 => return Err(e),
+            Err(_) => break,
+        }
+    }
+    Ok(total)
 }

@@ -1,5 +1,6 @@
 //! fcntl record locks and flock(2), chmod/chown/utimensat, extended attributes, fallocate and
-//! SEEK_DATA/SEEK_HOLE, sendfile, copy_file_range and splice, driven through the handlers.
+//! SEEK_DATA/SEEK_HOLE, sendfile, copy_file_range, splice, vmsplice and tee, driven through
+//! the handlers.
 
 use super::*;
 use crate::fake::FakeBlocker;
@@ -338,4 +339,74 @@ fn sendfile_copy_file_range_and_splice() {
         Err(Errno::EINVAL),
         "no pipe"
     );
+}
+
+#[test]
+fn vmsplice_and_tee_through_pipes() {
+    let mut w = World::new();
+    let b = FakeBlocker::new();
+    let pipe_blocker: Arc<dyn crate::Blocker> = Arc::new(b.clone());
+    let pipe = |w: &mut World, at: u64| {
+        let fds = UserPtr::new(at);
+        crate::syscalls::pipe::pipe(&w.cx, &w.files, &mut w.mem, &pipe_blocker, fds).unwrap();
+        UserPtr::<[i32; 2]>::new(at).read(&w.mem).unwrap()
+    };
+    let [r, wr] = pipe(&mut w, OUT + 0x10);
+    let [r2, wr2] = pipe(&mut w, OUT + 0x18);
+    let iov = UserPtr::<oxv_abi::linux::fs::Iovec>::new(OUT + 0x40);
+    w.mem.poke(OUT + 0x100, b"hello");
+    w.mem.poke(OUT + 0x40, &(OUT + 0x100).to_le_bytes());
+    w.mem.poke(OUT + 0x48, &5u64.to_le_bytes());
+    let nb = splice::SPLICE_F_NONBLOCK;
+    assert_eq!(
+        splice::vmsplice(&w.files, &mut w.mem, &b, wr, iov, 1, splice::SPLICE_F_GIFT),
+        Ok(5)
+    );
+    // tee copies without consuming; vmsplice then reads both pipes.
+    assert_eq!(splice::tee(&w.files, &b, r, wr2, 100, 0), Ok(5));
+    w.mem.poke(OUT + 0x100, b".....");
+    assert_eq!(
+        splice::vmsplice(&w.files, &mut w.mem, &b, r2, iov, 1, nb),
+        Ok(5)
+    );
+    assert_eq!(w.mem.peek(OUT + 0x100, 5), b"hello");
+    w.mem.poke(OUT + 0x100, b".....");
+    assert_eq!(
+        splice::vmsplice(&w.files, &mut w.mem, &b, r, iov, 1, nb),
+        Ok(5)
+    );
+    assert_eq!(w.mem.peek(OUT + 0x100, 5), b"hello");
+    assert_eq!(
+        splice::vmsplice(&w.files, &mut w.mem, &b, r, iov, 1, nb),
+        Err(Errno::EAGAIN)
+    );
+    assert_eq!(
+        splice::tee(&w.files, &b, r, wr2, 100, nb),
+        Err(Errno::EAGAIN)
+    );
+    // Errors, in Linux's order.
+    assert_eq!(
+        splice::vmsplice(&w.files, &mut w.mem, &b, wr, iov, 1, 0x10),
+        Err(Errno::EINVAL)
+    );
+    assert_eq!(
+        splice::vmsplice(&w.files, &mut w.mem, &b, 99, iov, 1025, 0),
+        Err(Errno::EBADF)
+    );
+    assert_eq!(
+        splice::vmsplice(&w.files, &mut w.mem, &b, wr, iov, 1025, 0),
+        Err(Errno::EINVAL)
+    );
+    let file = w.fd("/tmp/v", RDWR | CREAT);
+    assert_eq!(
+        splice::vmsplice(&w.files, &mut w.mem, &b, file, iov, 0, 0),
+        Ok(0)
+    );
+    assert_eq!(
+        splice::vmsplice(&w.files, &mut w.mem, &b, file, iov, 1, 0),
+        Err(Errno::EBADF)
+    );
+    assert_eq!(splice::tee(&w.files, &b, r, r2, 1, 0), Err(Errno::EBADF));
+    assert_eq!(splice::tee(&w.files, &b, r, wr, 1, 0), Err(Errno::EINVAL));
+    assert_eq!(splice::tee(&w.files, &b, r, file, 1, 0), Err(Errno::EINVAL));
 }
