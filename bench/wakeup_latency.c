@@ -5,7 +5,10 @@
  * the wake-up always finds the spinner on its CPU: the figure is the wake-up
  * preemption delay plus the timer's own lateness. Prints the median oversleep
  * in ns, with the 99th percentile and the maximum in the note.
- * argv[1]: sleeps measured. */
+ * argv[1]: sleeps measured. argv[2]: spinning threads (default 1). With more
+ * than one (reported as wakeup_latency_crowded), CPU-bound threads also wait in
+ * CPU 0's queue when the sleeper wakes: the figure then shows whether a woken
+ * thread is placed ahead of them (CFS-style virtual run time) or behind them. */
 #include "bench.h"
 #include <pthread.h>
 #include <sched.h>
@@ -50,8 +53,11 @@ static struct timespec to_timespec(double ns)
 
 int main(int argc, char **argv)
 {
-	const char *name = "wakeup_latency";
 	long n = bench_arg(argc, argv, 1, 300);
+	long spinners = bench_arg(argc, argv, 2, 1);
+	const char *name = spinners > 1 ? "wakeup_latency_crowded" : "wakeup_latency";
+	if (spinners < 1 || spinners > 8)
+		bench_unsupported(name, "argv[2] spinners in 1..8", EINVAL);
 	long warm = n / 10 + 1;
 	bench_boot_mark();
 	int err = pin(0);
@@ -60,11 +66,13 @@ int main(int argc, char **argv)
 	double *late = malloc(sizeof(double) * (size_t)n);
 	if (!late)
 		bench_unsupported(name, "malloc", ENOMEM);
-	pthread_t thread;
-	err = pthread_create(&thread, NULL, spinner, NULL);
-	if (err)
-		bench_unsupported(name, "pthread_create", err);
-	/* Let the spinner get going: it must hold the CPU when the first sleep ends. */
+	pthread_t threads[8];
+	for (long i = 0; i < spinners; i++) {
+		err = pthread_create(&threads[i], NULL, spinner, NULL);
+		if (err)
+			bench_unsupported(name, "pthread_create", err);
+	}
+	/* Let the spinners get going: they must hold the CPU when the first sleep ends. */
 	while (atomic_load(&spins) == 0)
 		sched_yield();
 	for (long i = -warm; i < n; i++) {
@@ -79,11 +87,12 @@ int main(int argc, char **argv)
 			late[i] = woke > deadline ? woke - deadline : 0;
 	}
 	atomic_store(&stop, 1);
-	pthread_join(thread, NULL);
+	for (long i = 0; i < spinners; i++)
+		pthread_join(threads[i], NULL);
 	qsort(late, (size_t)n, sizeof late[0], cmp_double);
 	char note[128];
-	snprintf(note, sizeof note, "p99 %.0f ns, max %.0f ns over %ld sleeps of 1 ms",
-		 late[(n * 99) / 100 < n ? (n * 99) / 100 : n - 1], late[n - 1], n);
+	snprintf(note, sizeof note, "p99 %.0f ns, max %.0f ns over %ld sleeps of 1 ms, %ld spinning",
+		 late[(n * 99) / 100 < n ? (n * 99) / 100 : n - 1], late[n - 1], n, spinners);
 	bench_result_note(name, late[n / 2], "ns", note);
 	return 0;
 }

@@ -43,7 +43,7 @@ use oxv_vfs::devfs::{self, DevfsDevices};
 use oxv_vfs::device::Terminal;
 use oxv_vfs::procfs::ProcFs;
 use oxv_vfs::sysfs::SysFs;
-use oxv_vfs::tmpfs::Tmpfs;
+use oxv_vfs::tmpfs::{FileMemory, Tmpfs, TmpfsLimits};
 use oxv_vfs::{
     DeviceId, FdTable, FileSystem, FsContext, MountFlags, OpenFile, RealtimeClock, SetAttr, Vfs,
     initramfs,
@@ -90,6 +90,11 @@ pub fn start(start_info: u64, entry_tsc: u64) -> ! {
         Ok(a) => a,
         Err(e) => fail(2, format_args!("oxv: bad kernel command line: {e}")),
     };
+    kdebug!(
+        "oxv: kaslr: kernel base {:#x} (slide {:#x})",
+        crate::arch::kernel_map::image_offset(),
+        crate::arch::boot::kaslr_slide()
+    );
     let t_mem = cpu::rdtsc();
     let tsc_khz = args
         .option("tsc_khz")
@@ -111,8 +116,13 @@ pub fn start(start_info: u64, entry_tsc: u64) -> ! {
     // name it; reading it comes with SMP bring-up).
     let stdin_irq = crate::devices::enable_stdin_interrupt(0xfec0_0000);
     kdebug!(
-        "oxv: apic timer {} MHz, stdin {}",
+        "oxv: apic timer {} MHz, {} mode, stdin {}",
         apic::timer_hz() / 1_000_000,
+        if apic::tsc_deadline() {
+            "TSC-deadline"
+        } else {
+            "one-shot"
+        },
         if stdin_irq {
             "interrupt-driven"
         } else {
@@ -334,7 +344,14 @@ fn build_fs(info: &pvh::BootInfo, args: &BootArgs, winsize: Winsize) -> (FsConte
     let now = clock.now();
     let root_disk = crate::virtio::root_disk(args);
     // File pages are frames of RAM, so MAP_SHARED mappings of files share them.
-    let tmpfs_root = Tmpfs::with_memory(DeviceId::new(0, 1), 0o755, now, Arc::new(mem::FileFrames));
+    // Unlimited while the initramfs goes in; limited below.
+    let tmpfs_root = Tmpfs::with_limits(
+        DeviceId::new(0, 1),
+        0o755,
+        now,
+        Arc::new(mem::FileFrames),
+        TmpfsLimits::UNLIMITED,
+    );
     let mut initrd_bytes = 0;
     if let (Some(n), Some(m)) = (root_disk, info.initrd) {
         // The disk is the root: an initramfs given as well is not unpacked over it (that
@@ -359,6 +376,16 @@ fn build_fs(info: &pvh::BootInfo, args: &BootArgs, winsize: Winsize) -> (FsConte
         // The rest of the archive (the pages not released yet) goes back here.
         drop(archive);
         mem::check_boot_reserve("after unpacking the initramfs");
+    }
+    // Linux's initramfs root is a tmpfs of half of RAM, image included; here the image's
+    // files are not charged, so what the app writes (/tmp is on this root) gets half of RAM
+    // whatever the image's size, and a large image still boots.
+    if let Some(ram) = mem::FileFrames.total_pages() {
+        let (used, half) = (tmpfs_root.usage(), TmpfsLimits::half_of_ram(ram));
+        tmpfs_root.set_limits(TmpfsLimits {
+            blocks: used.blocks + half.blocks,
+            inodes: used.inodes + half.inodes,
+        });
     }
     let (root, read_only_root): (Arc<dyn FileSystem>, bool) = match root_disk {
         Some(n) => {
@@ -413,7 +440,11 @@ fn build_fs(info: &pvh::BootInfo, args: &BootArgs, winsize: Winsize) -> (FsConte
         }
     }
     let pty_blocker = Arc::new(crate::devices::KernelBlocker);
-    must(devfs::add_ptys(&vfs, &devfs, pty_blocker), "/dev/pts");
+    let pty_signals = Arc::new(crate::tty_signals::KernelTtySignals);
+    must(
+        devfs::add_ptys_with_signals(&vfs, &devfs, pty_blocker, pty_signals),
+        "/dev/pts",
+    );
     must(
         vfs.mount(
             devfs,
@@ -423,6 +454,12 @@ fn build_fs(info: &pvh::BootInfo, args: &BootArgs, winsize: Winsize) -> (FsConte
         .map(|_| ()),
         "/dev",
     );
+    // /dev/shm is a tmpfs of its own (half of RAM, nosuid,nodev), as Linux distributions
+    // mount it: POSIX shared memory maps its files shared, so their pages must be frames.
+    let shm = Tmpfs::with_memory(vfs.anon_device(), 0o1777, now, Arc::new(mem::FileFrames));
+    let shm_at = must(cx.lookup(b"/dev/shm", true), "/dev/shm");
+    let shm_flags = MountFlags::NO_SUID | MountFlags::NO_DEV;
+    must(vfs.mount(shm, &shm_at, shm_flags).map(|_| ()), "/dev/shm");
     (cx, initrd_bytes)
 }
 

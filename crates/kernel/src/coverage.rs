@@ -22,7 +22,7 @@ pub enum Status {
 }
 
 #[cfg(not(target_os = "none"))]
-use Status::{Implemented as Done, Partial, Stub};
+use Status::{Implemented as Done, Partial};
 
 /// The implemented and partial calls. Anything not listed is missing (`ENOSYS`). Host-only
 /// data: it documents the dispatcher and is checked against the decoder by tests.
@@ -124,7 +124,7 @@ pub const COVERAGE: &[(Sysno, Status)] = &[
     (
         Sysno::ioctl,
         Partial(
-            "tty ioctls (TCGETS/TCSETS*, TIOCGWINSZ/TIOCSWINSZ, TIOCGPGRP/TIOCSPGRP), pty ioctls (TIOCGPTN, TIOCSPTLCK/TIOCGPTLCK, TCFLSH; no TIOCGPTPEER), FIONREAD, FIONBIO",
+            "tty ioctls (TCGETS/TCSETS*, TIOCGWINSZ/TIOCSWINSZ, TIOCGPGRP/TIOCSPGRP), pty ioctls (TIOCGPTN, TIOCSPTLCK/TIOCGPTLCK, TCFLSH, TIOCGPTPEER (the fd has no path), TIOCSCTTY sets the foreground group, TIOCSWINSZ raises SIGWINCH), FIONREAD, FIONBIO",
         ),
     ),
     (Sysno::pread64, Done),
@@ -222,7 +222,7 @@ pub const COVERAGE: &[(Sysno, Status)] = &[
     (
         Sysno::mount,
         Partial(
-            "tmpfs, proc, sysfs, devtmpfs, ext2 from /dev/vd*; remount, bind (not MS_REC), propagation flags accepted (all mounts private); no MS_MOVE (EINVAL); nosuid/nodev/noexec/atime flags stored and shown, not enforced; tmpfs size= not enforced",
+            "tmpfs, proc, sysfs, devtmpfs, ext2 from /dev/vd*; remount, bind (not MS_REC), propagation flags accepted (all mounts private); no MS_MOVE (EINVAL); nodev and noexec enforced, nosuid/atime flags stored and shown; remount read-only EBUSY for writers through that mount only (not other binds of the file system, not deleted open files); tmpfs size=/nr_blocks=/nr_inodes= enforced and changed by remount (EINVAL below use), statfs shows them",
         ),
     ),
     (
@@ -354,7 +354,7 @@ pub const COVERAGE: &[(Sysno, Status)] = &[
     (Sysno::statx, Done),
     (
         Sysno::rseq,
-        Stub("ENOSYS by design for now: glibc then runs without rseq"),
+        Partial("Linux 6.1's: the original 32-byte area only; node_id and mm_cid are not written"),
     ),
     (Sysno::faccessat2, Done),
     (Sysno::flock, Done),
@@ -401,6 +401,10 @@ pub const COVERAGE: &[(Sysno, Status)] = &[
         Partial("as sendfile(2); sockets take part as plain files"),
     ),
     (Sysno::tee, Done),
+    (
+        Sysno::vmsplice,
+        Partial("copies instead of lending pages; SPLICE_F_GIFT ignored"),
+    ),
     (
         Sysno::fallocate,
         Partial("tmpfs: allocate, KEEP_SIZE and PUNCH_HOLE; other modes and ext2 EOPNOTSUPP"),

@@ -36,6 +36,8 @@ mod exec;
 #[cfg(target_os = "none")]
 mod file_map;
 #[cfg(target_os = "none")]
+mod irqstat;
+#[cfg(target_os = "none")]
 mod jobctl;
 #[cfg(target_os = "none")]
 mod mem;
@@ -53,6 +55,8 @@ mod process;
 /// What /proc shows, from the process table.
 #[cfg(target_os = "none")]
 mod procinfo;
+#[cfg(target_os = "none")]
+mod rseq;
 #[cfg(target_os = "none")]
 mod sched;
 #[cfg(target_os = "none")]
@@ -75,6 +79,8 @@ mod timerfd;
 mod timers;
 #[cfg(target_os = "none")]
 mod trap;
+#[cfg(target_os = "none")]
+mod tty_signals;
 #[cfg(target_os = "none")]
 mod vdso_mapping;
 #[cfg(target_os = "none")]

@@ -110,6 +110,7 @@ impl ProcessInfo for KernelProcessInfo {
                 out.write_str("nodev\tpipefs\nnodev\tsockfs\n\text2\n")
             }
             SystemFile::Mounts => mounts(&process::current().fs, out),
+            SystemFile::Interrupts => interrupts(out),
         })
     }
 
@@ -503,7 +504,7 @@ fn system_stat(out: &mut String) -> core::fmt::Result {
             idle / cpus
         )?;
     }
-    writeln!(out, "intr 0")?;
+    writeln!(out, "intr {}", crate::irqstat::total())?;
     writeln!(out, "ctxt 0")?;
     writeln!(out, "btime {btime}")?;
     writeln!(out, "processes {}", process::count())?;
@@ -514,6 +515,18 @@ fn system_stat(out: &mut String) -> core::fmt::Result {
     });
     writeln!(out, "procs_running {running}")?;
     writeln!(out, "procs_blocked 0")
+}
+
+/// /proc/interrupts: the serial line, the virtio lines, then the local interrupts.
+fn interrupts(out: &mut String) -> core::fmt::Result {
+    let mut lines = alloc::vec![crate::irqstat::DeviceLine {
+        vector: crate::arch::apic::isa_vector(crate::devices::COM1_IRQ),
+        gsi: u32::from(crate::devices::COM1_IRQ),
+        flow: "edge",
+        names: String::from("ttyS0"),
+    }];
+    lines.extend(crate::virtio::irq_lines());
+    crate::irqstat::render(out, &lines)
 }
 
 /// /proc/mounts (proc(5)): source, mount point, type, the mount's options, `0 0`. The

@@ -111,6 +111,8 @@ fn charge(prev: &Thread) {
     if let Some(p) = prev.process_opt() {
         prev.cpu_ticks.fetch_add(ran, Ordering::Relaxed);
         p.cpu_ticks.fetch_add(ran, Ordering::Relaxed);
+        prev.vruntime
+            .fetch_add(crate::time::clock().ticks_to_ns(ran), Ordering::Relaxed);
     }
 }
 
@@ -343,6 +345,14 @@ impl Schedulable for ThreadRef {
             n => Some(n as usize),
         }
     }
+
+    fn vruntime(&self) -> u64 {
+        self.vruntime.load(Ordering::Relaxed)
+    }
+
+    fn set_vruntime(&self, vruntime: u64) {
+        self.vruntime.store(vruntime, Ordering::Relaxed);
+    }
 }
 
 /// Bit n set for every online CPU that runs its idle thread.
@@ -470,6 +480,8 @@ pub fn schedule() {
     let (prev_ctx, next_rsp, prev_user, next) = {
         let mut s = SCHED.lock();
         let prev = s.current[n].clone().expect("a thread always runs");
+        // Charged before it may go back to the queue, which orders by run time.
+        charge(&prev);
         let runnable = prev.state() == State::Running && !prev.is_idle();
         // A preempted (or yielding) thread goes behind every thread this CPU may run,
         // its own queue's and, with that empty, the others' (which it would steal).
@@ -507,7 +519,7 @@ pub fn schedule() {
         if prev == next {
             return;
         }
-        charge(&prev);
+        crate::rseq::on_switch_out(&prev);
         // Raw pointers only across the switch: the scheduler's own references (current, run
         // queue, dead list) keep both threads alive.
         (

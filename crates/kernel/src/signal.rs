@@ -260,7 +260,9 @@ pub fn discard_everywhere(p: &Process, sig: Signal) {
 pub fn on_return_to_user(p: &Process, frame: &mut TrapFrame, restart: Option<(u64, Restart)>) {
     // The common case, inline and without the scheduler lock: nothing to do.
     let thread_quiet = sched::with_running(|me| {
-        !me.sig_pending.load(Ordering::Acquire) && !me.killed.load(Ordering::Acquire)
+        !me.sig_pending.load(Ordering::Acquire)
+            && !me.killed.load(Ordering::Acquire)
+            && !me.rseq_event.load(Ordering::Relaxed)
     });
     if restart.is_none()
         && !sched::resched_wanted()
@@ -271,6 +273,9 @@ pub fn on_return_to_user(p: &Process, frame: &mut TrapFrame, restart: Option<(u6
         return;
     }
     return_to_user_slow(p, frame, restart);
+    // Last, on the final instruction pointer (after a restart or a handler's frame), as
+    // Linux's exit-to-user loop does.
+    sched::with_running(|me| crate::rseq::on_return(me, frame));
 }
 
 /// [`on_return_to_user`] when something may need doing: a reschedule, a signal, a stop, a
@@ -384,6 +389,7 @@ fn run_handler(
     if act.flags & sa::RESTORER == 0 {
         return Err(());
     }
+    crate::rseq::before_signal(me, frame)?;
     let mem = &mut CurrentUserMemory;
     let (alt, old_mask) = {
         let st = me.signals.lock();

@@ -85,6 +85,17 @@ pub struct Thread {
     pub vfork_done: AtomicBool,
     /// CPU time used (TSC ticks), up to the thread's last switch away.
     pub cpu_ticks: AtomicU64,
+    /// Virtual run time in ns (see `oxv_sched::runqueue`): the CPU time it used, moved by
+    /// the run queues when it joins one.
+    pub vruntime: AtomicU64,
+    /// The rseq(2) area registered (see `crate::rseq`); changed only by the thread itself.
+    pub rseq: Mutex<Option<oxv_sched::rseq::Registration>>,
+    /// Whether `rseq` holds a registration (read at every switch, without the lock).
+    pub rseq_registered: AtomicBool,
+    /// The thread was switched away (or just registered) since it last looked at its area.
+    pub rseq_event: AtomicBool,
+    /// The CPU last written into the rseq area's CPU fields.
+    pub rseq_cpu: AtomicU32,
     /// Whether any signal is queued for this thread (updated under the `signals` lock): the
     /// cheap check on every return to ring 3.
     pub sig_pending: AtomicBool,
@@ -139,6 +150,11 @@ impl Thread {
             clear_child_tid: AtomicU64::new(0),
             robust_list: AtomicU64::new(0),
             cpu_ticks: AtomicU64::new(0),
+            vruntime: AtomicU64::new(0),
+            rseq: Mutex::new(None),
+            rseq_registered: AtomicBool::new(false),
+            rseq_event: AtomicBool::new(false),
+            rseq_cpu: AtomicU32::new(crate::rseq::NOT_WRITTEN),
             sig_pending: AtomicBool::new(false),
             saved_mask: Mutex::new(None),
             sigwait_set: AtomicU64::new(0),
@@ -167,6 +183,11 @@ impl Thread {
             clear_child_tid: AtomicU64::new(0),
             robust_list: AtomicU64::new(0),
             cpu_ticks: AtomicU64::new(0),
+            vruntime: AtomicU64::new(0),
+            rseq: Mutex::new(None),
+            rseq_registered: AtomicBool::new(false),
+            rseq_event: AtomicBool::new(false),
+            rseq_cpu: AtomicU32::new(crate::rseq::NOT_WRITTEN),
             sig_pending: AtomicBool::new(false),
             saved_mask: Mutex::new(None),
             sigwait_set: AtomicU64::new(0),

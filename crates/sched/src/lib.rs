@@ -8,6 +8,7 @@ extern crate alloc;
 pub mod clock;
 pub mod futex;
 pub mod rlimit;
+pub mod rseq;
 pub mod runqueue;
 pub mod signal;
 pub mod sleep;

@@ -10,12 +10,24 @@
 //!    data); else to another such idle CPU; else to the least loaded CPU it may use (load =
 //!    queued threads plus one for a busy CPU), preferring the waker's CPU, then its last CPU,
 //!    on ties.
-//! 2. **Picking** ([`RunQueues::pick`]): a CPU takes the oldest thread of its own queue; with
-//!    its own queue empty it steals the oldest thread it may run from the longest queue
-//!    that has one. So no CPU stays idle while any queue holds a thread it may run, and the
-//!    threads of one queue run in the order they were queued.
+//! 2. **Picking** ([`RunQueues::pick`]): a CPU takes the thread of its own queue with the
+//!    least virtual run time (below), the oldest among equals; with its own queue empty it
+//!    steals the first thread it may run from the longest queue that has one. So no CPU
+//!    stays idle while any queue holds a thread it may run.
+//! 3. **Virtual run time** ([`Schedulable::vruntime`]): the CPU time a thread has used, in
+//!    ns, as the embedder charges it. Each queue keeps the least virtual run time it has
+//!    started (`min_vruntime`, never decreasing), and a thread's virtual run time is moved
+//!    relative to that when it joins a queue, as Linux's CFS does:
+//!    - a woken thread is placed no further back than [`SLEEPER_CREDIT_NS`] before the
+//!      queue's minimum, so a thread that slept (a server woken by a request, a consumer
+//!      woken by its producer) runs before the CPU-bound threads queued there, but cannot
+//!      bank its sleep to run for longer than the credit;
+//!    - a new thread (one that never ran) starts at the queue's minimum, without credit;
+//!    - a thread moving to another CPU's queue keeps its distance to the queue minimum.
 //!
-//! 3. **Wake-up preemption** ([`wakeup_preempt`]): a thread joining the queue of a busy CPU
+//!    An embedder that does not track run time (every thread at 0) gets plain FIFO queues.
+//!
+//! 4. **Wake-up preemption** ([`wakeup_preempt`]): a thread joining the queue of a busy CPU
 //!    does not wait for the running thread's whole slice. Once that thread has run
 //!    [`WAKEUP_GRANULARITY_NS`] of its slice it gives way at once; before that, at the
 //!    granularity. Linux preempts a woken task when the running one is ahead of it by more
@@ -26,8 +38,8 @@
 //! and a mask that names no CPU in use means any CPU (rather than none).
 //!
 //! The queues only hold handles; the kernel runs them, keeps them under its scheduler lock,
-//! and decides which CPUs to interrupt. Beyond wake-up preemption it has no time-slice or
-//! priority policy: every thread has the same weight.
+//! and decides which CPUs to interrupt. Beyond wake-up preemption and virtual run time it
+//! has no time-slice or priority policy: every thread has the same weight (no nice levels).
 
 use alloc::collections::VecDeque;
 use alloc::vec::Vec;
@@ -44,6 +56,13 @@ pub const MAX_CPUS: usize = 64;
 /// 10 ms slice, while a CPU-bound thread still runs at least 1 ms between two switches, so
 /// the switches cost it a few percent at most even under TCG (tens of µs each).
 pub const WAKEUP_GRANULARITY_NS: u64 = 1_000_000;
+
+/// How far before a queue's least virtual run time a woken thread is placed, at most.
+///
+/// 3 ms: Linux's sleeper credit (half its base `sched_latency_ns` of 6 ms, the
+/// `GENTLE_FAIR_SLEEPERS` rule). Enough for a thread that slept to run ahead of the
+/// CPU-bound ones, too little for it to starve them.
+pub const SLEEPER_CREDIT_NS: u64 = 3_000_000;
 
 /// When the thread running on a CPU gives way to a thread that joined that CPU's queue.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,12 +94,39 @@ pub trait Schedulable {
     fn affinity(&self) -> u64;
     /// The CPU the thread last ran on, if it ran yet.
     fn last_cpu(&self) -> Option<usize>;
+    /// Its virtual run time in ns: the CPU time it used, shifted by the queues when it is
+    /// placed (module doc). The default, 0 for every thread, makes the queues FIFO.
+    fn vruntime(&self) -> u64 {
+        0
+    }
+    /// Sets the virtual run time (called by the queues when the thread joins one). The
+    /// embedder adds the CPU time the thread uses to what it stores here.
+    fn set_vruntime(&self, vruntime: u64) {
+        let _ = vruntime;
+    }
+}
+
+/// One CPU's queue: its threads in order of virtual run time (FIFO among equals).
+#[derive(Debug)]
+struct Queue<T> {
+    threads: VecDeque<T>,
+    /// The largest virtual run time of a thread this queue started: a floor for placement.
+    min_vruntime: u64,
+}
+
+impl<T: Schedulable> Queue<T> {
+    /// Inserts `t` behind every thread with no more virtual run time.
+    fn insert(&mut self, t: T) {
+        let v = t.vruntime();
+        let at = self.threads.partition_point(|q| q.vruntime() <= v);
+        self.threads.insert(at, t);
+    }
 }
 
 /// One run queue per CPU.
 #[derive(Debug)]
 pub struct RunQueues<T> {
-    queues: Vec<VecDeque<T>>,
+    queues: Vec<Queue<T>>,
 }
 
 impl<T> Default for RunQueues<T> {
@@ -102,7 +148,10 @@ impl<T> RunQueues<T> {
     pub fn add_cpu(&mut self, cpu: usize) {
         assert!(cpu < MAX_CPUS, "an affinity mask has one bit per CPU");
         while self.queues.len() <= cpu {
-            self.queues.push(VecDeque::new());
+            self.queues.push(Queue {
+                threads: VecDeque::new(),
+                min_vruntime: 0,
+            });
         }
     }
 
@@ -121,17 +170,22 @@ impl<T> RunQueues<T> {
 
     /// Threads queued on CPU `cpu` (0 for a CPU not taking part).
     pub fn len(&self, cpu: usize) -> usize {
-        self.queues.get(cpu).map_or(0, VecDeque::len)
+        self.queues.get(cpu).map_or(0, |q| q.threads.len())
     }
 
     /// Threads queued on all CPUs.
     pub fn total(&self) -> usize {
-        self.queues.iter().map(VecDeque::len).sum()
+        self.queues.iter().map(|q| q.threads.len()).sum()
     }
 
     /// Whether no thread is queued anywhere.
     pub fn is_empty(&self) -> bool {
-        self.queues.iter().all(VecDeque::is_empty)
+        self.queues.iter().all(|q| q.threads.is_empty())
+    }
+
+    /// The least virtual run time queue `cpu` has started (0 for a CPU not taking part).
+    pub fn min_vruntime(&self, cpu: usize) -> u64 {
+        self.queues.get(cpu).map_or(0, |q| q.min_vruntime)
     }
 }
 
@@ -159,8 +213,33 @@ impl<T: Schedulable> RunQueues<T> {
     /// If no CPU takes part yet.
     pub fn enqueue(&mut self, t: T, waker: usize, idle: u64) -> usize {
         let cpu = self.place(&t, waker, idle);
-        self.queues[cpu].push_back(t);
+        let floor = self.queues[cpu].min_vruntime;
+        let v = match t.last_cpu().filter(|&c| c < self.queues.len()) {
+            // Never ran: starts level with the queue, no credit.
+            None => t.vruntime().max(floor),
+            Some(last) => {
+                let v = self.moved(t.vruntime(), last, cpu);
+                v.max(floor.saturating_sub(SLEEPER_CREDIT_NS))
+            }
+        };
+        t.set_vruntime(v);
+        self.queues[cpu].insert(t);
         cpu
+    }
+
+    /// Virtual run time `v` from queue `from` re-based on queue `to` (same distance to the
+    /// queue minimum).
+    fn moved(&self, v: u64, from: usize, to: usize) -> u64 {
+        if from == to {
+            return v;
+        }
+        let (a, b) = (self.queues[from].min_vruntime, self.queues[to].min_vruntime);
+        // v - a + b, without leaving u64.
+        if v >= a {
+            b.saturating_add(v - a)
+        } else {
+            b.saturating_sub(a - v)
+        }
     }
 
     fn place(&self, t: &T, waker: usize, idle: u64) -> usize {
@@ -168,7 +247,7 @@ impl<T: Schedulable> RunQueues<T> {
             return 0;
         }
         let allowed = self.allowed_mask(t);
-        let free = |c: usize| idle & (1 << c) != 0 && self.queues[c].is_empty();
+        let free = |c: usize| idle & (1 << c) != 0 && self.queues[c].threads.is_empty();
         let last = t.last_cpu().filter(|&c| allowed & (1 << c) != 0);
         if let Some(c) = last.filter(|&c| free(c)) {
             return c;
@@ -177,7 +256,7 @@ impl<T: Schedulable> RunQueues<T> {
         if let Some(c) = cpus().find(|&c| free(c)) {
             return c;
         }
-        let load = |c: usize| self.queues[c].len() + usize::from(idle & (1 << c) == 0);
+        let load = |c: usize| self.queues[c].threads.len() + usize::from(idle & (1 << c) == 0);
         // Ties: the waker (it often blocks right after waking), then the last CPU.
         let rank = |c: usize| (load(c), c != waker, Some(c) != last);
         cpus()
@@ -185,24 +264,33 @@ impl<T: Schedulable> RunQueues<T> {
             .expect("the allowed mask names a CPU taking part")
     }
 
-    /// Puts `t` at the back of CPU `cpu`'s own queue (a thread preempted there).
+    /// Puts `t` back on CPU `cpu`'s own queue (a thread preempted there), by its virtual
+    /// run time (with the CPU time it just used charged, behind the threads that used less).
     ///
     /// # Panics
     /// If `cpu` does not take part.
     pub fn push(&mut self, cpu: usize, t: T) {
-        self.queues[cpu].push_back(t);
+        self.queues[cpu].insert(t);
     }
 
-    /// Takes the next thread for CPU `cpu`: the oldest of its own queue that may run there,
-    /// else the oldest one that may run there from the longest other queue holding one.
+    /// Takes the next thread for CPU `cpu`: the first of its own queue that may run there,
+    /// else the first one that may run there from the longest other queue holding one
+    /// (moved onto this CPU's virtual run time).
     pub fn pick(&mut self, cpu: usize) -> Option<T> {
-        if let Some(t) = self.take_allowed(cpu, cpu) {
-            return Some(t);
-        }
-        let victim = (0..self.queues.len())
-            .filter(|&q| q != cpu && self.queue_has_for(q, cpu))
-            .max_by_key(|&q| (self.queues[q].len(), core::cmp::Reverse(q)))?;
-        self.take_allowed(victim, cpu)
+        let t = match self.take_allowed(cpu, cpu) {
+            Some(t) => t,
+            None => {
+                let victim = (0..self.queues.len())
+                    .filter(|&q| q != cpu && self.queue_has_for(q, cpu))
+                    .max_by_key(|&q| (self.queues[q].threads.len(), core::cmp::Reverse(q)))?;
+                let t = self.take_allowed(victim, cpu)?;
+                t.set_vruntime(self.moved(t.vruntime(), victim, cpu));
+                t
+            }
+        };
+        let q = &mut self.queues[cpu];
+        q.min_vruntime = q.min_vruntime.max(t.vruntime());
+        Some(t)
     }
 
     /// Whether [`RunQueues::pick`] would find a thread for CPU `cpu`.
@@ -216,24 +304,16 @@ impl<T: Schedulable> RunQueues<T> {
     }
 
     fn queue_has_for(&self, q: usize, cpu: usize) -> bool {
-        self.queues[q].iter().any(|t| self.allowed(t, cpu))
+        self.queues[q].threads.iter().any(|t| self.allowed(t, cpu))
     }
 
     fn take_allowed(&mut self, q: usize, cpu: usize) -> Option<T> {
-        if self
-            .queues
-            .get(q)?
-            .front()
-            .is_some_and(|t| self.allowed(t, cpu))
-        {
-            return self.queues[q].pop_front();
+        let threads = &self.queues.get(q)?.threads;
+        if threads.front().is_some_and(|t| self.allowed(t, cpu)) {
+            return self.queues[q].threads.pop_front();
         }
-        let at = self
-            .queues
-            .get(q)?
-            .iter()
-            .position(|t| self.allowed(t, cpu))?;
-        self.queues[q].remove(at)
+        let at = threads.iter().position(|t| self.allowed(t, cpu))?;
+        self.queues[q].threads.remove(at)
     }
 }
 
@@ -241,8 +321,8 @@ impl<T: PartialEq> RunQueues<T> {
     /// Takes `t` out of whichever queue holds it; false if none does.
     pub fn remove(&mut self, t: &T) -> bool {
         for q in &mut self.queues {
-            if let Some(at) = q.iter().position(|x| x == t) {
-                q.remove(at);
+            if let Some(at) = q.threads.iter().position(|x| x == t) {
+                q.threads.remove(at);
                 return true;
             }
         }

@@ -143,6 +143,15 @@ pub const METRICS: &[Metric] = &[
                   running again (the note gives p99 and max)",
     },
     Metric {
+        name: "wakeup_latency_crowded",
+        unit: "ns",
+        better: Better::Lower,
+        kind: program("wakeup_latency", &["300", "3"], &["100", "3"], 1),
+        meaning: "as wakeup_latency with three threads spinning on CPU 0, so two CPU-bound \
+                  threads wait in its queue when the sleeper wakes: whether a woken thread \
+                  goes ahead of them",
+    },
+    Metric {
         name: "page_fault_minor",
         unit: "ns",
         better: Better::Lower,

@@ -47,8 +47,9 @@ use report::{Report, Row};
 #[derive(Debug, Args)]
 #[command(
     after_help = "Metrics: boot, boot_guest, null_syscall, vdso_clock_gettime,
-futex_pingpong_same_cpu, futex_pingpong_cross_cpu, page_fault_minor, mmap_munmap,
-file_create_unlink, file_random_read, pipe_throughput, tcp_loopback_throughput, http_rps,
+futex_pingpong_same_cpu, futex_pingpong_cross_cpu, wakeup_latency, wakeup_latency_crowded,
+page_fault_minor, mmap_munmap, file_create_unlink, file_random_read, pipe_throughput,
+tcp_loopback_throughput, tcp_idle_connections, fork_exit_wait, posix_spawn_wait, http_rps,
 min_ram_hello, kernel_size (see docs/performance.md).
 
 The Linux guest's kernel (Debian's linux-image-cloud-amd64) is fetched with apt-get on
@@ -789,5 +790,23 @@ mod tests {
             r[0].oxv.failure.as_deref(),
             Some("the program printed no result line")
         );
+    }
+}
+
+#[cfg(test)]
+mod help_tests {
+    use super::*;
+
+    /// `--help` lists the metrics by hand: it must name every one in the catalog.
+    #[test]
+    fn help_names_every_metric() {
+        let cmd = BenchArgs::augment_args(clap::Command::new("bench"));
+        let help = cmd.get_after_help().expect("after_help is set").to_string();
+        let listed: Vec<&str> = help
+            .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .collect();
+        for m in METRICS {
+            assert!(listed.contains(&m.name), "{} missing from --help", m.name);
+        }
     }
 }

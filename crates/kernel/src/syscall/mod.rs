@@ -21,6 +21,7 @@ mod signal;
 mod socket;
 pub mod thread;
 mod timer;
+pub mod unlocked;
 mod wait;
 
 use crate::coverage as table;
@@ -157,6 +158,8 @@ fn raise_sigpipe(call: &Syscall, r: SysResult) {
             | S::Pwrite64 { .. }
             | S::Pwritev { .. }
             | S::Splice { .. }
+            | S::Vmsplice { .. }
+            | S::Tee { .. }
             | S::Sendfile { .. }
     );
     if write && oxv_vfs::pipe::raises_sigpipe(&r) {
@@ -601,7 +604,13 @@ fn dispatch(p: &Process, call: &Syscall, frame: &mut TrapFrame) -> SysResult {
             fd_out,
             len,
             flags,
-        } => fs::splice::tee(files, fd_in, fd_out, len, flags),
+        } => fs::splice::tee(files, &KernelBlocker, fd_in, fd_out, len, flags),
+        S::Vmsplice {
+            fd,
+            iov,
+            nr_segs,
+            flags,
+        } => fs::splice::vmsplice(files, mem, &KernelBlocker, fd, iov, nr_segs, flags),
         S::Fallocate {
             fd,
             mode,
@@ -908,7 +917,12 @@ fn dispatch(p: &Process, call: &Syscall, frame: &mut TrapFrame) -> SysResult {
         | S::Getpeername { .. }
         | S::Setsockopt { .. }
         | S::Getsockopt { .. } => socket::dispatch(call, p, mem),
-        S::Rseq { .. } => Err(Errno::ENOSYS),
+        S::Rseq {
+            rseq,
+            rseq_len,
+            flags,
+            sig,
+        } => crate::sched::with_running(|me| crate::rseq::syscall(me, rseq, rseq_len, flags, sig)),
         S::Unknown { nr, .. } => {
             table::count_unknown(nr);
             Err(Errno::ENOSYS)

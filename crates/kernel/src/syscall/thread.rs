@@ -256,6 +256,7 @@ fn do_clone(frame: &TrapFrame, a: CloneArgs) -> SysResult {
     if f & CLONE_CHILD_CLEARTID != 0 {
         t.clear_child_tid.store(a.child_tid, Ordering::Relaxed);
     }
+    crate::rseq::set(&t, crate::rseq::for_child(&me, f & CLONE_VM != 0));
     // Linux ignores faults on these two stores. The child's tid goes into the child's memory.
     if f & CLONE_PARENT_SETTID != 0 {
         let _ = UserPtr::<i32>::new(a.parent_tid).write(&mut CurrentUserMemory, &tid);

@@ -35,7 +35,7 @@ fn queues(cpus: usize) -> RunQueues<Sim> {
 }
 
 fn ids(rq: &RunQueues<Sim>, cpu: usize) -> Vec<usize> {
-    rq.queues[cpu].iter().map(|t| t.id).collect()
+    rq.queues[cpu].threads.iter().map(|t| t.id).collect()
 }
 
 #[test]
@@ -475,4 +475,181 @@ fn a_crowded_cpu_spreads_its_threads_to_idle_ones() {
     let ran: Vec<usize> = (0..4).filter_map(|c| rq.pick(c)).map(|t| t.id).collect();
     assert_eq!(ran, vec![0, 1, 2, 3]);
     assert_eq!(rq.len(0), 4);
+}
+
+/// Threads with a virtual run time: what the kernel's threads report.
+mod vruntime {
+    use super::*;
+    use core::cell::Cell;
+
+    const MS: u64 = 1_000_000;
+
+    #[derive(Debug)]
+    struct VSim {
+        id: usize,
+        last: Cell<Option<usize>>,
+        v: Cell<u64>,
+    }
+
+    impl PartialEq for VSim {
+        fn eq(&self, other: &Self) -> bool {
+            self.id == other.id
+        }
+    }
+
+    impl Schedulable for VSim {
+        fn affinity(&self) -> u64 {
+            u64::MAX
+        }
+        fn last_cpu(&self) -> Option<usize> {
+            self.last.get()
+        }
+        fn vruntime(&self) -> u64 {
+            self.v.get()
+        }
+        fn set_vruntime(&self, v: u64) {
+            self.v.set(v);
+        }
+    }
+
+    fn vsim(id: usize, last: Option<usize>, v: u64) -> VSim {
+        VSim {
+            id,
+            last: Cell::new(last),
+            v: Cell::new(v),
+        }
+    }
+
+    fn order(rq: &RunQueues<VSim>, cpu: usize) -> Vec<usize> {
+        rq.queues[cpu].threads.iter().map(|t| t.id).collect()
+    }
+
+    /// One CPU whose queue started a thread at `min` and holds CPU-bound threads 1 and 2.
+    fn busy_cpu(min: u64) -> RunQueues<VSim> {
+        let mut rq = RunQueues::new();
+        rq.add_cpu(0);
+        rq.push(0, vsim(9, Some(0), min));
+        assert_eq!(rq.pick(0).map(|t| t.id), Some(9));
+        rq.push(0, vsim(1, Some(0), min + 2 * MS));
+        rq.push(0, vsim(2, Some(0), min + 4 * MS));
+        assert_eq!(rq.min_vruntime(0), min);
+        rq
+    }
+
+    #[test]
+    fn a_woken_sleeper_goes_before_cpu_bound_threads_with_at_most_the_credit() {
+        let mut rq = busy_cpu(50 * MS);
+        rq.enqueue(vsim(3, Some(0), MS), 0, 0);
+        assert_eq!(order(&rq, 0), [3, 1, 2]);
+        let s = rq.pick(0).unwrap();
+        assert_eq!(
+            s.vruntime(),
+            50 * MS - SLEEPER_CREDIT_NS,
+            "old sleep is not banked"
+        );
+        // It ran 6 ms: now it has used more than thread 1 and goes behind it.
+        s.set_vruntime(s.vruntime() + 6 * MS);
+        rq.push(0, s);
+        assert_eq!(order(&rq, 0), [1, 3, 2]);
+    }
+
+    #[test]
+    fn a_sleeper_that_ran_more_than_the_others_gets_no_credit() {
+        let mut rq = busy_cpu(50 * MS);
+        rq.enqueue(vsim(3, Some(0), 60 * MS), 0, 0);
+        assert_eq!(order(&rq, 0), [1, 2, 3]);
+        assert_eq!(rq.queues[0].threads[2].vruntime(), 60 * MS);
+    }
+
+    #[test]
+    fn a_new_thread_starts_level_with_the_queue_without_credit() {
+        let mut rq = busy_cpu(50 * MS);
+        rq.enqueue(vsim(3, None, 0), 0, 0);
+        assert_eq!(order(&rq, 0), [3, 1, 2]);
+        assert_eq!(rq.queues[0].threads[0].vruntime(), 50 * MS);
+        // Equal run time: FIFO, so a second new thread queues behind the first.
+        rq.enqueue(vsim(4, None, 0), 0, 0);
+        assert_eq!(order(&rq, 0), [3, 4, 1, 2]);
+    }
+
+    #[test]
+    fn moving_to_another_cpu_keeps_the_distance_to_its_queue_minimum() {
+        let mut rq: RunQueues<VSim> = RunQueues::new();
+        rq.add_cpu(1);
+        rq.push(0, vsim(8, Some(0), 100 * MS));
+        rq.push(1, vsim(9, Some(1), 10 * MS));
+        rq.pick(0);
+        rq.pick(1);
+        // Woken onto idle CPU 1, having last run on CPU 0 2 ms past its minimum.
+        assert_eq!(rq.enqueue(vsim(1, Some(0), 102 * MS), 0, 0b10), 1);
+        assert_eq!(rq.queues[1].threads[0].vruntime(), 12 * MS);
+        // CPU 1 starts it (its minimum becomes 12 ms), then steals from CPU 0's queue a
+        // thread 5 ms past CPU 0's minimum.
+        assert_eq!(rq.pick(1).map(|t| t.id), Some(1));
+        assert_eq!(rq.min_vruntime(1), 12 * MS);
+        rq.push(0, vsim(2, Some(0), 105 * MS));
+        let t = rq.pick(1).unwrap();
+        assert_eq!((t.id, t.vruntime()), (2, 17 * MS));
+        assert_eq!(rq.min_vruntime(1), 17 * MS);
+    }
+
+    /// One CPU, three CPU-bound threads (10 ms slices) and a thread that runs 0.1 ms then
+    /// sleeps 5 ms, without preemption: the sleeper waits at most the running slice, and the
+    /// CPU-bound threads share the CPU evenly. With FIFO queues it would wait up to three.
+    #[test]
+    fn a_periodic_sleeper_waits_at_most_one_slice_and_cpu_bound_threads_stay_even() {
+        let mut rq: RunQueues<VSim> = RunQueues::new();
+        rq.add_cpu(0);
+        for id in 0..3 {
+            rq.enqueue(vsim(id, None, 0), 0, 0);
+        }
+        let sleeper = 3;
+        rq.enqueue(vsim(sleeper, None, 0), 0, 0);
+        let mut used = [0u64; 4];
+        let mut now = 0u64;
+        let mut asleep: Option<(VSim, u64)> = None;
+        let mut worst_wait = 0;
+        // Its first run comes in FIFO order with the others (all new): not a wake-up.
+        let mut woke_at = None;
+        for _ in 0..2_000 {
+            if let Some((s, until)) = asleep.take() {
+                if until <= now {
+                    woke_at = Some(now);
+                    rq.enqueue(s, 0, 0);
+                } else {
+                    asleep = Some((s, until));
+                }
+            }
+            let Some(t) = rq.pick(0) else {
+                now = asleep.as_ref().map_or(now, |(_, u)| *u);
+                continue;
+            };
+            t.last.set(Some(0));
+            let ran = if t.id == sleeper {
+                worst_wait = worst_wait.max(woke_at.map_or(0, |w| now - w));
+                MS / 10
+            } else {
+                10 * MS
+            };
+            now += ran;
+            used[t.id] += ran;
+            t.set_vruntime(t.vruntime() + ran);
+            if t.id == sleeper {
+                asleep = Some((t, now + 5 * MS));
+            } else {
+                rq.push(0, t);
+            }
+        }
+        assert!(worst_wait <= 10 * MS, "worst wait {worst_wait} ns");
+        let (lo, hi) = (
+            used[..3].iter().min().unwrap(),
+            used[..3].iter().max().unwrap(),
+        );
+        assert!(
+            hi - lo <= 10 * MS,
+            "CPU-bound threads used {:?}",
+            &used[..3]
+        );
+        assert!(used[sleeper] > 0);
+    }
 }

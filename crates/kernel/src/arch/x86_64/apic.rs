@@ -1,13 +1,21 @@
 //! The local APIC (timer, end-of-interrupt) and the I/O APIC (routing device IRQs to a CPU
 //! the caller names, see `crate::smp::device_irq_cpu`).
 //!
-//! xAPIC through MMIO, because QEMU 7.2's TCG has no x2APIC. The timer runs in one-shot mode:
-//! the kernel is tickless and arms it for its next deadline (a sleeper's wake-up, or the end
-//! of a time slice when several threads want the CPU). QEMU under TCG offers no TSC-deadline
-//! mode, so the timer counts APIC bus ticks, calibrated against the TSC at boot.
+//! xAPIC through MMIO, because QEMU 7.2's TCG has no x2APIC. The kernel is tickless and arms
+//! the timer for its next deadline (a sleeper's wake-up, or the end of a time slice when
+//! several threads want the CPU), in one of two modes:
+//!
+//! - **TSC-deadline**, where the CPU offers it (CPUID.01H:ECX bit 24; KVM does): the deadline
+//!   is written as a TSC value to `IA32_TSC_DEADLINE`. No bus-clock calibration error, no
+//!   32-bit counter limit, and re-arming is one `wrmsr`. Before the kernel relies on it, the
+//!   boot CPU checks once that a deadline really raises the interrupt (a hypervisor that
+//!   advertises the mode but does not deliver would leave every sleeper asleep); if not, it
+//!   falls back to one-shot mode.
+//! - **One-shot**, elsewhere (QEMU's TCG refuses TSC-deadline): the timer counts APIC bus
+//!   ticks, calibrated against the TSC at boot.
 
 use super::cpu::{self, rdmsr};
-use core::sync::atomic::{AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 /// Interrupt vector of the local APIC timer.
 pub const TIMER_VECTOR: u8 = 0xef;
@@ -45,6 +53,18 @@ static LAPIC_VA: AtomicU64 = AtomicU64::new(0);
 static IOAPIC_VA: AtomicU64 = AtomicU64::new(0);
 /// APIC timer ticks per second (divide by 1).
 static TIMER_HZ: AtomicU64 = AtomicU64::new(0);
+/// Whether the timer runs in TSC-deadline mode (set once by [`init`], before the APs start).
+static TSC_DEADLINE: AtomicBool = AtomicBool::new(false);
+/// TSC ticks per second, for converting a delay into a TSC deadline.
+static TSC_HZ: AtomicU64 = AtomicU64::new(0);
+
+const IA32_TSC_DEADLINE: u32 = 0x6e0;
+/// LVT timer mode field (bits 17-18): TSC-deadline.
+const LVT_TSC_DEADLINE: u32 = 0b10 << 17;
+/// CPUID.01H:ECX: the local APIC timer supports TSC-deadline mode.
+const CPUID_TSC_DEADLINE: u32 = 1 << 24;
+/// The interrupt request register: eight 32-bit registers, 16 bytes apart.
+const REG_IRR: usize = 0x200;
 
 fn lapic_reg(off: usize) -> *mut u32 {
     (LAPIC_VA.load(Ordering::Relaxed) as usize + off) as *mut u32
@@ -87,7 +107,52 @@ pub fn init(tsc_hz: u64, map: impl Fn(u64) -> Option<u64>) -> bool {
     write(REG_TIMER_INIT, 0);
     let hz = (elapsed_apic as u128 * tsc_hz as u128 / elapsed_tsc.max(1) as u128) as u64;
     TIMER_HZ.store(hz.max(1), Ordering::Relaxed);
+    TSC_HZ.store(tsc_hz.max(1), Ordering::Relaxed);
+    if cpu::cpuid(1, 0).ecx & CPUID_TSC_DEADLINE != 0 && tsc_deadline_fires(tsc_hz) {
+        TSC_DEADLINE.store(true, Ordering::Relaxed);
+    }
+    write(REG_LVT_TIMER, lvt_timer(true));
     true
+}
+
+/// The LVT timer entry: the timer's vector in the chosen mode, masked or not.
+fn lvt_timer(masked: bool) -> u32 {
+    let mode = if TSC_DEADLINE.load(Ordering::Relaxed) {
+        LVT_TSC_DEADLINE
+    } else {
+        0
+    };
+    mode | TIMER_VECTOR as u32 | if masked { LVT_MASKED } else { 0 }
+}
+
+/// Whether a TSC deadline 50 µs ahead raises the timer interrupt within 10 ms. The kernel
+/// runs with interrupts off here, so the interrupt stays requested in the IRR (and is taken
+/// later, as a harmless early timer tick, when interrupts are first enabled).
+fn tsc_deadline_fires(tsc_hz: u64) -> bool {
+    write(REG_LVT_TIMER, LVT_TSC_DEADLINE | TIMER_VECTOR as u32);
+    let t0 = cpu::rdtsc();
+    // SAFETY: IA32_TSC_DEADLINE exists (CPUID said so); writing it only arms this CPU's timer.
+    unsafe { cpu::wrmsr(IA32_TSC_DEADLINE, t0 + tsc_hz / 20_000) };
+    let irr = REG_IRR + (TIMER_VECTOR as usize / 32) * 0x10;
+    let bit = 1u32 << (TIMER_VECTOR % 32);
+    let fired = loop {
+        if read(irr) & bit != 0 {
+            break true;
+        }
+        if cpu::rdtsc() - t0 > tsc_hz / 100 {
+            break false;
+        }
+        core::hint::spin_loop();
+    };
+    // SAFETY: as above; zero disarms.
+    unsafe { cpu::wrmsr(IA32_TSC_DEADLINE, 0) };
+    write(REG_LVT_TIMER, LVT_MASKED | TIMER_VECTOR as u32);
+    fired
+}
+
+/// Whether the timer runs in TSC-deadline mode (see the module doc).
+pub fn tsc_deadline() -> bool {
+    TSC_DEADLINE.load(Ordering::Relaxed)
 }
 
 /// Enables this AP's local APIC (same registers, same page as the boot CPU's: every CPU
@@ -98,7 +163,7 @@ pub fn init_ap() {
     unsafe { cpu::wrmsr(IA32_APIC_BASE, base | (1 << 11)) };
     write(REG_SVR, 0x100 | SPURIOUS_VECTOR as u32);
     write(REG_TIMER_DIVIDE, 0xb); // divide by 1, as calibrated
-    write(REG_LVT_TIMER, LVT_MASKED | TIMER_VECTOR as u32);
+    write(REG_LVT_TIMER, lvt_timer(true));
     write(REG_TIMER_INIT, 0);
 }
 
@@ -140,14 +205,31 @@ pub fn id() -> u32 {
 /// Fires the timer interrupt once after `ns` nanoseconds (at least one tick). Longer than the
 /// counter allows is clamped; the handler re-arms.
 pub fn arm_oneshot(ns: u64) {
-    let ticks = (ns as u128 * timer_hz() as u128 / 1_000_000_000).clamp(1, u32::MAX as u128) as u32;
-    write(REG_LVT_TIMER, TIMER_VECTOR as u32);
+    if tsc_deadline() {
+        let delta = ticks_after(ns, TSC_HZ.load(Ordering::Relaxed), u64::MAX);
+        write(REG_LVT_TIMER, lvt_timer(false));
+        // SAFETY: TSC-deadline mode was found working at boot; the write arms this CPU's timer.
+        unsafe { cpu::wrmsr(IA32_TSC_DEADLINE, cpu::rdtsc().saturating_add(delta)) };
+        return;
+    }
+    let ticks = ticks_after(ns, timer_hz(), u64::from(u32::MAX)) as u32;
+    write(REG_LVT_TIMER, lvt_timer(false));
     write(REG_TIMER_INIT, ticks);
+}
+
+/// Ticks of a `hz` clock in `ns` nanoseconds: at least one, at most `max`.
+fn ticks_after(ns: u64, hz: u64, max: u64) -> u64 {
+    (ns as u128 * hz as u128 / 1_000_000_000).clamp(1, max as u128) as u64
 }
 
 /// Stops the timer.
 pub fn disarm() {
-    write(REG_TIMER_INIT, 0);
+    if tsc_deadline() {
+        // SAFETY: zero disarms a TSC-deadline timer (the mode was found working at boot).
+        unsafe { cpu::wrmsr(IA32_TSC_DEADLINE, 0) };
+    } else {
+        write(REG_TIMER_INIT, 0);
+    }
 }
 
 /// Signals the end of the interrupt being handled.
