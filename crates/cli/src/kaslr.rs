@@ -324,8 +324,11 @@ pub fn patch(bytes: &mut [u8]) -> Result<Sites, String> {
 }
 
 /// The kernel to boot, made from the linker's output at `linked`: a copy beside it
-/// (`oxv-kernel.kaslr`) with its table filled in. It is replaced atomically (another `oxv` may be
-/// booting the previous one) and only when it changes.
+/// (`oxv-kernel.kaslr`) with its table filled in and the relocation sections that
+/// `--emit-relocs` left dropped (`objcopy --remove-relocations`: once the table is built they
+/// are dead weight, about as large as the debug information they mostly describe). It is
+/// replaced atomically (another `oxv` may be booting the previous one) and only when it
+/// changes.
 pub fn prepare(linked: &Path) -> Result<PathBuf, String> {
     let mut bytes =
         std::fs::read(linked).map_err(|e| format!("cannot read {}: {e}", linked.display()))?;
@@ -333,13 +336,26 @@ pub fn prepare(linked: &Path) -> Result<PathBuf, String> {
     let mut name = linked.as_os_str().to_owned();
     name.push(".kaslr");
     let out = PathBuf::from(name);
-    if std::fs::read(&out).is_ok_and(|old| old == bytes) {
-        return Ok(out);
-    }
     let mut tmp = out.as_os_str().to_owned();
     tmp.push(format!(".tmp{}", std::process::id()));
     let tmp = PathBuf::from(tmp);
     std::fs::write(&tmp, &bytes).map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
+    let stripped = std::process::Command::new("objcopy")
+        .arg("--remove-relocations=*")
+        .arg(&tmp)
+        .status();
+    if !stripped.is_ok_and(|s| s.success()) {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(format!(
+            "objcopy --remove-relocations failed on {} (binutils 2.29 or later is needed)",
+            tmp.display()
+        ));
+    }
+    let new = std::fs::read(&tmp).map_err(|e| format!("cannot read {}: {e}", tmp.display()))?;
+    if std::fs::read(&out).is_ok_and(|old| old == new) {
+        let _ = std::fs::remove_file(&tmp);
+        return Ok(out);
+    }
     std::fs::rename(&tmp, &out).map_err(|e| {
         let _ = std::fs::remove_file(&tmp);
         format!("cannot rename {} to {}: {e}", tmp.display(), out.display())
