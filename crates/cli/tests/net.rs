@@ -15,10 +15,6 @@
 //! server answers, since QEMU's user networking accepts a forwarded connection before the
 //! guest listens and then drops it.
 
-#[allow(
-    dead_code,
-    reason = "this file uses only `unique` of the shared helpers"
-)]
 mod common;
 
 use std::io::{BufRead, BufReader, Read, Write};

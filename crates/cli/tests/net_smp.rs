@@ -14,10 +14,8 @@
 
 mod common;
 
-use std::io::Read;
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// How long one run may take at most (it takes seconds with KVM, a minute or two on TCG).
 const WATCHDOG: Duration = Duration::from_secs(240);
@@ -27,42 +25,10 @@ fn program() -> PathBuf {
     common::build_c("net_smp", "net_smp_stream", source)
 }
 
-/// Runs `oxv` with `args`; returns its exit status and stdout, or fails on a hang.
+/// Runs `oxv` with `args`; returns its exit status, stdout and stderr, or fails on a hang.
 fn oxv(args: &[&str]) -> (Option<i32>, String, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_oxv"))
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run oxv");
-    let mut out = child.stdout.take().expect("piped stdout");
-    let mut err = child.stderr.take().expect("piped stderr");
-    let out_reader = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = out.read_to_string(&mut s);
-        s
-    });
-    let err_reader = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = err.read_to_string(&mut s);
-        s
-    });
-    let start = Instant::now();
-    let code = loop {
-        if let Some(status) = child.try_wait().expect("wait for oxv") {
-            break status.code();
-        }
-        if start.elapsed() > WATCHDOG {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("oxv {args:?} hung: still running after {WATCHDOG:?}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    let stdout = out_reader.join().unwrap_or_default();
-    let stderr = err_reader.join().unwrap_or_default();
-    (code, stdout, stderr)
+    let run = common::run_oxv(args, WATCHDOG);
+    (run.code, run.stdout, run.stderr)
 }
 
 /// Two connections (8 streaming threads) and five churn threads on 2 vCPUs, 4 MiB per

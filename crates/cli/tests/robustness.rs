@@ -11,6 +11,8 @@
 //! by default; `cargo test -p oxv-cli --test robustness -- --ignored stress`) to run the
 //! guest stress program (`stress/`) and the reproducers of the bugs it found.
 
+mod common;
+
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -642,41 +644,11 @@ struct GuestRun {
 /// `oxv run ARGS...` with its output captured, killed after `limit` (oxv's own `--timeout`
 /// should end it first).
 fn oxv_guest(args: &[&str], limit: Duration) -> GuestRun {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_oxv"))
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run oxv");
-    let mut out = child.stdout.take().expect("piped stdout");
-    let mut err = child.stderr.take().expect("piped stderr");
-    let out_reader = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = out.read_to_string(&mut s);
-        s
-    });
-    let err_reader = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = err.read_to_string(&mut s);
-        s
-    });
-    let start = Instant::now();
-    let code = loop {
-        if let Some(status) = child.try_wait().expect("wait for oxv") {
-            break status.code();
-        }
-        if start.elapsed() > limit {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("oxv {args:?} hung: still running after {limit:?}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let run = common::run_oxv(args, limit);
     GuestRun {
-        code,
-        stdout: out_reader.join().expect("stdout reader"),
-        stderr: err_reader.join().expect("stderr reader"),
+        code: run.code,
+        stdout: run.stdout,
+        stderr: run.stderr,
     }
 }
 

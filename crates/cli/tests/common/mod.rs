@@ -1,4 +1,8 @@
-//! What the guest test files share: building the static C programs they boot.
+//! What the guest test files share: building the static C programs they boot, and running
+//! `oxv` with a hang limit.
+
+// Each test file that includes this module uses some of it.
+#![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -39,4 +43,55 @@ pub fn build_c(group: &str, name: &str, source: &str) -> PathBuf {
     std::fs::rename(&tmp, &bin).expect("move the binary into place");
     let _ = std::fs::remove_file(&src);
     bin.canonicalize().expect("the binary exists")
+}
+
+/// What a finished `oxv` run gave: its exit code (`None` if a signal ended it), stdout and
+/// stderr.
+pub struct OxvRun {
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// Runs `oxv ARGS...` with no stdin and its output captured; fails the test if it is still
+/// running after `limit` (a hang), killing it first.
+pub fn run_oxv(args: &[&str], limit: std::time::Duration) -> OxvRun {
+    use std::io::Read;
+    use std::process::Stdio;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_oxv"))
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run oxv");
+    let mut out = child.stdout.take().expect("piped stdout");
+    let mut err = child.stderr.take().expect("piped stderr");
+    let out_reader = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = out.read_to_string(&mut s);
+        s
+    });
+    let err_reader = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = err.read_to_string(&mut s);
+        s
+    });
+    let start = std::time::Instant::now();
+    let code = loop {
+        if let Some(status) = child.try_wait().expect("wait for oxv") {
+            break status.code();
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("oxv {args:?} hung: still running after {limit:?}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    OxvRun {
+        code,
+        stdout: out_reader.join().expect("stdout reader"),
+        stderr: err_reader.join().expect("stderr reader"),
+    }
 }

@@ -207,15 +207,7 @@ impl Conns {
                 continue;
             };
             let next = iface.poll_at(now, &c.set);
-            if c.due != next {
-                if let Some(at) = c.due {
-                    self.due.remove(&(at, slot));
-                }
-                if let Some(at) = next {
-                    self.due.insert((at, slot));
-                }
-                c.due = next;
-            }
+            super::due::refile(&mut self.due, slot, &mut c.due, next);
         }
         polled.clear();
         self.polled = polled;

@@ -254,15 +254,7 @@ impl Dgrams {
                 }
             }
             let next = iface.poll_at(now, &d.set);
-            if d.due != next {
-                if let Some(at) = d.due {
-                    self.due.remove(&(at, slot));
-                }
-                if let Some(at) = next {
-                    self.due.insert((at, slot));
-                }
-                d.due = next;
-            }
+            super::due::refile(&mut self.due, slot, &mut d.due, next);
         }
         active.clear();
         self.active = active;

@@ -38,6 +38,7 @@
 mod conns;
 pub mod device;
 pub mod dgrams;
+mod due;
 mod poll;
 pub mod ports;
 mod touched;
