@@ -34,7 +34,7 @@ use core::arch::global_asm;
 use core::sync::atomic::{AtomicU64, Ordering};
 
 /// The size of the relocation table the host tool fills in (header included).
-pub const KASLR_TABLE_SIZE: usize = 256 * 1024;
+pub const KASLR_TABLE_SIZE: usize = 128 * 1024;
 
 /// The table's first word once the host tool filled it in ("OXVK", little-endian).
 pub const KASLR_MAGIC: u32 = u32::from_le_bytes(*b"OXVK");
