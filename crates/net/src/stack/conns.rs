@@ -21,7 +21,7 @@
 //! shared set (see [`super`]).
 
 use super::device::PortDevice;
-use alloc::collections::{BTreeMap, BTreeSet};
+use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 use smoltcp::iface::{Interface, PollIngressSingleResult, PollResult, SocketHandle, SocketSet};
 use smoltcp::socket::{AnySocket, Socket, tcp};
@@ -47,7 +47,7 @@ pub struct Conns {
     slots: Vec<Option<ConnSet>>,
     free: Vec<usize>,
     routes: BTreeMap<(IpEndpoint, IpEndpoint), usize>,
-    due: BTreeSet<(Instant, usize)>,
+    due: super::due::DueIndex,
     /// Slots whose egress runs at the end of the round.
     active: Vec<usize>,
     /// Slots whose egress ran in this poll: their next deadline is asked at its end.
@@ -96,9 +96,7 @@ impl Conns {
                 self.routes.remove(&t);
             }
         }
-        if let Some(at) = conn.due {
-            self.due.remove(&(at, slot));
-        }
+        self.due.forget(slot, conn.due);
         self.free.push(slot);
     }
 
@@ -136,11 +134,7 @@ impl Conns {
 
     /// Has every slot whose timer is due at `now` run egress.
     pub fn activate_due(&mut self, now: Instant) {
-        while let Some(&(at, slot)) = self.due.first() {
-            if at > now {
-                break;
-            }
-            self.due.pop_first();
+        while let Some(slot) = self.due.pop_due(now) {
             if let Some(c) = self.slots[slot].as_mut() {
                 c.due = None;
             }
@@ -207,7 +201,7 @@ impl Conns {
                 continue;
             };
             let next = iface.poll_at(now, &c.set);
-            super::due::refile(&mut self.due, slot, &mut c.due, next);
+            self.due.refile(slot, &mut c.due, next);
         }
         polled.clear();
         self.polled = polled;
@@ -215,7 +209,7 @@ impl Conns {
 
     /// The earliest time a socket wants polling at.
     pub fn next_due(&self) -> Option<Instant> {
-        self.due.first().map(|&(at, _)| at)
+        self.due.next()
     }
 
     /// Every TCP socket.

@@ -29,7 +29,7 @@
 
 use super::device::PortDevice;
 use super::ports::BindAddr;
-use alloc::collections::{BTreeMap, BTreeSet};
+use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 use smoltcp::iface::{Interface, PollIngressSingleResult, PollResult, SocketHandle, SocketSet};
 use smoltcp::socket::{AnySocket, Socket, udp};
@@ -71,7 +71,7 @@ pub struct Dgrams {
     /// The slots bound to each port number.
     bound: BTreeMap<u16, Vec<usize>>,
     /// Sets still holding datagrams, by when smoltcp wants them polled.
-    due: BTreeSet<(Instant, usize)>,
+    due: super::due::DueIndex,
     /// Slots whose egress runs at the end of the round.
     active: Vec<usize>,
     next_seq: u64,
@@ -116,9 +116,7 @@ impl Dgrams {
         let d = self.slots[slot]
             .take()
             .expect("a socket key names a live slot");
-        if let Some(at) = d.due {
-            self.due.remove(&(at, slot));
-        }
+        self.due.forget(slot, d.due);
         self.free.push(slot);
     }
 
@@ -195,7 +193,7 @@ impl Dgrams {
     /// Has every set still holding datagrams run egress at the end of the round (a
     /// neighbour they may wait for has answered).
     pub fn sweep(&mut self) {
-        self.active.extend(self.due.iter().map(|&(_, slot)| slot));
+        self.active.extend(self.due.slots());
     }
 
     /// Hands the next received frame of `dev` to the socket in `slot`.
@@ -215,17 +213,13 @@ impl Dgrams {
     /// a TCP-only workload have nothing for UDP).
     #[inline]
     pub fn has_work(&self, now: Instant) -> bool {
-        !self.active.is_empty() || self.due.first().is_some_and(|&(at, _)| at <= now)
+        !self.active.is_empty() || self.due.next().is_some_and(|at| at <= now)
     }
 
     /// Runs egress for the active sets and those due at `now`, each until it has nothing
     /// more to send, and notes when those still holding datagrams want polling again.
     pub fn egress(&mut self, iface: &mut Interface, dev: &mut PortDevice, now: Instant) {
-        while let Some(&(at, slot)) = self.due.first() {
-            if at > now {
-                break;
-            }
-            self.due.pop_first();
+        while let Some(slot) = self.due.pop_due(now) {
             if let Some(d) = self.slots[slot].as_mut() {
                 d.due = None;
             }
@@ -254,7 +248,7 @@ impl Dgrams {
                 }
             }
             let next = iface.poll_at(now, &d.set);
-            super::due::refile(&mut self.due, slot, &mut d.due, next);
+            self.due.refile(slot, &mut d.due, next);
         }
         active.clear();
         self.active = active;
@@ -262,7 +256,7 @@ impl Dgrams {
 
     /// The earliest time a set wants polling at.
     pub fn next_due(&self) -> Option<Instant> {
-        self.due.first().map(|&(at, _)| at)
+        self.due.next()
     }
 
     /// Whether some socket still holds datagrams to send.
@@ -341,6 +335,7 @@ fn flow_hash(dst: IpEndpoint, src: IpEndpoint) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use alloc::collections::BTreeSet;
     use alloc::vec;
 
     fn sock() -> udp::Socket<'static> {

@@ -43,6 +43,36 @@ fn tcp(net: &Net) -> Arc<dyn SocketOps> {
         .unwrap()
 }
 
+/// A TCP connection over a link: a listener on port 80 of `na` (10.0.0.1) and a client of
+/// `nb`, both stacks polled `rounds` times while it connects. Returns the client and the
+/// accepted socket.
+pub(super) fn connected_over_link(
+    na: &Net,
+    nb: &Net,
+    rounds: usize,
+) -> (Arc<dyn SocketOps>, Arc<dyn SocketOps>) {
+    let l = tcp(na);
+    let any80 = SockAddr::Inet {
+        addr: [0; 4],
+        port: 80,
+    };
+    l.bind(&cx(), any80).unwrap();
+    l.listen(&cx(), 4).unwrap();
+    let c = tcp(nb);
+    let server = SockAddr::Inet {
+        addr: [10, 0, 0, 1],
+        port: 80,
+    };
+    let _ = c.connect(&cx(), server.clone(), Wait::NONBLOCK);
+    for _ in 0..rounds {
+        na.stack().poll();
+        nb.stack().poll();
+    }
+    assert_eq!(c.connect(&cx(), server, Wait::NONBLOCK), Ok(()));
+    let (s, _) = l.accept(Wait::NONBLOCK).unwrap();
+    (c, s)
+}
+
 fn udp(net: &Net, v6: bool) -> Arc<dyn SocketOps> {
     let af = if v6 { n::AF_INET6 } else { n::AF_INET };
     net.socket(af as i32, n::SOCK_DGRAM as i32, 0, CRED)
@@ -551,25 +581,7 @@ fn a_pass_that_sends_several_frames_flushes_the_nic_once() {
     let (na, nb) = (net(), net());
     na.stack().add_nic(alloc::boxed::Box::new(wa), &at(1));
     nb.stack().add_nic(alloc::boxed::Box::new(wb), &at(2));
-    let l = tcp(&na);
-    let any80 = SockAddr::Inet {
-        addr: [0; 4],
-        port: 80,
-    };
-    l.bind(&cx(), any80).unwrap();
-    l.listen(&cx(), 4).unwrap();
-    let c = tcp(&nb);
-    let server = SockAddr::Inet {
-        addr: [10, 0, 0, 1],
-        port: 80,
-    };
-    let _ = c.connect(&cx(), server.clone(), Wait::NONBLOCK);
-    for _ in 0..10 {
-        na.stack().poll();
-        nb.stack().poll();
-    }
-    assert_eq!(c.connect(&cx(), server, Wait::NONBLOCK), Ok(()));
-    let (s, _) = l.accept(Wait::NONBLOCK).unwrap();
+    let (c, s) = connected_over_link(&na, &nb, 10);
     batches.lock().clear();
     // 10 full segments (MSS 1460) in one call: one pass of the stack, one flush.
     assert_eq!(send(&*c, &[7; 14_600]), Ok(14_600));
@@ -597,22 +609,7 @@ fn a_full_device_queue_holds_data_back_instead_of_losing_frames() {
             nb.stack().poll();
         }
     };
-    let l = tcp(&na);
-    let any80 = SockAddr::Inet {
-        addr: [0; 4],
-        port: 80,
-    };
-    l.bind(&cx(), any80).unwrap();
-    l.listen(&cx(), 4).unwrap();
-    let c = tcp(&nb);
-    let server = SockAddr::Inet {
-        addr: [10, 0, 0, 1],
-        port: 80,
-    };
-    let _ = c.connect(&cx(), server.clone(), Wait::NONBLOCK);
-    pump();
-    assert_eq!(c.connect(&cx(), server, Wait::NONBLOCK), Ok(()));
-    let (s, _) = l.accept(Wait::NONBLOCK).unwrap();
+    let (c, s) = connected_over_link(&na, &nb, 20);
     let payload: Vec<u8> = (0..100_000u32).map(|i| (i % 251) as u8).collect();
     let (mut sent, mut got) = (0, Vec::new());
     for _ in 0..10_000 {

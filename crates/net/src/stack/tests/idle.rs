@@ -55,25 +55,7 @@ fn two_stacks(idle: usize) -> (Arc<Net>, Arc<Net>, Pairs) {
 #[test]
 fn a_reset_among_many_idle_sockets_is_reported_by_another_sockets_call() {
     let (na, nb, pairs) = two_stacks(40);
-    let l = tcp(&na);
-    let any80 = SockAddr::Inet {
-        addr: [0; 4],
-        port: 80,
-    };
-    l.bind(&cx(), any80).unwrap();
-    l.listen(&cx(), 4).unwrap();
-    let x = tcp(&nb);
-    let server = SockAddr::Inet {
-        addr: [10, 0, 0, 1],
-        port: 80,
-    };
-    let _ = x.connect(&cx(), server.clone(), Wait::NONBLOCK);
-    for _ in 0..10 {
-        na.stack().poll();
-        nb.stack().poll();
-    }
-    assert_eq!(x.connect(&cx(), server, Wait::NONBLOCK), Ok(()));
-    let (sx, _) = l.accept(Wait::NONBLOCK).unwrap();
+    let (x, sx) = connected_over_link(&na, &nb, 10);
     let count = Arc::new(Count::default());
     let _watch = x.poll_queue().watch(count.clone());
     let before: Vec<PollEvents> = pairs.iter().map(|(c, _)| c.poll()).collect();
