@@ -42,14 +42,33 @@ pub fn mount_ext2(n: usize, read_only: bool, now: Timestamp) -> Result<Arc<Ext2>
     // Its clean cached blocks and pages are the first memory given back under pressure.
     let cache: Arc<dyn oxv_vfs::shrink::CacheShrinker> = fs.clone();
     mem::register_shrinker(Arc::downgrade(&cache));
-    MOUNTED.lock().push(fs.clone());
+    // A file system only this registry still holds was unmounted and released (umount2(2));
+    // the VFS mounts the disk again through this call. Keeping it would grow the registry
+    // with every mount and umount, and leave `find` a stale instance to write back. (They
+    // are dropped after the lock is let go: freeing a cache is not done under a spin lock.)
+    let released: Vec<Arc<Ext2>> = {
+        let mut mounted = MOUNTED.lock();
+        let (held, released) = core::mem::take(&mut *mounted)
+            .into_iter()
+            .partition(|old| Arc::strong_count(old) > 1);
+        *mounted = held;
+        mounted.push(fs.clone());
+        released
+    };
+    drop(released);
     Ok(fs)
 }
 
-/// The mounted ext2 file system on the disk with device number `dev`.
+/// The mounted ext2 file system on the disk with device number `dev`: the newest, if an
+/// older one is still held (a lazily detached mount with files open).
 pub fn find(dev: DeviceId) -> Option<Arc<Ext2>> {
     use oxv_vfs::FileSystem;
-    MOUNTED.lock().iter().find(|fs| fs.device() == dev).cloned()
+    MOUNTED
+        .lock()
+        .iter()
+        .rev()
+        .find(|fs| fs.device() == dev)
+        .cloned()
 }
 
 /// Writes back every disk file system and marks it cleanly unmounted: called when the VM is

@@ -26,9 +26,17 @@
 //! - the NIC: [`take_nic`] once, by the network stack; [`net_offloads`] says what the device
 //!   computes for it.
 //!
+//! DMA: the kernel's [`KernelHal`] shares buffers in place when the device can reach them,
+//! and otherwise bounces them through a static pool from which each device reserves, when
+//! probed, the slots it can have in flight (`hal.rs`, counting in `bounce.rs`); a disk's data
+//! buffers that the device cannot reach are staged by [`disk::StagedDisk`] first. So no
+//! request allocates memory to reach the device, and memory pressure cannot fail one.
+//!
 //! Drivers themselves are in `oxv-drivers` ([`oxv_drivers::virtio_blk`],
 //! [`oxv_drivers::virtio_net`]); this module is the machine-specific glue.
 
+mod bounce;
+mod disk;
 mod hal;
 mod pci;
 
@@ -147,7 +155,7 @@ struct Route {
 
 static ROUTES: Mutex<Vec<Route>> = Mutex::new(Vec::new());
 /// Disks by order key (the `n` of `oxv-disk<n>`, or discovery order after those).
-static DISKS: Mutex<Vec<(u32, Arc<Disk>)>> = Mutex::new(Vec::new());
+static DISKS: Mutex<Vec<(u32, Arc<disk::StagedDisk>)>> = Mutex::new(Vec::new());
 static NIC: Mutex<Option<Net>> = Mutex::new(None);
 static NET_OFFLOADS: Mutex<Option<Offloads>> = Mutex::new(None);
 /// Seed bytes read from a virtio-rng device at probe time, for [`crate::random`].
@@ -207,6 +215,12 @@ pub fn init(mmio: &[MmioDevice]) {
     }
     probe_pci();
     DISKS.lock().sort_by_key(|(key, _)| *key);
+    let (reserved, lent) = hal::bounce_pool_use();
+    // Nothing is in flight after probing: a slot still lent is a device that kept a buffer.
+    kdebug!(
+        "virtio: {reserved} of {} bounce slots reserved, {lent} lent",
+        hal::POOL_SLOTS
+    );
 }
 
 /// Scans PCI bus 0 for virtio functions.
@@ -246,35 +260,47 @@ fn probe_pci() {
 /// Sets up the driver for one device and routes its interrupt.
 fn probe(transport: AnyTransport, line: Line) {
     match transport.device_type() {
-        DeviceType::Block => match VirtioBlk::new(transport, DeviceWait::new()) {
-            Ok(disk) => {
-                let disk = Arc::new(disk);
-                if !route(line, Handler::Disk(disk.clone())) {
-                    kdebug!("virtio-blk: no interrupt route; requests will poll");
-                }
-                let serial = disk.serial();
-                let serial = serial.as_ref().map_or(&[][..], |(id, n)| &id[..*n]);
-                let mut disks = DISKS.lock();
-                let key = serial
-                    .strip_prefix(DISK_SERIAL_PREFIX)
-                    .and_then(|n| core::str::from_utf8(n).ok()?.parse::<u32>().ok())
-                    .unwrap_or(1000 + disks.len() as u32);
-                kdebug!(
-                    "virtio-blk: {} sectors ({} MiB){}{}, serial {:?}",
-                    disk.sector_count(),
-                    disk.capacity() >> 20,
-                    if disk.read_only() { ", read-only" } else { "" },
-                    if disk.has_write_cache() {
-                        ", write cache"
-                    } else {
-                        ""
-                    },
-                    core::str::from_utf8(serial).unwrap_or("?")
-                );
-                disks.push((key, disk));
+        DeviceType::Block => {
+            // Before the first request (the serial number below): its header and status are
+            // on this stack and bounce.
+            if !hal::reserve_bounce_slots(hal::SLOTS_PER_DISK) {
+                return kdebug!("virtio-blk: no bounce slots left (too many disks), skipped");
             }
-            Err(e) => kdebug!("virtio-blk: {e}"),
-        },
+            let staged = VirtioBlk::new(transport, DeviceWait::new())
+                .map_err(|e| kdebug!("virtio-blk: {e}"))
+                .and_then(|disk| {
+                    disk::StagedDisk::new(Arc::new(disk))
+                        .ok_or_else(|| kdebug!("virtio-blk: no memory for a staging buffer"))
+                });
+            let Ok(staged) = staged else {
+                // The device is dropped unused: its slots are free for another.
+                return hal::unreserve_bounce_slots(hal::SLOTS_PER_DISK);
+            };
+            let disk = staged.inner().clone();
+            if !route(line, Handler::Disk(disk.clone())) {
+                kdebug!("virtio-blk: no interrupt route; requests will poll");
+            }
+            let serial = disk.serial();
+            let serial = serial.as_ref().map_or(&[][..], |(id, n)| &id[..*n]);
+            let mut disks = DISKS.lock();
+            let key = serial
+                .strip_prefix(DISK_SERIAL_PREFIX)
+                .and_then(|n| core::str::from_utf8(n).ok()?.parse::<u32>().ok())
+                .unwrap_or(1000 + disks.len() as u32);
+            kdebug!(
+                "virtio-blk: {} sectors ({} MiB){}{}, serial {:?}",
+                disk.sector_count(),
+                disk.capacity() >> 20,
+                if disk.read_only() { ", read-only" } else { "" },
+                if disk.has_write_cache() {
+                    ", write cache"
+                } else {
+                    ""
+                },
+                core::str::from_utf8(serial).unwrap_or("?")
+            );
+            disks.push((key, Arc::new(staged)));
+        }
         DeviceType::Network => {
             if NIC.lock().is_some() {
                 kdebug!("virtio-net: a second interface, ignored");
@@ -304,30 +330,40 @@ fn probe(transport: AnyTransport, line: Line) {
         }
         DeviceType::EntropySource => {
             // Read once, by polling, to seed the kernel generator; the device is not kept.
-            let mut rng = match VirtIORng::<KernelHal, AnyTransport>::new(transport) {
-                Ok(rng) => rng,
-                Err(e) => return kdebug!("virtio-rng: {e}"),
-            };
-            let mut seed = [0u8; 32];
-            let mut filled = 0;
-            // A device may return fewer bytes than asked; a few tries fill the seed.
-            for _ in 0..8 {
-                match rng.request_entropy(&mut seed[filled..]) {
-                    Ok(n) => filled += n.min(seed.len() - filled),
-                    Err(e) => {
-                        kdebug!("virtio-rng: {e}");
-                        break;
-                    }
-                }
-                if filled == seed.len() {
-                    *ENTROPY.lock() = Some(seed);
-                    break;
-                }
+            // The seed is on this stack, so it bounces: a slot for the read in flight.
+            if !hal::reserve_bounce_slots(hal::SLOTS_PER_RNG) {
+                return kdebug!("virtio-rng: no bounce slot left, skipped");
             }
-            kdebug!("virtio-rng: {filled} seed bytes");
+            read_seed(transport);
+            hal::unreserve_bounce_slots(hal::SLOTS_PER_RNG);
         }
         other => kdebug!("virtio: {other:?} device, no driver"),
     }
+}
+
+/// Reads [`ENTROPY`]'s seed from the virtio-rng device behind `transport`, by polling.
+fn read_seed(transport: AnyTransport) {
+    let mut rng = match VirtIORng::<KernelHal, AnyTransport>::new(transport) {
+        Ok(rng) => rng,
+        Err(e) => return kdebug!("virtio-rng: {e}"),
+    };
+    let mut seed = [0u8; 32];
+    let mut filled = 0;
+    // A device may return fewer bytes than asked; a few tries fill the seed.
+    for _ in 0..8 {
+        match rng.request_entropy(&mut seed[filled..]) {
+            Ok(n) => filled += n.min(seed.len() - filled),
+            Err(e) => {
+                kdebug!("virtio-rng: {e}");
+                break;
+            }
+        }
+        if filled == seed.len() {
+            *ENTROPY.lock() = Some(seed);
+            break;
+        }
+    }
+    kdebug!("virtio-rng: {filled} seed bytes");
 }
 
 /// Routes `line` to a vector (its own, or the one already serving the line) and adds
