@@ -3,7 +3,9 @@
 //   with MS_BIND, and while only a shared writable mapping of it is left), and works once
 //   the writer is gone or when files are open only for reading;
 // - noexec: execve of a program there is EACCES, an mmap of it with PROT_EXEC is EPERM (a
-//   PROT_READ one works), and after a remount without noexec the program runs;
+//   PROT_READ one works, private or shared, but mprotect adding PROT_EXEC to it is EACCES:
+//   Linux's mmap leaves such a mapping without VM_MAYEXEC; an anonymous one still may), and
+//   after a remount without noexec the program runs;
 // - nodev: a device node there does not open (EACCES; O_PATH does), the same node through
 //   /dev still does;
 // - statfs f_flags shows ST_RDONLY, ST_NOSUID, ST_NODEV and ST_NOEXEC as mounted.
@@ -145,8 +147,27 @@ int main(int argc, char **argv)
 		munmap(p, 4096);
 	p = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE, fd, 0);
 	tst_check(p != MAP_FAILED && memcmp(p, "\177ELF", 4) == 0, "mmap PROT_READ of it works");
-	if (p != MAP_FAILED)
+	if (p != MAP_FAILED) {
+		/* The mapping never may execute (no VM_MAYEXEC): EACCES, not EPERM. */
+		TF_ERR("mprotect PROT_EXEC of that mapping", mprotect(p, 4096, PROT_READ | PROT_EXEC),
+		       EACCES);
+		TF_OK("mprotect PROT_READ|PROT_WRITE of it", mprotect(p, 4096, PROT_READ | PROT_WRITE));
 		munmap(p, 4096);
+	}
+	p = mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd, 0);
+	tst_check(p != MAP_FAILED, "mmap MAP_SHARED PROT_READ of it works");
+	if (p != MAP_FAILED) {
+		TF_ERR("mprotect PROT_EXEC of the shared mapping",
+		       mprotect(p, 4096, PROT_READ | PROT_EXEC), EACCES);
+		munmap(p, 4096);
+	}
+	p = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	tst_check(p != MAP_FAILED, "an anonymous mapping");
+	if (p != MAP_FAILED) {
+		TF_OK("mprotect PROT_EXEC of the anonymous mapping",
+		      mprotect(p, 4096, PROT_READ | PROT_EXEC));
+		munmap(p, 4096);
+	}
 	close(fd);
 	TF_OK("remount without noexec", mount("none", dir, NULL, MS_REMOUNT, NULL));
 	tst_check(st_flags(dir) == 0, "statfs f_flags clear");

@@ -4,7 +4,8 @@
 //!
 //! It also supplies what page caches need from the kernel: frames for ext2's (given on the
 //! first mapping of an ext2 file) and [`AllAddressSpaces`], which unmaps a shrunken file's
-//! pages past its new end from every process (truncate(2) on a mapped file).
+//! pages past its new end from every process (truncate(2) on a mapped file) and
+//! write-protects a file's pages in every process before msync(2) marks them clean.
 //!
 //! The name `/proc/self/maps` shows is found once, on first use (see
 //! [`oxv_vfs::names::path_of_file`]: a search of the file's mount). Device and inode numbers come from the file's mount and inode, without
@@ -25,6 +26,8 @@ pub struct FileMapSource {
     name: Arc<MappedName>,
     /// The file's pages, if its file system has a page cache (tmpfs, ext2).
     page_cache: Option<Arc<dyn SharedMapSource>>,
+    /// The file's mount was `noexec` when it was mapped (Linux decides at mmap time too).
+    noexec: bool,
 }
 
 impl FileMapSource {
@@ -34,7 +37,9 @@ impl FileMapSource {
         oxv_mm::shared::set_object_unmapper(&AllAddressSpaces);
         // An ext2 file system has frames for its page caches from its mount (`disks`).
         let page_cache = file.location().and_then(|l| l.inode().page_cache());
+        let noexec = crate::exec::on_noexec_mount(&file);
         FileMapSource {
+            noexec,
             name: Arc::new(MappedName {
                 file: file.clone(),
                 path: Once::new(),
@@ -73,6 +78,10 @@ impl MapSource for FileMapSource {
 
     fn page_cache(&self) -> Option<&dyn SharedMapSource> {
         self.page_cache.as_deref()
+    }
+
+    fn may_exec(&self) -> bool {
+        !self.noexec
     }
 }
 
@@ -129,6 +138,10 @@ impl SharedMapSource for NamedPageCache {
         self.cache.is_resident(offset)
     }
 
+    fn reclaimable(&self, offset: u64, frame: PhysFrame) -> bool {
+        self.cache.reclaimable(offset, frame)
+    }
+
     fn read(&self, offset: u64, buf: &mut [u8], bytes: &dyn FrameBytes) -> Result<(), PageError> {
         self.cache.read(offset, buf, bytes)
     }
@@ -150,9 +163,10 @@ impl SharedMapSource for NamedPageCache {
     }
 }
 
-/// Every address space, for unmapping the pages of a file that shrank (the
-/// [`ObjectUnmapper`] of oxv-mm): each process's in turn, locked, with the TLB shootdown of
-/// munmap. Threads and vfork children share an address space; unmapping it twice is harmless.
+/// Every address space, for unmapping the pages of a file that shrank and write-protecting
+/// a file's pages before msync(2) marks them clean (the [`ObjectUnmapper`] of oxv-mm): each
+/// process's in turn, locked, with the TLB shootdown of munmap (mprotect's for msync).
+/// Threads and vfork children share an address space; doing it twice is harmless.
 struct AllAddressSpaces;
 
 impl ObjectUnmapper for AllAddressSpaces {
@@ -160,6 +174,15 @@ impl ObjectUnmapper for AllAddressSpaces {
         for p in crate::process::all() {
             let mut mm = p.mm.lock();
             crate::process::with_platform(|plat| mm.unmap_object_beyond(object, from, plat));
+        }
+    }
+
+    fn write_protect(&self, object: usize, offset: u64, len: u64) {
+        for p in crate::process::all() {
+            let mut mm = p.mm.lock();
+            crate::process::with_platform(|plat| {
+                mm.write_protect_object(object, offset, len, plat)
+            });
         }
     }
 }

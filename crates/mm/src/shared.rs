@@ -116,6 +116,16 @@ pub trait SharedMapSource: Send + Sync {
         MapIdentity::default()
     }
 
+    /// Whether `frame` is the object's own frame for the page at `offset` and that page is
+    /// clean (storage holds the same bytes), so that memory reclaim may take it out of
+    /// mappings: a later access faults it in again. oxv-mm asks when the object found no
+    /// frame for a fault (see [`AddressSpace::handle_fault`](crate::AddressSpace::handle_fault)).
+    /// The default says no: the object's frames are the only copy of its data (tmpfs).
+    fn reclaimable(&self, offset: u64, frame: PhysFrame) -> bool {
+        let _ = (offset, frame);
+        false
+    }
+
     /// A number naming the object whose pages these are, for finding its mappings when it
     /// shrinks ([`unmap_object_beyond`]). The default is the address of `self`; a wrapper
     /// around another object returns that object's.
@@ -135,6 +145,15 @@ pub trait ObjectUnmapper: Sync {
     /// Unmaps the pages of object `object` (an [`object_id`](SharedMapSource::object_id)) at
     /// offsets from `from` (page aligned) on, from every address space.
     fn unmap_beyond(&self, object: usize, from: u64);
+
+    /// Write-protects the pages of object `object` in `[offset, offset + len)` in every
+    /// address space that maps it shared (over
+    /// [`AddressSpace::write_protect_object`](crate::AddressSpace::write_protect_object)),
+    /// so the next write through any of them is noticed (Linux's `page_mkclean`, which
+    /// msync(2) relies on). The default does nothing.
+    fn write_protect(&self, object: usize, offset: u64, len: u64) {
+        let _ = (object, offset, len);
+    }
 }
 
 static UNMAPPER: spin::Once<&'static dyn ObjectUnmapper> = spin::Once::new();
@@ -151,6 +170,16 @@ pub fn set_object_unmapper(unmapper: &'static dyn ObjectUnmapper) {
 pub fn unmap_object_beyond(object: usize, size: u64) {
     if let Some(u) = UNMAPPER.get() {
         u.unmap_beyond(object, size.next_multiple_of(PAGE_SIZE_U64));
+    }
+}
+
+/// msync(`MS_SYNC`) is about to write `[offset, offset + len)` of `object` back and mark it
+/// clean: every address space's shared entries for it are write-protected first (see
+/// [`ObjectUnmapper::write_protect`]). Does nothing before an [`ObjectUnmapper`] is
+/// installed.
+pub fn write_protect_object(object: usize, offset: u64, len: u64) {
+    if let Some(u) = UNMAPPER.get() {
+        u.write_protect(object, offset, len);
     }
 }
 

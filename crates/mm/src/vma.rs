@@ -184,6 +184,14 @@ pub trait MapSource: Send + Sync {
     fn page_cache(&self) -> Option<&dyn SharedMapSource> {
         None
     }
+
+    /// Whether mappings of the object may ever be executable. `false` for a file on a
+    /// `noexec` mount: the mapping then lacks [`VmaFlags::MAY_EXEC`], so mprotect(2) adding
+    /// `PROT_EXEC` fails with `EACCES`, as Linux's `do_mmap` clears `VM_MAYEXEC` there. The
+    /// default is `true`.
+    fn may_exec(&self) -> bool {
+        true
+    }
 }
 
 /// The file (or device) behind a private file VMA and the offset of the VMA's first byte in it.

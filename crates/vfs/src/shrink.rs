@@ -9,9 +9,12 @@
 //! allocate (the heap may be full), or wait for a lock: reclaim can be entered from an
 //! allocation made with that very lock held, so a cache whose lock is taken is skipped.
 //!
-//! Not here: writing dirty data back to free it (that sleeps on the device), unmapping
-//! clean file pages from address spaces to free them (Linux's reverse mapping; oxv drops a
-//! page only once no mapping holds it), and a memory cgroup's limits.
+//! Not here: writing dirty data back to free it (that sleeps on the device, and reclaim may
+//! run with spin locks held: ext2 writes its dirty pages back from its own page faults
+//! instead, see `ext2::pages`), unmapping clean file pages from address spaces to free them
+//! (a shrinker cannot lock an address space; the address space whose fault found no frame
+//! takes its own clean file pages out, see `oxv_mm`'s `aspace::reclaim`), and a memory
+//! cgroup's limits.
 
 use alloc::sync::Weak;
 use alloc::vec::Vec;

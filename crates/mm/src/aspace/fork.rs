@@ -71,6 +71,7 @@ impl<P: PageTable> AddressSpace<P> {
             resident: 0,
             def_flags: VmaFlags::empty(),
             next_shmem_inode: self.next_shmem_inode,
+            reclaim_hand: 0,
         };
         let vmas: Vec<Vma> = self
             .vmas

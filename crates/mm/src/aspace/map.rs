@@ -221,6 +221,9 @@ impl<P: PageTable> AddressSpace<P> {
                 _ => return Err(Errno::EINVAL),
             };
             let source = file.ok_or(Errno::ENODEV)?;
+            if !source.may_exec() {
+                vma_flags -= VmaFlags::MAY_EXEC;
+            }
             if shared {
                 let sf = source.shared().ok_or(Errno::ENODEV)?;
                 if prot.contains(Prot::WRITE) && !sf.writable {

@@ -47,6 +47,7 @@ pub mod mincore;
 pub mod msync;
 mod pages;
 pub mod proc;
+mod reclaim;
 pub mod remap;
 mod truncate;
 mod user;
@@ -146,6 +147,8 @@ pub struct AddressSpace<P: PageTable> {
     def_flags: VmaFlags,
     /// Inode number of the next shared anonymous object (for `/proc/self/maps`).
     next_shmem_inode: u64,
+    /// Where the next search for clean file pages to take out starts (see `reclaim`).
+    reclaim_hand: u64,
 }
 
 impl<P: PageTable> core::fmt::Debug for AddressSpace<P> {
@@ -170,6 +173,7 @@ impl<P: PageTable> AddressSpace<P> {
             resident: 0,
             def_flags: VmaFlags::empty(),
             next_shmem_inode: 1,
+            reclaim_hand: 0,
         }
     }
 

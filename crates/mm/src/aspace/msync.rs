@@ -11,7 +11,11 @@
 //! memory has no file to write. The writing itself may block, so [`AddressSpace::msync`] only
 //! write-protects the pages (so later writes are noticed again) and returns a [`PendingSync`];
 //! the kernel drops the address-space lock and calls [`PendingSync::finish`], as Linux drops
-//! `mmap_lock` around `vfs_fsync_range`.
+//! `mmap_lock` around `vfs_fsync_range`. `finish` first has every other address space that
+//! maps the range shared write-protect it too (through the embedder's
+//! [`ObjectUnmapper`](crate::shared::ObjectUnmapper), Linux's `page_mkclean` over the
+//! file's mappings), so a write through any of them after the sync marks the page dirty
+//! again.
 
 use super::{AddressSpace, Platform, page_of, pages};
 use crate::addr::{PAGE_SIZE_U64, is_page_aligned};
@@ -46,6 +50,9 @@ impl PendingSync {
     /// block.
     pub fn finish(self, bytes: &dyn FrameBytes) -> Result<(), Errno> {
         for (object, offset, len) in self.ranges {
+            // The caller's entries were write-protected under its lock; other address
+            // spaces' are now, before the pages are marked clean.
+            crate::shared::write_protect_object(object.object_id(), offset, len);
             object.sync(offset, len, bytes)?;
         }
         self.then
@@ -116,6 +123,40 @@ impl<P: PageTable> AddressSpace<P> {
             cursor = piece_end;
         }
         Ok(pending)
+    }
+
+    /// Write-protects this address space's shared entries for object `object` (an
+    /// [`object_id`](SharedMapSource::object_id)) at offsets `[offset, offset + len)`: what
+    /// the embedder's [`ObjectUnmapper::write_protect`](crate::shared::ObjectUnmapper)
+    /// calls for each address space when another one runs msync(`MS_SYNC`).
+    pub fn write_protect_object(
+        &mut self,
+        object: usize,
+        offset: u64,
+        len: u64,
+        plat: &mut Platform<'_>,
+    ) {
+        let end = offset.saturating_add(len);
+        let ranges: Vec<(u64, u64)> = self
+            .vmas
+            .values()
+            .filter_map(|v| {
+                let s = v.shared()?;
+                let SharedObject::File(o) = &s.object else {
+                    return None;
+                };
+                if o.object_id() != object {
+                    return None;
+                }
+                let first = v.offset_of(v.start);
+                let last = first.saturating_add(v.end - v.start);
+                let (lo, hi) = (first.max(offset), last.min(end));
+                (lo < hi).then(|| (v.start + (lo - first), v.start + (hi - first)))
+            })
+            .collect();
+        for (start, end) in ranges {
+            self.clean_pages(start, end, plat);
+        }
     }
 
     /// Write-protects the present pages of `[start, end)`, so the next write to each calls

@@ -83,6 +83,11 @@ impl Shootdown {
         self.len += 1;
     }
 
+    /// Queues the release of one 4 KiB frame whose entry was just unmapped.
+    pub(super) fn push_frame(&mut self, frame: PhysFrame, flush: Flush, plat: &mut Platform<'_>) {
+        self.push(Released::Frame(frame), flush, plat);
+    }
+
     pub(super) fn finish(&mut self, plat: &mut Platform<'_>) {
         for slot in &mut self.pending[..self.len] {
             if let Some((what, flush)) = slot.take() {
@@ -298,9 +303,7 @@ impl<P: PageTable> AddressSpace<P> {
                     // A read maps the cache's own frame (the cache keeps its reference, so
                     // it stays shared, read-only here, until a write copies it in `unshare`).
                     Some(cache) if access != super::Access::Write => {
-                        let frame = cache
-                            .get_page(offset, plat.frames, plat.bytes)
-                            .map_err(page_error_kind)?;
+                        let frame = self.get_cached_page(cache, offset, plat)?;
                         (frame, want - PteFlags::WRITABLE)
                     }
                     _ => {
@@ -325,9 +328,7 @@ impl<P: PageTable> AddressSpace<P> {
             Backing::Shared(shared) => {
                 let offset = vma.offset_of(addr);
                 let source = shared.object.source();
-                let frame = source
-                    .get_page(offset, plat.frames, plat.bytes)
-                    .map_err(page_error_kind)?;
+                let frame = self.get_cached_page(source, offset, plat)?;
                 let mut flags = want;
                 if vma.tracks_writes() {
                     if access == super::Access::Write {

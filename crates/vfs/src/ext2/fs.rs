@@ -220,6 +220,9 @@ pub(crate) struct FsState {
     pub page_memory: Option<Arc<dyn crate::tmpfs::FileMemory>>,
     /// The page caches of files mapped shared, by inode (see [`super::pages`]).
     pub page_caches: BTreeMap<u32, Arc<super::pages::FilePages>>,
+    /// Pages dirtied through mappings since the dirty ones were last written back (see
+    /// `pages::FsState::balance_dirty`).
+    pub pages_dirtied: usize,
 }
 
 impl FsState {
@@ -283,6 +286,7 @@ impl FsState {
             last_time: now.secs,
             page_memory: None,
             page_caches: BTreeMap::new(),
+            pages_dirtied: 0,
         };
         // Like Linux, trust the group descriptors over the superblock's summary counts.
         let free_blocks: u64 = st
@@ -646,6 +650,17 @@ impl FsState {
         self.store_summary()?;
         self.cache.write_back()?;
         pages
+    }
+
+    /// Writes every dirty buffer back in the crash-safe order (with the summary counts in
+    /// the superblock and descriptors), but not the dirty pages of shared mappings: those
+    /// the caller stored itself ([`FsState::sync`] stores them all).
+    pub fn write_back_blocks(&mut self) -> Result<(), Errno> {
+        if self.read_only {
+            return Ok(());
+        }
+        self.store_summary()?;
+        self.cache.write_back()
     }
 
     /// Writes back if too much is dirty (called after operations that dirty data).

@@ -46,9 +46,10 @@
 //! sync first copies them into their blocks (msync(2) `MS_SYNC` syncs too).
 //!
 //! Not here: journaling (ext3), extents and other ext4 features, reading or writing extended
-//! attributes, quotas, ACL enforcement, eviction of page-cache pages a process maps or
-//! wrote through a mapping (only clean, unmapped ones are dropped under memory pressure, see
-//! [`crate::shrink`]), access-time updates (every mount behaves like `noatime`), updating backup superblocks, and a
+//! attributes, quotas, ACL enforcement, eviction of page-cache pages mapped writable (clean
+//! pages no mapping holds are dropped under memory pressure, see [`crate::shrink`]; dirty
+//! ones no mapping holds are written back first, and read-only mapped ones are taken out
+//! of the faulting address space, see `pages`), access-time updates (every mount behaves like `noatime`), updating backup superblocks, and a
 //! background flusher (dirty data stays in memory until a sync or cache pressure). An inode
 //! unlinked while open is freed when its last user lets go; if the machine dies first it
 //! remains allocated and e2fsck reports it, as with Linux's ext2.

@@ -19,10 +19,10 @@
 //!   `MS_SYNC`, unmount, cache pressure) first copies the dirty frames into their blocks, so
 //!   they reach the disk in the data phase, before the metadata that points at them.
 //!
-//! A page stays dirty after a write-back, because mappings may still write to it without
-//! faulting; only msync(`MS_SYNC`), after which oxv-mm has write-protected the caller's
-//! entries, marks it clean (oxv-mm's limit: another address space's writable entries are not
-//! write-protected). Truncation zeroes the tail of the page the new size ends in and drops
+//! A page stays dirty after a sync, because mappings may still write to it without
+//! faulting; only msync(`MS_SYNC`), after which oxv-mm has write-protected the range in
+//! every address space that maps it, marks it clean (and so does the write-back of pages no
+//! mapping holds, below). Truncation zeroes the tail of the page the new size ends in and drops
 //! the pages wholly past it (mappings that still hold those frames keep them, detached: the
 //! kernel unmaps them, see `oxv_mm::AddressSpace::unmap_object_beyond`).
 //!
@@ -32,6 +32,26 @@
 //! goes (no open file and no mapping), the dirty pages are copied into the blocks and the
 //! frames released.
 //!
+//! Dirty pages no mapping holds are written back without a sync, so that a program that
+//! writes a file larger than RAM through mappings (without msync or fsync) never runs the
+//! machine out of memory ([`FsState::write_back_pages`]: copied into their blocks, then the
+//! normal crash-safe write-back of the buffer cache, data before the metadata that points
+//! at it, then marked clean):
+//!
+//! - every [`DIRTY_BATCH`] pages dirtied, the next fault writes back all the dirty,
+//!   unmapped ones and leaves them resident and clean (Linux's `balance_dirty_pages`), so
+//!   the kernel's reclaim, which runs inside allocations and so never waits for the disk,
+//!   finds clean pages to drop;
+//! - a fault that finds no frame, after dropping clean pages failed, writes back
+//!   [`WRITEBACK_BATCH`] of them in clock order and releases their frames.
+//!
+//! Both run inside ext2's page faults, which hold the file system's lock and already sleep
+//! on the disk; the writing needs heap (a page-sized copy, buffer-cache buffers), which may
+//! grow from frames: the kernel's reclaim that such a growth may start skips this file
+//! system (its lock is held), so write-back never re-enters itself. The kernel's reclaim
+//! itself does not write back: it may run with spin locks held, where sleeping on the
+//! disk could leave a CPU spinning on a lock its sleeping holder never releases.
+//!
 //! Locking: the page map has its own spin lock, taken inside the file system's lock and
 //! never held across anything that sleeps. A page fault reaches here with its address space
 //! locked and then takes the file system's lock, as private file mappings already do, so
@@ -39,6 +59,7 @@
 
 use super::Shared;
 use super::fs::FsState;
+use super::layout::RawInode;
 use crate::shrink::{Need, ShrinkRequest, Shrunk};
 use crate::tmpfs::FileMemory;
 use alloc::collections::BTreeMap;
@@ -53,6 +74,16 @@ const PAGE: u64 = PAGE_SIZE as u64;
 /// Pages a fault that found no frame frees from the page cache at once (256 KiB): enough
 /// that the next faults of a sequential reader find frames without reclaiming again.
 const RECLAIM_BATCH: usize = 64;
+
+/// Pages written back, and under memory pressure released, per call of
+/// [`FsState::write_back_pages`] from a fault that found no frame (128 KiB): fewer than the
+/// frames the kernel keeps free of page cache, so the buffer-cache buffers the copies go
+/// through can still come from the heap before the call gives frames back.
+const WRITEBACK_BATCH: usize = 32;
+
+/// Pages dirtied through mappings between two write-backs of the dirty pages no mapping
+/// holds (1 MiB; see [`FsState::page_dirtied`]).
+pub(super) const DIRTY_BATCH: usize = 256;
 
 /// One resident page.
 #[derive(Copy, Clone, Debug)]
@@ -189,6 +220,64 @@ impl FilePages {
         freed
     }
 
+    /// Up to `want` indexes of dirty pages that no mapping holds, in clock order: a page
+    /// faulted in again since the last pass has its mark cleared and is taken only by the
+    /// second pass.
+    fn pick_dirty_unmapped(&self, want: usize, frames: &dyn FrameSource) -> Vec<u64> {
+        let mut out = Vec::new();
+        let mut pages = self.pages.lock();
+        for _ in 0..2 {
+            for (&index, page) in pages.iter_mut() {
+                if out.len() >= want {
+                    return out;
+                }
+                if !page.dirty || out.contains(&index) {
+                    continue;
+                }
+                if page.referenced {
+                    page.referenced = false;
+                    continue;
+                }
+                if frames.ref_count(page.frame) == Some(1) {
+                    out.push(index);
+                }
+            }
+        }
+        out
+    }
+
+    /// Copies page `index` into `buf` and marks it clean, if it is resident and dirty.
+    fn copy_and_clean(&self, index: u64, buf: &mut [u8]) -> bool {
+        let mut pages = self.pages.lock();
+        match pages.get_mut(&index) {
+            Some(page) if page.dirty => {
+                self.bytes().read(page.frame, 0, buf);
+                page.dirty = false;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Releases the pages among `indexes` that are still clean and that no mapping holds;
+    /// returns how many.
+    fn release_clean_unmapped(&self, indexes: &[u64], frames: &dyn FrameSource) -> usize {
+        let mut released = 0;
+        let mut pages = self.pages.lock();
+        for index in indexes {
+            let Some(page) = pages.get(index) else {
+                continue;
+            };
+            if page.dirty || frames.ref_count(page.frame) != Some(1) {
+                continue;
+            }
+            self.memory.release(page.frame);
+            pages.remove(index);
+            released += 1;
+        }
+        released
+    }
+
     /// Releases every frame (the file's node is gone).
     fn release_all(&self) {
         for (_, page) in core::mem::take(&mut *self.pages.lock()) {
@@ -251,29 +340,11 @@ impl FsState {
         }
         let mut raw = self.read_inode(ino)?;
         let size = raw.size(true);
-        let bs = self.geo.block_size as u64;
         let mut failed = None;
-        'pages: for (index, data) in &dirty {
-            let start = index * PAGE;
-            let stop = (start + PAGE).min(size);
-            let mut at = start;
-            while at < stop {
-                let off = (at % bs) as usize;
-                let n = ((bs - at % bs).min(stop - at)) as usize;
-                let stored = self
-                    .map_alloc(ino, &mut raw, at / bs)
-                    .and_then(|(b, _)| self.cache.modify(b as u64, super::cache::Phase::Data));
-                match stored {
-                    Ok(buf) => {
-                        let from = (at - start) as usize;
-                        buf[off..off + n].copy_from_slice(&data[from..from + n]);
-                    }
-                    Err(e) => {
-                        failed = Some(e);
-                        break 'pages;
-                    }
-                }
-                at += n as u64;
+        for (index, data) in &dirty {
+            if let Err(e) = self.store_page(ino, &mut raw, size, *index, data) {
+                failed = Some(e);
+                break;
             }
         }
         self.write_inode(ino, &raw)?;
@@ -284,6 +355,123 @@ impl FsState {
             }
             None => Ok(()),
         }
+    }
+
+    /// Copies `data`, the bytes of page `index` of file `ino` (whose inode is `raw`, of
+    /// `size` bytes), into its blocks in the buffer cache, allocating blocks for holes; only
+    /// the part inside the file is stored. The caller writes `raw` back.
+    fn store_page(
+        &mut self,
+        ino: u32,
+        raw: &mut RawInode,
+        size: u64,
+        index: u64,
+        data: &[u8],
+    ) -> Result<(), Errno> {
+        let bs = self.geo.block_size as u64;
+        let start = index * PAGE;
+        let stop = (start + PAGE).min(size);
+        let mut at = start;
+        while at < stop {
+            let off = (at % bs) as usize;
+            let n = ((bs - at % bs).min(stop - at)) as usize;
+            let (block, _) = self.map_alloc(ino, raw, at / bs)?;
+            let buf = self.cache.modify(block as u64, super::cache::Phase::Data)?;
+            let from = (at - start) as usize;
+            buf[off..off + n].copy_from_slice(&data[from..from + n]);
+            at += n as u64;
+        }
+        Ok(())
+    }
+
+    /// After every [`DIRTY_BATCH`] pages dirtied through mappings (counted by
+    /// `page_mkwrite`), the dirty pages no mapping holds go to the disk and become clean
+    /// (Linux's `balance_dirty_pages`), so that memory reclaim, which cannot wait for the
+    /// disk, finds clean pages to drop. Called by faults, which may sleep on the disk.
+    /// Errors are left for the next sync to report (the pages stay dirty).
+    fn balance_dirty(&mut self, frames: &dyn FrameSource) {
+        if self.pages_dirtied >= DIRTY_BATCH && !self.read_only {
+            self.pages_dirtied = 0;
+            while self.write_back_pages(WRITEBACK_BATCH, false, frames) == WRITEBACK_BATCH {}
+        }
+    }
+
+    /// Writes up to `want` dirty pages that no mapping holds (reference count 1) to the disk
+    /// through the normal write-back (their blocks in the data phase, then the metadata
+    /// that points at them, with the device flushes of [`FsState::sync`]), in clock order
+    /// over the files (a page used since the last pass is passed over once), and marks them
+    /// clean; with `release`, their frames are released too (memory pressure). Returns how
+    /// many pages were written. **Blocks** on the device and allocates (a page-sized copy,
+    /// buffer-cache buffers): the callers are ext2's own paths that already do (a fault that
+    /// found no frame, a writing fault), never the kernel's allocation-time reclaim.
+    pub(super) fn write_back_pages(
+        &mut self,
+        want: usize,
+        release: bool,
+        frames: &dyn FrameSource,
+    ) -> usize {
+        let mut chosen: Vec<(u32, Arc<FilePages>, Vec<u64>)> = Vec::new();
+        let mut found = 0;
+        for (&ino, pages) in &self.page_caches {
+            if found >= want {
+                break;
+            }
+            let picked = pages.pick_dirty_unmapped(want - found, frames);
+            if !picked.is_empty() {
+                found += picked.len();
+                chosen.push((ino, pages.clone(), picked));
+            }
+        }
+        if found == 0 {
+            return 0;
+        }
+        let Some(mut buf) = super::cache::zeroed(PAGE_SIZE) else {
+            return 0;
+        };
+        let mut stored: Vec<(Arc<FilePages>, Vec<u64>)> = Vec::new();
+        'files: for (ino, pages, indexes) in chosen {
+            let Ok(mut raw) = self.read_inode(ino) else {
+                continue;
+            };
+            let size = raw.size(true);
+            let mut done = Vec::new();
+            for index in indexes {
+                // Copied and marked clean under the page map's lock: nothing can write the
+                // page meanwhile (no mapping holds it, and write(2) needs this file
+                // system's lock, which the caller holds).
+                if !pages.copy_and_clean(index, &mut buf) {
+                    continue;
+                }
+                if self.store_page(ino, &mut raw, size, index, &buf).is_err() {
+                    pages.redirty(core::iter::once(index));
+                    let _ = self.write_inode(ino, &raw);
+                    stored.push((pages, done));
+                    break 'files;
+                }
+                done.push(index);
+            }
+            if self.write_inode(ino, &raw).is_err() {
+                pages.redirty(done.iter().copied());
+                continue;
+            }
+            stored.push((pages, done));
+        }
+        if self.write_back_blocks().is_err() {
+            // The data stays in the buffer cache (dirty there, so nothing is lost), but the
+            // pages stay dirty too, to be retried with the next sync.
+            for (pages, done) in &stored {
+                pages.redirty(done.iter().copied());
+            }
+            return 0;
+        }
+        let mut written = 0;
+        for (pages, done) in stored {
+            written += done.len();
+            if release {
+                pages.release_clean_unmapped(&done, frames);
+            }
+        }
+        written
     }
 
     /// Memory pressure: releases up to `want` clean, unmapped page-cache frames over all
@@ -370,6 +558,7 @@ impl SharedMapSource for MappedPages {
             return Err(PageError::Beyond);
         }
         let memory = st.page_memory.clone().ok_or(PageError::Io)?;
+        st.balance_dirty(&*frames);
         let pages = st
             .page_caches
             .entry(self.ino)
@@ -390,7 +579,11 @@ impl SharedMapSource for MappedPages {
                 let f = match pages.memory.allocate() {
                     Some(f) => f,
                     None => {
-                        st.shrink_pages(RECLAIM_BATCH, &*frames);
+                        if st.shrink_pages(RECLAIM_BATCH, &*frames) == 0 {
+                            // Only dirty pages left to give: write some back and drop
+                            // them (a fault may sleep on the disk; this one reads it).
+                            st.write_back_pages(WRITEBACK_BATCH, true, &*frames);
+                        }
                         pages.memory.allocate().ok_or(PageError::OutOfMemory)?
                     }
                 };
@@ -436,12 +629,27 @@ impl SharedMapSource for MappedPages {
         if failed {
             return Err(PageError::Io);
         }
-        if let Some(p) = st.page_caches.get(&self.ino)
-            && let Some(page) = p.pages.lock().get_mut(&index)
-        {
-            page.dirty = true;
+        let newly_dirty = st.page_caches.get(&self.ino).is_some_and(|p| {
+            p.pages
+                .lock()
+                .get_mut(&index)
+                .is_some_and(|page| !core::mem::replace(&mut page.dirty, true))
+        });
+        if newly_dirty {
+            st.pages_dirtied += 1;
         }
         Ok(())
+    }
+
+    /// A clean resident page whose frame is `frame`: its blocks hold the same bytes.
+    fn reclaimable(&self, offset: u64, frame: PhysFrame) -> bool {
+        let st = self.shared.state.lock();
+        st.page_caches.get(&self.ino).is_some_and(|p| {
+            p.pages
+                .lock()
+                .get(&(offset / PAGE))
+                .is_some_and(|page| page.frame == frame && !page.dirty)
+        })
     }
 
     fn is_resident(&self, offset: u64) -> bool {

@@ -299,6 +299,39 @@ fn file_map(
     a.mmap(args, &mut m.platform())
 }
 
+/// A file on a `noexec` mount.
+struct NoExecFile(FileBytes);
+
+impl MapSource for NoExecFile {
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<usize, Errno> {
+        self.0.read_at(offset, buf)
+    }
+    fn may_exec(&self) -> bool {
+        false
+    }
+}
+
+#[test]
+fn a_mapping_of_a_noexec_file_may_not_become_executable() {
+    let (mut m, mut a) = setup(64);
+    let noexec: Arc<dyn MapSource> = Arc::new(NoExecFile(FileBytes(vec![1; 4096])));
+    let x = file_map(&mut a, &mut m, PG, MAP_PRIVATE, Some(noexec), 0).unwrap();
+    let mut p = m.platform();
+    // As Linux: no VM_MAYEXEC, so mprotect(PROT_EXEC) is EACCES; other changes still work.
+    assert_eq!(
+        a.mprotect(x, PG, PROT_READ | PROT_EXEC, &mut p),
+        Err(Errno::EACCES)
+    );
+    assert_eq!(a.mprotect(x, PG, PROT_READ | PROT_WRITE, &mut p), Ok(()));
+    // An ordinary file and anonymous memory may.
+    let y = file_map(&mut a, &mut m, PG, MAP_PRIVATE, Some(file_of(4096)), 0).unwrap();
+    let mut p = m.platform();
+    assert_eq!(a.mprotect(y, PG, PROT_READ | PROT_EXEC, &mut p), Ok(()));
+    let z = anon(&mut a, &mut m, 0x10_0000, PG, RW, PRIV | MAP_FIXED).unwrap();
+    let mut p = m.platform();
+    assert_eq!(a.mprotect(z, PG, PROT_READ | PROT_EXEC, &mut p), Ok(()));
+}
+
 #[test]
 fn private_file_mapping_reads_pages_on_demand() {
     let (mut m, mut a) = setup(64);

@@ -379,3 +379,50 @@ fn unmapping_an_object_beyond_an_offset_leaves_the_rest_and_other_objects() {
     other.evict_all(&mut m.frames);
     assert_eq!(m.frames.free_frames(), 64);
 }
+
+#[test]
+fn write_protecting_an_object_covers_only_its_shared_range_in_this_address_space() {
+    let (mut m, mut a) = setup(64);
+    let cache = page_cache(4);
+    let other = page_cache(2);
+    // A shared view of pages 1..4 and one of another file, every page written.
+    let x = a
+        .mmap(
+            MmapArgs::file(0, 3 * PG, RW, MAP_SHARED, FakeFile::open(&cache, true), PG),
+            &mut m.platform(),
+        )
+        .unwrap();
+    let z = map_file(
+        &mut a,
+        &mut m,
+        FakeFile::open(&other, true),
+        2 * PG,
+        RW,
+        MAP_SHARED,
+    )
+    .unwrap();
+    for i in 0..3 {
+        touch(&mut a, &mut m, x + i * PG, Access::Write).unwrap();
+    }
+    for i in 0..2 {
+        touch(&mut a, &mut m, z + i * PG, Access::Write).unwrap();
+    }
+    let writable = |a: &Space, at: u64| pte(a, at).unwrap().1.contains(PteFlags::WRITABLE);
+    // Another address space's msync of the object's pages 2 and 3: x + PG and x + 2 * PG.
+    a.write_protect_object(cache.object_id(), 2 * PG, 2 * PG, &mut m.platform());
+    assert!(writable(&a, x), "page 1 is outside the range");
+    assert!(!writable(&a, x + PG) && !writable(&a, x + 2 * PG));
+    assert!(writable(&a, z) && writable(&a, z + PG), "another object");
+    // The next write through the protected entry is noticed again.
+    let p = a
+        .msync(x, 3 * PG, MS_SYNC as i32, &mut m.platform())
+        .unwrap();
+    p.finish(&m.bytes).unwrap();
+    assert!(cache.dirty_pages().is_empty());
+    touch(&mut a, &mut m, x + PG, Access::Write).unwrap();
+    assert_eq!(cache.dirty_pages(), [2 * PG]);
+    a.teardown(&mut m.platform());
+    cache.evict_all(&mut m.frames);
+    other.evict_all(&mut m.frames);
+    assert_eq!(m.frames.free_frames(), 64);
+}

@@ -553,3 +553,107 @@ fn shrink_for_heap_frees_clean_buffers_and_keeps_dirty_ones() {
         b"unsynced"
     );
 }
+
+/// Writes `data` into `file` (already that long) through shared writable windows of
+/// `window` pages, each unmapped after use.
+fn write_through_windows(mem: &HeapMemory, file: &Arc<dyn Inode>, data: &[u8], window: u64) {
+    let len = window * 4096;
+    for w in 0..data.len() as u64 / len {
+        let mut s = Space::new(mem);
+        let args = MmapArgs::file(
+            0,
+            len,
+            PROT_READ | PROT_WRITE,
+            MAP_SHARED,
+            Mapped::open(file),
+            w * len,
+        );
+        let at = s.with(|a, p| a.mmap(args, p)).expect("mmap");
+        let off = (w * len) as usize;
+        s.store(at, &data[off..off + len as usize])
+            .expect("a write through the mapping finds a frame");
+        s.teardown();
+    }
+}
+
+#[test]
+fn a_fault_that_finds_memory_full_of_dirty_pages_writes_them_back_and_drops_them() {
+    // Room for 10 frames, a 64-page file written through 4-page shared windows: the dirty
+    // pages of earlier windows must go to the disk to make room, never a failed fault.
+    let mem = Arc::new(HeapMemory::with_limit(10));
+    let (disk, fs) = mapped_fs(1024, &mem);
+    let data = pattern(13, 64 * 4096);
+    let file = put_file(&*fs.root(), "big", &alloc::vec![0u8; data.len()]);
+    fs.sync().unwrap();
+    write_through_windows(&mem, &file, &data, 4);
+    assert!(mem.frames() <= 10);
+    assert_eq!(read_at(&*file, 0, data.len()), data);
+    // The pages written back reached the disk with their metadata, without a sync.
+    drop(file);
+    let again = remount(&disk);
+    let on_disk = read_at(&*walk(&again, "big").unwrap(), 0, 60 * 4096);
+    assert_eq!(on_disk, data[..60 * 4096]);
+}
+
+#[test]
+fn dirtying_many_pages_writes_back_the_unmapped_ones_so_reclaim_finds_clean_pages() {
+    let mem = Arc::new(HeapMemory::new());
+    let (_disk, fs) = mapped_fs(4096, &mem);
+    // DIRTY_BATCH + one window of 16 pages.
+    let pages = super::super::pages::DIRTY_BATCH as u64 + 16;
+    let data = pattern(17, pages as usize * 4096);
+    let file = put_file(&*fs.root(), "f", &alloc::vec![0u8; data.len()]);
+    write_through_windows(&mem, &file, &data, 16);
+    // A fault after the batch wrote the earlier windows back: clean, so reclaim (which
+    // cannot wait for the disk) frees them; only the pages dirtied since stay.
+    let mut s = Space::new(&mem);
+    let at = s.map(&file, 4096, MAP_PRIVATE);
+    s.fault_in(at, 1);
+    s.teardown();
+    let got = shrink(&fs, &mem, Need::Frames, 10_000);
+    assert!(got.frames >= super::super::pages::DIRTY_BATCH, "{got:?}");
+    assert_eq!(read_at(&*file, 0, data.len()), data);
+}
+
+#[test]
+fn one_mapping_larger_than_memory_reads_through_as_its_clean_pages_are_taken_out() {
+    // Room for 12 frames, ONE read-only mapping of a 32-page file read all through, twice:
+    // the mapping itself holds the pages, so faults that find no frame must take clean
+    // pages out of it (oxv-mm's reclaim) for the cache to drop them.
+    let mem = Arc::new(HeapMemory::with_limit(12));
+    let (_disk, fs) = mapped_fs(1024, &mem);
+    let data = pattern(19, 32 * 4096);
+    let file = put_file(&*fs.root(), "big", &data);
+    for flags in [MAP_PRIVATE, MAP_SHARED] {
+        let mut s = Space::new(&mem);
+        let args = MmapArgs::file(0, 32 * 4096, PROT_READ, flags, Mapped::open(&file), 0);
+        let at = s.with(|a, p| a.mmap(args, p)).expect("mmap");
+        for _ in 0..2 {
+            for page in 0..32u64 {
+                s.fault_in(at + page * 4096, 1);
+                assert!(mem.frames() <= 12);
+                let off = (page * 4096) as usize;
+                assert_eq!(s.load(at + page * 4096, 4096), data[off..off + 4096]);
+            }
+        }
+        s.teardown();
+    }
+}
+
+#[test]
+fn pages_written_through_a_mapping_are_not_taken_out_of_it() {
+    // A dirty page mapped writable stays mapped: only a shortage of clean pages is an error.
+    let mem = Arc::new(HeapMemory::with_limit(12));
+    let (_disk, fs) = mapped_fs(1024, &mem);
+    let data = pattern(23, 16 * 4096);
+    let file = put_file(&*fs.root(), "f", &data);
+    let mut s = Space::new(&mem);
+    let at = s.map(&file, 16 * 4096, MAP_SHARED);
+    s.store(at, b"written").unwrap();
+    s.fault_in(at + 4096, 15);
+    let mut want = data.clone();
+    want[..7].copy_from_slice(b"written");
+    assert_eq!(s.load(at, 16 * 4096), want);
+    assert_eq!(read_at(&*file, 0, 16 * 4096), want);
+    s.teardown();
+}

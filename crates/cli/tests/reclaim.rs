@@ -1,0 +1,204 @@
+//! Memory reclaim of file data in the guest: a small VM must get through file work larger
+//! than its RAM without the OOM killer, by writing dirty page-cache pages back to the disk
+//! and dropping them ([`oxv_vfs::shrink`]), and by taking clean file pages out of the
+//! mappings that hold them (the page cache's reverse map) so a later access faults them in
+//! again from the file. See docs/robustness.md, "Out of memory".
+//!
+//! Each test is `#[ignore]`d (it boots QEMU), like the other guest tests; run them with
+//!
+//! ```text
+//! cargo test -p oxv-cli --test reclaim -- --ignored
+//! ```
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+/// Per-run limit: writing and reading back 96 MiB under TCG on a busy machine.
+const LIMIT: Duration = Duration::from_secs(300);
+
+/// Small enough that the files below are twice its size, big enough to boot.
+const MEM: &str = "48M";
+
+/// A scratch directory for test `name`, empty.
+fn scratch(name: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join("reclaim")
+        .join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("create the scratch directory");
+    dir
+}
+
+/// A new ext2 image at `img` of `size` (`mke2fs`, e2fsprogs), holding `files` if given.
+fn ext2_image(img: &Path, size: &str, files: Option<&Path>) {
+    let mut cmd = Command::new("mke2fs");
+    cmd.args(["-q", "-F", "-t", "ext2"]);
+    if let Some(files) = files {
+        cmd.arg("-d").arg(files);
+    }
+    let out = cmd
+        .arg(img)
+        .arg(size)
+        .output()
+        .expect("mke2fs (e2fsprogs) must be installed");
+    assert!(
+        out.status.success(),
+        "mke2fs: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A readable account of a run, for assertion messages.
+fn show(run: &common::OxvRun) -> String {
+    format!(
+        "status: {:?}\n--- stdout ---\n{}\n--- stderr ---\n{}",
+        run.code, run.stdout, run.stderr
+    )
+}
+
+/// Asserts the run ended with status 0, printed `want`, and killed nobody.
+#[track_caller]
+fn assert_clean_pass(run: &common::OxvRun, want: &str) {
+    assert_eq!(run.code, Some(0), "{}", show(run));
+    assert_eq!(run.stdout, want, "{}", show(run));
+    assert!(
+        !run.stderr.contains("Out of memory") && !run.stderr.contains("kernel panic"),
+        "{}",
+        show(run)
+    );
+}
+
+/// `reclaim_write` writing 96 MiB (twice [`MEM`]) with `mode` on a fresh 160 MiB disk.
+fn write_twice_ram(mode: &str) {
+    let program = common::build_c(
+        "reclaim",
+        "reclaim_write",
+        include_str!("programs/reclaim_write.c"),
+    );
+    let dir = scratch(&format!("write_{mode}"));
+    let img = dir.join("data.img");
+    ext2_image(&img, "160M", None);
+    let disk = format!("{}:/data", img.display());
+    let program = program.to_str().expect("UTF-8 path");
+    let run = common::run_oxv(
+        &[
+            "run",
+            "--mem",
+            MEM,
+            "--disk",
+            &disk,
+            "--",
+            program,
+            "/data/big",
+            "96",
+            mode,
+        ],
+        LIMIT,
+    );
+    assert_clean_pass(
+        &run,
+        &format!("wrote 96 MiB with {mode}\nread back 96 MiB: ok\n"),
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+#[ignore = "boots QEMU; run with --ignored"]
+fn writing_twice_ram_with_write_needs_no_fsync_and_kills_nobody() {
+    write_twice_ram("write");
+}
+
+#[test]
+#[ignore = "boots QEMU; run with --ignored"]
+fn writing_twice_ram_through_shared_mappings_writes_dirty_pages_back_under_pressure() {
+    write_twice_ram("mmap");
+}
+
+/// The checksum `reclaim_map` prints for `data`: FNV-1a over little-endian 64-bit words.
+fn fnv1a_words(data: &[u8]) -> u64 {
+    data.chunks_exact(8).fold(0xcbf2_9ce4_8422_2325, |h, w| {
+        (h ^ u64::from_le_bytes(w.try_into().expect("8 bytes"))).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+#[test]
+#[ignore = "boots QEMU; run with --ignored"]
+fn one_mapping_of_a_file_larger_than_ram_is_read_through_twice() {
+    let program = common::build_c(
+        "reclaim",
+        "reclaim_map",
+        include_str!("programs/reclaim_map.c"),
+    );
+    let dir = scratch("map");
+    std::fs::create_dir_all(dir.join("files")).expect("create the files directory");
+    let mut x = 0x2545_f491_4f6c_dd1du64;
+    let data: Vec<u8> = (0..96 << 20)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect();
+    std::fs::write(dir.join("files/big"), &data).expect("write the file");
+    let img = dir.join("data.img");
+    ext2_image(&img, "128M", Some(&dir.join("files")));
+    let _ = std::fs::remove_dir_all(dir.join("files"));
+    let disk = format!("{}:/data:ro", img.display());
+    let program = program.to_str().expect("UTF-8 path");
+    let run = common::run_oxv(
+        &[
+            "run",
+            "--mem",
+            MEM,
+            "--disk",
+            &disk,
+            "--",
+            program,
+            "/data/big",
+        ],
+        LIMIT,
+    );
+    let sum = format!("{:016x}", fnv1a_words(&data));
+    assert_clean_pass(&run, &format!("pass 1: {sum}\npass 2: {sum}\n"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+#[ignore = "boots QEMU; run with --ignored"]
+fn msync_in_one_process_notices_later_writes_of_another() {
+    let program = common::build_c(
+        "reclaim",
+        "reclaim_msync_fork",
+        include_str!("programs/reclaim_msync_fork.c"),
+    );
+    let dir = scratch("msync_fork");
+    let img = dir.join("data.img");
+    ext2_image(&img, "8M", None);
+    let disk = format!("{}:/data", img.display());
+    let program = program.to_str().expect("UTF-8 path");
+    let run = common::run_oxv(
+        &[
+            "run", "--mem", MEM, "--disk", &disk, "--", program, "/data/f",
+        ],
+        LIMIT,
+    );
+    assert_clean_pass(&run, "mapped: second\n");
+    // What reached the disk (the VM wrote its dirty pages back when it stopped).
+    let out = Command::new("debugfs")
+        .args(["-R", "cat /f"])
+        .arg(&img)
+        .output()
+        .expect("debugfs (e2fsprogs) must be installed");
+    assert_eq!(
+        out.stdout.get(..6),
+        Some(&b"second"[..]),
+        "the disk holds {:?}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        show(&run)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
