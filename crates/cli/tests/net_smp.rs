@@ -1,8 +1,11 @@
 //! Guest test of socket data calls on several CPUs (issue 6, issue 4): TCP over loopback in
 //! both directions from threads on two vCPUs, while other threads churn mappings (TLB
-//! shootdowns), a pipe and a futex. The data calls (read, write, recvfrom, sendto) on TCP
-//! sockets run without the kernel lock (`crates/kernel/src/syscall/unlocked.rs`); the
-//! program (`programs/net_smp_stream.c`) checks every byte of every stream.
+//! shootdowns), a pipe and a futex; with `mix`, also an AF_UNIX stream pair, UDP and an
+//! AF_UNIX datagram pair (two senders and two receivers on one socket) and `SCM_RIGHTS` over
+//! an AF_UNIX seqpacket pair. The data calls (read, write, readv, writev, recvfrom, sendto,
+//! sendmsg, recvmsg) on TCP, UDP and AF_UNIX sockets run without the kernel lock
+//! (`crates/kernel/src/syscall/unlocked.rs`); the program (`programs/net_smp_stream.c`)
+//! checks every byte of every stream and datagram, and every file passed.
 //!
 //! `#[ignore]`d like the other guest tests (they need QEMU); run with
 //!
@@ -96,4 +99,48 @@ fn more_tcp_streams_than_cpus() {
         stdout.contains(&format!("net_smp: ok bytes={bytes} ")),
         "{shown}"
     );
+}
+
+/// TCP, an AF_UNIX stream pair, UDP, AF_UNIX datagrams and `SCM_RIGHTS` records all at once
+/// on 2 vCPUs with the churn, three times: every byte, datagram and file arrives once.
+#[test]
+#[ignore = "boots QEMU; run with --ignored"]
+fn mixed_socket_kinds_on_two_cpus() {
+    let bin = program();
+    let p = bin.to_str().expect("UTF-8 path");
+    for round in 0..3 {
+        let (code, stdout, stderr) = oxv(&[
+            "run",
+            "--cpus",
+            "2",
+            "--mem",
+            "256M",
+            "--timeout",
+            "200",
+            "--",
+            p,
+            "2",
+            "1",
+            "mix",
+        ]);
+        let shown = format!(
+            "round {round}: status {code:?}\n--- stdout ---\n{stdout}\n--- stderr (end) ---\n{}",
+            &stderr[stderr.len().saturating_sub(4000)..]
+        );
+        assert!(!stderr.contains("kernel panic"), "oxv panicked:\n{shown}");
+        assert_eq!(code, Some(0), "the run failed:\n{shown}");
+        let tcp = 4 * (1024 * 1024 + 12345);
+        let unix = 2 * (1024 * 1024 + 12345);
+        assert!(
+            stdout.contains(&format!("net_smp: ok bytes={tcp} ")),
+            "{shown}"
+        );
+        // 400 records, every eighth received without room for its file.
+        assert!(
+            stdout.contains(&format!(
+                "net_smp: mix ok unix={unix} udp=3000 dgram=3000 rights=350"
+            )),
+            "{shown}"
+        );
+    }
 }

@@ -19,8 +19,9 @@
 //! # Calls without the kernel lock
 //! Two kinds of system call run without it. The light path ([`crate::syscall::fast`]) takes
 //! no lock at all. The socket data calls ([`crate::syscall::unlocked`]: read, write, readv,
-//! writev, recvfrom, sendto on a TCP socket; off with the command line option `nounlockednet`) take
-//! spin locks, so they, and everything they can meet, follow these rules:
+//! writev, recvfrom, sendto, sendmsg, recvmsg, sendmmsg, recvmmsg on TCP, UDP and `AF_UNIX`
+//! sockets; off with the command line option `nounlockednet`) take spin locks, so they, and
+//! everything they can meet, follow these rules:
 //!
 //! 1. **The lock before anything non-trivial.** Such a call takes the kernel lock with
 //!    [`lock`] before it blocks (the blocker's `parker`), raises a signal, runs the
@@ -36,7 +37,9 @@
 //! 3. **Spin locks in one order** (a CPU with interrupts off may spin on each; outer first):
 //!    fd table (alone: the file is cloned out) · socket options (alone) · TCP socket state
 //!    (then the stack) · staging buffer → stack (`oxv_net` `Shared`) → NIC/loopback queues →
-//!    kernel heap → frame allocator. After the stack lock is dropped: readiness queue
+//!    kernel heap → frame allocator; UDP: staging buffer → socket state → stack;
+//!    `AF_UNIX`: staging buffer → receive queue (`rx`), the connection (`st`), the options
+//!    and the name space each alone. After the stack lock is dropped: readiness queue
 //!    (`PollQueue`) → epoll ready list / epoll queue → scheduler (`SCHED`, wake-ups) →
 //!    kick IPIs; and the net poll timer (`net::TIMER`) → scheduler (app timers). The
 //!    scheduler lock is innermost: nothing under it takes a lock above. Locked code that
@@ -51,6 +54,9 @@
 //!    freed by a thread's last reference, never dropped under the locks above).
 //! 5. **No shootdown, no OOM kill, no file release without the lock.** An unlocked call
 //!    frees no mapping; it drops its file reference under the lock when it is the last.
+//!    `oxv_net` calls its serialize hook (which takes the lock) before it looks up or drops
+//!    files passed with `SCM_RIGHTS`, drops the last reference to an `AF_UNIX` socket, or
+//!    walks the file system for an `AF_UNIX` path.
 //!
 //! The next subsystem taken off the lock must fit its locks into rule 3 and keep rules 1,
 //! 2, 4 and 5.

@@ -97,12 +97,47 @@ pub fn lock_stage(m: &Mutex<Vec<u8>>) -> spin::MutexGuard<'_, Vec<u8>> {
     }
 }
 
-/// Whether `file` is a socket whose data calls (read, write, readv, writev, recvfrom, sendto)
-/// the kernel may run without its kernel lock: TCP, whose send and receive paths take only
-/// their own spin locks, copy user memory under none but the staging locks ([`lock_stage`]), and
-/// block only through [`wait_for`] (the blocker's `parker` comes first).
+/// What the embedder runs before work that is not written for running without its lock.
+static SERIALIZE: spin::Once<fn()> = spin::Once::new();
+
+/// Sets what [`serialize`] runs: the kernel takes its kernel lock there (and keeps it until
+/// the call returns to ring 3). Once.
+pub fn set_serialize_hook(f: fn()) {
+    SERIALIZE.call_once(|| f);
+}
+
+/// Called by socket code that may run without the kernel's lock before it does what needs
+/// that lock: dropping files passed with `SCM_RIGHTS` (the last reference runs the file's
+/// release), dropping the last reference to an `AF_UNIX` socket (its queued messages hold
+/// such files), and looking a path up in the file system. Call with no spin lock held.
+pub fn serialize() {
+    if let Some(f) = SERIALIZE.get() {
+        f();
+    }
+}
+
+/// Drops files passed with `SCM_RIGHTS` (received and not installed, or not sent) after
+/// [`serialize`].
+pub fn drop_files(files: Vec<Arc<OpenFile>>) {
+    if !files.is_empty() {
+        serialize();
+        drop(files);
+    }
+}
+
+/// Whether `file` is a socket whose data calls (read, write, readv, writev, recvfrom, sendto,
+/// sendmsg, recvmsg, sendmmsg, recvmmsg) the kernel may run without its kernel lock: TCP,
+/// UDP and `AF_UNIX`. Their send and receive paths take only their own spin locks, copy user
+/// memory under none but the staging locks ([`lock_stage`]), block only through
+/// [`wait_for`] (the blocker's `parker` comes first), and call [`serialize`] before anything
+/// else that needs the kernel (see each socket module's doc for its locks).
 pub fn runs_unlocked(file: &OpenFile) -> bool {
-    SocketFile::of(file).is_ok_and(|s| s.as_any().is::<crate::tcp::TcpSocket>())
+    SocketFile::of(file).is_ok_and(|s| {
+        let a = s.as_any();
+        a.is::<crate::tcp::TcpSocket>()
+            || a.is::<crate::udp::UdpSocket>()
+            || a.is::<crate::unix::UnixSocket>()
+    })
 }
 
 /// Runs `attempt` until it gives anything but `EAGAIN`, sleeping on `queue` for `interest`
@@ -505,7 +540,10 @@ impl SocketFile {
 impl FileOps for SocketFile {
     fn read(&self, _offset: u64, dst: &mut ReadBuf<'_>, nonblocking: bool) -> Result<usize, Errno> {
         let wait = SocketFile::recv_wait(&*self.sock, nonblocking);
-        self.sock.recv(dst, 0, wait).map(|r| r.len)
+        let r = self.sock.recv(dst, 0, wait)?;
+        // read(2) takes no control data: files that came with the bytes are closed.
+        drop_files(r.rights);
+        Ok(r.len)
     }
 
     fn write(

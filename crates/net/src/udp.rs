@@ -15,12 +15,35 @@
 //!
 //! Not here: ICMP errors (a send to a closed port does not make the next call fail with
 //! `ECONNREFUSED`), multicast, broadcast.
+//!
+//! # Locks
+//! read(2), write(2), recvfrom(2), sendto(2) and the msg calls may run without the kernel
+//! lock (see [`crate::socket::runs_unlocked`]), on several CPUs at once on one socket. What
+//! each takes, outer first (the order the kernel's `smp` module doc writes down):
+//!
+//! - a receive: the staging buffer (with [`crate::socket::lock_stage`]) → the socket's state →
+//!   the stack (a peek: no poll, no notification). The datagram is copied into the staging
+//!   buffer under the stack's lock and taken off the queue, then copied to the app under the
+//!   staging lock alone, held from the take to the end of that copy so two receivers on one
+//!   socket never swap datagrams. A fault in the copy loses the datagram (`EFAULT`), as on
+//!   Linux, where the datagram is dequeued before the copy.
+//! - a send: the payload is copied in with no lock held (once, before any wait); then the
+//!   state → the stack (a peek) to bind and pick the interface's socket, released; then the
+//!   stack alone (`with`: queue the datagram, poll, then notify the queues with no lock).
+//! - bind(2), connect(2) (under the kernel lock): the options (alone, read first), then the
+//!   state → the stack; the state is still held while `with` notifies the queues, which take
+//!   no socket lock.
+//! - poll(2), `FIONREAD`: the state → the stack.
+//!
+//! A socket's smoltcp sockets (its keys) stay in the stack until the socket is dropped (at the
+//! file's release, under the kernel lock), so a key read under the state's lock stays valid
+//! after it. Waits go through [`crate::socket::wait_for`] with no lock held.
 
 use crate::addr::{RawAddr, SockAddr};
 use crate::io::Sink;
 use crate::socket::{
-    Caller, Outgoing, Received, SockOpts, SocketOps, Wait, get_common, int_value, opt_int,
-    set_common, wait_for,
+    Caller, Outgoing, Received, SockOpts, SocketOps, Wait, get_common, int_value, lock_stage,
+    opt_int, set_common, wait_for,
 };
 use crate::stack::dgrams::Route;
 use crate::stack::ports::{BindAddr, Binding, Proto};
@@ -121,6 +144,16 @@ impl UdpSocket {
         self.id
     }
 
+    /// `SO_REUSEADDR` and `SO_REUSEPORT`, read before the state lock (the options' lock is
+    /// taken alone).
+    fn reuse(&self) -> Reuse {
+        let o = self.opts.lock();
+        Reuse {
+            addr: o.reuse_addr,
+            port: o.reuse_port,
+        }
+    }
+
     /// Takes `port` (0: ephemeral) at `addr` and opens a smoltcp socket in every interface.
     fn bind_in(
         &self,
@@ -128,16 +161,16 @@ impl UdpSocket {
         st: &mut State,
         addr: BindAddr,
         port: u16,
+        o: Reuse,
     ) -> Result<(), Errno> {
-        let o = self.opts.lock().clone();
         let port = inner.table.bind(
             Proto::Udp,
             port,
             Binding {
                 owner: self.id,
                 addr,
-                reuse_addr: o.reuse_addr,
-                reuse_port: o.reuse_port,
+                reuse_addr: o.addr,
+                reuse_port: o.port,
                 listening: false,
             },
         )?;
@@ -155,7 +188,7 @@ impl UdpSocket {
                     addr,
                     port,
                     peer: st.peer,
-                    reuse_port: o.reuse_port,
+                    reuse_port: o.port,
                 },
             );
             st.keys.push(k);
@@ -164,7 +197,7 @@ impl UdpSocket {
         Ok(())
     }
 
-    fn autobind(&self, inner: &mut Inner, st: &mut State) -> Result<(), Errno> {
+    fn autobind(&self, inner: &mut Inner, st: &mut State, o: Reuse) -> Result<(), Errno> {
         if st.local.is_some() {
             return Ok(());
         }
@@ -173,12 +206,19 @@ impl UdpSocket {
         } else {
             BindAddr::Any4
         };
-        self.bind_in(inner, st, addr, 0).map_err(|_| Errno::EAGAIN)
+        self.bind_in(inner, st, addr, 0, o)
+            .map_err(|_| Errno::EAGAIN)
     }
 
-    /// Takes one datagram into the staging buffer (at most `room` bytes of it): its full
-    /// length and sender; `EAGAIN` if none is queued.
-    fn take(&self, room: usize, peek: bool) -> Result<(usize, usize, Option<IpEndpoint>), Errno> {
+    /// Takes one datagram into `stage` (the staging buffer, whose lock the caller holds;
+    /// at most `room` bytes of the datagram): its full length and sender; `EAGAIN` if none
+    /// is queued.
+    fn take(
+        &self,
+        stage: &mut Vec<u8>,
+        room: usize,
+        peek: bool,
+    ) -> Result<(usize, usize, Option<IpEndpoint>), Errno> {
         let st = self.st.lock();
         if st.keys.is_empty() {
             return if st.shut_rd {
@@ -190,11 +230,11 @@ impl UdpSocket {
         // No datagram is longer than an IP packet's 16-bit length: a larger user buffer must
         // not size the kernel's staging buffer (a 2 GiB recv ran the heap out).
         let room = room.min(u16::MAX as usize);
-        let mut stage = self.stage.lock();
         if stage.len() < room {
             stage.resize(room, 0);
         }
-        let r = self.stack.shared.with(|inner| {
+        // A receive makes no packet due: no poll after it.
+        let r = self.stack.shared.peek(|inner| {
             for k in &st.keys {
                 loop {
                     let s = inner.udp(*k);
@@ -224,6 +264,13 @@ impl UdpSocket {
     }
 }
 
+/// `SO_REUSEADDR` and `SO_REUSEPORT` as a bind takes them.
+#[derive(Copy, Clone)]
+struct Reuse {
+    addr: bool,
+    port: bool,
+}
+
 impl SocketOps for UdpSocket {
     fn family(&self) -> u32 {
         if self.v6 { n::AF_INET6 } else { n::AF_INET }
@@ -247,6 +294,7 @@ impl SocketOps for UdpSocket {
 
     fn bind(&self, _cx: &Caller<'_>, addr: SockAddr) -> Result<(), Errno> {
         let ep = addr.endpoint().ok_or(Errno::EAFNOSUPPORT)?;
+        let reuse = self.reuse();
         let mut st = self.st.lock();
         if st.local.is_some() {
             return Err(Errno::EINVAL);
@@ -265,11 +313,12 @@ impl SocketOps for UdpSocket {
                 }
                 BindAddr::Ip(ep.addr)
             };
-            self.bind_in(inner, st, baddr, ep.port)
+            self.bind_in(inner, st, baddr, ep.port, reuse)
         })
     }
 
     fn connect(&self, _cx: &Caller<'_>, addr: SockAddr, _wait: Wait) -> Result<(), Errno> {
+        let reuse = self.reuse();
         let mut st = self.st.lock();
         let ep = match addr {
             SockAddr::Unspec => {
@@ -297,7 +346,7 @@ impl SocketOps for UdpSocket {
         let st = &mut *st;
         self.stack.shared.with(|inner| {
             let port = inner.route(ep.addr).ok_or(Errno::ENETUNREACH)?;
-            self.autobind(inner, st)?;
+            self.autobind(inner, st, reuse)?;
             st.src = match st.local {
                 Some((BindAddr::Ip(ip), _)) => Some(ip),
                 _ => inner.source_for(port, ep.addr),
@@ -346,42 +395,52 @@ impl SocketOps for UdpSocket {
         if len > max {
             return Err(Errno::EMSGSIZE);
         }
+        // Copied in with no lock held (a fault here takes the kernel lock, see the module
+        // doc); retries after a wait send the same copy.
         let mut data = vec![0u8; len];
         let got = msg.data.fetch(0, &mut data)?;
         if got < len {
             return Err(Errno::EFAULT);
         }
+        let reuse = self.reuse();
         wait_for(
             &**self.stack.blocker(),
             &self.queue,
             PollEvents::OUT,
             wait,
             || {
-                let mut st = self.st.lock();
-                let st = &mut *st;
-                self.stack.shared.with(|inner| {
-                    let port = inner.route(dest.addr).ok_or(Errno::ENETUNREACH)?;
-                    self.autobind(inner, st)?;
-                    let key = *st
-                        .keys
-                        .iter()
-                        .find(|k| k.port == port)
-                        .ok_or(Errno::ENETUNREACH)?;
-                    let local = match st.local {
-                        Some((BindAddr::Ip(ip), _)) => Some(ip),
-                        _ => inner.source_for(port, dest.addr),
-                    };
-                    let meta = udp::UdpMetadata {
-                        endpoint: dest,
-                        local_address: local,
-                        meta: Default::default(),
-                    };
-                    match inner.udp(key).send_slice(&data, meta) {
+                // The state's lock only to bind and pick the interface's socket (the keys
+                // stay until the socket is dropped); the send polls without it.
+                let (key, local) = {
+                    let mut st = self.st.lock();
+                    let st = &mut *st;
+                    self.stack.shared.peek(|inner| {
+                        let port = inner.route(dest.addr).ok_or(Errno::ENETUNREACH)?;
+                        self.autobind(inner, st, reuse)?;
+                        let key = *st
+                            .keys
+                            .iter()
+                            .find(|k| k.port == port)
+                            .ok_or(Errno::ENETUNREACH)?;
+                        let local = match st.local {
+                            Some((BindAddr::Ip(ip), _)) => Some(ip),
+                            _ => inner.source_for(port, dest.addr),
+                        };
+                        Ok::<_, Errno>((key, local))
+                    })?
+                };
+                let meta = udp::UdpMetadata {
+                    endpoint: dest,
+                    local_address: local,
+                    meta: Default::default(),
+                };
+                self.stack
+                    .shared
+                    .with(|inner| match inner.udp(key).send_slice(&data, meta) {
                         Ok(()) => Ok(len),
                         Err(udp::SendError::BufferFull) => Err(Errno::EAGAIN),
                         Err(udp::SendError::Unaddressable) => Err(Errno::EINVAL),
-                    }
-                })
+                    })
             },
         )
     }
@@ -392,17 +451,22 @@ impl SocketOps for UdpSocket {
         }
         let room = dst.len();
         let peek = flags & n::MSG_PEEK != 0;
+        // The staging lock from taking the datagram to the end of the copy to the app, so
+        // that two receivers on one socket do not swap datagrams; never held while waiting.
         let (got, full, from) = wait_for(
             &**self.stack.blocker(),
             &self.queue,
             PollEvents::IN,
             wait,
-            || self.take(room, peek),
+            || {
+                let mut stage = lock_stage(&self.stage);
+                let (got, full, from) = self.take(&mut stage, room, peek)?;
+                if got > 0 {
+                    dst.fill(0, &stage[..got])?;
+                }
+                Ok((got, full, from))
+            },
         )?;
-        if got > 0 {
-            let stage = self.stage.lock();
-            dst.fill(0, &stage[..got])?;
-        }
         let mut out = Received {
             len: if flags & n::MSG_TRUNC != 0 { full } else { got },
             from: from.map(|f| SockAddr::from_endpoint(f, self.v6)),

@@ -125,6 +125,10 @@ fn restart_rule(call: &Syscall) -> Option<Restart> {
             Some(Restart::UnlessHandlerWithoutSaRestartFlag)
         }
         S::Flock { .. } => Some(Restart::UnlessHandlerWithoutSaRestartFlag),
+        // A terminal's SIGTTOU from the background: -ERESTARTSYS.
+        S::Ioctl { request, .. } if oxv_vfs::pty::ioctl_restarts(*request) => {
+            Some(Restart::UnlessHandlerWithoutSaRestartFlag)
+        }
         // Socket calls restart under SA_RESTART (Linux returns -ERESTARTSYS when no
         // SO_RCVTIMEO/SO_SNDTIMEO is set; oxv does not tell the two apart).
         S::Accept { .. }
@@ -221,8 +225,11 @@ fn dispatch(p: &Process, call: &Syscall, frame: &mut TrapFrame) -> SysResult {
         S::Write { fd, buf } => fs::read_write::write(files, mem, fd, buf),
         S::Pread64 { fd, buf, offset } => fs::read_write::pread64(files, mem, fd, buf, offset),
         S::Pwrite64 { fd, buf, offset } => fs::read_write::pwrite64(files, mem, fd, buf, offset),
-        S::Readv { fd, iov, iovcnt } => fs::read_write::readv(files, mem, fd, iov, iovcnt),
-        S::Writev { fd, iov, iovcnt } => fs::read_write::writev(files, mem, fd, iov, iovcnt),
+        // A socket takes all the buffers in one receive or send (one datagram).
+        S::Readv { fd, iov, iovcnt } => oxv_net::syscalls::readv(files, mem, fd, iov, iovcnt)
+            .unwrap_or_else(|| fs::read_write::readv(files, mem, fd, iov, iovcnt)),
+        S::Writev { fd, iov, iovcnt } => oxv_net::syscalls::writev(files, mem, fd, iov, iovcnt)
+            .unwrap_or_else(|| fs::read_write::writev(files, mem, fd, iov, iovcnt)),
         S::Open {
             pathname,
             flags,

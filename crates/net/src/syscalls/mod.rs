@@ -17,6 +17,7 @@ use crate::socket::{Caller, Outgoing, SocketFile, SocketOps};
 use alloc::sync::Arc;
 use alloc::vec;
 use alloc::vec::Vec;
+use oxv_abi::linux::fs::{Iovec, UIO_MAXIOV};
 use oxv_abi::linux::net::{self as n, Ucred};
 use oxv_abi::{Errno, SysResult, UserAddr, UserBuf, UserMemory, UserPtr};
 use oxv_vfs::{FdTable, FsContext, OpenFile};
@@ -204,7 +205,10 @@ pub fn sendto(
     addrlen: i32,
 ) -> SysResult {
     let (file, sock) = socket_of(cx.files, fd)?;
-    let to = if dest.is_null() {
+    // Linux copies a zero-length address as none; only UDP then refuses the empty name.
+    let udp =
+        sock.sock_type() == n::SOCK_DGRAM && matches!(sock.family(), n::AF_INET | n::AF_INET6);
+    let to = if dest.is_null() || (addrlen == 0 && !udp) {
         None
     } else {
         let raw = RawAddr::copy_in(mem, dest, addrlen)?;
@@ -241,13 +245,15 @@ pub fn recvfrom(
     let (file, sock) = socket_of(cx.files, fd)?;
     let iov = IoVecs::single(buf);
     let nonblocking = file.is_nonblocking() || flags & n::MSG_DONTWAIT != 0;
-    let r = {
+    let mut r = {
         let mut sink = crate::io::IovSink {
             mem: &mut *mem,
             iov: &iov,
         };
         sock.recv(&mut sink, flags, SocketFile::recv_wait(&*sock, nonblocking))?
     };
+    // recvfrom(2) takes no control data: files that came with the bytes are closed.
+    crate::socket::drop_files(core::mem::take(&mut r.rights));
     if !src.is_null() {
         match &r.from {
             Some(a) => addr::copy_out(mem, src, addrlen, a)?,
@@ -260,6 +266,76 @@ pub fn recvfrom(
         }
     }
     Ok(r.len)
+}
+
+/// readv(2) on a socket: one receive into all the buffers, as Linux's `sock_read_iter` (the
+/// file system's loop over the buffers would take one datagram per buffer). `None` when `fd`
+/// is not an open socket: the caller runs the file system's readv(2), which reports the
+/// error.
+pub fn readv(
+    files: &FdTable,
+    mem: &mut dyn UserMemory,
+    fd: i32,
+    iov: UserPtr<Iovec>,
+    iovcnt: u64,
+) -> Option<SysResult> {
+    let (file, sock) = socket_of(files, fd).ok()?;
+    Some((|| {
+        let iov = vectors(mem, iov, iovcnt)?;
+        if iov.is_empty() {
+            // Linux's `sock_read_iter`: nothing to read into takes nothing off the socket.
+            return Ok(0);
+        }
+        let mut r = {
+            let mut sink = crate::io::IovSink {
+                mem: &mut *mem,
+                iov: &iov,
+            };
+            sock.recv(
+                &mut sink,
+                0,
+                SocketFile::recv_wait(&*sock, file.is_nonblocking()),
+            )?
+        };
+        // As read(2): files that came with the bytes are closed.
+        crate::socket::drop_files(core::mem::take(&mut r.rights));
+        Ok(r.len)
+    })())
+}
+
+/// writev(2) on a socket: one send of all the buffers (one datagram), as Linux's
+/// `sock_write_iter`; `None` when `fd` is not an open socket (see [`readv`]).
+pub fn writev(
+    files: &FdTable,
+    mem: &dyn UserMemory,
+    fd: i32,
+    iov: UserPtr<Iovec>,
+    iovcnt: u64,
+) -> Option<SysResult> {
+    let (file, sock) = socket_of(files, fd).ok()?;
+    Some((|| {
+        let iov = vectors(mem, iov, iovcnt)?;
+        let data = crate::io::IovSource { mem, iov: &iov };
+        sock.send(
+            Outgoing {
+                data: &data,
+                to: None,
+                rights: Vec::new(),
+                cred: None,
+                flags: 0,
+                cx: None,
+            },
+            SocketFile::send_wait(&*sock, file.is_nonblocking()),
+        )
+    })())
+}
+
+/// The buffers of readv(2)/writev(2): more than `UIO_MAXIOV` is `EINVAL` there.
+fn vectors(mem: &dyn UserMemory, iov: UserPtr<Iovec>, iovcnt: u64) -> Result<IoVecs, Errno> {
+    if iovcnt > UIO_MAXIOV as u64 {
+        return Err(Errno::EINVAL);
+    }
+    IoVecs::read(mem, iov, iovcnt)
 }
 
 /// shutdown(2): `how` outside `SHUT_RD`..`SHUT_RDWR` is `EINVAL` (after the fd checks).

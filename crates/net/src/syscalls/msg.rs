@@ -56,6 +56,9 @@ fn parse_control(cx: &SocketCx<'_>, sock: &dyn SocketOps, ctl: &[u8]) -> Result<
                 // Linux keeps these for AF_UNIX and ignores them elsewhere.
                 n::SCM_RIGHTS | n::SCM_CREDENTIALS if sock.family() != n::AF_UNIX => {}
                 n::SCM_RIGHTS => {
+                    // Files in flight may be dropped last by this call (on an error, or by
+                    // the receiver): not without the kernel lock.
+                    crate::socket::serialize();
                     let count = data.len() / 4;
                     if out.rights.len() + count > SCM_MAX_FD {
                         return Err(Errno::EINVAL);
@@ -259,6 +262,11 @@ fn recv_one(
             SocketFile::recv_wait(&**sock, nonblocking),
         )?
     };
+    if !r.rights.is_empty() {
+        // Installing files, or dropping those that do not fit (or all of them on a fault
+        // below): not without the kernel lock.
+        crate::socket::serialize();
+    }
     let mut out_flags = r.flags;
     let mut name_len = 0i32;
     if hdr.msg_name != 0 {

@@ -385,3 +385,95 @@ fn batches_count_messages() {
         "nothing left: the first message's error"
     );
 }
+
+/// Writes `segs` as `struct iovec`s at `at`.
+fn iovecs(mem: &mut FakeUserMemory, at: u64, segs: &[(u64, u64)]) {
+    for (i, &(base, len)) in segs.iter().enumerate() {
+        let v = Iovec {
+            iov_base: base,
+            iov_len: len,
+        };
+        mem.poke(
+            at + (i * size_of::<Iovec>()) as u64,
+            zerocopy::IntoBytes::as_bytes(&v),
+        );
+    }
+}
+
+#[test]
+fn readv_and_writev_move_one_datagram_across_all_buffers() {
+    let mut w = World::new();
+    let mut mem = core::mem::take(&mut w.mem);
+    let cx = w.cx();
+    socketpair(
+        &cx,
+        &mut mem,
+        n::AF_UNIX as i32,
+        (n::SOCK_DGRAM | n::SOCK_NONBLOCK) as i32,
+        0,
+        UserPtr::new(MEM),
+    )
+    .unwrap();
+    let (a, b) = (int_at(&mem, MEM), int_at(&mem, MEM + 4));
+    mem.poke(MEM + 0x1000, b"abc");
+    mem.poke(MEM + 0x1100, b"defgh");
+    iovecs(
+        &mut mem,
+        MEM + 0x2000,
+        &[(MEM + 0x1000, 3), (MEM + 0x1100, 5)],
+    );
+    assert_eq!(
+        writev(w.cx().files, &mem, a, UserPtr::new(MEM + 0x2000), 2),
+        Some(Ok(8)),
+        "one datagram of both buffers"
+    );
+    mem.poke(MEM + 0x1000, b"second");
+    iovecs(&mut mem, MEM + 0x2000, &[(MEM + 0x1000, 6)]);
+    assert_eq!(
+        writev(w.cx().files, &mem, a, UserPtr::new(MEM + 0x2000), 1),
+        Some(Ok(6))
+    );
+    // Two buffers of 2 and 16 bytes: the first datagram fills them, the second stays.
+    iovecs(
+        &mut mem,
+        MEM + 0x2000,
+        &[(MEM + 0x3000, 2), (MEM + 0x3100, 16)],
+    );
+    assert_eq!(
+        readv(w.cx().files, &mut mem, b, UserPtr::new(MEM + 0x2000), 2),
+        Some(Ok(8))
+    );
+    assert_eq!(
+        [mem.peek(MEM + 0x3000, 2), mem.peek(MEM + 0x3100, 6)].concat(),
+        b"abcdefgh"
+    );
+    assert_eq!(
+        readv(w.cx().files, &mut mem, b, UserPtr::new(MEM + 0x2000), 0),
+        Some(Ok(0)),
+        "no buffers take nothing"
+    );
+    assert_eq!(
+        readv(w.cx().files, &mut mem, b, UserPtr::new(MEM + 0x2000), 2),
+        Some(Ok(6))
+    );
+    assert_eq!(mem.peek(MEM + 0x3100, 4), b"cond");
+    assert_eq!(
+        readv(w.cx().files, &mut mem, b, UserPtr::new(MEM + 0x2000), 2),
+        Some(Err(Errno::EAGAIN))
+    );
+    assert_eq!(
+        readv(
+            w.cx().files,
+            &mut mem,
+            b,
+            UserPtr::new(MEM + 0x2000),
+            UIO_MAXIOV as u64 + 1
+        ),
+        Some(Err(Errno::EINVAL))
+    );
+    assert_eq!(
+        readv(w.cx().files, &mut mem, 99, UserPtr::new(MEM + 0x2000), 1),
+        None,
+        "not a socket: the file system's readv(2)"
+    );
+}

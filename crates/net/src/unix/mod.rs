@@ -16,11 +16,37 @@
 //! peer's reading (end of file once drained), shutdown(`SHUT_RD`) its writing (`EPIPE`),
 //! and closing a socket does both for its peer (with `ECONNRESET` for the peer if unread data
 //! was thrown away). Files passed with `SCM_RIGHTS` travel with the message that carries them.
+//!
+//! # Locks
+//! read(2), write(2), recvfrom(2), sendto(2) and the msg calls may run without the kernel
+//! lock (see [`crate::socket::runs_unlocked`]). No lock but a staging one is held across a
+//! copy to or from the app:
+//!
+//! - a send copies the data in with no lock held (a datagram or record whole, once, before
+//!   any wait; a stream what the peer's queue has room for, checked under its `rx` lock
+//!   first), then queues it under the receiver's `rx` lock (several senders may each add a
+//!   chunk past a stream's bound), then notifies the receiver's queue with no lock held;
+//! - a receive ([`UnixSocket::take`]) takes its staging buffer (with
+//!   [`crate::socket::lock_stage`]), copies what it reads from the queue into it under `rx`,
+//!   copies to the app with only the staging lock, and consumes under `rx` again what reached
+//!   the app (a fault loses nothing; peers only append, and only the staging lock's holder
+//!   consumes);
+//! - `st` (the connection), `rx` and the options are each taken alone in these calls;
+//!   connect(2) (under the kernel lock) nests the listener's `st` over the two new ends',
+//!   and the namespace's lock is taken alone.
+//!
+//! What needs the kernel lock calls [`crate::socket::serialize`] first (it takes the lock
+//! when the call runs without it): looking a path up for sendto(2), and dropping files
+//! passed with `SCM_RIGHTS` (the last reference runs the file's release, not written for
+//! running unlocked) — files not sent, files dropped by read(2) or recvfrom(2), and the
+//! last reference to a socket, whose queue may hold such files (an unlocked call may hold
+//! the last reference to a peer that another CPU closed).
 
 use crate::addr::{RawAddr, SockAddr, UnixName};
 use crate::io::Sink;
 use crate::socket::{
-    Caller, Outgoing, Received, SockOpts, SocketOps, Wait, get_common, set_common, wait_for,
+    Caller, Outgoing, Received, SockOpts, SocketOps, Wait, get_common, lock_stage, set_common,
+    wait_for,
 };
 use alloc::collections::{BTreeMap, VecDeque};
 use alloc::format;
@@ -130,6 +156,8 @@ pub struct UnixSocket {
     opts: Mutex<SockOpts>,
     st: Mutex<State>,
     rx: Mutex<Rx>,
+    /// The staging buffer of receives (see [`UnixSocket::take`]).
+    stage: Mutex<Vec<u8>>,
 }
 
 impl UnixSocket {
@@ -158,6 +186,7 @@ impl UnixSocket {
                 peer_name: UnixName::Unnamed,
             }),
             rx: Mutex::new(Rx::default()),
+            stage: Mutex::new(Vec::new()),
         })
     }
 
@@ -196,6 +225,8 @@ impl UnixSocket {
             UnixName::Unnamed => return Err(Errno::EINVAL),
             UnixName::Abstract(a) => NameKey::Abstract(a.clone()),
             UnixName::Path(p) => {
+                // A walk of the file system: not without the kernel lock.
+                crate::socket::serialize();
                 let loc = cx.fs.ok_or(Errno::EINVAL)?.lookup(p, true)?;
                 let m = loc.inode().metadata();
                 if m.kind != FileKind::Socket {
@@ -219,8 +250,29 @@ impl UnixSocket {
         }
     }
 
-    /// Delivers one message (or, for a stream, what fits of it) to `to`: the bytes taken.
-    fn deliver(
+    /// How many bytes of `msg[done..]` a stream delivery to `to` takes now: `EAGAIN` if the
+    /// queue is full, `EPIPE` if `to` reads no more.
+    fn stream_room(
+        &self,
+        to: &UnixSocket,
+        msg: &Outgoing<'_>,
+        done: usize,
+    ) -> Result<usize, Errno> {
+        let rx = to.rx.lock();
+        if rx.rcv_shut {
+            return Err(Errno::EPIPE);
+        }
+        let room = STREAM_CAP.saturating_sub(rx.bytes);
+        let take = (msg.data.len() - done).min(room.max(if rx.bytes == 0 { 1 } else { 0 }));
+        if take == 0 && msg.data.len() > done {
+            return Err(Errno::EAGAIN);
+        }
+        Ok(take)
+    }
+
+    /// Delivers what fits now of a stream's `msg[done..]` to `to`: the bytes taken. The
+    /// bytes are copied from the app with no lock held, then queued.
+    fn deliver_stream(
         &self,
         to: &UnixSocket,
         msg: &Outgoing<'_>,
@@ -229,30 +281,36 @@ impl UnixSocket {
         from: &UnixName,
         cred: Ucred,
     ) -> Result<usize, Errno> {
-        let total = msg.data.len();
+        let take = self.stream_room(to, msg, done)?;
+        let mut data = alloc::vec![0u8; take];
+        let got = msg.data.fetch(done, &mut data)?;
+        data.truncate(got);
+        self.enqueue(to, &mut data, rights, from, cred)
+    }
+
+    /// Queues one whole message (already copied from the app; taken from `data` when
+    /// queued) on `to`: its length, `EAGAIN` if the queue is full.
+    fn enqueue(
+        &self,
+        to: &UnixSocket,
+        data: &mut Vec<u8>,
+        rights: &mut Vec<Arc<OpenFile>>,
+        from: &UnixName,
+        cred: Ucred,
+    ) -> Result<usize, Errno> {
+        let got = data.len();
         let mut rx = to.rx.lock();
         if self.connection_oriented() && rx.rcv_shut {
             return Err(Errno::EPIPE);
         }
-        let stream = self.kind == n::SOCK_STREAM;
-        let room = STREAM_CAP.saturating_sub(rx.bytes);
-        let take = if stream {
-            (total - done).min(room.max(if rx.bytes == 0 { 1 } else { 0 }))
-        } else {
-            total
-        };
-        if (stream && take == 0 && total > done) || (!stream && self.queue_full(&rx, total)) {
+        // A stream's room was checked before the copy: a concurrent sender may have taken
+        // some since, and the queue goes over its bound by at most one chunk per sender.
+        if self.kind != n::SOCK_STREAM && self.queue_full(&rx, got) {
             return Err(Errno::EAGAIN);
         }
-        let mut data = alloc::vec![0u8; take];
-        let got = msg.data.fetch(done, &mut data)?;
-        if !stream && got < take {
-            return Err(Errno::EFAULT);
-        }
-        data.truncate(got);
         rx.bytes += got;
         rx.msgs.push_back(Msg {
-            data,
+            data: core::mem::take(data),
             off: 0,
             rights: core::mem::take(rights),
             from: from.clone(),
@@ -265,91 +323,132 @@ impl UnixSocket {
 
     /// Takes what can be read now into `dst`: `Ok` with the message's info (a zero length at
     /// end of file), `EAGAIN` if nothing is there yet.
+    ///
+    /// In three steps, so that no lock but the staging one is held across the copy to the
+    /// app: under the queue's lock the bytes are copied into the staging buffer, then to the
+    /// app, then, under the queue's lock again, what reached the app is consumed. The
+    /// staging lock is held throughout, so no other receiver consumes meanwhile (senders only
+    /// append): the messages consumed are the ones copied.
     fn take(&self, dst: &mut dyn Sink, flags: u32) -> Result<Received, Errno> {
         let peek = flags & n::MSG_PEEK != 0;
         let passcred = self.opts.lock().passcred;
-        let mut rx = self.rx.lock();
-        if rx.msgs.is_empty() {
-            if let Some(e) = rx.error.take() {
-                return Err(e);
-            }
-            if rx.rcv_shut {
-                return Ok(Received::default());
-            }
-            return Err(Errno::EAGAIN);
-        }
+        let mut stage = lock_stage(&self.stage);
+        let stream = self.kind == n::SOCK_STREAM;
+        let room = dst.len();
         let mut out = Received::default();
-        if self.kind != n::SOCK_STREAM {
-            let m = rx.msgs.front().expect("the queue is not empty");
-            let full = m.data.len();
-            let got = if full == 0 || dst.is_empty() {
-                0
-            } else {
-                dst.fill(0, &m.data[..full.min(dst.len())])?
-            };
-            out.len = if flags & n::MSG_TRUNC != 0 { full } else { got };
-            if full > got {
-                out.flags |= n::MSG_TRUNC;
+        // What was staged: bytes from each message, in queue order.
+        let mut plan: Vec<usize> = Vec::new();
+        let mut full = 0usize;
+        {
+            let mut rx = self.rx.lock();
+            if rx.msgs.is_empty() {
+                if let Some(e) = rx.error.take() {
+                    return Err(e);
+                }
+                if rx.rcv_shut {
+                    return Ok(Received::default());
+                }
+                return Err(Errno::EAGAIN);
             }
-            out.from = (m.from != UnixName::Unnamed).then(|| SockAddr::Unix(m.from.clone()));
-            out.cred = passcred.then_some(m.cred);
-            if !peek {
-                let m = rx.msgs.pop_front().expect("the queue is not empty");
-                rx.bytes -= m.data.len();
-                out.rights = m.rights;
-            } else {
-                out.rights = m.rights.clone();
-            }
-            drop(rx);
-            if !peek {
-                self.after_read();
-            }
-            return Ok(out);
-        }
-        // A stream: join messages up to the room, stopping after one with files.
-        let mut done = 0usize;
-        let mut idx = 0usize;
-        while done < dst.len() && idx < rx.msgs.len() {
-            let m = &rx.msgs[idx];
-            if done > 0 && !m.rights.is_empty() {
-                break;
-            }
-            let avail = &m.data[m.off..];
-            let want = avail.len().min(dst.len() - done);
-            let got = match dst.fill(done, &avail[..want]) {
-                Ok(g) => g,
-                Err(e) if done == 0 => return Err(e),
-                Err(_) => 0,
-            };
-            if out.cred.is_none() && passcred {
-                out.cred = Some(m.cred);
-            }
-            let carried = !m.rights.is_empty();
-            if peek {
-                if carried {
+            if !stream {
+                let m = rx.msgs.front().expect("the queue is not empty");
+                full = m.data.len();
+                let k = full.min(room);
+                stage.clear();
+                stage.extend_from_slice(&m.data[..k]);
+                plan.push(k);
+                out.from = (m.from != UnixName::Unnamed).then(|| SockAddr::Unix(m.from.clone()));
+                out.cred = passcred.then_some(m.cred);
+                if peek {
                     out.rights = m.rights.clone();
                 }
-                idx += 1;
             } else {
-                let m = &mut rx.msgs[idx];
-                m.off += got;
-                if carried {
+                // A stream: join messages up to the room, stopping after one with files.
+                stage.clear();
+                for m in rx.msgs.iter() {
+                    if stage.len() >= room {
+                        break;
+                    }
+                    if !plan.is_empty() && !m.rights.is_empty() {
+                        break;
+                    }
+                    let avail = &m.data[m.off..];
+                    let k = avail.len().min(room - stage.len());
+                    stage.extend_from_slice(&avail[..k]);
+                    plan.push(k);
+                    if out.cred.is_none() && passcred {
+                        out.cred = Some(m.cred);
+                    }
+                    if !m.rights.is_empty() {
+                        if peek {
+                            out.rights = m.rights.clone();
+                        }
+                        break;
+                    }
+                    if k < avail.len() {
+                        break;
+                    }
+                }
+            }
+        }
+        let staged = stage.len();
+        let stored = if staged == 0 {
+            0
+        } else {
+            dst.fill(0, &stage[..staged])?
+        };
+        if !stream {
+            out.len = if flags & n::MSG_TRUNC != 0 {
+                full
+            } else {
+                stored
+            };
+            if full > stored {
+                out.flags |= n::MSG_TRUNC;
+            }
+        } else {
+            out.len = stored;
+        }
+        drop(stage);
+        if peek {
+            return Ok(out);
+        }
+        let mut rx = self.rx.lock();
+        if !stream {
+            let m = rx
+                .msgs
+                .pop_front()
+                .expect("only the staging lock's holder consumes");
+            rx.bytes -= m.data.len();
+            out.rights = m.rights;
+        } else {
+            let mut left = stored;
+            for want in plan {
+                let m = rx
+                    .msgs
+                    .front_mut()
+                    .expect("only the staging lock's holder consumes");
+                let k = want.min(left);
+                if k == 0 && want > 0 {
+                    break;
+                }
+                m.off += k;
+                left -= k;
+                if !m.rights.is_empty() {
                     out.rights = core::mem::take(&mut m.rights);
                 }
                 let emptied = m.off == m.data.len();
-                rx.bytes -= got;
+                rx.bytes -= k;
                 if emptied {
                     rx.msgs.pop_front();
                 }
-            }
-            done += got;
-            if got < want || carried {
-                break;
+                if k < want || !emptied {
+                    break;
+                }
             }
         }
-        out.len = done;
         drop(rx);
-        if !peek && done > 0 {
+        if !stream || stored > 0 {
             self.after_read();
         }
         Ok(out)
@@ -477,6 +576,9 @@ impl Sink for Offset<'_> {
 
 impl Drop for UnixSocket {
     fn drop(&mut self) {
+        // The queued messages may hold the last references to files passed with
+        // `SCM_RIGHTS`; an unlocked call may drop the last reference to a peer.
+        crate::socket::serialize();
         let st = self.st.get_mut();
         if let Some(key) = st.key.take() {
             let mut names = self.ns.names.lock();

@@ -152,11 +152,6 @@ impl SocketOps for UnixSocket {
             cx,
         } = msg;
         let mut rights = rights;
-        let (my_name, my_cred) = {
-            let st = self.st.lock();
-            (st.name.clone(), st.cred)
-        };
-        let cred = cred.unwrap_or(my_cred);
         let msg = Outgoing {
             data,
             to: None,
@@ -165,69 +160,10 @@ impl SocketOps for UnixSocket {
             flags,
             cx: None,
         };
-        let total = data.len();
-        if self.kind == n::SOCK_DGRAM {
-            if total > MAX_DGRAM {
-                return Err(Errno::EMSGSIZE);
-            }
-            let target = match to {
-                Some(SockAddr::Unix(name)) => match cx {
-                    Some(cx) => self.resolve(cx, &name)?,
-                    None => self.resolve_named(&name)?,
-                },
-                Some(_) => return Err(Errno::EINVAL),
-                None => match &self.st.lock().conn {
-                    Conn::Connected(p) => p.upgrade().ok_or(Errno::ECONNREFUSED)?,
-                    _ => return Err(Errno::ENOTCONN),
-                },
-            };
-            if let Conn::Connected(p) = &target.st.lock().conn {
-                if !Weak::ptr_eq(p, &self.me) {
-                    return Err(Errno::EPERM);
-                }
-            }
-            if target.rx.lock().rcv_shut {
-                return Err(Errno::EPIPE);
-            }
-            return wait_for(&*self.blocker, &target.queue, PollEvents::OUT, wait, || {
-                self.deliver(&target, &msg, 0, &mut rights, &my_name, cred)
-            });
-        }
-        let peer = {
-            let st = self.st.lock();
-            match (&st.conn, to.is_some()) {
-                (Conn::Connected(_), true) => return Err(Errno::EISCONN),
-                (_, true) => return Err(Errno::EOPNOTSUPP),
-                (Conn::Connected(p), false) => p.upgrade(),
-                _ => return Err(Errno::ENOTCONN),
-            }
-        };
-        if self.rx.lock().snd_shut {
-            return Err(Errno::EPIPE);
-        }
-        let peer = peer.ok_or(Errno::EPIPE)?;
-        if self.kind == n::SOCK_SEQPACKET && total > STREAM_CAP {
-            return Err(Errno::EMSGSIZE);
-        }
-        let mut done = 0usize;
-        loop {
-            let r = wait_for(&*self.blocker, &self.queue, PollEvents::OUT, wait, || {
-                if self.rx.lock().snd_shut {
-                    return Err(Errno::EPIPE);
-                }
-                self.deliver(&peer, &msg, done, &mut rights, &my_name, cred)
-            });
-            match r {
-                Ok(k) => {
-                    done += k;
-                    if done >= total || self.kind == n::SOCK_SEQPACKET {
-                        return Ok(done);
-                    }
-                }
-                Err(_) if done > 0 => return Ok(done),
-                Err(e) => return Err(e),
-            }
-        }
+        let r = self.send_parts(&msg, to, &mut rights, cred, cx, wait);
+        // Files not sent: their last reference may go here.
+        crate::socket::drop_files(rights);
+        r
     }
 
     fn recv(&self, dst: &mut dyn Sink, flags: u32, wait: Wait) -> Result<Received, Errno> {
@@ -258,7 +194,10 @@ impl SocketOps for UnixSocket {
             match wait_for(&*self.blocker, &self.queue, PollEvents::IN, wait, || {
                 self.take(&mut rest, flags)
             }) {
-                Ok(r) if r.len == 0 => break,
+                Ok(r) if r.len == 0 => {
+                    crate::socket::drop_files(r.rights);
+                    break;
+                }
                 Ok(r) => {
                     out.len += r.len;
                     if !r.rights.is_empty() {
@@ -402,6 +341,107 @@ impl SocketOps for UnixSocket {
 }
 
 impl UnixSocket {
+    /// send(2) with `msg`'s data and flags; `rights` are taken when queued.
+    fn send_parts(
+        &self,
+        msg: &Outgoing<'_>,
+        to: Option<SockAddr>,
+        rights: &mut Vec<Arc<OpenFile>>,
+        cred: Option<Ucred>,
+        cx: Option<&Caller<'_>>,
+        wait: Wait,
+    ) -> Result<usize, Errno> {
+        let (my_name, my_cred) = {
+            let st = self.st.lock();
+            (st.name.clone(), st.cred)
+        };
+        let cred = cred.unwrap_or(my_cred);
+        let total = msg.data.len();
+        if self.kind == n::SOCK_DGRAM {
+            if total > MAX_DGRAM {
+                return Err(Errno::EMSGSIZE);
+            }
+            let target = match to {
+                Some(SockAddr::Unix(name)) => match cx {
+                    Some(cx) => self.resolve(cx, &name)?,
+                    None => self.resolve_named(&name)?,
+                },
+                Some(_) => return Err(Errno::EINVAL),
+                None => match &self.st.lock().conn {
+                    Conn::Connected(p) => p.upgrade().ok_or(Errno::ECONNREFUSED)?,
+                    _ => return Err(Errno::ENOTCONN),
+                },
+            };
+            if let Conn::Connected(p) = &target.st.lock().conn {
+                if !Weak::ptr_eq(p, &self.me) {
+                    return Err(Errno::EPERM);
+                }
+            }
+            if target.rx.lock().rcv_shut {
+                return Err(Errno::EPIPE);
+            }
+            let mut data = self.copy_whole(msg)?;
+            return wait_for(&*self.blocker, &target.queue, PollEvents::OUT, wait, || {
+                self.enqueue(&target, &mut data, rights, &my_name, cred)
+            });
+        }
+        let peer = {
+            let st = self.st.lock();
+            match (&st.conn, to.is_some()) {
+                (Conn::Connected(_), true) => return Err(Errno::EISCONN),
+                (_, true) => return Err(Errno::EOPNOTSUPP),
+                (Conn::Connected(p), false) => p.upgrade(),
+                _ => return Err(Errno::ENOTCONN),
+            }
+        };
+        if self.rx.lock().snd_shut {
+            return Err(Errno::EPIPE);
+        }
+        let peer = peer.ok_or(Errno::EPIPE)?;
+        if self.kind == n::SOCK_SEQPACKET {
+            if total > STREAM_CAP {
+                return Err(Errno::EMSGSIZE);
+            }
+            let mut data = self.copy_whole(msg)?;
+            return wait_for(&*self.blocker, &self.queue, PollEvents::OUT, wait, || {
+                if self.rx.lock().snd_shut {
+                    return Err(Errno::EPIPE);
+                }
+                self.enqueue(&peer, &mut data, rights, &my_name, cred)
+            });
+        }
+        let mut done = 0usize;
+        loop {
+            let r = wait_for(&*self.blocker, &self.queue, PollEvents::OUT, wait, || {
+                if self.rx.lock().snd_shut {
+                    return Err(Errno::EPIPE);
+                }
+                self.deliver_stream(&peer, msg, done, rights, &my_name, cred)
+            });
+            match r {
+                Ok(k) => {
+                    done += k;
+                    if done >= total {
+                        return Ok(done);
+                    }
+                }
+                Err(_) if done > 0 => return Ok(done),
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// A datagram or record copied whole from the app (with no lock held): `EFAULT` if any
+    /// of it faults.
+    fn copy_whole(&self, msg: &Outgoing<'_>) -> Result<Vec<u8>, Errno> {
+        let total = msg.data.len();
+        let mut data = alloc::vec![0u8; total];
+        if msg.data.fetch(0, &mut data)? < total {
+            return Err(Errno::EFAULT);
+        }
+        Ok(data)
+    }
+
     /// Finds the socket an abstract name names (for a send without the caller's file-system
     /// view; paths need it).
     fn resolve_named(&self, name: &UnixName) -> Result<Arc<UnixSocket>, Errno> {

@@ -294,3 +294,75 @@ fn credentials() {
     let (_, r) = recv(&y, 4, 0).unwrap();
     assert_eq!(r.cred, Some(CRED));
 }
+
+/// A sink of `room` bytes whose copy faults after `ok` bytes (a user buffer with an
+/// unmapped page in it).
+struct Faulty {
+    room: usize,
+    ok: usize,
+    got: Vec<u8>,
+}
+
+impl Sink for Faulty {
+    fn len(&self) -> usize {
+        self.room
+    }
+
+    fn fill(&mut self, at: usize, src: &[u8]) -> Result<usize, Errno> {
+        let k = src.len().min(self.ok.saturating_sub(at));
+        if k == 0 && !src.is_empty() {
+            return Err(Errno::EFAULT);
+        }
+        self.got.extend_from_slice(&src[..k]);
+        Ok(k)
+    }
+}
+
+#[test]
+fn stream_read_that_faults_part_way_consumes_only_what_reached_the_app() {
+    let (ns, b) = setup();
+    let (a, z) = UnixSocket::pair(&ns, &b, n::SOCK_STREAM, CRED);
+    send(&a, b"hello ").unwrap();
+    send(&a, b"world").unwrap();
+    let mut sink = Faulty {
+        room: 64,
+        ok: 8,
+        got: Vec::new(),
+    };
+    let r = z.recv(&mut sink, 0, Wait::NONBLOCK).unwrap();
+    assert_eq!((r.len, &sink.got[..]), (8, &b"hello wo"[..]));
+    let (rest, _) = recv(&z, 64, 0).unwrap();
+    assert_eq!(rest, b"rld");
+}
+
+#[test]
+fn datagram_read_that_faults_at_once_keeps_the_datagram() {
+    let (ns, b) = setup();
+    let (a, z) = UnixSocket::pair(&ns, &b, n::SOCK_DGRAM, CRED);
+    send(&a, b"one").unwrap();
+    send(&a, b"two").unwrap();
+    let mut sink = Faulty {
+        room: 64,
+        ok: 0,
+        got: Vec::new(),
+    };
+    assert_eq!(
+        z.recv(&mut sink, 0, Wait::NONBLOCK).err(),
+        Some(Errno::EFAULT)
+    );
+    assert_eq!(recv(&z, 64, 0).unwrap().0, b"one");
+    assert_eq!(recv(&z, 64, 0).unwrap().0, b"two");
+}
+
+#[test]
+fn a_peek_leaves_the_stream_as_it_was() {
+    let (ns, b) = setup();
+    let (a, z) = UnixSocket::pair(&ns, &b, n::SOCK_STREAM, CRED);
+    send(&a, b"abc").unwrap();
+    send(&a, b"def").unwrap();
+    assert_eq!(recv(&z, 4, n::MSG_PEEK).unwrap().0, b"abcd");
+    assert_eq!(recv(&z, 2, 0).unwrap().0, b"ab");
+    assert_eq!(recv(&z, 64, n::MSG_PEEK).unwrap().0, b"cdef");
+    assert_eq!(recv(&z, 64, 0).unwrap().0, b"cdef");
+    assert_eq!(z.bytes_readable(), 0);
+}
