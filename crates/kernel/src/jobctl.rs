@@ -11,8 +11,12 @@
 //!   sending a stop signal discards a pending `SIGCONT`.
 //! - `SIGKILL` ends a stopped process: it wakes the parked threads so they can die.
 //!
-//! Not here: the terminal's side of job control (background process groups reading the tty
-//! get `SIGTTIN`; orphaned process groups ignore the terminal stop signals).
+//! The terminal's side (a background group reading its terminal gets `SIGTTIN`, writing with
+//! `TOSTOP` or changing its settings `SIGTTOU`, an orphaned one `EIO`) is oxv-vfs's
+//! `pty::job_control` with [`crate::tty_signals`]; the stop itself is the default action here.
+//!
+//! Not here: a stop signal that reaches an orphaned process group by kill(2) still stops it
+//! (Linux discards `SIGTSTP`/`SIGTTIN`/`SIGTTOU` for an orphaned group).
 
 use crate::process::Process;
 use crate::sched;

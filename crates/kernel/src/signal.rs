@@ -4,7 +4,7 @@
 //! Semantics follow signal(7) and Linux's `kernel/signal.c` and `arch/x86/kernel/signal*.c`:
 //! - A signal raised on a thread is pending until the thread returns to ring 3 with it
 //!   unblocked; then its disposition acts: ignore, the default action (terminate: the VM ends
-//!   with 128+n; stop/continue: ignored, there is no job control), or a handler.
+//!   with 128+n; stop/continue: see [`crate::jobctl`]), or a handler.
 //! - A handler runs on the thread's stack (or its alternate stack with `SA_ONSTACK`) with an
 //!   `rt_sigframe` below it: the interrupted registers, mask and alternate stack in a
 //!   `ucontext`, the `siginfo`, and the XSAVE image of the x87/SSE/AVX state; it returns
@@ -19,8 +19,6 @@
 //!   value, up to `RLIMIT_SIGPENDING`.
 //! - An interrupted system call is restarted after a handler with `SA_RESTART` or when no
 //!   handler runs, as its [`Restart`] rule says.
-//!
-//! Not yet: job control (stop and continue are ignored).
 
 use crate::arch::context;
 use crate::arch::trap::TrapFrame;

@@ -1,12 +1,15 @@
-//! The signals pseudo-terminals raise (oxv-vfs's [`TtySignals`]): the `ISIG` keys and
-//! `SIGWINCH` go to every live process of the terminal's foreground group, as Linux's
-//! `kill_pgrp` from the tty layer, with `si_code` `SI_KERNEL`.
+//! The signals pseudo-terminals raise (oxv-vfs's [`TtySignals`]): the `ISIG` keys, `SIGWINCH`
+//! and the hangup go to every live process of a group, as Linux's `kill_pgrp` from the tty
+//! layer, with `si_code` `SI_KERNEL`; and what the terminal's job control asks about the
+//! caller (its group and session, whether it refuses `SIGTTIN`/`SIGTTOU`, whether its group
+//! is orphaned). Stopping and continuing the group is [`crate::jobctl`]'s.
 
 use crate::process;
+use crate::sched;
 use crate::signal::raise_on_process;
 use oxv_abi::linux::sigframe::{SigInfo, code};
-use oxv_abi::linux::signal::Signal;
-use oxv_vfs::pty::TtySignals;
+use oxv_abi::linux::signal::{SIG_IGN, Signal};
+use oxv_vfs::pty::{TtyCaller, TtySignals};
 
 /// The kernel's [`TtySignals`].
 pub struct KernelTtySignals;
@@ -21,7 +24,35 @@ impl TtySignals for KernelTtySignals {
         }
     }
 
-    fn caller_group(&self) -> Option<i32> {
-        Some(process::current().family.lock().pgid)
+    fn caller(&self) -> Option<TtyCaller> {
+        let p = process::current();
+        let family = p.family.lock();
+        Some(TtyCaller {
+            pgrp: family.pgid,
+            session: family.sid,
+        })
+    }
+
+    fn caller_refuses(&self, sig: Signal) -> bool {
+        let blocked = sched::current().signals.lock().blocked().contains(sig);
+        blocked || process::current().actions.lock().action(sig).handler == SIG_IGN
+    }
+
+    fn group_orphaned(&self, pgrp: i32) -> bool {
+        // A member whose parent is in another group of its session keeps the group attached
+        // (a shell that can continue it); members being reaped count for nothing.
+        !process::all().iter().any(|p| {
+            let (pgid, sid) = {
+                let f = p.family.lock();
+                (f.pgid, f.sid)
+            };
+            if pgid != pgrp || p.life_status().is_some() {
+                return false;
+            }
+            p.parent().is_some_and(|parent| {
+                let f = parent.family.lock();
+                f.pgid != pgrp && f.sid == sid
+            })
+        })
     }
 }

@@ -10,6 +10,11 @@ use linux_raw_sys::general as raw;
 use oxv_abi::linux::fs::{Termios, Winsize};
 use oxv_abi::linux::signal::Signal;
 
+/// Echo stops while this much output waits for the master: erase keys take no input room,
+/// so without a bound a master writing "a DEL" forever would grow the queue without end
+/// (n_tty's echo buffer is fixed too, and drops what does not fit).
+const ECHO_ROOM: usize = 2 * BUFFER_SIZE;
+
 /// In the slave's input queue: a `VEOF` that ends a canonical line without a byte.
 pub(super) const EOF_MARK: u16 = 0x100;
 
@@ -134,7 +139,8 @@ impl PairState {
         if self.iflag(raw::ISTRIP) {
             c &= 0x7f;
         }
-        let echo = self.lflag(raw::ECHO);
+        let room = self.to_master.len() < ECHO_ROOM;
+        let echo = self.lflag(raw::ECHO) && room;
         if core::mem::take(&mut self.literal_next) {
             // As n_tty's lnext path: no mapping, no special meaning; the echo overwrites the
             // "^" left by VLNEXT.
@@ -219,7 +225,7 @@ impl PairState {
         }
         self.line.push(c);
         let ends = self.is_line_end(u16::from(c));
-        if echo || (c == b'\n' && self.lflag(raw::ECHONL)) {
+        if echo || (room && c == b'\n' && self.lflag(raw::ECHONL)) {
             self.echo(c);
         }
         if ends {
@@ -245,7 +251,7 @@ impl PairState {
             self.line.clear();
             self.to_master.clear();
         }
-        if self.lflag(raw::ECHO) {
+        if self.lflag(raw::ECHO) && self.to_master.len() < ECHO_ROOM {
             self.echo(c);
         }
         true

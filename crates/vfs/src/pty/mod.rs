@@ -35,9 +35,17 @@
 //! (`EIO` while the slave is locked or on a slave); the fd has no location in the tree, so
 //! ttyname(3) cannot name it.
 //!
+//! Job control ([`job_control`]): once a session took the slave as its controlling terminal,
+//! a process of that session outside the foreground group gets `SIGTTIN` for a slave read,
+//! `SIGTTOU` for a slave write while `TOSTOP` is set, and `SIGTTOU` for `TCSETS*` and
+//! `TIOCSPGRP` (on either side, as Linux checks them on the slave) and `TCFLSH`/`TCXONC` on
+//! the slave; `EIO` instead when it refuses the signal (a read) or its group is orphaned
+//! (`ENOTTY` for `TIOCSPGRP`, as Linux's `tiocspgrp`).
+//!
 //! Not here: `IXON` flow control, packet mode (`TIOCPKT`), sessions and controlling
-//! terminals beyond the above (`TIOCNOTTY` succeeds and changes nothing; background groups
-//! are not stopped by `SIGTTIN`/`SIGTTOU`).
+//! terminals beyond the above (`TIOCNOTTY` succeeds and changes nothing; opening a slave
+//! never makes it the controlling terminal, only `TIOCSCTTY` does; `TIOCSPGRP` does not
+//! check that the group exists in the caller's session).
 
 use crate::blocker::Blocker;
 use crate::fd_table::FdTable;
@@ -62,7 +70,10 @@ use oxv_abi::linux::signal::Signal;
 use oxv_abi::{Errno, SysResult, UserMemory, UserPtr};
 use spin::Mutex;
 
+pub use job_control::TtyCaller;
+
 mod discipline;
+mod job_control;
 
 /// How a terminal reaches processes, which the VFS does not own: the embedder raises the
 /// signals and knows the caller.
@@ -71,8 +82,17 @@ pub trait TtySignals: Send + Sync {
     /// layer: `si_code` `SI_KERNEL`). A group with no process left is no error.
     fn signal_group(&self, pgrp: i32, sig: Signal);
 
-    /// The calling process's group, for `TIOCSCTTY`; `None` if there is no caller.
-    fn caller_group(&self) -> Option<i32>;
+    /// The calling process's group and session, for `TIOCSCTTY` and job control; `None` if
+    /// there is no caller (then nothing is checked).
+    fn caller(&self) -> Option<TtyCaller>;
+
+    /// Whether the calling thread blocks `sig` or its process ignores it (`SIG_IGN`), as
+    /// Linux's `is_ignored` in the tty layer.
+    fn caller_refuses(&self, sig: Signal) -> bool;
+
+    /// Whether process group `pgrp` is orphaned: no live member has a parent in another
+    /// group of the same session (POSIX; Linux's `will_become_orphaned_pgrp`).
+    fn group_orphaned(&self, pgrp: i32) -> bool;
 }
 
 /// A [`TtySignals`] for an embedder without processes: raises nothing.
@@ -81,8 +101,16 @@ pub struct NoTtySignals;
 impl TtySignals for NoTtySignals {
     fn signal_group(&self, _pgrp: i32, _sig: Signal) {}
 
-    fn caller_group(&self) -> Option<i32> {
+    fn caller(&self) -> Option<TtyCaller> {
         None
+    }
+
+    fn caller_refuses(&self, _sig: Signal) -> bool {
+        false
+    }
+
+    fn group_orphaned(&self, _pgrp: i32) -> bool {
+        false
     }
 }
 
@@ -232,6 +260,16 @@ pub fn open_peer(files: &FdTable, file: &OpenFile, arg: u64) -> SysResult {
     Ok(fd as usize)
 }
 
+/// Whether ioctl `request` on a terminal goes through the job-control check, so that its
+/// `EINTR` is Linux's `-ERESTARTSYS` (restarted after a stop and `SIGCONT`, or after a
+/// handler with `SA_RESTART`).
+pub fn ioctl_restarts(request: u32) -> bool {
+    matches!(
+        request,
+        TCSETS | TCSETSW | TCSETSF | TIOCSPGRP | rawio::TCFLSH | rawio::TCXONC
+    )
+}
+
 struct PtmxDriver(Arc<PtsTable>);
 
 impl CharDriver for PtmxDriver {
@@ -357,6 +395,16 @@ impl Pair {
         }
     }
 
+    /// The job-control check of the caller ([`job_control`]) for an operation that raises
+    /// `sig` from the background.
+    fn check_job(&self, sig: Signal) -> Result<(), Errno> {
+        let (session, foreground) = {
+            let st = self.state.lock();
+            (st.session, st.foreground)
+        };
+        job_control::check(&*self.signals, session, foreground, sig)
+    }
+
     fn metadata(&self, rdev: DeviceId) -> Metadata {
         Metadata {
             dev: DeviceId::default(),
@@ -385,6 +433,20 @@ impl Pair {
         arg: u64,
         mem: &mut dyn UserMemory,
     ) -> SysResult {
+        // Linux checks the mode ioctls and TIOCSPGRP on the slave whichever side is asked,
+        // the flushes only on the file's own side (the master is nobody's terminal).
+        let changes_terminal = match request {
+            TCSETS | TCSETSW | TCSETSF | TIOCSPGRP => true,
+            rawio::TCFLSH | rawio::TCXONC => !master,
+            _ => false,
+        };
+        if changes_terminal {
+            match self.check_job(Signal::SIGTTOU) {
+                // Linux's tiocspgrp.
+                Err(Errno::EIO) if request == TIOCSPGRP => return Err(Errno::ENOTTY),
+                r => r?,
+            }
+        }
         match request {
             FIONREAD => {
                 let st = self.state.lock();
@@ -474,10 +536,10 @@ impl Pair {
                 Ok(0)
             }
             rawio::TIOCSCTTY => {
-                if let Some(pgrp) = self.signals.caller_group() {
+                if let Some(me) = self.signals.caller() {
                     let mut st = self.state.lock();
-                    st.foreground = pgrp;
-                    st.session = pgrp;
+                    st.foreground = me.pgrp;
+                    st.session = me.session;
                 }
                 Ok(0)
             }
@@ -688,10 +750,15 @@ impl Drop for PtySlave {
 impl FileOps for PtySlave {
     /// Input from the master (a line at a time in canonical mode); 0 once the master closed.
     fn read(&self, _offset: u64, dst: &mut ReadBuf<'_>, nonblocking: bool) -> Result<usize, Errno> {
+        let pair = &*self.pair;
+        if !pair.state.lock().master_open {
+            return Ok(0);
+        }
+        // As n_tty_read, before anything else (an empty read too).
+        pair.check_job(Signal::SIGTTIN)?;
         if dst.is_empty() {
             return Ok(0);
         }
-        let pair = &*self.pair;
         let mut deadline = None;
         let mut waiter: Option<(Arc<Waiter>, crate::readiness::Watch)> = None;
         loop {
@@ -724,6 +791,16 @@ impl FileOps for PtySlave {
         src: &WriteBuf<'_>,
         nonblocking: bool,
     ) -> Result<Written, Errno> {
+        let tostop = {
+            let st = self.pair.state.lock();
+            if !st.master_open {
+                return Err(Errno::EIO);
+            }
+            st.lflag(raw::TOSTOP)
+        };
+        if tostop {
+            self.pair.check_job(Signal::SIGTTOU)?;
+        }
         let count =
             self.pair
                 .write_with(&self.pair.slave_queue, src, nonblocking, |st, bytes| {

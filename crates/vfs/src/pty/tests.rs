@@ -308,19 +308,60 @@ fn word_erase_and_literal_next_edit_canonical_lines() {
     );
 }
 
+#[test]
+fn echo_of_erased_input_stays_bounded_without_a_reader() {
+    let s = setup();
+    let (m, _sl, pm) = pair(&s);
+    // Each "a DEL" takes no input room but echoes "a\b \b".
+    let chunk = b"a\x7f".repeat(4096);
+    for _ in 0..64 {
+        assert_eq!(write(&m, &chunk), Ok(chunk.len()));
+    }
+    let queued = pm.pair.state.lock().to_master.len();
+    assert!(queued <= 2 * BUFFER_SIZE + 4, "{queued} bytes of echo");
+    assert!(queued >= 2 * BUFFER_SIZE, "echo went on up to its room");
+}
+
 // ---- Signals ----
 
-/// Records what the pairs raise; the caller is in group 42.
-#[derive(Default)]
-struct Recorded(Mutex<Vec<(i32, Signal)>>);
+/// Records what the pairs raise; the caller is the leader of session and group 42 until a
+/// test moves it, and neither refuses signals nor is orphaned until a test says so.
+struct Recorded {
+    raised: Mutex<Vec<(i32, Signal)>>,
+    caller: Mutex<TtyCaller>,
+    refuses: Mutex<Vec<Signal>>,
+    orphaned: Mutex<bool>,
+}
+
+impl Default for Recorded {
+    fn default() -> Recorded {
+        Recorded {
+            raised: Mutex::new(Vec::new()),
+            caller: Mutex::new(TtyCaller {
+                pgrp: 42,
+                session: 42,
+            }),
+            refuses: Mutex::new(Vec::new()),
+            orphaned: Mutex::new(false),
+        }
+    }
+}
 
 impl TtySignals for Recorded {
     fn signal_group(&self, pgrp: i32, sig: Signal) {
-        self.0.lock().push((pgrp, sig));
+        self.raised.lock().push((pgrp, sig));
     }
 
-    fn caller_group(&self) -> Option<i32> {
-        Some(42)
+    fn caller(&self) -> Option<TtyCaller> {
+        Some(*self.caller.lock())
+    }
+
+    fn caller_refuses(&self, sig: Signal) -> bool {
+        self.refuses.lock().contains(&sig)
+    }
+
+    fn group_orphaned(&self, _pgrp: i32) -> bool {
+        *self.orphaned.lock()
     }
 }
 
@@ -339,7 +380,7 @@ fn signalling() -> (Setup, Arc<Recorded>) {
 }
 
 fn take(rec: &Recorded) -> Vec<(i32, Signal)> {
-    core::mem::take(&mut *rec.0.lock())
+    core::mem::take(&mut *rec.raised.lock())
 }
 
 #[test]
@@ -442,4 +483,119 @@ impl FileOps for NoTtyFile {
     fn as_any(&self) -> Option<&dyn Any> {
         Some(self)
     }
+}
+
+// ---- Job control ----
+
+/// A pair whose slave is the controlling terminal of session 42 (foreground group 42), with
+/// the caller moved to background group 43 of that session, and a mapped page for ioctls.
+fn background() -> (Setup, Arc<Recorded>, [Arc<OpenFile>; 2], FakeUserMemory) {
+    let (s, rec) = signalling();
+    let (m, sl, _) = pair(&s);
+    let mut mem = FakeUserMemory::new();
+    mem.map(0x1000, 0x1000, true);
+    assert_eq!(sl.ops().ioctl(rawio::TIOCSCTTY, 0, &mut mem), Ok(0));
+    rec.caller.lock().pgrp = 43;
+    (s, rec, [m, sl], mem)
+}
+
+#[test]
+fn a_background_read_raises_sigttin_on_the_callers_group() {
+    let (_s, rec, [m, sl], _) = background();
+    write(&m, b"x\n").unwrap();
+    assert_eq!(read(&sl, 10), Err(Errno::EINTR));
+    assert_eq!(read(&sl, 0), Err(Errno::EINTR), "an empty read too");
+    assert_eq!(take(&rec), [(43, Signal::SIGTTIN), (43, Signal::SIGTTIN)]);
+    // The master is nobody's terminal: it reads the echo unchecked.
+    assert_eq!(read(&m, 10).unwrap(), b"x\r\n");
+    rec.refuses.lock().push(Signal::SIGTTIN);
+    assert_eq!(read(&sl, 10), Err(Errno::EIO), "SIGTTIN refused");
+    rec.refuses.lock().clear();
+    *rec.orphaned.lock() = true;
+    assert_eq!(read(&sl, 10), Err(Errno::EIO), "an orphaned group");
+    assert_eq!(take(&rec), []);
+    // Back in the foreground the line is still there.
+    rec.caller.lock().pgrp = 42;
+    assert_eq!(read(&sl, 10).unwrap(), b"x\n");
+}
+
+#[test]
+fn callers_outside_the_terminals_session_are_not_checked() {
+    let (_s, rec, [m, sl], _) = background();
+    rec.caller.lock().session = 7;
+    write(&m, b"x\n").unwrap();
+    assert_eq!(read(&sl, 10).unwrap(), b"x\n");
+    // Without a controlling session nothing is checked either.
+    let (s, rec) = signalling();
+    let (m, sl, _) = pair(&s);
+    rec.caller.lock().pgrp = 43;
+    write(&m, b"y\n").unwrap();
+    assert_eq!(read(&sl, 10).unwrap(), b"y\n");
+    assert_eq!(take(&rec), []);
+}
+
+#[test]
+fn a_background_write_raises_sigttou_only_with_tostop() {
+    let (s, rec, [m, sl], _) = background();
+    assert_eq!(write(&sl, b"a"), Ok(1), "no TOSTOP");
+    let pm = s.table.pairs.lock()[0].upgrade().unwrap();
+    pm.state.lock().termios.c_lflag |= raw::TOSTOP;
+    assert_eq!(write(&sl, b"b"), Err(Errno::EINTR));
+    assert_eq!(take(&rec), [(43, Signal::SIGTTOU)]);
+    rec.refuses.lock().push(Signal::SIGTTOU);
+    assert_eq!(
+        write(&sl, b"c"),
+        Ok(1),
+        "SIGTTOU refused: the write goes ahead"
+    );
+    rec.refuses.lock().clear();
+    *rec.orphaned.lock() = true;
+    assert_eq!(write(&sl, b"d"), Err(Errno::EIO), "an orphaned group");
+    assert_eq!(write(&m, b"e"), Ok(1), "the master is not checked");
+    assert_eq!(take(&rec), []);
+    assert_eq!(read(&m, 10).unwrap(), b"ace");
+}
+
+#[test]
+fn background_ioctls_that_change_the_terminal_raise_sigttou() {
+    let (_s, rec, [m, sl], mut mem) = background();
+    let t = Termios::linux_default();
+    UserPtr::<Termios>::new(0x1000).write(&mut mem, &t).unwrap();
+    UserPtr::<i32>::new(0x1800).write(&mut mem, &43).unwrap();
+    for (f, req, arg) in [
+        (&sl, TCSETS, 0x1000),
+        (&m, TCSETSW, 0x1000),
+        (&sl, TIOCSPGRP, 0x1800),
+        (&m, TIOCSPGRP, 0x1800),
+        (&sl, rawio::TCFLSH, u64::from(raw::TCIFLUSH)),
+    ] {
+        assert_eq!(
+            f.ops().ioctl(req, arg, &mut mem),
+            Err(Errno::EINTR),
+            "{req:#x}"
+        );
+        assert_eq!(take(&rec), [(43, Signal::SIGTTOU)], "{req:#x}");
+    }
+    // Reading the settings, resizing, and flushing on the master are not checked.
+    assert_eq!(sl.ops().ioctl(TCGETS, 0x1000, &mut mem), Ok(0));
+    assert_eq!(sl.ops().ioctl(TIOCGPGRP, 0x1800, &mut mem), Ok(0));
+    let flush = u64::from(raw::TCIFLUSH);
+    assert_eq!(m.ops().ioctl(rawio::TCFLSH, flush, &mut mem), Ok(0));
+    assert_eq!(take(&rec), []);
+    *rec.orphaned.lock() = true;
+    assert_eq!(sl.ops().ioctl(TCSETS, 0x1000, &mut mem), Err(Errno::EIO));
+    assert_eq!(
+        sl.ops().ioctl(TIOCSPGRP, 0x1800, &mut mem),
+        Err(Errno::ENOTTY),
+        "Linux's tiocspgrp turns EIO into ENOTTY"
+    );
+    rec.refuses.lock().push(Signal::SIGTTOU);
+    UserPtr::<i32>::new(0x1800).write(&mut mem, &43).unwrap();
+    assert_eq!(sl.ops().ioctl(TIOCSPGRP, 0x1800, &mut mem), Ok(0));
+    assert_eq!(take(&rec), []);
+    // Now in the foreground: nothing is checked.
+    rec.refuses.lock().clear();
+    assert_eq!(sl.ops().ioctl(TCSETS, 0x1000, &mut mem), Ok(0));
+    assert_eq!(read(&sl, 1), Err(Errno::EAGAIN));
+    assert_eq!(take(&rec), []);
 }

@@ -20,7 +20,9 @@
 //! Every frame the file holds is charged to its tmpfs's [`Usage`] (the `size=` limit) before
 //! it is taken from [`FileMemory`] and uncharged when the file lets it go, so a write past the
 //! limit stops short (`ENOSPC` if nothing was written), fallocate(2) fails with `ENOSPC` and
-//! gives back the pages it took, and a fault in a shared mapping that needs a page is a
+//! gives back the pages it took that nothing wrote or mapped meanwhile (a racing write's data
+//! or a racing fault's page stays, charged, as Linux's undo skips uptodate falloc pages), and
+//! a fault in a shared mapping that needs a page is a
 //! `SIGBUS` ([`PageError::Io`]), all as Linux's `shmem_get_folio` callers do.
 //!
 //! Truncation drops the file's pages wholly past the new end, then unmaps them from every
@@ -33,7 +35,7 @@ use super::limits::Usage;
 use super::memory::FileMemory;
 use crate::io::{ReadBuf, WriteBuf};
 use crate::node::DeviceId;
-use alloc::collections::BTreeMap;
+use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
@@ -62,6 +64,10 @@ struct Pages {
     size: u64,
     /// Frames by page index.
     frames: BTreeMap<u64, PhysFrame>,
+    /// Pages the running fallocate(2) added that nothing has used since (Linux's
+    /// "not uptodate" falloc pages): only these go if it fails. A write or a fault in a
+    /// shared mapping takes a page off, so its data and its mapping stay with the file.
+    falloc_pending: BTreeSet<u64>,
 }
 
 impl Pages {
@@ -88,6 +94,7 @@ impl FileData {
             inner: Mutex::new(Pages {
                 size: 0,
                 frames: BTreeMap::new(),
+                falloc_pending: BTreeSet::new(),
             }),
         })
     }
@@ -239,6 +246,7 @@ impl FileData {
         }
         let in_page = (pos % PAGE) as usize;
         let mut p = self.inner.lock();
+        p.falloc_pending.remove(&(pos / PAGE));
         let frame = match p.frames.get(&(pos / PAGE)) {
             Some(&f) => f,
             None => {
@@ -321,34 +329,47 @@ impl FileData {
         {
             return Err(Errno::ENOSPC);
         }
-        // The runs of pages this call adds, to give back on failure.
+        // The runs of pages this call adds, to give back on failure. Frames are taken
+        // without the lock, so a write or a fault may fill a page meanwhile.
         let mut added: Vec<(u64, u64)> = Vec::new();
         for index in first..last {
-            let mut p = self.inner.lock();
-            if p.frames.contains_key(&index) {
+            if self.inner.lock().frames.contains_key(&index) {
                 continue;
             }
             let f = match self.new_frame() {
                 Ok(f) => f,
                 Err(e) => {
-                    drop(p);
                     self.undo_allocation(&added);
                     return Err(e);
                 }
             };
             self.bytes().zero_frame(f);
-            p.frames.insert(index, f);
+            let mut p = self.inner.lock();
+            if p.frames.contains_key(&index) {
+                drop(p);
+                self.free_frames([f]);
+                continue;
+            }
             match added.last_mut() {
                 Some((_, run_end)) if *run_end == index => *run_end = index + 1,
                 _ => {
                     if added.try_reserve(1).is_err() {
-                        let f = p.frames.remove(&index);
                         drop(p);
-                        self.free_frames(f);
+                        self.free_frames([f]);
                         self.undo_allocation(&added);
                         return Err(Errno::ENOSPC);
                     }
                     added.push((index, index + 1));
+                }
+            }
+            p.frames.insert(index, f);
+            p.falloc_pending.insert(index);
+        }
+        {
+            let mut p = self.inner.lock();
+            for &(from, to) in &added {
+                for index in from..to {
+                    p.falloc_pending.remove(&index);
                 }
             }
         }
@@ -360,16 +381,20 @@ impl FileData {
     }
 
     /// Drops the pages of `runs` (page index ranges) that a failed
-    /// [`allocate`](Self::allocate) added.
+    /// [`allocate`](Self::allocate) added and nothing used since: a page written or mapped
+    /// meanwhile stays, with its charge.
     fn undo_allocation(&self, runs: &[(u64, u64)]) {
         let mut doomed = Vec::new();
         {
             let mut p = self.inner.lock();
             for &(from, to) in runs {
-                let mut tail = p.frames.split_off(&from);
-                let mut after = tail.split_off(&to);
-                p.frames.append(&mut after);
-                doomed.extend(tail.into_values());
+                for index in from..to {
+                    if p.falloc_pending.remove(&index)
+                        && let Some(f) = p.frames.remove(&index)
+                    {
+                        doomed.push(f);
+                    }
+                }
             }
         }
         self.free_frames(doomed);
@@ -465,6 +490,7 @@ impl SharedMapSource for FileData {
         if index >= p.page_count() {
             return Err(PageError::Beyond);
         }
+        p.falloc_pending.remove(&index);
         let frame = match p.frames.get(&index) {
             Some(&f) => f,
             None => {
@@ -590,6 +616,67 @@ mod tests {
         let n = d.read(at, &mut ReadBuf::kernel(&mut buf)).unwrap();
         buf.truncate(n);
         buf
+    }
+
+    /// Memory that, on its `fail_at`-th allocation, first writes "hi" to page 0 of the file
+    /// (a racing writer) and then has nothing left.
+    struct RacingMemory {
+        heap: HeapMemory,
+        calls: core::sync::atomic::AtomicUsize,
+        fail_at: usize,
+        file: std::sync::Mutex<Option<Arc<FileData>>>,
+    }
+
+    impl FileMemory for RacingMemory {
+        fn allocate(&self) -> Option<PhysFrame> {
+            let n = self
+                .calls
+                .fetch_add(1, core::sync::atomic::Ordering::Relaxed)
+                + 1;
+            if n < self.fail_at {
+                return self.heap.allocate();
+            }
+            let file = self.file.lock().expect("not poisoned").take();
+            if let Some(d) = file {
+                assert_eq!(d.write(0, &WriteBuf::kernel(b"hi")), Ok(2));
+            }
+            None
+        }
+
+        fn release(&self, frame: PhysFrame) {
+            self.heap.release(frame)
+        }
+
+        fn bytes(&self) -> &dyn FrameBytes {
+            self.heap.bytes()
+        }
+    }
+
+    #[test]
+    fn a_failed_fallocate_keeps_the_pages_used_meanwhile() {
+        let mem = Arc::new(RacingMemory {
+            heap: HeapMemory::new(),
+            calls: core::sync::atomic::AtomicUsize::new(0),
+            fail_at: 3,
+            file: std::sync::Mutex::new(None),
+        });
+        let usage = Arc::new(Usage::unlimited());
+        let d = FileData::new(mem.clone(), usage.clone(), DeviceId::new(0, 7), 42);
+        *mem.file.lock().expect("not poisoned") = Some(d.clone());
+        // Pages 0 and 1 are taken, the write lands in page 0, the third frame fails.
+        assert_eq!(d.allocate(0, 4 * PAGE, false), Err(Errno::ENOSPC));
+        assert_eq!(read_kernel(&d, 0, 2), b"hi", "the written page stayed");
+        assert_eq!(
+            d.size_and_blocks(),
+            (2, 8),
+            "page 1 went, the size is the write's"
+        );
+        assert_eq!(mem.heap.frames(), 1);
+        assert_eq!(usage.figures().blocks, 1, "the kept page is still charged");
+        // A later fallocate takes page 0 as it is and can fail without losing it.
+        assert_eq!(d.allocate(0, 2 * PAGE, true), Err(Errno::ENOSPC));
+        assert_eq!(read_kernel(&d, 0, 2), b"hi");
+        assert_eq!(usage.figures().blocks, 1);
     }
 
     #[test]
