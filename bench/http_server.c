@@ -3,6 +3,11 @@
  * keep-alive and pipelining; every GET is answered with the same body.
  * `GET /quit` is answered with "bye\n", then the server exits 0 (a small answer:
  * a VM ends with its app, and bytes still in a socket's buffer may not leave).
+ * `GET /cpu` is answered with "served=N busy_ns=B\n": the requests answered so
+ * far (other than /cpu) and the guest's busy CPU time since boot, summed over
+ * CPUs, from /proc/uptime (elapsed x CPUs - idle; 10 ms steps). `oxv bench`
+ * reads it at both ends of its window under -icount, where a nanosecond of busy
+ * time is one instruction.
  *
  * argv[1]: TCP port (default 8080); argv[2]: body bytes (default: the line
  * "hello from oxv http_server\n"; a number N gives N bytes of 'x').
@@ -18,7 +23,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define MAX_EVENTS 64
@@ -36,6 +43,36 @@ struct conn {
 static char *response;
 static size_t response_len;
 static long served;
+
+/* The guest's busy CPU time since boot in ns, or -1. /proc/uptime's second field
+ * is the idle time of all CPUs together, as on Linux. */
+static long long busy_ns(void)
+{
+	char buf[128];
+	int fd = open("/proc/uptime", O_RDONLY | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT) {
+		/* The bench's Linux init mounts nothing: mount procfs ourselves (we are root). */
+		mkdir("/proc", 0555);
+		if (mount("proc", "/proc", "proc", 0, NULL) == 0)
+			fd = open("/proc/uptime", O_RDONLY | O_CLOEXEC);
+	}
+	if (fd < 0)
+		return -1;
+	ssize_t n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = 0;
+	unsigned long long up_s, up_cs, idle_s, idle_cs;
+	if (sscanf(buf, "%llu.%2llu %llu.%2llu", &up_s, &up_cs, &idle_s, &idle_cs) != 4)
+		return -1;
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	if (cpus < 1)
+		cpus = 1;
+	long long up = (long long)(up_s * 100 + up_cs) * cpus;
+	long long idle = (long long)(idle_s * 100 + idle_cs);
+	return (up > idle ? up - idle : 0) * 10000000LL;
+}
 
 static void die(const char *what)
 {
@@ -126,11 +163,22 @@ static int handle_requests(struct conn *c)
 		}
 		if (req_len >= 10 && memcmp(req + 4, "/quit", 5) == 0 && (req[9] == ' ' || req[9] == '?'))
 			quit = 1;
+		int cpu = req_len >= 9 && memcmp(req + 4, "/cpu ", 5) == 0;
 		static const char bye[] = "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nbye\n";
-		int r = quit ? queue_out(c, bye, sizeof bye - 1) : queue_out(c, response, response_len);
+		int r;
+		if (cpu) {
+			char body[96], head[256];
+			int bn = snprintf(body, sizeof body, "served=%ld busy_ns=%lld\n", served, busy_ns());
+			int hn = snprintf(head, sizeof head,
+					  "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s", bn, body);
+			r = queue_out(c, head, (size_t)hn);
+		} else {
+			r = quit ? queue_out(c, bye, sizeof bye - 1) : queue_out(c, response, response_len);
+		}
 		if (r != 0)
 			return -1;
-		served++;
+		if (!cpu)
+			served++;
 		start += req_len;
 	}
 	memmove(c->in, c->in + start, c->in_len - start);

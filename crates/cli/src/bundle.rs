@@ -349,6 +349,7 @@ pub fn image(args: ImageArgs) -> Result<u8, CliError> {
         });
     }
     body.options.extend(devices.kernel_options());
+    body.options.extend(run::user_kernel_options(run));
     body.check()
         .map_err(|e| CliError::Usage(format!("cannot pass these arguments to the guest: {e}")))?;
     write(

@@ -163,6 +163,13 @@ pub struct RunArgs {
     #[arg(long)]
     pub nokaslr: bool,
 
+    /// Append an option to the kernel command line, `KEY` or `KEY=VALUE` (repeatable; the
+    /// last of a key wins): e.g. `nounlockednet` (socket calls under the kernel lock) or
+    /// `nokaslr`, to compare kernel behaviours. KEY is letters, digits, `_`, `-`, `.`;
+    /// VALUE is printable ASCII without spaces.
+    #[arg(long = "kernel-opt", value_name = "OPT")]
+    pub kernel_opts: Vec<KernelOption>,
+
     /// The program (a host path) and its arguments; everything after PROGRAM goes to it.
     /// Without PROGRAM, the demo app (apps/demo) is built and run.
     #[arg(value_name = "PROGRAM [ARGS]", trailing_var_arg = true)]
@@ -321,6 +328,78 @@ impl FromStr for EnvVar {
     }
 }
 
+/// `--kernel-opt KEY[=VALUE]`: one option for the kernel command line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KernelOption {
+    /// The key: ASCII letters, digits, `_`, `-`, `.`; not one `oxv` sets itself.
+    pub key: String,
+    /// The value after the first `=`, if any: printable ASCII, no spaces.
+    pub value: Option<String>,
+}
+
+/// Keys `oxv` owns on the command line: the app's environment and argv, and the options
+/// `oxv run` derives from the host terminal (a user's value would be dropped for its own).
+const RESERVED_KERNEL_KEYS: &[(&str, &str)] = &[
+    (oxv_abi::cmdline::ENV_KEY, "use --env"),
+    ("console", "oxv connects the console itself"),
+    ("tty", "oxv sets it from the host terminal"),
+    ("winsize", "oxv sets it from the host terminal"),
+    ("tsc_khz", "oxv sets it from the host under TCG"),
+];
+
+impl KernelOption {
+    /// The `(key, value)` pair as the boot command line holds it.
+    pub fn to_cmdline(&self) -> (String, Option<Vec<u8>>) {
+        (
+            self.key.clone(),
+            self.value.as_ref().map(|v| v.clone().into_bytes()),
+        )
+    }
+}
+
+impl FromStr for KernelOption {
+    type Err = String;
+
+    /// The kernel splits its command line at whitespace and options at the first `=`; `oxv`
+    /// percent-encodes what it passes, so any byte would survive, but a key outside
+    /// `[A-Za-z0-9_.-]` or a value with spaces or control bytes is almost surely a quoting
+    /// mistake, so it is refused rather than passed on.
+    fn from_str(s: &str) -> Result<Self, String> {
+        let (key, value) = match s.split_once('=') {
+            Some((k, v)) => (k, Some(v)),
+            None => (s, None),
+        };
+        if key.is_empty() {
+            return Err(format!("expected KEY or KEY=VALUE, got {s:?} (empty key)"));
+        }
+        if let Some(bad) = key
+            .chars()
+            .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.')))
+        {
+            return Err(format!(
+                "the key {key:?} has {bad:?}: keys are letters, digits, `_`, `-` and `.`"
+            ));
+        }
+        if key.starts_with('-') {
+            return Err(format!(
+                "the key {key:?} starts with `-` (`--` ends the kernel options)"
+            ));
+        }
+        if let Some((_, why)) = RESERVED_KERNEL_KEYS.iter().find(|(k, _)| *k == key) {
+            return Err(format!("`{key}` is set by oxv: {why}"));
+        }
+        if let Some(bad) = value.and_then(|v| v.chars().find(|c| !c.is_ascii_graphic())) {
+            return Err(format!(
+                "the value of {key} has {bad:?}: values are printable ASCII without spaces"
+            ));
+        }
+        Ok(KernelOption {
+            key: key.to_string(),
+            value: value.map(str::to_string),
+        })
+    }
+}
+
 /// `--file HOST[:GUEST]`: a host path and where the guest sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FileMapping {
@@ -475,6 +554,9 @@ mod tests {
             &["run", "--env", "=v", "p"],
             &["run", "--timeout", "-1", "p"],
             &["run", "--timeout", "soon", "p"],
+            &["run", "--kernel-opt", "", "p"],
+            &["run", "--kernel-opt", "a b", "p"],
+            &["run", "--kernel-opt", "=v", "p"],
             &["run", "--bogus", "p"],
             &["test", "--only", "nothing"],
             &["test", "--quick", "--only", "fmt"],
@@ -482,6 +564,57 @@ mod tests {
             let err = parse(args).expect_err(&format!("{args:?} must be refused"));
             assert_eq!(err.exit_code(), 2, "{args:?}");
         }
+    }
+
+    #[test]
+    fn kernel_options_are_key_or_key_value_and_repeatable() {
+        let r = run(&[
+            "run",
+            "--kernel-opt",
+            "nounlockednet",
+            "--kernel-opt",
+            "selftest=a=b,c:/d",
+            "p",
+        ]);
+        assert_eq!(
+            r.kernel_opts,
+            [
+                KernelOption {
+                    key: "nounlockednet".into(),
+                    value: None
+                },
+                KernelOption {
+                    key: "selftest".into(),
+                    value: Some("a=b,c:/d".into())
+                }
+            ]
+        );
+        assert_eq!(
+            r.kernel_opts[1].to_cmdline(),
+            ("selftest".to_string(), Some(b"a=b,c:/d".to_vec()))
+        );
+        assert!(run(&["run", "p"]).kernel_opts.is_empty());
+        let o = |s: &str| s.parse::<KernelOption>();
+        assert_eq!(o("k=").unwrap().value.as_deref(), Some(""));
+        for bad in [
+            "",
+            "=v",
+            "a b",
+            "k=a b",
+            "k=\tx",
+            "k=\u{e9}",
+            "a%b",
+            "--",
+            "-x",
+            "env=A=1",
+            "console=serial",
+            "tsc_khz=1",
+            "k\n",
+        ] {
+            assert!(o(bad).is_err(), "{bad:?} must be refused");
+        }
+        let err = o("env=A=1").unwrap_err();
+        assert!(err.contains("--env"), "{err}");
     }
 
     #[test]

@@ -18,7 +18,7 @@ use std::time::Duration;
 use oxv_abi::cmdline::BootArgs;
 
 use crate::accel::{self, Accel, AccelChoice, HostFacts};
-use crate::cli::{EnvVar, RunArgs};
+use crate::cli::{EnvVar, KernelOption, RunArgs};
 use crate::error::{CliError, EXIT_NO_RECORD, EXIT_PANIC, EXIT_TIMEOUT};
 use crate::payload;
 use crate::qemu::{Devices, Machine, VmConfig, fits_sockaddr};
@@ -57,9 +57,6 @@ pub fn run(args: RunArgs) -> Result<u8, CliError> {
     let kernel = build_or_retry(&ws, verbose, |ws| ws.kernel(verbose))?;
     let mut body = app_cmdline(args.strace, verbose, &args.env, payload.argv)?;
     body.options.extend(devices.kernel_options());
-    if args.nokaslr {
-        body.options.push(("nokaslr".into(), None));
-    }
     if args.net_selftest {
         body.options.push(("net_selftest".into(), None));
     }
@@ -67,6 +64,9 @@ pub fn run(args: RunArgs) -> Result<u8, CliError> {
         body.options
             .push(("selftest".into(), Some(name.clone().into_bytes())));
     }
+    body.options.extend(user_kernel_options(&args));
+    body.check()
+        .map_err(|e| CliError::Usage(format!("cannot pass these arguments to the guest: {e}")))?;
 
     // A --mem too small for the files is refused from their sizes, before reading them.
     if args.mem.is_some() {
@@ -130,6 +130,17 @@ pub struct Boot {
     pub verbose: bool,
     /// The program's guest path, for messages.
     pub program: String,
+}
+
+/// The kernel options a user asks for by name: `--nokaslr`, then each `--kernel-opt` in
+/// order. They go last on the command line, so a `--kernel-opt` wins over an option `oxv`
+/// derived from another flag (the kernel reads the last of a key).
+pub fn user_kernel_options(args: &RunArgs) -> Vec<(String, Option<Vec<u8>>)> {
+    let nokaslr = args.nokaslr.then(|| ("nokaslr".to_string(), None));
+    nokaslr
+        .into_iter()
+        .chain(args.kernel_opts.iter().map(KernelOption::to_cmdline))
+        .collect()
 }
 
 /// The disks and network device that `--disk`, `--net` and `-p` ask for; the images must
@@ -335,15 +346,19 @@ impl HostTerminal {
 }
 
 /// The kernel command line: `console=split`, the host terminal's shape, `strace`/`verbose` as
-/// asked, the environment (exactly `env`), then argv.
+/// asked, `options` (e.g. [`user_kernel_options`]), the environment (exactly `env`), then
+/// argv.
 pub fn kernel_cmdline_for(
     term: &HostTerminal,
     strace: bool,
     verbose: bool,
+    options: &[(String, Option<Vec<u8>>)],
     env: &[EnvVar],
     argv: Vec<Vec<u8>>,
 ) -> Result<String, CliError> {
-    with_console(term, &app_cmdline(strace, verbose, env, argv)?)
+    let mut body = app_cmdline(strace, verbose, env, argv)?;
+    body.options.extend_from_slice(options);
+    with_console(term, &body)
 }
 
 /// The app's part of the command line: `strace`/`verbose` as asked, the environment
@@ -614,6 +629,7 @@ mod tests {
             &HostTerminal::default(),
             true,
             false,
+            &[],
             &env(&[("A", "1"), ("B", "x=y z")]),
             argv.clone(),
         )
@@ -633,6 +649,7 @@ mod tests {
             false,
             false,
             &[],
+            &[],
             vec![b"/p".to_vec()],
         )
         .unwrap();
@@ -642,7 +659,7 @@ mod tests {
             tsc_khz: Some(2_400_000),
         };
         let with_tty = BootArgs::decode(
-            &kernel_cmdline_for(&term, false, false, &[], vec![b"/p".to_vec()]).unwrap(),
+            &kernel_cmdline_for(&term, false, false, &[], &[], vec![b"/p".to_vec()]).unwrap(),
         )
         .unwrap();
         assert_eq!(with_tty.option("tty"), Some(Some(&b"12"[..])));
@@ -670,6 +687,7 @@ mod tests {
                     false,
                     true,
                     &[],
+                    &[],
                     vec![b"/p".to_vec()]
                 )
                 .unwrap()
@@ -680,12 +698,53 @@ mod tests {
     }
 
     #[test]
+    fn kernel_options_go_last_in_order_and_survive_encoding() {
+        use clap::Parser;
+        let cli = crate::cli::Cli::try_parse_from([
+            "oxv",
+            "run",
+            "--nokaslr",
+            "--kernel-opt",
+            "nounlockednet",
+            "--kernel-opt",
+            "k=a%22b\"c=d",
+            "--kernel-opt",
+            "verbose",
+            "p",
+        ])
+        .expect("valid arguments");
+        let crate::cli::Command::Run(args) = cli.command else {
+            panic!("not a run: {:?}", cli.command)
+        };
+        let mut body = app_cmdline(false, false, &[], vec![b"/p".to_vec()]).unwrap();
+        body.options.push(("strace".into(), None));
+        body.options.extend(user_kernel_options(&args));
+        let decoded =
+            BootArgs::decode(&with_console(&HostTerminal::default(), &body).unwrap()).unwrap();
+        let keys: Vec<&str> = decoded.options.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(
+            keys,
+            [
+                "console",
+                "strace",
+                "nokaslr",
+                "nounlockednet",
+                "k",
+                "verbose"
+            ]
+        );
+        assert_eq!(decoded.option("k"), Some(Some(&b"a%22b\"c=d"[..])));
+        assert_eq!(decoded.argv, [b"/p".to_vec()]);
+    }
+
+    #[test]
     fn nul_bytes_are_refused() {
         assert!(
             kernel_cmdline_for(
                 &HostTerminal::default(),
                 false,
                 false,
+                &[],
                 &[],
                 vec![b"/p".to_vec(), b"a\0b".to_vec()]
             )

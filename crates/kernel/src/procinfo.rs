@@ -92,8 +92,10 @@ impl ProcessInfo for KernelProcessInfo {
             SystemFile::Cpuinfo => cpuinfo(out),
             SystemFile::Stat => system_stat(out),
             SystemFile::Uptime => {
-                let (s, cs) = secs_centis(crate::time::monotonic_ns());
-                writeln!(out, "{s}.{cs:02} 0.00")
+                let t = cpu_times();
+                let (s, cs) = secs_centis(t.now);
+                let (is, ics) = secs_centis(t.idle);
+                writeln!(out, "{s}.{cs:02} {is}.{ics:02}")
             }
             SystemFile::Loadavg => {
                 let n = process::count();
@@ -482,17 +484,46 @@ fn cpuinfo_one(
     writeln!(out)
 }
 
-fn system_stat(out: &mut String) -> core::fmt::Result {
+/// Where the CPUs' time went since boot, in ns.
+struct CpuTimes {
+    /// Time since boot (one CPU's worth).
+    now: u64,
+    /// CPU time of every process, summed over CPUs.
+    busy: u64,
+    /// The rest of all CPUs' time, summed (as Linux's `/proc/uptime` and `/proc/stat`).
+    /// Interrupts taken while a CPU was idle count here: they run on the idle thread,
+    /// which no process is charged for.
+    idle: u64,
+    /// Online CPUs.
+    cpus: u64,
+}
+
+fn cpu_times() -> CpuTimes {
     let now = crate::time::monotonic_ns();
     let busy: u64 = process::all()
         .iter()
         .map(|p| sched::process_cpu_ns(p))
         .sum();
+    let cpus = crate::arch::percpu::online() as u64;
+    CpuTimes {
+        now,
+        busy,
+        idle: (now * cpus).saturating_sub(busy),
+        cpus,
+    }
+}
+
+fn system_stat(out: &mut String) -> core::fmt::Result {
+    let CpuTimes {
+        now,
+        busy,
+        idle,
+        cpus,
+    } = cpu_times();
     let user = ticks(busy);
     let realtime = crate::time::clock().realtime_ns(cpu::rdtsc());
     let btime = (realtime - i128::from(now)).max(0) / 1_000_000_000;
-    let cpus = crate::arch::percpu::online() as u64;
-    let idle = ticks((now * cpus).saturating_sub(busy));
+    let idle = ticks(idle);
     writeln!(out, "cpu  {user} 0 0 {idle} 0 0 0 0 0 0")?;
     // Time is not kept per CPU: each gets an even share (the lines' count is what libcs
     // read, for the number of CPUs).

@@ -55,9 +55,10 @@ impl Metric {
     /// Whether an instruction-counting run gives this metric a meaningful figure. Not the
     /// multi-vCPU ones: under `-icount` QEMU runs the vCPUs in turn on one host thread, so
     /// nothing runs in parallel (and Linux 6.1 hangs bringing up its second CPU there).
+    /// `http_rps`'s is the guest's busy time per request (see `bench/mod.rs`).
     pub fn has_icount(&self) -> bool {
         match self.kind {
-            Kind::BootGuest => true,
+            Kind::BootGuest | Kind::HttpRps => true,
             Kind::Program { cpus, .. } => cpus == 1,
             _ => false,
         }
@@ -197,6 +198,19 @@ pub const METRICS: &[Metric] = &[
                   receives them",
     },
     Metric {
+        name: "tcp_stream_2cpu",
+        unit: "MB/s",
+        better: Better::Higher,
+        kind: program(
+            "tcp_loopback_throughput",
+            &["64", "64", "threads"],
+            &["16", "64", "threads"],
+            2,
+        ),
+        meaning: "a sender thread write(2)s 64 KiB chunks over a TCP connection on 127.0.0.1 \
+                  and a receiver thread read(2)s them, both blocking, in a 2-vCPU VM",
+    },
+    Metric {
         name: "tcp_idle_connections",
         unit: "ns",
         better: Better::Lower,
@@ -277,6 +291,7 @@ pub fn icount_unit(unit: &str) -> String {
         "ns" => "insn".into(),
         "ms" => "Minsn".into(),
         "MB/s" => "MB/Ginsn".into(),
+        "req/s" => "req/Ginsn".into(),
         other => format!("{other} (icount)"),
     }
 }
@@ -327,6 +342,8 @@ mod tests {
     fn icount_units() {
         assert_eq!(icount_unit("ns"), "insn");
         assert_eq!(icount_unit("MB/s"), "MB/Ginsn");
+        assert_eq!(icount_unit("req/s"), "req/Ginsn");
+        assert!(find("http_rps").is_some_and(|m| m.has_icount()));
         assert!(find("boot").is_some_and(|m| !m.has_icount()));
         assert!(find("null_syscall").is_some_and(|m| m.has_icount()));
         assert!(find("futex_pingpong_cross_cpu").is_some_and(|m| !m.has_icount()));

@@ -3,7 +3,8 @@
 //! The arguments are [`VmConfig::args`], the very list `oxv run` passes, with two changes:
 //! the four channel chardevs write to files instead of connecting to `oxv`'s sockets (the
 //! bench reads the outputs after the run, so no pumps run while it is timed), and
-//! `-icount shift=0,sleep=off` is added for instruction-counting runs. The Linux guest gets
+//! `-icount shift=0,sleep=off` is added for instruction-counting runs (`sleep=on` for a guest
+//! that a host program talks to, see [`ICOUNT_REALTIME_ARGS`]). The Linux guest gets
 //! the same list with its own kernel, initramfs and command line: it writes its console to
 //! COM1 and ignores the debugcon ports, so machine, accelerator, CPU model, memory and
 //! devices are identical for both kernels.
@@ -25,6 +26,11 @@ use crate::qemu::{Channel, QEMU, VmConfig};
 /// QEMU's arguments for instruction counting: the guest clock advances one nanosecond per
 /// instruction executed, and idle time is skipped rather than slept.
 pub const ICOUNT_ARGS: [&str; 2] = ["-icount", "shift=0,sleep=off"];
+
+/// Instruction counting for a guest that a host program talks to in real time
+/// (`http_rps`): one nanosecond per instruction while the guest runs, but while it is idle
+/// its clock follows the host's, so its timers fire when the host expects them.
+pub const ICOUNT_REALTIME_ARGS: [&str; 2] = ["-icount", "shift=0,sleep=on"];
 
 /// What a finished VM left behind.
 #[derive(Debug)]

@@ -12,6 +12,11 @@
 //! Before the load, [`wait_until_serving`] retries `GET /` until the server answers: QEMU
 //! accepts a forwarded connection on the host before the guest listens, then drops it.
 //! After it, [`quit`] asks the server to exit (`GET /quit`).
+//!
+//! With a probe path, one more connection (not part of the load) asks the server for that
+//! path when the counted time starts and when it ends; `http_server`'s `/cpu` answers with
+//! the requests it has served and the guest's busy CPU time ([`GuestCpu`]), so the guest's
+//! own cost per request over the window comes out ([`GuestCpu::per_request`]).
 
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -38,12 +43,55 @@ pub struct Load {
 }
 
 /// What a load measured.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Measured {
     /// Complete responses in the counted time.
     pub responses: u64,
     /// The counted time.
     pub elapsed: Duration,
+    /// The probe's answer bodies at the start and at the end of the counted time.
+    pub probes: Option<(Vec<u8>, Vec<u8>)>,
+}
+
+/// `http_server`'s answer to `GET /cpu`: `served=N busy_ns=B`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GuestCpu {
+    /// Requests served so far (not counting `/cpu`).
+    pub served: u64,
+    /// The guest's busy CPU time since boot, all CPUs, in ns (10 ms steps).
+    pub busy_ns: u64,
+}
+
+impl GuestCpu {
+    /// Parses an answer body.
+    pub fn parse(body: &[u8]) -> Result<GuestCpu, String> {
+        let text = std::str::from_utf8(body).map_err(|_| "a /cpu answer that is not UTF-8")?;
+        let field = |name: &str| -> Result<i64, String> {
+            text.split_whitespace()
+                .find_map(|w| w.strip_prefix(name)?.strip_prefix('='))
+                .and_then(|v| v.parse().ok())
+                .ok_or_else(|| format!("no {name}= in the /cpu answer {text:?}"))
+        };
+        let served = field("served")?;
+        let busy = field("busy_ns")?;
+        if busy < 0 {
+            return Err("the guest could not read its /proc/uptime".into());
+        }
+        Ok(GuestCpu {
+            served: served.max(0) as u64,
+            busy_ns: busy as u64,
+        })
+    }
+
+    /// Busy ns per request served between `self` and `later`; under `-icount shift=0` a
+    /// busy nanosecond is one instruction.
+    pub fn per_request(&self, later: &GuestCpu) -> Result<f64, String> {
+        let served = later.served.saturating_sub(self.served);
+        if served == 0 {
+            return Err("the server answered no request in the window".into());
+        }
+        Ok(later.busy_ns.saturating_sub(self.busy_ns) as f64 / served as f64)
+    }
 }
 
 impl Measured {
@@ -89,15 +137,32 @@ impl ResponseReader {
 
     /// Reads from `r` until one whole response is in, and consumes it.
     pub fn next(&mut self, r: &mut impl Read) -> io::Result<()> {
+        self.take(r, false).map(drop)
+    }
+
+    /// Reads from `r` until one whole response is in, consumes it and returns its body.
+    pub fn next_body(&mut self, r: &mut impl Read) -> io::Result<Vec<u8>> {
+        self.take(r, true).map(Option::unwrap_or_default)
+    }
+
+    fn take(&mut self, r: &mut impl Read, keep_body: bool) -> io::Result<Option<Vec<u8>>> {
         loop {
             match Self::complete(&self.buf[self.start..]) {
                 Ok(Some(n)) => {
+                    let body = keep_body.then(|| {
+                        let response = &self.buf[self.start..self.start + n];
+                        let head = response
+                            .windows(4)
+                            .position(|w| w == b"\r\n\r\n")
+                            .map_or(n, |h| h + 4);
+                        response[head..].to_vec()
+                    });
                     self.start += n;
                     if self.start == self.buf.len() {
                         self.buf.clear();
                         self.start = 0;
                     }
-                    return Ok(());
+                    return Ok(body);
                 }
                 Ok(None) => {}
                 Err(e) => return Err(io::Error::new(io::ErrorKind::InvalidData, e)),
@@ -170,8 +235,24 @@ pub fn quit(addr: SocketAddr) -> Result<(), String> {
     get_once(addr, "/quit").map_err(|e| format!("GET /quit: {e}"))
 }
 
-/// Runs `load` against `addr`.
-pub fn run(addr: SocketAddr, load: Load) -> Result<Measured, String> {
+/// `GET path` on the keep-alive connection `s`; the answer's body.
+fn ask(s: &mut TcpStream, r: &mut ResponseReader, path: &str) -> Result<Vec<u8>, String> {
+    s.write_all(format!("GET {path} HTTP/1.1\r\nHost: oxv-bench\r\n\r\n").as_bytes())
+        .and_then(|()| r.next_body(s))
+        .map_err(|e| format!("GET {path}: {e}"))
+}
+
+/// Runs `load` against `addr`; with `probe`, asks for that path at both ends of the counted
+/// time on a connection of its own.
+pub fn run(addr: SocketAddr, load: Load, probe: Option<&str>) -> Result<Measured, String> {
+    let mut probe = match probe {
+        Some(path) => Some((
+            path,
+            connect(addr).map_err(|e| format!("connect: {e}"))?,
+            ResponseReader::default(),
+        )),
+        None => None,
+    };
     let counting = Arc::new(AtomicBool::new(false));
     let stop = Arc::new(AtomicBool::new(false));
     let count = Arc::new(AtomicU64::new(0));
@@ -218,12 +299,14 @@ pub fn run(addr: SocketAddr, load: Load) -> Result<Measured, String> {
     }
     connected.wait();
     std::thread::sleep(load.warmup);
+    let first = probe.as_mut().map(|(path, s, r)| ask(s, r, path));
     let before = count.load(Ordering::Relaxed);
     counting.store(true, Ordering::Relaxed);
     let start = Instant::now();
     std::thread::sleep(load.duration);
     let responses = count.load(Ordering::Relaxed) - before;
     let elapsed = start.elapsed();
+    let last = probe.as_mut().map(|(path, s, r)| ask(s, r, path));
     stop.store(true, Ordering::Relaxed);
     let mut failure = None;
     for w in workers {
@@ -237,10 +320,18 @@ pub fn run(addr: SocketAddr, load: Load) -> Result<Measured, String> {
             }
         }
     }
-    match failure {
-        Some(e) => Err(e),
-        None => Ok(Measured { responses, elapsed }),
+    if let Some(e) = failure {
+        return Err(e);
     }
+    let probes = match (first, last) {
+        (Some(a), Some(b)) => Some((a?, b?)),
+        _ => None,
+    };
+    Ok(Measured {
+        responses,
+        elapsed,
+        probes,
+    })
 }
 
 #[cfg(test)]
@@ -249,6 +340,7 @@ mod tests {
     use std::net::TcpListener;
 
     const OK: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabc";
+    const CPU: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 23\r\n\r\nserved=7 busy_ns=12345\n";
 
     #[test]
     fn a_response_is_complete_with_its_whole_body() {
@@ -257,6 +349,17 @@ mod tests {
         assert_eq!(ResponseReader::complete(b"HTTP/1.1 200 OK\r\n"), Ok(None));
         assert!(ResponseReader::complete(b"HTTP/1.1 404 Not Found\r\n\r\n").is_err());
         assert!(ResponseReader::complete(b"HTTP/1.1 200 OK\r\nX: y\r\n\r\n").is_err());
+    }
+
+    #[test]
+    fn guest_cpu_answers_give_busy_time_per_request() {
+        let a = GuestCpu::parse(b"served=100 busy_ns=5000000000\n").unwrap();
+        let b = GuestCpu::parse(b"served=1100 busy_ns=5250000000\n").unwrap();
+        assert_eq!(a.per_request(&b), Ok(250_000.0));
+        assert!(a.per_request(&a).is_err(), "no request in the window");
+        assert!(GuestCpu::parse(b"served=1 busy_ns=-1\n").is_err());
+        assert!(GuestCpu::parse(b"served=1\n").is_err());
+        assert!(GuestCpu::parse(b"busy_ns=1 served=x").is_err());
     }
 
     #[test]
@@ -289,8 +392,10 @@ mod tests {
                         }
                         pending.extend_from_slice(&buf[..n]);
                         while let Some(end) = pending.windows(4).position(|w| w == b"\r\n\r\n") {
+                            let cpu = pending.starts_with(b"GET /cpu ");
                             pending.drain(..end + 4);
-                            if s.write_all(OK).is_err() {
+                            let answer: &[u8] = if cpu { CPU } else { OK };
+                            if s.write_all(answer).is_err() {
                                 return;
                             }
                         }
@@ -313,10 +418,14 @@ mod tests {
                 warmup: Duration::from_millis(50),
                 duration: Duration::from_millis(200),
             },
+            Some("/cpu"),
         )
         .unwrap();
         assert!(m.responses > 0);
         assert!(m.rps() > 0.0);
+        let (a, b) = m.probes.expect("probed");
+        assert_eq!(a, b"served=7 busy_ns=12345\n");
+        assert_eq!(GuestCpu::parse(&b).unwrap().busy_ns, 12345);
         quit(addr).unwrap();
     }
 

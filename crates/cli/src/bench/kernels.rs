@@ -95,6 +95,8 @@ pub struct Runner {
     pub work: PathBuf,
     /// Print each run.
     pub verbose: bool,
+    /// Extra options for oxv's kernel command line (`oxv bench --kernel-opt`), last.
+    pub oxv_options: Vec<(String, Option<Vec<u8>>)>,
     /// Initramfs files already written, by key.
     images: HashMap<String, PathBuf>,
 }
@@ -123,6 +125,7 @@ impl Runner {
             binaries,
             work,
             verbose,
+            oxv_options: Vec::new(),
             images: HashMap::new(),
         })
     }
@@ -243,7 +246,7 @@ impl Runner {
             ..HostTerminal::default()
         };
         let argv = inv.argv().into_iter().map(String::into_bytes).collect();
-        let cmdline = kernel_cmdline_for(&host, false, false, &[], argv)?;
+        let cmdline = kernel_cmdline_for(&host, false, false, &self.oxv_options, &[], argv)?;
         Ok(self.config(self.oxv_kernel.clone(), initrd, cmdline, mem, cpus, devices))
     }
 
@@ -264,26 +267,35 @@ impl Runner {
     }
 
     /// Starts one program on `kernel` with `devices` (a server the host talks to) and
-    /// returns while it runs; [`Runner::finish`] waits for it. Wall-clock only.
+    /// returns while it runs; [`Runner::finish`] waits for it. With `icount`, under
+    /// [`guest::ICOUNT_REALTIME_ARGS`]: the guest's clock counts instructions while it runs
+    /// and follows the host's while it idles.
     pub fn start(
         &mut self,
         kernel: Kernel,
         inv: &Invocation,
         mem: MemSize,
         devices: Devices,
+        icount: bool,
     ) -> Result<guest::Running, CliError> {
-        match kernel {
+        let (cfg, mut args) = match kernel {
             Kernel::Oxv => {
-                let cfg = self.oxv_config(inv, mem, 1, false, devices)?;
-                guest::spawn(&cfg, &guest::qemu_args(&cfg, false))
+                let cfg = self.oxv_config(inv, mem, 1, icount, devices)?;
+                let args = guest::qemu_args(&cfg, false);
+                (cfg, args)
             }
             Kernel::Linux => {
                 let net = devices.net.is_some();
                 let cfg =
-                    self.linux_config(std::slice::from_ref(inv), mem, 1, false, net, devices)?;
-                guest::spawn(&cfg, &linux_qemu_args(&cfg, false))
+                    self.linux_config(std::slice::from_ref(inv), mem, 1, icount, net, devices)?;
+                let args = linux_qemu_args(&cfg, false);
+                (cfg, args)
             }
+        };
+        if icount {
+            args.extend(guest::ICOUNT_REALTIME_ARGS.iter().map(Into::into));
         }
+        guest::spawn(&cfg, &args)
     }
 
     /// Waits for a VM [`Runner::start`] started (killing it after `timeout`) and judges it.
@@ -294,11 +306,12 @@ impl Runner {
         mem: MemSize,
         running: guest::Running,
         timeout: Duration,
+        icount: bool,
     ) -> Result<RunResult, CliError> {
         let done = running.wait(timeout)?;
         Ok(match kernel {
-            Kernel::Oxv => self.oxv_result(inv, mem, false, done),
-            Kernel::Linux => self.linux_result(&[inv.program], mem, false, done),
+            Kernel::Oxv => self.oxv_result(inv, mem, icount, done),
+            Kernel::Linux => self.linux_result(&[inv.program], mem, icount, done),
         })
     }
 

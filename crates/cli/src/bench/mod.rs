@@ -10,8 +10,9 @@
 //! ([`stats`]). Under TCG a second series of rounds runs with `-icount shift=0,sleep=off`,
 //! where the guest clock counts instructions: those figures are deterministic and do not
 //! depend on the host's load. `http_rps` boots a server with a forwarded port in each
-//! kernel and loads it from the host ([`http`]); it has no instruction-counting figure (the
-//! host's load runs in real time). Then `min_ram_hello` ([`bisect`]) and `kernel_size`. The
+//! kernel and loads it from the host ([`http`]); its instruction-counting figure runs under
+//! `sleep=on` instead and comes from the guest's busy time per request (see [`http_rps`]).
+//! Then `min_ram_hello` ([`bisect`]) and `kernel_size`. The
 //! results go to `target/oxv-bench/report.json` and to stdout as a table ([`report`]).
 //! `docs/performance.md` describes the metrics ([`catalog`]) and the latest figures.
 
@@ -49,8 +50,8 @@ use report::{Report, Row};
     after_help = "Metrics: boot, boot_guest, null_syscall, vdso_clock_gettime,
 futex_pingpong_same_cpu, futex_pingpong_cross_cpu, wakeup_latency, wakeup_latency_crowded,
 page_fault_minor, mmap_munmap, file_create_unlink, file_random_read, pipe_throughput,
-tcp_loopback_throughput, tcp_idle_connections, fork_exit_wait, posix_spawn_wait, http_rps,
-min_ram_hello, kernel_size (see docs/performance.md).
+tcp_loopback_throughput, tcp_stream_2cpu, tcp_idle_connections, fork_exit_wait,
+posix_spawn_wait, http_rps, min_ram_hello, kernel_size (see docs/performance.md).
 
 The Linux guest's kernel (Debian's linux-image-cloud-amd64) is fetched with apt-get on
 first use and cached in target/oxv-bench/linux/. Results: a table on stdout and
@@ -73,6 +74,11 @@ pub struct BenchArgs {
     /// Print every VM run and its time.
     #[arg(short, long)]
     pub verbose: bool,
+
+    /// Append an option to oxv's kernel command line in every oxv run, as `oxv run
+    /// --kernel-opt` does (repeatable); the Linux guest's runs are unchanged.
+    #[arg(long = "kernel-opt", value_name = "OPT")]
+    pub kernel_opts: Vec<crate::cli::KernelOption>,
 }
 
 /// Guest memory of the benchmark VMs (both kernels): `oxv run`'s default.
@@ -133,6 +139,7 @@ pub fn run(args: BenchArgs) -> Result<u8, CliError> {
         dir.join("work"),
         args.verbose,
     )?;
+    runner.oxv_options = args.kernel_opts.iter().map(|o| o.to_cmdline()).collect();
 
     let mut wall: Vec<Row> = selected.iter().map(|m| Row::new(m, m.unit)).collect();
     let mut icount: Vec<Row> = selected
@@ -313,8 +320,13 @@ fn measure_round(
                 Kernel::Oxv => &mut row.oxv,
                 Kernel::Linux => &mut row.linux,
             };
-            match http_rps(runner, kernel, quick)? {
-                Ok(rps) => cell.values.push(rps),
+            match http_rps(runner, kernel, quick, icount)? {
+                Ok((value, note)) => {
+                    cell.values.push(value);
+                    if let Some(note) = note {
+                        cell.note(note);
+                    }
+                }
                 Err(e) => {
                     ok = false;
                     cell.failure.get_or_insert(e);
@@ -517,6 +529,9 @@ fn kernel_size(oxv: &std::path::Path, linux: &linux::LinuxKernel, row: &mut Row)
 /// The port of `http_rps`'s server in the guest (it answers with its default body, one
 /// short line).
 const HTTP_GUEST_PORT: u16 = 8080;
+/// The path at which `http_server` reports the requests it served and the guest's busy
+/// CPU time.
+const HTTP_CPU_PROBE: &str = "/cpu";
 /// How long a guest may take to boot and start serving, and to exit after `/quit`.
 const HTTP_READY: Duration = Duration::from_secs(180);
 const HTTP_EXIT: Duration = Duration::from_secs(60);
@@ -534,11 +549,22 @@ fn http_load(quick: bool) -> http::Load {
 
 /// One `http_rps` sample on `kernel`: boots `http_server` with a forwarded host port, waits
 /// until it answers, runs the load, tells it to quit and checks that the VM ended cleanly.
+/// The figure is requests per second; with `icount`, requests per billion guest
+/// instructions (with the instructions per request in a note).
+///
+/// Under `-icount shift=0,sleep=off` an idle guest's clock jumps to its next timer, so its
+/// TCP timers would fire early against a host that runs in real time. So the `icount` run
+/// uses `sleep=on` (the clock follows the host's while the guest idles, one ns per
+/// instruction while it runs), and the guest reports its own busy CPU time (`GET /cpu`:
+/// `/proc/uptime`'s elapsed time times CPUs minus idle) and the requests it served, at
+/// both ends of the counted time: busy ns are instructions, so their ratio is instructions
+/// per request, whatever the host's speed. `/proc/uptime` has 10 ms steps.
 fn http_rps(
     runner: &mut Runner,
     kernel: Kernel,
     quick: bool,
-) -> Result<Result<f64, String>, CliError> {
+    icount: bool,
+) -> Result<Result<(f64, Option<String>), String>, CliError> {
     let host_port = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
@@ -556,20 +582,37 @@ fn http_rps(
         program: HTTP_SERVER,
         args: vec![HTTP_GUEST_PORT.to_string()],
     };
-    let running = runner.start(kernel, &inv, MEM, devices)?;
+    let running = runner.start(kernel, &inv, MEM, devices, icount)?;
     let addr = std::net::SocketAddr::from(([127, 0, 0, 1], host_port));
+    let probe = icount.then_some(HTTP_CPU_PROBE);
     let measured = http::wait_until_serving(addr, HTTP_READY, || running.has_exited())
-        .and_then(|()| http::run(addr, http_load(quick)));
+        .and_then(|()| http::run(addr, http_load(quick), probe))
+        .and_then(|m| match (icount, &m.probes) {
+            (false, _) => Ok((m.rps(), None, m)),
+            (true, Some((a, b))) => {
+                let insn = http::GuestCpu::parse(a)?.per_request(&http::GuestCpu::parse(b)?)?;
+                let note = format!(
+                    "{insn:.0} guest instructions per request (busy time under -icount \
+                     shift=0,sleep=on, from /proc/uptime)"
+                );
+                Ok((1e9 / insn.max(1.0), Some(note), m))
+            }
+            (true, None) => Err("no /cpu answers".to_string()),
+        });
     // Asked even after a failed load, so that the VM ends by itself when it can.
     let quit = http::quit(addr);
-    let result = runner.finish(kernel, &inv, MEM, running, HTTP_EXIT)?;
+    let result = runner.finish(kernel, &inv, MEM, running, HTTP_EXIT, icount)?;
     if runner.verbose {
-        if let Ok(m) = &measured {
+        if let Ok((value, note, m)) = &measured {
             eprintln!(
-                "oxv: bench: {} http_rps: {} responses in {:.2} s",
+                "oxv: bench: {} http_rps{}: {} responses in {:.2} s: {value:.1}{}",
                 kernel.name(),
+                if icount { " (icount)" } else { "" },
                 m.responses,
-                m.elapsed.as_secs_f64()
+                m.elapsed.as_secs_f64(),
+                note.as_deref()
+                    .map(|n| format!(" ({n})"))
+                    .unwrap_or_default()
             );
         }
     }
@@ -579,7 +622,7 @@ fn http_rps(
             None => e,
         }),
         (Ok(_), Ok(()), Some(vm)) => Err(vm),
-        (Ok(m), Ok(()), None) => Ok(m.rps()),
+        (Ok((value, note, _)), Ok(()), None) => Ok((value, note)),
     })
 }
 
@@ -626,7 +669,19 @@ fn machine_facts(
         ("guest_mem".into(), MEM.to_string()),
         (
             "guest_cpus".into(),
-            "1 (2 for futex_pingpong_cross_cpu)".into(),
+            "1 (2 for futex_pingpong_cross_cpu and tcp_stream_2cpu)".into(),
+        ),
+        (
+            "oxv_kernel_opts".into(),
+            runner
+                .oxv_options
+                .iter()
+                .map(|(k, v)| match v {
+                    Some(v) => format!("{k}={}", String::from_utf8_lossy(v)),
+                    None => k.clone(),
+                })
+                .collect::<Vec<_>>()
+                .join(" "),
         ),
         ("oxv_commit".into(), commit),
         (
@@ -668,12 +723,20 @@ fn print_tables(rep: &Report) {
         rep.runs,
         if rep.quick { "--quick" } else { "full run" }
     );
+    if let Some((_, opts)) = rep
+        .machine
+        .iter()
+        .find(|(k, v)| k == "oxv_kernel_opts" && !v.is_empty())
+    {
+        println!("oxv kernel options: {opts}");
+    }
     println!();
     print!("{}", report::table(&rep.wall));
     if !rep.icount.is_empty() {
         println!();
         println!(
-            "Instruction counts (-icount shift=0,sleep=off), {} round(s):",
+            "Instruction counts (-icount shift=0,sleep=off; http_rps: sleep=on and the \
+             guest's busy time), {} round(s):",
             rep.icount_runs
         );
         println!();
