@@ -1,4 +1,4 @@
-// Reproducer of robustness bug 10 (docs/robustness.md), fixed: truncating a file that has a
+// Reproducer of robustness bug 13 (docs/robustness.md), fixed: truncating a file that has a
 // mapping object while a zombie (an ended, not yet reaped child) exists panicked oxv
 // ("only Drop takes the address space"): the walk that unmaps the truncated pages from
 // every process's address space reached the zombie, whose address space had been swapped
