@@ -5,7 +5,8 @@
 // deadlines and checks that at least a quarter of the sleeps end less than 5 ms late. A
 // 10 ms slice with no wake-up preemption makes every sleep about 9 ms late; a loaded host
 // (vCPU threads waiting for a host CPU) only adds lateness to some sleeps, hence a quarter
-// rather than the median, and the loose bound.
+// rather than the median, the loose bound, and up to ROUNDS tries of the 21 sleeps (a
+// scheduler without preemption fails every round; a busy host rarely spoils three).
 //
 // SPINNERS (default 1) sets how many threads spin; sched_wakeup_crowded.c runs it with 3, so
 // that CPU-bound threads also wait in the CPU's run queue when the sleeper wakes: it must be
@@ -24,6 +25,7 @@
 #define SLEEP_NS 1000000LL
 #define BOUND_NS 5000000LL
 #define LIMIT_NS 10000000000LL
+#define ROUNDS 3
 
 static atomic_int stop;
 static atomic_long spins;
@@ -76,32 +78,35 @@ int main(void)
 	}
 	while (atomic_load(&spins) == 0)
 		sched_yield();
-	for (int i = 0; i < SLEEPS; i++) {
-		int64_t deadline = tst_now_ns() + SLEEP_NS;
-		struct timespec ts = {deadline / 1000000000LL, deadline % 1000000000LL};
-		int err;
+	for (int round = 0; round < ROUNDS; round++) {
+		for (int i = 0; i < SLEEPS; i++) {
+			int64_t deadline = tst_now_ns() + SLEEP_NS;
+			struct timespec ts = {deadline / 1000000000LL, deadline % 1000000000LL};
+			int err;
 
-		while ((err = clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL)) == EINTR)
-			;
-		late[i] = tst_now_ns() - deadline;
-		if (err != 0 || late[i] < 0) {
-			tfail("clock_nanosleep to an absolute deadline returns after it");
-			break;
+			while ((err = clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts,
+						      NULL)) == EINTR)
+				;
+			late[i] = tst_now_ns() - deadline;
+			if (err != 0 || late[i] < 0) {
+				tfail("clock_nanosleep to an absolute deadline returns after it");
+				break;
+			}
 		}
-	}
-	atomic_store(&stop, 1);
-	for (int i = 0; i < SPINNERS; i++)
-		pthread_join(t[i], NULL);
-	qsort(late, SLEEPS, sizeof late[0], cmp_i64);
-	if (late[SLEEPS / 4] >= BOUND_NS) {
-		fprintf(stderr, "lateness (ns, sorted):");
+		qsort(late, SLEEPS, sizeof late[0], cmp_i64);
+		if (late[SLEEPS / 4] < BOUND_NS)
+			break;
+		fprintf(stderr, "round %d lateness (ns, sorted):", round + 1);
 		for (int i = 0; i < SLEEPS; i++)
 			fprintf(stderr, " %lld", (long long)late[i]);
 		fprintf(stderr, "\n");
 	}
+	atomic_store(&stop, 1);
+	for (int i = 0; i < SPINNERS; i++)
+		pthread_join(t[i], NULL);
 	tst_checkf(late[SLEEPS / 4] < BOUND_NS,
 		   "a 1 ms sleeper sharing its CPU with %d spinning thread(s) wakes within %lld ms "
-		   "(a quarter of %d sleeps at least)",
-		   SPINNERS, BOUND_NS / 1000000, SLEEPS);
+		   "(a quarter of %d sleeps at least, in one of %d rounds)",
+		   SPINNERS, BOUND_NS / 1000000, SLEEPS, ROUNDS);
 	return tst_exit();
 }
