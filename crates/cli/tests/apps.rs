@@ -14,6 +14,8 @@
 //! host fails its test with the package to install. Servers (redis, nginx, lighttpd) run in
 //! the guest with `-p` and are driven from the host through QEMU's port forwarding.
 
+mod common;
+
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
@@ -294,21 +296,6 @@ fn sqlite3_database_file_without_locking() {
     assert_eq!(stdout(&out), "2|TWO\n3|THREE\n3|11\n");
 }
 
-/// `mke2fs -t ext2` of `size` on a new image (e2fsprogs, as in ext2_crash.rs).
-fn mke2fs(img: &Path, size: &str) {
-    let out = Command::new("mke2fs")
-        .args(["-q", "-F", "-t", "ext2"])
-        .arg(img)
-        .arg(size)
-        .output()
-        .expect("mke2fs (e2fsprogs) must be installed");
-    assert!(
-        out.status.success(),
-        "mke2fs: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 /// Asserts `e2fsck -fn` finds nothing to fix in `img`.
 #[track_caller]
 fn assert_fsck_clean(img: &Path) {
@@ -352,7 +339,7 @@ fn sqlite3_database_file_with_locks_and_wal() {
     let busybox = host_program("/bin/busybox", "busybox-static");
     let dir = scratch("sqlite-wal");
     let img = dir.join("data.img");
-    mke2fs(&img, "32M");
+    common::mke2fs(&img, "32M", &[], None);
     let disk = format!("{}:/data", img.display());
     let sh = format!("{busybox}:/bin/sh");
     let sql = "pragma journal_mode=wal;\ncreate table t(x);\ninsert into t values (1), (2);\n\
@@ -536,7 +523,7 @@ fn disk_image_bundles_keep_what_the_app_writes_across_boots() {
     let busybox = host_program("/bin/busybox", "busybox-static");
     let work = scratch("bundle-disk");
     let data = work.join("data.img");
-    mke2fs(&data, "8M");
+    common::mke2fs(&data, "8M", &[], None);
     let bundle = work.join("state");
     let out = oxv(
         "image",

@@ -12,6 +12,8 @@
 //! kills QEMU with SIGKILL (no shutdown, no final write-back), runs `e2fsck -fn` on the image
 //! and reads the file back with `debugfs`: it must hold every byte.
 
+mod common;
+
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -46,25 +48,6 @@ fn build_c(dir: &Path, name: &str, source: &str) -> PathBuf {
         String::from_utf8_lossy(&out.stderr)
     );
     bin
-}
-
-/// `mke2fs -t ext2 -b block_size` of `size` on a new image (with `-d src` if given).
-fn mke2fs(img: &Path, size: &str, block_size: u32, src: Option<&Path>) {
-    let mut cmd = Command::new("mke2fs");
-    cmd.args(["-q", "-F", "-t", "ext2", "-b", &block_size.to_string()]);
-    if let Some(src) = src {
-        cmd.arg("-d").arg(src);
-    }
-    let out = cmd
-        .arg(img)
-        .arg(size)
-        .output()
-        .expect("mke2fs (e2fsprogs) must be installed");
-    assert!(
-        out.status.success(),
-        "mke2fs: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 /// `e2fsck -fn`: (exit status, output).
@@ -211,7 +194,7 @@ fn fsynced_megabyte_survives_killing_the_vm() {
     let src = dir.join("tree");
     std::fs::create_dir_all(src.join("data")).expect("mkdir");
     let img = dir.join("disk.img");
-    mke2fs(&img, "16M", 1024, Some(&src));
+    common::mke2fs(&img, "16M", &["-b", "1024"], Some(&src));
     let disk = format!("{}:/mnt", img.display());
     let mut child = spawn_oxv(&["--disk", &disk, bin.to_str().expect("UTF-8 path")]);
     let stdout = child.stdout.take().expect("piped stdout");
@@ -351,7 +334,7 @@ fn file_work_on_a_disk_is_clean_for_e2fsck() {
     std::fs::write(src.join("hello.txt"), "hello\n").expect("write");
     let img = dir.join("disk.img");
     // 4 KiB blocks (what mke2fs picks for 512 MiB and up).
-    mke2fs(&img, "64M", 4096, Some(&src));
+    common::mke2fs(&img, "64M", &["-b", "4096"], Some(&src));
     let disk = format!("{}:/mnt", img.display());
     let out = run_to_end(&["--disk", &disk, bin.to_str().expect("UTF-8 path")]);
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -418,7 +401,7 @@ int main(void) {
     std::fs::create_dir_all(&src).expect("mkdir");
     std::fs::write(src.join("f"), "ro contents").expect("write");
     let img = dir.join("disk.img");
-    mke2fs(&img, "8M", 1024, Some(&src));
+    common::mke2fs(&img, "8M", &["-b", "1024"], Some(&src));
     let before = std::fs::read(&img).expect("read the image");
     let disk = format!("{}:/data:ro", img.display());
     let out = run_to_end(&["--disk", &disk, bin.to_str().expect("UTF-8 path")]);
@@ -498,7 +481,7 @@ fn threads_share_the_disk_without_hanging() {
         String::from_utf8_lossy(&out.stderr)
     );
     let img = dir.join("disk.img");
-    mke2fs(&img, "16M", 1024, None);
+    common::mke2fs(&img, "16M", &["-b", "1024"], None);
     let disk = format!("{}:/mnt", img.display());
     // A small memory makes a small buffer cache: more reads and writes under the lock.
     let out = run_to_end(&[

@@ -12,7 +12,7 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
@@ -30,25 +30,6 @@ fn scratch(name: &str) -> PathBuf {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("create the scratch directory");
     dir
-}
-
-/// A new ext2 image at `img` of `size` (`mke2fs`, e2fsprogs), holding `files` if given.
-fn ext2_image(img: &Path, size: &str, files: Option<&Path>) {
-    let mut cmd = Command::new("mke2fs");
-    cmd.args(["-q", "-F", "-t", "ext2"]);
-    if let Some(files) = files {
-        cmd.arg("-d").arg(files);
-    }
-    let out = cmd
-        .arg(img)
-        .arg(size)
-        .output()
-        .expect("mke2fs (e2fsprogs) must be installed");
-    assert!(
-        out.status.success(),
-        "mke2fs: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 /// A readable account of a run, for assertion messages.
@@ -80,7 +61,7 @@ fn write_twice_ram(mode: &str) {
     );
     let dir = scratch(&format!("write_{mode}"));
     let img = dir.join("data.img");
-    ext2_image(&img, "160M", None);
+    common::mke2fs(&img, "160M", &[], None);
     let disk = format!("{}:/data", img.display());
     let program = program.to_str().expect("UTF-8 path");
     let run = common::run_oxv(
@@ -145,7 +126,7 @@ fn one_mapping_of_a_file_larger_than_ram_is_read_through_twice() {
         .collect();
     std::fs::write(dir.join("files/big"), &data).expect("write the file");
     let img = dir.join("data.img");
-    ext2_image(&img, "128M", Some(&dir.join("files")));
+    common::mke2fs(&img, "128M", &[], Some(&dir.join("files")));
     let _ = std::fs::remove_dir_all(dir.join("files"));
     let disk = format!("{}:/data:ro", img.display());
     let program = program.to_str().expect("UTF-8 path");
@@ -177,7 +158,7 @@ fn msync_in_one_process_notices_later_writes_of_another() {
     );
     let dir = scratch("msync_fork");
     let img = dir.join("data.img");
-    ext2_image(&img, "8M", None);
+    common::mke2fs(&img, "8M", &[], None);
     let disk = format!("{}:/data", img.display());
     let program = program.to_str().expect("UTF-8 path");
     let run = common::run_oxv(

@@ -68,18 +68,6 @@ fn has_e2fsprogs() -> bool {
     })
 }
 
-/// Makes an 8 MiB ext2 file system in `image` with mke2fs, plus `extra` options.
-fn mke2fs(image: &Path, extra: &[&str]) {
-    let mkfs = Command::new("mke2fs")
-        .args(["-q", "-F", "-t", "ext2"])
-        .args(extra)
-        .arg(image)
-        .arg("8M")
-        .output()
-        .expect("run mke2fs");
-    assert!(mkfs.status.success(), "mke2fs: {mkfs:?}");
-}
-
 /// Asserts `e2fsck -fn` finds nothing to fix in `image`.
 fn assert_fsck_clean(image: &Path) {
     let fsck = Command::new("e2fsck")
@@ -314,7 +302,7 @@ fn shared_file_mapping_reaches_the_ext2_disk() {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("virtio");
     let image = dir.join(format!("mmap-shared-ext2.{}.img", std::process::id()));
     let _ = std::fs::remove_file(&image);
-    mke2fs(&image, &["-b", "1024"]);
+    common::mke2fs(&image, "8M", &["-b", "1024"], None);
     let disk = format!("{}:/mnt", path_str(&image));
     let out = oxv_run(&["--disk", &disk, path_str(&program)]);
     assert!(out.status.success(), "{}", show(&out));
@@ -346,7 +334,7 @@ fn mount_syscall_mounts_and_unmounts_an_ext2_disk() {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("virtio");
     let image = dir.join(format!("mount-ext2.{}.img", std::process::id()));
     let _ = std::fs::remove_file(&image);
-    mke2fs(&image, &[]);
+    common::mke2fs(&image, "8M", &[], None);
     let out = oxv_run(&["--disk", path_str(&image), path_str(&program)]);
     assert!(out.status.success(), "{}", show(&out));
     assert_eq!(String::from_utf8_lossy(&out.stdout), "mount ext2 ok\n");

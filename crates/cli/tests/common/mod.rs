@@ -95,3 +95,23 @@ pub fn run_oxv(args: &[&str], limit: std::time::Duration) -> OxvRun {
         stderr: err_reader.join().expect("stderr reader"),
     }
 }
+
+/// A new ext2 image at `img` of `size` (`mke2fs -t ext2` with `extra` options, e2fsprogs),
+/// holding the tree `files` if given (`-d`).
+pub fn mke2fs(img: &Path, size: &str, extra: &[&str], files: Option<&Path>) {
+    let mut cmd = Command::new("mke2fs");
+    cmd.args(["-q", "-F", "-t", "ext2"]).args(extra);
+    if let Some(files) = files {
+        cmd.arg("-d").arg(files);
+    }
+    let out = cmd
+        .arg(img)
+        .arg(size)
+        .output()
+        .expect("mke2fs (e2fsprogs) must be installed");
+    assert!(
+        out.status.success(),
+        "mke2fs: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
