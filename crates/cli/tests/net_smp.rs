@@ -28,10 +28,36 @@ fn program() -> PathBuf {
     common::build_c("net_smp", "net_smp_stream", source)
 }
 
-/// Runs `oxv` with `args`; returns its exit status, stdout and stderr, or fails on a hang.
-fn oxv(args: &[&str]) -> (Option<i32>, String, String) {
-    let run = common::run_oxv(args, WATCHDOG);
-    (run.code, run.stdout, run.stderr)
+/// Runs the program on 2 vCPUs with `args`; fails on a hang, a panic or a non-zero exit;
+/// returns its stdout and a readable account of the run (labelled `label`) for messages.
+fn run_on_two_cpus(label: &str, args: &[&str]) -> (String, String) {
+    let bin = program();
+    let p = bin.to_str().expect("UTF-8 path");
+    let mut argv = vec![
+        "run",
+        "--cpus",
+        "2",
+        "--mem",
+        "256M",
+        "--timeout",
+        "200",
+        "--",
+        p,
+    ];
+    argv.extend_from_slice(args);
+    let run = common::run_oxv(&argv, WATCHDOG);
+    let shown = format!(
+        "{label}: status {:?}\n--- stdout ---\n{}\n--- stderr (end) ---\n{}",
+        run.code,
+        run.stdout,
+        &run.stderr[run.stderr.len().saturating_sub(4000)..]
+    );
+    assert!(
+        !run.stderr.contains("kernel panic"),
+        "oxv panicked:\n{shown}"
+    );
+    assert_eq!(run.code, Some(0), "the run failed:\n{shown}");
+    (run.stdout, shown)
 }
 
 /// Two connections (8 streaming threads) and five churn threads on 2 vCPUs, 4 MiB per
@@ -39,28 +65,8 @@ fn oxv(args: &[&str]) -> (Option<i32>, String, String) {
 #[test]
 #[ignore = "boots QEMU; run with --ignored"]
 fn tcp_streams_on_two_cpus_with_kernel_churn() {
-    let bin = program();
-    let p = bin.to_str().expect("UTF-8 path");
     for round in 0..5 {
-        let (code, stdout, stderr) = oxv(&[
-            "run",
-            "--cpus",
-            "2",
-            "--mem",
-            "256M",
-            "--timeout",
-            "200",
-            "--",
-            p,
-            "2",
-            "4",
-        ]);
-        let shown = format!(
-            "round {round}: status {code:?}\n--- stdout ---\n{stdout}\n--- stderr (end) ---\n{}",
-            &stderr[stderr.len().saturating_sub(4000)..]
-        );
-        assert!(!stderr.contains("kernel panic"), "oxv panicked:\n{shown}");
-        assert_eq!(code, Some(0), "the run failed:\n{shown}");
+        let (stdout, shown) = run_on_two_cpus(&format!("round {round}"), &["2", "4"]);
         let bytes = 4 * (4 * 1024 * 1024 + 12345);
         assert!(
             stdout.contains(&format!("net_smp: ok bytes={bytes} ")),
@@ -74,26 +80,7 @@ fn tcp_streams_on_two_cpus_with_kernel_churn() {
 #[test]
 #[ignore = "boots QEMU; run with --ignored"]
 fn more_tcp_streams_than_cpus() {
-    let bin = program();
-    let p = bin.to_str().expect("UTF-8 path");
-    let (code, stdout, stderr) = oxv(&[
-        "run",
-        "--cpus",
-        "2",
-        "--mem",
-        "256M",
-        "--timeout",
-        "200",
-        "--",
-        p,
-        "3",
-        "2",
-    ]);
-    let shown = format!(
-        "status {code:?}\n--- stdout ---\n{stdout}\n--- stderr (end) ---\n{}",
-        &stderr[stderr.len().saturating_sub(4000)..]
-    );
-    assert_eq!(code, Some(0), "the run failed:\n{shown}");
+    let (stdout, shown) = run_on_two_cpus("3 connections", &["3", "2"]);
     let bytes = 6 * (2 * 1024 * 1024 + 12345);
     assert!(
         stdout.contains(&format!("net_smp: ok bytes={bytes} ")),
@@ -106,29 +93,8 @@ fn more_tcp_streams_than_cpus() {
 #[test]
 #[ignore = "boots QEMU; run with --ignored"]
 fn mixed_socket_kinds_on_two_cpus() {
-    let bin = program();
-    let p = bin.to_str().expect("UTF-8 path");
     for round in 0..3 {
-        let (code, stdout, stderr) = oxv(&[
-            "run",
-            "--cpus",
-            "2",
-            "--mem",
-            "256M",
-            "--timeout",
-            "200",
-            "--",
-            p,
-            "2",
-            "1",
-            "mix",
-        ]);
-        let shown = format!(
-            "round {round}: status {code:?}\n--- stdout ---\n{stdout}\n--- stderr (end) ---\n{}",
-            &stderr[stderr.len().saturating_sub(4000)..]
-        );
-        assert!(!stderr.contains("kernel panic"), "oxv panicked:\n{shown}");
-        assert_eq!(code, Some(0), "the run failed:\n{shown}");
+        let (stdout, shown) = run_on_two_cpus(&format!("round {round}"), &["2", "1", "mix"]);
         let tcp = 4 * (1024 * 1024 + 12345);
         let unix = 2 * (1024 * 1024 + 12345);
         assert!(
