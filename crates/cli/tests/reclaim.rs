@@ -52,32 +52,26 @@ fn assert_clean_pass(run: &common::OxvRun, want: &str) {
     );
 }
 
+/// Builds `programs/{name}.c` and runs it in [`MEM`] with `disk` (a `--disk` value) and
+/// `args`.
+fn run_with_disk(name: &str, source: &str, disk: &str, args: &[&str]) -> common::OxvRun {
+    let program = common::build_c("reclaim", name, source);
+    let program = program.to_str().expect("UTF-8 path");
+    let mut argv = vec!["run", "--mem", MEM, "--disk", disk, "--", program];
+    argv.extend_from_slice(args);
+    common::run_oxv(&argv, LIMIT)
+}
+
 /// `reclaim_write` writing 96 MiB (twice [`MEM`]) with `mode` on a fresh 160 MiB disk.
 fn write_twice_ram(mode: &str) {
-    let program = common::build_c(
-        "reclaim",
-        "reclaim_write",
-        include_str!("programs/reclaim_write.c"),
-    );
     let dir = scratch(&format!("write_{mode}"));
     let img = dir.join("data.img");
     common::mke2fs(&img, "160M", &[], None);
-    let disk = format!("{}:/data", img.display());
-    let program = program.to_str().expect("UTF-8 path");
-    let run = common::run_oxv(
-        &[
-            "run",
-            "--mem",
-            MEM,
-            "--disk",
-            &disk,
-            "--",
-            program,
-            "/data/big",
-            "96",
-            mode,
-        ],
-        LIMIT,
+    let run = run_with_disk(
+        "reclaim_write",
+        include_str!("programs/reclaim_write.c"),
+        &format!("{}:/data", img.display()),
+        &["/data/big", "96", mode],
     );
     assert_clean_pass(
         &run,
@@ -108,11 +102,6 @@ fn fnv1a_words(data: &[u8]) -> u64 {
 #[test]
 #[ignore = "boots QEMU; run with --ignored"]
 fn one_mapping_of_a_file_larger_than_ram_is_read_through_twice() {
-    let program = common::build_c(
-        "reclaim",
-        "reclaim_map",
-        include_str!("programs/reclaim_map.c"),
-    );
     let dir = scratch("map");
     std::fs::create_dir_all(dir.join("files")).expect("create the files directory");
     let mut x = 0x2545_f491_4f6c_dd1du64;
@@ -128,20 +117,11 @@ fn one_mapping_of_a_file_larger_than_ram_is_read_through_twice() {
     let img = dir.join("data.img");
     common::mke2fs(&img, "128M", &[], Some(&dir.join("files")));
     let _ = std::fs::remove_dir_all(dir.join("files"));
-    let disk = format!("{}:/data:ro", img.display());
-    let program = program.to_str().expect("UTF-8 path");
-    let run = common::run_oxv(
-        &[
-            "run",
-            "--mem",
-            MEM,
-            "--disk",
-            &disk,
-            "--",
-            program,
-            "/data/big",
-        ],
-        LIMIT,
+    let run = run_with_disk(
+        "reclaim_map",
+        include_str!("programs/reclaim_map.c"),
+        &format!("{}:/data:ro", img.display()),
+        &["/data/big"],
     );
     let sum = format!("{:016x}", fnv1a_words(&data));
     assert_clean_pass(&run, &format!("pass 1: {sum}\npass 2: {sum}\n"));
@@ -151,21 +131,14 @@ fn one_mapping_of_a_file_larger_than_ram_is_read_through_twice() {
 #[test]
 #[ignore = "boots QEMU; run with --ignored"]
 fn msync_in_one_process_notices_later_writes_of_another() {
-    let program = common::build_c(
-        "reclaim",
-        "reclaim_msync_fork",
-        include_str!("programs/reclaim_msync_fork.c"),
-    );
     let dir = scratch("msync_fork");
     let img = dir.join("data.img");
     common::mke2fs(&img, "8M", &[], None);
-    let disk = format!("{}:/data", img.display());
-    let program = program.to_str().expect("UTF-8 path");
-    let run = common::run_oxv(
-        &[
-            "run", "--mem", MEM, "--disk", &disk, "--", program, "/data/f",
-        ],
-        LIMIT,
+    let run = run_with_disk(
+        "reclaim_msync_fork",
+        include_str!("programs/reclaim_msync_fork.c"),
+        &format!("{}:/data", img.display()),
+        &["/data/f"],
     );
     assert_clean_pass(&run, "mapped: second\n");
     // What reached the disk (the VM wrote its dirty pages back when it stopped).
