@@ -110,49 +110,45 @@ fn disk_and_network_io_while_ram_is_full_never_panics_the_kernel() {
     );
     assert!(!run.stderr.contains("kernel panic"), "{show}");
     assert_eq!(run.code, Some(0), "{show}");
-    // Every round's hog was the OOM killer's victim, never the parent (pid 1).
+    // Every round's hog was the OOM killer's victim, and nothing else: never the parent
+    // (pid 1), never the I/O child (pid 2). The killer once in about 15 runs also picked the
+    // I/O child just after a hog it had killed while faulting (the hog's exit had given its
+    // memory back meanwhile); it now sees that and kills no one.
     let kills: Vec<&str> = run
         .stderr
         .lines()
         .filter(|l| l.contains("Out of memory: Killed process"))
         .collect();
     assert!(
-        kills.iter().all(|k| !k.contains("Killed process 1 ")),
-        "the parent was killed\n{show}"
+        kills
+            .iter()
+            .all(|k| !k.contains("Killed process 1 ") && !k.contains("Killed process 2 ")),
+        "the parent or the I/O child was killed\n{show}"
     );
+    assert_eq!(kills.len(), ROUNDS as usize, "{show}");
     let mut lines = run.stdout.lines();
     for r in 1..=ROUNDS {
-        let line = lines.next().unwrap_or_default();
-        // SIGKILL; or SIGSEGV, when the killer took the hog's memory while it was not
-        // faulting (asleep in its hold loop) and it touched a page before the SIGKILL was
-        // acted on: an OOM-killer quirk, not this test's subject (docs/robustness.md).
-        assert!(
-            line == format!("round {r}: hog killed by signal 9")
-                || line == format!("round {r}: hog killed by signal 11"),
+        // Always SIGKILL. A hog killed while not faulting (its memory reaped at once) used
+        // to end by SIGSEGV now and then: its fault on the reaped memory, pending when it
+        // was killed, was taken as its own (in 6 of 34 runs).
+        assert_eq!(
+            lines.next().unwrap_or_default(),
+            format!("round {r}: hog killed by signal 9"),
             "{show}"
         );
     }
-    match lines.next().unwrap_or_default() {
-        // The killer sometimes picks the small I/O child (pid 2) too, while a hog it killed
-        // is still dying: a clean end as well, if the console says so.
-        "io killed by signal 9" => assert!(
-            kills.iter().any(|k| k.contains("Killed process 2 ")),
-            "{show}"
-        ),
-        totals => {
-            assert!(totals.starts_with("io: "), "{show}");
-            // At least the passes made before and between the hogs, each with its mount.
-            let count = |what: &str| -> u64 {
-                totals
-                    .split(", ")
-                    .find_map(|f| f.strip_suffix(what))
-                    .and_then(|n| n.trim_start_matches("io: ").parse().ok())
-                    .unwrap_or(0)
-            };
-            assert!(count(" passes") >= 2, "{show}");
-            assert!(count(" mounts") >= 1, "{show}");
-            assert_eq!(lines.next(), Some("io exited with 0"), "{show}");
-        }
-    }
+    let totals = lines.next().unwrap_or_default();
+    assert!(totals.starts_with("io: "), "{show}");
+    // At least the passes made before and between the hogs, each with its mount.
+    let count = |what: &str| -> u64 {
+        totals
+            .split(", ")
+            .find_map(|f| f.strip_suffix(what))
+            .and_then(|n| n.trim_start_matches("io: ").parse().ok())
+            .unwrap_or(0)
+    };
+    assert!(count(" passes") >= 2, "{show}");
+    assert!(count(" mounts") >= 1, "{show}");
+    assert_eq!(lines.next(), Some("io exited with 0"), "{show}");
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -592,7 +592,8 @@ pub fn alloc_kernel_stack(order: u8) -> Option<u64> {
         }
     };
     let top = STACK_REGION + (slot as u64 + 1) * STACK_SLOT;
-    let Some(block) = FRAMES.lock().as_mut().and_then(|a| a.allocate(order)) else {
+    let take = || FRAMES.lock().as_mut().and_then(|a| a.allocate(order));
+    let Some(block) = take().or_else(|| stack_shortage().then(take).flatten()) else {
         STACK_SLOTS_IN_USE.lock().free.push(slot);
         return None;
     };
@@ -619,6 +620,27 @@ pub fn alloc_kernel_stack(order: u8) -> Option<u64> {
     }
     KERNEL_STACK_BYTES.fetch_add(size, Ordering::Relaxed);
     Some(top)
+}
+
+/// No block for a new kernel stack (fork(2), clone(2) with RAM full): reclaim (this CPU's
+/// cached frames go back to the buddy allocator, where they may merge), then, when RAM is
+/// really short (less than a 64th free: not just fragmented), the OOM killer, as Linux's
+/// page allocator does for a small block; without it fork(2) failed with `ENOMEM` while a
+/// hog held RAM full. Returns whether a retry is worth it: not if the caller itself was
+/// chosen (its fork must not make a child of a process being killed, whose memory may be
+/// gone). Not at boot or from the idle loop (no process to free memory from).
+#[cold]
+fn stack_shortage() -> bool {
+    let reclaimed = reclaim(Need::Frames, RECLAIM_BATCH);
+    let (free, total) = frame_stats();
+    if free >= (total / 64).max(64)
+        || crate::arch::percpu::running() == 0
+        || !crate::sched::with_running(|t| t.process_opt().is_some())
+    {
+        return reclaimed;
+    }
+    crate::oom::kill_largest();
+    !crate::sched::with_running(crate::process::must_die)
 }
 
 /// Unmaps `pages` pages of the stack region from `bottom` up and flushes them here and on

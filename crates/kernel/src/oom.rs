@@ -13,9 +13,10 @@
 //! see [`reap`]) when its address space is not busy, so the caller that ran out finds frames
 //! on its retry; else it comes back when the victim's last thread is gone, and the heap
 //! bridges the gap with its emergency reserve (see `oxv_mm::heap`). A victim that neither
-//! dies nor can be reaped for a while (it waits where `SIGKILL` does not reach, as a
-//! vfork(2) parent does) is given up on and the next largest process is chosen (Linux's
-//! `MMF_OOM_SKIP`).
+//! dies nor can be reaped for a while (it waits where the kill does not reach) is given up
+//! on and the next largest process is chosen (Linux's `MMF_OOM_SKIP`). A victim that died
+//! without giving its memory back (a vfork(2) child shares it) is no longer waited for:
+//! the next kill frees it.
 //!
 //! An address space locked by its owner (the faulting process holds its own while the fault
 //! asks for a frame) cannot be measured; it is credited with what RAM holds that neither
@@ -26,10 +27,29 @@
 //! not be reaped at once: its address space was busy or shared, or it was already exiting)
 //! and retry, as Linux's `pagefault_out_of_memory` does.
 //!
+//! The kill is a group exit decided at once (Linux's `SIGNAL_GROUP_EXIT`): the victim's
+//! status becomes `SIGKILL` and each of its threads is told to die, so whatever a thread
+//! meets on its way out (a fault on memory the reaper took) cannot change how the process
+//! ended. The reaper never takes the memory from under a thread in ring 3: it first waits
+//! (briefly, after a kick) until no thread of the victim runs app code on another CPU; if
+//! one still does, the reap is left to a later call or to the victim's exit. So a victim
+//! never runs an instruction of its own once its memory is gone.
+//!
+//! The reaper needs the SMP kernel lock: a call running without it (a socket data call,
+//! see `crate::smp`) that runs out only chooses and kills the victim, and leaves the reap
+//! to its own return to ring 3, which takes the lock ([`run_deferred`]). An allocation made
+//! under the process table's lock (which the killer takes) leaves the whole kill to that
+//! point.
+//!
+//! A victim that just died may already have given back what the caller ran short of (its
+//! exit ran on another CPU between the caller's failure and this call): then no one else is
+//! killed (Linux's last allocation attempt under `oom_lock`).
+//!
 //! Not here: `oom_score_adj`, memory cgroups, and a kernel thread to run the killer from: it
-//! runs in whatever context ran out, so it must not be reached with the scheduler or
-//! process-table lock held (a heap allocation under those locks that also finds the reserve
-//! needed would deadlock).
+//! runs in whatever context ran out, so it must not be reached with the scheduler lock held
+//! (a heap allocation under it that also finds the reserve needed would deadlock: the
+//! killer wakes the victim's threads; the scheduler offers no way to tell that this CPU
+//! holds its lock).
 
 use crate::process::{self, LifeState, Process};
 use alloc::sync::Arc;
@@ -46,10 +66,12 @@ static VICTIM: AtomicI32 = AtomicI32::new(0);
 /// When the last victim was killed (monotonic ns).
 static VICTIM_AT: AtomicU64 = AtomicU64::new(0);
 /// How long a victim whose memory could not be reaped may take to die before the killer
-/// gives up waiting and chooses another (Linux's `MMF_OOM_SKIP` once its reaper gave up):
-/// it may be blocked where `SIGKILL` does not reach it (a vfork(2) parent waits for its
-/// child, which shares the memory).
-const VICTIM_PATIENCE_NS: u64 = 50_000_000;
+/// gives up waiting and chooses another (Linux's `MMF_OOM_SKIP` once its reaper gave up,
+/// after a second): it may be blocked where the kill does not reach it. One second, as
+/// Linux, not less: a victim killed in its own fault still has to run to exit, and the
+/// host may not run its vCPU for tens of milliseconds (50 ms was too short: on a busy host
+/// the killer gave up on a victim about to exit and killed a small bystander as well).
+const VICTIM_PATIENCE_NS: u64 = 1_000_000_000;
 /// Victims given up on (see [`VICTIM_PATIENCE_NS`]), still alive: never chosen again. A
 /// fixed array: the killer runs when the heap is short.
 static SKIPPED: Mutex<[i32; 8]> = Mutex::new([0; 8]);
@@ -64,6 +86,8 @@ pub enum Outcome {
     },
     /// Nothing to kill: no live process (boot), or another CPU is choosing.
     Nothing,
+    /// No kill needed: an earlier victim died since and its memory is back.
+    Recovered,
 }
 
 /// The memory of one candidate, in pages.
@@ -87,12 +111,63 @@ impl Footprint {
 /// Kills the process with the largest footprint (see the [module docs](self)), unless a
 /// victim of an earlier call is still dying.
 pub fn kill_largest() -> Outcome {
+    if process::table_busy() {
+        // An allocation made under the process table's lock (the killer walks the table):
+        // the kill waits for this CPU's next return to ring 3, where no spin lock is held.
+        // The allocation was served from the heap's reserve meanwhile.
+        KILL_DEFERRED.store(true, Ordering::Release);
+        ask_for_return_work();
+        return Outcome::Nothing;
+    }
+    let unlocked = crate::smp::active() && !crate::smp::holds_lock();
+    if unlocked {
+        // A call without the kernel lock (it may hold spin locks): the victim is chosen and
+        // told to die now, so that its memory comes back as soon as its threads exit (on
+        // other CPUs), but the reaper's shootdown and its look at the other CPUs need the
+        // lock: this CPU's next return to ring 3 takes it and reaps.
+        REAP_DEFERRED.store(true, Ordering::Release);
+        ask_for_return_work();
+    }
     if KILLING.swap(true, Ordering::Acquire) {
         return Outcome::Nothing;
+    }
+    if !unlocked {
+        REAP_DEFERRED.store(false, Ordering::Relaxed);
     }
     let outcome = choose_and_kill();
     KILLING.store(false, Ordering::Release);
     outcome
+}
+
+/// A reap left by a call that ran without the kernel lock, not done yet.
+static REAP_DEFERRED: AtomicBool = AtomicBool::new(false);
+/// A kill left by an allocation made under the process table's lock, not done yet.
+static KILL_DEFERRED: AtomicBool = AtomicBool::new(false);
+
+/// Makes this CPU's next return to ring 3 take the slow path (under the kernel lock), which
+/// calls [`run_deferred`]: a reschedule request does that.
+fn ask_for_return_work() {
+    crate::arch::percpu::this_cpu()
+        .shared
+        .need_resched
+        .store(true, Ordering::Relaxed);
+}
+
+/// On the way back to ring 3, under the kernel lock and with no spin lock held: the kill
+/// or the reap that [`kill_largest`] could not do where it was called.
+#[inline]
+pub fn run_deferred() {
+    if KILL_DEFERRED.swap(false, Ordering::AcqRel) {
+        kill_largest();
+    }
+    if !REAP_DEFERRED.load(Ordering::Acquire) || KILLING.swap(true, Ordering::Acquire) {
+        return;
+    }
+    REAP_DEFERRED.store(false, Ordering::Relaxed);
+    if let Some(p) = process::lookup(VICTIM.load(Ordering::Acquire)) {
+        reap(&p);
+    }
+    KILLING.store(false, Ordering::Release);
 }
 
 /// How long a fault that ran out waits for the victim's memory before it retries (a few
@@ -139,6 +214,8 @@ fn choose_and_kill() -> Outcome {
         if waited < VICTIM_PATIENCE_NS || !skip(last) {
             return Outcome::Killed { pid: last };
         }
+    } else if last != 0 && memory_came_back() {
+        return Outcome::Recovered;
     }
     let skipped = live_skipped();
     // A victim given up on may be free to die now (the last victim was what it waited
@@ -219,11 +296,32 @@ fn choose_and_kill() -> Outcome {
     VICTIM_AT.store(crate::time::monotonic_ns(), Ordering::Relaxed);
     VICTIM.store(victim.pid, Ordering::Release);
     let sig = Signal::SIGKILL;
+    // Its status is settled first: nothing a thread meets on its way out changes it.
+    process::kill_process(&victim, sig);
+    // The signal too: it continues a stopped victim (job control), as any SIGKILL does.
     let info = SigInfo::from_process(sig.number() as i32, code::SI_KERNEL, 0, 0);
     let _ = crate::signal::raise_on_process(&victim, sig, info);
     report(&victim, &f);
     reap(&victim);
     Outcome::Killed { pid: victim.pid }
+}
+
+/// How long after a kill a shortage may still be the one the victim's death ended.
+const RECOVERY_WINDOW_NS: u64 = 1_000_000_000;
+
+/// Whether the last victim, killed less than [`RECOVERY_WINDOW_NS`] ago and dead now, gave
+/// back enough that the caller's shortage is over: at least a 64th of RAM free (what the
+/// page cache leaves the kernel, `mem::PageCacheFrames`). The caller failed before the
+/// victim's memory came back (its exit ran on another CPU meanwhile); killing another
+/// process for it would be wrong (Linux retries the allocation under `oom_lock` before it
+/// chooses a victim).
+fn memory_came_back() -> bool {
+    let since_kill = crate::time::monotonic_ns().saturating_sub(VICTIM_AT.load(Ordering::Relaxed));
+    if since_kill >= RECOVERY_WINDOW_NS {
+        return false;
+    }
+    let (free, total) = crate::mem::frame_stats();
+    free >= (total / 64).max(64)
 }
 
 /// The victims given up on that are still alive; the others' entries are cleared (so that
@@ -256,14 +354,19 @@ fn skip(pid: i32) -> bool {
 /// gone (Linux's OOM reaper): its threads may not run for a while (one CPU, and the kernel
 /// that ran out is not preemptible), and the memory is what the caller is waiting for.
 /// Skipped when the address space is busy (its owner is faulting or in mmap(2): it frees
-/// it soon) or shared (a vfork(2) child and its parent). The victim never runs user code
-/// again: `SIGKILL` is pending, and a kernel access to its memory meanwhile is `EFAULT`.
+/// it soon) or shared (a vfork(2) child and its parent), and while a thread of the victim
+/// still runs app code on another CPU (see [`threads_out_of_ring3`]): the victim never runs
+/// user code once its memory is gone. A kernel access to its memory meanwhile is `EFAULT`.
+/// Needs the kernel lock (with several CPUs): it holds other CPUs' threads where they are.
 fn reap(victim: &Process) {
+    if crate::smp::active() && !crate::smp::holds_lock() {
+        return;
+    }
     let mm = {
         let life = victim.life.lock();
-        // Exiting: its threads are already tearing the address space down (the slot may
-        // hold a placeholder by now).
-        if *life != LifeState::Alive {
+        // A zombie's slot holds a placeholder. No thread left: the last one is tearing the
+        // address space down (the slot may hold a placeholder by now).
+        if matches!(*life, LifeState::Zombie(_)) || victim.threads.load(Ordering::Acquire) == 0 {
             return;
         }
         victim.mm.get()
@@ -275,8 +378,66 @@ fn reap(victim: &Process) {
     let Some(mut space) = mm.try_lock() else {
         return;
     };
+    if !threads_out_of_ring3(victim) {
+        return;
+    }
     if space.resident_pages() > 0 {
         process::with_platform(|plat| space.unmap_all(plat));
+    }
+}
+
+/// How long [`threads_out_of_ring3`] waits for the victim's threads on other CPUs to enter
+/// the kernel after a kick. An IPI takes microseconds, but the host may not run the other
+/// vCPU for tens of milliseconds, and a reap given up on fails the allocation that is
+/// waiting for it (fork(2) returns `ENOMEM`: 20 ms was too short on a busy host). A TLB
+/// shootdown waits for such a vCPU without any limit; this wait has one only so that a
+/// CPU that never answers cannot hang the killer.
+const LEAVE_RING3_WAIT_NS: u64 = 500_000_000;
+
+/// Makes sure no thread of `victim` runs in ring 3, or can return there: each is told to
+/// die (a thread cloned after the kill too), and each running on another CPU is kicked and
+/// waited for until that CPU waits for the kernel lock, which this CPU holds. A thread there
+/// (or anywhere in the kernel, or off any CPU) leaves the kernel only through the
+/// return-to-ring-3 checks, which end it (its `killed` flag, set here before the look). An
+/// unlocked call ends the same way: it tests the flag on its way out, and a kick arrives as
+/// soon as it turns interrupts on. `false` if one was still in ring 3 after
+/// [`LEAVE_RING3_WAIT_NS`].
+///
+/// Called with the kernel lock held (or on one CPU): no other CPU switches threads
+/// meanwhile, so each CPU's running thread stays what it is.
+fn threads_out_of_ring3(victim: &Process) -> bool {
+    let threads = victim.thread_list();
+    for t in &threads {
+        if !t.killed.load(Ordering::Acquire) {
+            process::kill_thread(t);
+        }
+    }
+    if !crate::smp::active() {
+        return true;
+    }
+    let me = crate::arch::percpu::this_cpu().cpu_id as usize;
+    let in_ring3 = |n: usize| {
+        crate::arch::percpu::cpu(n).is_some_and(|c| {
+            let running = c.shared.running.load(Ordering::Acquire);
+            threads
+                .iter()
+                .any(|t| Arc::as_ptr(&t.0) as usize == running)
+                && !c.shared.waiting_kernel_lock.load(Ordering::SeqCst)
+        })
+    };
+    let online = crate::arch::percpu::online();
+    for n in (0..online).filter(|&n| n != me && in_ring3(n)) {
+        crate::smp::kick_cpu(n);
+    }
+    let deadline = crate::time::monotonic_ns() + LEAVE_RING3_WAIT_NS;
+    loop {
+        if !(0..online).any(|n| n != me && in_ring3(n)) {
+            return true;
+        }
+        if crate::time::monotonic_ns() > deadline {
+            return false;
+        }
+        core::hint::spin_loop();
     }
 }
 

@@ -260,6 +260,13 @@ pub fn lookup(pid: i32) -> Option<Arc<Process>> {
     TABLE.lock().get(&pid).cloned()
 }
 
+/// Whether the process table is locked now, by this CPU or another: the OOM killer, which
+/// walks it, cannot run inside an allocation made under that lock (the heap runs the killer
+/// from inside the allocation, and the lock is not reentrant).
+pub fn table_busy() -> bool {
+    TABLE.is_locked()
+}
+
 /// Every process not yet reaped.
 pub fn all() -> Vec<Arc<Process>> {
     TABLE.lock().values().cloned().collect()
@@ -332,10 +339,10 @@ pub fn resolve_fault(addr: u64, access: Access) -> Result<(), (Signal, i32)> {
 
 /// How many times a user fault that found no frame is retried after the OOM killer chose
 /// another process (each after a short wait for the victim's memory) before the faulting
-/// process is killed itself: 200 ms in all, enough for a victim that must first exit, and
-/// for the killer to give up on one that does not (`oom::VICTIM_PATIENCE_NS`) and choose
-/// another.
-const OOM_FAULT_RETRIES: u32 = 20;
+/// process is killed itself: 1.5 s in all, enough for a victim that must first exit, and
+/// for the killer to give up on one that does not (`oom::VICTIM_PATIENCE_NS`, 1 s) and
+/// choose another.
+const OOM_FAULT_RETRIES: u32 = 150;
 
 impl Process {
     /// The threads of this process that are alive.
@@ -399,6 +406,24 @@ pub fn kill_thread(t: &ThreadRef) {
     });
     // It may be in ring 3 on another CPU: it dies on its next kernel exit.
     crate::smp::kick_busy_cpus();
+}
+
+/// Kills process `p` with `sig` from outside (the OOM killer), as Linux's group exit on a
+/// fatal signal: its status is settled now (`Killed(sig)`, whatever its threads meet on
+/// their way out, a fault included) and every thread is told to die ([`kill_thread`]).
+/// Does nothing to a process already exiting. Pid 1's end still ends the VM, once its last
+/// thread is gone.
+pub fn kill_process(p: &Process, sig: Signal) {
+    {
+        let mut life = p.life.lock();
+        if *life != LifeState::Alive {
+            return;
+        }
+        *life = LifeState::Exiting(ExitStatus::Killed(sig));
+    }
+    for t in p.thread_list() {
+        kill_thread(&t);
+    }
 }
 
 impl Process {

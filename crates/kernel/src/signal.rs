@@ -281,6 +281,10 @@ pub fn on_return_to_user(p: &Process, frame: &mut TrapFrame, restart: Option<(u6
 #[cold]
 #[inline(never)]
 fn return_to_user_slow(p: &Process, frame: &mut TrapFrame, restart: Option<(u64, Restart)>) {
+    // An OOM reap (or kill) the killer could not do where it ran (a call without the
+    // kernel lock, or under the process table's lock) is done here (it asked for a
+    // reschedule to get here).
+    crate::oom::run_deferred();
     sched::preempt_point();
     let do_restart = |frame: &mut TrapFrame| {
         if let Some((nr, _)) = restart {

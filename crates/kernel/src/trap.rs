@@ -7,6 +7,8 @@
 //! - Any other exception from the app is the matching signal (SIGILL, SIGFPE, SIGBUS,
 //!   SIGTRAP, SIGSEGV), which kills it until signal handlers exist.
 //! - An exception in the kernel is a bug: a panic with the full register dump.
+//! - An exception from a thread told to die (`process::must_die`) just ends it: its process
+//!   already has its status (a kill), and its memory may be gone (the OOM reaper).
 
 use crate::arch::trap::TrapFrame;
 use crate::arch::usercopy;
@@ -69,6 +71,14 @@ pub enum Access {
 
 /// Entry from the arch trap stub.
 pub fn handle(frame: &mut TrapFrame) {
+    if frame.vector < 32
+        && frame.came_from_user()
+        && crate::sched::with_running(crate::process::must_die)
+    {
+        // Told to die (its process was killed): the fault of a thread on its way out is no
+        // signal of its own (the OOM reaper may have taken the memory it touched).
+        crate::syscall::thread::exit_thread();
+    }
     match frame.vector {
         14 => page_fault(frame),
         v if v == apic::TIMER_VECTOR as u64 => crate::sched::timer_interrupt(),

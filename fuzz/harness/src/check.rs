@@ -7,8 +7,12 @@ use crate::route::{Effect, FdEffect};
 use crate::world::{THREADS, ThreadState, World};
 use oxv_abi::linux::signal::{SIG_DFL, Signal};
 use oxv_abi::linux::system::RlimitResource;
+use oxv_abi::{UserMemory, UserPtr};
 use oxv_mm::{PAGE_SIZE, PteFlags, USER_TOP};
+use oxv_sched::futex::FutexKey;
+use oxv_sched::futex::pi::{TID_MASK, WAITERS};
 use oxv_sched::signal::SA_KNOWN_FLAGS;
+use oxv_sched::syscalls::futex::pi::Pending;
 
 /// The open fds before an operation.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -29,6 +33,63 @@ impl FdSnapshot {
             .find(|fd| self.fds.binary_search(fd).is_err())
             .expect("some fd is free")
     }
+}
+
+/// The lock words of the PI futexes the kernel holds state for or a blocked PI call waits
+/// for (or was given: a woken thread that has not run yet), before an operation: what
+/// changes them other than a PI call is the app's writing (a store, `FUTEX_WAKE_OP`, a
+/// `read` into it), after which the word need not name the owner.
+#[derive(Clone, Debug)]
+pub struct PiWords {
+    words: Vec<(FutexKey, Option<u32>)>,
+    pi_calls: u64,
+}
+
+impl PiWords {
+    /// Records the PI lock words of `world`.
+    pub fn take(world: &mut World) -> PiWords {
+        world.with_mem(|mem, p| {
+            let t = &p.threads;
+            let mut keys: Vec<FutexKey> = t.table.pi.locks().map(|l| l.key).collect();
+            keys.extend(t.pending.iter().flatten().map(pending_lock));
+            keys.sort_unstable();
+            keys.dedup();
+            PiWords {
+                words: keys.into_iter().map(|k| (k, read_word(mem, k))).collect(),
+                pi_calls: t.pi_calls,
+            }
+        })
+    }
+
+    /// After the operation: a word that changed while no PI call ran was the app's doing.
+    pub fn note_app_writes(&self, world: &mut World) {
+        world.with_mem(|mem, p| {
+            let t = &mut p.threads;
+            if t.pi_calls == self.pi_calls {
+                for &(key, before) in &self.words {
+                    if read_word(mem, key) != before {
+                        t.pi_scribbled.insert(key);
+                    }
+                }
+            }
+            let (table, pending) = (&t.table.pi, &t.pending);
+            t.pi_scribbled.retain(|&k| {
+                table.contains(k) || pending.iter().flatten().any(|p| pending_lock(p) == k)
+            });
+        });
+    }
+}
+
+/// The PI futex a blocked call locks.
+fn pending_lock(p: &Pending) -> FutexKey {
+    match *p {
+        Pending::Lock { key, .. } => key,
+        Pending::WaitRequeue { key2, .. } => key2,
+    }
+}
+
+fn read_word(mem: &dyn UserMemory, key: FutexKey) -> Option<u32> {
+    UserPtr::<u32>::new(key.offset).read(mem).ok()
 }
 
 /// Runs every check; `last` is the snapshot taken before the operation and its effect.
@@ -255,7 +316,7 @@ fn process(world: &World) -> Result<(), String> {
 /// thread is queued nowhere (futex_waitv(2)'s entries are gone once it returns), a parked
 /// one on exactly one key; every key the table holds has waiters, and as many as its queue
 /// lists; no wake took a thread that was not parked.
-fn futexes(world: &World) -> Result<(), String> {
+fn futexes(world: &mut World) -> Result<(), String> {
     let t = &world.proc.threads;
     if let Some(v) = &t.violation {
         return Err(v.clone());
@@ -292,6 +353,14 @@ fn futexes(world: &World) -> Result<(), String> {
     if per_key.len() != t.table.keys().count() {
         return Err("futex table lists waiters under a key it has no queue for".into());
     }
+    for l in t.table.pi.locks() {
+        for &who in l.waiters {
+            let Some(n) = queued.get_mut(who) else {
+                return Err(format!("PI futex {:?} holds thread {who}", l.key));
+            };
+            *n += 1;
+        }
+    }
     for (who, (&n, state)) in queued.iter().zip(&t.state).enumerate() {
         let expected = match state {
             ThreadState::Runnable => 0,
@@ -299,12 +368,82 @@ fn futexes(world: &World) -> Result<(), String> {
         };
         if n != expected {
             return Err(format!(
-                "thread {who} ({state:?}) is queued {n} times on the futex table"
+                "thread {who} ({state:?}) is queued {n} times on the futex table (PI waiters \
+                 included)"
             ));
         }
     }
-    if !t.table.pi.is_empty() {
-        return Err("PI futex state without a PI call hosted".into());
-    }
-    Ok(())
+    pi_futexes(world)
+}
+
+/// The PI futexes agree with the threads and their words: a parked thread blocked in a PI
+/// call is queued where its call waits (a `FUTEX_LOCK_PI` on its lock's PI waiters; a
+/// `FUTEX_WAIT_REQUEUE_PI` on the condition's plain queue or, once requeued, on the lock's
+/// PI waiters, never both), a thread parked in a plain wait on no PI futex; a PI futex's
+/// state has a waiter (or an owner still to fix the word), its owner is not among its
+/// waiters, and, unless the app wrote the word, the word holds the owner's TID and
+/// `FUTEX_WAITERS`.
+fn pi_futexes(world: &mut World) -> Result<(), String> {
+    world.with_mem(|mem, p| {
+        let t = &p.threads;
+        let mut on_pi: [Vec<FutexKey>; THREADS] = Default::default();
+        for l in t.table.pi.locks() {
+            let waiters: Vec<usize> = l.waiters.clone().copied().collect();
+            if waiters.is_empty() && !l.owner_fixing_word {
+                return Err(format!("PI futex {:?}: state without a waiter", l.key));
+            }
+            if waiters.contains(l.owner) {
+                return Err(format!(
+                    "PI futex {:?}: its owner {} waits for it",
+                    l.key, l.owner
+                ));
+            }
+            for &w in &waiters {
+                let Some(keys) = on_pi.get_mut(w) else {
+                    return Err(format!("PI futex {:?} holds thread {w}", l.key));
+                };
+                keys.push(l.key);
+            }
+            if l.owner_fixing_word || waiters.is_empty() || t.pi_scribbled.contains(&l.key) {
+                continue;
+            }
+            let expected = t.tids[*l.owner] as u32;
+            match read_word(mem, l.key) {
+                Some(word) if word & TID_MASK == expected && word & WAITERS != 0 => {}
+                word => {
+                    return Err(format!(
+                        "PI futex {:?}: owner thread {} (TID {expected}) with waiters \
+                         {waiters:?}, but the word is {word:x?}",
+                        l.key, l.owner
+                    ));
+                }
+            }
+        }
+        let mut on_plain: [Vec<FutexKey>; THREADS] = Default::default();
+        for (key, &who) in t.table.queued() {
+            if let Some(keys) = on_plain.get_mut(who) {
+                keys.push(key);
+            }
+        }
+        for who in 0..THREADS {
+            let (plain, pi) = (&on_plain[who], &on_pi[who]);
+            let parked = matches!(t.state[who], ThreadState::Parked { .. });
+            let fits = match (parked, t.pending[who]) {
+                (false, _) => pi.is_empty(),
+                (true, None) => pi.is_empty(),
+                (true, Some(Pending::Lock { key, .. })) => plain.is_empty() && pi == &[key],
+                (true, Some(Pending::WaitRequeue { key1, key2, .. })) => {
+                    (plain == &[key1] && pi.is_empty()) || (plain.is_empty() && pi == &[key2])
+                }
+            };
+            if !fits {
+                return Err(format!(
+                    "thread {who} ({:?}, blocked in {:?}) queued on {plain:?} and as a PI \
+                     waiter on {pi:?}",
+                    t.state[who], t.pending[who]
+                ));
+            }
+        }
+        Ok(())
+    })
 }

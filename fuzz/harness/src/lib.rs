@@ -29,18 +29,26 @@
 //!    runnable fake thread is queued nowhere and every parked one on exactly one key (a
 //!    futex_waitv(2) caller is on each of its keys only while the call runs), each key's
 //!    count matches its queue, no empty queue is kept, and no wake takes a thread that was
-//!    not parked.
+//!    not parked;
+//! 8. the PI futexes: a thread parked in `FUTEX_LOCK_PI` is a PI waiter of its lock only, one
+//!    parked in `FUTEX_WAIT_REQUEUE_PI` is queued on the condition's key or (requeued) on the
+//!    lock's PI waiters, never both; a PI futex's kernel state has a waiter (or an owner
+//!    still to write its TID after a dead owner), its owner is not among its waiters, and
+//!    the lock word holds the owner's TID and `FUTEX_WAITERS` unless the app wrote the word
+//!    since ([`check::PiWords`]); a lock call that returns 0 leaves the caller's TID in the
+//!    word.
 //!
-//! At the end of the input every parked thread's wait is ended and the futex table must be
-//! empty (no waiter leaked); the address space is torn down and every frame must be back in
+//! At the end of the input every woken thread finishes its PI call, every parked thread's
+//! wait is ended, and the futex table, PI state included, must be empty (no waiter leaked); the address space is torn down and every frame must be back in
 //! the allocator; then every fd is closed and no memfd page or timerfd timer may remain.
 //!
-//! What it does not reach: calls the kernel crate implements itself (the PI futex operations,
-//! kill/tgkill, pidfd_*, uname, sysinfo, getrandom, getcpu, arch_prctl, prctl, madvise,
+//! What it does not reach: calls the kernel crate implements itself (kill/tgkill, pidfd_*, uname, sysinfo, getrandom, getcpu, arch_prctl, prctl, madvise,
 //! robust lists, affinity) are counted as "not hosted" and skipped; they are covered by the
-//! guest stress program instead (`stress/`). futex(2) (all but PI) and futex_waitv(2) run
-//! oxv-sched's handlers, the kernel's, over four fake threads that park on a `FUTEX_WAIT` and
-//! take turns (the rules are in `route/futex.rs`); a wait never really blocks, so races
+//! guest stress program instead (`stress/`). futex(2) (PI operations included) and
+//! futex_waitv(2) run oxv-sched's handlers, the kernel's, over four fake threads that park
+//! on a `FUTEX_WAIT` or a contended PI lock and take turns (the rules are in
+//! `route/futex.rs`; exit(2) replaces the current thread by one with a new TID after
+//! passing the PI locks it owns to their waiters, the owner-died path); a wait never really blocks, so races
 //! between a waiter and a waker on two CPUs are not explored. Sockets (`oxv-net`, over a
 //! loopback stack on the harness's clock), epoll, select, splice, locks, memfds, timerfds and
 //! signalfds are routed too (see [`route`]). The input format is in [`input`]; [`strace`] turns `--strace` output into
@@ -147,7 +155,9 @@ pub fn run_ops(ops: &[Op], options: &Options) -> Result<Report, Violation> {
             message,
         };
         let before = check::FdSnapshot::take(&world);
+        let pi_words = check::PiWords::take(&mut world);
         let effect = route::apply(&mut world, op, &mut report).map_err(violation)?;
+        pi_words.note_app_writes(&mut world);
         check::all(&mut world, Some((&before, &effect))).map_err(violation)?;
     }
     world.teardown().map_err(|message| Violation {

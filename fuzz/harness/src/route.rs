@@ -8,7 +8,7 @@ mod events;
 mod futex;
 mod sockets;
 
-pub use futex::interrupt as futex_interrupt;
+pub use futex::{interrupt as futex_interrupt, run_woken as futex_run_woken};
 
 use crate::Report;
 use crate::input::{Access, Arg, Op, SCRATCH_BASE, SCRATCH_LEN, SPECIAL, STRINGS};
@@ -332,7 +332,7 @@ fn route_process(p: &mut Process, mem: &mut dyn UserMemory, call: &Syscall) -> O
             sigsetsize,
         } => ppoll(p, mem, fds, nfds, tmo_p, sigmask, sigsetsize),
         S::SchedYield => Ok(0),
-        // The kernel crate answers everything else itself (process identity, PI futexes, kill,
+        // The kernel crate answers everything else itself (process identity, kill,
         // uname, getrandom, arch_prctl, prctl, madvise, ...), or it is ENOSYS there.
         _ => return None,
     })

@@ -6,7 +6,7 @@ mod events;
 mod futex;
 
 pub use events::{events_tour, socket_tour};
-pub use futex::futex_tour;
+pub use futex::{bug16_wake_op_wakes_requeue_pi_waiter, futex_tour, pi_owner_died, pi_tour};
 
 use crate::input::{Access, Arg, Op, SPECIAL};
 use linux_raw_sys::general as g;
@@ -592,6 +592,8 @@ pub fn all() -> Vec<(&'static str, Vec<Op>)> {
         ("events-tour", events_tour()),
         ("socket-tour", socket_tour()),
         ("futex-tour", futex_tour()),
+        ("pi-tour", pi_tour()),
+        ("pi-owner-died", pi_owner_died()),
     ]
 }
 
@@ -603,5 +605,9 @@ pub fn regressions() -> Vec<(&'static str, Vec<Op>)> {
         ("bug2-rlimit-nofile-ignored", bug2_rlimit_nofile_ignored()),
         ("bug10-terminal-write-2gib", bug10_terminal_write_2gib()),
         ("bug12-netlink-send-2gib", bug12_netlink_send_2gib()),
+        (
+            "bug16-wake-op-wakes-requeue-pi-waiter",
+            bug16_wake_op_wakes_requeue_pi_waiter(),
+        ),
     ]
 }

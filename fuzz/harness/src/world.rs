@@ -34,10 +34,11 @@ use oxv_mm::{AddressSpace, AddressSpaceConfig, MapSource, Platform, Prot, VmaKin
 use oxv_net::Net;
 use oxv_net::stack::PollTimer;
 use oxv_sched::clock::TscClock;
-use oxv_sched::futex::FutexTable;
+use oxv_sched::futex::{FutexKey, FutexTable};
 use oxv_sched::rlimit::Rlimits;
 use oxv_sched::signal::SignalState;
 use oxv_sched::sleep::fake::FakeSleeper;
+use oxv_sched::syscalls::futex::pi::Pending;
 use oxv_vfs::device::{CharDevice, Terminal};
 use oxv_vfs::fake::{FakeBlocker, FakeClock, FakeConsole, FakeEntropy, FakeProcess};
 use oxv_vfs::procfs::ProcFs;
@@ -50,7 +51,7 @@ use oxv_vfs::{
     RealtimeClock, Vfs, devfs, initramfs,
 };
 use std::cell::{Cell, RefCell};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 
@@ -288,7 +289,7 @@ impl World {
     /// fd and checks that nothing outlives them (no memfd page, no timer), and lets the
     /// network stack end the connections closed (20 simulated minutes of polls).
     pub fn teardown(mut self) -> Result<(), String> {
-        self.proc.threads.teardown()?;
+        self.with_mem(|mem, p| p.threads.teardown(mem))?;
         self.unmap_all()?;
         self.close_all()
     }
@@ -654,13 +655,22 @@ fn build_memory(mm: &mut AddressSpace<FakePageTable>, plat: &mut Platform<'_>) {
 /// How many fake threads take turns making the calls.
 pub const THREADS: usize = 4;
 
+/// The TID of fake thread 0 at the start (thread `i` has `FIRST_TID + i`; a thread that
+/// exits is replaced by one with the next unused TID), as PI lock words hold it.
+pub const FIRST_TID: i32 = 1;
+
+/// TIDs stay below `FUTEX_TID_MASK` (Linux's `PID_MAX_LIMIT` is far below it).
+const TID_LIMIT: i32 = 0x3fff_ffff;
+const _: () = assert!(TID_LIMIT as u32 == oxv_sched::futex::pi::TID_MASK);
+
 /// What a fake thread is doing.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum ThreadState {
     /// It may make calls.
     Runnable,
-    /// Blocked in `FUTEX_WAIT`: queued on the futex table until a wake takes it, its
-    /// `deadline` (the blocker's monotonic clock) passes, or the harness interrupts it.
+    /// Blocked in `FUTEX_WAIT` or a PI call: queued on the futex table until a wake (or a
+    /// PI unlock) takes it, its `deadline` (the blocker's monotonic clock) passes, or the
+    /// harness interrupts it.
     Parked {
         /// When the wait times out, if ever.
         deadline: Option<u64>,
@@ -690,6 +700,19 @@ pub struct FakeThreads {
     /// A broken rule seen while a call ran (a wake of a thread that was not parked), for the
     /// checks.
     pub violation: Option<String>,
+    /// Each thread's blocked PI call, kept while it is parked and after a wake until it
+    /// runs again (then [`oxv_sched::syscalls::futex::pi::resume`] finishes it).
+    pub pending: [Option<Pending>; THREADS],
+    /// Each thread's TID (the slot's thread changes when one exits).
+    pub tids: [i32; THREADS],
+    /// The TID the next thread gets.
+    pub next_tid: i32,
+    /// PI calls routed so far (the checks tell the kernel's writes to a PI lock word from
+    /// the app's by it).
+    pub pi_calls: u64,
+    /// The PI futexes whose word the app wrote (with a plain store or another call) while
+    /// the kernel held state for it: the word then need not name the owner.
+    pub pi_scribbled: BTreeSet<FutexKey>,
 }
 
 impl FakeThreads {
@@ -703,7 +726,23 @@ impl FakeThreads {
             park_on_block: false,
             parks: 0,
             violation: None,
+            pending: [None; THREADS],
+            tids: core::array::from_fn(|i| FIRST_TID + i as i32),
+            next_tid: FIRST_TID + THREADS as i32,
+            pi_calls: 0,
+            pi_scribbled: BTreeSet::new(),
         }
+    }
+
+    /// The current thread exits (exit(2)): the PI futexes it owns pass to their waiters
+    /// (with `FUTEX_OWNER_DIED` once each new owner runs), and a new thread with a new TID
+    /// takes its slot and makes the following calls. Its robust list is the kernel's (not
+    /// hosted).
+    pub fn exit_current(&mut self) {
+        let dead = self.current;
+        oxv_sched::syscalls::futex::pi::owner_exited(self, &dead);
+        self.tids[dead] = self.next_tid;
+        self.next_tid = self.next_tid.saturating_add(1) & TID_LIMIT;
     }
 
     /// `CLOCK_REALTIME` at monotonic time 0 (the vfs clock's epoch, as the harness's other
@@ -712,11 +751,24 @@ impl FakeThreads {
 
     /// Ends every wait (an app's exit interrupts its threads) and checks that the table is
     /// left empty: no waiter leaked.
-    pub fn teardown(&mut self) -> Result<(), String> {
+    pub fn teardown(&mut self, mem: &mut dyn UserMemory) -> Result<(), String> {
+        // Woken threads finish their PI call first (it may block them again), then every
+        // parked one is interrupted.
+        for t in 0..THREADS {
+            if self.state[t] == ThreadState::Runnable && self.pending[t].is_some() {
+                crate::route::futex_run_woken(self, mem, t);
+            }
+        }
         for t in 0..THREADS {
             if matches!(self.state[t], ThreadState::Parked { .. }) {
-                crate::route::futex_interrupt(self, t);
+                crate::route::futex_interrupt(self, mem, t);
             }
+        }
+        if let Some(v) = &self.violation {
+            return Err(v.clone());
+        }
+        if let Some(t) = (0..THREADS).find(|&t| self.pending[t].is_some()) {
+            return Err(format!("thread {t}'s PI call never finished"));
         }
         if let Some((key, who)) = self.table.queued().next() {
             return Err(format!(

@@ -160,3 +160,23 @@ fn bug10_terminal_write_2gib() {
 fn bug12_netlink_send_2gib() {
     replay("bug12-netlink-send-2gib");
 }
+
+#[test]
+fn bug16_wake_op_wakes_requeue_pi_waiter() {
+    replay("bug16-wake-op-wakes-requeue-pi-waiter");
+}
+
+/// The fuzzer's input: a `FUTEX_CMP_REQUEUE_PI` moved a waiter onto the PI lock its own TID
+/// held (the checks: "its owner 2 waits for it").
+#[test]
+fn bug17_cmp_requeue_pi_waiter_owns_the_lock() {
+    replay("bug17-cmp-requeue-pi-waiter-owns-the-lock");
+}
+
+/// The fuzzer's input, a false alarm of the harness: the app wrote a lock word after the
+/// kernel handed the lock to a woken thread that had not run yet; the word check now skips
+/// words the app wrote.
+#[test]
+fn harness_pi_word_written_after_handoff() {
+    replay("harness-pi-word-written-after-handoff");
+}

@@ -2,9 +2,11 @@
  * memory cannot be freed at once. Child A touches 28 MiB, then vfork(2)s child C, which
  * shares A's memory and sleeps; A waits for C (a vfork parent). Child B then touches
  * 24 MiB, which a 48 MiB VM cannot hold with A's. The killer kills A, but cannot reap A's
- * memory (C shares it) and A cannot die while it waits for C; B's fault waits and retries,
- * the killer gives up on A and kills C, C's exit lets A die, their memory comes back and
- * B finishes. The parent reports B and A. */
+ * memory (C shares it); A's vfork wait ends (the kill reaches it, as on Linux) and A dies,
+ * but its memory stays with C; B's fault waits and retries, the killer finds nothing came
+ * back and kills C, their memory comes back and B finishes. (Before the kill reached vfork
+ * waits, A could not die while it waited for C, and the killer gave up on A after a while.)
+ * The parent reports B and A. */
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>

@@ -10,11 +10,11 @@
 //! its address space plus its address; a shared futex in `MAP_SHARED` memory is the physical
 //! address of its word, so that processes mapping the page at different addresses meet.
 //!
-//! The PI operations are in [`pi`] (they stay here: they change the lock word with
-//! [`cmpxchg_word`] and look owners up by TID), futex_waitv(2)'s entry point in [`waitv`],
-//! and what a thread's exit does to the robust and PI futexes it holds in [`robust`]. Where
-//! the kernel must change a lock word that user space changes concurrently (on another
-//! CPU), it uses [`cmpxchg_word`], an atomic compare-and-exchange on the word's frame.
+//! The PI operations are oxv-sched's too ([`oxv_sched::syscalls::futex::pi`]); the kernel
+//! gives them what only it has: [`cmpxchg_word`], an atomic compare-and-exchange on the
+//! word's frame (user space on another CPU changes the word concurrently), and the threads
+//! by TID. futex_waitv(2)'s entry point is in [`waitv`], and what a thread's exit does to
+//! the robust and PI futexes it holds in [`robust`].
 
 use crate::arch::usercopy::CurrentUserMemory;
 use crate::sched;
@@ -25,10 +25,8 @@ use core::sync::atomic::{AtomicU32, Ordering};
 use oxv_abi::{Errno, SysResult, UserMemory, UserPtr};
 use oxv_mm::{Page, PageTable, PteFlags, VirtAddr};
 use oxv_sched::futex::{FutexKey, FutexTable};
-use oxv_sched::syscalls::futex::check_aligned;
-use oxv_sched::syscalls::futex::{FutexScheduler, PiCall, WaitEnd};
+use oxv_sched::syscalls::futex::{FutexScheduler, WaitEnd};
 
-pub mod pi;
 pub mod robust;
 pub mod waitv;
 
@@ -175,22 +173,22 @@ impl FutexScheduler for Futexes {
         sched::block_if(deadline, |s, me| register(&mut s.futexes, me)).map(WaitEnd::from)
     }
 
-    fn pi(&mut self, uaddr: UserPtr<u32>, private: bool, call: PiCall) -> SysResult {
-        match call {
-            PiCall::Lock { deadline, trylock } => pi::lock(uaddr, private, deadline, trylock),
-            PiCall::Unlock => pi::unlock(uaddr, private),
-            PiCall::WaitRequeue {
-                val,
-                deadline,
-                uaddr2,
-            } => pi::wait_requeue(uaddr, val, deadline, uaddr2, private),
-            PiCall::CmpRequeue {
-                val,
-                nr_requeue,
-                uaddr2,
-                cmpval,
-            } => pi::cmp_requeue(uaddr, val, nr_requeue, uaddr2, cmpval, private),
-        }
+    fn tid(&self, thread: &ThreadRef) -> i32 {
+        thread.tid
+    }
+
+    fn thread_by_tid(&mut self, tid: i32) -> Option<ThreadRef> {
+        sched::with(|s| s.thread(tid))
+    }
+
+    fn cmpxchg_word(
+        &mut self,
+        _mem: &mut dyn UserMemory,
+        uaddr: UserPtr<u32>,
+        old: u32,
+        new: u32,
+    ) -> Result<u32, Errno> {
+        cmpxchg_word(uaddr, old, new)
     }
 }
 

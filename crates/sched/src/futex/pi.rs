@@ -132,6 +132,31 @@ impl<T> PiTable<T> {
     pub fn owner_fixing_word(&self, key: FutexKey) -> bool {
         self.locks.get(&key).is_some_and(|l| l.owner_must_fix_word)
     }
+
+    /// Every PI futex with kernel state: its key, owner, whether the owner has yet to write
+    /// its TID into the word ([`PiTable::owner_fixing_word`]), and its waiters, oldest first
+    /// (for checks of the table from outside, such as the fuzz harness's).
+    pub fn locks(&self) -> impl Iterator<Item = PiLockView<'_, T>> + '_ {
+        self.locks.iter().map(|(&key, l)| PiLockView {
+            key,
+            owner: &l.owner,
+            owner_fixing_word: l.owner_must_fix_word,
+            waiters: l.waiters.iter(),
+        })
+    }
+}
+
+/// One PI futex's kernel state, as [`PiTable::locks`] lists it.
+#[derive(Debug)]
+pub struct PiLockView<'a, T> {
+    /// The futex.
+    pub key: FutexKey,
+    /// Its owner.
+    pub owner: &'a T,
+    /// Whether the owner has yet to write its TID (with `OWNER_DIED`) into the word.
+    pub owner_fixing_word: bool,
+    /// Its waiters, oldest first.
+    pub waiters: alloc::collections::vec_deque::Iter<'a, T>,
 }
 
 impl<T: PartialEq + Clone> PiTable<T> {

@@ -13,17 +13,21 @@
 //! always and with `FUTEX_CLOCK_REALTIME` for the rest (futex(2)). A wait interrupted by a
 //! signal is `EINTR`; the embedder decides whether the call restarts.
 //!
-//! What it is not: the PI operations (`FUTEX_LOCK_PI`, `FUTEX_LOCK_PI2`, `FUTEX_TRYLOCK_PI`,
+//! The PI operations (`FUTEX_LOCK_PI`, `FUTEX_LOCK_PI2`, `FUTEX_TRYLOCK_PI`,
 //! `FUTEX_UNLOCK_PI`, `FUTEX_WAIT_REQUEUE_PI`, `FUTEX_CMP_REQUEUE_PI`) are decoded and
-//! validated here but carried out by the embedder ([`FutexScheduler::pi`]): they change the
-//! lock word with an atomic compare-and-exchange on user memory and look threads up by TID,
-//! which only the kernel can do. The word protocol they follow is [`crate::futex::pi`].
+//! validated here and carried out in [`pi`], through [`FutexScheduler::pi`] (whose default
+//! is [`pi::call`]). They need two more things of the embedder: an atomic
+//! compare-and-exchange on the user word ([`FutexScheduler::cmpxchg_word`]) and threads by
+//! TID ([`FutexScheduler::tid`], [`FutexScheduler::thread_by_tid`]). The word protocol they
+//! follow is [`crate::futex::pi`].
 
 use crate::futex::{FutexKey, FutexTable, MATCH_ANY};
 use alloc::vec::Vec;
 use linux_raw_sys::general as uapi;
 use oxv_abi::linux::time::Timespec;
 use oxv_abi::{Errno, SysResult, UserAddr, UserMemory, UserPtr};
+
+pub mod pi;
 
 const WAIT: i32 = uapi::FUTEX_WAIT as i32;
 const WAKE: i32 = uapi::FUTEX_WAKE as i32;
@@ -133,8 +137,38 @@ pub trait FutexScheduler {
         register: impl FnOnce(&mut FutexTable<Self::Thread>, &Self::Thread) -> bool,
     ) -> Option<WaitEnd>;
 
-    /// Carries out a PI operation on the word at `uaddr` (see the module docs).
-    fn pi(&mut self, uaddr: UserPtr<u32>, private: bool, call: PiCall) -> SysResult;
+    /// The TID of `thread` (what a PI lock word holds).
+    fn tid(&self, thread: &Self::Thread) -> i32;
+
+    /// The thread whose TID is `tid`, if it exists (the owner a PI lock word names).
+    fn thread_by_tid(&mut self, tid: i32) -> Option<Self::Thread>;
+
+    /// Atomically replaces the user word at `uaddr` (aligned) with `new` if it holds `old`,
+    /// as a user `lock cmpxchg` would; returns the value found, which is `old` exactly when
+    /// the word was replaced. `EFAULT` where a user store would fault.
+    fn cmpxchg_word(
+        &mut self,
+        mem: &mut dyn UserMemory,
+        uaddr: UserPtr<u32>,
+        old: u32,
+        new: u32,
+    ) -> Result<u32, Errno>;
+
+    /// Carries out a PI operation on the word at `uaddr` ([`pi::call`], which blocks as
+    /// [`FutexScheduler::block_if`] does; an embedder that simulates blocking overrides it
+    /// to stop at [`pi::Step::Blocked`]).
+    fn pi(
+        &mut self,
+        mem: &mut dyn UserMemory,
+        uaddr: UserPtr<u32>,
+        private: bool,
+        call: PiCall,
+    ) -> SysResult
+    where
+        Self: Sized,
+    {
+        pi::call(self, mem, uaddr, private, call)
+    }
 }
 
 /// The command of a futex(2) `op` (without `FUTEX_PRIVATE_FLAG` and `FUTEX_CLOCK_REALTIME`).
@@ -251,6 +285,7 @@ pub fn futex<S: FutexScheduler>(
             )
         }
         LOCK_PI | LOCK_PI2 => s.pi(
+            mem,
             uaddr,
             private,
             PiCall::Lock {
@@ -259,6 +294,7 @@ pub fn futex<S: FutexScheduler>(
             },
         ),
         TRYLOCK_PI => s.pi(
+            mem,
             uaddr,
             private,
             PiCall::Lock {
@@ -266,8 +302,9 @@ pub fn futex<S: FutexScheduler>(
                 trylock: true,
             },
         ),
-        UNLOCK_PI => s.pi(uaddr, private, PiCall::Unlock),
+        UNLOCK_PI => s.pi(mem, uaddr, private, PiCall::Unlock),
         WAIT_REQUEUE_PI => s.pi(
+            mem,
             uaddr,
             private,
             PiCall::WaitRequeue {
@@ -281,6 +318,7 @@ pub fn futex<S: FutexScheduler>(
                 return Err(Errno::EINVAL);
             }
             s.pi(
+                mem,
                 uaddr,
                 private,
                 PiCall::CmpRequeue {
@@ -467,14 +505,27 @@ fn wake_op<S: FutexScheduler>(
     encoded: u32,
 ) -> SysResult {
     let op = WakeOp::decode(encoded)?;
+    // Waiters of a PI futex wait for an unlock, and a FUTEX_WAIT_REQUEUE_PI waiter for a
+    // FUTEX_CMP_REQUEUE_PI: neither is woken here (Linux's futex_wake_op: EINVAL, after the
+    // word was changed).
+    let refuses = |table: &FutexTable<S::Thread>, key| {
+        !table.pi.is_empty() && table.pi.contains(key) || table.has_requeue_pi_waiter(key)
+    };
     s.locked(|table, woken| {
         let old = uaddr2.read(mem)?;
         uaddr2.write(mem, &op.apply(old))?;
+        if refuses(table, key) {
+            return Err(Errno::EINVAL);
+        }
         let mut count = 0;
         let taken = table.wake(key, n1, MATCH_ANY);
         count += taken.len();
         hand_over(woken, taken);
         if op.compare(old) {
+            if refuses(table, key2) {
+                // Those taken from `key` are woken all the same, as Linux's.
+                return Err(Errno::EINVAL);
+            }
             let taken = table.wake(key2, n2, MATCH_ANY);
             count += taken.len();
             hand_over(woken, taken);

@@ -1,7 +1,8 @@
 //! A hand-written seed for futex(2) and futex_waitv(2) over the harness's fake threads (see
 //! `route/futex.rs`): waits that park threads 0-3 in turn, wakes by bitset, a requeue, a
 //! `FUTEX_WAKE_OP`, timeouts on both clocks that expire as the clock moves, futex_waitv's
-//! checks, the errors of each op, and threads left parked for teardown to end.
+//! checks, the errors of each op, and threads left parked for teardown to end; and one for
+//! the PI operations ([`pi_tour`]).
 
 use super::{call, s, v};
 use crate::input::{Op, SCRATCH_BASE};
@@ -158,5 +159,129 @@ pub fn futex_tour() -> Vec<Op> {
             B,
             PRIVATE,
         ),
+    ]
+}
+
+/// A PI mutex, a second one, and a condition variable (scratch offsets).
+const M: u16 = 0x810;
+const N: u16 = 0x814;
+const CV: u16 = 0x818;
+
+/// The PI tour: a contended `FUTEX_LOCK_PI` parks its thread, `FUTEX_UNLOCK_PI` hands the
+/// lock to it (it finishes its call when its turn comes), `FUTEX_TRYLOCK_PI`'s `EAGAIN` and
+/// `EDEADLK`, `EPERM` for a non-owner's unlock, a requeue-PI from a condition variable onto a
+/// free mutex, a timed lock that times out, `ESRCH` for a word naming no thread, the
+/// argument errors, and threads left parked on a PI lock for teardown to end. Thread `i`'s
+/// TID is `i + 1` (`world::FIRST_TID`).
+pub fn pi_tour() -> Vec<Op> {
+    let ts = SCRATCH_BASE + TS as u64;
+    let pi = |uaddr, op| futex(uaddr, op | g::FUTEX_PRIVATE_FLAG, 0, 0, 0, 0);
+    let park = || futex(B, g::FUTEX_WAIT | g::FUTEX_PRIVATE_FLAG, 0, 0, 0, 0);
+    vec![
+        pi(M, g::FUTEX_LOCK_PI),
+        pi(M, g::FUTEX_TRYLOCK_PI),
+        park(),
+        // Thread 1 waits for M; 2 cannot take or unlock it, and waits on CV for N.
+        pi(M, g::FUTEX_LOCK_PI),
+        pi(M, g::FUTEX_TRYLOCK_PI),
+        pi(M, g::FUTEX_UNLOCK_PI),
+        futex(
+            CV,
+            g::FUTEX_WAIT_REQUEUE_PI | g::FUTEX_PRIVATE_FLAG,
+            0,
+            0,
+            N,
+            0,
+        ),
+        // Thread 3 wakes 0, gives N to 2 (free: taken for it), and parks: 0 runs.
+        futex(B, g::FUTEX_WAKE | g::FUTEX_PRIVATE_FLAG, 1, 0, 0, 0),
+        futex(
+            CV,
+            g::FUTEX_CMP_REQUEUE_PI | g::FUTEX_PRIVATE_FLAG,
+            1,
+            1,
+            N,
+            0,
+        ),
+        park(),
+        // 0 hands M to 1, then waits for N (held by 2) until a deadline in the past.
+        pi(M, g::FUTEX_UNLOCK_PI),
+        poke_u64s(TS, &[1_700_000_000, 0]),
+        futex(N, g::FUTEX_LOCK_PI | g::FUTEX_PRIVATE_FLAG, 0, ts, 0, 0),
+        // 1 runs owning M; the next call times 0 out.
+        futex(A, g::FUTEX_WAKE, 1, 0, 0, 0),
+        pi(M, g::FUTEX_UNLOCK_PI),
+        // Errors: the same word twice, nr_wake 2, a word naming TID 9, misaligned, unmapped.
+        futex(CV, g::FUTEX_WAIT_REQUEUE_PI, 0, 0, CV, 0),
+        futex(CV, g::FUTEX_CMP_REQUEUE_PI, 2, 1, N, 0),
+        Op::Poke {
+            off: M,
+            bytes: 9u32.to_le_bytes().to_vec(),
+        },
+        pi(M, g::FUTEX_LOCK_PI),
+        pi(M + 1, g::FUTEX_LOCK_PI),
+        call(
+            Sysno::futex,
+            &[v(0x10), v(g::FUTEX_LOCK_PI as u64), v(0), v(0), v(0), v(0)],
+        ),
+        // 1 parks: 2 finishes its requeue-PI owning N, unlocks and relocks it, and parks;
+        // then 0 waits for N and everyone is parked.
+        park(),
+        pi(N, g::FUTEX_UNLOCK_PI),
+        pi(N, g::FUTEX_LOCK_PI2),
+        park(),
+        pi(N, g::FUTEX_LOCK_PI),
+        pi(N, g::FUTEX_LOCK_PI),
+    ]
+}
+/// The owner-died path: thread 0 exits holding M with two waiters; the oldest (1) is made
+/// the owner and writes its TID with `FUTEX_OWNER_DIED` when it runs, while 0's successor
+/// (TID 5) finds the word not yet fixed and queues behind; 1 hands M on, and a second owner
+/// exits with the new thread waiting, which finishes its call at teardown.
+pub fn pi_owner_died() -> Vec<Op> {
+    let pi = |uaddr, op| futex(uaddr, op | g::FUTEX_PRIVATE_FLAG, 0, 0, 0, 0);
+    let park = || futex(B, g::FUTEX_WAIT | g::FUTEX_PRIVATE_FLAG, 0, 0, 0, 0);
+    let exit = || call(Sysno::exit, &[v(0), v(0), v(0), v(0), v(0), v(0)]);
+    vec![
+        pi(M, g::FUTEX_LOCK_PI),
+        park(),
+        pi(M, g::FUTEX_LOCK_PI),
+        pi(M, g::FUTEX_LOCK_PI),
+        futex(B, g::FUTEX_WAKE | g::FUTEX_PRIVATE_FLAG, 1, 0, 0, 0),
+        park(),
+        exit(),
+        pi(M, g::FUTEX_LOCK_PI),
+        pi(M, g::FUTEX_UNLOCK_PI),
+        exit(),
+        park(),
+        exit(),
+        Op::Poke {
+            off: N,
+            bytes: 99u32.to_le_bytes().to_vec(),
+        },
+        pi(N, g::FUTEX_LOCK_PI),
+    ]
+}
+
+/// Bug 16's reproducer: `FUTEX_WAKE_OP` woke a `FUTEX_WAIT_REQUEUE_PI` waiter (Linux:
+/// `EINVAL`), which then returned 0 as the owner of a PI mutex it never got. Thread 0 waits
+/// on CV for N, thread 1 wakes CV with `FUTEX_WAKE_OP`, and once every other thread is
+/// parked, thread 0 finishes its call.
+pub fn bug16_wake_op_wakes_requeue_pi_waiter() -> Vec<Op> {
+    let park = || futex(B, g::FUTEX_WAIT | g::FUTEX_PRIVATE_FLAG, 0, 0, 0, 0);
+    vec![
+        futex(
+            CV,
+            g::FUTEX_WAIT_REQUEUE_PI | g::FUTEX_PRIVATE_FLAG,
+            0,
+            0,
+            N,
+            0,
+        ),
+        futex(CV, g::FUTEX_WAKE_OP | g::FUTEX_PRIVATE_FLAG, 1, 0, C, 0),
+        park(),
+        park(),
+        park(),
+        futex(C, g::FUTEX_WAKE, 1, 0, 0, 0),
     ]
 }

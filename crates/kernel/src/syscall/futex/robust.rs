@@ -6,9 +6,9 @@
 //! gets `FUTEX_OWNER_DIED`, its TID cleared and `FUTEX_WAITERS` kept, so that the next locker
 //! sees the death (`EOWNERDEAD` from a robust pthread mutex). A plain lock's waiter is woken
 //! to find that; a PI lock's waiters are the PI state's, and the oldest is handed the lock by
-//! [`super::pi::owner_exited`] instead. An entry's PI flag is bit 0 of the pointer to it, as
-//! in Linux's `fetch_robust_entry`. A walk that faults or meets a misaligned word stops, as
-//! Linux's does.
+//! [`oxv_sched::syscalls::futex::pi::owner_exited`] instead. An entry's PI flag is bit 0 of
+//! the pointer to it, as in Linux's `fetch_robust_entry`. A walk that faults or meets a
+//! misaligned word stops, as Linux's does.
 
 use super::{cmpxchg_word, read_word};
 use crate::arch::usercopy::CurrentUserMemory;
@@ -30,7 +30,7 @@ pub fn thread_exit(me: &ThreadRef, robust_head: u64) {
     if robust_head != 0 {
         exit_robust_list(robust_head, me.tid);
     }
-    super::pi::owner_exited(me);
+    oxv_sched::syscalls::futex::pi::owner_exited(&mut super::Futexes, me);
 }
 
 /// Marks a robust lock word owned by `tid` as owner-died and wakes a plain lock's waiter

@@ -74,7 +74,31 @@ impl FutexScheduler for Fake {
         Some(self.outcome)
     }
 
-    fn pi(&mut self, _uaddr: UserPtr<u32>, _private: bool, call: PiCall) -> SysResult {
+    fn tid(&self, thread: &u32) -> i32 {
+        *thread as i32
+    }
+
+    fn thread_by_tid(&mut self, tid: i32) -> Option<u32> {
+        (tid == 1).then_some(1)
+    }
+
+    fn cmpxchg_word(
+        &mut self,
+        _mem: &mut dyn UserMemory,
+        _uaddr: UserPtr<u32>,
+        _old: u32,
+        _new: u32,
+    ) -> Result<u32, Errno> {
+        unreachable!("the PI calls are recorded, not carried out")
+    }
+
+    fn pi(
+        &mut self,
+        _mem: &mut dyn UserMemory,
+        _uaddr: UserPtr<u32>,
+        _private: bool,
+        call: PiCall,
+    ) -> SysResult {
         self.pi_calls.push(call);
         Ok(0)
     }
@@ -348,6 +372,38 @@ fn wake_op_changes_the_word_and_wakes_by_the_old_value() {
         Err(Errno::EFAULT)
     );
     assert_eq!(s.table.waiters(b), 1);
+}
+
+#[test]
+fn wake_op_refuses_requeue_pi_and_pi_waiters_after_changing_the_word() {
+    // Bug 16 (docs/robustness.md): a FUTEX_WAIT_REQUEUE_PI waiter woken by FUTEX_WAKE_OP
+    // returned as the owner of a PI mutex it never got.
+    let mut m = memory();
+    let mut s = Fake::new(WaitEnd::Event);
+    let (cond, other, mutex) = (RW, RW + 8, RW + 16);
+    s.table
+        .enqueue_requeue_pi(FutexKey::from(cond), 7, FutexKey::from(mutex));
+    s.table.enqueue(other, 8, MATCH_ANY);
+    word(&mut m, RW + 32, 0);
+    let set_1_if_eq_0 = (uapi::FUTEX_OP_SET << 28) | (1 << 12);
+    assert_eq!(
+        call(&mut s, &mut m, cond, WAKE_OP, 1, 1, RW + 32, set_1_if_eq_0),
+        Err(Errno::EINVAL)
+    );
+    assert_eq!(read(&m, RW + 32), 1, "the word changed first, as in Linux");
+    assert!(s.table.has_requeue_pi_waiter(FutexKey::from(cond)));
+    // On the second key: the first key's waiter is woken all the same.
+    assert_eq!(
+        call(&mut s, &mut m, other, WAKE_OP, 1, 1, cond, set_1_if_eq_0),
+        Err(Errno::EINVAL)
+    );
+    assert_eq!(s.woken, [8]);
+    // PI waiters wait for an unlock.
+    s.table.pi.enqueue(FutexKey::from(mutex), 9, 7);
+    assert_eq!(
+        call(&mut s, &mut m, mutex, WAKE_OP, 1, 0, RW + 32, 0),
+        Err(Errno::EINVAL)
+    );
 }
 
 fn waitv_entry(mem: &mut FakeUserMemory, at: u64, val: u64, uaddr: u64, flags: u64) {
