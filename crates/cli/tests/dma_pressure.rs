@@ -22,8 +22,7 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::PathBuf;
 use std::time::Duration;
 
 /// Small enough to fill in a moment, big enough to boot.
@@ -32,22 +31,6 @@ const MEM: &str = "48M";
 /// panicked in about half of the runs at this count (the I/O has to meet the moment the
 /// last frame is gone); each round takes about half a second with KVM.
 const ROUNDS: u32 = 12;
-
-/// A new ext2 image at `img` of `size` holding `files` (`mke2fs -d`, e2fsprogs).
-fn ext2_image(img: &Path, size: &str, files: &Path) {
-    let out = Command::new("mke2fs")
-        .args(["-q", "-F", "-t", "ext2", "-d"])
-        .arg(files)
-        .arg(img)
-        .arg(size)
-        .output()
-        .expect("mke2fs (e2fsprogs) must be installed");
-    assert!(
-        out.status.success(),
-        "mke2fs: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
 
 /// The contents `dma_pressure.c` expects of `big`: word `i` is `i * 0x9e37_79b9_7f4a_7c15 + 1`.
 fn big_file() -> Vec<u8> {
@@ -76,8 +59,8 @@ fn disk_and_network_io_while_ram_is_full_never_panics_the_kernel() {
     std::fs::write(dir.join("second/hello"), "hello\n").expect("write hello");
     let data = dir.join("data.img");
     let second = dir.join("second.img");
-    ext2_image(&data, "24M", &dir.join("data"));
-    ext2_image(&second, "1M", &dir.join("second"));
+    common::mke2fs(&data, "24M", &[], Some(&dir.join("data")));
+    common::mke2fs(&second, "1M", &[], Some(&dir.join("second")));
     let data_disk = format!("{}:/data", data.display());
     let second_disk = format!("{}", second.display());
     let rounds = ROUNDS.to_string();

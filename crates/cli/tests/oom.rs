@@ -166,29 +166,6 @@ fn a_tmpfs_file_that_fills_ram_fails_its_write_with_enospc() {
     assert!(!stderr.contains("kernel panic"), "{}", show(&out));
 }
 
-/// The checksum `oom_ext2_cache` prints for `data`: FNV-1a over little-endian 64-bit words.
-fn fnv1a_words(data: &[u8]) -> u64 {
-    data.chunks_exact(8).fold(0xcbf2_9ce4_8422_2325, |h, w| {
-        (h ^ u64::from_le_bytes(w.try_into().expect("8 bytes"))).wrapping_mul(0x0100_0000_01b3)
-    })
-}
-
-/// A new ext2 image at `img` of `size` holding `files` (`mke2fs -d`, e2fsprogs).
-fn ext2_image(img: &std::path::Path, size: &str, files: &std::path::Path) {
-    let out = Command::new("mke2fs")
-        .args(["-q", "-F", "-t", "ext2", "-d"])
-        .arg(files)
-        .arg(img)
-        .arg(size)
-        .output()
-        .expect("mke2fs (e2fsprogs) must be installed");
-    assert!(
-        out.status.success(),
-        "mke2fs: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 #[test]
 #[ignore = "boots QEMU; run with --ignored"]
 fn clean_file_pages_are_reclaimed_before_anyone_is_killed() {
@@ -210,7 +187,7 @@ fn clean_file_pages_are_reclaimed_before_anyone_is_killed() {
         .collect();
     std::fs::write(dir.join("files/big"), &data).expect("write the file");
     let img = dir.join("data.img");
-    ext2_image(&img, "80M", &dir.join("files"));
+    common::mke2fs(&img, "80M", &[], Some(&dir.join("files")));
     let _ = std::fs::remove_dir_all(dir.join("files"));
     let disk = format!("{}:/data:ro", img.display());
     let out = Command::new(env!("CARGO_BIN_EXE_oxv"))
@@ -229,7 +206,7 @@ fn clean_file_pages_are_reclaimed_before_anyone_is_killed() {
         .stdin(Stdio::null())
         .output()
         .expect("run oxv");
-    let sum = format!("{:016x}", fnv1a_words(&data));
+    let sum = format!("{:016x}", common::fnv1a_words(&data));
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{}", show(&out));
     assert_eq!(

@@ -92,13 +92,6 @@ fn writing_twice_ram_through_shared_mappings_writes_dirty_pages_back_under_press
     write_twice_ram("mmap");
 }
 
-/// The checksum `reclaim_map` prints for `data`: FNV-1a over little-endian 64-bit words.
-fn fnv1a_words(data: &[u8]) -> u64 {
-    data.chunks_exact(8).fold(0xcbf2_9ce4_8422_2325, |h, w| {
-        (h ^ u64::from_le_bytes(w.try_into().expect("8 bytes"))).wrapping_mul(0x0100_0000_01b3)
-    })
-}
-
 #[test]
 #[ignore = "boots QEMU; run with --ignored"]
 fn one_mapping_of_a_file_larger_than_ram_is_read_through_twice() {
@@ -123,7 +116,7 @@ fn one_mapping_of_a_file_larger_than_ram_is_read_through_twice() {
         &format!("{}:/data:ro", img.display()),
         &["/data/big"],
     );
-    let sum = format!("{:016x}", fnv1a_words(&data));
+    let sum = format!("{:016x}", common::fnv1a_words(&data));
     assert_clean_pass(&run, &format!("pass 1: {sum}\npass 2: {sum}\n"));
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -115,3 +115,11 @@ pub fn mke2fs(img: &Path, size: &str, extra: &[&str], files: Option<&Path>) {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// The checksum the guest programs print for a file (`reclaim_map`, `oom_ext2_cache`):
+/// FNV-1a over its little-endian 64-bit words.
+pub fn fnv1a_words(data: &[u8]) -> u64 {
+    data.chunks_exact(8).fold(0xcbf2_9ce4_8422_2325, |h, w| {
+        (h ^ u64::from_le_bytes(w.try_into().expect("8 bytes"))).wrapping_mul(0x0100_0000_01b3)
+    })
+}
