@@ -233,7 +233,8 @@ impl UdpSocket {
         if stage.len() < room {
             stage.resize(room, 0);
         }
-        // A receive makes no packet due: no poll after it.
+        // A receive makes no packet due: no poll after it (so it records what it leaves
+        // queued as seen itself).
         let r = self.stack.shared.peek(|inner| {
             for k in &st.keys {
                 loop {
@@ -243,6 +244,7 @@ impl UdpSocket {
                     if st.peer.is_some_and(|p| p != from) {
                         // Not from the connected peer: Linux would not have queued it.
                         let _ = s.recv();
+                        inner.refresh_seen(*k);
                         continue;
                     }
                     let full = data.len();
@@ -250,6 +252,9 @@ impl UdpSocket {
                     stage[..got].copy_from_slice(&data[..got]);
                     if !peek {
                         let _ = s.recv();
+                        // What is left is what the stack has seen: else the next datagram
+                        // of the same length looks like no change and wakes nobody.
+                        inner.refresh_seen(*k);
                     }
                     return Some((got, full, Some(from)));
                 }

@@ -41,6 +41,9 @@ static long BYTES;
 static atomic_int stop_churn;
 static atomic_long moved;
 static atomic_long moved_unix;
+/* Where the threads are, for the watch line: writers past shutdown(2), readers past EOF,
+ * datagram receivers past their end mark, datagram flows joined. */
+static atomic_int writers_done, readers_done, dgram_ended, flows_done, churn_joined;
 
 /* Streams with a seed from here on are AF_UNIX (counted apart from TCP). */
 #define UNIX_SEED 200
@@ -110,6 +113,7 @@ static void *writer(void *arg) {
         off += n;
     }
     shutdown(d->fd, SHUT_WR);
+    atomic_fetch_add(&writers_done, 1);
     free(buf);
     return NULL;
 }
@@ -182,6 +186,7 @@ static void *reader(void *arg) {
         fflush(stdout);
         _exit(1);
     }
+    atomic_fetch_add(&readers_done, 1);
     free(heap);
     return NULL;
 }
@@ -363,6 +368,7 @@ static void *dgram_receiver(void *arg) {
         memcpy(&seq, buf, 4);
         memcpy(&len, buf + 4, 4);
         if (seq == DG_END) {
+            atomic_fetch_add(&dgram_ended, 1);
             if (fresh)
                 munmap(buf, DG_MAX);
             break;
@@ -428,6 +434,7 @@ static void *dgram_flow_run(void *arg) {
             fflush(stdout);
             _exit(1);
         }
+    atomic_fetch_add(&flows_done, 1);
     return (void *)(long)atomic_load(&f->got);
 }
 
@@ -537,10 +544,13 @@ static void *mix_watch(void *arg) {
     (void)arg;
     for (;;) {
         sleep(20);
-        printf("net_smp: watch: tcp=%ld unix=%ld udp=%u/%u dgram=%u/%u rights=%u/%u\n",
+        printf("net_smp: watch: tcp=%ld unix=%ld udp=%u/%u dgram=%u/%u rights=%u/%u "
+               "writers=%d readers=%d ends=%d flows=%d churn=%d/%d\n",
                atomic_load(&moved), atomic_load(&moved_unix), atomic_load(&udp.got),
                atomic_load(&udp.sent), atomic_load(&udg.got), atomic_load(&udg.sent),
-               atomic_load(&rights_got), atomic_load(&rights_sent));
+               atomic_load(&rights_got), atomic_load(&rights_sent), atomic_load(&writers_done),
+               atomic_load(&readers_done), atomic_load(&dgram_ended), atomic_load(&flows_done),
+               atomic_load(&stop_churn), atomic_load(&churn_joined));
     }
     return NULL;
 }
@@ -648,12 +658,16 @@ int main(int argc, char **argv) {
     atomic_store(&stop_churn, 1);
     void *maps, *pings;
     pthread_join(churn[0], &maps);
+    atomic_fetch_add(&churn_joined, 1);
     pthread_join(churn[1], NULL);
+    atomic_fetch_add(&churn_joined, 1);
     pthread_join(churn[2], &pings);
+    atomic_fetch_add(&churn_joined, 1);
     pthread_mutex_lock(&mu);
     pthread_cond_broadcast(&cv);
     pthread_mutex_unlock(&mu);
     pthread_join(churn[3], NULL);
+    atomic_fetch_add(&churn_joined, 1);
     pthread_join(churn[4], NULL);
     printf("net_smp: ok bytes=%ld maps=%lu pings=%lu\n", atomic_load(&moved),
            (unsigned long)maps, (unsigned long)pings);

@@ -409,10 +409,11 @@ impl UnixSocket {
         } else {
             out.len = stored;
         }
-        drop(stage);
         if peek {
             return Ok(out);
         }
+        // Still under the staging lock: let go before consuming, another receiver would copy
+        // the same message and then consume the next, which nobody read.
         let mut rx = self.rx.lock();
         if !stream {
             let m = rx
@@ -448,6 +449,7 @@ impl UnixSocket {
             }
         }
         drop(rx);
+        drop(stage);
         if !stream || stored > 0 {
             self.after_read();
         }
