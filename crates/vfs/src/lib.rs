@@ -139,6 +139,7 @@ pub mod sysfs;
 pub mod time;
 pub mod timerfd;
 pub mod tmpfs;
+pub mod tty;
 pub mod walk;
 pub mod write_access;
 pub mod xattr;
