@@ -10,15 +10,15 @@
 //!   wait(`WCONTINUED`) reports it. Sending `SIGCONT` discards pending stop signals, and
 //!   sending a stop signal discards a pending `SIGCONT`.
 //! - `SIGKILL` ends a stopped process: it wakes the parked threads so they can die.
-//!
-//! The terminal's side (a background group reading its terminal gets `SIGTTIN`, writing with
-//! `TOSTOP` or changing its settings `SIGTTOU`, an orphaned one `EIO`) is oxv-vfs's
-//! `pty::job_control` with [`crate::tty_signals`]; the stop itself is the default action here.
-//!
 //! - A `SIGTSTP`, `SIGTTIN` or `SIGTTOU` taken with its default action by a process whose
 //!   group is orphaned ([`group_orphaned`]) is discarded, as Linux's `get_signal` does: no
 //!   process outside the group could continue it, so stopping it would strand it. `SIGSTOP`
 //!   stops it all the same.
+//!
+//! The terminal's side (a background group reading its terminal gets `SIGTTIN`, writing with
+//! `TOSTOP` or changing its settings `SIGTTOU`, an orphaned one `EIO`) is oxv-vfs's `tty`
+//! module (the console and the ptys) with [`crate::tty_signals`]; the stop itself is the
+//! default action here.
 
 use crate::process::Process;
 use crate::sched;
