@@ -44,6 +44,7 @@ use oxv_vfs::device::Terminal;
 use oxv_vfs::procfs::ProcFs;
 use oxv_vfs::sysfs::SysFs;
 use oxv_vfs::tmpfs::{FileMemory, Tmpfs, TmpfsLimits};
+use oxv_vfs::tty::JobControl;
 use oxv_vfs::{
     DeviceId, FdTable, FileSystem, FsContext, MountFlags, OpenFile, RealtimeClock, SetAttr, Vfs,
     initramfs,
@@ -171,7 +172,18 @@ pub fn start(start_info: u64, entry_tsc: u64) -> ! {
     };
 
     let t_rng = cpu::rdtsc();
-    let (cx, initrd_bytes) = build_fs(&info, &args, winsize);
+    // The console is the controlling terminal of the app's session (pid 1's, with its group
+    // in the foreground), as a program a shell runs finds its terminal. Its devices (fds
+    // 0-2, /dev/console, /dev/tty) are one terminal: one set of settings, one job control.
+    let console = Terminal::with_jobs(
+        Arc::new(ConsoleDevice::new(Stream::Console, Some(winsize))),
+        JobControl::controlling(
+            Arc::new(crate::tty_signals::KernelTtySignals),
+            process::INIT_PID,
+            process::INIT_PID,
+        ),
+    );
+    let (cx, initrd_bytes) = build_fs(&info, &args, console.clone());
     mount_disks(&cx, &args);
     crate::net::write_resolver_files(&cx);
     let t_fs = cpu::rdtsc();
@@ -182,7 +194,11 @@ pub fn start(start_info: u64, entry_tsc: u64) -> ! {
         (2, Stream::Stderr),
     ] {
         let dev = ConsoleDevice::new(stream, is_tty(fd).then_some(winsize));
-        let term = Terminal::new(Arc::new(dev));
+        let term = Terminal::sharing(Arc::new(dev), &console);
+        if stream == Stream::Stdin && is_tty(fd) {
+            // Typed input: its ISIG keys raise signals as they arrive.
+            crate::devices::set_typed_input(term.clone());
+        }
         let flags = match stream {
             Stream::Stdin => OpenFlags::empty(),
             _ => OpenFlags::WRONLY,
@@ -339,7 +355,7 @@ fn start_cpus(info: &pvh::BootInfo, nx: bool) -> usize {
 
 /// Builds the root file system, from the initramfs or, with `disk=/`, an ext2 disk, and
 /// mounts /dev and /tmp (/proc and /sys come with the process, [`mount_proc`]).
-fn build_fs(info: &pvh::BootInfo, args: &BootArgs, winsize: Winsize) -> (FsContext, usize) {
+fn build_fs(info: &pvh::BootInfo, args: &BootArgs, console: Arc<Terminal>) -> (FsContext, usize) {
     let clock = Arc::new(KernelClock);
     let now = clock.now();
     let root_disk = crate::virtio::root_disk(args);
@@ -423,7 +439,6 @@ fn build_fs(info: &pvh::BootInfo, args: &BootArgs, winsize: Winsize) -> (FsConte
         };
         must(tmp.inode().set_attr(&attr), "/tmp");
     }
-    let console = Terminal::new(Arc::new(ConsoleDevice::new(Stream::Console, Some(winsize))));
     let devfs = must(
         devfs::build(
             &vfs,

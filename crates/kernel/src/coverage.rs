@@ -124,7 +124,7 @@ pub const COVERAGE: &[(Sysno, Status)] = &[
     (
         Sysno::ioctl,
         Partial(
-            "tty ioctls (TCGETS/TCSETS*, TIOCGWINSZ/TIOCSWINSZ, TIOCGPGRP/TIOCSPGRP), pty ioctls (TIOCGPTN, TIOCSPTLCK/TIOCGPTLCK, TCFLSH, TIOCGPTPEER (the fd has no path), TIOCSCTTY sets the foreground group, TIOCSWINSZ raises SIGWINCH), FIONREAD, FIONBIO",
+            "tty ioctls (TCGETS/TCSETS*, TIOCGWINSZ/TIOCSWINSZ; on the console and pty slaves alike the controlling-terminal ioctls TIOCGPGRP/TIOCSPGRP/TIOCSCTTY/TIOCNOTTY/TIOCGSID, with SIGTTOU/EIO for a background or orphaned group; a process holds no controlling terminal of its own, its session's is used), pty ioctls (TIOCGPTN, TIOCSPTLCK/TIOCGPTLCK, TCFLSH, TIOCGPTPEER (the fd has no path), TIOCSWINSZ raises SIGWINCH), FIONREAD, FIONBIO",
         ),
     ),
     (Sysno::pread64, Done),

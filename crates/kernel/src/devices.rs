@@ -15,13 +15,15 @@ use crate::stdin_frame::{Decoded, StdinDecoder};
 use crate::thread::{ThreadRef, Wake};
 use alloc::collections::VecDeque;
 use alloc::sync::Arc;
+use alloc::vec::Vec;
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use oxv_abi::Errno;
 use oxv_abi::linux::fs::{PollEvents, Winsize};
+use oxv_abi::linux::signal::Signal;
 use oxv_drivers::uart16550::{COM1, Uart16550};
 use oxv_sched::waitq::WaitQueue;
 use oxv_vfs::blocker::{Blocker, Parker};
-use oxv_vfs::device::{CharDevice, EntropySource};
+use oxv_vfs::device::{CharDevice, EntropySource, Terminal, Typed};
 use oxv_vfs::readiness::PollQueue;
 use oxv_vfs::time::{RealtimeClock, Timestamp};
 use spin::Mutex;
@@ -86,8 +88,36 @@ pub fn enable_stdin_interrupt(ioapic_pa: u64) -> bool {
 /// COM1's interrupt: moves received bytes into the stdin queue and wakes the waiters.
 pub fn stdin_interrupt() {
     crate::arch::apic::eoi();
-    pump(&mut STDIN.lock());
+    with_stdin(|_| ());
     notify();
+}
+
+/// The terminal typed input reaches (stdin, when it is a terminal on the host): its `ISIG`
+/// keys raise their signals as the bytes arrive, as Linux's n_tty does, so an app busy
+/// computing is interrupted too. Unset, stdin is data: every byte reaches the app.
+static TYPED: spin::Once<Arc<Terminal>> = spin::Once::new();
+
+/// Makes `term` the terminal of typed input ([`TYPED`]). Called once, at boot.
+pub fn set_typed_input(term: Arc<Terminal>) {
+    TYPED.call_once(|| term);
+}
+
+/// Locks stdin, moves what arrived into it, runs `f` on it, then raises the signals typed
+/// keys asked for on the console's foreground group (after the lock is let go: raising wakes
+/// threads).
+fn with_stdin<R>(f: impl FnOnce(&mut StdinState) -> R) -> R {
+    let mut raised = Vec::new();
+    let r = {
+        let mut st = STDIN.lock();
+        pump(&mut st, &mut raised);
+        f(&mut st)
+    };
+    if let Some(term) = TYPED.get() {
+        for sig in raised {
+            term.jobs().signal_foreground(sig);
+        }
+    }
+    r
 }
 
 /// Wakes every thread waiting for input, and tells the console's pollers.
@@ -133,19 +163,28 @@ pub fn set_stdin_framed(framed: bool) {
     STDIN.lock().framed = framed;
 }
 
-/// Moves what the UART holds into the ready queue.
-fn pump(st: &mut StdinState) {
+/// Moves what the UART holds into the ready queue; a signal key of typed input ([`TYPED`])
+/// goes into `raised` instead (and flushes the queue unless `NOFLSH`).
+fn pump(st: &mut StdinState, raised: &mut Vec<Signal>) {
     while st.ready.len() < READY_MAX {
         let Some(b) = UART.try_read_byte() else { break };
-        if !st.framed {
-            st.ready.push_back(b);
+        let b = if st.framed {
+            match st.decoder.push(b) {
+                Decoded::Data(x) => x,
+                Decoded::Nothing => continue,
+                Decoded::Eof => break,
+            }
+        } else {
+            b
+        };
+        if let Some(Typed::Signal { sig, flush }) = TYPED.get().map(|t| t.typed(b)) {
+            if flush {
+                st.ready.clear();
+            }
+            raised.push(sig);
             continue;
         }
-        match st.decoder.push(b) {
-            Decoded::Data(x) => st.ready.push_back(x),
-            Decoded::Nothing => {}
-            Decoded::Eof => break,
-        }
+        st.ready.push_back(b);
     }
 }
 
@@ -172,19 +211,18 @@ impl CharDevice for ConsoleDevice {
             return Err(Errno::EBADF);
         }
         loop {
-            {
-                let mut st = STDIN.lock();
-                pump(&mut st);
+            let got = with_stdin(|st| {
                 if !st.ready.is_empty() {
                     let n = buf.len().min(st.ready.len());
                     for (i, b) in st.ready.drain(..n).enumerate() {
                         buf[i] = b;
                     }
-                    return Ok(n);
+                    return Some(n);
                 }
-                if st.decoder.at_eof() {
-                    return Ok(0);
-                }
+                st.decoder.at_eof().then_some(0)
+            });
+            if let Some(n) = got {
+                return Ok(n);
             }
             if nonblocking {
                 return Err(Errno::EAGAIN);
@@ -205,9 +243,7 @@ impl CharDevice for ConsoleDevice {
     fn poll(&self) -> PollEvents {
         match self.stream {
             Stream::Stdout | Stream::Stderr => PollEvents::OUT,
-            Stream::Stdin | Stream::Console => {
-                let mut st = STDIN.lock();
-                pump(&mut st);
+            Stream::Stdin | Stream::Console => with_stdin(|st| {
                 let mut ev = if self.stream == Stream::Console {
                     PollEvents::OUT
                 } else {
@@ -220,7 +256,7 @@ impl CharDevice for ConsoleDevice {
                     ev |= PollEvents::HUP;
                 }
                 ev
-            }
+            }),
         }
     }
 
@@ -228,9 +264,7 @@ impl CharDevice for ConsoleDevice {
         if !self.readable() {
             return 0;
         }
-        let mut st = STDIN.lock();
-        pump(&mut st);
-        st.ready.len()
+        with_stdin(|st| st.ready.len())
     }
 
     fn window_size(&self) -> Option<Winsize> {

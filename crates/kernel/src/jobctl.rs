@@ -10,13 +10,15 @@
 //!   wait(`WCONTINUED`) reports it. Sending `SIGCONT` discards pending stop signals, and
 //!   sending a stop signal discards a pending `SIGCONT`.
 //! - `SIGKILL` ends a stopped process: it wakes the parked threads so they can die.
+//! - A `SIGTSTP`, `SIGTTIN` or `SIGTTOU` taken with its default action by a process whose
+//!   group is orphaned ([`group_orphaned`]) is discarded, as Linux's `get_signal` does: no
+//!   process outside the group could continue it, so stopping it would strand it. `SIGSTOP`
+//!   stops it all the same.
 //!
 //! The terminal's side (a background group reading its terminal gets `SIGTTIN`, writing with
-//! `TOSTOP` or changing its settings `SIGTTOU`, an orphaned one `EIO`) is oxv-vfs's
-//! `pty::job_control` with [`crate::tty_signals`]; the stop itself is the default action here.
-//!
-//! Not here: a stop signal that reaches an orphaned process group by kill(2) still stops it
-//! (Linux discards `SIGTSTP`/`SIGTTIN`/`SIGTTOU` for an orphaned group).
+//! `TOSTOP` or changing its settings `SIGTTOU`, an orphaned one `EIO`) is oxv-vfs's `tty`
+//! module (the console and the ptys) with [`crate::tty_signals`]; the stop itself is the
+//! default action here.
 
 use crate::process::Process;
 use crate::sched;
@@ -71,8 +73,18 @@ fn wake_threads(p: &Process) {
     });
 }
 
-/// The default action of stop signal `sig`, taken by a thread of `p`: the process stops.
+/// The default action of stop signal `sig`, taken by a thread of `p`: the process stops,
+/// unless `sig` is not `SIGSTOP` and `p`'s group is orphaned (then `sig` is discarded, as
+/// Linux's `is_current_pgrp_orphaned` check in `get_signal`).
 pub fn stop(p: &Process, sig: Signal) {
+    if sig != Signal::SIGSTOP {
+        // Not in the call's argument: the family guard would live across the call, which
+        // locks every process's family, this one's too.
+        let pgrp = p.family.lock().pgid;
+        if group_orphaned(pgrp) {
+            return;
+        }
+    }
     if p.stopped.swap(true, Ordering::AcqRel) {
         return;
     }
@@ -108,4 +120,27 @@ fn notify_parent(p: &Process, why: i32, sig: Signal) {
         let _ = crate::signal::raise_on_process(&parent, Signal::SIGCHLD, info);
     }
     parent.wake_child_waiters();
+}
+
+/// Whether process group `pgrp` is orphaned (POSIX; Linux's `will_become_orphaned_pgrp`): no
+/// live member has a parent in another group of the same session, so nobody outside the
+/// group can continue it once stopped. A group with no live member is orphaned too.
+///
+/// Unlike Linux, a parent that is pid 1 keeps its children's groups attached: in oxv pid 1
+/// is the app, which acts as their shell, not an init that never does job control.
+pub fn group_orphaned(pgrp: i32) -> bool {
+    // Members being reaped count for nothing.
+    !crate::process::all().iter().any(|p| {
+        let (pgid, sid) = {
+            let f = p.family.lock();
+            (f.pgid, f.sid)
+        };
+        if pgid != pgrp || p.life_status().is_some() {
+            return false;
+        }
+        p.parent().is_some_and(|parent| {
+            let f = parent.family.lock();
+            f.pgid != pgrp && f.sid == sid
+        })
+    })
 }

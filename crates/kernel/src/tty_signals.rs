@@ -1,4 +1,4 @@
-//! The signals pseudo-terminals raise (oxv-vfs's [`TtySignals`]): the `ISIG` keys, `SIGWINCH`
+//! The signals terminals (the console and the ptys) raise (oxv-vfs's [`TtySignals`]): the `ISIG` keys, `SIGWINCH`
 //! and the hangup go to every live process of a group, as Linux's `kill_pgrp` from the tty
 //! layer, with `si_code` `SI_KERNEL`; and what the terminal's job control asks about the
 //! caller (its group and session, whether it refuses `SIGTTIN`/`SIGTTOU`, whether its group
@@ -9,7 +9,7 @@ use crate::sched;
 use crate::signal::raise_on_process;
 use oxv_abi::linux::sigframe::{SigInfo, code};
 use oxv_abi::linux::signal::{SIG_IGN, Signal};
-use oxv_vfs::pty::{TtyCaller, TtySignals};
+use oxv_vfs::tty::{TtyCaller, TtySignals};
 
 /// The kernel's [`TtySignals`].
 pub struct KernelTtySignals;
@@ -28,6 +28,7 @@ impl TtySignals for KernelTtySignals {
         let p = process::current();
         let family = p.family.lock();
         Some(TtyCaller {
+            pid: p.pid,
             pgrp: family.pgid,
             session: family.sid,
         })
@@ -39,20 +40,16 @@ impl TtySignals for KernelTtySignals {
     }
 
     fn group_orphaned(&self, pgrp: i32) -> bool {
-        // A member whose parent is in another group of its session keeps the group attached
-        // (a shell that can continue it); members being reaped count for nothing.
-        !process::all().iter().any(|p| {
+        crate::jobctl::group_orphaned(pgrp)
+    }
+
+    fn group_session(&self, pgrp: i32) -> Option<i32> {
+        process::all().iter().find_map(|p| {
             let (pgid, sid) = {
                 let f = p.family.lock();
                 (f.pgid, f.sid)
             };
-            if pgid != pgrp || p.life_status().is_some() {
-                return false;
-            }
-            p.parent().is_some_and(|parent| {
-                let f = parent.family.lock();
-                f.pgid != pgrp && f.sid == sid
-            })
+            (pgid == pgrp && p.life_status().is_none()).then_some(sid)
         })
     }
 }

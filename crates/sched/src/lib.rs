@@ -13,5 +13,7 @@ pub mod runqueue;
 pub mod signal;
 pub mod sleep;
 pub mod syscalls;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 pub mod timer;
 pub mod waitq;

@@ -103,7 +103,7 @@ pub fn build(vfs: &Vfs, devices: DevfsDevices) -> Result<Arc<Tmpfs>, Errno> {
 /// and the drivers of its slaves (see [`crate::pty`]), whose reads and writes wait through
 /// `blocker`.
 pub fn add_ptys(vfs: &Vfs, devfs: &Tmpfs, blocker: Arc<dyn Blocker>) -> Result<(), Errno> {
-    add_ptys_with_signals(vfs, devfs, blocker, Arc::new(crate::pty::NoTtySignals))
+    add_ptys_with_signals(vfs, devfs, blocker, Arc::new(crate::tty::NoTtySignals))
 }
 
 /// As [`add_ptys`], with the terminals' signals (`ISIG` keys, `SIGWINCH`) raised through
@@ -112,7 +112,7 @@ pub fn add_ptys_with_signals(
     vfs: &Vfs,
     devfs: &Tmpfs,
     blocker: Arc<dyn Blocker>,
-    signals: Arc<dyn crate::pty::TtySignals>,
+    signals: Arc<dyn crate::tty::TtySignals>,
 ) -> Result<(), Errno> {
     let root = devfs.root();
     let attrs = |perm| NewAttrs {

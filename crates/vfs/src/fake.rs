@@ -1,12 +1,13 @@
 //! Fakes of every trait the embedder implements, for host tests (of this crate and of
 //! embedders): [`FakeClock`], [`FakeConsole`], [`FakeEntropy`], [`FakeProcess`],
-//! [`FakeBlocker`]. None blocks and none reads the host's clock, so tests are deterministic.
+//! [`FakeBlocker`], [`FakeTtySignals`]. None blocks and none reads the host's clock, so tests are deterministic.
 
 use crate::blocker::{Blocker, Parker};
 use crate::device::{CharDevice, EntropySource};
 use crate::procfs::ProcessInfo;
 use crate::readiness::PollQueue;
 use crate::time::{RealtimeClock, Timestamp};
+use crate::tty::{TtyCaller, TtySignals};
 use alloc::boxed::Box;
 use alloc::collections::VecDeque;
 use alloc::sync::Arc;
@@ -14,6 +15,7 @@ use alloc::vec::Vec;
 use core::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use oxv_abi::Errno;
 use oxv_abi::linux::fs::{PollEvents, Winsize};
+use oxv_abi::linux::signal::Signal;
 use spin::Mutex;
 
 /// A wall clock that moves only when told to.
@@ -355,6 +357,68 @@ impl Parker for FakeParker {
 
     fn unpark(&self) {
         self.0.unparks.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// The processes a terminal sees ([`TtySignals`]), as a test sets them: records what is
+/// raised; the caller is the leader of session and group 42 until a test moves it
+/// ([`FakeTtySignals::caller`]); groups 42 and 43 live in session 42
+/// ([`FakeTtySignals::groups`]); nothing refuses signals or is orphaned until a test says so.
+pub struct FakeTtySignals {
+    /// Every `(group, signal)` raised, in order.
+    pub raised: Mutex<Vec<(i32, Signal)>>,
+    /// The calling process.
+    pub caller: Mutex<TtyCaller>,
+    /// The signals the caller blocks or ignores.
+    pub refuses: Mutex<Vec<Signal>>,
+    /// Whether every group is orphaned.
+    pub orphaned: AtomicBool,
+    /// The live groups and their sessions, `(group, session)`.
+    pub groups: Mutex<Vec<(i32, i32)>>,
+}
+
+impl FakeTtySignals {
+    /// The state the [type docs](FakeTtySignals) describe.
+    pub fn new() -> Arc<FakeTtySignals> {
+        Arc::new(FakeTtySignals {
+            raised: Mutex::new(Vec::new()),
+            caller: Mutex::new(TtyCaller {
+                pid: 42,
+                pgrp: 42,
+                session: 42,
+            }),
+            refuses: Mutex::new(Vec::new()),
+            orphaned: AtomicBool::new(false),
+            groups: Mutex::new(alloc::vec![(42, 42), (43, 42)]),
+        })
+    }
+
+    /// What was raised since the last call.
+    pub fn take(&self) -> Vec<(i32, Signal)> {
+        core::mem::take(&mut *self.raised.lock())
+    }
+}
+
+impl TtySignals for FakeTtySignals {
+    fn signal_group(&self, pgrp: i32, sig: Signal) {
+        self.raised.lock().push((pgrp, sig));
+    }
+
+    fn caller(&self) -> Option<TtyCaller> {
+        Some(*self.caller.lock())
+    }
+
+    fn caller_refuses(&self, sig: Signal) -> bool {
+        self.refuses.lock().contains(&sig)
+    }
+
+    fn group_orphaned(&self, _pgrp: i32) -> bool {
+        self.orphaned.load(Ordering::Relaxed)
+    }
+
+    fn group_session(&self, pgrp: i32) -> Option<i32> {
+        let groups = self.groups.lock();
+        groups.iter().find(|&&(g, _)| g == pgrp).map(|&(_, s)| s)
     }
 }
 

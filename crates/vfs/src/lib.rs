@@ -54,7 +54,8 @@
 //! ## What it is not (yet)
 //!
 //! No permission checks beyond mode bits (oxv runs one user, root), no line discipline on the
-//! console terminal (pseudo-terminals in [`pty`] have one), no access-time updates (every mount acts as `noatime`), no mount propagation
+//! console terminal beyond job control and the `ISIG` keys ([`tty`]; pseudo-terminals in
+//! [`pty`] have one), no access-time updates (every mount acts as `noatime`), no mount propagation
 //! or namespaces, no named pipes (FIFOs). splice(2) copies through a kernel buffer rather than lending pages. Sockets
 //! are more [`FileOps`] with a [`readiness::PollQueue`].
 //!
@@ -139,6 +140,7 @@ pub mod sysfs;
 pub mod time;
 pub mod timerfd;
 pub mod tmpfs;
+pub mod tty;
 pub mod walk;
 pub mod write_access;
 pub mod xattr;

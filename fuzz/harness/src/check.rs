@@ -50,8 +50,8 @@ impl PiWords {
     pub fn take(world: &mut World) -> PiWords {
         world.with_mem(|mem, p| {
             let t = &p.threads;
-            let mut keys: Vec<FutexKey> = t.table.pi.locks().map(|l| l.key).collect();
-            keys.extend(t.pending.iter().flatten().map(pending_lock));
+            let mut keys: Vec<FutexKey> = t.futex.table.pi.locks().map(|l| l.key).collect();
+            keys.extend(t.futex.pending.iter().flatten().map(pending_lock));
             keys.sort_unstable();
             keys.dedup();
             PiWords {
@@ -72,7 +72,7 @@ impl PiWords {
                     }
                 }
             }
-            let (table, pending) = (&t.table.pi, &t.pending);
+            let (table, pending) = (&t.futex.table.pi, &t.futex.pending);
             t.pi_scribbled.retain(|&k| {
                 table.contains(k) || pending.iter().flatten().any(|p| pending_lock(p) == k)
             });
@@ -321,16 +321,16 @@ fn futexes(world: &mut World) -> Result<(), String> {
     if let Some(v) = &t.violation {
         return Err(v.clone());
     }
-    if t.current >= THREADS || t.state[t.current] != ThreadState::Runnable {
+    if t.futex.current >= THREADS || t.state[t.futex.current] != ThreadState::Runnable {
         return Err(format!(
             "the current thread {} is not runnable ({:?})",
-            t.current,
-            t.state.get(t.current)
+            t.futex.current,
+            t.state.get(t.futex.current)
         ));
     }
     let mut queued = [0usize; THREADS];
     let mut per_key = std::collections::BTreeMap::new();
-    for (key, &who) in t.table.queued() {
+    for (key, &who) in t.futex.table.queued() {
         let Some(n) = queued.get_mut(who) else {
             return Err(format!(
                 "futex table holds thread {who}, which does not exist"
@@ -339,10 +339,10 @@ fn futexes(world: &mut World) -> Result<(), String> {
         *n += 1;
         *per_key.entry(key).or_insert(0usize) += 1;
     }
-    for key in t.table.keys() {
+    for key in t.futex.table.keys() {
         let (listed, counted) = (
             per_key.get(&key).copied().unwrap_or(0),
-            t.table.waiters(key),
+            t.futex.table.waiters(key),
         );
         if listed == 0 || listed != counted {
             return Err(format!(
@@ -350,10 +350,10 @@ fn futexes(world: &mut World) -> Result<(), String> {
             ));
         }
     }
-    if per_key.len() != t.table.keys().count() {
+    if per_key.len() != t.futex.table.keys().count() {
         return Err("futex table lists waiters under a key it has no queue for".into());
     }
-    for l in t.table.pi.locks() {
+    for l in t.futex.table.pi.locks() {
         for &who in l.waiters {
             let Some(n) = queued.get_mut(who) else {
                 return Err(format!("PI futex {:?} holds thread {who}", l.key));
@@ -387,7 +387,7 @@ fn pi_futexes(world: &mut World) -> Result<(), String> {
     world.with_mem(|mem, p| {
         let t = &p.threads;
         let mut on_pi: [Vec<FutexKey>; THREADS] = Default::default();
-        for l in t.table.pi.locks() {
+        for l in t.futex.table.pi.locks() {
             let waiters: Vec<usize> = l.waiters.clone().copied().collect();
             if waiters.is_empty() && !l.owner_fixing_word {
                 return Err(format!("PI futex {:?}: state without a waiter", l.key));
@@ -407,7 +407,7 @@ fn pi_futexes(world: &mut World) -> Result<(), String> {
             if l.owner_fixing_word || waiters.is_empty() || t.pi_scribbled.contains(&l.key) {
                 continue;
             }
-            let expected = t.tids[*l.owner] as u32;
+            let expected = t.futex.tids[*l.owner] as u32;
             match read_word(mem, l.key) {
                 Some(word) if word & TID_MASK == expected && word & WAITERS != 0 => {}
                 word => {
@@ -420,7 +420,7 @@ fn pi_futexes(world: &mut World) -> Result<(), String> {
             }
         }
         let mut on_plain: [Vec<FutexKey>; THREADS] = Default::default();
-        for (key, &who) in t.table.queued() {
+        for (key, &who) in t.futex.table.queued() {
             if let Some(keys) = on_plain.get_mut(who) {
                 keys.push(key);
             }
@@ -428,7 +428,7 @@ fn pi_futexes(world: &mut World) -> Result<(), String> {
         for who in 0..THREADS {
             let (plain, pi) = (&on_plain[who], &on_pi[who]);
             let parked = matches!(t.state[who], ThreadState::Parked { .. });
-            let fits = match (parked, t.pending[who]) {
+            let fits = match (parked, t.futex.pending[who]) {
                 (false, _) => pi.is_empty(),
                 (true, None) => pi.is_empty(),
                 (true, Some(Pending::Lock { key, .. })) => plain.is_empty() && pi == &[key],
@@ -440,7 +440,7 @@ fn pi_futexes(world: &mut World) -> Result<(), String> {
                 return Err(format!(
                     "thread {who} ({:?}, blocked in {:?}) queued on {plain:?} and as a PI \
                      waiter on {pi:?}",
-                    t.state[who], t.pending[who]
+                    t.state[who], t.futex.pending[who]
                 ));
             }
         }

@@ -8,7 +8,7 @@ mod events;
 mod futex;
 mod sockets;
 
-pub use futex::{interrupt as futex_interrupt, run_woken as futex_run_woken};
+pub use futex::{SPACE as FUTEX_SPACE, interrupt as futex_interrupt, run_woken as futex_run_woken};
 
 use crate::Report;
 use crate::input::{Access, Arg, Op, SCRATCH_BASE, SCRATCH_LEN, SPECIAL, STRINGS};

@@ -34,11 +34,11 @@ use oxv_mm::{AddressSpace, AddressSpaceConfig, MapSource, Platform, Prot, VmaKin
 use oxv_net::Net;
 use oxv_net::stack::PollTimer;
 use oxv_sched::clock::TscClock;
-use oxv_sched::futex::{FutexKey, FutexTable};
+use oxv_sched::futex::FutexKey;
 use oxv_sched::rlimit::Rlimits;
 use oxv_sched::signal::SignalState;
 use oxv_sched::sleep::fake::FakeSleeper;
-use oxv_sched::syscalls::futex::pi::Pending;
+use oxv_sched::testing::FakeFutexScheduler;
 use oxv_vfs::device::{CharDevice, Terminal};
 use oxv_vfs::fake::{FakeBlocker, FakeClock, FakeConsole, FakeEntropy, FakeProcess};
 use oxv_vfs::procfs::ProcFs;
@@ -684,12 +684,14 @@ pub enum ThreadState {
 /// its index, `0..THREADS`. The [`oxv_sched::syscalls::futex::FutexScheduler`] over them is
 /// in `route/futex.rs`.
 pub struct FakeThreads {
-    /// Who waits on which futex word.
-    pub table: FutexTable<usize>,
+    /// oxv-sched's fake scheduler state: the futex table, the thread making calls (always
+    /// runnable), each thread's TID (the slot's thread changes when one exits) and its
+    /// blocked PI call (kept while it is parked and after a wake until it runs again; then
+    /// [`oxv_sched::syscalls::futex::pi::resume`] finishes it). Its keys are in address
+    /// space [`crate::route::FUTEX_SPACE`].
+    pub futex: FakeFutexScheduler,
     /// Each thread's state.
     pub state: [ThreadState; THREADS],
-    /// The thread making calls (always runnable).
-    pub current: usize,
     /// The monotonic clock of deadlines (the blocker's).
     pub clock: FakeBlocker,
     /// Whether a block parks the caller (`FUTEX_WAIT`) or ends at once as interrupted
@@ -700,11 +702,6 @@ pub struct FakeThreads {
     /// A broken rule seen while a call ran (a wake of a thread that was not parked), for the
     /// checks.
     pub violation: Option<String>,
-    /// Each thread's blocked PI call, kept while it is parked and after a wake until it
-    /// runs again (then [`oxv_sched::syscalls::futex::pi::resume`] finishes it).
-    pub pending: [Option<Pending>; THREADS],
-    /// Each thread's TID (the slot's thread changes when one exits).
-    pub tids: [i32; THREADS],
     /// The TID the next thread gets.
     pub next_tid: i32,
     /// PI calls routed so far (the checks tell the kernel's writes to a PI lock word from
@@ -718,16 +715,17 @@ pub struct FakeThreads {
 impl FakeThreads {
     /// All threads runnable, thread 0 current, the table empty.
     pub fn new(clock: FakeBlocker) -> FakeThreads {
+        let mut futex =
+            FakeFutexScheduler::new((0..THREADS).map(|i| FIRST_TID + i as i32).collect());
+        futex.space = crate::route::FUTEX_SPACE;
+        futex.realtime_at_boot_ns = REALTIME_AT_BOOT_NS;
         FakeThreads {
-            table: FutexTable::new(),
+            futex,
             state: [ThreadState::Runnable; THREADS],
-            current: 0,
             clock,
             park_on_block: false,
             parks: 0,
             violation: None,
-            pending: [None; THREADS],
-            tids: core::array::from_fn(|i| FIRST_TID + i as i32),
             next_tid: FIRST_TID + THREADS as i32,
             pi_calls: 0,
             pi_scribbled: BTreeSet::new(),
@@ -739,15 +737,11 @@ impl FakeThreads {
     /// takes its slot and makes the following calls. Its robust list is the kernel's (not
     /// hosted).
     pub fn exit_current(&mut self) {
-        let dead = self.current;
+        let dead = self.futex.current;
         oxv_sched::syscalls::futex::pi::owner_exited(self, &dead);
-        self.tids[dead] = self.next_tid;
+        self.futex.tids[dead] = self.next_tid;
         self.next_tid = self.next_tid.saturating_add(1) & TID_LIMIT;
     }
-
-    /// `CLOCK_REALTIME` at monotonic time 0 (the vfs clock's epoch, as the harness's other
-    /// clocks).
-    pub const REALTIME_AT_BOOT_NS: u64 = REALTIME_AT_BOOT_NS;
 
     /// Ends every wait (an app's exit interrupts its threads) and checks that the table is
     /// left empty: no waiter leaked.
@@ -755,7 +749,7 @@ impl FakeThreads {
         // Woken threads finish their PI call first (it may block them again), then every
         // parked one is interrupted.
         for t in 0..THREADS {
-            if self.state[t] == ThreadState::Runnable && self.pending[t].is_some() {
+            if self.state[t] == ThreadState::Runnable && self.futex.pending[t].is_some() {
                 crate::route::futex_run_woken(self, mem, t);
             }
         }
@@ -767,16 +761,16 @@ impl FakeThreads {
         if let Some(v) = &self.violation {
             return Err(v.clone());
         }
-        if let Some(t) = (0..THREADS).find(|&t| self.pending[t].is_some()) {
+        if let Some(t) = (0..THREADS).find(|&t| self.futex.pending[t].is_some()) {
             return Err(format!("thread {t}'s PI call never finished"));
         }
-        if let Some((key, who)) = self.table.queued().next() {
+        if let Some((key, who)) = self.futex.table.queued().next() {
             return Err(format!(
                 "futex waiter leaked: thread {who} still queued on {key:?} after every wait \
                  ended"
             ));
         }
-        if !self.table.pi.is_empty() {
+        if !self.futex.table.pi.is_empty() {
             return Err("PI futex state left after every wait ended".into());
         }
         Ok(())

@@ -126,7 +126,7 @@ fn restart_rule(call: &Syscall) -> Option<Restart> {
         }
         S::Flock { .. } => Some(Restart::UnlessHandlerWithoutSaRestartFlag),
         // A terminal's SIGTTOU from the background: -ERESTARTSYS.
-        S::Ioctl { request, .. } if oxv_vfs::pty::ioctl_restarts(*request) => {
+        S::Ioctl { request, .. } if oxv_vfs::tty::ioctl_restarts(*request) => {
             Some(Restart::UnlessHandlerWithoutSaRestartFlag)
         }
         // Socket calls restart under SA_RESTART (Linux returns -ERESTARTSYS when no

@@ -4,18 +4,24 @@
 //!
 //! - [`CharDevice`]: a byte stream such as the console (serial port, virtio-console). The VFS
 //!   puts a [`Terminal`] on it, which adds what a Linux tty adds: termios settings
-//!   (TCGETS/TCSETS*), a window size (TIOCGWINSZ/TIOCSWINSZ), a foreground process group
-//!   (TIOCGPGRP/TIOCSPGRP) and output post-processing (NL to CR NL while `OPOST | ONLCR` is
+//!   (TCGETS/TCSETS*), a window size (TIOCGWINSZ/TIOCSWINSZ), job control (the controlling
+//!   session and foreground group with TIOCGPGRP/TIOCSPGRP/TIOCSCTTY/TIOCNOTTY/TIOCGSID,
+//!   `SIGTTIN`/`SIGTTOU` for the background, `EIO` for an orphaned group: [`crate::tty`],
+//!   shared with the ptys) and output post-processing (NL to CR NL while `OPOST | ONLCR` is
 //!   set, as Linux does by default). A [`TerminalFile`] is an open file on it; the kernel puts
-//!   one on fds 0, 1 and 2, and `/dev/console` and `/dev/tty` open more.
+//!   one on fds 0, 1 and 2, and `/dev/console` and `/dev/tty` open more. Several devices can
+//!   be one terminal ([`Terminal::sharing`]: the console's input and output streams), with
+//!   one set of settings and one job control.
 //! - [`EntropySource`]: random bytes, for `/dev/random` and `/dev/urandom`.
 //!
 //! The memory devices (`/dev/null`, `/dev/zero`, `/dev/full`) and the random devices are in
 //! [`memory`]. [`crate::devfs`] registers all of them and makes their nodes.
 //!
-//! Not a line discipline: there is no input editing, echo or signal generation (^C); bytes
-//! from the device reach the app as they come. `ICANON` and `ECHO` are recorded but not acted
-//! on; an embedder that wants echo does it in its device.
+//! Not a line discipline: there is no input editing or echo; bytes from the device reach the
+//! app as they come. `ICANON` and `ECHO` are recorded but not acted on; an embedder that wants
+//! echo does it in its device. The `ISIG` keys (^C, ^\, ^Z) are the embedder's to apply as
+//! bytes arrive ([`Terminal::typed`]), since Linux acts on them when they are typed, not when
+//! they are read: an app busy computing gets its `SIGINT` too.
 
 pub mod memory;
 
@@ -25,12 +31,14 @@ use crate::mount::CharDriver;
 use crate::node::{DeviceId, FileKind, Metadata};
 use crate::readiness::PollQueue;
 use crate::time::Timestamp;
+use crate::tty::{JobControl, NoTtySignals};
 use alloc::sync::Arc;
-use core::sync::atomic::{AtomicI32, Ordering};
+use linux_raw_sys::general as raw;
 use oxv_abi::linux::fs::{
-    FIONREAD, ONLCR, OPOST, OpenFlags, PollEvents, TCGETS, TCSETS, TCSETSF, TCSETSW, TIOCGPGRP,
-    TIOCGWINSZ, TIOCSPGRP, TIOCSWINSZ, Termios, Winsize,
+    FIONREAD, ONLCR, OPOST, OpenFlags, PollEvents, TCGETS, TCSETS, TCSETSF, TCSETSW, TIOCGWINSZ,
+    TIOCSWINSZ, Termios, Winsize,
 };
+use oxv_abi::linux::signal::Signal;
 use oxv_abi::{Errno, SysResult, UserMemory, UserPtr};
 use spin::Mutex;
 
@@ -78,26 +86,71 @@ pub const CONSOLE_DEVICE: DeviceId = DeviceId::new(5, 1);
 /// Linux's device number for `/dev/tty`.
 pub const TTY_DEVICE: DeviceId = DeviceId::new(5, 0);
 
-/// A terminal: a [`CharDevice`] plus tty state shared by all its open files.
+/// A terminal: a [`CharDevice`] plus tty state shared by all its open files (and by the
+/// other devices of the same terminal, [`Terminal::sharing`]).
 pub struct Terminal {
     device: Arc<dyn CharDevice>,
     rdev: DeviceId,
+    shared: Arc<TtyState>,
+}
+
+/// What the devices of one terminal share.
+struct TtyState {
     termios: Mutex<Termios>,
     winsize: Mutex<Option<Winsize>>,
-    foreground: AtomicI32,
+    jobs: JobControl,
+}
+
+/// What a byte typed on a terminal is ([`Terminal::typed`]).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Typed {
+    /// Input for the app.
+    Data,
+    /// An `ISIG` key: the embedder drops it, drops the input queued before it too when
+    /// `flush` (no `NOFLSH`), and raises `sig` on the foreground group
+    /// ([`JobControl::signal_foreground`]) once its own locks are let go.
+    Signal {
+        /// `SIGINT`, `SIGQUIT` or `SIGTSTP`.
+        sig: Signal,
+        /// Whether the queued input goes too.
+        flush: bool,
+    },
 }
 
 impl Terminal {
     /// A terminal over `device` with Linux's default settings
-    /// ([`Termios::linux_default`]) and device number [`CONSOLE_DEVICE`]. The foreground
-    /// process group starts as 1 (the app, in oxv); change it with [`Terminal::set_foreground`].
+    /// ([`Termios::linux_default`]) and device number [`CONSOLE_DEVICE`], raising no signals
+    /// and checking no caller ([`NoTtySignals`]). It is the controlling terminal of session
+    /// 1 with group 1 in the foreground (the app, in oxv).
     pub fn new(device: Arc<dyn CharDevice>) -> Arc<Terminal> {
+        Terminal::with_jobs(
+            device,
+            JobControl::controlling(Arc::new(NoTtySignals), 1, 1),
+        )
+    }
+
+    /// As [`Terminal::new`], with `jobs` as its job control (the embedder's
+    /// [`crate::tty::TtySignals`], and the session it starts as the controlling terminal
+    /// of).
+    pub fn with_jobs(device: Arc<dyn CharDevice>, jobs: JobControl) -> Arc<Terminal> {
         Arc::new(Terminal {
             device,
             rdev: CONSOLE_DEVICE,
-            termios: Mutex::new(Termios::linux_default()),
-            winsize: Mutex::new(None),
-            foreground: AtomicI32::new(1),
+            shared: Arc::new(TtyState {
+                termios: Mutex::new(Termios::linux_default()),
+                winsize: Mutex::new(None),
+                jobs,
+            }),
+        })
+    }
+
+    /// Another device of the terminal `with` (the console's output stream beside its input
+    /// stream): the same settings, window size and job control.
+    pub fn sharing(device: Arc<dyn CharDevice>, with: &Terminal) -> Arc<Terminal> {
+        Arc::new(Terminal {
+            device,
+            rdev: with.rdev,
+            shared: with.shared.clone(),
         })
     }
 
@@ -108,18 +161,40 @@ impl Terminal {
 
     /// The current termios settings.
     pub fn termios(&self) -> Termios {
-        *self.termios.lock()
+        *self.shared.termios.lock()
+    }
+
+    /// The job control: controlling session, foreground group.
+    pub fn jobs(&self) -> &JobControl {
+        &self.shared.jobs
     }
 
     /// Sets the foreground process group TIOCGPGRP reports.
     pub fn set_foreground(&self, pgrp: i32) {
-        self.foreground.store(pgrp, Ordering::Relaxed);
+        self.shared.jobs.set_foreground(pgrp);
+    }
+
+    /// What the byte `c`, typed on the device, is: a signal key under `ISIG` (n_tty's
+    /// `n_tty_receive_signal_char`, without the echo: the console's echo is the host's), or
+    /// data. Always data on a device that is not a terminal: a pipe's bytes are the app's.
+    pub fn typed(&self, c: u8) -> Typed {
+        if !self.is_tty() {
+            return Typed::Data;
+        }
+        let t = self.termios();
+        match crate::tty::signal_key(&t, c) {
+            Some(sig) => Typed::Signal {
+                sig,
+                flush: t.c_lflag & raw::NOFLSH == 0,
+            },
+            None => Typed::Data,
+        }
     }
 
     /// The window size: the last TIOCSWINSZ, else the device's; `None` if not a terminal.
     pub fn window_size(&self) -> Option<Winsize> {
         let size = self.device.window_size()?;
-        Some(self.winsize.lock().unwrap_or(size))
+        Some(self.shared.winsize.lock().unwrap_or(size))
     }
 
     /// A new open file on this terminal.
@@ -136,7 +211,7 @@ impl Terminal {
         if !self.is_tty() {
             return false;
         }
-        let t = self.termios.lock();
+        let t = self.termios();
         t.c_oflag & OPOST != 0 && t.c_oflag & ONLCR != 0
     }
 
@@ -186,7 +261,12 @@ const CHUNK: usize = 256;
 
 impl FileOps for TerminalFile {
     /// Blocks (in the device) until at least one byte is available, unless `nonblocking`.
+    /// A background process of the terminal's session gets `SIGTTIN` first.
     fn read(&self, _offset: u64, dst: &mut ReadBuf<'_>, nonblocking: bool) -> Result<usize, Errno> {
+        // As n_tty_read, before anything else (an empty read too).
+        if self.term.is_tty() {
+            self.term.jobs().check(Signal::SIGTTIN)?;
+        }
         if dst.is_empty() {
             return Ok(0);
         }
@@ -202,6 +282,9 @@ impl FileOps for TerminalFile {
         src: &WriteBuf<'_>,
         _nonblocking: bool,
     ) -> Result<Written, Errno> {
+        if self.term.is_tty() && self.term.termios().c_lflag & raw::TOSTOP != 0 {
+            self.term.jobs().check(Signal::SIGTTOU)?;
+        }
         let onlcr = self.term.translates_newlines();
         let mut done = 0usize;
         let mut inbuf = [0u8; CHUNK];
@@ -257,6 +340,11 @@ impl FileOps for TerminalFile {
         if !self.term.is_tty() {
             return Err(Errno::ENOTTY);
         }
+        // The console has no TCFLSH or TCXONC: they stay ENOTTY, unchecked.
+        self.term.jobs().check_ioctl(request, false)?;
+        if let Some(r) = self.term.jobs().ioctl(true, request, arg, mem) {
+            return r;
+        }
         match request {
             TCGETS => {
                 UserPtr::<Termios>::new(arg).write(mem, &self.term.termios())?;
@@ -266,7 +354,7 @@ impl FileOps for TerminalFile {
                 // Output is written synchronously, so there is never anything to drain; input
                 // queued in the device is not ours to flush for TCSETSF.
                 let t = UserPtr::<Termios>::new(arg).read(mem)?;
-                *self.term.termios.lock() = t;
+                *self.term.shared.termios.lock() = t;
                 Ok(0)
             }
             TIOCGWINSZ => {
@@ -276,20 +364,7 @@ impl FileOps for TerminalFile {
             }
             TIOCSWINSZ => {
                 let ws = UserPtr::<Winsize>::new(arg).read(mem)?;
-                *self.term.winsize.lock() = Some(ws);
-                Ok(0)
-            }
-            TIOCGPGRP => {
-                UserPtr::<i32>::new(arg)
-                    .write(mem, &self.term.foreground.load(Ordering::Relaxed))?;
-                Ok(0)
-            }
-            TIOCSPGRP => {
-                let pgrp = UserPtr::<i32>::new(arg).read(mem)?;
-                if pgrp < 0 {
-                    return Err(Errno::EINVAL);
-                }
-                self.term.set_foreground(pgrp);
+                *self.term.shared.winsize.lock() = Some(ws);
                 Ok(0)
             }
             _ => Err(Errno::ENOTTY),

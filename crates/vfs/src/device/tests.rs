@@ -5,7 +5,8 @@ use super::*;
 use crate::fake::{FakeConsole, FakeEntropy};
 use alloc::vec;
 use alloc::vec::Vec;
-use oxv_abi::linux::fs::{ECHO, FIONREAD, ICANON};
+use linux_raw_sys::ioctl as rawio;
+use oxv_abi::linux::fs::{ECHO, FIONREAD, ICANON, TIOCGPGRP, TIOCSPGRP};
 use oxv_abi::user::fake::FakeUserMemory;
 
 fn term(console: &Arc<FakeConsole>) -> Arc<TerminalFile> {
@@ -179,6 +180,211 @@ mod terminal {
             Err(Errno::EFAULT)
         );
         assert!(c.output().is_empty());
+    }
+}
+
+/// The console's job control: the same [`crate::tty`] logic as a pty slave's, over a
+/// terminal that is the controlling terminal of session 42 from the start (as oxv's console
+/// is of the app's session), with fds 0 and 1 on separate devices of one terminal.
+mod console_job_control {
+    use super::*;
+    use crate::fake::FakeTtySignals;
+    use crate::tty::JobControl;
+    use core::sync::atomic::Ordering;
+    use oxv_abi::linux::fs::TCSETSW;
+
+    struct Console {
+        rec: Arc<FakeTtySignals>,
+        input: Arc<FakeConsole>,
+        output: Arc<FakeConsole>,
+        stdin: Arc<TerminalFile>,
+        stdout: Arc<TerminalFile>,
+    }
+
+    fn console() -> Console {
+        let rec = FakeTtySignals::new();
+        let input = FakeConsole::tty(24, 80);
+        let output = FakeConsole::tty(24, 80);
+        let jobs = JobControl::controlling(rec.clone(), 42, 42);
+        let stdin_term = Terminal::with_jobs(input.clone(), jobs);
+        let stdout_term = Terminal::sharing(output.clone(), &stdin_term);
+        Console {
+            rec,
+            input,
+            output,
+            stdin: stdin_term.open(),
+            stdout: stdout_term.open(),
+        }
+    }
+
+    #[test]
+    fn a_background_group_gets_sigttin_for_a_read_and_eio_once_orphaned() {
+        let c = console();
+        c.input.push_input(b"x");
+        c.rec.caller.lock().pgrp = 43;
+        assert_eq!(read(&*c.stdin, 4, false), Err(Errno::EINTR));
+        assert_eq!(
+            read(&*c.stdin, 0, false),
+            Err(Errno::EINTR),
+            "an empty read too"
+        );
+        assert_eq!(c.rec.take(), [(43, Signal::SIGTTIN), (43, Signal::SIGTTIN)]);
+        c.rec.refuses.lock().push(Signal::SIGTTIN);
+        assert_eq!(
+            read(&*c.stdin, 4, false),
+            Err(Errno::EIO),
+            "SIGTTIN refused"
+        );
+        c.rec.refuses.lock().clear();
+        c.rec.orphaned.store(true, Ordering::Relaxed);
+        assert_eq!(
+            read(&*c.stdin, 4, false),
+            Err(Errno::EIO),
+            "an orphaned group"
+        );
+        assert_eq!(c.rec.take(), []);
+        // The foreground reads what waited.
+        c.rec.caller.lock().pgrp = 42;
+        assert_eq!(read(&*c.stdin, 4, false), Ok(b"x".to_vec()));
+    }
+
+    #[test]
+    fn tostop_and_settings_changes_from_the_background_raise_sigttou_on_any_fd() {
+        let c = console();
+        let mut mem = user_mem();
+        c.rec.caller.lock().pgrp = 43;
+        assert_eq!(write(&*c.stdout, b"a"), Ok(1), "no TOSTOP");
+        // TOSTOP set through fd 1 is the terminal's, so fd 0 (the other device) sees it too.
+        let mut t = c.stdin.terminal().termios();
+        t.c_lflag |= raw::TOSTOP;
+        c.stdin.terminal().shared.termios.lock().c_lflag = t.c_lflag;
+        assert_eq!(
+            c.stdout.terminal().termios().c_lflag & raw::TOSTOP,
+            raw::TOSTOP
+        );
+        assert_eq!(write(&*c.stdout, b"b"), Err(Errno::EINTR));
+        UserPtr::<Termios>::new(0x1000).write(&mut mem, &t).unwrap();
+        assert_eq!(c.stdin.ioctl(TCSETSW, 0x1000, &mut mem), Err(Errno::EINTR));
+        UserPtr::<i32>::new(0x1800).write(&mut mem, &43).unwrap();
+        assert_eq!(
+            c.stdout.ioctl(TIOCSPGRP, 0x1800, &mut mem),
+            Err(Errno::EINTR)
+        );
+        assert_eq!(
+            c.rec.take(),
+            [
+                (43, Signal::SIGTTOU),
+                (43, Signal::SIGTTOU),
+                (43, Signal::SIGTTOU)
+            ]
+        );
+        // Reading the settings or the group is not checked.
+        assert_eq!(c.stdin.ioctl(TCGETS, 0x1000, &mut mem), Ok(0));
+        assert_eq!(c.stdin.ioctl(TIOCGPGRP, 0x1800, &mut mem), Ok(0));
+        assert_eq!(UserPtr::<i32>::new(0x1800).read(&mem), Ok(42));
+        c.rec.orphaned.store(true, Ordering::Relaxed);
+        assert_eq!(write(&*c.stdout, b"c"), Err(Errno::EIO));
+        assert_eq!(
+            c.stdout.ioctl(TIOCSPGRP, 0x1800, &mut mem),
+            Err(Errno::ENOTTY),
+            "tiocspgrp's ENOTTY"
+        );
+        // SIGTTOU blocked: the write goes ahead, and so does taking the foreground back.
+        c.rec.refuses.lock().push(Signal::SIGTTOU);
+        assert_eq!(write(&*c.stdout, b"d"), Ok(1));
+        UserPtr::<i32>::new(0x1800).write(&mut mem, &43).unwrap();
+        assert_eq!(c.stdout.ioctl(TIOCSPGRP, 0x1800, &mut mem), Ok(0));
+        assert_eq!(c.stdin.terminal().jobs().foreground(), 43);
+        assert_eq!(c.rec.take(), []);
+        assert_eq!(c.output.output(), b"ad");
+    }
+
+    #[test]
+    fn the_session_ioctls_answer_for_the_console() {
+        let c = console();
+        let mut mem = user_mem();
+        assert_eq!(c.stdin.ioctl(rawio::TIOCGSID, 0x1000, &mut mem), Ok(0));
+        assert_eq!(UserPtr::<i32>::new(0x1000).read(&mem), Ok(42));
+        assert_eq!(
+            c.stdin.ioctl(rawio::TIOCSCTTY, 0, &mut mem),
+            Ok(0),
+            "already ours"
+        );
+        // A process that left the session (setsid) holds no terminal here.
+        *c.rec.caller.lock() = crate::tty::TtyCaller {
+            pid: 50,
+            pgrp: 50,
+            session: 50,
+        };
+        assert_eq!(
+            c.stdout.ioctl(TIOCGPGRP, 0x1000, &mut mem),
+            Err(Errno::ENOTTY)
+        );
+        assert_eq!(
+            c.stdout.ioctl(rawio::TIOCGSID, 0x1000, &mut mem),
+            Err(Errno::ENOTTY)
+        );
+        assert_eq!(
+            c.stdout.ioctl(rawio::TIOCNOTTY, 0, &mut mem),
+            Err(Errno::ENOTTY)
+        );
+        assert_eq!(
+            c.stdout.ioctl(rawio::TIOCSCTTY, 0, &mut mem),
+            Err(Errno::EPERM),
+            "session 42 holds it"
+        );
+        // The leader lets it go: its foreground group is hung up.
+        *c.rec.caller.lock() = crate::tty::TtyCaller {
+            pid: 42,
+            pgrp: 42,
+            session: 42,
+        };
+        assert_eq!(c.stdout.ioctl(rawio::TIOCNOTTY, 0, &mut mem), Ok(0));
+        assert_eq!(c.rec.take(), [(42, Signal::SIGHUP), (42, Signal::SIGCONT)]);
+        assert_eq!(
+            c.stdin.ioctl(TIOCGPGRP, 0x1000, &mut mem),
+            Err(Errno::ENOTTY)
+        );
+        // Nobody's terminal: nothing is checked.
+        c.rec.caller.lock().pgrp = 43;
+        c.input.push_input(b"y");
+        assert_eq!(read(&*c.stdin, 4, false), Ok(b"y".to_vec()));
+    }
+
+    #[test]
+    fn typed_signal_keys_follow_isig_and_noflsh() {
+        let c = console();
+        let term = c.stdin.terminal();
+        let int = Typed::Signal {
+            sig: Signal::SIGINT,
+            flush: true,
+        };
+        assert_eq!(term.typed(0x03), int);
+        assert_eq!(
+            term.typed(0x1a),
+            Typed::Signal {
+                sig: Signal::SIGTSTP,
+                flush: true
+            }
+        );
+        assert_eq!(term.typed(b'a'), Typed::Data);
+        c.stdout.terminal().shared.termios.lock().c_lflag |= raw::NOFLSH;
+        assert_eq!(
+            term.typed(0x1c),
+            Typed::Signal {
+                sig: Signal::SIGQUIT,
+                flush: false
+            },
+            "NOFLSH set on the terminal through the other fd"
+        );
+        c.stdout.terminal().shared.termios.lock().c_lflag &= !raw::ISIG;
+        assert_eq!(term.typed(0x03), Typed::Data, "without ISIG ^C is a byte");
+        // Input that is not a terminal (a pipe) is data, whatever it holds.
+        let pipe = Terminal::new(FakeConsole::not_a_tty());
+        assert_eq!(pipe.typed(0x03), Typed::Data);
+        // The embedder raises the key's signal on the foreground group.
+        term.jobs().signal_foreground(Signal::SIGINT);
+        assert_eq!(c.rec.take(), [(42, Signal::SIGINT)]);
     }
 }
 

@@ -22,11 +22,6 @@ pub(super) const EOF_MARK: u16 = 0x100;
 pub(super) struct PairState {
     pub(super) termios: Termios,
     pub(super) winsize: Winsize,
-    /// The foreground process group (`TIOCSPGRP`, `TIOCSCTTY`); 0 for none yet.
-    pub(super) foreground: i32,
-    /// The group of the session leader that made this its controlling terminal
-    /// (`TIOCSCTTY`); 0 for none. Its leader is hung up when the master closes.
-    pub(super) session: i32,
     /// Signals the input raised (`ISIG`), for the foreground group once the lock is let go.
     pub(super) raised: Vec<Signal>,
     pub(super) locked: bool,
@@ -50,8 +45,6 @@ impl PairState {
         PairState {
             termios: Termios::linux_default(),
             winsize: Winsize::default(),
-            foreground: 0,
-            session: 0,
             raised: Vec::new(),
             locked: true,
             master_open: true,
@@ -237,12 +230,7 @@ impl PairState {
     /// raise `SIGINT`, `SIGQUIT` or `SIGTSTP`, flush both directions unless `NOFLSH`, then
     /// echo the key. Whether `c` was one.
     fn signal_key(&mut self, c: u8) -> bool {
-        let keys = [
-            (raw::VINTR, Signal::SIGINT),
-            (raw::VQUIT, Signal::SIGQUIT),
-            (raw::VSUSP, Signal::SIGTSTP),
-        ];
-        let Some(&(_, sig)) = keys.iter().find(|&&(i, _)| c != 0 && c == self.cc(i)) else {
+        let Some(sig) = crate::tty::signal_key(&self.termios, c) else {
             return false;
         };
         self.raised.push(sig);

@@ -21,11 +21,13 @@
 //! the `VINTR`, `VQUIT` and `VSUSP` keys written to the master raise `SIGINT`, `SIGQUIT` and
 //! `SIGTSTP` on the foreground process group and flush both directions unless `NOFLSH`
 //! (then echo the key, `^C` with `ECHOCTL`); `TIOCSWINSZ` with a new size raises `SIGWINCH`
-//! there. The foreground group is set by `TIOCSPGRP`, and by `TIOCSCTTY` to the caller's
-//! group (the caller is taken to be a session leader that makes this its controlling
-//! terminal); until then there is none and nothing is raised. Closing the master hangs up
-//! that session: `SIGHUP` and `SIGCONT` for the `TIOCSCTTY` caller's group (Linux sends them
-//! to the session leader alone, which is usually all its group holds).
+//! there. The controlling session and foreground group are the slave's
+//! [`JobControl`](crate::tty::JobControl), shared with the console: `TIOCSCTTY` (a session
+//! leader takes the slave, on either side), `TIOCSPGRP`, `TIOCGPGRP`, `TIOCGSID`,
+//! `TIOCNOTTY` as [`crate::tty`] describes; until a session takes the slave there is no
+//! foreground group and nothing is raised. Closing the master hangs up that session:
+//! `SIGHUP` and `SIGCONT` for the session leader's group (Linux sends them to the session
+//! leader alone, which is usually all its group holds).
 //!
 //! After the master closes, the slave is hung up: read returns 0, write `EIO`, poll reports
 //! `IN | OUT | ERR | HUP`. After the last slave closes, the master reads what is left, then
@@ -35,17 +37,16 @@
 //! (`EIO` while the slave is locked or on a slave); the fd has no location in the tree, so
 //! ttyname(3) cannot name it.
 //!
-//! Job control ([`job_control`]): once a session took the slave as its controlling terminal,
+//! Job control ([`crate::tty`]): once a session took the slave as its controlling terminal,
 //! a process of that session outside the foreground group gets `SIGTTIN` for a slave read,
 //! `SIGTTOU` for a slave write while `TOSTOP` is set, and `SIGTTOU` for `TCSETS*` and
 //! `TIOCSPGRP` (on either side, as Linux checks them on the slave) and `TCFLSH`/`TCXONC` on
 //! the slave; `EIO` instead when it refuses the signal (a read) or its group is orphaned
 //! (`ENOTTY` for `TIOCSPGRP`, as Linux's `tiocspgrp`).
 //!
-//! Not here: `IXON` flow control, packet mode (`TIOCPKT`), sessions and controlling
-//! terminals beyond the above (`TIOCNOTTY` succeeds and changes nothing; opening a slave
-//! never makes it the controlling terminal, only `TIOCSCTTY` does; `TIOCSPGRP` does not
-//! check that the group exists in the caller's session).
+//! Not here: `IXON` flow control, packet mode (`TIOCPKT`), and the limits of
+//! [`crate::tty`]'s controlling terminals (opening a slave never makes it the controlling
+//! terminal, only `TIOCSCTTY` does).
 
 use crate::blocker::Blocker;
 use crate::fd_table::FdTable;
@@ -55,6 +56,7 @@ use crate::mount::CharDriver;
 use crate::node::{DeviceId, FileKind, Inode, Metadata, NewAttrs, NewNode};
 use crate::readiness::{PollQueue, Waiter, wait_until_ready};
 use crate::time::{RealtimeClock, Timestamp};
+use crate::tty::{JobControl, NoTtySignals, TtySignals};
 use alloc::format;
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
@@ -63,56 +65,14 @@ use discipline::PairState;
 use linux_raw_sys::general as raw;
 use linux_raw_sys::ioctl as rawio;
 use oxv_abi::linux::fs::{
-    FIONREAD, OpenFlags, PollEvents, TCGETS, TCSETS, TCSETSF, TCSETSW, TIOCGPGRP, TIOCGWINSZ,
-    TIOCSPGRP, TIOCSWINSZ, Termios, Winsize,
+    FIONREAD, OpenFlags, PollEvents, TCGETS, TCSETS, TCSETSF, TCSETSW, TIOCGWINSZ, TIOCSWINSZ,
+    Termios, Winsize,
 };
 use oxv_abi::linux::signal::Signal;
 use oxv_abi::{Errno, SysResult, UserMemory, UserPtr};
 use spin::Mutex;
 
-pub use job_control::TtyCaller;
-
 mod discipline;
-mod job_control;
-
-/// How a terminal reaches processes, which the VFS does not own: the embedder raises the
-/// signals and knows the caller.
-pub trait TtySignals: Send + Sync {
-    /// Raises `sig` on every process of group `pgrp` (Linux's `kill_pgrp` from the tty
-    /// layer: `si_code` `SI_KERNEL`). A group with no process left is no error.
-    fn signal_group(&self, pgrp: i32, sig: Signal);
-
-    /// The calling process's group and session, for `TIOCSCTTY` and job control; `None` if
-    /// there is no caller (then nothing is checked).
-    fn caller(&self) -> Option<TtyCaller>;
-
-    /// Whether the calling thread blocks `sig` or its process ignores it (`SIG_IGN`), as
-    /// Linux's `is_ignored` in the tty layer.
-    fn caller_refuses(&self, sig: Signal) -> bool;
-
-    /// Whether process group `pgrp` is orphaned: no live member has a parent in another
-    /// group of the same session (POSIX; Linux's `will_become_orphaned_pgrp`).
-    fn group_orphaned(&self, pgrp: i32) -> bool;
-}
-
-/// A [`TtySignals`] for an embedder without processes: raises nothing.
-pub struct NoTtySignals;
-
-impl TtySignals for NoTtySignals {
-    fn signal_group(&self, _pgrp: i32, _sig: Signal) {}
-
-    fn caller(&self) -> Option<TtyCaller> {
-        None
-    }
-
-    fn caller_refuses(&self, _sig: Signal) -> bool {
-        false
-    }
-
-    fn group_orphaned(&self, _pgrp: i32) -> bool {
-        false
-    }
-}
 
 /// Linux's device number of `/dev/ptmx`.
 pub const PTMX_DEVICE: DeviceId = DeviceId::new(5, 2);
@@ -206,7 +166,7 @@ impl PtsTable {
             master_queue: PollQueue::new(),
             slave_queue: PollQueue::new(),
             blocker: self.blocker.clone(),
-            signals: self.signals.clone(),
+            jobs: JobControl::new(self.signals.clone()),
         });
         pairs[index as usize] = Arc::downgrade(&pair);
         Ok(Arc::new(PtyMaster { pair }))
@@ -260,16 +220,6 @@ pub fn open_peer(files: &FdTable, file: &OpenFile, arg: u64) -> SysResult {
     Ok(fd as usize)
 }
 
-/// Whether ioctl `request` on a terminal goes through the job-control check, so that its
-/// `EINTR` is Linux's `-ERESTARTSYS` (restarted after a stop and `SIGCONT`, or after a
-/// handler with `SA_RESTART`).
-pub fn ioctl_restarts(request: u32) -> bool {
-    matches!(
-        request,
-        TCSETS | TCSETSW | TCSETSF | TIOCSPGRP | rawio::TCFLSH | rawio::TCXONC
-    )
-}
-
 struct PtmxDriver(Arc<PtsTable>);
 
 impl CharDriver for PtmxDriver {
@@ -297,7 +247,8 @@ pub struct Pair {
     master_queue: PollQueue,
     slave_queue: PollQueue,
     blocker: Arc<dyn Blocker>,
-    signals: Arc<dyn TtySignals>,
+    /// The slave's controlling session and foreground group.
+    jobs: JobControl,
 }
 
 const ALL_IN: PollEvents = PollEvents::IN.union(PollEvents::RDNORM);
@@ -328,20 +279,20 @@ impl Pair {
                 Err(e) if done == 0 => return Err(e),
                 Err(_) => break,
             };
-            let (r, to_master, to_slave, raised, foreground) = {
+            let (r, to_master, to_slave, raised) = {
                 let mut st = self.state.lock();
                 let before = (st.to_master.len(), st.input.len());
                 let r = take(&mut st, &buf[..got]);
                 let raised = core::mem::take(&mut st.raised);
                 let grew = (st.to_master.len() > before.0, st.input.len() > before.1);
-                (r, grew.0, grew.1, raised, st.foreground)
+                (r, grew.0, grew.1, raised)
             };
             if !raised.is_empty() {
                 // A flush may have made room on both sides.
                 self.slave_queue.notify(ALL_OUT);
                 self.master_queue.notify(ALL_OUT);
                 for sig in raised {
-                    self.raise(foreground, sig);
+                    self.jobs.signal_foreground(sig);
                 }
             }
             // Only a queue that grew is announced, so edge-triggered epoll sees no
@@ -388,21 +339,9 @@ impl Pair {
         Ok(done)
     }
 
-    /// Raises `sig` on the foreground group `foreground`, if there is one.
-    fn raise(&self, foreground: i32, sig: Signal) {
-        if foreground > 0 {
-            self.signals.signal_group(foreground, sig);
-        }
-    }
-
-    /// The job-control check of the caller ([`job_control`]) for an operation that raises
-    /// `sig` from the background.
-    fn check_job(&self, sig: Signal) -> Result<(), Errno> {
-        let (session, foreground) = {
-            let st = self.state.lock();
-            (st.session, st.foreground)
-        };
-        job_control::check(&*self.signals, session, foreground, sig)
+    /// The slave's job control (its controlling session and foreground group).
+    pub fn jobs(&self) -> &JobControl {
+        &self.jobs
     }
 
     fn metadata(&self, rdev: DeviceId) -> Metadata {
@@ -435,17 +374,9 @@ impl Pair {
     ) -> SysResult {
         // Linux checks the mode ioctls and TIOCSPGRP on the slave whichever side is asked,
         // the flushes only on the file's own side (the master is nobody's terminal).
-        let changes_terminal = match request {
-            TCSETS | TCSETSW | TCSETSF | TIOCSPGRP => true,
-            rawio::TCFLSH | rawio::TCXONC => !master,
-            _ => false,
-        };
-        if changes_terminal {
-            match self.check_job(Signal::SIGTTOU) {
-                // Linux's tiocspgrp.
-                Err(Errno::EIO) if request == TIOCSPGRP => return Err(Errno::ENOTTY),
-                r => r?,
-            }
+        self.jobs.check_ioctl(request, !master)?;
+        if let Some(r) = self.jobs.ioctl(!master, request, arg, mem) {
+            return r;
         }
         match request {
             FIONREAD => {
@@ -485,28 +416,11 @@ impl Pair {
             }
             TIOCSWINSZ => {
                 let ws = UserPtr::<Winsize>::new(arg).read(mem)?;
-                let changed = {
-                    let mut st = self.state.lock();
-                    let old = core::mem::replace(&mut st.winsize, ws);
-                    (old != ws).then_some(st.foreground)
-                };
+                let old = core::mem::replace(&mut self.state.lock().winsize, ws);
                 // Linux's tty_do_resize: only a change is announced.
-                if let Some(foreground) = changed {
-                    self.raise(foreground, Signal::SIGWINCH);
+                if old != ws {
+                    self.jobs.signal_foreground(Signal::SIGWINCH);
                 }
-                Ok(0)
-            }
-            TIOCGPGRP => {
-                let pgrp = self.state.lock().foreground;
-                UserPtr::<i32>::new(arg).write(mem, &pgrp)?;
-                Ok(0)
-            }
-            TIOCSPGRP => {
-                let pgrp = UserPtr::<i32>::new(arg).read(mem)?;
-                if pgrp < 0 {
-                    return Err(Errno::EINVAL);
-                }
-                self.state.lock().foreground = pgrp;
                 Ok(0)
             }
             rawio::TCFLSH => {
@@ -535,15 +449,7 @@ impl Pair {
                 self.master_queue.notify(ALL_OUT);
                 Ok(0)
             }
-            rawio::TIOCSCTTY => {
-                if let Some(me) = self.signals.caller() {
-                    let mut st = self.state.lock();
-                    st.foreground = me.pgrp;
-                    st.session = me.session;
-                }
-                Ok(0)
-            }
-            rawio::TIOCNOTTY | rawio::TCXONC => Ok(0),
+            rawio::TCXONC => Ok(0),
             _ => Err(Errno::ENOTTY),
         }
     }
@@ -563,15 +469,8 @@ impl PtyMaster {
 
 impl Drop for PtyMaster {
     fn drop(&mut self) {
-        let session = {
-            let mut st = self.pair.state.lock();
-            st.master_open = false;
-            core::mem::take(&mut st.session)
-        };
-        // The hangup (Linux's tty_signal_session_leader): SIGHUP, then SIGCONT, for the
-        // session that took the slave as its controlling terminal.
-        self.pair.raise(session, Signal::SIGHUP);
-        self.pair.raise(session, Signal::SIGCONT);
+        self.pair.state.lock().master_open = false;
+        self.pair.jobs.hang_up();
         if let Some(table) = self.pair.table.upgrade() {
             table.remove_node(self.pair.index);
         }
@@ -755,7 +654,7 @@ impl FileOps for PtySlave {
             return Ok(0);
         }
         // As n_tty_read, before anything else (an empty read too).
-        pair.check_job(Signal::SIGTTIN)?;
+        pair.jobs.check(Signal::SIGTTIN)?;
         if dst.is_empty() {
             return Ok(0);
         }
@@ -799,7 +698,7 @@ impl FileOps for PtySlave {
             st.lflag(raw::TOSTOP)
         };
         if tostop {
-            self.pair.check_job(Signal::SIGTTOU)?;
+            self.pair.jobs.check(Signal::SIGTTOU)?;
         }
         let count =
             self.pair

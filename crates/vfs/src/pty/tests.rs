@@ -9,6 +9,7 @@ use crate::file::OpenFile;
 use crate::mount::FileSystem;
 use crate::tmpfs::Tmpfs;
 use alloc::vec;
+use oxv_abi::linux::fs::{TIOCGPGRP, TIOCSPGRP};
 use oxv_abi::user::fake::FakeUserMemory;
 
 struct Setup {
@@ -324,52 +325,13 @@ fn echo_of_erased_input_stays_bounded_without_a_reader() {
 
 // ---- Signals ----
 
-/// Records what the pairs raise; the caller is the leader of session and group 42 until a
-/// test moves it, and neither refuses signals nor is orphaned until a test says so.
-struct Recorded {
-    raised: Mutex<Vec<(i32, Signal)>>,
-    caller: Mutex<TtyCaller>,
-    refuses: Mutex<Vec<Signal>>,
-    orphaned: Mutex<bool>,
-}
-
-impl Default for Recorded {
-    fn default() -> Recorded {
-        Recorded {
-            raised: Mutex::new(Vec::new()),
-            caller: Mutex::new(TtyCaller {
-                pgrp: 42,
-                session: 42,
-            }),
-            refuses: Mutex::new(Vec::new()),
-            orphaned: Mutex::new(false),
-        }
-    }
-}
-
-impl TtySignals for Recorded {
-    fn signal_group(&self, pgrp: i32, sig: Signal) {
-        self.raised.lock().push((pgrp, sig));
-    }
-
-    fn caller(&self) -> Option<TtyCaller> {
-        Some(*self.caller.lock())
-    }
-
-    fn caller_refuses(&self, sig: Signal) -> bool {
-        self.refuses.lock().contains(&sig)
-    }
-
-    fn group_orphaned(&self, _pgrp: i32) -> bool {
-        *self.orphaned.lock()
-    }
-}
+type Recorded = crate::fake::FakeTtySignals;
 
 fn signalling() -> (Setup, Arc<Recorded>) {
     let clock = FakeClock::at(1_700_000_000);
     let fs = Tmpfs::new(DeviceId::new(0, 20), clock.now());
     let dir = fs.root();
-    let rec = Arc::new(Recorded::default());
+    let rec = Recorded::new();
     let table = PtsTable::with_signals(
         dir.clone(),
         clock,
@@ -380,7 +342,7 @@ fn signalling() -> (Setup, Arc<Recorded>) {
 }
 
 fn take(rec: &Recorded) -> Vec<(i32, Signal)> {
-    core::mem::take(&mut *rec.raised.lock())
+    rec.take()
 }
 
 #[test]
@@ -416,7 +378,7 @@ fn signal_keys_reach_the_foreground_group_and_flush() {
 fn noflsh_keeps_the_line_and_no_isig_makes_keys_bytes() {
     let (s, rec) = signalling();
     let (m, sl, pm) = pair(&s);
-    pm.pair.state.lock().foreground = 7;
+    pm.pair.jobs().set_foreground(7);
     pm.pair.state.lock().termios.c_lflag |= raw::NOFLSH;
     write(&m, b"ab\x03c\n").unwrap();
     assert_eq!(take(&rec), [(7, Signal::SIGINT)]);
@@ -431,7 +393,7 @@ fn noflsh_keeps_the_line_and_no_isig_makes_keys_bytes() {
 fn a_new_window_size_raises_sigwinch() {
     let (s, rec) = signalling();
     let (m, sl, pm) = pair(&s);
-    pm.pair.state.lock().foreground = 9;
+    pm.pair.jobs().set_foreground(9);
     let mut mem = FakeUserMemory::new();
     mem.map(0x1000, 0x1000, true);
     let ws = Winsize {
@@ -511,7 +473,8 @@ fn a_background_read_raises_sigttin_on_the_callers_group() {
     rec.refuses.lock().push(Signal::SIGTTIN);
     assert_eq!(read(&sl, 10), Err(Errno::EIO), "SIGTTIN refused");
     rec.refuses.lock().clear();
-    *rec.orphaned.lock() = true;
+    rec.orphaned
+        .store(true, core::sync::atomic::Ordering::Relaxed);
     assert_eq!(read(&sl, 10), Err(Errno::EIO), "an orphaned group");
     assert_eq!(take(&rec), []);
     // Back in the foreground the line is still there.
@@ -549,7 +512,8 @@ fn a_background_write_raises_sigttou_only_with_tostop() {
         "SIGTTOU refused: the write goes ahead"
     );
     rec.refuses.lock().clear();
-    *rec.orphaned.lock() = true;
+    rec.orphaned
+        .store(true, core::sync::atomic::Ordering::Relaxed);
     assert_eq!(write(&sl, b"d"), Err(Errno::EIO), "an orphaned group");
     assert_eq!(write(&m, b"e"), Ok(1), "the master is not checked");
     assert_eq!(take(&rec), []);
@@ -582,7 +546,8 @@ fn background_ioctls_that_change_the_terminal_raise_sigttou() {
     let flush = u64::from(raw::TCIFLUSH);
     assert_eq!(m.ops().ioctl(rawio::TCFLSH, flush, &mut mem), Ok(0));
     assert_eq!(take(&rec), []);
-    *rec.orphaned.lock() = true;
+    rec.orphaned
+        .store(true, core::sync::atomic::Ordering::Relaxed);
     assert_eq!(sl.ops().ioctl(TCSETS, 0x1000, &mut mem), Err(Errno::EIO));
     assert_eq!(
         sl.ops().ioctl(TIOCSPGRP, 0x1800, &mut mem),

@@ -45,7 +45,7 @@ use oxv_sched::syscalls::futex::{self as futex, FutexScheduler, PiCall, WaitEnd}
 use oxv_vfs::Blocker;
 
 /// The identity of the harness's one address space in futex keys.
-const SPACE: u64 = 1;
+pub const SPACE: u64 = 1;
 
 /// The key of the word at `addr`.
 pub fn key_of(addr: u64) -> FutexKey {
@@ -99,7 +99,7 @@ pub(super) fn route(
         }
         _ => return None,
     };
-    if matches!(t.state[t.current], ThreadState::Parked { .. }) {
+    if matches!(t.state[t.futex.current], ThreadState::Parked { .. }) {
         t.switch(mem);
     }
     Some(r)
@@ -136,7 +136,7 @@ pub fn run_woken(t: &mut FakeThreads, mem: &mut dyn UserMemory, who: usize) {
 /// Ends `who`'s wait without a wake, through the handler's own cancel path.
 fn end_wait(t: &mut FakeThreads, mem: &mut dyn UserMemory, who: usize, why: WaitEnd) {
     t.state[who] = ThreadState::Runnable;
-    if t.pending[who].is_some() {
+    if t.futex.pending[who].is_some() {
         finish_pi(t, mem, who, why);
     } else {
         let _ = futex::cancel_wait(t, &who, why);
@@ -145,10 +145,10 @@ fn end_wait(t: &mut FakeThreads, mem: &mut dyn UserMemory, who: usize, why: Wait
 
 /// Runs the rest of `who`'s blocked PI call (its wait ended for `why`) as `who`.
 fn finish_pi(t: &mut FakeThreads, mem: &mut dyn UserMemory, who: usize, why: WaitEnd) {
-    let Some(pending) = t.pending[who].take() else {
+    let Some(pending) = t.futex.pending[who].take() else {
         return;
     };
-    let caller = std::mem::replace(&mut t.current, who);
+    let caller = std::mem::replace(&mut t.futex.current, who);
     match pi::resume(t, mem, pending, why) {
         Step::Done(r) => {
             let word = match pending {
@@ -157,9 +157,9 @@ fn finish_pi(t: &mut FakeThreads, mem: &mut dyn UserMemory, who: usize, why: Wai
             };
             check_owned(t, mem, r, word);
         }
-        Step::Blocked(again, _) => t.pending[who] = Some(again),
+        Step::Blocked(again, _) => t.futex.pending[who] = Some(again),
     }
-    t.current = caller;
+    t.futex.current = caller;
 }
 
 /// A lock call of the current thread returned `r`: on success the word must hold its TID
@@ -173,9 +173,9 @@ fn check_owned(
     if r != Ok(0) || t.pi_scribbled.contains(&key) {
         return;
     }
-    let me = t.current;
+    let me = t.futex.current;
     if let Ok(word) = uaddr.read(mem) {
-        if word & TID_MASK != t.tids[me] as u32 {
+        if word & TID_MASK != t.futex.tids[me] as u32 {
             t.violation.get_or_insert_with(|| {
                 format!(
                     "thread {me} returned owning the PI futex at {:#x}, whose word is \
@@ -200,11 +200,11 @@ impl FakeThreads {
         // Each round parks a thread or ends: THREADS + 1 rounds are enough.
         for _ in 0..=THREADS {
             let next = (1..=THREADS)
-                .map(|i| (self.current + i) % THREADS)
+                .map(|i| (self.futex.current + i) % THREADS)
                 .find(|&i| self.state[i] == ThreadState::Runnable);
             match next {
                 Some(i) => {
-                    self.current = i;
+                    self.futex.current = i;
                     run_woken(self, mem, i);
                     if self.state[i] == ThreadState::Runnable {
                         return;
@@ -218,7 +218,7 @@ impl FakeThreads {
                         })
                         .expect("THREADS is not 0");
                     interrupt(self, mem, oldest);
-                    self.current = oldest;
+                    self.futex.current = oldest;
                     return;
                 }
             }
@@ -228,6 +228,9 @@ impl FakeThreads {
     }
 }
 
+/// oxv-sched's [`oxv_sched::testing::FakeFutexScheduler`] (keys, TIDs, the word's
+/// compare-and-exchange, the table) with the harness's scheduling on top: the blocker's clock,
+/// parking, wakes that make parked threads runnable, and the owner check of PI locks.
 impl FutexScheduler for FakeThreads {
     type Thread = usize;
 
@@ -237,14 +240,11 @@ impl FutexScheduler for FakeThreads {
         uaddr: UserPtr<u32>,
         private: bool,
     ) -> Result<FutexKey, Errno> {
-        if !private {
-            uaddr.read(mem)?;
-        }
-        Ok(key_of(uaddr.addr().get()))
+        self.futex.key_of(mem, uaddr, private)
     }
 
     fn current(&mut self) -> usize {
-        self.current
+        self.futex.current
     }
 
     fn monotonic_ns(&mut self) -> u64 {
@@ -252,14 +252,12 @@ impl FutexScheduler for FakeThreads {
     }
 
     fn realtime_to_monotonic_ns(&mut self, realtime_ns: i128) -> u64 {
-        (realtime_ns - i128::from(FakeThreads::REALTIME_AT_BOOT_NS)).clamp(0, u64::MAX as i128)
-            as u64
+        self.futex.realtime_to_monotonic_ns(realtime_ns)
     }
 
     fn locked<R>(&mut self, f: impl FnOnce(&mut FutexTable<usize>, &mut Vec<usize>) -> R) -> R {
-        let mut woken = Vec::new();
-        let r = f(&mut self.table, &mut woken);
-        for who in woken {
+        let r = self.futex.locked(f);
+        for who in std::mem::take(&mut self.futex.woken) {
             match self.state.get(who) {
                 Some(ThreadState::Parked { .. }) => self.state[who] = ThreadState::Runnable,
                 _ => {
@@ -277,10 +275,9 @@ impl FutexScheduler for FakeThreads {
         deadline: Option<u64>,
         register: impl FnOnce(&mut FutexTable<usize>, &usize) -> bool,
     ) -> Option<WaitEnd> {
-        let me = self.current;
-        if !register(&mut self.table, &me) {
-            return None;
-        }
+        let me = self.futex.current;
+        // The fake leaves the caller queued and says a wake ended the wait.
+        self.futex.block_if(deadline, register)?;
         if !self.park_on_block {
             return Some(WaitEnd::Signal);
         }
@@ -295,11 +292,11 @@ impl FutexScheduler for FakeThreads {
     }
 
     fn tid(&self, thread: &usize) -> i32 {
-        self.tids[*thread]
+        self.futex.tid(thread)
     }
 
     fn thread_by_tid(&mut self, tid: i32) -> Option<usize> {
-        (0..THREADS).find(|&i| self.tids[i] == tid)
+        self.futex.thread_by_tid(tid)
     }
 
     fn cmpxchg_word(
@@ -309,13 +306,11 @@ impl FutexScheduler for FakeThreads {
         old: u32,
         new: u32,
     ) -> Result<u32, Errno> {
-        let found = uaddr.read(mem)?;
-        if found == old {
-            uaddr.write(mem, &new)?;
-        }
-        Ok(found)
+        self.futex.cmpxchg_word(mem, uaddr, old, new)
     }
 
+    /// A call that blocks records 0 (what it returns when a wake ends it) and keeps its
+    /// rest in the fake's `pending`, for [`run_woken`] or [`interrupt`] to finish.
     fn pi(
         &mut self,
         mem: &mut dyn UserMemory,
@@ -332,7 +327,7 @@ impl FutexScheduler for FakeThreads {
                 r
             }
             Step::Blocked(pending, _) => {
-                self.pending[self.current] = Some(pending);
+                self.futex.pending[self.futex.current] = Some(pending);
                 Ok(0)
             }
         }
@@ -362,15 +357,15 @@ mod tests {
         let mut w = World::new(Options::strict());
         for expected_next in [1, 2, 3] {
             assert_eq!(futex_call(&mut w, 0, g::FUTEX_WAIT, 0), Some(Ok(0)));
-            assert_eq!(w.proc.threads.current, expected_next);
+            assert_eq!(w.proc.threads.futex.current, expected_next);
             check::all(&mut w, None).expect("consistent after a park");
         }
-        assert_eq!(w.proc.threads.table.waiters(FutexKey::from(0)), 0);
+        assert_eq!(w.proc.threads.futex.table.waiters(FutexKey::from(0)), 0);
         // The fourth park leaves nobody runnable: thread 0 (parked first) is interrupted.
         assert_eq!(futex_call(&mut w, 0, g::FUTEX_WAIT, 0), Some(Ok(0)));
         let t = &w.proc.threads;
-        assert_eq!((t.current, t.state[0]), (0, ThreadState::Runnable));
-        assert_eq!(t.table.queued().count(), 3);
+        assert_eq!((t.futex.current, t.state[0]), (0, ThreadState::Runnable));
+        assert_eq!(t.futex.table.queued().count(), 3);
         check::all(&mut w, None).expect("consistent after an interruption");
         // A wake of two makes 1 and 2 runnable, in FIFO order; 3 stays.
         assert_eq!(futex_call(&mut w, 0, g::FUTEX_WAKE, 2), Some(Ok(2)));
@@ -393,15 +388,18 @@ mod tests {
         let (a, b) = (0x40, 0x80);
         let ok = |w: &mut World| check::all(w, None).expect("consistent");
         assert_eq!(futex_call(&mut w, a, g::FUTEX_LOCK_PI, 0), Some(Ok(0)));
-        assert_eq!(word(&mut w, a), w.proc.threads.tids[0] as u32);
+        assert_eq!(word(&mut w, a), w.proc.threads.futex.tids[0] as u32);
         // Thread 0 parks elsewhere; 1 and 2 wait for the lock, 3 may not unlock it.
         assert_eq!(futex_call(&mut w, b, g::FUTEX_WAIT, 0), Some(Ok(0)));
         for next in [2, 3] {
             assert_eq!(futex_call(&mut w, a, g::FUTEX_LOCK_PI, 0), Some(Ok(0)));
-            assert_eq!(w.proc.threads.current, next);
+            assert_eq!(w.proc.threads.futex.current, next);
             ok(&mut w);
         }
-        assert_eq!(word(&mut w, a), w.proc.threads.tids[0] as u32 | WAITERS);
+        assert_eq!(
+            word(&mut w, a),
+            w.proc.threads.futex.tids[0] as u32 | WAITERS
+        );
         assert_eq!(
             futex_call(&mut w, a, g::FUTEX_UNLOCK_PI, 0),
             Some(Err(Errno::EPERM))
@@ -414,19 +412,25 @@ mod tests {
         // 3 wakes 0 and parks: 0 runs and unlocks; 1 owns the lock but runs only later.
         assert_eq!(futex_call(&mut w, b, g::FUTEX_WAKE, 1), Some(Ok(1)));
         assert_eq!(futex_call(&mut w, b, g::FUTEX_WAIT, 0), Some(Ok(0)));
-        assert_eq!(w.proc.threads.current, 0);
+        assert_eq!(w.proc.threads.futex.current, 0);
         assert_eq!(futex_call(&mut w, a, g::FUTEX_UNLOCK_PI, 0), Some(Ok(0)));
-        assert_eq!(word(&mut w, a), w.proc.threads.tids[1] as u32 | WAITERS);
+        assert_eq!(
+            word(&mut w, a),
+            w.proc.threads.futex.tids[1] as u32 | WAITERS
+        );
         let t = &w.proc.threads;
-        assert!(t.state[1] == ThreadState::Runnable && t.pending[1].is_some());
+        assert!(t.state[1] == ThreadState::Runnable && t.futex.pending[1].is_some());
         ok(&mut w);
         // 0 parks: 1 finishes its FUTEX_LOCK_PI as the owner and hands on to 2.
         assert_eq!(futex_call(&mut w, b, g::FUTEX_WAIT, 0), Some(Ok(0)));
-        assert_eq!(w.proc.threads.current, 1);
-        assert!(w.proc.threads.pending[1].is_none());
+        assert_eq!(w.proc.threads.futex.current, 1);
+        assert!(w.proc.threads.futex.pending[1].is_none());
         assert_eq!(futex_call(&mut w, a, g::FUTEX_UNLOCK_PI, 0), Some(Ok(0)));
-        assert_eq!(word(&mut w, a), w.proc.threads.tids[2] as u32 | WAITERS);
-        assert!(w.proc.threads.table.pi.is_empty(), "no waiter left");
+        assert_eq!(
+            word(&mut w, a),
+            w.proc.threads.futex.tids[2] as u32 | WAITERS
+        );
+        assert!(w.proc.threads.futex.table.pi.is_empty(), "no waiter left");
         ok(&mut w);
         w.teardown()
             .expect("2 finishes its call, the others are interrupted");
@@ -443,20 +447,20 @@ mod tests {
         }
         assert_eq!(futex_call(&mut w, b, g::FUTEX_WAKE, 1), Some(Ok(1)));
         assert_eq!(futex_call(&mut w, b, g::FUTEX_WAIT, 0), Some(Ok(0)));
-        assert_eq!(w.proc.threads.current, 0);
+        assert_eq!(w.proc.threads.futex.current, 0);
         let exit = Syscall::decode(&SyscallArgs::new(g::__NR_exit as u64, [0; 6]));
         assert_eq!(
             w.with_mem(|mem, p| route(&mut p.threads, mem, &exit)),
             Some(Ok(0))
         );
         let t = &w.proc.threads;
-        assert_eq!(t.tids, [5, 2, 3, 4], "a new thread in slot 0");
-        assert!(t.table.pi.owner_fixing_word(key_of(SCRATCH_BASE + a)));
+        assert_eq!(t.futex.tids, [5, 2, 3, 4], "a new thread in slot 0");
+        assert!(t.futex.table.pi.owner_fixing_word(key_of(SCRATCH_BASE + a)));
         assert_eq!(t.state[1], ThreadState::Runnable, "1 was given the lock");
         check::all(&mut w, None).expect("the word is not the new owner's yet");
         // The new thread finds the word not fixed yet and queues; 1 runs and fixes it.
         assert_eq!(futex_call(&mut w, a, g::FUTEX_LOCK_PI, 0), Some(Ok(0)));
-        assert_eq!(w.proc.threads.current, 1);
+        assert_eq!(w.proc.threads.futex.current, 1);
         assert_eq!(word(&mut w, a), 2 | WAITERS | OWNER_DIED);
         check::all(&mut w, None).expect("1 owns the lock, 2 and 5 wait");
         w.teardown().expect("every waiter interrupted");
@@ -465,7 +469,12 @@ mod tests {
     #[test]
     fn the_checks_see_a_word_that_does_not_name_the_owner() {
         let mut w = World::new(Options::strict());
-        w.proc.threads.table.pi.enqueue(key_of(SCRATCH_BASE), 2, 1);
+        w.proc
+            .threads
+            .futex
+            .table
+            .pi
+            .enqueue(key_of(SCRATCH_BASE), 2, 1);
         w.proc.threads.state[1] = ThreadState::Parked {
             deadline: None,
             since: 1,
@@ -475,7 +484,7 @@ mod tests {
         w.proc.threads.pi_scribbled.insert(key_of(SCRATCH_BASE));
         let e = check::all(&mut w, None).expect_err("thread 1 is not blocked in a PI call");
         assert!(e.contains("as a PI waiter"), "{e}");
-        w.proc.threads.pending[1] = Some(Pending::Lock {
+        w.proc.threads.futex.pending[1] = Some(Pending::Lock {
             uaddr: UserPtr::new(SCRATCH_BASE),
             key: key_of(SCRATCH_BASE),
             deadline: None,
@@ -486,7 +495,7 @@ mod tests {
     #[test]
     fn the_checks_see_a_runnable_thread_left_queued_and_a_leak_at_teardown() {
         let mut w = World::new(Options::strict());
-        w.proc.threads.table.enqueue(0x40, 2, MATCH_ANY);
+        w.proc.threads.futex.table.enqueue(0x40, 2, MATCH_ANY);
         let e = check::all(&mut w, None).expect_err("thread 2 is runnable");
         assert!(e.contains("queued 1 times"), "{e}");
         let e = w
@@ -498,7 +507,7 @@ mod tests {
     #[test]
     fn a_wake_of_a_thread_that_was_not_parked_is_reported() {
         let mut w = World::new(Options::strict());
-        w.proc.threads.table.enqueue(0x40, 1, MATCH_ANY);
+        w.proc.threads.futex.table.enqueue(0x40, 1, MATCH_ANY);
         let threads = &mut w.proc.threads;
         threads.locked(|table, woken| woken.extend(table.wake(0x40, 1, MATCH_ANY)));
         let e = check::all(&mut w, None).expect_err("thread 1 was runnable");
@@ -533,6 +542,6 @@ mod tests {
             let state = w.proc.threads.state[0];
             assert_eq!(matches!(state, ThreadState::Parked { .. }), parked);
         }
-        assert_eq!(w.proc.threads.table.queued().count(), 0);
+        assert_eq!(w.proc.threads.futex.table.queued().count(), 0);
     }
 }

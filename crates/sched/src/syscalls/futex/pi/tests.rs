@@ -1,112 +1,29 @@
-//! The PI protocol through futex(2), with threads that park the way the fuzz harness's do: a
+//! The PI protocol through futex(2), over [`FakeFutexScheduler`] (the fuzz harness's too): a
 //! block leaves the caller queued and returns [`Step::Blocked`]; a test lets the thread run
 //! on with [`resume`] once a wake (or a timeout or a signal) ended its wait.
 
 use super::*;
-use crate::futex::FutexTable;
 use crate::futex::pi::WAITERS;
 use crate::syscalls::futex::futex;
 use crate::syscalls::test_memory::{BAD, RO, RW, memory};
-use alloc::vec::Vec;
+use crate::testing::FakeFutexScheduler;
 use linux_raw_sys::general as g;
 use oxv_abi::user::fake::FakeUserMemory;
 
-/// Threads are their TIDs; these exist.
+/// The threads that exist; thread `i` has TID `i`, so a test names a thread by its TID.
 const LIVE: [i32; 3] = [10, 20, 30];
 
-struct Threads {
-    table: FutexTable<i32>,
-    current: i32,
-    live: Vec<i32>,
-    woken: Vec<i32>,
-}
+type Threads = FakeFutexScheduler;
 
-impl Threads {
-    fn new() -> Threads {
-        Threads {
-            table: FutexTable::new(),
-            current: 10,
-            live: LIVE.to_vec(),
-            woken: Vec::new(),
-        }
+/// Threads 10, 20 and 30 (10 current), over memory with a read-write page at [`RW`].
+fn setup() -> (Threads, FakeUserMemory) {
+    let mut tids = alloc::vec![-1; 31];
+    for t in LIVE {
+        tids[t as usize] = t;
     }
-}
-
-impl FutexScheduler for Threads {
-    type Thread = i32;
-
-    fn key_of(
-        &mut self,
-        mem: &dyn UserMemory,
-        uaddr: UserPtr<u32>,
-        private: bool,
-    ) -> Result<FutexKey, Errno> {
-        if !private {
-            uaddr.read(mem)?;
-        }
-        Ok(FutexKey::from(uaddr.addr().get()))
-    }
-
-    fn current(&mut self) -> i32 {
-        self.current
-    }
-
-    fn monotonic_ns(&mut self) -> u64 {
-        0
-    }
-
-    fn realtime_to_monotonic_ns(&mut self, realtime_ns: i128) -> u64 {
-        realtime_ns.max(0) as u64
-    }
-
-    fn locked<R>(&mut self, f: impl FnOnce(&mut FutexTable<i32>, &mut Vec<i32>) -> R) -> R {
-        f(&mut self.table, &mut self.woken)
-    }
-
-    fn block_if(
-        &mut self,
-        _deadline: Option<u64>,
-        register: impl FnOnce(&mut FutexTable<i32>, &i32) -> bool,
-    ) -> Option<WaitEnd> {
-        let me = self.current;
-        register(&mut self.table, &me).then_some(WaitEnd::Event)
-    }
-
-    fn tid(&self, thread: &i32) -> i32 {
-        *thread
-    }
-
-    fn thread_by_tid(&mut self, tid: i32) -> Option<i32> {
-        self.live.contains(&tid).then_some(tid)
-    }
-
-    fn cmpxchg_word(
-        &mut self,
-        mem: &mut dyn UserMemory,
-        uaddr: UserPtr<u32>,
-        old: u32,
-        new: u32,
-    ) -> Result<u32, Errno> {
-        let found = uaddr.read(mem)?;
-        if found == old {
-            uaddr.write(mem, &new)?;
-        }
-        Ok(found)
-    }
-
-    /// Stops at the block, as the harness does: the tests resume by hand.
-    fn pi(
-        &mut self,
-        mem: &mut dyn UserMemory,
-        uaddr: UserPtr<u32>,
-        private: bool,
-        call: PiCall,
-    ) -> SysResult {
-        match start(self, mem, uaddr, private, call) {
-            Step::Done(r) => r,
-            Step::Blocked(..) => Err(Errno::ERESTART),
-        }
-    }
+    let mut s = FakeFutexScheduler::new(tids);
+    s.current = 10;
+    (s, memory())
 }
 
 /// The second lock word.
@@ -125,7 +42,7 @@ fn set_word(mem: &mut FakeUserMemory, addr: u64, v: u32) {
 fn op(
     s: &mut Threads,
     mem: &mut FakeUserMemory,
-    who: i32,
+    who: usize,
     uaddr: u64,
     op: u32,
     val: u32,
@@ -144,47 +61,109 @@ fn op(
     )
 }
 
-fn lock_pi(s: &mut Threads, mem: &mut FakeUserMemory, who: i32, uaddr: u64) -> SysResult {
+fn lock_pi(s: &mut Threads, mem: &mut FakeUserMemory, who: usize, uaddr: u64) -> SysResult {
     op(s, mem, who, uaddr, g::FUTEX_LOCK_PI, 0, (0, 0, 0))
 }
 
-fn unlock_pi(s: &mut Threads, mem: &mut FakeUserMemory, who: i32, uaddr: u64) -> SysResult {
+fn unlock_pi(s: &mut Threads, mem: &mut FakeUserMemory, who: usize, uaddr: u64) -> SysResult {
     op(s, mem, who, uaddr, g::FUTEX_UNLOCK_PI, 0, (0, 0, 0))
+}
+
+fn trylock_pi(s: &mut Threads, mem: &mut FakeUserMemory, who: usize, uaddr: u64) -> SysResult {
+    op(s, mem, who, uaddr, g::FUTEX_TRYLOCK_PI, 0, (0, 0, 0))
+}
+
+/// The condition variable's word and the PI mutex's word of the requeue tests.
+const COND: u64 = RW;
+const MUTEX: u64 = RW2;
+
+/// `who` waits on [`COND`], expected to hold `val`, to be requeued onto [`MUTEX`]
+/// (`FUTEX_WAIT_REQUEUE_PI`).
+fn wait_requeue(s: &mut Threads, mem: &mut FakeUserMemory, who: usize, val: u32) -> SysResult {
+    op(
+        s,
+        mem,
+        who,
+        COND,
+        g::FUTEX_WAIT_REQUEUE_PI,
+        val,
+        (0, MUTEX, 0),
+    )
+}
+
+/// Thread 10's `FUTEX_CMP_REQUEUE_PI` of [`COND`] onto [`MUTEX`]: wakes up to `nr_wake`,
+/// moves up to `nr_requeue`, if [`COND`] holds `cmp`.
+fn cmp_requeue(
+    s: &mut Threads,
+    mem: &mut FakeUserMemory,
+    nr_wake: u32,
+    nr_requeue: u64,
+    cmp: u32,
+) -> SysResult {
+    op(
+        s,
+        mem,
+        10,
+        COND,
+        g::FUTEX_CMP_REQUEUE_PI,
+        nr_wake,
+        (nr_requeue, MUTEX, cmp),
+    )
+}
+
+/// The rest of a blocked `FUTEX_WAIT_REQUEUE_PI` on [`COND`] for [`MUTEX`], `requeued` onto
+/// the mutex or not yet.
+fn requeue_rest(requeued: bool) -> Pending {
+    Pending::WaitRequeue {
+        uaddr2: UserPtr::new(MUTEX),
+        key1: FutexKey::from(COND),
+        key2: FutexKey::from(MUTEX),
+        deadline: None,
+        requeued,
+    }
+}
+
+/// Resumes `who`'s blocked call (`rest`) after its wait ended for `why`.
+fn resume_as(
+    s: &mut Threads,
+    mem: &mut FakeUserMemory,
+    who: usize,
+    rest: Pending,
+    why: WaitEnd,
+) -> Step {
+    s.current = who;
+    resume(s, mem, rest, why)
 }
 
 /// Resumes `who`'s `FUTEX_LOCK_PI` on `uaddr` after its wait ended for `why`.
 fn resume_lock(
     s: &mut Threads,
     mem: &mut FakeUserMemory,
-    who: i32,
+    who: usize,
     uaddr: u64,
     why: WaitEnd,
 ) -> Step {
-    s.current = who;
-    let pending = Pending::Lock {
+    let rest = Pending::Lock {
         uaddr: UserPtr::new(uaddr),
         key: FutexKey::from(uaddr),
         deadline: None,
     };
-    resume(s, mem, pending, why)
+    resume_as(s, mem, who, rest, why)
 }
 
 #[test]
 fn an_uncontended_lock_is_taken_and_a_free_unlock_clears_the_word() {
     // User space takes a free lock with its own cmpxchg; a FUTEX_LOCK_PI that finds it free
     // (the owner unlocked meanwhile) takes it too.
-    let (mut s, mut m) = (Threads::new(), memory());
+    let (mut s, mut m) = setup();
     assert_eq!(lock_pi(&mut s, &mut m, 10, RW), Ok(0));
     assert_eq!(word(&m, RW), 10, "no waiter: no WAITERS bit");
     assert!(s.table.pi.is_empty(), "no kernel state without waiters");
     assert_eq!(unlock_pi(&mut s, &mut m, 10, RW), Ok(0));
     assert_eq!(word(&m, RW), 0);
+    assert_eq!(trylock_pi(&mut s, &mut m, 10, RW), Ok(0));
     assert_eq!(
-        op(&mut s, &mut m, 10, RW, g::FUTEX_TRYLOCK_PI, 0, (0, 0, 0)),
-        Ok(0)
-    );
-    assert_eq!(
-        op(&mut s, &mut m, 20, RW, g::FUTEX_TRYLOCK_PI, 0, (0, 0, 0)),
+        trylock_pi(&mut s, &mut m, 20, RW),
         Err(Errno::EAGAIN),
         "a trylock of a held lock"
     );
@@ -193,9 +172,10 @@ fn an_uncontended_lock_is_taken_and_a_free_unlock_clears_the_word() {
 
 #[test]
 fn a_contended_lock_waits_and_unlock_hands_off_to_the_oldest_waiter() {
-    let (mut s, mut m) = (Threads::new(), memory());
+    let (mut s, mut m) = setup();
     set_word(&mut m, RW, 10);
     assert_eq!(lock_pi(&mut s, &mut m, 20, RW), Err(Errno::ERESTART));
+    assert!(s.pending[20].is_some(), "the rest of 20's call is kept");
     assert_eq!(word(&m, RW), 10 | WAITERS);
     assert_eq!(s.table.pi.owner(FutexKey::from(RW)), Some(&10));
     assert_eq!(lock_pi(&mut s, &mut m, 30, RW), Err(Errno::ERESTART));
@@ -224,13 +204,10 @@ fn a_contended_lock_waits_and_unlock_hands_off_to_the_oldest_waiter() {
 
 #[test]
 fn self_lock_is_edeadlk_and_unlock_by_a_non_owner_is_eperm() {
-    let (mut s, mut m) = (Threads::new(), memory());
+    let (mut s, mut m) = setup();
     set_word(&mut m, RW, 10 | WAITERS);
     assert_eq!(lock_pi(&mut s, &mut m, 10, RW), Err(Errno::EDEADLK));
-    assert_eq!(
-        op(&mut s, &mut m, 10, RW, g::FUTEX_TRYLOCK_PI, 0, (0, 0, 0)),
-        Err(Errno::EDEADLK)
-    );
+    assert_eq!(trylock_pi(&mut s, &mut m, 10, RW), Err(Errno::EDEADLK));
     assert_eq!(unlock_pi(&mut s, &mut m, 20, RW), Err(Errno::EPERM));
     set_word(&mut m, RW, 0);
     assert_eq!(
@@ -243,7 +220,7 @@ fn self_lock_is_edeadlk_and_unlock_by_a_non_owner_is_eperm() {
 
 #[test]
 fn a_word_naming_no_thread_is_esrch_and_a_mismatch_with_the_state_einval() {
-    let (mut s, mut m) = (Threads::new(), memory());
+    let (mut s, mut m) = setup();
     set_word(&mut m, RW, 99);
     assert_eq!(lock_pi(&mut s, &mut m, 10, RW), Err(Errno::ESRCH));
     assert_eq!(word(&m, RW), 99 | WAITERS, "the bit stays, as in Linux");
@@ -266,7 +243,7 @@ fn a_word_naming_no_thread_is_esrch_and_a_mismatch_with_the_state_einval() {
 
 #[test]
 fn faults_and_bad_addresses_are_reported() {
-    let (mut s, mut m) = (Threads::new(), memory());
+    let (mut s, mut m) = setup();
     assert_eq!(lock_pi(&mut s, &mut m, 10, BAD), Err(Errno::EFAULT));
     assert_eq!(lock_pi(&mut s, &mut m, 10, RW + 2), Err(Errno::EINVAL));
     assert_eq!(
@@ -279,7 +256,7 @@ fn faults_and_bad_addresses_are_reported() {
 
 #[test]
 fn a_timed_out_or_interrupted_waiter_leaves_and_the_owner_unlocks_in_user_space_terms() {
-    let (mut s, mut m) = (Threads::new(), memory());
+    let (mut s, mut m) = setup();
     set_word(&mut m, RW, 10);
     assert_eq!(lock_pi(&mut s, &mut m, 20, RW), Err(Errno::ERESTART));
     assert_eq!(lock_pi(&mut s, &mut m, 30, RW), Err(Errno::ERESTART));
@@ -302,12 +279,12 @@ fn a_timed_out_or_interrupted_waiter_leaves_and_the_owner_unlocks_in_user_space_
 
 #[test]
 fn a_dead_owners_lock_passes_to_its_oldest_waiter_with_owner_died() {
-    let (mut s, mut m) = (Threads::new(), memory());
+    let (mut s, mut m) = setup();
     set_word(&mut m, RW, 10);
     assert_eq!(lock_pi(&mut s, &mut m, 20, RW), Err(Errno::ERESTART));
     assert_eq!(lock_pi(&mut s, &mut m, 30, RW), Err(Errno::ERESTART));
     // 10 exits: the kernel hands the lock to 20, which fixes the word when it runs.
-    s.live.retain(|&t| t != 10);
+    s.tids[10] = -1;
     owner_exited(&mut s, &10);
     assert_eq!(s.woken, [20]);
     assert!(s.table.pi.owner_fixing_word(FutexKey::from(RW)));
@@ -338,94 +315,51 @@ fn a_dead_owners_lock_passes_to_its_oldest_waiter_with_owner_died() {
 
 #[test]
 fn requeue_pi_moves_a_condition_variables_waiters_onto_the_mutex() {
-    let (mut s, mut m) = (Threads::new(), memory());
-    let (cond, mutex) = (RW, RW2);
-    let (k1, k2) = (FutexKey::from(cond), FutexKey::from(mutex));
+    let (mut s, mut m) = setup();
+    let (k1, k2) = (FutexKey::from(COND), FutexKey::from(MUTEX));
     for who in [20, 30] {
-        assert_eq!(
-            op(
-                &mut s,
-                &mut m,
-                who,
-                cond,
-                g::FUTEX_WAIT_REQUEUE_PI,
-                0,
-                (0, mutex, 0)
-            ),
-            Err(Errno::ERESTART)
-        );
+        assert_eq!(wait_requeue(&mut s, &mut m, who, 0), Err(Errno::ERESTART));
     }
     assert_eq!(
-        op(
-            &mut s,
-            &mut m,
-            10,
-            cond,
-            g::FUTEX_WAIT_REQUEUE_PI,
-            1,
-            (0, mutex, 0)
-        ),
+        wait_requeue(&mut s, &mut m, 10, 1),
         Err(Errno::EAGAIN),
         "the condition word changed"
     );
     assert_eq!(
-        op(&mut s, &mut m, 10, cond, g::FUTEX_WAKE, 1, (0, 0, 0)),
+        op(&mut s, &mut m, 10, COND, g::FUTEX_WAKE, 1, (0, 0, 0)),
         Err(Errno::EINVAL),
         "requeue-PI waiters only move with FUTEX_CMP_REQUEUE_PI"
     );
     // The mutex is free: 20 gets it at once and is woken, 30 moves to wait on the mutex.
-    let cmp_requeue = |s: &mut Threads, m: &mut FakeUserMemory, nr: u64, cmp: u32| {
-        op(s, m, 10, cond, g::FUTEX_CMP_REQUEUE_PI, 1, (nr, mutex, cmp))
-    };
-    assert_eq!(cmp_requeue(&mut s, &mut m, 5, 1), Err(Errno::EAGAIN));
-    assert_eq!(cmp_requeue(&mut s, &mut m, 5, 0), Ok(2));
+    assert_eq!(cmp_requeue(&mut s, &mut m, 1, 5, 1), Err(Errno::EAGAIN));
+    assert_eq!(cmp_requeue(&mut s, &mut m, 1, 5, 0), Ok(2));
     assert_eq!(s.woken, [20]);
-    assert_eq!(word(&m, mutex), 20 | WAITERS);
+    assert_eq!(word(&m, MUTEX), 20 | WAITERS);
     assert_eq!(s.table.waiters(k1), 0);
     assert_eq!(s.table.pi.owner(k2), Some(&20));
     assert!(s.table.pi.is_waiting(k2, &30));
-    let pending = |requeued| Pending::WaitRequeue {
-        uaddr2: UserPtr::new(mutex),
-        key1: k1,
-        key2: k2,
-        deadline: None,
-        requeued,
-    };
-    s.current = 20;
     assert_eq!(
-        resume(&mut s, &mut m, pending(false), WaitEnd::Event),
+        resume_as(&mut s, &mut m, 20, requeue_rest(false), WaitEnd::Event),
         Step::Done(Ok(0)),
         "20 returns owning the mutex"
     );
     // 30 is on the mutex now: a signal there is EAGAIN and takes it off the key.
-    s.current = 30;
     assert_eq!(
-        resume(&mut s, &mut m, pending(false), WaitEnd::Signal),
+        resume_as(&mut s, &mut m, 30, requeue_rest(false), WaitEnd::Signal),
         Step::Done(Err(Errno::EAGAIN))
     );
     assert!(s.table.pi.is_empty() && s.table.queued().next().is_none());
     // nr_wake must be 1, and the two words must differ.
+    assert_eq!(cmp_requeue(&mut s, &mut m, 2, 1, 0), Err(Errno::EINVAL));
     assert_eq!(
         op(
             &mut s,
             &mut m,
             10,
-            cond,
-            g::FUTEX_CMP_REQUEUE_PI,
-            2,
-            (1, mutex, 0)
-        ),
-        Err(Errno::EINVAL)
-    );
-    assert_eq!(
-        op(
-            &mut s,
-            &mut m,
-            10,
-            cond,
+            COND,
             g::FUTEX_WAIT_REQUEUE_PI,
             0,
-            (0, cond, 0)
+            (0, COND, 0)
         ),
         Err(Errno::EINVAL)
     );
@@ -433,65 +367,32 @@ fn requeue_pi_moves_a_condition_variables_waiters_onto_the_mutex() {
 
 #[test]
 fn a_requeued_waiter_gets_the_mutex_on_unlock_and_an_early_one_leaves_the_condition() {
-    let (mut s, mut m) = (Threads::new(), memory());
-    let (cond, mutex) = (RW, RW2);
-    let (k1, k2) = (FutexKey::from(cond), FutexKey::from(mutex));
-    set_word(&mut m, mutex, 10);
+    let (mut s, mut m) = setup();
+    let (k1, k2) = (FutexKey::from(COND), FutexKey::from(MUTEX));
+    set_word(&mut m, MUTEX, 10);
     for who in [20, 30] {
-        assert_eq!(
-            op(
-                &mut s,
-                &mut m,
-                who,
-                cond,
-                g::FUTEX_WAIT_REQUEUE_PI,
-                0,
-                (0, mutex, 0)
-            ),
-            Err(Errno::ERESTART)
-        );
+        assert_eq!(wait_requeue(&mut s, &mut m, who, 0), Err(Errno::ERESTART));
     }
     // 30 times out before any requeue: ETIMEDOUT, and it is off the condition.
-    let pending = |requeued| Pending::WaitRequeue {
-        uaddr2: UserPtr::new(mutex),
-        key1: k1,
-        key2: k2,
-        deadline: None,
-        requeued,
-    };
-    s.current = 30;
     assert_eq!(
-        resume(&mut s, &mut m, pending(false), WaitEnd::Timeout),
+        resume_as(&mut s, &mut m, 30, requeue_rest(false), WaitEnd::Timeout),
         Step::Done(Err(Errno::ETIMEDOUT))
     );
     // The mutex is held by 10: 20 is moved to wait on it, not woken.
-    assert_eq!(
-        op(
-            &mut s,
-            &mut m,
-            10,
-            cond,
-            g::FUTEX_CMP_REQUEUE_PI,
-            1,
-            (0, mutex, 0)
-        ),
-        Ok(1)
-    );
+    assert_eq!(cmp_requeue(&mut s, &mut m, 1, 0, 0), Ok(1));
     assert!(s.woken.is_empty());
-    assert_eq!(word(&m, mutex), 10 | WAITERS);
+    assert_eq!(word(&m, MUTEX), 10 | WAITERS);
     assert!(s.table.pi.is_waiting(k2, &20) && s.table.waiters(k1) == 0);
     // A spurious wake-up of 20 blocks it again, on the mutex.
-    s.current = 20;
     assert_eq!(
-        resume(&mut s, &mut m, pending(false), WaitEnd::Event),
-        Step::Blocked(pending(true), WaitEnd::Event)
+        resume_as(&mut s, &mut m, 20, requeue_rest(false), WaitEnd::Event),
+        Step::Blocked(requeue_rest(true), WaitEnd::Event)
     );
-    assert_eq!(unlock_pi(&mut s, &mut m, 10, mutex), Ok(0));
+    assert_eq!(unlock_pi(&mut s, &mut m, 10, MUTEX), Ok(0));
     assert_eq!(s.woken, [20]);
-    assert_eq!(word(&m, mutex), 20 | WAITERS);
-    s.current = 20;
+    assert_eq!(word(&m, MUTEX), 20 | WAITERS);
     assert_eq!(
-        resume(&mut s, &mut m, pending(true), WaitEnd::Event),
+        resume_as(&mut s, &mut m, 20, requeue_rest(true), WaitEnd::Event),
         Step::Done(Ok(0))
     );
     assert!(s.table.pi.is_empty());
@@ -501,7 +402,7 @@ fn a_requeued_waiter_gets_the_mutex_on_unlock_and_an_early_one_leaves_the_condit
 fn call_runs_a_blocked_lock_to_its_end() {
     // With a block that returns at once as a wake, `call` loops: the waiter is still
     // queued (nobody unlocked), so it blocks again; a signal then ends it with EINTR.
-    let (mut s, mut m) = (Threads::new(), memory());
+    let (mut s, mut m) = setup();
     set_word(&mut m, RW, 10);
     s.current = 20;
     let lock = PiCall::Lock {
@@ -529,50 +430,19 @@ fn call_runs_a_blocked_lock_to_its_end() {
 #[test]
 fn a_requeue_pi_waiter_that_owns_the_mutex_stays_on_the_condition_with_edeadlk() {
     // Bug 17 (docs/robustness.md): it was queued behind the lock it owns, waiting for itself.
-    let (mut s, mut m) = (Threads::new(), memory());
-    let (cond, mutex) = (RW, RW2);
-    let (k1, k2) = (FutexKey::from(cond), FutexKey::from(mutex));
-    set_word(&mut m, mutex, 30);
+    let (mut s, mut m) = setup();
+    let (k1, k2) = (FutexKey::from(COND), FutexKey::from(MUTEX));
+    set_word(&mut m, MUTEX, 30);
     for who in [20, 30] {
-        assert_eq!(
-            op(
-                &mut s,
-                &mut m,
-                who,
-                cond,
-                g::FUTEX_WAIT_REQUEUE_PI,
-                0,
-                (0, mutex, 0)
-            ),
-            Err(Errno::ERESTART)
-        );
+        assert_eq!(wait_requeue(&mut s, &mut m, who, 0), Err(Errno::ERESTART));
     }
-    assert_eq!(
-        op(
-            &mut s,
-            &mut m,
-            10,
-            cond,
-            g::FUTEX_CMP_REQUEUE_PI,
-            1,
-            (5, mutex, 0)
-        ),
-        Err(Errno::EDEADLK)
-    );
+    assert_eq!(cmp_requeue(&mut s, &mut m, 1, 5, 0), Err(Errno::EDEADLK));
     assert!(s.table.pi.is_waiting(k2, &20), "20 was moved before 30");
     assert_eq!(s.table.pi.owner(k2), Some(&30));
     assert_eq!(s.table.first(k1), Some((&30, Some(k2))), "30 stays");
     assert!(s.woken.is_empty());
-    s.current = 30;
-    let pending = Pending::WaitRequeue {
-        uaddr2: UserPtr::new(mutex),
-        key1: k1,
-        key2: k2,
-        deadline: None,
-        requeued: false,
-    };
     assert_eq!(
-        resume(&mut s, &mut m, pending, WaitEnd::Signal),
+        resume_as(&mut s, &mut m, 30, requeue_rest(false), WaitEnd::Signal),
         Step::Done(Err(Errno::EINTR))
     );
 }
