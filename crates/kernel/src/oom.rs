@@ -38,18 +38,26 @@
 //! The reaper needs the SMP kernel lock: a call running without it (a socket data call,
 //! see `crate::smp`) that runs out only chooses and kills the victim, and leaves the reap
 //! to its own return to ring 3, which takes the lock ([`run_deferred`]). An allocation made
-//! under the process table's lock (which the killer takes) leaves the whole kill to that
-//! point.
+//! under the process table's lock (which the killer takes), or while this CPU holds the
+//! scheduler lock (the kill wakes the victim's threads, which takes it:
+//! `sched::locked_here`), leaves the whole kill to that point.
 //!
 //! A victim that just died may already have given back what the caller ran short of (its
 //! exit ran on another CPU between the caller's failure and this call): then no one else is
 //! killed (Linux's last allocation attempt under `oom_lock`).
 //!
+//! A call that goes on allocating after its own process was killed (a send that queues
+//! buffer after buffer, a large tmpfs write) would drain the reserve while the kill cannot
+//! free the memory (it is the kernel heap the call filled, or the reap waits for the call's
+//! return): oxv-vfs and oxv-net stop such loops when the caller has a fatal signal pending
+//! (`Blocker::fatal_signal_pending`, `FileMemory::fatal_signal_pending`, Linux's
+//! `fatal_signal_pending`), and their large buffers are allocated fallibly (`ENOBUFS`,
+//! `ENOMEM`). A kill whose victim gave back only heap memory (no growth succeeds after it)
+//! leaves the reserve to be set aside again from the heap's own free memory once enough of
+//! it was freed (`oxv_mm::heap`).
+//!
 //! Not here: `oom_score_adj`, memory cgroups, and a kernel thread to run the killer from: it
-//! runs in whatever context ran out, so it must not be reached with the scheduler lock held
-//! (a heap allocation under it that also finds the reserve needed would deadlock: the
-//! killer wakes the victim's threads; the scheduler offers no way to tell that this CPU
-//! holds its lock).
+//! runs in whatever context ran out, and defers itself where it cannot run (above).
 
 use crate::process::{self, LifeState, Process};
 use alloc::sync::Arc;
@@ -111,10 +119,11 @@ impl Footprint {
 /// Kills the process with the largest footprint (see the [module docs](self)), unless a
 /// victim of an earlier call is still dying.
 pub fn kill_largest() -> Outcome {
-    if process::table_busy() {
-        // An allocation made under the process table's lock (the killer walks the table):
-        // the kill waits for this CPU's next return to ring 3, where no spin lock is held.
-        // The allocation was served from the heap's reserve meanwhile.
+    if process::table_busy() || crate::sched::locked_here() {
+        // An allocation made under the process table's lock (the killer walks the table) or
+        // under the scheduler lock on this CPU (the kill wakes the victim's threads): the
+        // kill waits for this CPU's next return to ring 3, where no spin lock is held. The
+        // allocation was served from the heap's reserve meanwhile.
         KILL_DEFERRED.store(true, Ordering::Release);
         ask_for_return_work();
         return Outcome::Nothing;
