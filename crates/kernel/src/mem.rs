@@ -746,6 +746,10 @@ impl FileMemory for FileFrames {
         let (free, total) = frame_stats();
         Some((free as u64).saturating_sub((total as u64 / 64).max(256)))
     }
+
+    fn fatal_signal_pending(&self) -> bool {
+        crate::process::current_must_die()
+    }
 }
 
 /// RAM for the page caches of ext2 files: [`FileFrames`] that leave the last frames
