@@ -52,9 +52,11 @@
 //! return): oxv-vfs and oxv-net stop such loops when the caller has a fatal signal pending
 //! (`Blocker::fatal_signal_pending`, `FileMemory::fatal_signal_pending`, Linux's
 //! `fatal_signal_pending`), and their large buffers are allocated fallibly (`ENOBUFS`,
-//! `ENOMEM`). A kill whose victim gave back only heap memory (no growth succeeds after it)
-//! leaves the reserve to be set aside again from the heap's own free memory once enough of
-//! it was freed (`oxv_mm::heap`).
+//! `ENOMEM`). An allocation that the reserve cannot serve (spent, or smaller than the
+//! request) calls the killer too, and is retried once (`oxv_mm::heap`); the kernel runs it
+//! only with less than a 64th of RAM free (`mem::FramePressure`). A reserve spent on a
+//! victim whose memory was heap is armed again only by a later growth that succeeds (the
+//! heap never sets it aside from its own free memory).
 //!
 //! Not here: `oom_score_adj`, memory cgroups, and a kernel thread to run the killer from: it
 //! runs in whatever context ran out, and defers itself where it cannot run (above).
