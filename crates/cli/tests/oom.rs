@@ -6,8 +6,9 @@
 //! A faulting process that is not the victim waits for the victim's memory and finishes, a
 //! victim killed while its thread runs on another vCPU ends by `SIGKILL` (never by a fault
 //! on the memory the reaper took), clean ext2 page-cache pages are reclaimed before anyone
-//! is killed, and sends that fill the kernel heap (AF_UNIX, TCP, pipes) end by `SIGKILL`
-//! round after round, never by a panic.
+//! is killed, sends that fill the kernel heap (AF_UNIX, TCP, pipes) end by `SIGKILL`
+//! round after round, never by a panic, and an allocation under the scheduler lock that
+//! needs the heap's reserve does not hang the kernel.
 //! See docs/robustness.md, "Out of memory".
 //!
 //! Each test is `#[ignore]`d (it boots QEMU), like the other guest tests; run them with
@@ -360,4 +361,39 @@ fn loopback_tcp_connections_that_fill_the_heap_end_by_sigkill() {
 fn unix_stream_sends_and_pipe_writes_that_fill_the_heap_end_by_sigkill() {
     assert_send_rounds_end_by_sigkill("stream", SEND_ROUNDS);
     assert_send_rounds_end_by_sigkill("pipe", PIPE_ROUNDS);
+}
+
+#[test]
+#[ignore = "boots QEMU; run with --ignored"]
+fn an_allocation_under_the_scheduler_lock_defers_the_kill() {
+    // The 2049th futex waiter on one word grows the kernel's waiter array to 160 KiB under
+    // the scheduler lock, with RAM full: the heap's reserve serves it and the OOM kill is
+    // left to the idle loop (every thread of the child is blocked). The old kernel ran the
+    // killer there, which woke the victim's threads and so took the scheduler lock again:
+    // the VM hung (so did this kernel with the `sched::locked_here` check taken out).
+    let program = build_c(
+        "oom_futex_sched_lock",
+        include_str!("programs/oom_futex_sched_lock.c"),
+    );
+    let run = common::run_oxv(
+        &[
+            "run",
+            "--timeout",
+            "150",
+            "--mem",
+            "128M",
+            "--",
+            program.to_str().expect("a UTF-8 path"),
+        ],
+        std::time::Duration::from_secs(200),
+    );
+    let all = format!("stdout:\n{}\nstderr:\n{}", run.stdout, run.stderr);
+    assert!(!run.stderr.contains("kernel panic"), "{all}");
+    assert_eq!(run.code, Some(0), "{all}");
+    assert_eq!(run.stdout, "child killed by signal 9\n", "{all}");
+    assert!(
+        run.stderr
+            .contains("oxv: Out of memory: Killed process 2 (oom_futex_sche"),
+        "{all}"
+    );
 }

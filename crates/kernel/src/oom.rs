@@ -124,8 +124,9 @@ pub fn kill_largest() -> Outcome {
     if process::table_busy() || crate::sched::locked_here() {
         // An allocation made under the process table's lock (the killer walks the table) or
         // under the scheduler lock on this CPU (the kill wakes the victim's threads): the
-        // kill waits for this CPU's next return to ring 3, where no spin lock is held. The
-        // allocation was served from the heap's reserve meanwhile.
+        // kill waits for this CPU's next return to ring 3, or its idle loop (every thread
+        // may be blocked), where no spin lock is held. The allocation was served from the
+        // heap's reserve meanwhile.
         KILL_DEFERRED.store(true, Ordering::Release);
         ask_for_return_work();
         return Outcome::Nothing;
@@ -164,8 +165,9 @@ fn ask_for_return_work() {
         .store(true, Ordering::Relaxed);
 }
 
-/// On the way back to ring 3, under the kernel lock and with no spin lock held: the kill
-/// or the reap that [`kill_largest`] could not do where it was called.
+/// On the way back to ring 3 or in the idle loop before it halts, under the kernel lock and
+/// with no spin lock held: the kill or the reap that [`kill_largest`] could not do where it
+/// was called.
 #[inline]
 pub fn run_deferred() {
     if KILL_DEFERRED.swap(false, Ordering::AcqRel) {

@@ -680,6 +680,13 @@ pub fn idle_loop() -> ! {
             schedule();
             continue;
         }
+        // An OOM kill left by an allocation that could not run the killer (under the
+        // scheduler lock, say) waits for a return to ring 3, which may never come if every
+        // thread is blocked: here too no spin lock is held, and the kernel lock is.
+        crate::oom::run_deferred();
+        if SCHED.lock(cpu_index()).run.has_work_for(cpu_index()) {
+            continue;
+        }
         crate::smp::unlock();
         cpu::idle_halt();
         crate::smp::lock_from_idle();
