@@ -325,6 +325,10 @@ impl Blocker for KernelBlocker {
             generation: AtomicU64::new(0),
         })
     }
+
+    fn fatal_signal_pending(&self) -> bool {
+        crate::process::current_must_die()
+    }
 }
 
 /// The blocker the VFS's files keep (pipes, eventfds, timerfds, signalfds).

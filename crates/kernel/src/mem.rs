@@ -64,10 +64,19 @@ impl HeapPressure for FramePressure {
     }
 
     fn out_of_memory(&self, _layout: Layout) {
-        // The allocation itself was served from the reserve. If the killer could free the
-        // victim's memory at once, a new reserve is set aside now; else the heap's next
-        // growth after the victim died does it.
-        crate::oom::kill_largest();
+        // The allocation itself was served from the reserve, or the reserve could not serve
+        // it (then it is retried after this). If the killer could free the victim's memory
+        // at once, a new reserve is set aside now; else the heap's next growth after the
+        // victim died does it. With a 64th of RAM still free the shortage is fragmentation
+        // (no block as large as a big request, a socket's buffer say), not a lack of memory:
+        // no one is killed for it (as `stack_shortage`). Free in the buddy allocator only:
+        // the frames other CPUs' caches hold cannot grow this heap.
+        let (free, total) = allocator()
+            .as_ref()
+            .map_or((0, 0), |a| (a.free_frames(), a.total_frames()));
+        if free < (total / 64).max(64) {
+            crate::oom::kill_largest();
+        }
         HEAP.arm_reserve(HEAP_RESERVE_BYTES.load(Ordering::Relaxed));
     }
 }
@@ -745,6 +754,10 @@ impl FileMemory for FileFrames {
     fn spare_pages(&self) -> Option<u64> {
         let (free, total) = frame_stats();
         Some((free as u64).saturating_sub((total as u64 / 64).max(256)))
+    }
+
+    fn fatal_signal_pending(&self) -> bool {
+        crate::process::current_must_die()
     }
 }
 

@@ -38,18 +38,28 @@
 //! The reaper needs the SMP kernel lock: a call running without it (a socket data call,
 //! see `crate::smp`) that runs out only chooses and kills the victim, and leaves the reap
 //! to its own return to ring 3, which takes the lock ([`run_deferred`]). An allocation made
-//! under the process table's lock (which the killer takes) leaves the whole kill to that
-//! point.
+//! under the process table's lock (which the killer takes), or while this CPU holds the
+//! scheduler lock (the kill wakes the victim's threads, which takes it:
+//! `sched::locked_here`), leaves the whole kill to that point.
 //!
 //! A victim that just died may already have given back what the caller ran short of (its
 //! exit ran on another CPU between the caller's failure and this call): then no one else is
 //! killed (Linux's last allocation attempt under `oom_lock`).
 //!
+//! A call that goes on allocating after its own process was killed (a send that queues
+//! buffer after buffer, a large tmpfs write) would drain the reserve while the kill cannot
+//! free the memory (it is the kernel heap the call filled, or the reap waits for the call's
+//! return): oxv-vfs and oxv-net stop such loops when the caller has a fatal signal pending
+//! (`Blocker::fatal_signal_pending`, `FileMemory::fatal_signal_pending`, Linux's
+//! `fatal_signal_pending`), and their large buffers are allocated fallibly (`ENOBUFS`,
+//! `ENOMEM`). An allocation that the reserve cannot serve (spent, or smaller than the
+//! request) calls the killer too, and is retried once (`oxv_mm::heap`); the kernel runs it
+//! only with less than a 64th of RAM free (`mem::FramePressure`). A reserve spent on a
+//! victim whose memory was heap is armed again only by a later growth that succeeds (the
+//! heap never sets it aside from its own free memory).
+//!
 //! Not here: `oom_score_adj`, memory cgroups, and a kernel thread to run the killer from: it
-//! runs in whatever context ran out, so it must not be reached with the scheduler lock held
-//! (a heap allocation under it that also finds the reserve needed would deadlock: the
-//! killer wakes the victim's threads; the scheduler offers no way to tell that this CPU
-//! holds its lock).
+//! runs in whatever context ran out, and defers itself where it cannot run (above).
 
 use crate::process::{self, LifeState, Process};
 use alloc::sync::Arc;
@@ -111,10 +121,12 @@ impl Footprint {
 /// Kills the process with the largest footprint (see the [module docs](self)), unless a
 /// victim of an earlier call is still dying.
 pub fn kill_largest() -> Outcome {
-    if process::table_busy() {
-        // An allocation made under the process table's lock (the killer walks the table):
-        // the kill waits for this CPU's next return to ring 3, where no spin lock is held.
-        // The allocation was served from the heap's reserve meanwhile.
+    if process::table_busy() || crate::sched::locked_here() {
+        // An allocation made under the process table's lock (the killer walks the table) or
+        // under the scheduler lock on this CPU (the kill wakes the victim's threads): the
+        // kill waits for this CPU's next return to ring 3, or its idle loop (every thread
+        // may be blocked), where no spin lock is held. The allocation was served from the
+        // heap's reserve meanwhile.
         KILL_DEFERRED.store(true, Ordering::Release);
         ask_for_return_work();
         return Outcome::Nothing;
@@ -153,8 +165,9 @@ fn ask_for_return_work() {
         .store(true, Ordering::Relaxed);
 }
 
-/// On the way back to ring 3, under the kernel lock and with no spin lock held: the kill
-/// or the reap that [`kill_largest`] could not do where it was called.
+/// On the way back to ring 3 or in the idle loop before it halts, under the kernel lock and
+/// with no spin lock held: the kill or the reap that [`kill_largest`] could not do where it
+/// was called.
 #[inline]
 pub fn run_deferred() {
     if KILL_DEFERRED.swap(false, Ordering::AcqRel) {

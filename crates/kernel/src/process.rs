@@ -577,3 +577,12 @@ pub fn exit(status: i32) -> ! {
 pub fn must_die(t: &Thread) -> bool {
     t.killed.load(Ordering::Acquire)
 }
+
+/// Whether the running thread is told to die (an OOM kill, a group exit): Linux's
+/// `fatal_signal_pending` as oxv-vfs and oxv-net ask it, to stop a call that would go on
+/// allocating for a process about to end. No lock (the unlocked socket calls ask it); `false`
+/// with no app thread running (boot, the idle loop). A `SIGKILL` sent with kill(2) counts
+/// once it is delivered, on the way back to ring 3.
+pub fn current_must_die() -> bool {
+    crate::arch::percpu::running() != 0 && sched::with_running(|t| !t.is_idle() && must_die(t))
+}

@@ -30,10 +30,10 @@ use alloc::collections::BTreeMap;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::sync::atomic::Ordering;
+use oxv_sched::cpu_lock::CpuMutex;
 use oxv_sched::futex::FutexTable;
 use oxv_sched::runqueue::{RunQueues, Schedulable, WakeupPreempt, wakeup_preempt};
 use oxv_sched::timer::{TimerId, TimerQueue};
-use spin::Mutex;
 
 /// How long a thread runs before another ready thread gets the CPU.
 const TIME_SLICE_NS: u64 = 10_000_000;
@@ -63,7 +63,7 @@ pub struct Scheduler {
     dead: Vec<ThreadRef>,
 }
 
-static SCHED: Mutex<Scheduler> = Mutex::new(Scheduler {
+static SCHED: CpuMutex<Scheduler> = CpuMutex::new(Scheduler {
     current: [const { None }; MAX_CPUS],
     idle: [const { None }; MAX_CPUS],
     run: RunQueues::new(),
@@ -72,6 +72,13 @@ static SCHED: Mutex<Scheduler> = Mutex::new(Scheduler {
     threads: BTreeMap::new(),
     dead: Vec::new(),
 });
+
+/// Whether this CPU holds the scheduler lock: code that may run under it (a heap allocation
+/// that reaches the OOM killer) must not take it again (it would spin for ever).
+#[inline]
+pub fn locked_here() -> bool {
+    SCHED.held_by(cpu_index())
+}
 
 /// This CPU's scheduling state.
 #[inline(always)]
@@ -166,7 +173,7 @@ pub fn init_cpu() {
     let here = here();
     here.switched_at.store(cpu::rdtsc(), Ordering::Relaxed);
     here.idle.store(true, Ordering::Relaxed);
-    let mut s = SCHED.lock();
+    let mut s = SCHED.lock(cpu_index());
     here.running
         .store(Arc::as_ptr(&idle.0) as usize, Ordering::Relaxed);
     let n = cpu_index();
@@ -182,7 +189,7 @@ pub fn init() {
 
 /// Adds a new thread of the app and makes it runnable.
 pub fn spawn(t: ThreadRef) {
-    let mut s = SCHED.lock();
+    let mut s = SCHED.lock(cpu_index());
     s.threads.insert(t.tid, t.clone());
     t.set_state(State::Ready);
     s.make_ready(t);
@@ -190,14 +197,14 @@ pub fn spawn(t: ThreadRef) {
 
 /// The running thread.
 pub fn current() -> ThreadRef {
-    SCHED.lock().current[cpu_index()]
+    SCHED.lock(cpu_index()).current[cpu_index()]
         .clone()
         .expect("sched::init runs before any thread")
 }
 
 /// Runs `f` with the scheduler locked (interrupts are off in the kernel).
 pub fn with<R>(f: impl FnOnce(&mut Scheduler) -> R) -> R {
-    f(&mut SCHED.lock())
+    f(&mut SCHED.lock(cpu_index()))
 }
 
 impl Scheduler {
@@ -382,7 +389,7 @@ pub fn set_affinity(t: &ThreadRef, mask: u64) {
     t.affinity.store(mask, Ordering::Relaxed);
     let n = cpu_index();
     {
-        let mut s = SCHED.lock();
+        let mut s = SCHED.lock(cpu_index());
         if t.state() == State::Ready && s.run.remove(t) {
             // Queued: requeue it where the new mask allows.
             s.make_ready(t.clone());
@@ -425,7 +432,7 @@ pub fn block_if(
     let me = current();
     let timer: Option<TimerId>;
     {
-        let mut s = SCHED.lock();
+        let mut s = SCHED.lock(cpu_index());
         let generation = me.begin_block();
         if !register(&mut s, &me) {
             me.set_state(State::Running);
@@ -445,7 +452,7 @@ pub fn block_if(
     schedule();
     let why = me.wake_reason();
     if let Some(id) = timer {
-        SCHED.lock().timers.cancel(id);
+        SCHED.lock(cpu_index()).timers.cancel(id);
     }
     Some(why)
 }
@@ -478,7 +485,7 @@ pub fn schedule() {
     here.need_resched.store(false, Ordering::Relaxed);
     let n = cpu_index();
     let (prev_ctx, next_rsp, prev_user, next) = {
-        let mut s = SCHED.lock();
+        let mut s = SCHED.lock(cpu_index());
         let prev = s.current[n].clone().expect("a thread always runs");
         // Charged before it may go back to the queue, which orders by run time.
         charge(&prev);
@@ -585,14 +592,14 @@ fn load_user_state(t: &Thread) {
 
 /// Runs on a thread right after it is switched to: frees the stacks of threads that exited.
 pub fn after_switch() {
-    let dead = core::mem::take(&mut SCHED.lock().dead);
+    let dead = core::mem::take(&mut SCHED.lock(cpu_index()).dead);
     drop(dead);
 }
 
 /// Ends the running thread (exit(2) of a thread that is not the last).
 pub fn exit_current() -> ! {
     {
-        let mut s = SCHED.lock();
+        let mut s = SCHED.lock(cpu_index());
         let me = s.current[cpu_index()]
             .clone()
             .expect("a thread always runs");
@@ -606,7 +613,7 @@ pub fn exit_current() -> ! {
 
 /// Arms an app timer to expire at `deadline` (monotonic ns); returns its id for cancelling.
 pub fn add_app_timer(deadline: u64, what: crate::timers::Expiry) -> TimerId {
-    let mut s = SCHED.lock();
+    let mut s = SCHED.lock(cpu_index());
     let id = s.timers.insert(deadline, TimerEvent::App(what));
     s.arm_timer();
     id
@@ -614,7 +621,7 @@ pub fn add_app_timer(deadline: u64, what: crate::timers::Expiry) -> TimerId {
 
 /// Cancels an app timer armed with [`add_app_timer`] (no effect if it already fired).
 pub fn cancel_app_timer(id: TimerId) {
-    SCHED.lock().timers.cancel(id);
+    SCHED.lock(cpu_index()).timers.cancel(id);
 }
 
 /// The timer interrupt: wakes sleepers whose deadline passed, fires app timers, and asks
@@ -623,7 +630,7 @@ pub fn timer_interrupt() {
     apic::eoi();
     let mut fired = Vec::new();
     {
-        let mut s = SCHED.lock();
+        let mut s = SCHED.lock(cpu_index());
         let t = now();
         for ev in s.timers.expired(t) {
             match ev {
@@ -668,9 +675,16 @@ pub fn preempt_point() {
 /// Runs holding the kernel lock (see [`crate::smp`]) except while halted.
 pub fn idle_loop() -> ! {
     loop {
-        let runnable = SCHED.lock().run.has_work_for(cpu_index());
+        let runnable = SCHED.lock(cpu_index()).run.has_work_for(cpu_index());
         if runnable {
             schedule();
+            continue;
+        }
+        // An OOM kill left by an allocation that could not run the killer (under the
+        // scheduler lock, say) waits for a return to ring 3, which may never come if every
+        // thread is blocked: here too no spin lock is held, and the kernel lock is.
+        crate::oom::run_deferred();
+        if SCHED.lock(cpu_index()).run.has_work_for(cpu_index()) {
             continue;
         }
         crate::smp::unlock();

@@ -246,6 +246,9 @@ impl TcpSocket {
         let want = room.min(msg.data.len() - done).min(CHUNK);
         let mut stage = lock_stage(&self.tx_stage);
         if stage.len() < want {
+            // Fallible: 128 KiB may be more than the heap's emergency reserve.
+            let more = want - stage.len();
+            stage.try_reserve_exact(more).map_err(|_| Errno::ENOBUFS)?;
             stage.resize(want, 0);
         }
         let got = msg.data.fetch(done, &mut stage[..want])?;
@@ -494,7 +497,8 @@ impl SocketOps for TcpSocket {
                         self.autobind(inner, st)?;
                         let (baddr, lport) = st.local.expect("autobind binds");
                         let loopback = inner.is_loopback_port(port);
-                        let k = inner.add(port, new_tcp(&params, loopback), &self.queue);
+                        let s = new_tcp(&params, loopback).ok_or(Errno::ENOBUFS)?;
+                        let k = inner.add(port, s, &self.queue);
                         let local = IpListenEndpoint {
                             addr: baddr.ip(),
                             port: lport,
@@ -667,6 +671,10 @@ impl SocketOps for TcpSocket {
         }
         let mut done = 0usize;
         while done < total {
+            if done > 0 && self.stack.blocker().fatal_signal_pending() {
+                // Being killed: its count never reaches it.
+                break;
+            }
             let r = wait_for(
                 &**self.stack.blocker(),
                 &self.queue,

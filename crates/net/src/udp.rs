@@ -402,7 +402,7 @@ impl SocketOps for UdpSocket {
         }
         // Copied in with no lock held (a fault here takes the kernel lock, see the module
         // doc); retries after a wait send the same copy.
-        let mut data = vec![0u8; len];
+        let mut data = crate::stack::try_zeroed(len).ok_or(Errno::ENOBUFS)?;
         let got = msg.data.fetch(0, &mut data)?;
         if got < len {
             return Err(Errno::EFAULT);

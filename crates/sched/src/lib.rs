@@ -6,6 +6,7 @@
 extern crate alloc;
 
 pub mod clock;
+pub mod cpu_lock;
 pub mod futex;
 pub mod rlimit;
 pub mod rseq;

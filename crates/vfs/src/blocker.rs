@@ -22,6 +22,16 @@ pub trait Blocker: Send + Sync {
     /// A handle on the calling thread, to park it and to unpark it from elsewhere (another
     /// thread, an interrupt handler).
     fn parker(&self) -> Arc<dyn Parker>;
+
+    /// Whether the calling thread is being killed (Linux's `fatal_signal_pending`: a
+    /// `SIGKILL`, a group exit or an OOM kill decided for its process). A call that would
+    /// go on queueing buffer after buffer (a pipe write, a socket send) stops short when it
+    /// is: its result never reaches the app, and what it allocates cannot be freed before
+    /// the thread is gone. Cheap, takes no lock that a VFS or network lock may be held
+    /// under; never blocks. The default knows of no killing (`false`).
+    fn fatal_signal_pending(&self) -> bool {
+        false
+    }
 }
 
 /// Parks and unparks one thread. Made by [`Blocker::parker`] for the calling thread.

@@ -281,6 +281,9 @@ struct FakeBlockerState {
     waits: AtomicUsize,
     unparks: AtomicUsize,
     on_wait: Option<Box<dyn Fn(usize) + Send + Sync>>,
+    /// `fatal_signal_pending` answers `false` this many more times, then `true` (`None`:
+    /// never killed).
+    killed_after: Mutex<Option<usize>>,
 }
 
 impl FakeBlocker {
@@ -316,6 +319,12 @@ impl FakeBlocker {
     pub fn advance(&self, ns: u64) {
         self.state.now.fetch_add(ns, Ordering::Relaxed);
     }
+
+    /// Makes the caller be killed after `asks` more questions: [`Blocker::fatal_signal_pending`]
+    /// answers `false` that many times, then `true` (0: killed now).
+    pub fn kill_after(&self, asks: usize) {
+        *self.state.killed_after.lock() = Some(asks);
+    }
 }
 
 impl Blocker for FakeBlocker {
@@ -325,6 +334,17 @@ impl Blocker for FakeBlocker {
 
     fn parker(&self) -> Arc<dyn Parker> {
         Arc::new(FakeParker(self.state.clone()))
+    }
+
+    fn fatal_signal_pending(&self) -> bool {
+        match &mut *self.state.killed_after.lock() {
+            None => false,
+            Some(0) => true,
+            Some(n) => {
+                *n -= 1;
+                false
+            }
+        }
     }
 }
 

@@ -393,6 +393,11 @@ impl Pipe {
             if st.is_full() {
                 return Ok(false);
             }
+            if self.blocker.fatal_signal_pending() {
+                // Being killed: no more pages for a write whose count the app never sees
+                // (they would stay allocated until its last reader is gone).
+                return Err(Errno::EINTR);
+            }
             let mut slot = st.new_slot(!packet, packet)?;
             let want = (total - *done).min(SLOT_SIZE);
             let got = src.fetch(*done, &mut slot.page[..want])?;

@@ -20,8 +20,10 @@
 //!    good (oxv's OOM killer kills the largest process, as Linux's does).
 //!
 //! The reserve is armed again by the first growth that succeeds afterwards (the victim's
-//! memory is back). Only an allocation that finds the reserve already spent, or is larger
-//! than it, fails (and the kernel's allocation error handler panics).
+//! memory is back). An allocation that finds the reserve already spent, or is larger than
+//! it, also goes to [`HeapPressure::out_of_memory`] and is tried once more; if it still
+//! finds no room it fails (a fallible allocation, `try_reserve`, returns an error; any other
+//! ends in the kernel's allocation error handler, which panics).
 //!
 //! This is the only module of oxv-mm with `unsafe` code: handing raw memory to the allocator
 //! and implementing [`GlobalAlloc`]. The contract with the embedder is carried by
@@ -156,10 +158,13 @@ pub trait HeapPressure: Sync {
     /// Must not allocate from this heap: it is full.
     fn reclaim(&self, min_len: usize) -> bool;
 
-    /// The heap has just served an allocation of `layout` from its emergency reserve: the
-    /// embedder must free memory for good (kill a process), or the next failure is final.
+    /// The heap is out of memory for an allocation of `layout`: it has just served it from
+    /// its emergency reserve, or it has no reserve that could (spent already, or smaller
+    /// than the request), and then the allocation is tried once more after this returns
+    /// (and fails if it still finds no room). Either way the embedder must free memory for
+    /// good (kill a process), or the next failure is final.
     ///
-    /// May allocate: what is left of the reserve serves it.
+    /// May allocate: what is left of the reserve serves it (or the allocation fails).
     fn out_of_memory(&self, layout: Layout);
 }
 
@@ -430,8 +435,17 @@ impl<G: HeapGrowth, R: RawMutex, P: HeapPressure> KernelHeap<G, R, P> {
         let p = attempt();
         if spent {
             self.pressure.out_of_memory(layout);
+            return p;
         }
-        p
+        if !p.is_null() {
+            return p;
+        }
+        // No reserve for it (spent, or too small for this request): the allocation fails
+        // unless the embedder frees memory now; it is told, and the allocation tried once
+        // more. A fallible allocation (`try_reserve`) then fails cleanly, and the memory
+        // freed serves the next ones.
+        self.pressure.out_of_memory(layout);
+        attempt()
     }
 }
 

@@ -558,11 +558,13 @@ pub fn is_loopback(a: IpAddress) -> bool {
     }
 }
 
-/// A new smoltcp TCP socket with `params`.
-pub fn new_tcp(params: &TcpParams, loopback: bool) -> tcp::Socket<'static> {
+/// A new smoltcp TCP socket with `params`; `None` if the kernel heap has no room for its
+/// buffers (up to 4 MiB each: more than the heap's emergency reserve, so they are allocated
+/// fallibly; the caller fails with `ENOBUFS` or drops the SYN, as Linux does).
+pub fn new_tcp(params: &TcpParams, loopback: bool) -> Option<tcp::Socket<'static>> {
     let mut s = tcp::Socket::new(
-        tcp::SocketBuffer::new(vec![0u8; params.rx]),
-        tcp::SocketBuffer::new(vec![0u8; params.tx]),
+        tcp::SocketBuffer::new(try_zeroed(params.rx)?),
+        tcp::SocketBuffer::new(try_zeroed(params.tx)?),
     );
     s.set_nagle_enabled(!params.nodelay);
     s.set_keep_alive(params.keepalive);
@@ -570,7 +572,16 @@ pub fn new_tcp(params: &TcpParams, loopback: bool) -> tcp::Socket<'static> {
         // Nothing is gained by delaying ACKs on a link with no latency.
         s.set_ack_delay(None);
     }
-    s
+    Some(s)
+}
+
+/// `len` zero bytes, or `None` when the heap cannot give them (rather than the allocation
+/// failure that ends a kernel): for buffers whose size a socket option or the app chooses.
+pub fn try_zeroed(len: usize) -> Option<Vec<u8>> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(len).ok()?;
+    v.resize(len, 0);
+    Some(v)
 }
 
 impl Inner {

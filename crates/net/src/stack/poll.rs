@@ -249,7 +249,11 @@ impl Inner {
         if pending > l.backlog {
             return Target::Drop;
         }
-        let mut s = new_tcp(&l.params, loopback);
+        let Some(mut s) = new_tcp(&l.params, loopback) else {
+            // No memory for the connection's buffers: the SYN is dropped (the peer
+            // retransmits), as Linux drops it when it cannot allocate a request socket.
+            return Target::Drop;
+        };
         if s.listen(dst).is_err() {
             return Target::Shared;
         }

@@ -327,7 +327,8 @@ fn entry(vec: UserPtr<MmsgHdr>, i: u32) -> u64 {
     vec.addr().get() + i as u64 * size_of::<MmsgHdr>() as u64
 }
 
-/// sendmmsg(2): `vlen` is cut to `UIO_MAXIOV`.
+/// sendmmsg(2): `vlen` is cut to `UIO_MAXIOV`; it stops before the next message when the
+/// caller is being killed (`Blocker::fatal_signal_pending`).
 pub fn sendmmsg(
     cx: &SocketCx<'_>,
     mem: &mut dyn UserMemory,
@@ -338,8 +339,17 @@ pub fn sendmmsg(
 ) -> SysResult {
     let (file, sock) = socket_of(cx.files, fd)?;
     let vlen = vlen.min(UIO_MAXIOV as u32);
+    let blocker = cx.net.stack().blocker().clone();
     let mut sent = 0u32;
     while sent < vlen {
+        if blocker.fatal_signal_pending() {
+            // Being killed: no more buffers queued for it (they would stay until its
+            // sockets are closed, after it is gone), and the count never reaches it.
+            if sent == 0 {
+                return Err(Errno::EINTR);
+            }
+            break;
+        }
         let at = entry(msgvec, sent);
         let r = UserPtr::<MmsgHdr>::new(at)
             .read(mem)

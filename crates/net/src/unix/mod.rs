@@ -282,7 +282,8 @@ impl UnixSocket {
         cred: Ucred,
     ) -> Result<usize, Errno> {
         let take = self.stream_room(to, msg, done)?;
-        let mut data = alloc::vec![0u8; take];
+        // Fallible: up to 208 KiB, more than the heap's emergency reserve in a small VM.
+        let mut data = crate::stack::try_zeroed(take).ok_or(Errno::ENOBUFS)?;
         let got = msg.data.fetch(done, &mut data)?;
         data.truncate(got);
         self.enqueue(to, &mut data, rights, from, cred)

@@ -412,6 +412,10 @@ impl UnixSocket {
         }
         let mut done = 0usize;
         loop {
+            if done > 0 && self.blocker.fatal_signal_pending() {
+                // Being killed: no more buffers queued for it; its count never reaches it.
+                return Ok(done);
+            }
             let r = wait_for(&*self.blocker, &self.queue, PollEvents::OUT, wait, || {
                 if self.rx.lock().snd_shut {
                     return Err(Errno::EPIPE);
@@ -432,10 +436,12 @@ impl UnixSocket {
     }
 
     /// A datagram or record copied whole from the app (with no lock held): `EFAULT` if any
-    /// of it faults.
+    /// of it faults, `ENOBUFS` if the kernel heap has no room for it.
     fn copy_whole(&self, msg: &Outgoing<'_>) -> Result<Vec<u8>, Errno> {
         let total = msg.data.len();
-        let mut data = alloc::vec![0u8; total];
+        // Fallible: up to 208 KiB, more than the heap's emergency reserve in a small VM
+        // (Linux's `sock_alloc_send_pskb` fails with `ENOBUFS` too).
+        let mut data = crate::stack::try_zeroed(total).ok_or(Errno::ENOBUFS)?;
         if msg.data.fetch(0, &mut data)? < total {
             return Err(Errno::EFAULT);
         }

@@ -420,3 +420,20 @@ fn peeked_pieces_follow_the_slots_and_leave_the_data() {
     assert_eq!(pipe.peek_pieces(usize::MAX, 1).len(), 1);
     assert_eq!(pipe.bytes_readable(), 10 + SLOT_SIZE);
 }
+
+// ---- A writer being killed ----
+
+#[test]
+fn a_write_stops_before_the_next_page_once_the_writer_is_being_killed() {
+    let blocker = Arc::new(FakeBlocker::new());
+    let p = pipe_with(blocker.clone(), OpenFlags::empty());
+    end(&p.w).pipe().set_capacity(1 << 20).unwrap();
+    // Three slots are filled, then the writer is being killed: the write stops short (the
+    // old pipe went on allocating all 64 pages of a write whose count no one will see).
+    blocker.kill_after(3);
+    assert_eq!(write(&p.w, &[7u8; 64 * 4096]), Ok(3 * 4096));
+    assert_eq!(end(&p.r).pipe().bytes_readable(), 3 * 4096);
+    // Killed before the first page: nothing is written.
+    assert_eq!(write(&p.w, &[7u8; 2 * 4096]), Err(Errno::EINTR));
+    assert_eq!(end(&p.r).pipe().bytes_readable(), 3 * 4096);
+}

@@ -199,8 +199,9 @@ impl FileData {
     }
 
     /// Writes `src` at `start`, growing the file. Returns how many bytes were written: short
-    /// when user memory faults or memory runs out part-way, an error (`EFAULT`, `ENOSPC`,
-    /// `EFBIG` at the size limit) when nothing was.
+    /// when user memory faults or memory runs out part-way, or the caller is being killed
+    /// ([`FileMemory::fatal_signal_pending`], checked at each page), an error (`EFAULT`,
+    /// `ENOSPC`, `EFBIG` at the size limit, `EINTR`) when nothing was.
     pub(super) fn write(&self, start: u64, src: &WriteBuf<'_>) -> Result<usize, Errno> {
         if start >= MAX_FILE_SIZE {
             return Err(Errno::EFBIG);
@@ -211,6 +212,12 @@ impl FileData {
         let mut failure = None;
         while done < n {
             let pos = start + done as u64;
+            if pos % PAGE == 0 && self.memory.fatal_signal_pending() {
+                // The caller is being killed: no more pages for it (its count never reaches
+                // the app).
+                failure = Some(Errno::EINTR);
+                break;
+            }
             let room = (n - done).min((PAGE - pos % PAGE) as usize);
             let got = if let WriteBuf::Kernel(b) = src {
                 self.store(pos, &b[done..done + room]).map(|()| room)
@@ -726,6 +733,24 @@ mod tests {
             d.write(MAX_FILE_SIZE, &WriteBuf::kernel(b"x")),
             Err(Errno::EFBIG)
         );
+    }
+
+    #[test]
+    fn a_write_of_a_caller_being_killed_stops_at_the_next_page() {
+        let (mem, d) = file();
+        assert_eq!(write_kernel(&d, 0, &[1u8; 5000]), 5000);
+        mem.set_caller_killed(true);
+        // From mid-page: the rest of that page, then no new page.
+        let r = d.write(100, &WriteBuf::kernel(&[2u8; 3 * 4096]));
+        assert_eq!(r, Ok(4096 - 100));
+        assert_eq!(mem.frames(), 2, "no page taken for a caller being killed");
+        // At a page boundary: nothing written.
+        assert_eq!(
+            d.write(8192, &WriteBuf::kernel(&[3u8; 10])),
+            Err(Errno::EINTR)
+        );
+        mem.set_caller_killed(false);
+        assert_eq!(write_kernel(&d, 8192, &[3u8; 10]), 10);
     }
 
     #[test]

@@ -47,6 +47,14 @@ pub trait FileMemory: Send + Sync {
     fn spare_pages(&self) -> Option<u64> {
         None
     }
+
+    /// Whether the calling thread is being killed (see
+    /// [`Blocker::fatal_signal_pending`](crate::Blocker::fatal_signal_pending)): a write
+    /// then stops before its next page, as Linux's `generic_perform_write` does, rather
+    /// than take more memory for a process about to die. The default knows of no killing.
+    fn fatal_signal_pending(&self) -> bool {
+        false
+    }
 }
 
 /// Where the made-up frame numbers of a [`HeapMemory`] start (above any real RAM a test
@@ -61,6 +69,8 @@ const HEAP_FRAME_BASE: u64 = 1 << 36;
 #[derive(Default)]
 pub struct HeapMemory {
     frames: Mutex<HeapFrames>,
+    /// What [`FileMemory::fatal_signal_pending`] answers (see [`HeapMemory::set_caller_killed`]).
+    caller_killed: core::sync::atomic::AtomicBool,
 }
 
 #[derive(Default)]
@@ -93,7 +103,15 @@ impl HeapMemory {
                 limit: Some(frames),
                 ..HeapFrames::default()
             }),
+            ..HeapMemory::default()
         }
+    }
+
+    /// Makes [`FileMemory::fatal_signal_pending`] answer `killed`: the caller is being
+    /// killed (or no longer).
+    pub fn set_caller_killed(&self, killed: bool) {
+        self.caller_killed
+            .store(killed, core::sync::atomic::Ordering::Relaxed);
     }
 
     /// How many frames are allocated (referenced by a file or a mapping).
@@ -170,6 +188,11 @@ impl FileMemory for HeapMemory {
         frames
             .limit
             .map(|l| l.saturating_sub(frames.live.len()) as u64)
+    }
+
+    fn fatal_signal_pending(&self) -> bool {
+        self.caller_killed
+            .load(core::sync::atomic::Ordering::Relaxed)
     }
 }
 
