@@ -220,6 +220,8 @@ fn run_stage(ws: &Workspace, stage: Stage) -> bool {
                 "dma_pressure",
                 "--test",
                 "reclaim",
+                "--test",
+                "console_tty",
                 "--",
                 "--ignored",
                 "--test-threads=2",
