@@ -351,17 +351,6 @@ fn udp_datagrams_keep_boundaries_and_truncate() {
     assert_eq!(send(&*a, b"x"), Err(Errno::EDESTADDRREQ));
 }
 
-/// Counts the notifications of the queue it watches.
-#[derive(Default)]
-struct Count(core::sync::atomic::AtomicUsize);
-
-impl oxv_vfs::readiness::Notify for Count {
-    fn notify(&self, _: PollEvents) -> bool {
-        self.0.fetch_add(1, core::sync::atomic::Ordering::SeqCst);
-        true
-    }
-}
-
 /// A datagram as long as the one just received still tells the receiver's waiters: the
 /// receive must not leave the stack believing the old one is still queued (two receivers on
 /// one socket hung when the second of two equal end marks came without a notification).
@@ -372,12 +361,12 @@ fn a_datagram_like_the_one_just_taken_still_notifies() {
     let b = udp(&net, false);
     b.bind(&cx(), lo(0)).unwrap();
     let to = lo(port_of(&*b));
-    let seen = Arc::new(Count::default());
+    let seen = Arc::new(idle::Count::default());
     let _watch = b.poll_queue().watch(seen.clone());
     for round in 0..3 {
-        let before = seen.0.load(core::sync::atomic::Ordering::SeqCst);
+        let before = seen.get();
         assert_eq!(send_to(&*a, b"endmark!", to.clone()), Ok(8));
-        let after = seen.0.load(core::sync::atomic::Ordering::SeqCst);
+        let after = seen.get();
         assert!(after > before, "round {round}: no notification");
         assert_eq!(recv(&*b, 64, 0).unwrap(), b"endmark!");
     }
