@@ -170,6 +170,28 @@ fn a_tmpfs_file_that_fills_ram_fails_its_write_with_enospc() {
 
 #[test]
 #[ignore = "boots QEMU; run with --ignored"]
+fn a_memfd_filled_by_sendfile_leaves_the_kernel_its_memory() {
+    let program = build_c("oom_tmpfs", include_str!("programs/oom_tmpfs.c"));
+    let out = run_small(&program, &["memfd"]);
+    // Without the tmpfs watermark the copy took every frame and the pipes' heap growth
+    // OOM-killed the program (137).
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("sendfile: short") && stdout.contains("after the fill: ok"),
+        "{}",
+        show(&out)
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !stderr.contains("kernel panic") && !stderr.contains("Out of memory"),
+        "{}",
+        show(&out)
+    );
+}
+
+#[test]
+#[ignore = "boots QEMU; run with --ignored"]
 fn clean_file_pages_are_reclaimed_before_anyone_is_killed() {
     // A 64 MiB file in a 48 MiB VM, read twice through mappings, then 24 MiB touched: the
     // page cache must give its clean pages back each time (before, a fault that found no

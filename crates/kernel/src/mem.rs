@@ -717,6 +717,37 @@ pub fn meminfo(usage: &oxv_mm::aspace::proc::MemoryUsage) -> Meminfo {
     m
 }
 
+/// What the kernel's memory holds, in KiB, for the OOM killer's report (Linux's
+/// `show_mem`): read without waiting on any CPU's frame cache (the killer may run with
+/// one held), so the free figure leaves the caches out.
+#[derive(Copy, Clone, Debug, Default)]
+pub struct KernelMemory {
+    /// Frames free in the buddy allocator.
+    pub free_kb: u64,
+    /// RAM the frame allocator manages.
+    pub total_kb: u64,
+    /// Regions the kernel heap has claimed (it keeps them for good).
+    pub heap_kb: u64,
+    /// tmpfs file data and ext2 page cache.
+    pub files_kb: u64,
+    /// Kernel stacks.
+    pub kernel_stack_kb: u64,
+}
+
+/// The figures of [`KernelMemory`] now.
+pub fn kernel_memory() -> KernelMemory {
+    let (free, total) = allocator()
+        .as_ref()
+        .map_or((0, 0), |a| (a.free_frames(), a.total_frames()));
+    KernelMemory {
+        free_kb: free as u64 * 4,
+        total_kb: total as u64 * 4,
+        heap_kb: HEAP.stats().claimed_bytes as u64 / 1024,
+        files_kb: FILE_FRAMES.load(Ordering::Relaxed) * 4,
+        kernel_stack_kb: KERNEL_STACK_BYTES.load(Ordering::Relaxed) / 1024,
+    }
+}
+
 /// RAM for the files of the root tmpfs: frames of [`KernelFrames`], so that shared mappings
 /// of a file map the frames read(2) and write(2) use; counted for `/proc/meminfo`.
 pub struct FileFrames;
@@ -724,7 +755,16 @@ pub struct FileFrames;
 impl FileMemory for FileFrames {
     fn allocate(&self) -> Option<PhysFrame> {
         // Reclaim but no OOM kill: a file that fills RAM fails its write with ENOSPC, as a
-        // Linux tmpfs does at its size limit (half of RAM by default).
+        // Linux tmpfs does at its size limit (half of RAM by default). Not the last 64th of
+        // RAM either (the page cache's watermark): that is the kernel's, for its heap and
+        // page tables. Without it a memfd (no size limit) filled by a sendfile(2) of a
+        // sparse file took every frame, and the next heap growth killed its owner.
+        if below_page_cache_watermark() {
+            reclaim(Need::Frames, RECLAIM_BATCH);
+            if below_page_cache_watermark() {
+                return None;
+            }
+        }
         let f = cached_frame().or_else(|| {
             reclaim(Need::Frames, RECLAIM_BATCH)
                 .then(cached_frame)
@@ -761,11 +801,13 @@ impl FileMemory for FileFrames {
     }
 }
 
-/// RAM for the page caches of ext2 files: [`FileFrames`] that leave the last frames
+/// RAM for the page caches of ext2 files: [`FileFrames`], which leave the last frames
 /// (Linux's `min_free_kbytes` watermark) to the kernel. A cached file page can be read
 /// again; a DMA bounce buffer or a page table that finds no frame cannot be had at all. So
 /// below the watermark a file page comes only from reclaim (the page cache's own clean
-/// pages, see `oxv_vfs::ext2`), or not at all (the fault fails, see `process`).
+/// pages, see `oxv_vfs::ext2`), or not at all (the fault fails, see `process`). Its own
+/// type for what tmpfs needs and the page cache does not (a size limit's base, "being
+/// killed").
 pub struct PageCacheFrames;
 
 /// Frames the page cache leaves free: a 64th of RAM, between 512 KiB and 16 MiB.
@@ -785,12 +827,7 @@ fn below_page_cache_watermark() -> bool {
 
 impl FileMemory for PageCacheFrames {
     fn allocate(&self) -> Option<PhysFrame> {
-        if below_page_cache_watermark() {
-            reclaim(Need::Frames, RECLAIM_BATCH);
-            if below_page_cache_watermark() {
-                return None;
-            }
-        }
+        // The watermark is [`FileFrames`]' own.
         FileFrames.allocate()
     }
 

@@ -4,6 +4,7 @@
 //!
 //! ```text
 //! oxv: Out of memory: Killed process 7 (app) total-vm:81920kB, anon-rss:78000kB, file-rss:0kB, shmem-rss:0kB, pgtables:180kB
+//! oxv: Mem-Info: free:420kB total:126976kB kernel-heap:2304kB files:1024kB kernel-stack:96kB
 //! ```
 //!
 //! The victim is the live process with the largest resident set plus page tables (Linux's
@@ -487,6 +488,16 @@ fn report(p: &Process, f: &Footprint) {
             kb(f.anon)
         )
     };
+    crate::console::write_stderr(line.as_bytes());
+    // Where the rest of RAM is (Linux's `show_mem`, in one line): a victim much smaller
+    // than RAM means the kernel or its files hold the memory.
+    let m = crate::mem::kernel_memory();
+    let mut line = LineBuf::default();
+    let _ = writeln!(
+        line,
+        "oxv: Mem-Info: free:{}kB total:{}kB kernel-heap:{}kB files:{}kB kernel-stack:{}kB",
+        m.free_kb, m.total_kb, m.heap_kb, m.files_kb, m.kernel_stack_kb
+    );
     crate::console::write_stderr(line.as_bytes());
 }
 
