@@ -49,8 +49,22 @@ impl HeapGrowth for FrameGrowth {
         };
         let va = paging::phys_to_virt(block.start_address().as_u64());
         // SAFETY: the block was just allocated, so nothing else uses it; it is mapped by the
-        // direct map and never freed (the heap keeps every region for good).
+        // direct map and freed only when the heap gives it back (`release`).
         Some(unsafe { HeapRegion::from_raw_parts(NonNull::new(va as *mut u8)?, pages * 4096) })
+    }
+
+    /// A block from `grow` the heap no longer uses goes back to the buddy allocator (which
+    /// knows its order), where it may merge: under memory pressure, see [`reclaim`].
+    fn release(&mut self, region: HeapRegion) -> Option<HeapRegion> {
+        let pa = (region.start().as_ptr() as u64).wrapping_sub(paging::phys_to_virt(0));
+        let mut frames = FRAMES.lock();
+        let Some(frames) = frames.as_mut() else {
+            return Some(region);
+        };
+        match frames.free(PhysFrame::containing_address(PhysAddr::new(pa))) {
+            Ok(_) => None,
+            Err(_) => Some(region),
+        }
     }
 }
 
@@ -60,7 +74,9 @@ struct FramePressure;
 
 impl HeapPressure for FramePressure {
     fn reclaim(&self, min_len: usize) -> bool {
-        reclaim(Need::Heap, min_len.div_ceil(4096).max(RECLAIM_BATCH))
+        let pages = min_len.div_ceil(4096).max(RECLAIM_BATCH);
+        // Both: free heap blocks may merge into one large enough for this growth.
+        reclaim(Need::Heap, pages) | release_heap_blocks(pages)
     }
 
     fn out_of_memory(&self, _layout: Layout) {
@@ -112,8 +128,7 @@ pub fn register_shrinker(cache: alloc::sync::Weak<dyn CacheShrinker>) {
 /// (Linux's direct reclaim, minus swap and write-back): the frames parked in this CPU's
 /// cache (which may also let the buddy allocator merge blocks for the heap), then about
 /// `pages` pages of file caches: clean, unmapped ext2 page-cache frames, and for
-/// [`Need::Heap`] clean buffer-cache blocks too (they are heap; the heap never gives its
-/// memory back as frames, so they serve only heap shortages). Returns whether memory of
+/// [`Need::Heap`] clean buffer-cache blocks too (they are heap). Returns whether memory of
 /// the kind `need` names came back. Never allocates, never waits for a lock: a file
 /// system whose lock is held (the allocation may come from inside it) is skipped.
 ///
@@ -150,6 +165,20 @@ fn reclaim(need: Need, pages: usize) -> bool {
         });
     }
     drained || shrunk.serves(need)
+}
+
+/// The kernel heap's wholly free blocks back to the buddy allocator, about `pages` pages'
+/// worth (a burst of pipe or socket buffers long gone): frames for a user page or a kernel
+/// stack, or a merged block for a heap growth larger than any free one. A last step before
+/// the OOM killer, not part of [`reclaim`]: a heap that gave its free memory up at every
+/// shortage would have to grow again for the buffer cache's next write-back, competing
+/// with the page cache at its watermark (a shared-mapping write-back test was OOM-killed
+/// that way). Returns whether any block went back.
+fn release_heap_blocks(pages: usize) -> bool {
+    if interrupts_enabled() {
+        return false;
+    }
+    HEAP.release_free_regions(pages.max(RECLAIM_BATCH) * 4096) > 0
 }
 
 /// Pages the kernel itself holds (heap, tmpfs files, kernel stacks): what no process's
@@ -364,9 +393,9 @@ fn cached_frame() -> Option<PhysFrame> {
     })
 }
 
-/// No frame is free: reclaim, then the OOM killer (Linux: a page allocation that fails
-/// after reclaim invokes it), which frees the victim's memory at once when it can: then the
-/// allocation is retried. `None` if that found nothing either: the caller fails (a user
+/// No frame is free: reclaim, then the heap's wholly free blocks, then the OOM killer
+/// (Linux: a page allocation that fails after reclaim invokes it), which frees the victim's
+/// memory at once when it can: then the allocation is retried. `None` if that found nothing either: the caller fails (a user
 /// fault then waits for the victim with its address space unlocked and retries, see
 /// `process::resolve_fault`).
 #[cold]
@@ -379,6 +408,11 @@ fn frame_shortage() -> Option<PhysFrame> {
     }
     // Boot (before the scheduler runs anything) and the idle loop have no process to free
     // memory from.
+    if release_heap_blocks(RECLAIM_BATCH)
+        && let Some(f) = cached_frame()
+    {
+        return Some(f);
+    }
     if crate::arch::percpu::running() == 0
         || !crate::sched::with_running(|t| t.process_opt().is_some())
     {
@@ -640,7 +674,7 @@ pub fn alloc_kernel_stack(order: u8) -> Option<u64> {
 /// gone). Not at boot or from the idle loop (no process to free memory from).
 #[cold]
 fn stack_shortage() -> bool {
-    let reclaimed = reclaim(Need::Frames, RECLAIM_BATCH);
+    let reclaimed = reclaim(Need::Frames, RECLAIM_BATCH) | release_heap_blocks(RECLAIM_BATCH);
     let (free, total) = frame_stats();
     if free >= (total / 64).max(64)
         || crate::arch::percpu::running() == 0
@@ -726,7 +760,7 @@ pub struct KernelMemory {
     pub free_kb: u64,
     /// RAM the frame allocator manages.
     pub total_kb: u64,
-    /// Regions the kernel heap has claimed (it keeps them for good).
+    /// Regions the kernel heap has claimed (wholly free ones go back under pressure).
     pub heap_kb: u64,
     /// tmpfs file data and ext2 page cache.
     pub files_kb: u64,

@@ -3,8 +3,10 @@
 //! [`KernelHeap`] wraps the [`talc`] allocator (boundary tags, binned free lists, O(1) free,
 //! in-place realloc) behind a lock. It claims its initial [`HeapArena`] (a static byte array)
 //! on the first allocation, and when it runs out asks the embedder's [`HeapGrowth`] for more
-//! memory: in oxv, frames from the buddy allocator seen through the direct map. Memory is
-//! never given back.
+//! memory: in oxv, frames from the buddy allocator seen through the direct map. A grown
+//! region that is wholly free again goes back to the embedder when it asks
+//! ([`KernelHeap::release_free_regions`], under memory pressure: Linux frees empty slabs
+//! the same way); the arena and regions added by hand stay.
 //!
 //! # Out of memory
 //!
@@ -86,7 +88,8 @@ impl<const N: usize> Default for HeapArena<N> {
     }
 }
 
-/// Memory given to the heap for good: exclusively the heap's from now on, never freed.
+/// Memory given to the heap: exclusively the heap's from now on, until the heap gives it
+/// back through [`HeapGrowth::release`] (a grown region, wholly free again), if ever.
 pub struct HeapRegion {
     start: NonNull<u8>,
     len: usize,
@@ -116,7 +119,9 @@ impl HeapRegion {
     ///
     /// # Safety
     /// `[start, start + len)` must be valid for reads and writes, and nothing else may
-    /// access it, ever again: it belongs to the heap until the end of the program.
+    /// access it, ever again: it belongs to the heap until the end of the program, or,
+    /// for a region from [`HeapGrowth::grow`], until the heap hands it to
+    /// [`HeapGrowth::release`].
     pub unsafe fn from_raw_parts(start: NonNull<u8>, len: usize) -> Self {
         HeapRegion { start, len }
     }
@@ -146,6 +151,15 @@ pub trait HeapGrowth: Send {
     ///
     /// Must not allocate from this heap.
     fn grow(&mut self, min_len: usize) -> Option<HeapRegion>;
+
+    /// Takes back a region [`grow`](Self::grow) returned, whole and unused again (called by
+    /// [`KernelHeap::release_free_regions`], with the heap lock held). Returns it if the
+    /// embedder does not take memory back (the default): the heap keeps it then.
+    ///
+    /// Must not allocate from this heap.
+    fn release(&mut self, region: HeapRegion) -> Option<HeapRegion> {
+        Some(region)
+    }
 }
 
 /// What the heap does when it cannot grow, implemented by the embedder. See the
@@ -203,11 +217,29 @@ pub struct HeapStats {
     pub reserve_bytes: usize,
     /// How many times the reserve was handed to the allocator.
     pub reserve_uses: usize,
+    /// Bytes of grown regions given back to the embedder so far (not in `claimed_bytes`
+    /// any more).
+    pub released_bytes: usize,
 }
 
 /// Allocator slack per claimed region and per allocation: boundary tags and alignment of the
-/// region base (talc's `CHUNK_UNIT` is 4 words).
-const REGION_SLACK: usize = 8 * talc::base::CHUNK_UNIT;
+/// region base (talc's `CHUNK_UNIT` is 4 words), and the region's [`RegionLink`].
+const REGION_SLACK: usize = 8 * talc::base::CHUNK_UNIT + LINK_BYTES;
+
+/// The first bytes of every region from [`HeapGrowth::grow`], kept out of the allocator: a
+/// list through the grown regions (the heap cannot allocate one), so that
+/// [`KernelHeap::release_free_regions`] can find those wholly free again.
+#[repr(C)]
+struct RegionLink {
+    next: Option<NonNull<RegionLink>>,
+    /// The whole region, as growth gave it.
+    len: usize,
+    /// Where talc's heap made of the rest of it ends (its handle for that heap).
+    heap_end: NonNull<u8>,
+}
+
+/// The bytes a [`RegionLink`] takes at the start of its region (talc's chunk alignment).
+const LINK_BYTES: usize = size_of::<RegionLink>().next_multiple_of(talc::base::CHUNK_UNIT);
 
 /// The talc [`Source`]: the unclaimed arena, then the embedder's growth.
 struct GrowSource<G> {
@@ -218,6 +250,8 @@ struct GrowSource<G> {
     reserve: Option<HeapRegion>,
     /// The reserve's size to arm again after it is spent (0: none wanted).
     reserve_len: usize,
+    /// The regions from growth that the allocator uses, newest first.
+    grown: Option<NonNull<RegionLink>>,
 }
 
 // SAFETY: the arena pointer denotes static memory that only this source may claim (guarded by
@@ -247,6 +281,47 @@ impl<G: HeapGrowth> GrowSource<G> {
             talc.source.stats.regions += 1;
         }
         claimed
+    }
+
+    /// Claims a region from [`HeapGrowth::grow`] behind a [`RegionLink`] at its start, and
+    /// lists it; returns whether it could (else the region is lost, as with `claim`).
+    ///
+    /// # Safety
+    /// As [`Self::claim`]; the region must come from this heap's growth.
+    unsafe fn claim_grown<B: Binning>(talc: &mut Talc<Self, B>, region: HeapRegion) -> bool {
+        if !region.start.cast::<RegionLink>().is_aligned() {
+            // Not from a frame allocator (a leaked slice, in tests): kept for good.
+            // SAFETY: as the caller's.
+            return unsafe { Self::claim(talc, region.start, region.len) };
+        }
+        if region.len <= LINK_BYTES {
+            return false;
+        }
+        let link = region.start.cast::<RegionLink>();
+        // SAFETY: the caller gives the region to the heap: its first bytes are ours to
+        // keep the link in, the rest goes to talc, which never writes below what it claims.
+        let heap_end = unsafe {
+            talc.claim(
+                region.start.as_ptr().add(LINK_BYTES),
+                region.len - LINK_BYTES,
+            )
+        };
+        let Some(heap_end) = heap_end else {
+            return false;
+        };
+        // SAFETY: `link` is the region's start, page aligned by growth (at least the link's
+        // alignment), and no one else uses those bytes.
+        unsafe {
+            link.as_ptr().write(RegionLink {
+                next: talc.source.grown,
+                len: region.len,
+                heap_end,
+            })
+        };
+        talc.source.grown = Some(link);
+        talc.source.stats.claimed_bytes += region.len;
+        talc.source.stats.regions += 1;
+        true
     }
 
     /// Sets a reserve of `reserve_len` bytes aside if none is: after a growth succeeded,
@@ -282,9 +357,9 @@ unsafe impl<G: HeapGrowth> Source for GrowSource<G> {
             talc.source.stats.growth_failures += 1;
             return Err(());
         };
-        // SAFETY: a `HeapRegion` is exclusive, permanent ownership of valid memory (the
-        // contract of its constructors).
-        if unsafe { Self::claim(talc, region.start, region.len) } {
+        // SAFETY: a `HeapRegion` is exclusive ownership of valid memory (the contract of its
+        // constructors), and this one comes from growth.
+        if unsafe { Self::claim_grown(talc, region) } {
             talc.source.rearm();
             Ok(())
         } else {
@@ -339,6 +414,7 @@ impl<G: HeapGrowth, R: RawMutex> KernelHeap<G, R> {
                 stats: STATS_ZERO,
                 reserve: None,
                 reserve_len: 0,
+                grown: None,
             }),
             pressure: NoPressure,
         }
@@ -364,6 +440,7 @@ impl<G: HeapGrowth, R: RawMutex, P: HeapPressure> KernelHeap<G, R, P> {
                 stats: STATS_ZERO,
                 reserve: None,
                 reserve_len: 0,
+                grown: None,
             }),
             pressure,
         }
@@ -412,8 +489,68 @@ impl<G: HeapGrowth, R: RawMutex, P: HeapPressure> KernelHeap<G, R, P> {
         };
         talc.source.stats.reserve_bytes = 0;
         talc.source.stats.reserve_uses += 1;
-        // SAFETY: a `HeapRegion` is exclusive, permanent ownership of valid memory.
-        Some(unsafe { GrowSource::claim(&mut talc, region.start, region.len) })
+        // SAFETY: a `HeapRegion` is exclusive ownership of valid memory; the reserve comes
+        // from growth.
+        Some(unsafe { GrowSource::claim_grown(&mut talc, region) })
+    }
+
+    /// Gives grown regions that are wholly free back to the embedder
+    /// ([`HeapGrowth::release`]), until at least `want` bytes went back or none is left;
+    /// returns the bytes given back. For memory pressure: the freed blocks can serve a
+    /// user page or merge into a block large enough for a big allocation. Does nothing if
+    /// the heap lock is held (it may be this CPU's own: the caller may be inside an
+    /// allocation).
+    pub fn release_free_regions(&self, want: usize) -> usize {
+        let Some(mut talc) = self.talc.try_lock() else {
+            return 0;
+        };
+        let mut released = 0;
+        let mut prev: Option<NonNull<RegionLink>> = None;
+        let mut at = talc.source.grown;
+        while let Some(link) = at
+            && released < want
+        {
+            // SAFETY: every listed link was written by `claim_grown` and stays valid while
+            // its region is listed; only this code unlists, under the lock.
+            let RegionLink {
+                next,
+                len,
+                heap_end,
+            } = unsafe { link.as_ptr().read() };
+            at = next;
+            // SAFETY: `heap_end` is the current end of that heap: only `claim_grown` and
+            // this code (which then unlists it) change a grown heap's extent.
+            let whole_gap = !unsafe { talc.reserved(heap_end) }.any;
+            // SAFETY: as above; talc deletes the heap, as it is one free gap.
+            if !whole_gap || unsafe { talc.truncate(heap_end, core::ptr::null_mut()) }.is_some() {
+                prev = Some(link);
+                continue;
+            }
+            match prev {
+                None => talc.source.grown = next,
+                // SAFETY: `prev` is a listed link (above), not `link`.
+                Some(p) => unsafe { (*p.as_ptr()).next = next },
+            }
+            talc.source.stats.claimed_bytes -= len;
+            talc.source.stats.regions -= 1;
+            // SAFETY: talc gave the region's heap up, and the link was its first bytes: the
+            // whole region is unused; it came from growth, which takes it back.
+            let region = unsafe { HeapRegion::from_raw_parts(link.cast(), len) };
+            match talc.source.growth.release(region) {
+                None => {
+                    talc.source.stats.released_bytes += len;
+                    released += len;
+                }
+                Some(kept) => {
+                    // The embedder keeps no memory back: the region is the heap's again,
+                    // and so are all the others.
+                    // SAFETY: the region is still the heap's alone, from growth.
+                    unsafe { GrowSource::claim_grown(&mut talc, kept) };
+                    break;
+                }
+            }
+        }
+        released
     }
 
     /// An allocation that failed: reclaim and retry, then the reserve and the embedder's
@@ -463,6 +600,7 @@ const STATS_ZERO: HeapStats = HeapStats {
     growth_failures: 0,
     reserve_bytes: 0,
     reserve_uses: 0,
+    released_bytes: 0,
 };
 
 // SAFETY: every method forwards to `TalcLock`'s `GlobalAlloc`, which meets the trait's contract

@@ -77,6 +77,7 @@ fn starts_in_the_arena() {
             growth_failures: 0,
             reserve_bytes: 0,
             reserve_uses: 0,
+            released_bytes: 0,
         }
     );
     // SAFETY: `p` was allocated above with `layout`.
@@ -384,4 +385,173 @@ fn no_reserve_means_failure_after_reclaim() {
     assert!(alloc(&heap, 1000).is_null());
     assert_eq!(heap.pressure.reclaims.load(Ordering::SeqCst), 1);
     assert_eq!(*heap.pressure.ooms.lock().unwrap(), [1000]);
+}
+
+/// Grows by leaking page-aligned host memory and takes regions back, recording them (their
+/// bytes poisoned, kept leaked: an allocation found inside one later is a use after release).
+struct ReturningGrowth {
+    chunk: usize,
+    grown: Vec<(usize, usize)>,
+    released: Arc<Mutex<Vec<(usize, usize)>>>,
+}
+
+impl HeapGrowth for ReturningGrowth {
+    fn grow(&mut self, min_len: usize) -> Option<HeapRegion> {
+        let len = min_len.max(self.chunk).next_multiple_of(4096);
+        let layout = Layout::from_size_align(len, 4096).unwrap();
+        // SAFETY: non-zero-sized layout; the memory is leaked to the heap under test.
+        let p = unsafe { std::alloc::alloc(layout) };
+        self.grown.push((p as usize, len));
+        // SAFETY: fresh, exclusive, valid memory of `len` bytes.
+        Some(unsafe { HeapRegion::from_raw_parts(NonNull::new(p)?, len) })
+    }
+
+    fn release(&mut self, region: HeapRegion) -> Option<HeapRegion> {
+        let (start, len) = (region.start().as_ptr() as usize, region.len());
+        assert!(
+            self.grown.contains(&(start, len)),
+            "released a region growth never gave: {start:#x}+{len:#x}"
+        );
+        // SAFETY: the heap gave the region back: it is ours to write.
+        unsafe { core::ptr::write_bytes(region.start().as_ptr(), 0xa5, len) };
+        self.released.lock().unwrap().push((start, len));
+        None
+    }
+}
+
+fn returning_heap(chunk: usize) -> (KernelHeap<ReturningGrowth>, Arc<Mutex<Vec<(usize, usize)>>>) {
+    let released = Arc::new(Mutex::new(Vec::new()));
+    let growth = ReturningGrowth {
+        chunk,
+        grown: Vec::new(),
+        released: released.clone(),
+    };
+    (KernelHeap::new(leaked_arena::<4096>(), growth), released)
+}
+
+#[test]
+fn a_wholly_free_grown_region_goes_back_and_a_used_one_stays() {
+    let (heap, released) = returning_heap(64 * 1024);
+    let big = Layout::from_size_align(200_000, 8).unwrap();
+    // SAFETY: non-zero-sized layouts.
+    let (a, b) = unsafe { (heap.alloc(big), heap.alloc(big)) };
+    assert!(!a.is_null() && !b.is_null());
+    let b_live = Live {
+        ptr: b,
+        layout: big,
+        fill: 0x3c,
+    };
+    fill(&b_live);
+    let before = heap.stats();
+    assert_eq!(
+        before.regions, 3,
+        "the arena and one region each: {before:?}"
+    );
+    // Both in use: nothing goes back.
+    assert_eq!(heap.release_free_regions(usize::MAX), 0);
+    // SAFETY: `a` was allocated above with `big`.
+    unsafe { heap.dealloc(a, big) };
+    let back = heap.release_free_regions(usize::MAX);
+    let released = released.lock().unwrap().clone();
+    assert_eq!(released.len(), 1, "{released:?}");
+    assert_eq!(back, released[0].1);
+    assert!(released[0].0 <= a as usize && (a as usize) < released[0].0 + released[0].1);
+    check(&b_live);
+    let after = heap.stats();
+    assert_eq!(after.regions, 2);
+    assert_eq!(after.claimed_bytes, before.claimed_bytes - back);
+    assert_eq!(after.released_bytes, back);
+    // The heap grows again for the next large allocation, elsewhere.
+    // SAFETY: non-zero-sized layout.
+    let c = unsafe { heap.alloc(big) };
+    assert!(!c.is_null());
+    assert!(!(released[0].0..released[0].0 + released[0].1).contains(&(c as usize)));
+    // SAFETY: allocated above with `big`.
+    unsafe {
+        heap.dealloc(b, big);
+        heap.dealloc(c, big);
+    }
+}
+
+#[test]
+fn a_growth_that_keeps_its_memory_keeps_the_heap_whole() {
+    let heap = KernelHeap::<_>::new(leaked_arena::<4096>(), FakeGrowth::new(1 << 20, 64 * 1024));
+    let big = Layout::from_size_align(100_000, 8).unwrap();
+    // SAFETY: non-zero-sized layout.
+    let a = unsafe { heap.alloc(big) };
+    assert!(!a.is_null());
+    // SAFETY: allocated above with `big`.
+    unsafe { heap.dealloc(a, big) };
+    let regions = heap.stats().regions;
+    assert_eq!(heap.release_free_regions(usize::MAX), 0);
+    assert_eq!(heap.stats().regions, regions);
+    // SAFETY: non-zero-sized layout; the kept region serves it without growing.
+    let b = unsafe { heap.alloc(big) };
+    assert!(!b.is_null());
+    assert_eq!(heap.stats().regions, regions);
+    // SAFETY: allocated above with `big`.
+    unsafe { heap.dealloc(b, big) };
+}
+
+/// Random allocations and frees with a release pass every few steps: contents survive, no
+/// live allocation ever lies in a region given back, and everything given back was free.
+#[test]
+fn randomized_release_never_takes_live_memory() {
+    for seed in 1..=4u64 {
+        let mut rng = XorShift::new(seed * 104_729);
+        let (heap, released) = returning_heap(64 * 1024);
+        let mut live: Vec<Live> = Vec::new();
+        for step in 0..3000 {
+            if rng.below(100) < 55 || live.is_empty() {
+                let size = match rng.below(10) {
+                    0 => 64 * 1024 + rng.below(256 * 1024) as usize,
+                    1..=3 => 1 + rng.below(8192) as usize,
+                    _ => 1 + rng.below(256) as usize,
+                };
+                let layout = Layout::from_size_align(size, 1 << rng.below(7)).unwrap();
+                // SAFETY: non-zero-sized layout.
+                let ptr = unsafe { heap.alloc(layout) };
+                assert!(!ptr.is_null());
+                let l = Live {
+                    ptr,
+                    layout,
+                    fill: (step % 251) as u8,
+                };
+                fill(&l);
+                live.push(l);
+            } else {
+                let l = live.swap_remove(rng.below(live.len() as u64) as usize);
+                check(&l);
+                // SAFETY: `l` is live, allocated with `l.layout`.
+                unsafe { heap.dealloc(l.ptr, l.layout) };
+            }
+            if step % 50 == 0 {
+                heap.release_free_regions(rng.below(512 * 1024) as usize);
+                let gone = released.lock().unwrap().clone();
+                for l in &live {
+                    check(l);
+                    let (p, end) = (l.ptr as usize, l.ptr as usize + l.layout.size());
+                    assert!(
+                        gone.iter().all(|&(s, n)| end <= s || s + n <= p),
+                        "seed {seed} step {step}: a live allocation in a released region"
+                    );
+                }
+            }
+        }
+        assert!(
+            heap.stats().released_bytes > 0,
+            "seed {seed}: nothing was ever released"
+        );
+        for l in live.drain(..) {
+            check(&l);
+            // SAFETY: live, allocated with `l.layout`.
+            unsafe { heap.dealloc(l.ptr, l.layout) };
+        }
+        heap.release_free_regions(usize::MAX);
+        assert_eq!(
+            heap.stats().regions,
+            1,
+            "seed {seed}: only the arena is left"
+        );
+    }
 }
