@@ -392,7 +392,7 @@ fn no_reserve_means_failure_after_reclaim() {
 struct ReturningGrowth {
     chunk: usize,
     grown: Vec<(usize, usize)>,
-    released: Arc<Mutex<Vec<(usize, usize)>>>,
+    released: Released,
 }
 
 impl HeapGrowth for ReturningGrowth {
@@ -419,7 +419,10 @@ impl HeapGrowth for ReturningGrowth {
     }
 }
 
-fn returning_heap(chunk: usize) -> (KernelHeap<ReturningGrowth>, Arc<Mutex<Vec<(usize, usize)>>>) {
+/// The regions a [`ReturningGrowth`] took back, as (start, length).
+type Released = Arc<Mutex<Vec<(usize, usize)>>>;
+
+fn returning_heap(chunk: usize) -> (KernelHeap<ReturningGrowth>, Released) {
     let released = Arc::new(Mutex::new(Vec::new()));
     let growth = ReturningGrowth {
         chunk,
