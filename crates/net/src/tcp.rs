@@ -17,7 +17,9 @@
 //! finishes the close after the file is gone.
 //!
 //! Data moves between the app and smoltcp's buffers through a per-socket staging buffer,
-//! because the stack's lock is never held across a copy from or to user memory. A receive
+//! because neither the stack's lock nor the connection's is held across a copy from or to
+//! user memory. The data calls take the connection's lock alone (see [`crate::stack::ConnLink`]):
+//! a send then polls the stack, a read only when smoltcp would send a window update. A receive
 //! copies what smoltcp holds into the staging buffer (peeking), then to the app, then
 //! consumes what reached the app, so a fault loses nothing. The staging buffers' locks are
 //! the only ones held across a user copy (they also keep two senders, or two receivers, of
@@ -33,7 +35,7 @@ use crate::socket::{
     opt_int, set_common, wait_for,
 };
 use crate::stack::ports::{BindAddr, Binding, Proto};
-use crate::stack::{Inner, Listener, SockKey, Stack, TcpParams, new_tcp};
+use crate::stack::{ConnLink, Inner, Listener, SockKey, Stack, TcpParams, new_tcp};
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::any::Any;
@@ -100,6 +102,8 @@ pub struct TcpSocket {
     queue: PollQueue,
     opts: Mutex<SockOpts>,
     st: Mutex<State>,
+    /// The connection, while `st.conn` is `Conn::Stream` (taken alone, cloned out).
+    link: Mutex<Option<ConnLink>>,
     rx_stage: Mutex<Vec<u8>>,
     tx_stage: Mutex<Vec<u8>>,
 }
@@ -134,6 +138,7 @@ impl TcpSocket {
             queue: PollQueue::new(),
             opts: Mutex::new(SockOpts::new(SHOWN_RCVBUF, SHOWN_SNDBUF)),
             st: Mutex::new(new_state()),
+            link: Mutex::new(None),
             rx_stage: Mutex::new(Vec::new()),
             tx_stage: Mutex::new(Vec::new()),
         })
@@ -197,17 +202,26 @@ impl TcpSocket {
         Ok(())
     }
 
-    fn key(&self) -> Result<SockKey, Errno> {
-        match self.st.lock().conn {
-            Conn::Stream { key, .. } => Ok(key),
-            _ => Err(Errno::ENOTCONN),
-        }
+    /// The connection, for the data calls (see [`crate::stack::ConnLink`]).
+    pub(crate) fn link(&self) -> Result<ConnLink, Errno> {
+        self.link.lock().clone().ok_or(Errno::ENOTCONN)
+    }
+
+    /// Records the connection `key` as this socket's (or none).
+    fn set_link(&self, inner: Option<&Inner>, key: Option<SockKey>) {
+        *self.link.lock() = key.zip(inner).map(|(k, i)| i.link(k));
+    }
+
+    /// Has the stack poll now: after a change that lets a connection send.
+    fn poll_stack(&self) {
+        self.stack.shared.with(|_| ());
     }
 
     /// The connection's outcome after a connect(2) started it: `Ok` once established (or
     /// beyond), `EAGAIN` while under way, the error once it failed.
     fn connect_outcome(&self, inner: &mut Inner, key: SockKey) -> Result<(), Errno> {
-        match inner.tcp(key).state() {
+        let state = inner.tcp(key).state();
+        match state {
             Tcp::SynSent | Tcp::SynReceived => Err(Errno::EAGAIN),
             Tcp::Closed => Err(inner.take_error(key).unwrap_or(Errno::ECONNABORTED)),
             _ => Ok(()),
@@ -216,21 +230,16 @@ impl TcpSocket {
 
     /// Sends what fits now of `src[done..]`: `EAGAIN` if nothing fits yet.
     fn send_some(&self, msg: &Outgoing<'_>, done: usize) -> Result<usize, Errno> {
-        let key = {
-            let st = self.st.lock();
-            if st.shut_wr {
-                return Err(Errno::EPIPE);
-            }
-            match st.conn {
-                Conn::Stream { key, .. } => key,
-                _ => return Err(Errno::EPIPE),
-            }
-        };
-        let room = self.stack.shared.peek(|inner| {
-            if let Some(e) = inner.take_error(key) {
+        if self.st.lock().shut_wr {
+            return Err(Errno::EPIPE);
+        }
+        let link = self.link().map_err(|_| Errno::EPIPE)?;
+        let room = {
+            let mut c = link.lock();
+            if let Some(e) = c.take_error() {
                 return Err(e);
             }
-            let s = inner.tcp(key);
+            let s = c.tcp();
             match s.state() {
                 Tcp::SynSent | Tcp::SynReceived => return Err(Errno::EAGAIN),
                 _ if !s.may_send() => return Err(Errno::EPIPE),
@@ -238,11 +247,10 @@ impl TcpSocket {
             }
             let room = s.send_capacity() - s.send_queue();
             if room == 0 {
-                Err(Errno::EAGAIN)
-            } else {
-                Ok(room)
+                return Err(Errno::EAGAIN);
             }
-        })?;
+            room
+        };
         let want = room.min(msg.data.len() - done).min(CHUNK);
         let mut stage = lock_stage(&self.tx_stage);
         if stage.len() < want {
@@ -252,10 +260,14 @@ impl TcpSocket {
             stage.resize(want, 0);
         }
         let got = msg.data.fetch(done, &mut stage[..want])?;
-        self.stack.shared.with(|inner| {
+        {
+            let mut c = link.lock();
             // Only this sender adds data, so what was free is still free.
-            let _ = inner.tcp(key).send_slice(&stage[..got]);
-        });
+            let _ = c.tcp().send_slice(&stage[..got]);
+            link.changed(&mut c, &self.stack.shared);
+        }
+        // The data goes out (or, on the loopback, reaches the peer) now.
+        self.poll_stack();
         Ok(got)
     }
 
@@ -266,7 +278,7 @@ impl TcpSocket {
         dst: &mut dyn Sink,
         done: usize,
         flags: u32,
-        key: SockKey,
+        link: &ConnLink,
     ) -> Result<usize, Errno> {
         let shut_rd = self.st.lock().shut_rd;
         let want = (dst.len() - done).min(CHUNK);
@@ -274,20 +286,22 @@ impl TcpSocket {
         if stage.len() < want {
             stage.resize(want, 0);
         }
-        let got = self.stack.shared.peek(|inner| {
-            let s = inner.tcp(key);
+        let got = {
+            let mut c = link.lock();
+            let s = c.tcp();
             if s.recv_queue() > 0 {
-                return s.peek_slice(&mut stage[..want]).map_err(|_| Errno::EAGAIN);
+                s.peek_slice(&mut stage[..want]).map_err(|_| Errno::EAGAIN)
+            } else {
+                let open = matches!(s.state(), Tcp::Established | Tcp::FinWait1 | Tcp::FinWait2);
+                if let Some(e) = c.take_error() {
+                    Err(e)
+                } else if shut_rd || !open {
+                    Ok(0)
+                } else {
+                    Err(Errno::EAGAIN)
+                }
             }
-            let open = matches!(s.state(), Tcp::Established | Tcp::FinWait1 | Tcp::FinWait2);
-            if let Some(e) = inner.take_error(key) {
-                return Err(e);
-            }
-            if shut_rd || !open {
-                return Ok(0);
-            }
-            Err(Errno::EAGAIN)
-        })?;
+        }?;
         if got == 0 {
             return Ok(0);
         }
@@ -297,8 +311,9 @@ impl TcpSocket {
             dst.fill(done, &stage[..got])?
         };
         if flags & n::MSG_PEEK == 0 {
-            self.stack.shared.with(|inner| {
-                let s = inner.tcp(key);
+            let window_update = {
+                let mut c = link.lock();
+                let s = c.tcp();
                 let mut left = stored;
                 while left > 0 {
                     match s.recv(|b| {
@@ -309,22 +324,27 @@ impl TcpSocket {
                         Ok(k) => left -= k,
                     }
                 }
-            });
+                link.changed(&mut c, &self.stack.shared);
+                c.window_update_due()
+            };
+            if window_update {
+                self.poll_stack();
+            }
         }
         Ok(stored)
     }
 
-    fn stream_poll(&self, st: &State, key: SockKey) -> PollEvents {
-        let (state, recv, room, err) = self.stack.shared.peek(|inner| {
-            let err = inner.error(key).is_some();
-            let s = inner.tcp(key);
+    fn stream_poll(&self, st: &State, link: &ConnLink) -> PollEvents {
+        let (state, recv, room, err) = {
+            let c = link.lock();
+            let s = c.tcp_ref();
             (
                 s.state(),
                 s.recv_queue(),
                 s.send_capacity() - s.send_queue(),
-                err,
+                c.error().is_some(),
             )
-        });
+        };
         let closed = state == Tcp::Closed;
         let fin = matches!(
             state,
@@ -356,7 +376,7 @@ impl TcpSocket {
     /// A socket for a connection a listener accepted.
     fn accepted(
         &self,
-        key: SockKey,
+        link: ConnLink,
         peer: Option<IpEndpoint>,
         local: Option<(BindAddr, u16)>,
     ) -> Arc<TcpSocket> {
@@ -369,7 +389,7 @@ impl TcpSocket {
             opts: Mutex::new(self.opts.lock().clone()),
             st: Mutex::new(State {
                 conn: Conn::Stream {
-                    key,
+                    key: link.key(),
                     reported: true,
                 },
                 local,
@@ -380,6 +400,7 @@ impl TcpSocket {
                 shut_wr: false,
                 ..*st
             }),
+            link: Mutex::new(Some(link)),
             rx_stage: Mutex::new(Vec::new()),
             tx_stage: Mutex::new(Vec::new()),
         };
@@ -445,6 +466,7 @@ impl SocketOps for TcpSocket {
                         inner.tcp_abort(key);
                         inner.remove(key);
                     });
+                    self.set_link(None, None);
                     st.conn = Conn::Idle;
                     st.peer = None;
                 }
@@ -482,6 +504,7 @@ impl SocketOps for TcpSocket {
                         }
                         Err(e) => {
                             self.stack.shared.peek(|inner| inner.remove(key));
+                            self.set_link(None, None);
                             st.conn = Conn::Idle;
                             st.peer = None;
                             return Err(e);
@@ -507,6 +530,7 @@ impl SocketOps for TcpSocket {
                             inner.remove(k);
                             return Err(e);
                         }
+                        self.set_link(Some(inner), Some(k));
                         Ok(k)
                     })?;
                     st.conn = Conn::Stream {
@@ -546,6 +570,7 @@ impl SocketOps for TcpSocket {
             Err(Errno::EINTR) => Err(Errno::EINTR),
             Err(e) => {
                 self.stack.shared.peek(|inner| inner.remove(key));
+                self.set_link(None, None);
                 st.conn = Conn::Idle;
                 st.peer = None;
                 Err(e)
@@ -621,7 +646,8 @@ impl SocketOps for TcpSocket {
                     };
                     let conns = l.conns.clone();
                     for k in conns.iter() {
-                        match inner.tcp(*k).state() {
+                        let state = inner.tcp(*k).state();
+                        match state {
                             Tcp::Listen | Tcp::SynReceived | Tcp::SynSent => continue,
                             Tcp::Closed | Tcp::TimeWait => {
                                 // Reset before it was accepted: gone.
@@ -642,12 +668,14 @@ impl SocketOps for TcpSocket {
                 })
             },
         )?;
-        let (peer, here) = self.stack.shared.peek(|inner| {
+        let (peer, here, link) = self.stack.shared.peek(|inner| {
             let s = inner.tcp(key);
-            (s.remote_endpoint(), s.local_endpoint())
+            let ends = (s.remote_endpoint(), s.local_endpoint());
+            drop(s);
+            (ends.0, ends.1, inner.link(key))
         });
         let local = here.map(|e| (BindAddr::Ip(e.addr), e.port)).or(local);
-        let child = self.accepted(key, peer, local);
+        let child = self.accepted(link, peer, local);
         self.stack
             .shared
             .peek(|inner| inner.set_owner(key, &child.queue));
@@ -695,7 +723,7 @@ impl SocketOps for TcpSocket {
         if flags & n::MSG_OOB != 0 {
             return Err(Errno::EINVAL);
         }
-        let key = self.key()?;
+        let link = self.link()?;
         let total = dst.len();
         if total == 0 {
             return Ok(Received::default());
@@ -713,7 +741,7 @@ impl SocketOps for TcpSocket {
                 &self.queue,
                 PollEvents::IN,
                 step,
-                || self.recv_some(dst, done, flags, key),
+                || self.recv_some(dst, done, flags, &link),
             );
             match r {
                 Ok(0) => break,
@@ -745,7 +773,8 @@ impl SocketOps for TcpSocket {
             Conn::Stream { key, .. } => {
                 if st.shut_wr {
                     self.stack.shared.with(|inner| {
-                        if inner.tcp(key).state() != Tcp::Closed {
+                        let state = inner.tcp(key).state();
+                        if state != Tcp::Closed {
                             inner.tcp_close(key);
                         }
                     });
@@ -903,7 +932,7 @@ impl SocketOps for TcpSocket {
             return Some(e);
         }
         match st.conn {
-            Conn::Stream { key, .. } => self.stack.shared.peek(|inner| inner.take_error(key)),
+            Conn::Stream { .. } => self.link().ok().and_then(|l| l.lock().take_error()),
             _ => None,
         }
     }
@@ -932,10 +961,8 @@ impl SocketOps for TcpSocket {
                     };
                     let conns = l.conns.clone();
                     conns.iter().any(|k| {
-                        !matches!(
-                            inner.tcp(*k).state(),
-                            Tcp::Listen | Tcp::SynReceived | Tcp::SynSent
-                        )
+                        let state = inner.tcp(*k).state();
+                        !matches!(state, Tcp::Listen | Tcp::SynReceived | Tcp::SynSent)
                     })
                 });
                 if ready {
@@ -944,7 +971,10 @@ impl SocketOps for TcpSocket {
                     PollEvents::empty()
                 }
             }
-            Conn::Stream { key, .. } => self.stream_poll(&st, key),
+            Conn::Stream { .. } => match self.link() {
+                Ok(link) => self.stream_poll(&st, &link),
+                Err(_) => PollEvents::empty(),
+            },
         }
     }
 
@@ -953,15 +983,15 @@ impl SocketOps for TcpSocket {
     }
 
     fn bytes_readable(&self) -> usize {
-        match self.key() {
-            Ok(key) => self.stack.shared.peek(|inner| inner.tcp(key).recv_queue()),
+        match self.link() {
+            Ok(link) => link.lock().tcp_ref().recv_queue(),
             Err(_) => 0,
         }
     }
 
     fn bytes_unsent(&self) -> usize {
-        match self.key() {
-            Ok(key) => self.stack.shared.peek(|inner| inner.tcp(key).send_queue()),
+        match self.link() {
+            Ok(link) => link.lock().tcp_ref().send_queue(),
             Err(_) => 0,
         }
     }
@@ -989,15 +1019,18 @@ impl Drop for TcpSocket {
                 }
             }
             Conn::Stream { key, .. } => {
-                let s = inner.tcp(key);
-                if s.state() == Tcp::Closed {
+                let (state, unread) = {
+                    let s = inner.tcp(key);
+                    (s.state(), s.recv_queue() > 0)
+                };
+                if state == Tcp::Closed {
                     inner.remove(key);
                     if let Some((proto, port, owner)) = hold {
                         inner.table.release(proto, port, owner);
                     }
                     return;
                 }
-                if abort || s.recv_queue() > 0 {
+                if abort || unread {
                     inner.tcp_abort(key);
                 } else {
                     inner.tcp_close(key);

@@ -17,24 +17,119 @@
 //! - a frame for the interface itself (ARP, neighbour discovery) may let sockets waiting for
 //!   a neighbour send: then every set of the port runs egress ([`Conns::sweep`]), rarely.
 //!
+//! Each set is behind a lock of its own ([`ConnLock`]), so that the data calls of one
+//! connection (copies in and out of its buffers, readiness, `FIONREAD`, `MSG_PEEK`,
+//! `SO_ERROR`) take that lock alone and never wait for the stack's lock or another
+//! connection's (see [`super::link`]). The stack takes a connection's lock, under its own,
+//! for each smoltcp call on the set (ingress, egress, `poll_at`, a look after the poll).
+//!
 //! This is not the whole stack's demultiplexing: UDP and DHCP sockets stay in the port's
 //! shared set (see [`super`]).
 
 use super::device::PortDevice;
 use alloc::collections::BTreeMap;
+use alloc::sync::Arc;
 use alloc::vec::Vec;
+use oxv_abi::Errno;
 use smoltcp::iface::{Interface, PollIngressSingleResult, PollResult, SocketHandle, SocketSet};
 use smoltcp::socket::{AnySocket, Socket, tcp};
 use smoltcp::time::Instant;
 use smoltcp::wire::IpEndpoint;
+use spin::{Mutex, MutexGuard};
 
 /// Egress calls for one set in one round at most (each sends what the socket has ready).
 const EGRESS_ROUNDS: usize = 64;
 
-/// One TCP socket with its own set.
-struct ConnSet {
+/// Slack, in bytes, of the window-update rule (see [`ConnSet::window_update_due`]): smoltcp
+/// compares windows in units of its window scale (at most 2^14 bytes), the stack in bytes.
+const WINDOW_SLACK: usize = 1 << 14;
+
+/// One connection's set, shared by the stack and the connection's socket.
+pub type ConnLock = Arc<Mutex<ConnSet>>;
+
+/// One TCP socket in a set of its own, and what the connection's data calls need besides.
+pub struct ConnSet {
     set: SocketSet<'static>,
     handle: SocketHandle,
+    /// An error the connection met (refused, reset), for the owner to take.
+    pub(super) error: Option<Errno>,
+    /// On the stack's list of connections changed by their data calls, not yet taken by a
+    /// poll (see [`super::link`]).
+    pub(super) listed: bool,
+    /// A lower bound of the receive window the peer was last told of, adjusted for what
+    /// arrived since, as smoltcp's own window-update rule sees it (see
+    /// [`ConnSet::window_update_due`]).
+    told_window: usize,
+}
+
+impl ConnSet {
+    fn socket(&mut self) -> &mut Socket<'static> {
+        self.set.get_mut::<Socket>(self.handle)
+    }
+
+    /// The TCP socket.
+    pub fn tcp(&mut self) -> &mut tcp::Socket<'static> {
+        tcp::Socket::downcast_mut(self.socket()).expect("a connection set holds TCP")
+    }
+
+    /// The TCP socket, to look at.
+    pub fn tcp_ref(&self) -> &tcp::Socket<'static> {
+        let s = self.set.get::<Socket>(self.handle);
+        match s {
+            Socket::Tcp(t) => t,
+            _ => panic!("a connection set holds TCP"),
+        }
+    }
+
+    /// Takes the error the connection met, if any.
+    pub fn take_error(&mut self) -> Option<Errno> {
+        self.error.take()
+    }
+
+    /// The error the connection met, if any, leaving it.
+    pub fn error(&self) -> Option<Errno> {
+        self.error
+    }
+
+    fn window(&self) -> usize {
+        let t = self.tcp_ref();
+        t.recv_capacity() - t.recv_queue()
+    }
+
+    /// Whether the receive window has grown enough since the peer last heard of it that
+    /// smoltcp would send a window update now: it does when the new window is at least
+    /// twice the one last advertised (less what arrived since). Checked after the app takes
+    /// data without the stack's lock: when it says no, smoltcp would send nothing either,
+    /// so no poll is needed yet; when it says yes the caller polls, or the peer could wait
+    /// on a closed window. It errs towards yes (see [`WINDOW_SLACK`]).
+    pub fn window_update_due(&self) -> bool {
+        let now = self.window();
+        now > 0 && now / 2 + WINDOW_SLACK >= self.told_window
+    }
+
+    /// Runs one smoltcp call on the set through `dev` and keeps [`ConnSet::told_window`]
+    /// right: a frame sent carries the window as it is now; data received shrinks it.
+    fn drive<R>(
+        &mut self,
+        dev: &mut PortDevice,
+        f: impl FnOnce(&mut Self, &mut PortDevice) -> R,
+    ) -> R {
+        let sent = dev.sent();
+        let queued = self.tcp_ref().recv_queue();
+        let r = f(self, dev);
+        if dev.sent() != sent {
+            self.told_window = self.window();
+        } else {
+            let arrived = self.tcp_ref().recv_queue().saturating_sub(queued);
+            self.told_window = self.told_window.saturating_sub(arrived);
+        }
+        r
+    }
+}
+
+/// A connection's slot: its set and what the stack keeps of it.
+struct Slot {
+    conn: ConnLock,
     /// The (local, remote) endpoints segments are routed to it by, once known.
     tuple: Option<(IpEndpoint, IpEndpoint)>,
     /// The time smoltcp last asked to poll it at (its entry in [`Conns::due`]).
@@ -44,7 +139,7 @@ struct ConnSet {
 /// The TCP sockets of a port.
 #[derive(Default)]
 pub struct Conns {
-    slots: Vec<Option<ConnSet>>,
+    slots: Vec<Option<Slot>>,
     free: Vec<usize>,
     routes: BTreeMap<(IpEndpoint, IpEndpoint), usize>,
     due: super::due::DueIndex,
@@ -58,10 +153,16 @@ impl Conns {
     /// Adds a TCP socket; returns its slot.
     pub fn add(&mut self, socket: tcp::Socket<'static>) -> usize {
         let mut set = SocketSet::new(Vec::with_capacity(1));
+        let told_window = socket.recv_capacity();
         let handle = set.add(socket);
-        let conn = ConnSet {
-            set,
-            handle,
+        let conn = Slot {
+            conn: Arc::new(Mutex::new(ConnSet {
+                set,
+                handle,
+                error: None,
+                listed: false,
+                told_window,
+            })),
             tuple: None,
             due: None,
         };
@@ -79,11 +180,31 @@ impl Conns {
         slot
     }
 
-    fn conn(&mut self, slot: usize) -> &mut ConnSet {
+    fn slot(&mut self, slot: usize) -> &mut Slot {
         self.slots
             .get_mut(slot)
             .and_then(Option::as_mut)
             .expect("a socket key names a live slot")
+    }
+
+    /// The lock of the connection in `slot`.
+    pub fn conn(&self, slot: usize) -> &ConnLock {
+        &self
+            .slots
+            .get(slot)
+            .and_then(Option::as_ref)
+            .expect("a socket key names a live slot")
+            .conn
+    }
+
+    /// The lock of the connection in `slot`, if it is still there.
+    pub fn try_conn(&self, slot: usize) -> Option<&ConnLock> {
+        self.slots.get(slot)?.as_ref().map(|s| &s.conn)
+    }
+
+    /// Locks the connection in `slot`.
+    pub fn lock(&self, slot: usize) -> MutexGuard<'_, ConnSet> {
+        self.conn(slot).lock()
     }
 
     /// Removes the socket in `slot`.
@@ -100,20 +221,9 @@ impl Conns {
         self.free.push(slot);
     }
 
-    /// The socket in `slot`.
-    pub fn socket(&mut self, slot: usize) -> &mut Socket<'static> {
-        let c = self.conn(slot);
-        c.set.get_mut::<Socket>(c.handle)
-    }
-
-    /// The TCP socket in `slot`.
-    pub fn tcp(&mut self, slot: usize) -> &mut tcp::Socket<'static> {
-        tcp::Socket::downcast_mut(self.socket(slot)).expect("a connection slot holds TCP")
-    }
-
     /// Routes segments from `remote` to `local` to `slot` (replacing its earlier route).
     pub fn route(&mut self, slot: usize, local: IpEndpoint, remote: IpEndpoint) {
-        let old = self.conn(slot).tuple.replace((local, remote));
+        let old = self.slot(slot).tuple.replace((local, remote));
         if let Some(t) = old {
             if self.routes.get(&t) == Some(&slot) {
                 self.routes.remove(&t);
@@ -163,8 +273,10 @@ impl Conns {
         now: Instant,
     ) -> PollIngressSingleResult {
         self.active.push(slot);
-        let c = self.conn(slot);
-        iface.poll_ingress_single(now, dev, &mut c.set)
+        let mut c = self.lock(slot);
+        c.drive(dev, |c, dev| {
+            iface.poll_ingress_single(now, dev, &mut c.set)
+        })
     }
 
     /// Runs egress for the active slots until each has nothing more to send.
@@ -173,14 +285,18 @@ impl Conns {
         active.sort_unstable();
         active.dedup();
         for &slot in &active {
-            let Some(c) = self.slots.get_mut(slot).and_then(Option::as_mut) else {
+            let Some(s) = self.slots.get(slot).and_then(Option::as_ref) else {
                 continue;
             };
-            for _ in 0..EGRESS_ROUNDS {
-                if iface.poll_egress(now, dev, &mut c.set) == PollResult::None {
-                    break;
+            let mut c = s.conn.lock();
+            c.drive(dev, |c, dev| {
+                for _ in 0..EGRESS_ROUNDS {
+                    if iface.poll_egress(now, dev, &mut c.set) == PollResult::None {
+                        break;
+                    }
                 }
-            }
+            });
+            drop(c);
             self.polled.push(slot);
         }
         active.clear();
@@ -197,11 +313,11 @@ impl Conns {
         polled.sort_unstable();
         polled.dedup();
         for &slot in &polled {
-            let Some(c) = self.slots.get_mut(slot).and_then(Option::as_mut) else {
+            let Some(s) = self.slots.get_mut(slot).and_then(Option::as_mut) else {
                 continue;
             };
-            let next = iface.poll_at(now, &c.set);
-            self.due.refile(slot, &mut c.due, next);
+            let next = iface.poll_at(now, &s.conn.lock().set);
+            self.due.refile(slot, &mut s.due, next);
         }
         polled.clear();
         self.polled = polled;
@@ -212,11 +328,11 @@ impl Conns {
         self.due.next()
     }
 
-    /// Every TCP socket.
-    pub fn sockets(&mut self) -> impl Iterator<Item = &mut tcp::Socket<'static>> {
+    /// Whether `f` holds for some TCP socket.
+    pub fn any(&self, mut f: impl FnMut(&tcp::Socket<'static>) -> bool) -> bool {
         self.slots
-            .iter_mut()
+            .iter()
             .flatten()
-            .filter_map(|c| tcp::Socket::downcast_mut(c.set.get_mut::<Socket>(c.handle)))
+            .any(|s| f(s.conn.lock().tcp_ref()))
     }
 }

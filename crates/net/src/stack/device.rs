@@ -32,6 +32,8 @@ const RX_POOL: usize = 16;
 #[derive(Default)]
 pub struct LoopQueue {
     frames: VecDeque<(Vec<u8>, usize)>,
+    /// Frames sent so far.
+    sent: u64,
     pool: Arc<Mutex<Vec<Vec<u8>>>>,
 }
 
@@ -70,6 +72,8 @@ pub enum PortDevice {
         /// The driver said it had no more frames at the last look. Until it has, it may
         /// raise no interrupt (see the virtio-net driver), so the stack must poll on.
         rx_drained: bool,
+        /// Frames sent so far (handed to the driver, whether it had room or not).
+        sent: u64,
     },
 }
 
@@ -86,6 +90,7 @@ impl PortDevice {
             tx_csum,
             tx_blocked: false,
             rx_drained: true,
+            sent: 0,
         }
     }
 
@@ -98,6 +103,15 @@ impl PortDevice {
                 ..
             }
         )
+    }
+
+    /// How many frames smoltcp has sent through this device: a connection's calls compare
+    /// it before and after (see `ConnSet::drive`).
+    pub fn sent(&self) -> u64 {
+        match self {
+            PortDevice::Loopback(q) => q.sent,
+            PortDevice::Nic { sent, .. } => *sent,
+        }
     }
 
     /// Whether this is the loopback.
@@ -224,7 +238,7 @@ pub enum Tx<'a> {
     /// Onto the loopback queue.
     Loopback(&'a mut LoopQueue),
     /// To a NIC, through a reused buffer.
-    Nic(&'a mut (dyn Nic + Send), &'a mut Vec<u8>),
+    Nic(&'a mut (dyn Nic + Send), &'a mut Vec<u8>, &'a mut u64),
 }
 
 impl phy::TxToken for Tx<'_> {
@@ -235,9 +249,11 @@ impl phy::TxToken for Tx<'_> {
                 let len = len.min(frame.len());
                 let r = f(&mut frame[..len]);
                 q.frames.push_back((frame, len));
+                q.sent += 1;
                 r
             }
-            Tx::Nic(nic, scratch) => {
+            Tx::Nic(nic, scratch, sent) => {
+                *sent += 1;
                 scratch.clear();
                 scratch.resize(len, 0);
                 let r = f(scratch);
@@ -266,6 +282,7 @@ impl phy::Device for PortDevice {
                 pending,
                 rx_pool,
                 scratch,
+                sent,
                 ..
             } => {
                 let (frame, len) = pending.pop_front()?;
@@ -274,7 +291,7 @@ impl phy::Device for PortDevice {
                     len,
                     pool: Some(rx_pool.clone()),
                 };
-                Some((rx, Tx::Nic(&mut **nic, scratch)))
+                Some((rx, Tx::Nic(&mut **nic, scratch, sent)))
             }
         }
     }
@@ -286,10 +303,11 @@ impl phy::Device for PortDevice {
                 nic,
                 scratch,
                 tx_blocked,
+                sent,
                 ..
             } => {
                 *tx_blocked = !nic.can_transmit();
-                (!*tx_blocked).then_some(Tx::Nic(&mut **nic, scratch))
+                (!*tx_blocked).then_some(Tx::Nic(&mut **nic, scratch, sent))
             }
         }
     }

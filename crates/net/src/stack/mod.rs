@@ -24,9 +24,13 @@
 //! [`touched`]). Each UDP socket has a set of its own too, and a received datagram goes to
 //! the one socket that takes it (see [`dgrams`]); only DHCP's socket is in the port's shared set.
 //!
-//! **Locking.** One lock covers the stack. It is never held across a copy to or from user
-//! memory: sockets stage data in their own buffers (see [`crate::tcp`]). Notifications run
-//! after it is released.
+//! **Locking.** One lock covers the stack (its interfaces, devices, routes, listeners, the
+//! port table and what it saw of each socket); each TCP connection's smoltcp socket is behind
+//! a lock of its own ([`ConnLock`], see [`conns`] and [`link`]), taken under the stack's when
+//! the stack polls, and alone by the connection's data calls. The order: stack → connection
+//! → the lists of changed sockets ([`touched`], [`link`]) → device queues → heap. Neither is
+//! held across a copy to or from user memory: sockets stage data in their own buffers (see
+//! [`crate::tcp`]). Notifications run after both are released.
 //!
 //! **Listen backlog.** smoltcp has no accept queue: a socket in LISTEN takes one connection.
 //! The stack looks at every received SYN before smoltcp does: if it is for a listener, a fresh
@@ -39,6 +43,7 @@ mod conns;
 pub mod device;
 pub mod dgrams;
 mod due;
+mod link;
 mod poll;
 pub mod ports;
 mod touched;
@@ -51,9 +56,11 @@ use alloc::sync::Arc;
 use alloc::vec;
 use alloc::vec::Vec;
 use conns::Conns;
+pub use conns::{ConnLock, ConnSet};
 use core::sync::atomic::{AtomicU64, Ordering};
 use device::PortDevice;
 use dgrams::Dgrams;
+pub use link::ConnLink;
 use oxv_abi::Errno;
 use oxv_vfs::Blocker;
 use oxv_vfs::readiness::PollQueue;
@@ -173,8 +180,6 @@ struct Snapshot {
 struct Entry {
     queue: PollQueue,
     seen: Snapshot,
-    /// An error the connection met (refused, reset), for the owner to take.
-    error: Option<Errno>,
     /// Registered with the socket: tells the stack when smoltcp changed it.
     waker: SocketWaker,
 }
@@ -238,11 +243,12 @@ pub struct Port {
 }
 
 impl Port {
-    /// The socket at `place`.
+    /// The socket at `place`, which is not a TCP connection's (those have locks of their
+    /// own: [`Conns::lock`]).
     fn socket(&mut self, place: Place) -> &mut smoltcp::socket::Socket<'static> {
         match place {
             Place::Shared(h) => self.set.get_mut::<smoltcp::socket::Socket>(h),
-            Place::Conn(slot) => self.conns.socket(slot),
+            Place::Conn(_) => panic!("a connection's socket is reached through its lock"),
             Place::Dgram(slot) => self.dgrams.socket(slot),
         }
     }
@@ -255,18 +261,20 @@ impl Port {
             w.rearm();
         }
         let w = waker.map(SocketWaker::waker);
-        match self.socket(place) {
-            Socket::Tcp(t) => {
-                if let Some(w) = w {
-                    t.register_recv_waker(w);
-                    t.register_send_waker(w);
-                }
-                Snapshot {
-                    state: Some(t.state()),
-                    recv: t.recv_queue(),
-                    send: t.send_queue(),
-                }
+        if let Place::Conn(slot) = place {
+            let mut c = self.conns.lock(slot);
+            let t = c.tcp();
+            if let Some(w) = w {
+                t.register_recv_waker(w);
+                t.register_send_waker(w);
             }
+            return Snapshot {
+                state: Some(t.state()),
+                recv: t.recv_queue(),
+                send: t.send_queue(),
+            };
+        }
+        match self.socket(place) {
             Socket::Udp(u) => {
                 if let Some(w) = w {
                     u.register_recv_waker(w);
@@ -295,6 +303,8 @@ pub struct Inner {
     orphans: BTreeMap<SockKey, Orphan>,
     /// Sockets smoltcp woke (see [`touched`]).
     woken: Arc<WokenList>,
+    /// Connections their data calls changed without the stack's lock (see [`link`]).
+    nudged: Arc<WokenList>,
     /// Sockets the stack's callers reached through [`Inner::tcp`] / [`Inner::udp`] since the
     /// last look.
     touched: Vec<SockKey>,
@@ -309,6 +319,8 @@ pub struct Inner {
 /// The shared part of a [`Stack`].
 pub struct Shared {
     inner: Mutex<Inner>,
+    /// The same list as [`Inner::nudged`], reached without the stack's lock.
+    nudged: Arc<WokenList>,
     /// How sockets wait.
     pub blocker: Arc<dyn Blocker>,
     timer: Arc<dyn PollTimer>,
@@ -363,8 +375,10 @@ impl Stack {
             gw4: None,
             gw6: None,
         };
+        let nudged = Arc::new(WokenList::default());
         Stack {
             shared: Arc::new(Shared {
+                nudged: nudged.clone(),
                 inner: Mutex::new(Inner {
                     ports: vec![lo],
                     entries: BTreeMap::new(),
@@ -372,6 +386,7 @@ impl Stack {
                     table: PortTable::new(seed),
                     orphans: BTreeMap::new(),
                     woken: Arc::new(WokenList::default()),
+                    nudged,
                     touched: Vec::new(),
                     looking: Vec::new(),
                     next_id: 1,
@@ -483,7 +498,7 @@ impl Stack {
         let mut inner = self.shared.inner.lock();
         inner.ports.iter_mut().skip(1).any(|p| {
             p.dgrams.has_queued()
-                || p.conns.sockets().any(|t| {
+                || p.conns.any(|t| {
                     t.send_queue() > 0
                         || matches!(
                             t.state(),
@@ -592,13 +607,26 @@ impl Inner {
         id
     }
 
-    /// The TCP socket `k`.
+    /// The TCP socket `k`, locked (its connection's lock, under the stack's: drop it before
+    /// anything else reaches the same connection).
     ///
     /// # Panics
     /// If `k` is not a TCP socket of this stack (an internal invariant of the socket types).
-    pub fn tcp(&mut self, k: SockKey) -> &mut tcp::Socket<'static> {
+    pub fn tcp(&mut self, k: SockKey) -> TcpGuard<'_> {
         self.touch(k);
-        tcp::Socket::downcast_mut(self.socket(k)).expect("the key is a TCP socket's")
+        TcpGuard(self.conn_lock(k).lock())
+    }
+
+    fn conn_lock(&self, k: SockKey) -> &ConnLock {
+        let Place::Conn(slot) = k.place else {
+            panic!("the key is a TCP socket's");
+        };
+        self.ports[k.port].conns.conn(slot)
+    }
+
+    /// A handle on connection `k` for its data calls (see [`link`]).
+    pub fn link(&self, k: SockKey) -> ConnLink {
+        ConnLink::new(k, self.conn_lock(k).clone())
     }
 
     /// The UDP socket `k`.
@@ -653,7 +681,6 @@ impl Inner {
             Entry {
                 queue: queue.clone(),
                 seen: Snapshot::default(),
-                error: None,
                 waker: SocketWaker::new(k, &self.woken),
             },
         );
@@ -701,14 +728,9 @@ impl Inner {
         }
     }
 
-    /// Takes the error socket `k` met, if any.
+    /// Takes the error TCP socket `k` met, if any.
     pub fn take_error(&mut self, k: SockKey) -> Option<Errno> {
-        self.entries.get_mut(&k).and_then(|e| e.error.take())
-    }
-
-    /// The error socket `k` met, if any, leaving it.
-    pub fn error(&self, k: SockKey) -> Option<Errno> {
-        self.entries.get(&k).and_then(|e| e.error)
+        self.tcp(k).0.take_error()
     }
 
     /// Records the state of `k` as it is now: call after changing it directly (close,
@@ -805,10 +827,14 @@ impl Inner {
             panic!("a TCP socket has a set of its own");
         };
         let port = &mut self.ports[k.port];
-        let s = port.conns.tcp(slot);
-        s.connect(port.iface.context(), remote, local)
-            .map_err(|_| Errno::EINVAL)?;
-        if let Some(here) = s.local_endpoint() {
+        let here = {
+            let mut c = port.conns.lock(slot);
+            let s = c.tcp();
+            s.connect(port.iface.context(), remote, local)
+                .map_err(|_| Errno::EINVAL)?;
+            s.local_endpoint()
+        };
+        if let Some(here) = here {
             port.conns.route(slot, here, remote);
         }
         self.refresh_seen(k);
@@ -828,5 +854,23 @@ impl Inner {
     }
 }
 
+/// A TCP socket under its connection's lock (see [`Inner::tcp`]).
+pub struct TcpGuard<'a>(MutexGuard<'a, ConnSet>);
+
+impl core::ops::Deref for TcpGuard<'_> {
+    type Target = tcp::Socket<'static>;
+    fn deref(&self) -> &Self::Target {
+        self.0.tcp_ref()
+    }
+}
+
+impl core::ops::DerefMut for TcpGuard<'_> {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        self.0.tcp()
+    }
+}
+
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_link;

@@ -227,18 +227,27 @@ impl Inner {
         for k in &l.conns {
             let Place::Conn(slot) = k.place else { continue };
             let conns = &mut ports[k.port].conns;
-            let s = conns.tcp(slot);
+            let (state, remote, local, listen) = {
+                let c = conns.lock(slot);
+                let s = c.tcp_ref();
+                (
+                    s.state(),
+                    s.remote_endpoint(),
+                    s.local_endpoint(),
+                    s.listen_endpoint(),
+                )
+            };
             if k.port != i {
-                pending += usize::from(s.state() != tcp::State::Listen);
+                pending += usize::from(state != tcp::State::Listen);
                 continue;
             }
-            if s.remote_endpoint() == Some(src) && s.local_endpoint() == Some(dst) {
+            if remote == Some(src) && local == Some(dst) {
                 // A retransmitted SYN of a connection already under way.
                 conns.route(slot, dst, src);
                 return Target::Conn(slot);
             }
-            if s.state() == tcp::State::Listen {
-                if s.listen_endpoint() == IpListenEndpoint::from(dst) {
+            if state == tcp::State::Listen {
+                if listen == IpListenEndpoint::from(dst) {
                     conns.route(slot, dst, src);
                     return Target::Conn(slot);
                 }
@@ -273,7 +282,6 @@ impl Inner {
                     recv: 0,
                     send: 0,
                 },
-                error: None,
                 waker: SocketWaker::new(k, woken),
             },
         );
@@ -286,7 +294,20 @@ impl Inner {
     pub(super) fn poll(&mut self) -> Vec<PollQueue> {
         let now = self.now;
         // The connections callers reached may have something to send, and those whose
-        // timer is due.
+        // timer is due. Those their data calls changed without the stack's lock are taken
+        // off their list first: a change made after this is listed again for the next poll
+        // (see [`super::link`]).
+        let mut nudged = core::mem::take(&mut self.looking);
+        self.nudged.take(&mut nudged);
+        for k in &nudged {
+            if let Place::Conn(slot) = k.place {
+                if let Some(c) = self.ports[k.port].conns.try_conn(slot) {
+                    c.lock().listed = false;
+                }
+            }
+        }
+        self.touched.append(&mut nudged);
+        self.looking = nudged;
         for k in &self.touched {
             match k.place {
                 Place::Conn(slot) => self.ports[k.port].conns.activate(slot),
@@ -388,10 +409,11 @@ impl Inner {
             if !self.orphans.contains_key(&k) {
                 continue;
             }
-            let Some(s) = tcp::Socket::downcast_mut(self.socket(k)) else {
+            let Place::Conn(slot) = k.place else {
                 continue;
             };
-            if matches!(s.state(), tcp::State::Closed | tcp::State::TimeWait) {
+            let state = self.ports[k.port].conns.lock(slot).tcp_ref().state();
+            if matches!(state, tcp::State::Closed | tcp::State::TimeWait) {
                 let o = self.orphans.remove(&k).expect("just found");
                 self.drop_socket(k);
                 if let Some((proto, port, owner)) = o.hold {
@@ -421,13 +443,18 @@ impl Inner {
                 continue;
             }
             use tcp::State::*;
-            if let (Some(before), Some(Closed)) = (e.seen.state, snap.state) {
-                match before {
-                    SynSent => e.error = Some(Errno::ECONNREFUSED),
+            if let (Some(before), Some(Closed), Place::Conn(slot)) =
+                (e.seen.state, snap.state, k.place)
+            {
+                let error = match before {
+                    SynSent => Some(Errno::ECONNREFUSED),
                     SynReceived | Established | FinWait1 | FinWait2 | CloseWait | Closing => {
-                        e.error = Some(Errno::ECONNRESET)
+                        Some(Errno::ECONNRESET)
                     }
-                    _ => {}
+                    _ => None,
+                };
+                if error.is_some() {
+                    ports[k.port].conns.lock(slot).error = error;
                 }
             }
             e.seen = snap;

@@ -23,22 +23,22 @@ const CRED: Ucred = Ucred {
     gid: 0,
 };
 
-fn cx() -> Caller<'static> {
+pub(super) fn cx() -> Caller<'static> {
     Caller::kernel(CRED)
 }
 
-fn net() -> Arc<Net> {
+pub(super) fn net() -> Arc<Net> {
     Net::new(Arc::new(FakeBlocker::new()), Arc::new(NoTimer), 7)
 }
 
-fn lo(port: u16) -> SockAddr {
+pub(super) fn lo(port: u16) -> SockAddr {
     SockAddr::Inet {
         addr: [127, 0, 0, 1],
         port,
     }
 }
 
-fn tcp(net: &Net) -> Arc<dyn SocketOps> {
+pub(super) fn tcp(net: &Net) -> Arc<dyn SocketOps> {
     net.socket(n::AF_INET as i32, n::SOCK_STREAM as i32, 0, CRED)
         .unwrap()
 }
@@ -79,7 +79,7 @@ fn udp(net: &Net, v6: bool) -> Arc<dyn SocketOps> {
         .unwrap()
 }
 
-fn send(s: &dyn SocketOps, data: &[u8]) -> Result<usize, Errno> {
+pub(super) fn send(s: &dyn SocketOps, data: &[u8]) -> Result<usize, Errno> {
     s.send(
         Outgoing {
             data: &data,
@@ -107,14 +107,14 @@ fn send_to(s: &dyn SocketOps, data: &[u8], to: SockAddr) -> Result<usize, Errno>
     )
 }
 
-fn recv(s: &dyn SocketOps, room: usize, flags: u32) -> Result<Vec<u8>, Errno> {
+pub(super) fn recv(s: &dyn SocketOps, room: usize, flags: u32) -> Result<Vec<u8>, Errno> {
     let mut buf = vec![0u8; room];
     let r = s.recv(&mut buf, flags, Wait::NONBLOCK)?;
     buf.truncate(r.len.min(room));
     Ok(buf)
 }
 
-fn port_of(s: &dyn SocketOps) -> u16 {
+pub(super) fn port_of(s: &dyn SocketOps) -> u16 {
     match s.local_addr() {
         SockAddr::Inet { port, .. } | SockAddr::Inet6 { port, .. } => port,
         a => panic!("not an IP address: {a:?}"),
@@ -122,7 +122,7 @@ fn port_of(s: &dyn SocketOps) -> u16 {
 }
 
 /// A listener on 127.0.0.1 and a client connected to it, accepted.
-fn connected(net: &Net) -> (Arc<dyn SocketOps>, Arc<dyn SocketOps>, Arc<dyn SocketOps>) {
+pub(super) fn connected(net: &Net) -> (Arc<dyn SocketOps>, Arc<dyn SocketOps>, Arc<dyn SocketOps>) {
     let l = tcp(net);
     l.bind(&cx(), lo(0)).unwrap();
     l.listen(&cx(), 8).unwrap();
@@ -429,11 +429,11 @@ fn udp_oversized_datagram() {
 
 /// One end of an in-memory Ethernet cable. Like a NIC with a doorbell, it holds what it is
 /// given until [`Nic::flush`]: a stack that forgot to flush would stall every test over it.
-struct Wire {
+pub(super) struct Wire {
     /// Frames given, not yet flushed onto the cable.
     held: Vec<Vec<u8>>,
     /// The number of frames each flush put on the cable.
-    batches: Arc<Mutex<Vec<usize>>>,
+    pub(super) batches: Arc<Mutex<Vec<usize>>>,
     tx: Arc<Mutex<VecDeque<Vec<u8>>>>,
     rx: Arc<Mutex<VecDeque<Vec<u8>>>>,
     mac: [u8; 6],
@@ -485,7 +485,7 @@ impl Nic for Wire {
     }
 }
 
-fn cable() -> (Wire, Wire) {
+pub(super) fn cable() -> (Wire, Wire) {
     narrow_cable(usize::MAX)
 }
 
@@ -516,7 +516,7 @@ fn narrow_cable(limit: usize) -> (Wire, Wire) {
     )
 }
 
-fn at(last: u8) -> NicConfig {
+pub(super) fn at(last: u8) -> NicConfig {
     NicConfig {
         ipv4: Ipv4Setup::Static {
             cidr: Ipv4Cidr::new(Ipv4Address::new(10, 0, 0, last), 24),

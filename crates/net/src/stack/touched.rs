@@ -34,6 +34,11 @@ impl WokenList {
         into.clear();
         core::mem::swap(into, &mut *self.keys.lock());
     }
+
+    /// Lists `key`.
+    pub fn push(&self, key: SockKey) {
+        self.keys.lock().push(key);
+    }
 }
 
 /// The waker of one socket: puts the socket's key on the list once until the stack takes it.
