@@ -263,7 +263,7 @@ impl TcpSocket {
         {
             let mut c = link.lock();
             // Only this sender adds data, so what was free is still free.
-            let _ = c.tcp().send_slice(&stage[..got]);
+            c.send_slice(&stage[..got]);
             link.changed(&mut c, &self.stack.shared);
         }
         // The data goes out (or, on the loopback, reaches the peer) now.
@@ -313,17 +313,7 @@ impl TcpSocket {
         if flags & n::MSG_PEEK == 0 {
             let window_update = {
                 let mut c = link.lock();
-                let s = c.tcp();
-                let mut left = stored;
-                while left > 0 {
-                    match s.recv(|b| {
-                        let k = b.len().min(left);
-                        (k, k)
-                    }) {
-                        Ok(0) | Err(_) => break,
-                        Ok(k) => left -= k,
-                    }
-                }
+                c.consume(stored);
                 link.changed(&mut c, &self.stack.shared);
                 c.window_update_due()
             };

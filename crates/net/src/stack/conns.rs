@@ -60,6 +60,12 @@ pub struct ConnSet {
     /// arrived since, as smoltcp's own window-update rule sees it (see
     /// [`ConnSet::window_update_due`]).
     told_window: usize,
+    /// Bytes the app took from the receive buffer, ever (wrapping). With what is queued it
+    /// makes [`ConnSet::arrived`].
+    taken: usize,
+    /// Bytes the app put in the send buffer, ever (wrapping). Less what is still queued it
+    /// makes [`ConnSet::acked`].
+    queued: usize,
 }
 
 impl ConnSet {
@@ -89,6 +95,45 @@ impl ConnSet {
     /// The error the connection met, if any, leaving it.
     pub fn error(&self) -> Option<Errno> {
         self.error
+    }
+
+    /// Queues as much of `data` as fits to send; returns how much did.
+    pub fn send_slice(&mut self, data: &[u8]) -> usize {
+        let n = self.tcp().send_slice(data).unwrap_or(0);
+        self.queued = self.queued.wrapping_add(n);
+        n
+    }
+
+    /// Drops the first `n` bytes received (the app has them); returns how many there were.
+    pub fn consume(&mut self, n: usize) -> usize {
+        let s = self.tcp();
+        let mut left = n;
+        while left > 0 {
+            match s.recv(|b| {
+                let k = b.len().min(left);
+                (k, k)
+            }) {
+                Ok(0) | Err(_) => break,
+                Ok(k) => left -= k,
+            }
+        }
+        self.taken = self.taken.wrapping_add(n - left);
+        n - left
+    }
+
+    /// Bytes received since the connection began (wrapping): this only grows, when data
+    /// arrives. The stack compares it, not the queue's length, with what it saw: a data call
+    /// takes data without the stack's lock and without a poll after it, so by the next
+    /// poll as much may have arrived again as was taken, the queue's length back where
+    /// the stack last saw it, and a reader blocked since would never be woken.
+    pub(super) fn arrived(&self) -> usize {
+        self.taken.wrapping_add(self.tcp_ref().recv_queue())
+    }
+
+    /// Bytes the peer acknowledged since the connection began (wrapping; only grows, as
+    /// [`ConnSet::arrived`] and for the same reason: a sender blocked on a full buffer).
+    pub(super) fn acked(&self) -> usize {
+        self.queued.wrapping_sub(self.tcp_ref().send_queue())
     }
 
     fn window(&self) -> usize {
@@ -162,6 +207,8 @@ impl Conns {
                 error: None,
                 listed: false,
                 told_window,
+                taken: 0,
+                queued: 0,
             })),
             tuple: None,
             due: None,

@@ -172,7 +172,9 @@ enum Place {
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Default)]
 struct Snapshot {
     state: Option<tcp::State>,
+    /// TCP: bytes arrived so far ([`ConnSet::arrived`]); UDP: bytes queued to read.
     recv: usize,
+    /// TCP: bytes acknowledged so far ([`ConnSet::acked`]); UDP: bytes queued to send.
     send: usize,
 }
 
@@ -268,10 +270,11 @@ impl Port {
                 t.register_recv_waker(w);
                 t.register_send_waker(w);
             }
+            let state = Some(t.state());
             return Snapshot {
-                state: Some(t.state()),
-                recv: t.recv_queue(),
-                send: t.send_queue(),
+                state,
+                recv: c.arrived(),
+                send: c.acked(),
             };
         }
         match self.socket(place) {

@@ -716,5 +716,5 @@ fn tcp6_dual_stack_listener_takes_ipv4_clients() {
     );
 }
 
-mod idle;
+pub(super) mod idle;
 mod idle_udp;

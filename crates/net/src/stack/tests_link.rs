@@ -1,7 +1,7 @@
 //! Connections' data calls under their own locks (see [`super::link`]): they run while the
 //! stack's lock and other connections' locks are held, and what they change still goes out.
 
-use super::tests::{at, cable, connected, cx, net, recv, send, tcp};
+use super::tests::{at, cable, connected, cx, idle, net, recv, send, tcp};
 use crate::addr::SockAddr;
 use crate::socket::{SocketOps, Wait};
 use crate::stack::ConnLink;
@@ -122,4 +122,22 @@ fn a_read_that_reopens_a_closed_window_sends_the_update_itself() {
         }
     }
     assert!(got == data, "every byte, in order, then end of file");
+}
+
+/// A read under the connection's lock alone (no poll after it) must not leave the stack
+/// believing the data it took is still queued: when as much arrives again, the reader's
+/// queue is notified. A blocked recv restarted after a signal handler hung here
+/// (compat `net_tcp_block`), the same 5 bytes arriving twice.
+#[test]
+fn a_segment_like_the_one_just_taken_still_notifies() {
+    let net = net();
+    let (_l, c, s) = connected(&net);
+    let seen = Arc::new(idle::Count::default());
+    let _watch = s.poll_queue().watch(seen.clone());
+    for round in 0..3 {
+        let before = seen.get();
+        assert_eq!(send(&*c, b"after"), Ok(5));
+        assert!(seen.get() > before, "round {round}: no notification");
+        assert_eq!(recv(&*s, 64, 0).unwrap(), b"after");
+    }
 }

@@ -5,7 +5,7 @@ use super::*;
 
 /// Counts the notifications of a queue.
 #[derive(Default)]
-pub(super) struct Count(core::sync::atomic::AtomicUsize);
+pub(in crate::stack) struct Count(core::sync::atomic::AtomicUsize);
 
 impl oxv_vfs::readiness::Notify for Count {
     fn notify(&self, _events: PollEvents) -> bool {
@@ -15,7 +15,7 @@ impl oxv_vfs::readiness::Notify for Count {
 }
 
 impl Count {
-    pub(super) fn get(&self) -> usize {
+    pub(in crate::stack) fn get(&self) -> usize {
         self.0.load(core::sync::atomic::Ordering::Relaxed)
     }
 }
