@@ -317,9 +317,10 @@ impl Blocker for KernelBlocker {
     fn parker(&self) -> Arc<dyn Parker> {
         // A call running without the kernel lock (`crate::syscall::unlocked`) takes it here,
         // before it registers on any queue: parking switches threads, which needs the lock,
-        // and this is the first step of every wait (no spin lock is held yet). Under the lock
-        // already, this is one flag test.
-        crate::smp::lock();
+        // and this is the first step of every wait (no spin lock is held yet). It waits for
+        // the lock halted, not spinning (`smp::lock_halting`): the holder is often the thread
+        // this one waits for. Under the lock already, this is one flag test.
+        crate::smp::lock_halting();
         Arc::new(KernelParker {
             thread: crate::sched::current(),
             generation: AtomicU64::new(0),

@@ -24,7 +24,8 @@
 //! everything they can meet, follow these rules:
 //!
 //! 1. **The lock before anything non-trivial.** Such a call takes the kernel lock with
-//!    [`lock`] before it blocks (the blocker's `parker`), raises a signal, runs the
+//!    [`lock`] before it blocks (the blocker's `parker`, with [`lock_halting`], which waits
+//!    halted instead of spinning), raises a signal, runs the
 //!    return-to-user work, drops the last reference to a file, or resolves a page fault
 //!    (the trap path takes it), and keeps it until it returns to ring 3 (the exit releases it
 //!    if this CPU holds it: [`unlock_if_held`]). So a context switch still always happens
@@ -97,13 +98,12 @@
 use crate::arch::percpu::{self, CpuShared, MAX_CPUS};
 use crate::arch::{apic, cpu, paging, smp as arch_smp};
 use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use oxv_sched::kernel_lock::KernelLock;
 
 /// The kernel lock (see the module doc).
-static KERNEL_LOCK: AtomicBool = AtomicBool::new(false);
+static KERNEL_LOCK: KernelLock<MAX_CPUS> = KernelLock::new();
 /// Whether more than one CPU runs (the kernel lock and IPIs are in use).
 static SMP: AtomicBool = AtomicBool::new(false);
-/// How many idle CPUs halt until the kernel lock is free (see [`lock_from_idle`]).
-static IDLE_WAITERS: AtomicUsize = AtomicUsize::new(0);
 
 /// Whether several CPUs run.
 #[inline(always)]
@@ -132,12 +132,7 @@ fn lock_slow() -> bool {
         return false;
     }
     me.waiting_kernel_lock.store(true, Ordering::SeqCst);
-    while KERNEL_LOCK
-        .compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed)
-        .is_err()
-    {
-        core::hint::spin_loop();
-    }
+    KERNEL_LOCK.lock_spinning();
     me.waiting_kernel_lock.store(false, Ordering::SeqCst);
     me.holds_kernel_lock.store(true, Ordering::Relaxed);
     // A shootdown that counted on us while we waited: flush before touching user memory.
@@ -195,20 +190,7 @@ pub fn yield_to_kernel_lock() {
 pub fn unlock() {
     if active() {
         me().holds_kernel_lock.store(false, Ordering::Relaxed);
-        KERNEL_LOCK.store(false, Ordering::SeqCst);
-        if IDLE_WAITERS.load(Ordering::SeqCst) != 0 {
-            kick_idle_waiters();
-        }
-    }
-}
-
-#[cold]
-fn kick_idle_waiters() {
-    let me = this_cpu_index();
-    for n in (0..percpu::online()).filter(|&n| n != me) {
-        if percpu::cpu(n).is_some_and(|c| c.shared.idle_waiting.load(Ordering::SeqCst)) {
-            kick_cpu(n);
-        }
+        KERNEL_LOCK.unlock(this_cpu_index(), kick_cpu);
     }
 }
 
@@ -221,22 +203,56 @@ pub fn lock_from_idle() {
         return;
     }
     let me = me();
-    IDLE_WAITERS.fetch_add(1, Ordering::SeqCst);
-    me.idle_waiting.store(true, Ordering::SeqCst);
-    // The flag is set before each try and `unlock` reads it after releasing (both SeqCst):
-    // either the try succeeds or the releaser sees the flag and kicks this CPU out of `hlt`.
-    while KERNEL_LOCK
-        .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
-        .is_err()
-    {
-        cpu::idle_halt();
-    }
-    me.idle_waiting.store(false, Ordering::SeqCst);
-    IDLE_WAITERS.fetch_sub(1, Ordering::SeqCst);
+    KERNEL_LOCK.lock_halting(this_cpu_index(), cpu::idle_halt);
     me.holds_kernel_lock.store(true, Ordering::Relaxed);
     if me.tlb_pending.swap(false, Ordering::SeqCst) {
         flush_local();
     }
+}
+
+/// The task-priority class a thread waiting in [`lock_halting`] sets: only the kick and the
+/// shootdown IPI get through. Any other handler (the timer, a device) would take the
+/// kernel lock itself, spinning, on the waiting thread's kernel stack; held back, it runs
+/// once this CPU has the lock and opens interrupts again (the idle loop's halt, or the
+/// return to ring 3).
+const LOCK_WAIT_PRIORITY: u8 = (apic::KICK_VECTOR >> 4) - 1;
+const _: () = assert!(
+    apic::TLB_VECTOR >> 4 > LOCK_WAIT_PRIORITY
+        && apic::TIMER_VECTOR >> 4 <= LOCK_WAIT_PRIORITY
+        && crate::virtio::LAST_VECTOR >> 4 <= LOCK_WAIT_PRIORITY
+        && apic::isa_vector(15) >> 4 <= LOCK_WAIT_PRIORITY
+);
+
+/// Takes the kernel lock, as [`lock`], for a thread about to park
+/// ([`crate::devices::KernelBlocker`]): it tries once and, when another CPU holds the lock,
+/// halts until that CPU's [`unlock`] kicks it, as the idle loop does. The holder is often the
+/// thread this one waits for, just woken from its own park; a spinning vCPU would take
+/// host CPU time from the holder's. Interrupts are open while halted, to the kick and the
+/// shootdown IPI only (see [`LOCK_WAIT_PRIORITY`]). Call with no spin lock held. Returns
+/// whether it was taken here.
+pub fn lock_halting() -> bool {
+    if !active() {
+        return false;
+    }
+    let me = me();
+    if me.holds_kernel_lock.load(Ordering::Relaxed) {
+        return false;
+    }
+    if !KERNEL_LOCK.try_lock() {
+        // As for a spinning CPU: shootdowns and the OOM killer do not wait for this one,
+        // which touches no user memory before it has the lock (and flushes then).
+        me.waiting_kernel_lock.store(true, Ordering::SeqCst);
+        let priority = cpu::task_priority();
+        cpu::set_task_priority(LOCK_WAIT_PRIORITY);
+        KERNEL_LOCK.lock_halting(this_cpu_index(), cpu::idle_halt);
+        cpu::set_task_priority(priority);
+        me.waiting_kernel_lock.store(false, Ordering::SeqCst);
+    }
+    me.holds_kernel_lock.store(true, Ordering::Relaxed);
+    if me.tlb_pending.swap(false, Ordering::SeqCst) {
+        flush_local();
+    }
+    true
 }
 
 /// Lets other CPUs into the kernel for a moment (a thread that waits for another CPU's

@@ -8,6 +8,7 @@ extern crate alloc;
 pub mod clock;
 pub mod cpu_lock;
 pub mod futex;
+pub mod kernel_lock;
 pub mod rlimit;
 pub mod rseq;
 pub mod runqueue;

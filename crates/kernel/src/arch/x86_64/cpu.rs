@@ -81,6 +81,24 @@ pub fn idle_halt() {
     unsafe { asm!("sti", "hlt", "cli", options(nomem, nostack)) };
 }
 
+/// The local APIC's task-priority class (CR8): interrupts whose vector's upper four bits
+/// are at or below it stay pending.
+pub fn task_priority() -> u8 {
+    let v: u64;
+    // SAFETY: reading CR8 has no side effects.
+    unsafe { asm!("mov {}, cr8", out(reg) v, options(nomem, nostack, preserves_flags)) };
+    v as u8
+}
+
+/// Sets the task-priority class (see [`task_priority`]); masked interrupts stay pending in
+/// the APIC and arrive once it is lowered again.
+pub fn set_task_priority(class: u8) {
+    // SAFETY: CR8 only filters which pending interrupts the APIC delivers to this CPU.
+    unsafe {
+        asm!("mov cr8, {}", in(reg) u64::from(class & 0xf), options(nomem, nostack, preserves_flags))
+    };
+}
+
 /// Disables interrupts and halts forever.
 pub fn halt_forever() -> ! {
     loop {

@@ -41,8 +41,6 @@ pub struct CpuShared {
     pub waiting_kernel_lock: AtomicBool,
     /// This CPU holds the kernel lock.
     pub holds_kernel_lock: AtomicBool,
-    /// This idle CPU halts until the kernel lock is released (and wants a kick then).
-    pub idle_waiting: AtomicBool,
 }
 
 /// One CPU's private state.
@@ -100,7 +98,6 @@ static mut BSP: PerCpu = PerCpu {
         tlb_pending: AtomicBool::new(false),
         waiting_kernel_lock: AtomicBool::new(false),
         holds_kernel_lock: AtomicBool::new(false),
-        idle_waiting: AtomicBool::new(false),
     },
     frame_cache: UnsafeCell::new(FrameCache::new()),
 };
