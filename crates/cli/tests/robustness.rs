@@ -604,6 +604,112 @@ fn a_command_line_too_long_for_the_kernel_is_refused_before_booting() {
     assert_refused(&out, "a 70 KB argument", "");
 }
 
+// ---- corrupted initramfs (boots QEMU) ----------------------------------------------------
+
+/// `oxv boot` of a bundle whose `initramfs.cpio` was corrupted: the kernel reads the archive,
+/// so a bad header must end the boot with `oxv: bad initramfs: ...` and status 2, and a
+/// corrupted file body (the program) must at worst make the program fail. Never a kernel
+/// panic or a hang.
+#[test]
+#[ignore = "boots QEMU; run with --ignored"]
+fn a_corrupted_initramfs_is_a_clear_error_never_a_panic() {
+    let dir = scratch("initramfs");
+    let good = dir.join("bundle");
+    let program = static_program().to_str().expect("UTF-8 path");
+    let bundle = good.to_str().expect("UTF-8 path");
+    let out = oxv_env(
+        &["image", "-o", bundle, program],
+        &[],
+        Duration::from_secs(600),
+    );
+    assert_eq!(out.code, Some(0), "oxv image: {}", out.stderr);
+    let archive = std::fs::read(good.join("initramfs.cpio")).expect("read the initramfs");
+    assert_eq!(&archive[..6], b"070701", "a newc archive");
+
+    let boot = |name: &str, bytes: &[u8]| -> common::OxvRun {
+        let copy = dir.join(name);
+        let _ = std::fs::remove_dir_all(&copy);
+        std::fs::create_dir_all(&copy).expect("create the bundle copy");
+        for entry in std::fs::read_dir(&good).expect("list the bundle") {
+            let entry = entry.expect("bundle entry");
+            std::fs::copy(entry.path(), copy.join(entry.file_name())).expect("copy the bundle");
+        }
+        std::fs::write(copy.join("initramfs.cpio"), bytes).expect("write the archive");
+        let run = common::run_oxv(
+            &["boot", copy.to_str().expect("UTF-8 path")],
+            Duration::from_secs(180),
+        );
+        assert!(
+            !run.stderr.contains("panicked") && run.code != Some(101),
+            "{name}: the kernel panicked (status {:?}):\n{}",
+            run.code,
+            run.stderr
+        );
+        run
+    };
+    let refused = |name: &str, bytes: &[u8]| {
+        let run = boot(name, bytes);
+        assert_eq!(
+            run.code,
+            Some(2),
+            "{name}: status {:?}\n{}",
+            run.code,
+            run.stderr
+        );
+        assert!(
+            run.stderr
+                .contains("oxv: bad initramfs: cpio entry at offset"),
+            "{name}: expected `oxv: bad initramfs: ...`, got:\n{}",
+            run.stderr
+        );
+    };
+
+    // The untouched bundle boots and its program exits 0: the cases below test the archive.
+    let run = boot("good", &archive);
+    assert_eq!(run.code, Some(0), "the good bundle: {}", run.stderr);
+
+    refused("truncated", &archive[..archive.len() / 2]);
+    let mut bad = archive.clone();
+    bad[..6].copy_from_slice(b"XXXXXX");
+    refused("bad-magic", &bad);
+    // newc header fields are 8 hex digits from offset 6: c_filesize at 54, c_namesize at 94.
+    for (name, at, value) in [
+        ("huge-file-size", 54, b"7FFFFFFF"),
+        ("huge-name-size", 94, b"FFFFFFFF"),
+        ("non-hex-mode", 14, b"0000zz00"),
+    ] {
+        let mut bad = archive.clone();
+        bad[at..at + 8].copy_from_slice(value);
+        refused(name, &bad);
+    }
+    // Random bytes anywhere (mostly the program's body): refused, or the program runs and
+    // fails or succeeds; the kernel stays up either way.
+    let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let (mut refusals, mut runs) = (0, 0);
+    for round in 0..32 {
+        let mut bad = archive.clone();
+        // Half the rounds hit the first 4 KiB, where the directory entries' headers are.
+        let span = if round % 2 == 0 { 4096 } else { bad.len() };
+        for _ in 0..1 + next() % 8 {
+            let at = (next() as usize) % span;
+            bad[at] = next() as u8;
+        }
+        let run = boot(&format!("random-{round}"), &bad);
+        if run.code == Some(2) && run.stderr.contains("oxv: bad initramfs") {
+            refusals += 1;
+        } else {
+            runs += 1;
+        }
+    }
+    eprintln!("random corruptions: {refusals} refused, {runs} booted the program");
+}
+
 // ---- guest stress (boots QEMU) -----------------------------------------------------------
 
 /// The repository's `stress/` directory.
