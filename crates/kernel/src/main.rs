@@ -36,6 +36,8 @@ mod exec;
 #[cfg(target_os = "none")]
 mod file_map;
 #[cfg(target_os = "none")]
+mod idle_clock;
+#[cfg(target_os = "none")]
 mod irqstat;
 #[cfg(target_os = "none")]
 mod jobctl;

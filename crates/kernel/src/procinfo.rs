@@ -484,31 +484,43 @@ fn cpuinfo_one(
     writeln!(out)
 }
 
-/// Where the CPUs' time went since boot, in ns.
+/// Where the CPUs' time went since boot, in ns, summed over the online CPUs.
 struct CpuTimes {
     /// Time since boot (one CPU's worth).
     now: u64,
-    /// CPU time of every process, summed over CPUs.
-    busy: u64,
-    /// The rest of all CPUs' time, summed (as Linux's `/proc/uptime` and `/proc/stat`).
-    /// Interrupts taken while a CPU was idle count here: they run on the idle thread,
-    /// which no process is charged for.
+    /// CPU time of every process (at most what is not idle).
+    user: u64,
+    /// Time the CPUs sat halted with nothing to run ([`crate::idle_clock`]).
     idle: u64,
+    /// The rest: kernel work no process is charged for (the boot, interrupts taken while a
+    /// CPU was idle), `/proc/stat`'s system column.
+    system: u64,
     /// Online CPUs.
     cpus: u64,
 }
 
+/// Splits `total` ns of CPU time into idle (`halted`, at most `total`), user (`processes`,
+/// at most what is left) and the rest.
+fn split_cpu_time(total: u64, halted: u64, processes: u64) -> (u64, u64, u64) {
+    let idle = halted.min(total);
+    let user = processes.min(total - idle);
+    (user, idle, total - idle - user)
+}
+
 fn cpu_times() -> CpuTimes {
     let now = crate::time::monotonic_ns();
-    let busy: u64 = process::all()
+    let processes: u64 = process::all()
         .iter()
         .map(|p| sched::process_cpu_ns(p))
         .sum();
     let cpus = crate::arch::percpu::online() as u64;
+    let halted: u64 = (0..cpus as usize).map(crate::idle_clock::halted_ns).sum();
+    let (user, idle, system) = split_cpu_time(now * cpus, halted, processes);
     CpuTimes {
         now,
-        busy,
-        idle: (now * cpus).saturating_sub(busy),
+        user,
+        idle,
+        system,
         cpus,
     }
 }
@@ -516,23 +528,33 @@ fn cpu_times() -> CpuTimes {
 fn system_stat(out: &mut String) -> core::fmt::Result {
     let CpuTimes {
         now,
-        busy,
+        user,
         idle,
+        system,
         cpus,
     } = cpu_times();
-    let user = ticks(busy);
     let realtime = crate::time::clock().realtime_ns(cpu::rdtsc());
     let btime = (realtime - i128::from(now)).max(0) / 1_000_000_000;
-    let idle = ticks(idle);
-    writeln!(out, "cpu  {user} 0 0 {idle} 0 0 0 0 0 0")?;
-    // Time is not kept per CPU: each gets an even share (the lines' count is what libcs
-    // read, for the number of CPUs).
+    writeln!(
+        out,
+        "cpu  {} 0 {} {} 0 0 0 0 0 0",
+        ticks(user),
+        ticks(system),
+        ticks(idle)
+    )?;
+    // Idle time is kept per CPU; the processes' time is not, so it is shared out in
+    // proportion to each CPU's busy time (the lines add up to the total line).
+    let busy = (now * cpus).saturating_sub(idle).max(1);
     for n in 0..cpus {
+        let halted = crate::idle_clock::halted_ns(n as usize).min(now);
+        let share = (u128::from(user) * u128::from(now - halted) / u128::from(busy)) as u64;
+        let (user, idle, system) = split_cpu_time(now, halted, share);
         writeln!(
             out,
-            "cpu{n} {} 0 0 {} 0 0 0 0 0 0",
-            user / cpus,
-            idle / cpus
+            "cpu{n} {} 0 {} {} 0 0 0 0 0 0",
+            ticks(user),
+            ticks(system),
+            ticks(idle)
         )?;
     }
     writeln!(out, "intr {}", crate::irqstat::total())?;

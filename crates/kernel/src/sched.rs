@@ -688,7 +688,7 @@ pub fn idle_loop() -> ! {
             continue;
         }
         crate::smp::unlock();
-        cpu::idle_halt();
+        crate::idle_clock::halt();
         crate::smp::lock_from_idle();
     }
 }

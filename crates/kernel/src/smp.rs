@@ -203,7 +203,7 @@ pub fn lock_from_idle() {
         return;
     }
     let me = me();
-    KERNEL_LOCK.lock_halting(this_cpu_index(), cpu::idle_halt);
+    KERNEL_LOCK.lock_halting(this_cpu_index(), crate::idle_clock::halt);
     me.holds_kernel_lock.store(true, Ordering::Relaxed);
     if me.tlb_pending.swap(false, Ordering::SeqCst) {
         flush_local();

@@ -188,6 +188,8 @@ unsafe extern "C" {
 
 #[unsafe(no_mangle)]
 extern "C" fn oxv_trap_entry(frame: &mut TrapFrame) {
+    // An idle CPU's idle time ends here, before any handler work.
+    crate::idle_clock::interrupt_entry();
     // Every interrupt, including the ones answered below without the kernel lock.
     crate::irqstat::count(frame.vector);
     // The shootdown IPI is answered without the kernel lock: its sender holds it and waits.
