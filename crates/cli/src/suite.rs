@@ -162,7 +162,7 @@ fn run_stage(ws: &Workspace, stage: Stage) -> bool {
                 ],
                 None,
             );
-            host && kernel
+            host && kernel && unsafe_audit(ws)
         }
         Stage::Unit => {
             let workspace = cargo_ok(ws, &["test", "--workspace"], None);
@@ -280,6 +280,35 @@ fn run_stage(ws: &Workspace, stage: Stage) -> bool {
 
 /// Runs `cargo ARGS` in the workspace root (its stdout to our stderr), optionally with
 /// `OXV_KERNEL` set; whether it succeeded.
+/// `scripts/unsafe-audit`: every `unsafe` in crates/ has its `// SAFETY:` comment or
+/// `# Safety` section (docs/robustness.md, "The unsafe audit"). The script is Python; a host
+/// without python3 (`oxv test --apps` installs it) skips the audit and says so.
+fn unsafe_audit(ws: &Workspace) -> bool {
+    if crate::workspace::find_tool("python3").is_none() {
+        eprintln!("oxv test: unsafe audit skipped: python3 is not installed");
+        return true;
+    }
+    eprintln!("$ scripts/unsafe-audit");
+    let mut cmd = Command::new("python3");
+    cmd.arg(ws.root().join("scripts/unsafe-audit"))
+        .current_dir(ws.root())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped());
+    let out = match cmd.output() {
+        Ok(out) => out,
+        Err(e) => {
+            eprintln!("oxv: error: cannot run scripts/unsafe-audit: {e}");
+            return false;
+        }
+    };
+    // The listing is one line per `unsafe`: show the verdict and what is missing only.
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| l.starts_with("unsafe audit:") || l.contains("MISSING"))
+        .for_each(|l| eprintln!("{l}"));
+    out.status.success()
+}
+
 fn cargo_ok(ws: &Workspace, args: &[&str], kernel: Option<&std::ffi::OsStr>) -> bool {
     eprintln!("$ cargo {}", args.join(" "));
     let mut cmd = cargo();

@@ -512,11 +512,12 @@ impl<G: HeapGrowth, R: RawMutex, P: HeapPressure> KernelHeap<G, R, P> {
         {
             // SAFETY: every listed link was written by `claim_grown` and stays valid while
             // its region is listed; only this code unlists, under the lock.
+            let listed = unsafe { link.as_ptr().read() };
             let RegionLink {
                 next,
                 len,
                 heap_end,
-            } = unsafe { link.as_ptr().read() };
+            } = listed;
             at = next;
             // SAFETY: `heap_end` is the current end of that heap: only `claim_grown` and
             // this code (which then unlists it) change a grown heap's extent.
