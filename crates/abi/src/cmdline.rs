@@ -517,7 +517,7 @@ mod tests {
     /// never larger than its input (every piece is a decoded part of one token).
     #[test]
     fn decodes_random_bytes_without_panicking() {
-        let mut rng = Rng(0x5eed_0f_c0ff_ee42);
+        let mut rng = Rng(0x5eed_0fc0_ffee_4242);
         let real = b"console=split tty=012 winsize=24x80 tsc_khz=2995200 verbose disk=/ \
             disk=/mnt ip=10.0.2.15/24 env=HOME=/ env=PATH=/bin:/usr/bin -- /bin/app -x \"\" a%20b";
         let mut decoded = 0;
