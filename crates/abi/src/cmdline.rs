@@ -94,6 +94,9 @@ pub enum CmdlineError {
     },
 }
 
+/// The largest `tsc_khz=` [`BootArgs::tsc_khz`] accepts: 100 GHz, far above any TSC.
+pub const MAX_TSC_KHZ: u64 = 100_000_000;
+
 /// The longest command line the kernel reads (its PVH parser's buffer), NUL excluded.
 pub const MAX_LEN: usize = 64 * 1024 - 1;
 
@@ -123,6 +126,22 @@ impl BootArgs {
     /// Whether `key` was given at all (as `key` or `key=anything`).
     pub fn has_option(&self, key: &str) -> bool {
         self.option(key).is_some()
+    }
+
+    /// The TSC frequency the `tsc_khz=N` option gives (it skips the kernel's calibration),
+    /// `None` if absent or outside 1 kHz..=100 GHz: the kernel multiplies it by 1000 and
+    /// divides by it, so `0` or a value near `u64::MAX` would divide by zero or overflow.
+    pub fn tsc_khz(&self) -> Option<u64> {
+        let v = core::str::from_utf8(self.option("tsc_khz")??).ok()?;
+        v.parse().ok().filter(|k| (1..=MAX_TSC_KHZ).contains(k))
+    }
+
+    /// The terminal size `winsize=ROWSxCOLS` gives, `None` if absent or malformed (each a
+    /// number up to 65535, as `struct winsize` holds).
+    pub fn winsize(&self) -> Option<(u16, u16)> {
+        let v = core::str::from_utf8(self.option("winsize")??).ok()?;
+        let (rows, cols) = v.split_once('x')?;
+        Some((rows.parse().ok()?, cols.parse().ok()?))
     }
 
     /// Whether [`BootArgs::encode`]'s output will decode back to `self` and fit the kernel:
@@ -206,7 +225,8 @@ impl BootArgs {
     }
 
     /// Parses a command line given as raw bytes, as the kernel finds it in memory. Bytes
-    /// outside printable ASCII that appear unencoded are taken literally.
+    /// outside printable ASCII that appear unencoded are taken literally, except NUL, which is
+    /// refused as `%00` is.
     pub fn decode_bytes(line: &[u8]) -> Result<BootArgs, CmdlineError> {
         let mut args = BootArgs::default();
         let mut tokens = line
@@ -292,6 +312,10 @@ fn decode_piece(raw: &[u8], token: usize) -> Result<Vec<u8>, CmdlineError> {
             }
             out.push(v);
             i += 3;
+        } else if b == 0 {
+            // As `%00`: a raw NUL (a loader that passes a length rather than a C string) would
+            // otherwise cut the argument short when it becomes a C string for execve(2).
+            return Err(CmdlineError::NulByte { token });
         } else {
             out.push(b);
             i += 1;
@@ -465,6 +489,69 @@ mod tests {
                 .map(|_| CHARS[self.below(CHARS.len() as u64)])
                 .collect()
         }
+    }
+
+    #[test]
+    fn numeric_options_refuse_absurd_values() {
+        let args = |line: &str| BootArgs::decode(line).unwrap();
+        assert_eq!(args("tsc_khz=2999999 -- p").tsc_khz(), Some(2_999_999));
+        for bad in [
+            "0",
+            "-1",
+            "18446744073709551615",
+            "100000001",
+            "3e6",
+            "",
+            "0x10",
+        ] {
+            assert_eq!(args(&alloc::format!("tsc_khz={bad} -- p")).tsc_khz(), None);
+        }
+        assert_eq!(args("tsc_khz -- p").tsc_khz(), None);
+        assert_eq!(args("winsize=50x132 -- p").winsize(), Some((50, 132)));
+        for bad in ["65536x80", "24x", "x80", "24", "-1x80", "24x80x1", "%FFx80"] {
+            assert_eq!(args(&alloc::format!("winsize={bad} -- p")).winsize(), None);
+        }
+    }
+
+    /// Random bytes and mutated real lines: decoding never panics, and what it returns is
+    /// never larger than its input (every piece is a decoded part of one token).
+    #[test]
+    fn decodes_random_bytes_without_panicking() {
+        let mut rng = Rng(0x5eed_0fc0_ffee_4242);
+        let real = b"console=split tty=012 winsize=24x80 tsc_khz=2995200 verbose disk=/ \
+            disk=/mnt ip=10.0.2.15/24 env=HOME=/ env=PATH=/bin:/usr/bin -- /bin/app -x \"\" a%20b";
+        let mut decoded = 0;
+        for i in 0..20_000 {
+            let line = if i % 2 == 0 {
+                rng.bytes(200)
+            } else {
+                let mut l = real.to_vec();
+                for _ in 0..1 + rng.below(6) {
+                    let at = rng.below(l.len() as u64 + 1);
+                    match rng.below(3) {
+                        0 if at < l.len() => l[at] = rng.next() as u8,
+                        1 if at < l.len() => drop(l.remove(at)),
+                        _ => l.insert(at, b"%=- \"\0"[rng.below(6)]),
+                    }
+                }
+                l
+            };
+            if let Ok(a) = BootArgs::decode_bytes(&line) {
+                decoded += 1;
+                assert!(!a.argv.is_empty());
+                let pieces: usize = a
+                    .options
+                    .iter()
+                    .map(|(k, v)| k.len() + v.as_ref().map_or(0, Vec::len))
+                    .sum::<usize>()
+                    + a.env.iter().chain(&a.argv).map(Vec::len).sum::<usize>();
+                assert!(pieces <= line.len(), "{line:?}");
+                let _ = (a.tsc_khz(), a.winsize());
+                // What decodes encodes back to a line that decodes the same.
+                assert_eq!(BootArgs::decode(&a.encode()).as_ref(), Ok(&a), "{line:?}");
+            }
+        }
+        assert!(decoded > 1000, "only {decoded} lines decoded");
     }
 
     #[test]

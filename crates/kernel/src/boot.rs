@@ -97,11 +97,7 @@ pub fn start(start_info: u64, entry_tsc: u64) -> ! {
         crate::arch::boot::kaslr_slide()
     );
     let t_mem = cpu::rdtsc();
-    let tsc_khz = args
-        .option("tsc_khz")
-        .flatten()
-        .and_then(|v| core::str::from_utf8(v).ok()?.parse().ok());
-    time::init(&features, entry_tsc, tsc_khz);
+    time::init(&features, entry_tsc, args.tsc_khz());
     context::init_fpu(xcr0);
     if !apic::init(time::clock().hz(), mem::map_mmio) {
         fail(2, format_args!("oxv: no local APIC"));
@@ -161,7 +157,13 @@ pub fn start(start_info: u64, entry_tsc: u64) -> ! {
         info.rsdp
     );
 
-    let winsize = parse_winsize(args.option("winsize").flatten());
+    let (ws_row, ws_col) = args.winsize().unwrap_or((24, 80));
+    let winsize = Winsize {
+        ws_row,
+        ws_col,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
     let ttys = args.option("tty").flatten().unwrap_or(b"");
     let is_tty = |fd: u8| {
         if console::is_split() {
@@ -550,24 +552,6 @@ impl oxv_vfs::sysfs::CpuTopology for OnlineCpus {
     fn online(&self) -> u32 {
         crate::arch::percpu::online().max(1) as u32
     }
-}
-
-fn parse_winsize(v: Option<&[u8]>) -> Winsize {
-    let mut ws = Winsize {
-        ws_row: 24,
-        ws_col: 80,
-        ws_xpixel: 0,
-        ws_ypixel: 0,
-    };
-    if let Some(v) = v.and_then(|v| core::str::from_utf8(v).ok()) {
-        if let Some((r, c)) = v.split_once('x') {
-            if let (Ok(r), Ok(c)) = (r.parse(), c.parse()) {
-                ws.ws_row = r;
-                ws.ws_col = c;
-            }
-        }
-    }
-    ws
 }
 
 /// The thread name Linux gives a new process: the basename of argv[0], 15 bytes at most.

@@ -64,6 +64,8 @@
 
 pub mod capped_heap;
 pub mod check;
+pub mod cmdline;
+pub mod ext2;
 pub mod input;
 pub mod route;
 pub mod seeds;

@@ -117,7 +117,12 @@ impl FsState {
                 let b = self.alloc_block(goal)?;
                 goal = b + 1;
                 self.cache.fresh(b as u64)?;
-                let sectors = inode.i_blocks.get() + self.geo.sectors_per_block;
+                // Saturating: a corrupt `i_blocks` near `u32::MAX` overflowed here (fuzzing,
+                // bug 22); the count is only reported (st_blocks), e2fsck repairs it.
+                let sectors = inode
+                    .i_blocks
+                    .get()
+                    .saturating_add(self.geo.sectors_per_block);
                 inode.i_blocks.set(sectors);
                 match parent {
                     None => inode.i_block[slot].set(b),

@@ -115,6 +115,17 @@ impl Geometry {
                 capacity,
             });
         }
+        // Linux's ext4 refuses more than a block of pointers' worth ("insanely large"); ext2
+        // does not check, but every group with a superblock backup loses this many blocks,
+        // and a count past the group's size makes the overhead larger than the disk.
+        let reserved_gdt_blocks = if sb.s_feature_compat.get() & compat::RESIZE_INODE != 0 {
+            sb.s_reserved_gdt_blocks.get() as u32
+        } else {
+            0
+        };
+        if reserved_gdt_blocks as usize > block_size / 4 {
+            return Err(MountError::Corrupt("reserved GDT blocks"));
+        }
         let per_block = block_size / GROUP_DESC_SIZE;
         let gdt_blocks = (groups as usize).div_ceil(per_block) as u32;
         let inode_table_blocks = (ipg as usize * inode_size).div_ceil(block_size) as u32;
@@ -137,11 +148,7 @@ impl Geometry {
             gdt_blocks,
             sparse_super: ro_compat & ro_compat::SPARSE_SUPER != 0,
             filetype: incompat & incompat::FILETYPE != 0,
-            reserved_gdt_blocks: if sb.s_feature_compat.get() & compat::RESIZE_INODE != 0 {
-                sb.s_reserved_gdt_blocks.get() as u32
-            } else {
-                0
-            },
+            reserved_gdt_blocks,
             max_file_size: max_file_size(block_size as u64, ptrs),
         })
     }

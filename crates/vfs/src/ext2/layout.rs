@@ -400,17 +400,21 @@ pub(crate) struct Dirent {
 impl Dirent {
     /// Decodes the entry at `off` of `block`, checking what e2fsck checks so that a bad
     /// block cannot make the caller read out of bounds or loop: the record is at least
-    /// [`DIRENT_HEADER`] bytes, a multiple of 4, inside the block, and holds its name.
+    /// [`DIRENT_HEADER`] bytes, a multiple of 4, inside the block, and holds its name, which is
+    /// not empty if the entry is in use.
     pub fn parse(block: &[u8], off: usize) -> Option<Dirent> {
         let h = block.get(off..off + DIRENT_HEADER)?;
         let inode = u32::from_le_bytes([h[0], h[1], h[2], h[3]]);
         let rec_len = decode_rec_len(u16::from_le_bytes([h[4], h[5]]), block.len());
         let name_len = h[6] as usize;
         let file_type = h[7];
+        // An entry in use with an empty name is corrupt too (e2fsck's "zero-length name"):
+        // it could be neither looked up nor told apart in a getdents(2) listing.
         if rec_len < DIRENT_HEADER
             || rec_len % 4 != 0
             || off + rec_len > block.len()
             || DIRENT_HEADER + name_len > rec_len
+            || (inode != 0 && name_len == 0)
         {
             return None;
         }

@@ -83,6 +83,8 @@
 mod bmap;
 mod cache;
 mod dir;
+#[cfg(any(test, feature = "testing"))]
+pub mod exercise;
 pub mod format;
 mod fs;
 mod layout;
@@ -334,7 +336,9 @@ impl FileSystem for Ext2 {
         FsStats {
             magic: layout::MAGIC as u64,
             block_size: st.geo.block_size as u64,
-            blocks: st.geo.blocks_count as u64 - st.geo.overhead_blocks(),
+            // Saturating: group descriptors may place the metadata anywhere in a group, so a
+            // corrupt image may count more overhead than it has blocks.
+            blocks: (st.geo.blocks_count as u64).saturating_sub(st.geo.overhead_blocks()),
             free_blocks: free,
             avail_blocks: free.saturating_sub(reserved),
             files: st.geo.inodes_count as u64,

@@ -319,19 +319,34 @@ impl FsState {
         if pos >= size || out.is_empty() {
             return Ok(0);
         }
-        let n = (out.len() as u64).min(size - pos) as usize;
+        let mut n = (out.len() as u64).min(size - pos) as usize;
         let bs = self.geo.block_size as u64;
         let first = pos / bs;
         let last = (pos + n as u64 - 1) / bs;
         let mut phys = Vec::with_capacity((last - first + 1) as usize);
+        // A block that cannot be mapped or read (a corrupt block map, a bad sector) ends the
+        // read there: the bytes before it are returned, as Linux's read(2) returns a short
+        // count; only a read that gets nothing fails.
         for l in first..=last {
-            phys.push(self.map_block(&raw, l)? as u64);
+            match self.map_block(&raw, l) {
+                Ok(b) => phys.push(b as u64),
+                Err(e) if l == first => return Err(e),
+                Err(_) => {
+                    n = (l * bs - pos) as usize;
+                    break;
+                }
+            }
         }
         if phys.iter().any(|&b| b != 0 && !self.cache_has(b)) {
             let end = (last + READ_AHEAD / bs).min((size - 1) / bs);
             let mut ahead = phys.clone();
+            // Read-ahead is a guess: a block past the request that cannot be mapped only
+            // ends it (it failed whole reads of the blocks before a broken indirect block).
             for l in last + 1..=end {
-                ahead.push(self.map_block(&raw, l)? as u64);
+                match self.map_block(&raw, l) {
+                    Ok(b) => ahead.push(b as u64),
+                    Err(_) => break,
+                }
             }
             self.cache.read_ahead(&ahead);
         }
@@ -344,11 +359,32 @@ impl FsState {
             if b == 0 {
                 dst.fill(0);
             } else {
-                dst.copy_from_slice(&self.cache.read(b)?[start..start + len]);
+                match self.cache.read(b) {
+                    Ok(block) => dst.copy_from_slice(&block[start..start + len]),
+                    Err(e) if done == 0 => return Err(e),
+                    Err(_) => break,
+                }
             }
             done += len;
         }
-        self.overlay_pages(ino, pos, &mut out[..n]);
+        self.overlay_pages(ino, pos, &mut out[..done]);
+        Ok(done)
+    }
+
+    /// As [`read_chunk`](Self::read_chunk), but a read cut short by an I/O error fails: a
+    /// page of a mapping must be whole (the fault is `SIGBUS`, not a page of zeros).
+    pub(super) fn read_chunk_whole(
+        &mut self,
+        ino: u32,
+        pos: u64,
+        out: &mut [u8],
+    ) -> Result<usize, Errno> {
+        let size = self.read_inode(ino)?.size(true);
+        let want = (out.len() as u64).min(size.saturating_sub(pos)) as usize;
+        let n = self.read_chunk(ino, pos, out)?;
+        if n < want {
+            return Err(Errno::EIO);
+        }
         Ok(n)
     }
 
@@ -751,11 +787,16 @@ impl Inode for Ext2Node {
             let mut done = 0;
             while done < buf.len() {
                 let end = buf.len().min(done + CHUNK);
-                let n = self.fs.lock().read_chunk(
+                let n = match self.fs.lock().read_chunk(
                     self.ino,
                     offset + done as u64,
                     &mut buf[done..end],
-                )?;
+                ) {
+                    Ok(n) => n,
+                    // After some bytes, an I/O error is a short read (as Linux's).
+                    Err(_) if done > 0 => break,
+                    Err(e) => return Err(e),
+                };
                 if n == 0 {
                     break;
                 }
@@ -768,9 +809,15 @@ impl Inode for Ext2Node {
         while done < dst.len() {
             let want = (dst.len() - done).min(CHUNK);
             let n =
-                self.fs
+                match self
+                    .fs
                     .lock()
-                    .read_chunk(self.ino, offset + done as u64, &mut bounce[..want])?;
+                    .read_chunk(self.ino, offset + done as u64, &mut bounce[..want])
+                {
+                    Ok(n) => n,
+                    Err(_) if done > 0 => break,
+                    Err(e) => return Err(e),
+                };
             if n == 0 {
                 break;
             }

@@ -572,7 +572,7 @@ impl SharedMapSource for MappedPages {
             Some(f) => f,
             None => {
                 let mut buf = super::cache::zeroed(PAGE_SIZE).ok_or(PageError::OutOfMemory)?;
-                st.read_chunk(self.ino, index * PAGE, &mut buf)
+                st.read_chunk_whole(self.ino, index * PAGE, &mut buf)
                     .map_err(|_| PageError::Io)?;
                 // The kernel's reclaim skips this file system (its lock is held here): the
                 // clean pages of its own files are given back from here instead.
@@ -667,7 +667,7 @@ impl SharedMapSource for MappedPages {
         }
         // read_chunk overlays the resident page; past the end of the file are zeros.
         let n = st
-            .read_chunk(self.ino, offset, buf)
+            .read_chunk_whole(self.ino, offset, buf)
             .map_err(|_| PageError::Io)?;
         buf[n..].fill(0);
         Ok(())

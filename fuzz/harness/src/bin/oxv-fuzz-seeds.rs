@@ -4,6 +4,8 @@
 //!   reproducers into `DIR/regressions/` (as `NAME.bin`).
 //! - `oxv-fuzz-seeds strace OUT`: converts an strace log (`cargo oxv run --strace`'s stderr)
 //!   read from stdin into the input file `OUT`; prints how many calls it kept.
+//! - `oxv-fuzz-seeds ext2 IMAGE OUT`: the `ext2` target's input for an image (its trailing
+//!   zeros cut off, see `oxv_fuzz_harness::ext2`); `ext2-seeds.sh` makes the images.
 
 use oxv_fuzz_harness::{input, seeds, strace};
 use std::io::Read;
@@ -41,8 +43,16 @@ fn main() -> ExitCode {
                 std::fs::write(out, input::encode(&ops))
             })
         }
+        ["ext2", image, out] => std::fs::read(image).and_then(|data| {
+            let input = oxv_fuzz_harness::ext2::trim(&data);
+            println!("{out}: {} of {} bytes", input.len(), data.len());
+            std::fs::write(out, input)
+        }),
         _ => {
-            eprintln!("usage: oxv-fuzz-seeds hand DIR | oxv-fuzz-seeds strace OUT < LOG");
+            eprintln!(
+                "usage: oxv-fuzz-seeds hand DIR | oxv-fuzz-seeds strace OUT < LOG | \
+                 oxv-fuzz-seeds ext2 IMAGE OUT"
+            );
             return ExitCode::from(2);
         }
     };

@@ -2,6 +2,7 @@
 //! code, changed through it, and checked with `e2fsck -fn` and `debugfs`. Tests that need
 //! e2fsprogs print why and pass when it is missing (`apt-get install e2fsprogs`).
 
+mod corrupt;
 mod errors;
 mod model;
 mod pages;
