@@ -205,6 +205,8 @@ fn run_stage(ws: &Workspace, stage: Stage) -> bool {
                 "--test",
                 "ext2_crash",
                 "--test",
+                "ext2_corrupt",
+                "--test",
                 "oom",
                 "--test",
                 "robustness",
