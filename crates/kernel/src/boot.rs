@@ -190,6 +190,7 @@ pub fn start(start_info: u64, entry_tsc: u64) -> ! {
     crate::net::write_resolver_files(&cx);
     let t_fs = cpu::rdtsc();
     let files = FdTable::new();
+    oxv_vfs::fsize::set_sigxfsz_hook(crate::syscall::resource::raise_sigxfsz);
     for (fd, stream) in [
         (0u8, Stream::Stdin),
         (1, Stream::Stdout),

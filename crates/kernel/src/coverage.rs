@@ -261,7 +261,7 @@ pub const COVERAGE: &[(Sysno, Status)] = &[
     (
         Sysno::setrlimit,
         Partial(
-            "enforced: RLIMIT_NOFILE, RLIMIT_STACK (exec), RLIMIT_NPROC (fork), RLIMIT_SIGPENDING; the others are recorded",
+            "enforced: RLIMIT_NOFILE, RLIMIT_FSIZE (writes, truncation, fallocate; SIGXFSZ), RLIMIT_STACK (exec), RLIMIT_NPROC (fork), RLIMIT_SIGPENDING; the others are recorded",
         ),
     ),
     (

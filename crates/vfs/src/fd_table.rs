@@ -9,6 +9,7 @@
 //! runs under it.
 
 use crate::file::OpenFile;
+use crate::fsize::FileSizeLimit;
 use crate::locks::ProcessLocks;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
@@ -61,6 +62,9 @@ pub struct FdTable {
     /// The POSIX record locks this table's owner holds: closing an fd of a locked inode
     /// releases them (see [`crate::locks`]).
     locks: ProcessLocks,
+    /// The owner's soft `RLIMIT_FSIZE` (see [`crate::fsize`]): the table is what every file
+    /// system call has of its process.
+    file_size_limit: FileSizeLimit,
 }
 
 impl Default for FdTable {
@@ -83,7 +87,13 @@ impl FdTable {
                 limit,
             }),
             locks: ProcessLocks::new(),
+            file_size_limit: FileSizeLimit::default(),
         }
+    }
+
+    /// The owner's `RLIMIT_FSIZE`, which its writes must keep within.
+    pub fn file_size_limit(&self) -> &FileSizeLimit {
+        &self.file_size_limit
     }
 
     /// The `RLIMIT_NOFILE` in force: fds must be below it.
@@ -204,10 +214,13 @@ impl FdTable {
 
     /// A copy for fork(2): the same open files (shared offsets), the same flags.
     pub fn fork(&self) -> FdTable {
-        FdTable {
+        let t = FdTable {
             table: RwLock::new(self.table.read().clone()),
             locks: ProcessLocks::new(),
-        }
+            file_size_limit: FileSizeLimit::default(),
+        };
+        t.file_size_limit.set(self.file_size_limit.get());
+        t
     }
 
     /// The size of the table as Linux would have grown it (`fdt->max_fds`): 64 fds, then 128

@@ -122,6 +122,7 @@ pub mod ext2;
 pub mod fake;
 pub mod fd_table;
 pub mod file;
+pub mod fsize;
 pub mod initramfs;
 pub mod inotify;
 pub mod io;

@@ -16,7 +16,7 @@ pub mod info;
 mod memory;
 pub mod mount;
 pub mod pidfd;
-mod resource;
+pub(crate) mod resource;
 mod signal;
 mod socket;
 pub mod thread;

@@ -228,14 +228,33 @@ pub fn setpriority(p: &Process, which: i32, who: i32, prio: i32) -> SysResult {
 }
 
 /// Applies the limits the kernel enforces outside oxv-sched to `p`: `RLIMIT_NOFILE` bounds
-/// the fd table.
+/// the fd table, `RLIMIT_FSIZE` the files its calls write (`oxv_vfs::fsize`).
 fn enforce(p: &Process) {
-    let nofile = p
-        .limits
-        .lock()
-        .soft(oxv_abi::linux::system::RlimitResource::Nofile);
+    use oxv_abi::linux::system::RlimitResource;
+    let (nofile, fsize) = {
+        let limits = p.limits.lock();
+        (
+            limits.soft(RlimitResource::Nofile),
+            limits.soft(RlimitResource::Fsize),
+        )
+    };
     p.files
         .set_limit(usize::try_from(nofile).unwrap_or(usize::MAX));
+    p.files.file_size_limit().set(fsize);
+}
+
+/// What a file system call that passed `RLIMIT_FSIZE` runs (`oxv_vfs::fsize`): `SIGXFSZ` to
+/// the calling thread, as Linux's `send_sig(SIGXFSZ, current, 0)`, which reads as sent by
+/// the process itself (`SI_USER`), like `SIGPIPE`.
+pub fn raise_sigxfsz() {
+    let sig = oxv_abi::linux::signal::Signal::SIGXFSZ;
+    let info = oxv_abi::linux::sigframe::SigInfo::from_process(
+        sig.number() as i32,
+        oxv_abi::linux::sigframe::code::SI_USER,
+        crate::process::current().pid,
+        0,
+    );
+    crate::signal::raise(&crate::sched::current(), sig, info);
 }
 
 /// setrlimit(2).

@@ -5,12 +5,14 @@
 //! know, `FALLOC_FL_PUNCH_HOLE` without `FALLOC_FL_KEEP_SIZE`, `COLLAPSE_RANGE`,
 //! `INSERT_RANGE` or `WRITE_ZEROES` with it, or two operations at once; `EBADF` unless open
 //! for writing; `ESPIPE` for a pipe, `EISDIR` for a directory, `ENODEV` for anything else
-//! that is not a regular file; `EFBIG` when `offset + len` passes the largest file size; then
-//! the file system: tmpfs does allocation (`0`, `KEEP_SIZE`) and hole punching and refuses the
+//! that is not a regular file; `EFBIG` when `offset + len` passes the largest file size, and
+//! `EFBIG` with `SIGXFSZ` when an allocation would grow the file past `RLIMIT_FSIZE` (see
+//! [`crate::fsize`]); then the file system: tmpfs does allocation (`0`, `KEEP_SIZE`) and hole punching and refuses the
 //! rest with `EOPNOTSUPP`, as does a file system without the operation (ext2).
 
 use super::io_file;
 use crate::fd_table::FdTable;
+use crate::fsize::check_new_size;
 use crate::node::FileKind;
 use linux_raw_sys::general::{
     FALLOC_FL_COLLAPSE_RANGE, FALLOC_FL_INSERT_RANGE, FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE,
@@ -53,8 +55,8 @@ pub fn fallocate(
     if !file.is_writable() {
         return Err(Errno::EBADF);
     }
-    let kind = file.stat()?.kind;
-    let loc = match (kind, file.location()) {
+    let meta = file.stat()?;
+    let loc = match (meta.kind, file.location()) {
         (FileKind::Fifo, _) => return Err(Errno::ESPIPE),
         (FileKind::Directory, _) => return Err(Errno::EISDIR),
         (FileKind::Regular | FileKind::BlockDevice, Some(loc)) => loc,
@@ -62,6 +64,11 @@ pub fn fallocate(
     };
     if offset.checked_add(len).is_none() {
         return Err(Errno::EFBIG);
+    }
+    // Allocation may grow the file, even with KEEP_SIZE (which Linux's tmpfs checks too);
+    // the other operations never do.
+    if mode & MODE_MASK == 0 && meta.kind == FileKind::Regular {
+        check_new_size(files, meta.size, (offset + len) as u64)?;
     }
     loc.inode()
         .allocate(mode, offset as u64, len as u64, cx.vfs().now())?;

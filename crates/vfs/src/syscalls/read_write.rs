@@ -19,6 +19,7 @@
 use super::{check_user_range, io_file};
 use crate::fd_table::FdTable;
 use crate::file::OpenFile;
+use crate::fsize::check_write_from;
 use crate::io::{ReadBuf, WriteBuf};
 use alloc::vec::Vec;
 use oxv_abi::linux::fs::{Iovec, MAX_RW_COUNT, UIO_MAXIOV};
@@ -42,7 +43,8 @@ pub fn write(files: &FdTable, mem: &mut dyn UserMemory, fd: i32, buf: UserBuf) -
         return Err(Errno::EBADF);
     }
     check_user_range(buf)?;
-    file.write(&WriteBuf::user(mem, buf.clamp(MAX_RW_COUNT)))
+    let len = check_write_from(files, &file, None, buf.len.min(MAX_RW_COUNT))?;
+    file.write(&WriteBuf::user(mem, buf.clamp(len)))
 }
 
 /// pread64(2).
@@ -77,7 +79,8 @@ pub fn pwrite64(
         return Err(Errno::EBADF);
     }
     check_user_range(buf)?;
-    file.write_at(offset as u64, &WriteBuf::user(mem, buf.clamp(MAX_RW_COUNT)))
+    let len = check_write_from(files, &file, Some(offset as u64), buf.len.min(MAX_RW_COUNT))?;
+    file.write_at(offset as u64, &WriteBuf::user(mem, buf.clamp(len)))
 }
 
 /// readv(2).
@@ -109,6 +112,7 @@ pub fn writev(
         return Err(Errno::EBADF);
     }
     let segs = import_iovec(mem, iov, iovcnt)?;
+    let segs = limit_segments(files, &file, segs, None)?;
     write_segments(&file, mem, &segs, None)
 }
 
@@ -143,6 +147,7 @@ pub fn pwritev(
         return Err(Errno::EBADF);
     }
     let segs = import_iovec(mem, iov, iovcnt)?;
+    let segs = limit_segments(files, &file, segs, Some(offset as u64))?;
     write_segments(&file, mem, &segs, Some(offset as u64))
 }
 
@@ -222,6 +227,26 @@ fn read_segments(
         }
     }
     Ok(total)
+}
+
+/// Cuts `segs` to what the file size limit lets a write at `at` (see
+/// [`check_write_from`]) take.
+fn limit_segments(
+    files: &FdTable,
+    file: &OpenFile,
+    mut segs: Vec<UserBuf>,
+    at: Option<u64>,
+) -> Result<Vec<UserBuf>, Errno> {
+    let total = segs.iter().map(|s| s.len).sum();
+    let mut left = check_write_from(files, file, at, total)?;
+    if left < total {
+        for seg in &mut segs {
+            *seg = seg.clamp(left);
+            left -= seg.len;
+        }
+        segs.retain(|s| s.len > 0);
+    }
+    Ok(segs)
 }
 
 /// Writes from `segs` in order, stopping at the first short write.

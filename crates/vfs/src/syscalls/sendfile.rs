@@ -7,7 +7,7 @@
 //! that overflows with the count), then the output fd (`EBADF` likewise). A pipe output gets
 //! what it has room for, in one go (waiting for room unless it is `O_NONBLOCK`); any other
 //! output gets everything up to the end of the input, written at its own offset (`EINVAL` if
-//! it is `O_APPEND`). An input or output Linux cannot splice (a pipe as input, an eventfd, a
+//! it is `O_APPEND`), and no further than `RLIMIT_FSIZE` allows a regular file. An input or output Linux cannot splice (a pipe as input, an eventfd, a
 //! directory) is `EINVAL`. With `offset`, the input's own offset stays and `*offset` moves;
 //! without, the input's offset moves.
 //!
@@ -17,7 +17,8 @@
 //! and the output writable and not `O_APPEND`; `EXDEV` across file systems (neither tmpfs nor
 //! ext2 copies across); `EOVERFLOW` if an offset wraps (in unsigned arithmetic, so a negative
 //! offset wraps once the length reaches it); the copy is cut at the input's end;
-//! `EFBIG` for an output offset at the size limit; `EINVAL` for overlapping ranges of one file
+//! `EFBIG` (and `SIGXFSZ`) for an output offset at `RLIMIT_FSIZE`, a copy cut there if it
+//! crosses it (see [`crate::fsize`]); `EFBIG` for an output offset at the size limit; `EINVAL` for overlapping ranges of one file
 //! and for negative offsets.
 
 use super::io_file;
@@ -27,6 +28,7 @@ use super::splice::{
 use crate::blocker::Blocker;
 use crate::fd_table::FdTable;
 use crate::file::OpenFile;
+use crate::fsize::{check_write, exceeded};
 use crate::node::FileKind;
 use alloc::vec;
 use oxv_abi::linux::fs::{MAX_RW_COUNT, OpenFlags};
@@ -68,7 +70,7 @@ pub fn sendfile(
     let result = if pipe_end(&out).is_some() {
         file_to_pipe(blocker, &input, &mut pos, &out, count, out.is_nonblocking())
     } else {
-        to_file(&input, &mut pos, &out, count)
+        to_file(files, &input, &mut pos, &out, count)
     };
     let moved = result?;
     if moved > 0 && given.is_none() && input.ops().is_positioned() {
@@ -82,7 +84,13 @@ pub fn sendfile(
 
 /// sendfile to anything but a pipe (Linux's `do_splice_direct`): copies up to `count` bytes,
 /// stopping at the end of the input, at the output's offset.
-fn to_file(input: &OpenFile, pos: &mut u64, out: &OpenFile, count: usize) -> SysResult {
+fn to_file(
+    files: &FdTable,
+    input: &OpenFile,
+    pos: &mut u64,
+    out: &OpenFile,
+    count: usize,
+) -> SysResult {
     if out.flags().contains(OpenFlags::APPEND) {
         return Err(Errno::EINVAL);
     }
@@ -92,7 +100,7 @@ fn to_file(input: &OpenFile, pos: &mut u64, out: &OpenFile, count: usize) -> Sys
     if !can_splice(out)? {
         return Err(Errno::EINVAL);
     }
-    let done = copy(input, *pos, out, out_start, count)?;
+    let done = copy(files, input, *pos, out, out_start, count)?;
     *pos += done as u64;
     if positioned && done > 0 {
         *out.lock_position() = out_start + done as u64;
@@ -101,8 +109,17 @@ fn to_file(input: &OpenFile, pos: &mut u64, out: &OpenFile, count: usize) -> Sys
 }
 
 /// Copies up to `count` bytes from `input` at `from` to `out` at `to`, a chunk at a time,
-/// until the input ends or the output takes less. Short on an error after some bytes.
-fn copy(input: &OpenFile, from: u64, out: &OpenFile, to: u64, count: usize) -> SysResult {
+/// until the input ends or the output takes less. Short on an error after some bytes. Each
+/// chunk is a write to `out` that the file size limit may cut or refuse, as Linux's
+/// `splice_direct_to_actor` writes each pipe-full.
+fn copy(
+    files: &FdTable,
+    input: &OpenFile,
+    from: u64,
+    out: &OpenFile,
+    to: u64,
+    count: usize,
+) -> SysResult {
     let mut buf = vec![0u8; count.min(CHUNK)];
     let mut done = 0usize;
     while done < count {
@@ -115,7 +132,15 @@ fn copy(input: &OpenFile, from: u64, out: &OpenFile, to: u64, count: usize) -> S
         if got == 0 {
             break;
         }
-        let w = match write_all_at(out, to + done as u64, &buf[..got]) {
+        let room = match check_write(files, out, to + done as u64, got) {
+            Ok(n) => n,
+            Err(e) if done == 0 => return Err(e),
+            Err(_) => break,
+        };
+        if room < got {
+            exceeded();
+        }
+        let w = match write_all_at(out, to + done as u64, &buf[..room]) {
             Ok(n) => n,
             Err(e) if done == 0 => return Err(e),
             Err(_) => break,
@@ -180,6 +205,7 @@ pub fn copy_file_range(
     } else {
         c.min(size_in.wrapping_sub(pos_in) as u64)
     };
+    count = check_write(files, &out, pos_out as u64, count as usize)? as u64;
     if pos_out == i64::MAX {
         return Err(Errno::EFBIG);
     }
@@ -196,6 +222,7 @@ pub fn copy_file_range(
         return Ok(0);
     }
     let done = copy(
+        files,
         &input,
         pos_in as u64,
         &out,

@@ -12,7 +12,9 @@
 //! - From a file into a pipe: waits for room in the pipe (`EAGAIN` with `SPLICE_F_NONBLOCK` or
 //!   an `O_NONBLOCK` pipe), then moves as much as the pipe takes, up to `len`, in one go.
 //! - From a pipe into a file: waits for data (0 once the pipe is empty and has no writer),
-//!   then moves what the pipe holds, up to `len`.
+//!   then moves what the pipe holds, up to `len`, and no further than `RLIMIT_FSIZE` (see
+//!   [`crate::fsize`]) for a regular file. oxv checks the limit before waiting, so at the
+//!   limit an empty pipe is `EFBIG` (and `SIGXFSZ`) at once where Linux would wait first.
 //! - Pipe to pipe: waits for input, then for room, then moves what fits.
 //! - A pipe without readers is `EPIPE` (the kernel also raises `SIGPIPE`, as for write(2)).
 //!
@@ -46,6 +48,7 @@ use super::io_file;
 use crate::blocker::Blocker;
 use crate::fd_table::FdTable;
 use crate::file::OpenFile;
+use crate::fsize::{check_write, exceeded};
 use crate::io::{ReadBuf, WriteBuf, WritePos};
 use crate::node::FileKind;
 use crate::pipe::{PIPE_BUF, PipeEnd, SLOT_SIZE};
@@ -308,8 +311,14 @@ pub fn splice(
             if !can_splice(&out)? {
                 return Err(Errno::EINVAL);
             }
+            // Before the pipe is read, so that what the limit refuses stays in it.
+            let room = check_write(files, &out, pos as u64, len)?;
             let nb = nonblocking || input.is_nonblocking();
-            let n = pipe_to_file(&input, &out, pos as u64, len, nb)?;
+            let n = pipe_to_file(&input, &out, pos as u64, room, nb)?;
+            let left_in_pipe = pipe_end(&input).is_some_and(|e| e.pipe().bytes_readable() > 0);
+            if room < len && n == room && left_in_pipe {
+                exceeded();
+            }
             let new = pos as u64 + n as u64;
             match o_out {
                 Some(_) => off_out.write(mem, &(new as i64))?,

@@ -4,11 +4,13 @@
 //! directories with `EISDIR`, other non-regular files with `EINVAL`, read-only mounts with
 //! `EROFS`, a running program with `ETXTBSY`; ftruncate needs a regular file open for writing
 //! (`EINVAL` otherwise), which cannot be a running program (see [`crate::write_access`]).
+//! Growing a file past `RLIMIT_FSIZE` is `EFBIG` with `SIGXFSZ` (see [`crate::fsize`]).
 //! Both stamp mtime and ctime.
 
 use super::{copy_nonempty_path, io_file, start_of};
 use crate::context::FsContext;
 use crate::fd_table::FdTable;
+use crate::fsize::check_new_size;
 use crate::inotify;
 use crate::node::{FileKind, SetAttr};
 use crate::write_access::WriteAccess;
@@ -40,6 +42,7 @@ pub fn truncate(
     }
     loc.check_writable()?;
     let _writer = WriteAccess::get(loc.inode())?;
+    check_new_size(files, loc.inode().metadata().size, length as u64)?;
     let now = cx.vfs().now();
     loc.inode().set_attr(&SetAttr {
         size: Some(length as u64),
@@ -60,9 +63,11 @@ pub fn ftruncate(files: &FdTable, fd: i32, length: i64) -> SysResult {
         return Err(Errno::EINVAL);
     }
     let file = io_file(files, fd)?;
-    if !file.is_writable() || file.stat()?.kind != FileKind::Regular {
+    let meta = file.stat()?;
+    if !file.is_writable() || meta.kind != FileKind::Regular {
         return Err(Errno::EINVAL);
     }
+    check_new_size(files, meta.size, length as u64)?;
     file.ops().truncate(length as u64)?;
     file.notify(inotify::mask::MODIFY);
     Ok(0)

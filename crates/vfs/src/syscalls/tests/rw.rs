@@ -349,3 +349,37 @@ fn readv_on_a_stream_does_not_block_for_more() {
     assert_eq!(read_write::readv(&w.files, &mut w.mem, 0, iov, 2), Ok(4));
     assert_eq!(w.mem.peek(BUF, 4), b"abcd");
 }
+
+/// `RLIMIT_FSIZE` ([`crate::fsize`]): a write to a regular file stops at the limit and fails
+/// with `EFBIG` at it (an empty one still succeeds), growing truncations fail, the terminal
+/// is not limited, and `RLIM_INFINITY` lifts the limit.
+#[test]
+fn the_file_size_limit_cuts_writes_to_regular_files() {
+    use oxv_abi::linux::system::RLIM_INFINITY;
+    let mut w = World::new();
+    let fd = w.fd("/tmp/limited", CREAT | RDWR);
+    w.files.file_size_limit().set(10);
+    assert_eq!(w.write(fd, b"01234567"), Ok(8));
+    assert_eq!(w.write(fd, b"89abcdef"), Ok(2), "cut at the limit");
+    assert_eq!(w.write(fd, b"x"), Err(Errno::EFBIG));
+    assert_eq!(w.write(fd, b""), Ok(0));
+    w.mem.poke(BUF, b"xyz");
+    assert_eq!(
+        read_write::pwrite64(&w.files, &mut w.mem, fd, UserBuf::new(BUF, 3), 20),
+        Err(Errno::EFBIG)
+    );
+    assert_eq!(
+        read_write::pwrite64(&w.files, &mut w.mem, fd, UserBuf::new(BUF, 3), 8),
+        Ok(2)
+    );
+    assert_eq!(w.contents("/tmp/limited").unwrap(), b"01234567xy");
+    assert_eq!(truncate::ftruncate(&w.files, fd, 11), Err(Errno::EFBIG));
+    assert_eq!(truncate::ftruncate(&w.files, fd, 10), Ok(0));
+    assert_eq!(truncate::ftruncate(&w.files, fd, 4), Ok(0));
+    assert_eq!(w.write(1, b"to the terminal, past the limit"), Ok(31));
+    w.files.file_size_limit().set(RLIM_INFINITY);
+    assert_eq!(
+        read_write::pwrite64(&w.files, &mut w.mem, fd, UserBuf::new(BUF, 3), 20),
+        Ok(3)
+    );
+}
