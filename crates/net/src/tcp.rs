@@ -311,13 +311,14 @@ impl TcpSocket {
             dst.fill(done, &stage[..got])?
         };
         if flags & n::MSG_PEEK == 0 {
-            let window_update = {
+            // A window update or a held-back ACK to send now (see stack/ack.rs).
+            let must_send = {
                 let mut c = link.lock();
                 c.consume(stored);
                 link.changed(&mut c, &self.stack.shared);
-                c.window_update_due()
+                c.window_update_due() || c.ack_due()
             };
-            if window_update {
+            if must_send {
                 self.poll_stack();
             }
         }
@@ -509,8 +510,7 @@ impl SocketOps for TcpSocket {
                         let port = inner.route(remote.addr).ok_or(Errno::ENETUNREACH)?;
                         self.autobind(inner, st)?;
                         let (baddr, lport) = st.local.expect("autobind binds");
-                        let loopback = inner.is_loopback_port(port);
-                        let s = new_tcp(&params, loopback).ok_or(Errno::ENOBUFS)?;
+                        let s = new_tcp(&params).ok_or(Errno::ENOBUFS)?;
                         let k = inner.add(port, s, &self.queue);
                         let local = IpListenEndpoint {
                             addr: baddr.ip(),

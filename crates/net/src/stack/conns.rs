@@ -44,6 +44,9 @@ const EGRESS_ROUNDS: usize = 64;
 /// compares windows in units of its window scale (at most 2^14 bytes), the stack in bytes.
 const WINDOW_SLACK: usize = 1 << 14;
 
+/// Segments with data acknowledged at once when a connection begins (see [`super::ack`]).
+const QUICK_ACKS: u8 = 2;
+
 /// One connection's set, shared by the stack and the connection's socket.
 pub type ConnLock = Arc<Mutex<ConnSet>>;
 
@@ -66,6 +69,18 @@ pub struct ConnSet {
     /// Bytes the app put in the send buffer, ever (wrapping). Less what is still queued it
     /// makes [`ConnSet::acked`].
     queued: usize,
+    /// Since when data has arrived that no frame sent since acknowledged: smoltcp holds the
+    /// ACK back for its delay (see [`super::ack`]).
+    ack_owed: Option<Instant>,
+    /// Data arrived since the app last queued data to send.
+    arrived_since_send: bool,
+    /// The app answers what it receives: a held-back ACK rides on the answer, so a read
+    /// that empties the queue does not send it early (see [`super::ack`]).
+    pingpong: bool,
+    /// The held-back ACK should go out at the next egress, not at its timer.
+    ack_now: bool,
+    /// How many more segments with data are acknowledged at once (the connection's start).
+    quick_acks: u8,
 }
 
 impl ConnSet {
@@ -101,6 +116,12 @@ impl ConnSet {
     pub fn send_slice(&mut self, data: &[u8]) -> usize {
         let n = self.tcp().send_slice(data).unwrap_or(0);
         self.queued = self.queued.wrapping_add(n);
+        if n > 0 {
+            if self.arrived_since_send {
+                self.pingpong = true;
+            }
+            self.arrived_since_send = false;
+        }
         n
     }
 
@@ -118,7 +139,25 @@ impl ConnSet {
             }
         }
         self.taken = self.taken.wrapping_add(n - left);
+        let emptied = self.tcp_ref().recv_queue() == 0;
+        if n > left && emptied && self.ack_owed.is_some() && !self.pingpong {
+            // Nothing left to read and no answer expected: the peer may be waiting for this
+            // ACK to free its send buffer.
+            self.ack_now = true;
+        }
         n - left
+    }
+
+    /// Whether the last read asked for the held-back ACK now (see [`super::ack`]): the
+    /// caller polls so that it goes.
+    pub fn ack_due(&self) -> bool {
+        self.ack_now
+    }
+
+    /// Whether the app's send buffer is full: a sender that waits for room.
+    fn send_full(&self) -> bool {
+        let t = self.tcp_ref();
+        t.send_capacity() > 0 && t.send_queue() == t.send_capacity()
     }
 
     /// Bytes received since the connection began (wrapping): this only grows, when data
@@ -152,23 +191,60 @@ impl ConnSet {
         now > 0 && now / 2 + WINDOW_SLACK >= self.told_window
     }
 
-    /// Runs one smoltcp call on the set through `dev` and keeps [`ConnSet::told_window`]
-    /// right: a frame sent carries the window as it is now; data received shrinks it.
+    /// Runs one smoltcp call on the set through `dev` at `now` and keeps
+    /// [`ConnSet::told_window`] right (a frame sent carries the window as it is now; data
+    /// received shrinks it) and what [`super::ack`] needs: whether an ACK is held back.
     fn drive<R>(
         &mut self,
         dev: &mut PortDevice,
+        now: Instant,
         f: impl FnOnce(&mut Self, &mut PortDevice) -> R,
     ) -> R {
         let sent = dev.sent();
         let queued = self.tcp_ref().recv_queue();
         let r = f(self, dev);
+        let arrived = self.tcp_ref().recv_queue().saturating_sub(queued);
+        if arrived > 0 {
+            self.arrived_since_send = true;
+        }
         if dev.sent() != sent {
+            // Every frame smoltcp builds acknowledges all that arrived.
             self.told_window = self.window();
+            self.ack_now = false;
+            if let (Some(since), Some(delay)) = (self.ack_owed.take(), self.tcp_ref().ack_delay()) {
+                if now >= since + delay {
+                    // The timer sent it: no answer came to carry it.
+                    self.pingpong = false;
+                }
+            }
         } else {
-            let arrived = self.tcp_ref().recv_queue().saturating_sub(queued);
             self.told_window = self.told_window.saturating_sub(arrived);
+            if arrived > 0 && self.ack_owed.is_none() {
+                self.ack_owed = Some(now);
+            }
+            if arrived > 0 && self.quick_acks > 0 {
+                self.quick_acks -= 1;
+                self.ack_now = true;
+            }
         }
         r
+    }
+
+    /// Sends the held-back ACK now if an escape hatch asked for it and nothing else went
+    /// out (see [`super::ack`] for why a later clock does it, and only here).
+    fn send_owed_ack(&mut self, iface: &mut Interface, dev: &mut PortDevice, now: Instant) {
+        let ask = core::mem::take(&mut self.ack_now);
+        let t = self.tcp_ref();
+        let Some(delay) = t.ack_delay() else {
+            return;
+        };
+        let quiet = t.send_queue() == 0
+            && matches!(t.state(), tcp::State::Established | tcp::State::FinWait2);
+        if ask && quiet && self.ack_owed.is_some() {
+            self.drive(dev, now, |c, dev| {
+                let _ = iface.poll_egress(now + delay, dev, &mut c.set);
+            });
+        }
     }
 }
 
@@ -209,6 +285,11 @@ impl Conns {
                 told_window,
                 taken: 0,
                 queued: 0,
+                ack_owed: None,
+                arrived_since_send: false,
+                pingpong: false,
+                ack_now: false,
+                quick_acks: QUICK_ACKS,
             })),
             tuple: None,
             due: None,
@@ -311,19 +392,29 @@ impl Conns {
         !self.active.is_empty()
     }
 
-    /// Hands the next received frame of `dev` to the socket in `slot`.
+    /// Hands the next received frame of `dev` to the socket in `slot`. On the loopback,
+    /// `ends` are the segment's (source, destination): the sender is a connection here too.
     pub fn ingress(
         &mut self,
         slot: usize,
+        ends: Option<(IpEndpoint, IpEndpoint)>,
         iface: &mut Interface,
         dev: &mut PortDevice,
         now: Instant,
     ) -> PollIngressSingleResult {
         self.active.push(slot);
-        let mut c = self.lock(slot);
-        c.drive(dev, |c, dev| {
+        let r = self.lock(slot).drive(dev, now, |c, dev| {
             iface.poll_ingress_single(now, dev, &mut c.set)
-        })
+        });
+        let sender = ends.and_then(|(src, dst)| self.routed(src, dst));
+        if let Some(sender) = sender.filter(|&s| s != slot) {
+            if self.lock(sender).send_full() {
+                // The sender waits for room that only this ACK gives (see [`super::ack`]).
+                let mut c = self.lock(slot);
+                c.ack_now = c.ack_owed.is_some();
+            }
+        }
+        r
     }
 
     /// Runs egress for the active slots until each has nothing more to send.
@@ -336,13 +427,14 @@ impl Conns {
                 continue;
             };
             let mut c = s.conn.lock();
-            c.drive(dev, |c, dev| {
+            c.drive(dev, now, |c, dev| {
                 for _ in 0..EGRESS_ROUNDS {
                     if iface.poll_egress(now, dev, &mut c.set) == PollResult::None {
                         break;
                     }
                 }
             });
+            c.send_owed_ack(iface, dev, now);
             drop(c);
             self.polled.push(slot);
         }

@@ -39,6 +39,7 @@
 //! dropped (the client retries, as with Linux's full accept queue). A SYN nobody listens for
 //! gets smoltcp's RST (connect(2) fails with `ECONNREFUSED`).
 
+mod ack;
 mod conns;
 pub mod device;
 pub mod dgrams;
@@ -579,17 +580,15 @@ pub fn is_loopback(a: IpAddress) -> bool {
 /// A new smoltcp TCP socket with `params`; `None` if the kernel heap has no room for its
 /// buffers (up to 4 MiB each: more than the heap's emergency reserve, so they are allocated
 /// fallibly; the caller fails with `ENOBUFS` or drops the SYN, as Linux does).
-pub fn new_tcp(params: &TcpParams, loopback: bool) -> Option<tcp::Socket<'static>> {
+pub fn new_tcp(params: &TcpParams) -> Option<tcp::Socket<'static>> {
     let mut s = tcp::Socket::new(
         tcp::SocketBuffer::new(try_zeroed(params.rx)?),
         tcp::SocketBuffer::new(try_zeroed(params.tx)?),
     );
     s.set_nagle_enabled(!params.nodelay);
     s.set_keep_alive(params.keepalive);
-    if loopback {
-        // Nothing is gained by delaying ACKs on a link with no latency.
-        s.set_ack_delay(None);
-    }
+    // smoltcp's delayed ACK (10 ms) stays on, loopback included, with the stack's escape
+    // hatches (see [`ack`]).
     Some(s)
 }
 
@@ -875,5 +874,7 @@ impl core::ops::DerefMut for TcpGuard<'_> {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_ack;
 #[cfg(test)]
 mod tests_link;

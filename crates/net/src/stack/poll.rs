@@ -207,7 +207,6 @@ impl Inner {
     /// LISTEN socket a listener has for it (made now if needed), to the shared set when nobody
     /// listens (smoltcp answers with a RST), or nowhere when the backlog is full.
     fn admit(&mut self, i: usize, src: IpEndpoint, dst: IpEndpoint) -> Target {
-        let loopback = self.ports[i].dev.is_loopback();
         let Inner {
             ports,
             listeners,
@@ -258,7 +257,7 @@ impl Inner {
         if pending > l.backlog {
             return Target::Drop;
         }
-        let Some(mut s) = new_tcp(&l.params, loopback) else {
+        let Some(mut s) = new_tcp(&l.params) else {
             // No memory for the connection's buffers: the SYN is dropped (the peer
             // retransmits), as Linux drops it when it cannot allocate a request socket.
             return Target::Drop;
@@ -350,9 +349,13 @@ impl Inner {
                 None => break,
                 Some(frame) => classify(frame, ethernet),
             };
+            let mut ends = None;
             let target = match frame {
                 Frame::Tcp { src, dst, syn } => match self.ports[i].conns.routed(dst, src) {
-                    Some(slot) => Target::Conn(slot),
+                    Some(slot) => {
+                        ends = Some((src, dst)).filter(|_| !ethernet);
+                        Target::Conn(slot)
+                    }
                     None if syn => self.admit(i, src, dst),
                     None => Target::Shared,
                 },
@@ -376,7 +379,7 @@ impl Inner {
                     continue;
                 }
                 Target::Shared => p.iface.poll_ingress_single(now, &mut p.dev, &mut p.set),
-                Target::Conn(slot) => p.conns.ingress(slot, &mut p.iface, &mut p.dev, now),
+                Target::Conn(slot) => p.conns.ingress(slot, ends, &mut p.iface, &mut p.dev, now),
                 Target::Dgram(slot) => p.dgrams.ingress(slot, &mut p.iface, &mut p.dev, now),
             };
             if r == PollIngressSingleResult::None {
