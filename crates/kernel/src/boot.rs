@@ -448,6 +448,7 @@ fn build_fs(info: &pvh::BootInfo, args: &BootArgs, console: Arc<Terminal>) -> (F
             DevfsDevices {
                 console,
                 entropy: Arc::new(KernelEntropy),
+                memory: Arc::new(mem::FileFrames),
             },
         ),
         "/dev",

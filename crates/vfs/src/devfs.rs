@@ -30,7 +30,7 @@ use crate::device::{CONSOLE_DEVICE, EntropySource, TTY_DEVICE, Terminal, Termina
 use crate::mount::{CharDriver, FileSystem, Vfs};
 use crate::node::{DeviceId, NewAttrs, NewNode};
 use crate::pty::{MAX_PTYS, PTMX_DEVICE, PTS_MAJOR, PtsTable};
-use crate::tmpfs::Tmpfs;
+use crate::tmpfs::{FileMemory, Tmpfs};
 use alloc::sync::Arc;
 use oxv_abi::Errno;
 
@@ -40,13 +40,17 @@ pub struct DevfsDevices {
     pub console: Arc<Terminal>,
     /// Randomness: `/dev/random`, `/dev/urandom`.
     pub entropy: Arc<dyn EntropySource>,
+    /// Where the data of regular files an app creates in `/dev` goes: the same RAM as the
+    /// other tmpfs mounts (a kernel's frames), so devfs gets Linux's devtmpfs limits (half
+    /// of RAM) and an app filling it meets `ENOSPC`, not an exhausted kernel heap.
+    pub memory: Arc<dyn FileMemory>,
 }
 
 /// Registers the standard drivers in `vfs` and returns a devfs holding their nodes (see the
 /// [module docs](self)); mount it on `/dev`.
 pub fn build(vfs: &Vfs, devices: DevfsDevices) -> Result<Arc<Tmpfs>, Errno> {
     let now = vfs.now();
-    let fs = Tmpfs::new(vfs.anon_device(), now);
+    let fs = Tmpfs::with_memory(vfs.anon_device(), 0o755, now, devices.memory);
     let root = fs.root();
     let attrs = |perm| NewAttrs {
         perm,

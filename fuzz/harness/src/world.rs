@@ -566,7 +566,7 @@ fn build_fs() -> (FsContext, FdTable) {
     let clock = FakeClock::at(1_700_000_000);
     let now = clock.now();
     let pages = Arc::new(HeapMemory::with_limit(FILE_PAGES));
-    let root = Tmpfs::with_memory(DeviceId::new(0, 1), 0o755, now, pages);
+    let root = Tmpfs::with_memory(DeviceId::new(0, 1), 0o755, now, pages.clone());
     let mut w = initramfs::Writer::new();
     let entries: [(&[u8], &[u8]); 3] = [
         (b"etc/passwd", b"root:x:0:0:root:/root:/bin/sh\n"),
@@ -605,6 +605,8 @@ fn build_fs() -> (FsContext, FdTable) {
         devfs::DevfsDevices {
             console: Terminal::new(console.clone()),
             entropy: FakeEntropy::seeded(7),
+            // The root's pages: one RAM for every tmpfs, as in the kernel.
+            memory: pages.clone(),
         },
     )
     .expect("/dev");

@@ -39,6 +39,7 @@ impl World {
             DevfsDevices {
                 console: Terminal::new(FakeConsole::tty(25, 80)),
                 entropy: FakeEntropy::seeded(1),
+                memory: Arc::new(crate::tmpfs::HeapMemory::new()),
             },
         )
         .unwrap();

@@ -391,20 +391,29 @@ impl FileData {
     /// [`allocate`](Self::allocate) added and nothing used since: a page written or mapped
     /// meanwhile stays, with its charge.
     fn undo_allocation(&self, runs: &[(u64, u64)]) {
-        let mut doomed = Vec::new();
-        {
-            let mut p = self.inner.lock();
-            for &(from, to) in runs {
-                for index in from..to {
-                    if p.falloc_pending.remove(&index)
-                        && let Some(f) = p.frames.remove(&index)
-                    {
-                        doomed.push(f);
+        // The undo runs when memory ran out (the heap, for a heap-backed `FileMemory`), so it
+        // gathers the frames in batches on the stack instead of a vector.
+        const BATCH: usize = 64;
+        let mut batch = [PhysFrame::from_number(0); BATCH];
+        for &(from, to) in runs {
+            let mut index = from;
+            while index < to {
+                let mut n = 0;
+                {
+                    let mut p = self.inner.lock();
+                    while index < to && n < BATCH {
+                        if p.falloc_pending.remove(&index)
+                            && let Some(f) = p.frames.remove(&index)
+                        {
+                            batch[n] = f;
+                            n += 1;
+                        }
+                        index += 1;
                     }
                 }
+                self.free_frames(batch[..n].iter().copied());
             }
         }
-        self.free_frames(doomed);
     }
 
     /// Punches a hole in `[offset, end)`: whole pages lose their frames, the partial pages at

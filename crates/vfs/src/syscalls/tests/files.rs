@@ -410,3 +410,40 @@ fn vmsplice_and_tee_through_pipes() {
     assert_eq!(splice::tee(&w.files, &b, r, wr, 1, 0), Err(Errno::EINVAL));
     assert_eq!(splice::tee(&w.files, &b, r, file, 1, 0), Err(Errno::EINVAL));
 }
+
+#[test]
+fn files_an_app_makes_in_dev_stop_at_half_of_ram() {
+    // devfs keeps their data in the embedder's RAM (`DevfsDevices::memory`, 4 MiB here), with
+    // devtmpfs's limit: before, it was an unlimited heap tmpfs, and a fallocate(2) of 2^56
+    // bytes there took the whole kernel heap (a panic, found by the fuzzer).
+    let mut w = World::new();
+    let fd = w.fd("/dev/big", RDWR | CREAT);
+    let keep = g::FALLOC_FL_KEEP_SIZE as i32;
+    assert_eq!(
+        fallocate::fallocate(&w.cx, &w.files, fd, keep, 0, 1 << 56),
+        Err(Errno::ENOSPC)
+    );
+    assert_eq!(
+        fallocate::fallocate(&w.cx, &w.files, fd, 0, 0, 4 << 20),
+        Err(Errno::ENOSPC),
+        "more than half of the 4 MiB"
+    );
+    assert_eq!(
+        fallocate::fallocate(&w.cx, &w.files, fd, 0, 0, 1 << 20),
+        Ok(0)
+    );
+    let chunk = [7u8; 4096];
+    let mut written: usize = 1 << 20;
+    assert_eq!(
+        lseek::lseek(&w.files, fd, written as i64, g::SEEK_SET),
+        Ok(written)
+    );
+    while let Ok(n) = w.write(fd, &chunk) {
+        if n == 0 {
+            break;
+        }
+        written += n;
+    }
+    assert_eq!(written, 2 << 20, "writes stop at half of RAM");
+    assert_eq!(w.write(fd, &chunk), Err(Errno::ENOSPC));
+}

@@ -25,12 +25,15 @@ use crate::mount::{FileSystem, MountFlags, Vfs};
 use crate::node::DeviceId;
 use crate::procfs::ProcFs;
 use crate::time::{RealtimeClock, Timestamp};
-use crate::tmpfs::Tmpfs;
+use crate::tmpfs::{HeapMemory, Tmpfs};
 use alloc::string::String;
 use oxv_abi::linux::fs::{OpenFlags, Stat, Statx};
 use oxv_abi::user::fake::FakeUserMemory;
 use oxv_abi::{Errno, SysResult, UserAddr, UserBuf, UserCStr, UserPtr};
 use zerocopy::FromBytes;
+
+/// The RAM the test world's devfs stands on (4 MiB): an app's files in `/dev` get half.
+const DEVFS_PAGES: usize = 1024;
 
 /// Where path strings are written (four slots, each big enough for PATH_MAX + 1 bytes).
 const PATHS: u64 = 0x10_000;
@@ -103,6 +106,7 @@ impl World {
         let devices = DevfsDevices {
             console: terminal.clone(),
             entropy: FakeEntropy::seeded(7),
+            memory: Arc::new(HeapMemory::with_limit(DEVFS_PAGES)),
         };
         let dev = devfs::build(&vfs, devices).unwrap();
         vfs.mount(dev, &cx.lookup(b"/dev", true).unwrap(), MountFlags::empty())
