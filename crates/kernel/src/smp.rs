@@ -38,8 +38,9 @@
 //! 3. **Spin locks in one order** (a CPU with interrupts off may spin on each; outer first):
 //!    fd table (alone: the file is cloned out) · socket options (alone) · TCP socket state
 //!    (then the stack) · staging buffer → stack (`oxv_net` `Shared`) → TCP connection
-//!    (`ConnLock`; a data call takes it alone) → changed-socket lists → NIC/loopback queues →
-//!    kernel heap → frame allocator; UDP: staging buffer → socket state → stack;
+//!    (`ConnLock`; a data call takes it alone) or UDP set (`DgramLock`; a data call takes it
+//!    under the UDP socket's state, without the stack) → changed-socket lists → NIC/loopback
+//!    queues → kernel heap → frame allocator; UDP: staging buffer → socket state → stack;
 //!    `AF_UNIX`: staging buffer → receive queue (`rx`), the connection (`st`), the options
 //!    and the name space each alone. After the stack lock is dropped: readiness queue
 //!    (`PollQueue`) → epoll ready list / epoll queue → scheduler (`SCHED`, wake-ups) →

@@ -22,18 +22,21 @@
 //! each takes, outer first (the order the kernel's `smp` module doc writes down):
 //!
 //! - a receive: the staging buffer (with [`crate::socket::lock_stage`]) → the socket's state →
-//!   the stack (a peek: no poll, no notification). The datagram is copied into the staging
-//!   buffer under the stack's lock and taken off the queue, then copied to the app under the
-//!   staging lock alone, held from the take to the end of that copy so two receivers on one
-//!   socket never swap datagrams. A fault in the copy loses the datagram (`EFAULT`), as on
-//!   Linux, where the datagram is dequeued before the copy.
+//!   the socket's set in each interface in turn ([`DgramLink`], never the stack's lock: no
+//!   poll, no notification). The datagram is copied into the staging buffer under the set's
+//!   lock and taken off the queue, then copied to the app under the staging lock alone, held
+//!   from the take to the end of that copy so two receivers on one socket never swap
+//!   datagrams. A fault in the copy loses the datagram (`EFAULT`), as on Linux, where the
+//!   datagram is dequeued before the copy.
 //! - a send: the payload is copied in with no lock held (once, before any wait); then the
 //!   state → the stack (a peek) to bind and pick the interface's socket, released; then the
-//!   stack alone (`with`: queue the datagram, poll, then notify the queues with no lock).
+//!   set alone (queue the datagram, list the socket for the next poll), released; then the
+//!   stack alone (`with`: poll, so the datagram goes out now, then notify the queues with no
+//!   lock).
 //! - bind(2), connect(2) (under the kernel lock): the options (alone, read first), then the
 //!   state → the stack; the state is still held while `with` notifies the queues, which take
 //!   no socket lock.
-//! - poll(2), `FIONREAD`: the state → the stack.
+//! - poll(2), `FIONREAD`, `SIOCOUTQ`: the state → each set in turn (not the stack).
 //!
 //! A socket's smoltcp sockets (its keys) stay in the stack until the socket is dropped (at the
 //! file's release, under the kernel lock), so a key read under the state's lock stays valid
@@ -47,7 +50,7 @@ use crate::socket::{
 };
 use crate::stack::dgrams::Route;
 use crate::stack::ports::{BindAddr, Binding, Proto};
-use crate::stack::{Inner, SockKey, Stack};
+use crate::stack::{DgramLink, Inner, SockKey, Stack};
 use alloc::sync::Arc;
 use alloc::vec;
 use alloc::vec::Vec;
@@ -79,7 +82,7 @@ const IP_RECVERR: u32 = 11;
 
 struct State {
     local: Option<(BindAddr, u16)>,
-    keys: Vec<SockKey>,
+    keys: Vec<DgramLink>,
     peer: Option<IpEndpoint>,
     /// The source address connect(2) chose (getsockname(2) shows it).
     src: Option<IpAddress>,
@@ -191,7 +194,7 @@ impl UdpSocket {
                     reuse_port: o.port,
                 },
             );
-            st.keys.push(k);
+            st.keys.push(inner.dgram_link(k));
         }
         st.local = Some((addr, port));
         Ok(())
@@ -233,33 +236,29 @@ impl UdpSocket {
         if stage.len() < room {
             stage.resize(room, 0);
         }
-        // A receive makes no packet due: no poll after it (so it records what it leaves
-        // queued as seen itself).
-        let r = self.stack.shared.peek(|inner| {
-            for k in &st.keys {
-                loop {
-                    let s = inner.udp(*k);
-                    let Ok((data, meta)) = s.peek() else { break };
-                    let from = meta.endpoint;
-                    if st.peer.is_some_and(|p| p != from) {
-                        // Not from the connected peer: Linux would not have queued it.
-                        let _ = s.recv();
-                        inner.refresh_seen(*k);
-                        continue;
-                    }
-                    let full = data.len();
-                    let got = full.min(room);
-                    stage[..got].copy_from_slice(&data[..got]);
-                    if !peek {
-                        let _ = s.recv();
-                        // What is left is what the stack has seen: else the next datagram
-                        // of the same length looks like no change and wakes nobody.
-                        inner.refresh_seen(*k);
-                    }
-                    return Some((got, full, Some(from)));
+        // Under each set's lock alone: a receive makes nothing due to send, so no poll after
+        // it; the stack compares counts that only grow, so the next datagram is a change
+        // however alike (see `DgramSet::arrived`).
+        let r = st.keys.iter().find_map(|link| {
+            let mut d = link.lock();
+            loop {
+                let Ok((data, meta)) = d.udp().peek() else {
+                    return None;
+                };
+                let from = meta.endpoint;
+                if st.peer.is_some_and(|p| p != from) {
+                    // Not from the connected peer: Linux would not have queued it.
+                    d.consume();
+                    continue;
                 }
+                let full = data.len();
+                let got = full.min(room);
+                stage[..got].copy_from_slice(&data[..got]);
+                if !peek {
+                    d.consume();
+                }
+                return Some((got, full, Some(from)));
             }
-            None
         });
         match r {
             Some(x) => Ok(x),
@@ -330,7 +329,7 @@ impl SocketOps for UdpSocket {
                 st.peer = None;
                 st.src = None;
                 if !st.keys.is_empty() {
-                    let keys = st.keys.clone();
+                    let keys: Vec<SockKey> = st.keys.iter().map(DgramLink::key).collect();
                     self.stack.shared.peek(|inner| {
                         for k in keys {
                             inner.udp_peer(k, None);
@@ -357,8 +356,8 @@ impl SocketOps for UdpSocket {
                 _ => inner.source_for(port, ep.addr),
             };
             st.peer = Some(ep);
-            for &k in &st.keys {
-                inner.udp_peer(k, Some(ep));
+            for link in &st.keys {
+                inner.udp_peer(link.key(), Some(ep));
             }
             Ok(())
         })
@@ -416,22 +415,23 @@ impl SocketOps for UdpSocket {
             || {
                 // The state's lock only to bind and pick the interface's socket (the keys
                 // stay until the socket is dropped); the send polls without it.
-                let (key, local) = {
+                let (link, local) = {
                     let mut st = self.st.lock();
                     let st = &mut *st;
                     self.stack.shared.peek(|inner| {
                         let port = inner.route(dest.addr).ok_or(Errno::ENETUNREACH)?;
                         self.autobind(inner, st, reuse)?;
-                        let key = *st
+                        let link = st
                             .keys
                             .iter()
-                            .find(|k| k.port == port)
-                            .ok_or(Errno::ENETUNREACH)?;
+                            .find(|k| k.key().port == port)
+                            .ok_or(Errno::ENETUNREACH)?
+                            .clone();
                         let local = match st.local {
                             Some((BindAddr::Ip(ip), _)) => Some(ip),
                             _ => inner.source_for(port, dest.addr),
                         };
-                        Ok::<_, Errno>((key, local))
+                        Ok::<_, Errno>((link, local))
                     })?
                 };
                 let meta = udp::UdpMetadata {
@@ -439,13 +439,18 @@ impl SocketOps for UdpSocket {
                     local_address: local,
                     meta: Default::default(),
                 };
-                self.stack
-                    .shared
-                    .with(|inner| match inner.udp(key).send_slice(&data, meta) {
-                        Ok(()) => Ok(len),
-                        Err(udp::SendError::BufferFull) => Err(Errno::EAGAIN),
-                        Err(udp::SendError::Unaddressable) => Err(Errno::EINVAL),
-                    })
+                // Queued under the set's lock alone and listed, then polled right away (with
+                // the stack's lock) so that it goes out now.
+                {
+                    let mut d = link.lock();
+                    match d.send_slice(&data, meta) {
+                        Ok(()) => link.changed(&mut d, &self.stack.shared),
+                        Err(udp::SendError::BufferFull) => return Err(Errno::EAGAIN),
+                        Err(udp::SendError::Unaddressable) => return Err(Errno::EINVAL),
+                    }
+                }
+                self.stack.shared.with(|_| ());
+                Ok(len)
             },
         )
     }
@@ -575,19 +580,15 @@ impl SocketOps for UdpSocket {
     fn poll(&self) -> PollEvents {
         let st = self.st.lock();
         let mut ev = PollEvents::empty();
-        let queued = self.stack.shared.peek(|inner| {
-            st.keys
-                .iter()
-                .any(|k| inner.udp(*k).recv_queue() > 0 || inner.udp(*k).can_recv())
+        let queued = st.keys.iter().any(|k| {
+            let d = k.lock();
+            let u = d.udp_ref();
+            u.recv_queue() > 0 || u.can_recv()
         });
         if queued || st.shut_rd {
             ev |= PollEvents::IN | PollEvents::RDNORM;
         }
-        let writable = st.keys.is_empty()
-            || self
-                .stack
-                .shared
-                .peek(|inner| st.keys.iter().all(|k| inner.udp(*k).can_send()));
+        let writable = st.keys.iter().all(|k| k.lock().udp_ref().can_send());
         if writable {
             ev |= PollEvents::OUT | PollEvents::WRNORM;
         }
@@ -604,19 +605,18 @@ impl SocketOps for UdpSocket {
     /// The size of the next datagram, as Linux's `FIONREAD` on UDP.
     fn bytes_readable(&self) -> usize {
         let st = self.st.lock();
-        self.stack.shared.peek(|inner| {
-            st.keys
-                .iter()
-                .find_map(|k| inner.udp(*k).peek().ok().map(|(d, _)| d.len()))
-                .unwrap_or(0)
-        })
+        st.keys
+            .iter()
+            .find_map(|k| k.lock().udp().peek().ok().map(|(d, _)| d.len()))
+            .unwrap_or(0)
     }
 
     fn bytes_unsent(&self) -> usize {
         let st = self.st.lock();
-        self.stack
-            .shared
-            .peek(|inner| st.keys.iter().map(|k| inner.udp(*k).send_queue()).sum())
+        st.keys
+            .iter()
+            .map(|k| k.lock().udp_ref().send_queue())
+            .sum()
     }
 
     fn as_any(&self) -> &dyn Any {
@@ -632,7 +632,7 @@ impl Drop for UdpSocket {
         let id = self.id;
         self.stack.shared.with(|inner| {
             for k in keys {
-                inner.remove(k);
+                inner.remove(k.key());
             }
             if let Some((_, port)) = local {
                 inner.table.release(Proto::Udp, port, id);

@@ -211,6 +211,15 @@ pub const METRICS: &[Metric] = &[
                   and a receiver thread read(2)s them, both blocking, in a 2-vCPU VM",
     },
     Metric {
+        name: "udp_flows_2cpu",
+        unit: "MB/s",
+        better: Better::Higher,
+        kind: program("udp_flows", &["64"], &["16"], 2),
+        meaning: "two UDP flows on 127.0.0.1 at once, each a writer thread sending 8 KiB \
+                  datagrams (at most 8 unread) and a reader thread receiving them, in a \
+                  2-vCPU VM",
+    },
+    Metric {
         name: "tcp_idle_connections",
         unit: "ns",
         better: Better::Lower,

@@ -50,7 +50,7 @@ use report::{Report, Row};
     after_help = "Metrics: boot, boot_guest, null_syscall, vdso_clock_gettime,
 futex_pingpong_same_cpu, futex_pingpong_cross_cpu, wakeup_latency, wakeup_latency_crowded,
 page_fault_minor, mmap_munmap, file_create_unlink, file_random_read, pipe_throughput,
-tcp_loopback_throughput, tcp_stream_2cpu, tcp_idle_connections, fork_exit_wait,
+tcp_loopback_throughput, tcp_stream_2cpu, udp_flows_2cpu, tcp_idle_connections, fork_exit_wait,
 posix_spawn_wait, http_rps, min_ram_hello, kernel_size (see docs/performance.md).
 
 The Linux guest's kernel (Debian's linux-image-cloud-amd64) is fetched with apt-get on
@@ -669,7 +669,7 @@ fn machine_facts(
         ("guest_mem".into(), MEM.to_string()),
         (
             "guest_cpus".into(),
-            "1 (2 for futex_pingpong_cross_cpu and tcp_stream_2cpu)".into(),
+            "1 (2 for futex_pingpong_cross_cpu, tcp_stream_2cpu and udp_flows_2cpu)".into(),
         ),
         (
             "oxv_kernel_opts".into(),

@@ -23,8 +23,8 @@
 //! connection's (see [`super::link`]). The stack takes a connection's lock, under its own,
 //! for each smoltcp call on the set (ingress, egress, `poll_at`, a look after the poll).
 //!
-//! This is not the whole stack's demultiplexing: UDP and DHCP sockets stay in the port's
-//! shared set (see [`super`]).
+//! This is not the whole stack's demultiplexing: UDP sockets have sets (and locks) of their
+//! own too ([`super::dgrams`]); DHCP's stays in the port's shared set (see [`super`]).
 
 use super::device::PortDevice;
 use alloc::collections::BTreeMap;

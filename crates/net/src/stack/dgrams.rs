@@ -26,15 +26,23 @@
 //!
 //! Not here: multicast and broadcast delivery to several sockets (one socket takes each
 //! datagram).
+//!
+//! Each set is behind a lock of its own ([`DgramLock`]), as a TCP connection's is: the data
+//! calls of a UDP socket (the copy of a datagram into or out of its buffers, readiness,
+//! `FIONREAD`, `MSG_PEEK`) take that lock alone and never wait for the stack's lock (see
+//! [`super::link::DgramLink`]). The stack takes a set's lock, under its own, for each
+//! smoltcp call on it (ingress, egress, `poll_at`, a look after the poll).
 
 use super::device::PortDevice;
 use super::ports::BindAddr;
 use alloc::collections::BTreeMap;
+use alloc::sync::Arc;
 use alloc::vec::Vec;
 use smoltcp::iface::{Interface, PollIngressSingleResult, PollResult, SocketHandle, SocketSet};
 use smoltcp::socket::{AnySocket, Socket, udp};
 use smoltcp::time::Instant;
 use smoltcp::wire::{IpAddress, IpEndpoint};
+use spin::{Mutex, MutexGuard};
 
 /// Egress calls for one set in one round at most (each sends one datagram).
 const EGRESS_ROUNDS: usize = 64;
@@ -52,10 +60,76 @@ pub struct Route {
     pub reuse_port: bool,
 }
 
-/// One UDP socket with its own set.
-struct DgramSet {
+/// One UDP socket's set, shared by the stack and the socket.
+pub type DgramLock = Arc<Mutex<DgramSet>>;
+
+/// One UDP socket in a set of its own, and what its data calls need besides.
+pub struct DgramSet {
     set: SocketSet<'static>,
     handle: SocketHandle,
+    /// On the stack's list of sockets changed by their data calls, not yet taken by a poll
+    /// (see [`super::link`]).
+    pub(super) listed: bool,
+    /// Bytes of datagrams taken off the receive queue, ever (wrapping): by the app, or
+    /// dropped as not from the connected peer. With what is queued it makes
+    /// [`DgramSet::arrived`].
+    taken: usize,
+    /// Bytes of datagrams the app queued to send, ever (wrapping). Less what is still
+    /// queued it makes [`DgramSet::sent`].
+    queued: usize,
+}
+
+impl DgramSet {
+    /// The UDP socket.
+    pub fn udp(&mut self) -> &mut udp::Socket<'static> {
+        udp::Socket::downcast_mut(self.set.get_mut::<Socket>(self.handle))
+            .expect("a datagram set holds UDP")
+    }
+
+    /// The UDP socket, to look at.
+    pub fn udp_ref(&self) -> &udp::Socket<'static> {
+        udp::Socket::downcast(self.set.get::<Socket>(self.handle))
+            .expect("a datagram set holds UDP")
+    }
+
+    /// Queues one datagram to send.
+    pub fn send_slice(
+        &mut self,
+        data: &[u8],
+        meta: udp::UdpMetadata,
+    ) -> Result<(), udp::SendError> {
+        self.udp().send_slice(data, meta)?;
+        self.queued = self.queued.wrapping_add(data.len());
+        Ok(())
+    }
+
+    /// Drops the first datagram received (the app has it, or it is not for the app).
+    pub fn consume(&mut self) {
+        if let Ok((data, _)) = self.udp().recv() {
+            let n = data.len();
+            self.taken = self.taken.wrapping_add(n);
+        }
+    }
+
+    /// Bytes of datagrams received ever (wrapping): this only grows, when a datagram
+    /// arrives. The stack compares it, not the queue's length, with what it saw: a receive
+    /// takes a datagram without the stack's lock and with no poll after it, so the next
+    /// datagram of the same length would leave the queue's length where the stack last saw
+    /// it, and a reader blocked since would never be woken.
+    pub(super) fn arrived(&self) -> usize {
+        self.taken.wrapping_add(self.udp_ref().recv_queue())
+    }
+
+    /// Bytes of datagrams sent out ever (wrapping; only grows, as [`DgramSet::arrived`] and
+    /// for the same reason: a sender blocked on a full buffer).
+    pub(super) fn sent(&self) -> usize {
+        self.queued.wrapping_sub(self.udp_ref().send_queue())
+    }
+}
+
+/// One UDP socket's slot: its set and what the stack keeps of it.
+struct DgramSlot {
+    cell: DgramLock,
     route: Option<Route>,
     /// Bind order, for "the last bound takes it".
     seq: u64,
@@ -66,7 +140,7 @@ struct DgramSet {
 /// The UDP sockets of a port.
 #[derive(Default)]
 pub struct Dgrams {
-    slots: Vec<Option<DgramSet>>,
+    slots: Vec<Option<DgramSlot>>,
     free: Vec<usize>,
     /// The slots bound to each port number.
     bound: BTreeMap<u16, Vec<usize>>,
@@ -84,9 +158,14 @@ impl Dgrams {
     pub fn add(&mut self, socket: udp::Socket<'static>) -> usize {
         let mut set = SocketSet::new(Vec::with_capacity(1));
         let handle = set.add(socket);
-        let d = DgramSet {
-            set,
-            handle,
+        let d = DgramSlot {
+            cell: Arc::new(Mutex::new(DgramSet {
+                set,
+                handle,
+                listed: false,
+                taken: 0,
+                queued: 0,
+            })),
             route: None,
             seq: 0,
             due: None,
@@ -103,7 +182,7 @@ impl Dgrams {
         }
     }
 
-    fn slot(&mut self, slot: usize) -> &mut DgramSet {
+    fn slot(&mut self, slot: usize) -> &mut DgramSlot {
         self.slots
             .get_mut(slot)
             .and_then(Option::as_mut)
@@ -132,10 +211,24 @@ impl Dgrams {
         }
     }
 
-    /// The socket in `slot`.
-    pub fn socket(&mut self, slot: usize) -> &mut Socket<'static> {
-        let d = self.slot(slot);
-        d.set.get_mut::<Socket>(d.handle)
+    /// The lock of the socket in `slot`.
+    pub fn cell(&self, slot: usize) -> &DgramLock {
+        &self
+            .slots
+            .get(slot)
+            .and_then(Option::as_ref)
+            .expect("a socket key names a live slot")
+            .cell
+    }
+
+    /// The lock of the socket in `slot`, if it is still there.
+    pub fn try_cell(&self, slot: usize) -> Option<&DgramLock> {
+        self.slots.get(slot)?.as_ref().map(|s| &s.cell)
+    }
+
+    /// Locks the socket in `slot`.
+    pub fn lock(&self, slot: usize) -> MutexGuard<'_, DgramSet> {
+        self.cell(slot).lock()
     }
 
     /// Routes datagrams matching `route` to `slot` (a bind: it counts as the newest binding).
@@ -205,7 +298,7 @@ impl Dgrams {
         now: Instant,
     ) -> PollIngressSingleResult {
         self.visits += 1;
-        let d = self.slot(slot);
+        let mut d = self.lock(slot);
         iface.poll_ingress_single(now, dev, &mut d.set)
     }
 
@@ -235,19 +328,19 @@ impl Dgrams {
             let Some(d) = self.slots.get_mut(slot).and_then(Option::as_mut) else {
                 continue;
             };
-            let queued = udp::Socket::downcast(d.set.get::<Socket>(d.handle))
-                .is_some_and(|u| u.send_queue() > 0);
-            if !queued && d.due.is_none() {
+            let mut c = d.cell.lock();
+            if c.udp_ref().send_queue() == 0 && d.due.is_none() {
                 // Reached by a call that sent nothing (a receive, a readiness check).
                 continue;
             }
             self.visits += 1;
             for _ in 0..EGRESS_ROUNDS {
-                if iface.poll_egress(now, dev, &mut d.set) == PollResult::None {
+                if iface.poll_egress(now, dev, &mut c.set) == PollResult::None {
                     break;
                 }
             }
-            let next = iface.poll_at(now, &d.set);
+            let next = iface.poll_at(now, &c.set);
+            drop(c);
             self.due.refile(slot, &mut d.due, next);
         }
         active.clear();

@@ -29,6 +29,7 @@
 //! the connection's lock after registering on the queue, so it either sees the change or is
 //! notified of it.
 
+use super::dgrams::{DgramLock, DgramSet};
 use super::{ConnLock, ConnSet, SockKey};
 use spin::MutexGuard;
 
@@ -59,6 +60,46 @@ impl ConnLink {
     pub fn changed(&self, c: &mut ConnSet, stack: &super::Shared) {
         if !c.listed {
             c.listed = true;
+            stack.nudged.push(self.key);
+        }
+    }
+}
+
+/// A UDP socket's handle on one of its smoltcp sockets (one per interface), as
+/// [`ConnLink`] for a connection: the copies into and out of its buffers, readiness,
+/// `FIONREAD` and `MSG_PEEK` take its lock alone (order: stack → datagram set).
+///
+/// A receive changes nothing the stack must act on (a datagram taken lets nothing be
+/// sent), so it lists nothing and polls nothing; what the poll compares for the socket are
+/// counts that only grow ([`super::DgramSet::arrived`]), so the next arrival is a change
+/// whatever was taken. A send queues the datagram, lists the socket with
+/// [`DgramLink::changed`] and polls right away (the caller's part) so that it goes out.
+#[derive(Clone)]
+pub struct DgramLink {
+    key: SockKey,
+    cell: DgramLock,
+}
+
+impl DgramLink {
+    pub(super) fn new(key: SockKey, cell: DgramLock) -> DgramLink {
+        DgramLink { key, cell }
+    }
+
+    /// The socket's key in the stack.
+    pub fn key(&self) -> SockKey {
+        self.key
+    }
+
+    /// The socket's set, under its lock alone.
+    pub fn lock(&self) -> MutexGuard<'_, DgramSet> {
+        self.cell.lock()
+    }
+
+    /// Lists the socket (locked as `d`) for the next poll of `stack`: call after queueing a
+    /// datagram.
+    pub fn changed(&self, d: &mut DgramSet, stack: &super::Shared) {
+        if !d.listed {
+            d.listed = true;
             stack.nudged.push(self.key);
         }
     }

@@ -60,8 +60,9 @@ use conns::Conns;
 pub use conns::{ConnLock, ConnSet};
 use core::sync::atomic::{AtomicU64, Ordering};
 use device::PortDevice;
+pub use dgrams::DgramSet;
 use dgrams::Dgrams;
-pub use link::ConnLink;
+pub use link::{ConnLink, DgramLink};
 use oxv_abi::Errno;
 use oxv_vfs::Blocker;
 use oxv_vfs::readiness::PollQueue;
@@ -69,7 +70,7 @@ use ports::{PortTable, Proto};
 use smoltcp::iface::{
     Config, Interface, PollIngressSingleResult, PollResult, SocketHandle, SocketSet,
 };
-use smoltcp::socket::{AnySocket, dhcpv4, tcp, udp};
+use smoltcp::socket::{dhcpv4, tcp};
 use smoltcp::time::{Duration, Instant};
 use smoltcp::wire::{
     EthernetAddress, EthernetFrame, EthernetProtocol, HardwareAddress, IpAddress, IpCidr,
@@ -173,9 +174,10 @@ enum Place {
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Default)]
 struct Snapshot {
     state: Option<tcp::State>,
-    /// TCP: bytes arrived so far ([`ConnSet::arrived`]); UDP: bytes queued to read.
+    /// Bytes arrived so far ([`ConnSet::arrived`], [`DgramSet::arrived`]).
     recv: usize,
-    /// TCP: bytes acknowledged so far ([`ConnSet::acked`]); UDP: bytes queued to send.
+    /// TCP: bytes acknowledged so far ([`ConnSet::acked`]); UDP: bytes sent out so far
+    /// ([`DgramSet::sent`]).
     send: usize,
 }
 
@@ -246,20 +248,9 @@ pub struct Port {
 }
 
 impl Port {
-    /// The socket at `place`, which is not a TCP connection's (those have locks of their
-    /// own: [`Conns::lock`]).
-    fn socket(&mut self, place: Place) -> &mut smoltcp::socket::Socket<'static> {
-        match place {
-            Place::Shared(h) => self.set.get_mut::<smoltcp::socket::Socket>(h),
-            Place::Conn(_) => panic!("a connection's socket is reached through its lock"),
-            Place::Dgram(slot) => self.dgrams.socket(slot),
-        }
-    }
-
     /// What the socket at `place` holds now; registers `waker` with it again first, if given
     /// (one look at the socket for both, as the stack does after each poll).
     fn look(&mut self, place: Place, waker: Option<&SocketWaker>) -> Snapshot {
-        use smoltcp::socket::Socket;
         if let Some(w) = waker {
             w.rearm();
         }
@@ -278,20 +269,20 @@ impl Port {
                 send: c.acked(),
             };
         }
-        match self.socket(place) {
-            Socket::Udp(u) => {
-                if let Some(w) = w {
-                    u.register_recv_waker(w);
-                    u.register_send_waker(w);
-                }
-                Snapshot {
-                    state: None,
-                    recv: u.recv_queue(),
-                    send: u.send_queue(),
-                }
+        if let Place::Dgram(slot) = place {
+            let mut d = self.dgrams.lock(slot);
+            let u = d.udp();
+            if let Some(w) = w {
+                u.register_recv_waker(w);
+                u.register_send_waker(w);
             }
-            _ => Snapshot::default(),
+            return Snapshot {
+                state: None,
+                recv: d.arrived(),
+                send: d.sent(),
+            };
         }
+        Snapshot::default()
     }
 }
 
@@ -631,18 +622,15 @@ impl Inner {
         ConnLink::new(k, self.conn_lock(k).clone())
     }
 
-    /// The UDP socket `k`.
+    /// A handle on UDP socket `k` for its data calls (see [`link::DgramLink`]).
     ///
     /// # Panics
     /// If `k` is not a UDP socket of this stack.
-    pub fn udp(&mut self, k: SockKey) -> &mut udp::Socket<'static> {
-        self.touch(k);
-        udp::Socket::downcast_mut(self.socket(k)).expect("the key is a UDP socket's")
-    }
-
-    /// Socket `k`, as smoltcp's enum.
-    fn socket(&mut self, k: SockKey) -> &mut smoltcp::socket::Socket<'static> {
-        self.ports[k.port].socket(k.place)
+    pub fn dgram_link(&self, k: SockKey) -> DgramLink {
+        let Place::Dgram(slot) = k.place else {
+            panic!("the key is a UDP socket's");
+        };
+        DgramLink::new(k, self.ports[k.port].dgrams.cell(slot).clone())
     }
 
     /// Notes that a caller reached socket `k`, which it may have changed: the next poll

@@ -299,10 +299,18 @@ impl Inner {
         let mut nudged = core::mem::take(&mut self.looking);
         self.nudged.take(&mut nudged);
         for k in &nudged {
-            if let Place::Conn(slot) = k.place {
-                if let Some(c) = self.ports[k.port].conns.try_conn(slot) {
-                    c.lock().listed = false;
+            match k.place {
+                Place::Conn(slot) => {
+                    if let Some(c) = self.ports[k.port].conns.try_conn(slot) {
+                        c.lock().listed = false;
+                    }
                 }
+                Place::Dgram(slot) => {
+                    if let Some(d) = self.ports[k.port].dgrams.try_cell(slot) {
+                        d.lock().listed = false;
+                    }
+                }
+                Place::Shared(_) => {}
             }
         }
         self.touched.append(&mut nudged);

@@ -73,7 +73,7 @@ pub(super) fn connected_over_link(
     (c, s)
 }
 
-fn udp(net: &Net, v6: bool) -> Arc<dyn SocketOps> {
+pub(super) fn udp(net: &Net, v6: bool) -> Arc<dyn SocketOps> {
     let af = if v6 { n::AF_INET6 } else { n::AF_INET };
     net.socket(af as i32, n::SOCK_DGRAM as i32, 0, CRED)
         .unwrap()
@@ -93,7 +93,7 @@ pub(super) fn send(s: &dyn SocketOps, data: &[u8]) -> Result<usize, Errno> {
     )
 }
 
-fn send_to(s: &dyn SocketOps, data: &[u8], to: SockAddr) -> Result<usize, Errno> {
+pub(super) fn send_to(s: &dyn SocketOps, data: &[u8], to: SockAddr) -> Result<usize, Errno> {
     s.send(
         Outgoing {
             data: &data,

@@ -1,7 +1,9 @@
 //! Connections' data calls under their own locks (see [`super::link`]): they run while the
 //! stack's lock and other connections' locks are held, and what they change still goes out.
 
-use super::tests::{at, cable, connected, cx, idle, net, recv, send, tcp};
+use super::tests::{
+    at, cable, connected, cx, idle, lo, net, port_of, recv, send, send_to, tcp, udp,
+};
 use crate::addr::SockAddr;
 use crate::socket::{SocketOps, Wait};
 use crate::stack::ConnLink;
@@ -139,5 +141,66 @@ fn a_segment_like_the_one_just_taken_still_notifies() {
         assert_eq!(send(&*c, b"after"), Ok(5));
         assert!(seen.get() > before, "round {round}: no notification");
         assert_eq!(recv(&*s, 64, 0).unwrap(), b"after");
+    }
+}
+
+/// A UDP socket's data calls take its own set's lock alone (see [`super::DgramLink`]):
+/// readiness, `FIONREAD`, `MSG_PEEK`, a receive and a send's queueing complete while another
+/// thread holds the stack's lock.
+#[test]
+fn udp_data_calls_run_while_the_stack_is_locked() {
+    let net = net();
+    let a = udp(&net, false);
+    let b = udp(&net, false);
+    b.bind(&cx(), lo(0)).unwrap();
+    let to = lo(port_of(&*b));
+    for i in 0..3u8 {
+        assert_eq!(send_to(&*a, &[i; 100], to.clone()), Ok(100));
+    }
+    let stack = net.stack().clone();
+    let held_stack = stack.shared.lock();
+    let (tx, rx) = mpsc::channel();
+    let reader = b.clone();
+    let t = thread::spawn(move || {
+        let ev = reader.poll();
+        let readable = reader.bytes_readable();
+        let peeked = recv(&*reader, 10, n::MSG_PEEK);
+        let got = recv(&*reader, 1024, 0);
+        let unsent = reader.bytes_unsent();
+        let _ = tx.send((ev, readable, peeked, got, unsent));
+    });
+    let r = rx.recv_timeout(Duration::from_secs(10));
+    drop(held_stack);
+    t.join().expect("the reader ends once the lock is free");
+    let (ev, readable, peeked, got, unsent) =
+        r.expect("readiness, FIONREAD, MSG_PEEK and a receive wait for no stack lock");
+    assert!(ev.contains(PollEvents::IN | PollEvents::OUT));
+    assert_eq!(readable, 100);
+    assert_eq!(peeked, Ok(vec![0u8; 10]));
+    assert_eq!(got, Ok(vec![0u8; 100]));
+    assert_eq!(unsent, 0);
+    assert_eq!(recv(&*b, 1024, 0), Ok(vec![1u8; 100]));
+}
+
+/// A receive takes a datagram with no poll after it; datagrams of the same length that
+/// arrive meanwhile must each still be seen as a change by the next poll.
+#[test]
+fn udp_datagrams_like_those_taken_between_polls_still_notify() {
+    let net = net();
+    let a = udp(&net, false);
+    let b = udp(&net, false);
+    b.bind(&cx(), lo(0)).unwrap();
+    let to = lo(port_of(&*b));
+    let seen = Arc::new(idle::Count::default());
+    let _watch = b.poll_queue().watch(seen.clone());
+    assert_eq!(send_to(&*a, b"one", to.clone()), Ok(3));
+    assert_eq!(send_to(&*a, b"two", to.clone()), Ok(3));
+    for round in 0..3 {
+        // Take one of the two queued; the next send leaves two queued again, the length the
+        // stack saw at its last poll.
+        assert_eq!(recv(&*b, 64, 0).map(|v| v.len()), Ok(3));
+        let before = seen.get();
+        assert_eq!(send_to(&*a, b"new", to.clone()), Ok(3));
+        assert!(seen.get() > before, "round {round}: no notification");
     }
 }
