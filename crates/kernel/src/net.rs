@@ -77,15 +77,8 @@ pub fn attach_nic(args: &oxv_abi::cmdline::BootArgs) {
         return;
     };
     let mut cfg = oxv_net::stack::NicConfig::default();
-    for (key, value) in &args.options {
-        let value = value
-            .as_deref()
-            .and_then(|v| core::str::from_utf8(v).ok())
-            .unwrap_or("");
-        if let Err(e) = oxv_net::config::apply_option(&mut cfg, key, value) {
-            kprintln!("oxv: {e}; ignored");
-        }
-    }
+    let options = args.options.iter().map(|(k, v)| (k.as_str(), v.as_deref()));
+    oxv_net::config::apply_options(&mut cfg, options, |e| kprintln!("oxv: {e}; ignored"));
     cfg.tx_checksum_offload = crate::virtio::net_offloads().is_some_and(|o| o.tx_checksum);
     let dhcp = cfg.ipv4 == oxv_net::stack::Ipv4Setup::Dhcp;
     let stack = net().stack();

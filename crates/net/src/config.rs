@@ -61,6 +61,24 @@ fn ip(v: &str) -> Option<IpAddress> {
     v.parse::<Ipv6Address>().ok().map(IpAddress::Ipv6)
 }
 
+/// Applies every network option of a kernel command line (`key`, optional value) to `cfg`,
+/// in order; a value that is not UTF-8 counts as empty. Each bad one goes to `bad` and is
+/// otherwise ignored.
+pub fn apply_options<'a>(
+    cfg: &mut NicConfig,
+    options: impl IntoIterator<Item = (&'a str, Option<&'a [u8]>)>,
+    mut bad: impl FnMut(BadOption),
+) {
+    for (key, value) in options {
+        let value = value
+            .and_then(|v| core::str::from_utf8(v).ok())
+            .unwrap_or("");
+        if let Err(e) = apply_option(cfg, key, value) {
+            bad(e);
+        }
+    }
+}
+
 /// Applies one command-line option to `cfg`. `Ok(false)` if `key` is not a network option.
 pub fn apply_option(cfg: &mut NicConfig, key: &str, value: &str) -> Result<bool, BadOption> {
     match key {

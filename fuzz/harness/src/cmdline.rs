@@ -67,12 +67,7 @@ pub fn run(line: &[u8]) -> Result<(), String> {
         return Err("more disks than options".into());
     }
     let mut cfg = oxv_net::stack::NicConfig::default();
-    for (key, value) in &args.options {
-        let value = value
-            .as_deref()
-            .and_then(|v| core::str::from_utf8(v).ok())
-            .unwrap_or("");
-        let _ = oxv_net::config::apply_option(&mut cfg, key, value);
-    }
+    let options = args.options.iter().map(|(k, v)| (k.as_str(), v.as_deref()));
+    oxv_net::config::apply_options(&mut cfg, options, |_| {});
     Ok(())
 }

@@ -21,7 +21,7 @@ fn files_in(dir: &str) -> Vec<PathBuf> {
     let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
         .map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).collect())
         .unwrap_or_default();
-    v.retain(|p| p.is_file() && !p.file_name().is_some_and(|n| n == ".gitkeep"));
+    v.retain(|p| p.is_file() && p.file_name().is_none_or(|n| n != ".gitkeep"));
     v.sort();
     v
 }
