@@ -136,6 +136,15 @@ pub fn raise(t: &ThreadRef, sig: Signal, info: SigInfo) -> Sent {
     Sent::Queued
 }
 
+/// Raises `sig` on the calling thread as sent by its own process (`SI_USER`), as Linux's
+/// `send_sig(sig, current, 0)` does for `SIGPIPE` and `SIGXFSZ`.
+pub fn raise_on_caller(sig: Signal) -> Sent {
+    let me = sched::current();
+    let pid = me.process().pid;
+    let info = SigInfo::from_process(sig.number() as i32, code::SI_USER, pid, 0);
+    raise(&me, sig, info)
+}
+
 /// Raises `sig` on process `p` (kill, sigqueue, a process timer, a child's exit): it joins
 /// the process's queue, and one thread that would take it (the caller first, if it is one
 /// of `p`'s) is woken to do so.

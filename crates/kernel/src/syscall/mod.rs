@@ -167,14 +167,7 @@ fn raise_sigpipe(call: &Syscall, r: SysResult) {
             | S::Sendfile { .. }
     );
     if write && oxv_vfs::pipe::raises_sigpipe(&r) {
-        let sig = oxv_abi::linux::signal::Signal::SIGPIPE;
-        let info = oxv_abi::linux::sigframe::SigInfo::from_process(
-            sig.number() as i32,
-            oxv_abi::linux::sigframe::code::SI_USER,
-            process::current().pid,
-            0,
-        );
-        crate::signal::raise(&crate::sched::current(), sig, info);
+        crate::signal::raise_on_caller(oxv_abi::linux::signal::Signal::SIGPIPE);
     }
 }
 

@@ -247,14 +247,7 @@ fn enforce(p: &Process) {
 /// the calling thread, as Linux's `send_sig(SIGXFSZ, current, 0)`, which reads as sent by
 /// the process itself (`SI_USER`), like `SIGPIPE`.
 pub fn raise_sigxfsz() {
-    let sig = oxv_abi::linux::signal::Signal::SIGXFSZ;
-    let info = oxv_abi::linux::sigframe::SigInfo::from_process(
-        sig.number() as i32,
-        oxv_abi::linux::sigframe::code::SI_USER,
-        crate::process::current().pid,
-        0,
-    );
-    crate::signal::raise(&crate::sched::current(), sig, info);
+    crate::signal::raise_on_caller(oxv_abi::linux::signal::Signal::SIGXFSZ);
 }
 
 /// setrlimit(2).

@@ -132,14 +132,7 @@ pub fn dispatch(call: &Syscall, p: &Process, mem: &mut CurrentUserMemory) -> Sys
         _ => (Err(Errno::ENOSYS), None),
     };
     if send_flags.is_some_and(|f| net::raises_sigpipe(&r, f)) {
-        let sig = oxv_abi::linux::signal::Signal::SIGPIPE;
-        let info = oxv_abi::linux::sigframe::SigInfo::from_process(
-            sig.number() as i32,
-            oxv_abi::linux::sigframe::code::SI_USER,
-            p.pid,
-            0,
-        );
-        crate::signal::raise(&crate::sched::current(), sig, info);
+        crate::signal::raise_on_caller(oxv_abi::linux::signal::Signal::SIGPIPE);
     }
     r
 }

@@ -126,23 +126,11 @@ fn decode(frame: &TrapFrame) -> Syscall {
 /// A send on a broken connection without `MSG_NOSIGNAL` (`r` with `flags`): `SIGPIPE` to
 /// the calling thread, from the process itself, as the general path's socket dispatch
 /// raises it (under the kernel lock).
-fn sigpipe_if(p: &Process, r: &SysResult, flags: u32) {
+fn sigpipe_if(r: &SysResult, flags: u32) {
     if net::raises_sigpipe(r, flags) {
         crate::smp::lock();
-        raise_sigpipe(p);
+        crate::signal::raise_on_caller(oxv_abi::linux::signal::Signal::SIGPIPE);
     }
-}
-
-/// Raises the `SIGPIPE` of [`sigpipe_if`]; the caller holds the kernel lock.
-fn raise_sigpipe(p: &Process) {
-    let sig = oxv_abi::linux::signal::Signal::SIGPIPE;
-    let info = oxv_abi::linux::sigframe::SigInfo::from_process(
-        sig.number() as i32,
-        oxv_abi::linux::sigframe::code::SI_USER,
-        p.pid,
-        0,
-    );
-    crate::signal::raise(&crate::sched::current(), sig, info);
 }
 
 /// What `oxv_net` runs before work that needs the kernel lock (`oxv_net::socket::serialize`):
@@ -190,12 +178,12 @@ fn run(me: &Thread, p: &Process, call: &Syscall, frame: &mut TrapFrame) {
             addrlen,
         } => {
             let r = net::sendto(&cx(), mem, sockfd, buf, flags, dest_addr, addrlen);
-            sigpipe_if(p, &r, flags);
+            sigpipe_if(&r, flags);
             r
         }
         Syscall::Sendmsg { sockfd, msg, flags } => {
             let r = msg::sendmsg(&cx(), mem, sockfd, msg, flags);
-            sigpipe_if(p, &r, flags);
+            sigpipe_if(&r, flags);
             r
         }
         Syscall::Recvmsg { sockfd, msg, flags } => msg::recvmsg(&cx(), mem, sockfd, msg, flags),
@@ -206,7 +194,7 @@ fn run(me: &Thread, p: &Process, call: &Syscall, frame: &mut TrapFrame) {
             flags,
         } => {
             let r = msg::sendmmsg(&cx(), mem, sockfd, msgvec, vlen, flags);
-            sigpipe_if(p, &r, flags);
+            sigpipe_if(&r, flags);
             r
         }
         Syscall::Recvmmsg {
