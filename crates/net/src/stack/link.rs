@@ -29,41 +29,74 @@
 //! the connection's lock after registering on the queue, so it either sees the change or is
 //! notified of it.
 
-use super::dgrams::{DgramLock, DgramSet};
-use super::{ConnLock, ConnSet, SockKey};
-use spin::MutexGuard;
+use super::dgrams::DgramSet;
+use super::{ConnSet, SockKey};
+use alloc::sync::Arc;
+use spin::{Mutex, MutexGuard};
 
-/// A socket's handle on its connection (see the module doc).
-#[derive(Clone)]
-pub struct ConnLink {
-    key: SockKey,
-    conn: ConnLock,
+/// A socket's smoltcp set that a data call can list for the next poll: it keeps the mark
+/// that says it is listed already.
+pub trait ListedSet {
+    /// The mark: set when listed, cleared by the poll under the set's lock.
+    fn listed(&mut self) -> &mut bool;
 }
 
-impl ConnLink {
-    pub(super) fn new(key: SockKey, conn: ConnLock) -> ConnLink {
-        ConnLink { key, conn }
+impl ListedSet for ConnSet {
+    fn listed(&mut self) -> &mut bool {
+        &mut self.listed
+    }
+}
+
+impl ListedSet for DgramSet {
+    fn listed(&mut self) -> &mut bool {
+        &mut self.listed
+    }
+}
+
+/// A socket's handle on one of its smoltcp sets: its key in the stack and the set's lock.
+/// [`ConnLink`] for a TCP connection, [`DgramLink`] for a UDP socket's set on one interface.
+pub struct SetLink<T> {
+    key: SockKey,
+    set: Arc<Mutex<T>>,
+}
+
+impl<T> Clone for SetLink<T> {
+    fn clone(&self) -> Self {
+        SetLink {
+            key: self.key,
+            set: self.set.clone(),
+        }
+    }
+}
+
+impl<T: ListedSet> SetLink<T> {
+    pub(super) fn new(key: SockKey, set: Arc<Mutex<T>>) -> SetLink<T> {
+        SetLink { key, set }
     }
 
-    /// The connection's key in the stack.
+    /// The socket's key in the stack.
     pub fn key(&self) -> SockKey {
         self.key
     }
 
-    /// The connection, under its lock alone.
-    pub fn lock(&self) -> MutexGuard<'_, ConnSet> {
-        self.conn.lock()
+    /// The set, under its lock alone.
+    pub fn lock(&self) -> MutexGuard<'_, T> {
+        self.set.lock()
     }
 
-    /// Lists the connection (locked as `c`) for the next poll of `stack`: call after a
-    /// change that may let it send.
-    pub fn changed(&self, c: &mut ConnSet, stack: &super::Shared) {
-        if !c.listed {
-            c.listed = true;
+    /// Lists the socket (its set locked as `set`) for the next poll of `stack`: call after a
+    /// change that may let it send (data queued, or taken so that the window opens).
+    pub fn changed(&self, set: &mut T, stack: &super::Shared) {
+        let listed = set.listed();
+        if !*listed {
+            *listed = true;
             stack.nudged.push(self.key);
         }
     }
 }
+
+/// A TCP socket's handle on its connection (see the module doc).
+pub type ConnLink = SetLink<ConnSet>;
 
 /// A UDP socket's handle on one of its smoltcp sockets (one per interface), as
 /// [`ConnLink`] for a connection: the copies into and out of its buffers, readiness,
@@ -73,34 +106,5 @@ impl ConnLink {
 /// sent), so it lists nothing and polls nothing; what the poll compares for the socket are
 /// counts that only grow ([`super::DgramSet::arrived`]), so the next arrival is a change
 /// whatever was taken. A send queues the datagram, lists the socket with
-/// [`DgramLink::changed`] and polls right away (the caller's part) so that it goes out.
-#[derive(Clone)]
-pub struct DgramLink {
-    key: SockKey,
-    cell: DgramLock,
-}
-
-impl DgramLink {
-    pub(super) fn new(key: SockKey, cell: DgramLock) -> DgramLink {
-        DgramLink { key, cell }
-    }
-
-    /// The socket's key in the stack.
-    pub fn key(&self) -> SockKey {
-        self.key
-    }
-
-    /// The socket's set, under its lock alone.
-    pub fn lock(&self) -> MutexGuard<'_, DgramSet> {
-        self.cell.lock()
-    }
-
-    /// Lists the socket (locked as `d`) for the next poll of `stack`: call after queueing a
-    /// datagram.
-    pub fn changed(&self, d: &mut DgramSet, stack: &super::Shared) {
-        if !d.listed {
-            d.listed = true;
-            stack.nudged.push(self.key);
-        }
-    }
-}
+/// [`SetLink::changed`] and polls right away (the caller's part) so that it goes out.
+pub type DgramLink = SetLink<DgramSet>;
