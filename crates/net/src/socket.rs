@@ -590,9 +590,17 @@ impl FileOps for SocketFile {
         if crate::ifreq::is_interface_request(request) {
             return crate::ifreq::ioctl(&self.stack, request, arg, mem);
         }
+        // A figure that a poll handed to another CPU may still change is settled first (see
+        // `stack/handoff.rs`): 0 bytes readable, bytes unsent.
         let n = match request {
-            FIONREAD => self.sock.bytes_readable(),
-            TIOCOUTQ => self.sock.bytes_unsent(),
+            FIONREAD => match self.sock.bytes_readable() {
+                0 if self.stack.shared.settle() => self.sock.bytes_readable(),
+                n => n,
+            },
+            TIOCOUTQ => match self.sock.bytes_unsent() {
+                n if n > 0 && self.stack.shared.settle() => self.sock.bytes_unsent(),
+                n => n,
+            },
             _ => return Err(Errno::ENOTTY),
         };
         UserPtr::<i32>::new(arg).write(mem, &(n.min(i32::MAX as usize) as i32))?;
@@ -600,6 +608,11 @@ impl FileOps for SocketFile {
     }
 
     fn poll(&self) -> PollEvents {
+        let ev = self.sock.poll();
+        if ev.contains(PollEvents::IN | PollEvents::OUT) || !self.stack.shared.settle() {
+            return ev;
+        }
+        // A poll handed to another CPU was owed (see `stack/handoff.rs`): look again.
         self.sock.poll()
     }
 

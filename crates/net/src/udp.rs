@@ -91,6 +91,18 @@ struct State {
     shut_rd: bool,
     shut_wr: bool,
     recverr: bool,
+    /// The last destination sent to and what the stack said of it, so that the next send
+    /// there needs no stack lock.
+    route: Option<SendRoute>,
+}
+
+/// Where datagrams to one address leave, as the stack said when the epoch was
+/// [`crate::stack::Shared::addrs_epoch`]'s `epoch`.
+struct SendRoute {
+    dest: IpAddress,
+    epoch: u64,
+    link: DgramLink,
+    local: Option<IpAddress>,
 }
 
 /// A UDP socket.
@@ -137,6 +149,7 @@ impl UdpSocket {
                 shut_rd: false,
                 shut_wr: false,
                 recverr: false,
+                route: None,
             }),
             stage: Mutex::new(Vec::new()),
         })
@@ -211,6 +224,31 @@ impl UdpSocket {
         };
         self.bind_in(inner, st, addr, 0, o)
             .map_err(|_| Errno::EAGAIN)
+    }
+
+    /// Binds if needed and picks the socket's smoltcp set on the interface that routes to
+    /// `dest`, and the source address; under the stack's lock.
+    fn lookup(
+        &self,
+        st: &mut State,
+        dest: IpAddress,
+        reuse: Reuse,
+    ) -> Result<(DgramLink, Option<IpAddress>), Errno> {
+        self.stack.shared.peek(|inner| {
+            let port = inner.route(dest).ok_or(Errno::ENETUNREACH)?;
+            self.autobind(inner, st, reuse)?;
+            let link = st
+                .keys
+                .iter()
+                .find(|k| k.key().port == port)
+                .ok_or(Errno::ENETUNREACH)?
+                .clone();
+            let local = match st.local {
+                Some((BindAddr::Ip(ip), _)) => Some(ip),
+                _ => inner.source_for(port, dest),
+            };
+            Ok((link, local))
+        })
     }
 
     /// Takes one datagram into `stage` (the staging buffer, whose lock the caller holds;
@@ -414,33 +452,36 @@ impl SocketOps for UdpSocket {
             wait,
             || {
                 // The state's lock only to bind and pick the interface's socket (the keys
-                // stay until the socket is dropped); the send polls without it.
+                // stay until the socket is dropped); the send polls without it. The stack's
+                // lock only when the destination or the interfaces' addresses changed since
+                // the last send.
                 let (link, local) = {
                     let mut st = self.st.lock();
                     let st = &mut *st;
-                    self.stack.shared.peek(|inner| {
-                        let port = inner.route(dest.addr).ok_or(Errno::ENETUNREACH)?;
-                        self.autobind(inner, st, reuse)?;
-                        let link = st
-                            .keys
-                            .iter()
-                            .find(|k| k.key().port == port)
-                            .ok_or(Errno::ENETUNREACH)?
-                            .clone();
-                        let local = match st.local {
-                            Some((BindAddr::Ip(ip), _)) => Some(ip),
-                            _ => inner.source_for(port, dest.addr),
-                        };
-                        Ok::<_, Errno>((link, local))
-                    })?
+                    let epoch = self.stack.shared.addrs_epoch();
+                    match &st.route {
+                        Some(r) if r.dest == dest.addr && r.epoch == epoch => {
+                            (r.link.clone(), r.local)
+                        }
+                        _ => {
+                            let (link, local) = self.lookup(st, dest.addr, reuse)?;
+                            st.route = Some(SendRoute {
+                                dest: dest.addr,
+                                epoch,
+                                link: link.clone(),
+                                local,
+                            });
+                            (link, local)
+                        }
+                    }
                 };
                 let meta = udp::UdpMetadata {
                     endpoint: dest,
                     local_address: local,
                     meta: Default::default(),
                 };
-                // Queued under the set's lock alone and listed, then polled right away (with
-                // the stack's lock) so that it goes out now.
+                // Queued under the set's lock alone and listed, then polled: now, or by the
+                // CPU polling (see `stack/handoff.rs`).
                 {
                     let mut d = link.lock();
                     match d.send_slice(&data, meta) {
@@ -449,7 +490,7 @@ impl SocketOps for UdpSocket {
                         Err(udp::SendError::Unaddressable) => return Err(Errno::EINVAL),
                     }
                 }
-                self.stack.shared.with(|_| ());
+                self.stack.shared.poll_soon();
                 Ok(len)
             },
         )
@@ -469,12 +510,16 @@ impl SocketOps for UdpSocket {
             PollEvents::IN,
             wait,
             || {
-                let mut stage = lock_stage(&self.stage);
-                let (got, full, from) = self.take(&mut stage, room, peek)?;
-                if got > 0 {
-                    dst.fill(0, &stage[..got])?;
-                }
-                Ok((got, full, from))
+                // Before `EAGAIN`, a send handed to the CPU polling may still bring one (see
+                // `stack/handoff.rs`).
+                self.stack.shared.or_settled(|| {
+                    let mut stage = lock_stage(&self.stage);
+                    let (got, full, from) = self.take(&mut stage, room, peek)?;
+                    if got > 0 {
+                        dst.fill(0, &stage[..got])?;
+                    }
+                    Ok((got, full, from))
+                })
             },
         )?;
         let mut out = Received {

@@ -143,6 +143,8 @@ impl Inner {
     /// Gives the loopback the NICs' addresses too (as host routes), so the machine reaches
     /// itself without the wire.
     fn sync_loopback_addrs(&mut self) {
+        // Sockets' cached routes ([`super::Shared::addrs_epoch`]) are stale from here.
+        self.epoch.fetch_add(1, Ordering::SeqCst);
         let own: Vec<IpAddress> = self
             .ports
             .iter()
