@@ -480,6 +480,13 @@ pub struct SocketFile {
 }
 
 impl SocketFile {
+    /// For an IP socket, completes the polls other calls handed to the CPU polling (see
+    /// `stack/handoff.rs`) before an answer they may change; whether it polled.
+    fn settle(&self) -> bool {
+        let family = self.sock.family();
+        (family == n::AF_INET || family == n::AF_INET6) && self.stack.shared.settle()
+    }
+
     /// The open file of a new socket of `stack` (which answers the interface ioctls), with
     /// inode number `ino` and times `now`.
     pub fn open(
@@ -594,11 +601,11 @@ impl FileOps for SocketFile {
         // `stack/handoff.rs`): 0 bytes readable, bytes unsent.
         let n = match request {
             FIONREAD => match self.sock.bytes_readable() {
-                0 if self.stack.shared.settle() => self.sock.bytes_readable(),
+                0 if self.settle() => self.sock.bytes_readable(),
                 n => n,
             },
             TIOCOUTQ => match self.sock.bytes_unsent() {
-                n if n > 0 && self.stack.shared.settle() => self.sock.bytes_unsent(),
+                n if n > 0 && self.settle() => self.sock.bytes_unsent(),
                 n => n,
             },
             _ => return Err(Errno::ENOTTY),
@@ -609,7 +616,7 @@ impl FileOps for SocketFile {
 
     fn poll(&self) -> PollEvents {
         let ev = self.sock.poll();
-        if ev.contains(PollEvents::IN | PollEvents::OUT) || !self.stack.shared.settle() {
+        if ev.contains(PollEvents::IN | PollEvents::OUT) || !self.settle() {
             return ev;
         }
         // A poll handed to another CPU was owed (see `stack/handoff.rs`): look again.

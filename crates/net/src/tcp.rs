@@ -700,7 +700,12 @@ impl SocketOps for TcpSocket {
                 &self.queue,
                 PollEvents::OUT,
                 wait,
-                || self.stack.shared.or_settled(|| self.send_some(&msg, done)),
+                || {
+                    let reported = wait.nonblocking && done == 0;
+                    self.stack
+                        .shared
+                        .or_settled(reported, || self.send_some(&msg, done))
+                },
             );
             match r {
                 Ok(k) => done += k,
@@ -734,9 +739,10 @@ impl SocketOps for TcpSocket {
                 PollEvents::IN,
                 step,
                 || {
+                    let reported = step.nonblocking && done == 0;
                     self.stack
                         .shared
-                        .or_settled(|| self.recv_some(dst, done, flags, &link))
+                        .or_settled(reported, || self.recv_some(dst, done, flags, &link))
                 },
             );
             match r {

@@ -510,9 +510,9 @@ impl SocketOps for UdpSocket {
             PollEvents::IN,
             wait,
             || {
-                // Before `EAGAIN`, a send handed to the CPU polling may still bring one (see
-                // `stack/handoff.rs`).
-                self.stack.shared.or_settled(|| {
+                // Before answering `EAGAIN`, a send handed to the CPU polling may still
+                // bring one (see `stack/handoff.rs`).
+                self.stack.shared.or_settled(wait.nonblocking, || {
                     let mut stage = lock_stage(&self.stage);
                     let (got, full, from) = self.take(&mut stage, room, peek)?;
                     if got > 0 {

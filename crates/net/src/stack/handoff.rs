@@ -17,9 +17,11 @@
 //! **What a handed-off send means for the app.** On Linux a send on the loopback has
 //! usually reached the peer when it returns, and programs read the other end right away
 //! with `MSG_DONTWAIT`. Here, when the send was handed off, the data may be one poll behind.
-//! So a call about to report "nothing there" (a receive's `EAGAIN`, readiness without
-//! `POLLIN`, `FIONREAD` of 0) first completes the polls asked for so far,
-//! [`Shared::settle`]: it waits for the stack's lock only when one is owed.
+//! So a call about to report "nothing there" (a non-blocking receive's `EAGAIN`, readiness
+//! without `POLLIN`, `FIONREAD` of 0) first completes the polls asked for so far,
+//! [`Shared::settle`]: it waits for the stack's lock only when one is owed. A call that
+//! will sleep instead does not: the owed poll notifies it, and readers taking the stack's
+//! lock on every empty queue would bring back the contention this module removes.
 //!
 //! Not here: which sockets a poll looks at ([`super::touched`], [`super::conns`]).
 
@@ -125,11 +127,17 @@ impl Shared {
         true
     }
 
-    /// Runs `attempt`; if it says `EAGAIN` while a poll is owed, settles that poll and
-    /// tries once more (see the module doc).
-    pub fn or_settled<T>(&self, mut attempt: impl FnMut() -> Result<T, Errno>) -> Result<T, Errno> {
+    /// Runs `attempt`; if it says `EAGAIN` while a poll is owed and `reported` (that
+    /// `EAGAIN` would be the call's answer: a non-blocking call with nothing done yet),
+    /// settles that poll and tries once more (see the module doc). A call that will wait
+    /// instead needs no settling: the owed poll notifies it.
+    pub fn or_settled<T>(
+        &self,
+        reported: bool,
+        mut attempt: impl FnMut() -> Result<T, Errno>,
+    ) -> Result<T, Errno> {
         match attempt() {
-            Err(Errno::EAGAIN) if self.settle() => attempt(),
+            Err(Errno::EAGAIN) if reported && self.settle() => attempt(),
             r => r,
         }
     }

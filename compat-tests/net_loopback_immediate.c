@@ -1,0 +1,126 @@
+// What a loopback send leaves for the very next call: right after send/sendto returns, the
+// peer's FIONREAD counts the bytes, poll with timeout 0 shows POLLIN and recv with
+// MSG_DONTWAIT takes them, for UDP and for TCP (TCP_NODELAY). Two threads do this at once
+// on pairs of their own, 300 rounds each, so that on 2 vCPUs one thread's send often finds
+// the other polling the network stack (oxv then hands its poll over: the receiving calls
+// must still see the data).
+#include "tst_net.h"
+
+#include <poll.h>
+#include <pthread.h>
+#include <sys/ioctl.h>
+
+#define ROUNDS 300
+
+struct result {
+	int udp_fionread, udp_poll, udp_recv;
+	int tcp_fionread, tcp_poll, tcp_recv;
+	int setup;
+};
+
+/* A connected TCP pair on the loopback, TCP_NODELAY on the sender. */
+static int tcp_pair(int *wr, int *rd)
+{
+	struct sockaddr_in a = lo4(0);
+	int one = 1, l = socket(AF_INET, SOCK_STREAM, 0);
+
+	if (l < 0 || bind(l, (struct sockaddr *)&a, sizeof(a)) != 0 || listen(l, 1) != 0)
+		return -1;
+	a = lo4(bound_port(l));
+	*wr = socket(AF_INET, SOCK_STREAM, 0);
+	if (*wr < 0 || connect(*wr, (struct sockaddr *)&a, sizeof(a)) != 0)
+		return -1;
+	*rd = accept(l, NULL, NULL);
+	close(l);
+	if (*rd < 0)
+		return -1;
+	return setsockopt(*wr, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+}
+
+/* Whether fd is readable now (poll, timeout 0). */
+static int readable_now(int fd)
+{
+	struct pollfd p = { fd, POLLIN, 0 };
+
+	return poll(&p, 1, 0) == 1 && (p.revents & POLLIN);
+}
+
+static void *flow(void *arg)
+{
+	struct result *r = arg;
+	struct sockaddr_in b;
+	char out[64], in[128];
+	int ua, ub, ta, tb, i;
+
+	memset(r, 0, sizeof(*r));
+	ua = socket(AF_INET, SOCK_DGRAM, 0);
+	ub = socket(AF_INET, SOCK_DGRAM, 0);
+	b = lo4(0);
+	if (ua < 0 || ub < 0 || bind(ub, (struct sockaddr *)&b, sizeof(b)) != 0 ||
+	    tcp_pair(&ta, &tb) != 0) {
+		r->setup = 1;
+		return NULL;
+	}
+	b = lo4(bound_port(ub));
+	for (i = 0; i < ROUNDS; i++) {
+		int len = 1 + i % 60, avail = -1;
+
+		memset(out, 'a' + i % 26, len);
+		if (sendto(ua, out, len, 0, (struct sockaddr *)&b, sizeof(b)) != len) {
+			r->setup = 1;
+			break;
+		}
+		r->udp_fionread += ioctl(ub, FIONREAD, &avail) == 0 && avail == len;
+		r->udp_poll += readable_now(ub);
+		r->udp_recv += recv(ub, in, sizeof(in), MSG_DONTWAIT) == len &&
+			       memcmp(in, out, len) == 0;
+
+		if (send(ta, out, len, 0) != len) {
+			r->setup = 1;
+			break;
+		}
+		avail = -1;
+		r->tcp_fionread += ioctl(tb, FIONREAD, &avail) == 0 && avail == len;
+		r->tcp_poll += readable_now(tb);
+		r->tcp_recv += recv(tb, in, sizeof(in), MSG_DONTWAIT) == len &&
+			       memcmp(in, out, len) == 0;
+	}
+	close(ua);
+	close(ub);
+	close(ta);
+	close(tb);
+	return NULL;
+}
+
+int main(void)
+{
+	struct result r[2];
+	pthread_t t;
+	int i;
+
+	tst_check(pthread_create(&t, NULL, flow, &r[1]) == 0, "pthread_create");
+	flow(&r[0]);
+	pthread_join(t, NULL);
+	for (i = 0; i < 2; i++) {
+		tst_checkf(!r[i].setup, "flow %d: sockets set up, every send complete", i);
+		tst_checkf(r[i].udp_fionread == ROUNDS,
+			   "flow %d: FIONREAD counts each datagram right after sendto (%d/%d)", i,
+			   r[i].udp_fionread, ROUNDS);
+		tst_checkf(r[i].udp_poll == ROUNDS,
+			   "flow %d: poll(0) shows POLLIN right after sendto (%d/%d)", i,
+			   r[i].udp_poll, ROUNDS);
+		tst_checkf(r[i].udp_recv == ROUNDS,
+			   "flow %d: recv(MSG_DONTWAIT) takes each datagram (%d/%d)", i,
+			   r[i].udp_recv, ROUNDS);
+		tst_checkf(r[i].tcp_fionread == ROUNDS,
+			   "flow %d: FIONREAD counts each TCP send right after it (%d/%d)", i,
+			   r[i].tcp_fionread, ROUNDS);
+		tst_checkf(r[i].tcp_poll == ROUNDS,
+			   "flow %d: poll(0) shows POLLIN right after a TCP send (%d/%d)", i,
+			   r[i].tcp_poll, ROUNDS);
+		tst_checkf(r[i].tcp_recv == ROUNDS,
+			   "flow %d: recv(MSG_DONTWAIT) takes each TCP send whole (%d/%d)", i,
+			   r[i].tcp_recv, ROUNDS);
+	}
+	return tst_exit();
+}
