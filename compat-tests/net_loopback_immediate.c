@@ -12,9 +12,20 @@
 
 #define ROUNDS 300
 
+/* What each round checks, counted per flow: the rounds where it held. */
+enum { UDP_FIONREAD, UDP_POLL, UDP_RECV, TCP_FIONREAD, TCP_POLL, TCP_RECV, CHECKS };
+
+static const char *const check_name[CHECKS] = {
+	"FIONREAD counts each datagram right after sendto",
+	"poll(0) shows POLLIN right after sendto",
+	"recv(MSG_DONTWAIT) takes each datagram",
+	"FIONREAD counts each TCP send right after it",
+	"poll(0) shows POLLIN right after a TCP send",
+	"recv(MSG_DONTWAIT) takes each TCP send whole",
+};
+
 struct result {
-	int udp_fionread, udp_poll, udp_recv;
-	int tcp_fionread, tcp_poll, tcp_recv;
+	int held[CHECKS];
 	int setup;
 };
 
@@ -70,20 +81,20 @@ static void *flow(void *arg)
 			r->setup = 1;
 			break;
 		}
-		r->udp_fionread += ioctl(ub, FIONREAD, &avail) == 0 && avail == len;
-		r->udp_poll += readable_now(ub);
-		r->udp_recv += recv(ub, in, sizeof(in), MSG_DONTWAIT) == len &&
-			       memcmp(in, out, len) == 0;
+		r->held[UDP_FIONREAD] += ioctl(ub, FIONREAD, &avail) == 0 && avail == len;
+		r->held[UDP_POLL] += readable_now(ub);
+		r->held[UDP_RECV] += recv(ub, in, sizeof(in), MSG_DONTWAIT) == len &&
+				     memcmp(in, out, len) == 0;
 
 		if (send(ta, out, len, 0) != len) {
 			r->setup = 1;
 			break;
 		}
 		avail = -1;
-		r->tcp_fionread += ioctl(tb, FIONREAD, &avail) == 0 && avail == len;
-		r->tcp_poll += readable_now(tb);
-		r->tcp_recv += recv(tb, in, sizeof(in), MSG_DONTWAIT) == len &&
-			       memcmp(in, out, len) == 0;
+		r->held[TCP_FIONREAD] += ioctl(tb, FIONREAD, &avail) == 0 && avail == len;
+		r->held[TCP_POLL] += readable_now(tb);
+		r->held[TCP_RECV] += recv(tb, in, sizeof(in), MSG_DONTWAIT) == len &&
+				     memcmp(in, out, len) == 0;
 	}
 	close(ua);
 	close(ub);
@@ -96,31 +107,16 @@ int main(void)
 {
 	struct result r[2];
 	pthread_t t;
-	int i;
+	int i, c;
 
 	tst_check(pthread_create(&t, NULL, flow, &r[1]) == 0, "pthread_create");
 	flow(&r[0]);
 	pthread_join(t, NULL);
 	for (i = 0; i < 2; i++) {
 		tst_checkf(!r[i].setup, "flow %d: sockets set up, every send complete", i);
-		tst_checkf(r[i].udp_fionread == ROUNDS,
-			   "flow %d: FIONREAD counts each datagram right after sendto (%d/%d)", i,
-			   r[i].udp_fionread, ROUNDS);
-		tst_checkf(r[i].udp_poll == ROUNDS,
-			   "flow %d: poll(0) shows POLLIN right after sendto (%d/%d)", i,
-			   r[i].udp_poll, ROUNDS);
-		tst_checkf(r[i].udp_recv == ROUNDS,
-			   "flow %d: recv(MSG_DONTWAIT) takes each datagram (%d/%d)", i,
-			   r[i].udp_recv, ROUNDS);
-		tst_checkf(r[i].tcp_fionread == ROUNDS,
-			   "flow %d: FIONREAD counts each TCP send right after it (%d/%d)", i,
-			   r[i].tcp_fionread, ROUNDS);
-		tst_checkf(r[i].tcp_poll == ROUNDS,
-			   "flow %d: poll(0) shows POLLIN right after a TCP send (%d/%d)", i,
-			   r[i].tcp_poll, ROUNDS);
-		tst_checkf(r[i].tcp_recv == ROUNDS,
-			   "flow %d: recv(MSG_DONTWAIT) takes each TCP send whole (%d/%d)", i,
-			   r[i].tcp_recv, ROUNDS);
+		for (c = 0; c < CHECKS; c++)
+			tst_checkf(r[i].held[c] == ROUNDS, "flow %d: %s (%d/%d)", i, check_name[c],
+				   r[i].held[c], ROUNDS);
 	}
 	return tst_exit();
 }

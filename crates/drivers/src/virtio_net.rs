@@ -407,7 +407,19 @@ impl<H: Hal, T: Transport> Nic for VirtioNet<H, T> {
     }
 
     fn transmit(&mut self, frame: &[u8]) -> Result<(), NicError> {
-        if frame.len() > self.mtu + ETH_HEADER {
+        self.transmit_with(frame.len(), &mut Vec::new(), &mut |buf| {
+            buf.copy_from_slice(frame)
+        })
+    }
+
+    /// Builds the frame in the transmit buffer the device will read (`scratch` unused).
+    fn transmit_with(
+        &mut self,
+        frame_len: usize,
+        _scratch: &mut Vec<u8>,
+        fill: &mut dyn FnMut(&mut [u8]),
+    ) -> Result<(), NicError> {
+        if frame_len > self.mtu + ETH_HEADER {
             return Err(NicError::TooLarge);
         }
         let mut state = self.state.lock();
@@ -421,9 +433,9 @@ impl<H: Hal, T: Transport> Nic for VirtioNet<H, T> {
             Some(b) if b.len() >= size => b,
             _ => vec![0u8; size].into_boxed_slice(),
         };
-        let len = self.header_len + frame.len();
+        let len = self.header_len + frame_len;
         buf[..self.header_len].fill(0);
-        buf[self.header_len..len].copy_from_slice(frame);
+        fill(&mut buf[self.header_len..len]);
         if self.offloads.tx_checksum {
             if let Some(p) = checksum::prepare_tx(&mut buf[self.header_len..len]) {
                 buf[0] = HDR_NEEDS_CSUM;

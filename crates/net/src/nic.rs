@@ -3,7 +3,8 @@
 //! Deliberately narrow (Tock's HIL and smoltcp's `Device` are the models): frames in, frames
 //! out, and fixed capabilities. Control (link state, MAC address, offloads) stays apart from
 //! the data path, in [`NicCapabilities`]. A frame handed to [`Nic::transmit`] is copied
-//! before the call returns, so the caller keeps its buffer, on error too.
+//! before the call returns, so the caller keeps its buffer, on error too; with
+//! [`Nic::transmit_with`] the caller writes the frame into the driver's buffer instead.
 //!
 //! Transmit is batched: a driver may hold the device's notification (its doorbell) back
 //! until [`Nic::flush`], so that several frames queued in one go cost one notification, as
@@ -49,6 +50,24 @@ pub trait Nic {
 
     /// Queues one frame for sending. The frame may wait for [`Nic::flush`] to leave.
     fn transmit(&mut self, frame: &[u8]) -> Result<(), NicError>;
+
+    /// Queues one frame of `len` bytes that `fill` writes, as [`Nic::transmit`] does. A
+    /// driver with buffers of its own hands `fill` one of them, so the frame is built where
+    /// the device reads it (no copy); the default builds it in `scratch` (the caller's, kept
+    /// between calls) and copies it with [`Nic::transmit`]. `fill` is called at most once,
+    /// and not at all when the frame is refused before it is built (too large, queue full);
+    /// on an error the frame, built or not, is not sent.
+    fn transmit_with(
+        &mut self,
+        len: usize,
+        scratch: &mut Vec<u8>,
+        fill: &mut dyn FnMut(&mut [u8]),
+    ) -> Result<(), NicError> {
+        scratch.clear();
+        scratch.resize(len, 0);
+        fill(scratch);
+        self.transmit(scratch)
+    }
 
     /// Sends the frames queued since the last flush: one notification of the device for all
     /// of them. Callers flush after each batch of [`Nic::transmit`] calls; a driver that
@@ -131,6 +150,25 @@ mod tests {
         assert_eq!(&buf[..3], b"one");
         assert_eq!(lo.receive(&mut buf), Some(Ok(3)));
         assert_eq!(&buf[..3], b"two");
+        assert_eq!(lo.receive(&mut buf), None);
+    }
+
+    #[test]
+    fn transmit_with_defaults_to_a_copy_from_scratch() {
+        let mut lo = Loopback::new(100);
+        let mut scratch = Vec::new();
+        lo.transmit_with(5, &mut scratch, &mut |b| b.copy_from_slice(b"hello"))
+            .unwrap();
+        assert_eq!(scratch, b"hello");
+        let mut calls = 0;
+        assert_eq!(
+            lo.transmit_with(101, &mut scratch, &mut |_| calls += 1),
+            Err(NicError::TooLarge)
+        );
+        assert_eq!(calls, 1, "the default builds, then transmit refuses");
+        let mut buf = [0u8; 100];
+        assert_eq!(lo.receive(&mut buf), Some(Ok(5)));
+        assert_eq!(&buf[..5], b"hello");
         assert_eq!(lo.receive(&mut buf), None);
     }
 

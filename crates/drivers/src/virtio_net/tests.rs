@@ -274,6 +274,54 @@ fn transmit_refuses_oversized_frames_and_reports_a_full_queue() {
 }
 
 #[test]
+fn transmit_with_builds_the_frame_in_the_device_buffer() {
+    let mut r = rig(MODERN | Features::CSUM.bits(), 0, 12);
+    let frame = udp_frame(b"built in place");
+    let mut scratch = Vec::new();
+    let mut calls = 0;
+    r.nic
+        .transmit_with(frame.len(), &mut scratch, &mut |buf| {
+            calls += 1;
+            buf.copy_from_slice(&frame);
+        })
+        .unwrap();
+    r.nic.flush();
+    assert_eq!(calls, 1);
+    assert!(scratch.is_empty(), "no staging copy in the caller's buffer");
+    let (header, sent) = r.wire.lock().unwrap().sent.pop().unwrap();
+    assert_eq!(
+        header[0], HDR_NEEDS_CSUM,
+        "offload prepared after the frame was built"
+    );
+    assert_eq!(sent.len(), frame.len());
+    assert_eq!(sent[..34], frame[..34]);
+    assert_eq!(sent[42..], frame[42..]);
+    assert_eq!(r.nic.stats().tx_frames, 1);
+}
+
+#[test]
+fn transmit_with_refuses_before_building() {
+    let mut r = rig(MODERN, 0, 12);
+    let mut calls = 0;
+    let mut scratch = Vec::new();
+    let mut fill = |_: &mut [u8]| calls += 1;
+    assert_eq!(
+        r.nic.transmit_with(1515, &mut scratch, &mut fill),
+        Err(NicError::TooLarge)
+    );
+    r.transport.state.lock().unwrap().deferred = true;
+    let mut queued = 0;
+    while r.nic.transmit_with(60, &mut scratch, &mut fill).is_ok() {
+        queued += 1;
+        assert!(queued <= TX_QUEUE_SIZE + 1, "queue never filled");
+    }
+    assert_eq!(
+        calls, queued,
+        "a frame refused for a full queue is not built"
+    );
+}
+
+#[test]
 fn frames_are_received_in_order_and_buffers_reposted() {
     let mut r = rig(MODERN, 0, 12);
     let mut buf = [0u8; 2048];

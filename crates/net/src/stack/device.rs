@@ -254,12 +254,25 @@ impl phy::TxToken for Tx<'_> {
             }
             Tx::Nic(nic, scratch, sent) => {
                 *sent += 1;
-                scratch.clear();
-                scratch.resize(len, 0);
-                let r = f(scratch);
-                // A full device queue drops the frame: TCP retransmits, as on a real wire.
-                let _ = nic.transmit(scratch);
-                r
+                // Built in the driver's buffer when it has one (no copy).
+                let mut f = Some(f);
+                let mut r = None;
+                let _ = nic.transmit_with(len, scratch, &mut |buf: &mut [u8]| {
+                    if let Some(f) = f.take() {
+                        r = Some(f(buf));
+                    }
+                });
+                match (r, f) {
+                    (Some(r), _) => r,
+                    // Refused before it was built. smoltcp counts the frame as sent, so it
+                    // is built and dropped: TCP retransmits, as on a real wire.
+                    (None, Some(f)) => {
+                        scratch.clear();
+                        scratch.resize(len, 0);
+                        f(scratch)
+                    }
+                    (None, None) => unreachable!("fill ran, so it gave its result"),
+                }
             }
         }
     }

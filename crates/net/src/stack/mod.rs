@@ -444,14 +444,17 @@ impl Stack {
         index
     }
 
-    /// Runs the stack: takes received frames, sends what is due, fires timers, wakes sockets.
+    /// Runs the stack: takes received frames, sends what is due, fires timers, wakes sockets;
+    /// if another CPU is polling it, leaves that CPU to run it again before it lets go.
     /// Call it from the NIC's interrupt and when the [`PollTimer`] fires.
     pub fn poll(&self) {
         // The timer that brought us here (or an interrupt that came first) may have been the
         // one `armed` stands for, while a later deadline asked for meanwhile was dropped by
         // the embedder's timer (it keeps the earliest): re-arm whatever is due next.
         self.shared.armed.store(0, Ordering::Relaxed);
-        self.shared.with(|_| ());
+        // An interrupt need not spin for the lock either: a CPU polling now polls again
+        // before it lets go (see [`handoff`]).
+        self.shared.poll_soon();
     }
 
     /// The interfaces and their addresses.
