@@ -204,3 +204,24 @@ fn udp_datagrams_like_those_taken_between_polls_still_notify() {
         assert!(seen.get() > before, "round {round}: no notification");
     }
 }
+
+/// A UDP socket keeps the route of its last destination while the stack's address epoch
+/// stays; configuring an interface moves the epoch, and sends keep arriving after it.
+#[test]
+fn a_udp_route_kept_between_sends_follows_address_changes() {
+    let net = net();
+    let a = udp(&net, false);
+    let b = udp(&net, false);
+    b.bind(&cx(), lo(0)).unwrap();
+    let to = lo(port_of(&*b));
+    assert_eq!(send_to(&*a, b"one", to.clone()), Ok(3));
+    assert_eq!(send_to(&*a, b"two", to.clone()), Ok(3));
+    let before = net.stack().shared.addrs_epoch();
+    let (wa, _wb) = cable();
+    net.stack().add_nic(Box::new(wa), &at(1));
+    assert!(net.stack().shared.addrs_epoch() > before);
+    assert_eq!(send_to(&*a, b"three", to.clone()), Ok(5));
+    assert_eq!(recv(&*b, 64, 0), Ok(b"one".to_vec()));
+    assert_eq!(recv(&*b, 64, 0), Ok(b"two".to_vec()));
+    assert_eq!(recv(&*b, 64, 0), Ok(b"three".to_vec()));
+}
