@@ -114,6 +114,16 @@ pub(super) fn recv(s: &dyn SocketOps, room: usize, flags: u32) -> Result<Vec<u8>
     Ok(buf)
 }
 
+/// Two IPv4 UDP sockets: a sender (unbound) and a receiver bound on 127.0.0.1, and the
+/// receiver's address.
+pub(super) fn udp_pair(net: &Net) -> (Arc<dyn SocketOps>, Arc<dyn SocketOps>, SockAddr) {
+    let a = udp(net, false);
+    let b = udp(net, false);
+    b.bind(&cx(), lo(0)).unwrap();
+    let to = lo(port_of(&*b));
+    (a, b, to)
+}
+
 pub(super) fn port_of(s: &dyn SocketOps) -> u16 {
     match s.local_addr() {
         SockAddr::Inet { port, .. } | SockAddr::Inet6 { port, .. } => port,
@@ -329,10 +339,7 @@ fn recv_on_unconnected_socket() {
 #[test]
 fn udp_datagrams_keep_boundaries_and_truncate() {
     let net = net();
-    let a = udp(&net, false);
-    let b = udp(&net, false);
-    b.bind(&cx(), lo(0)).unwrap();
-    let to = lo(port_of(&*b));
+    let (a, b, to) = udp_pair(&net);
     assert_eq!(send_to(&*a, b"first datagram", to.clone()), Ok(14));
     assert_eq!(send_to(&*a, b"second", to.clone()), Ok(6));
     assert!(b.poll().contains(PollEvents::IN));
@@ -357,10 +364,7 @@ fn udp_datagrams_keep_boundaries_and_truncate() {
 #[test]
 fn a_datagram_like_the_one_just_taken_still_notifies() {
     let net = net();
-    let a = udp(&net, false);
-    let b = udp(&net, false);
-    b.bind(&cx(), lo(0)).unwrap();
-    let to = lo(port_of(&*b));
+    let (a, b, to) = udp_pair(&net);
     let seen = Arc::new(idle::Count::default());
     let _watch = b.poll_queue().watch(seen.clone());
     for round in 0..3 {

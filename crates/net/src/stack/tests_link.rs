@@ -1,9 +1,7 @@
 //! Connections' data calls under their own locks (see [`super::link`]): they run while the
 //! stack's lock and other connections' locks are held, and what they change still goes out.
 
-use super::tests::{
-    at, cable, connected, cx, idle, lo, net, port_of, recv, send, send_to, tcp, udp,
-};
+use super::tests::{at, cable, connected, cx, idle, net, recv, send, send_to, tcp, udp_pair};
 use crate::addr::SockAddr;
 use crate::socket::{SocketOps, Wait};
 use crate::stack::ConnLink;
@@ -150,10 +148,7 @@ fn a_segment_like_the_one_just_taken_still_notifies() {
 #[test]
 fn udp_data_calls_run_while_the_stack_is_locked() {
     let net = net();
-    let a = udp(&net, false);
-    let b = udp(&net, false);
-    b.bind(&cx(), lo(0)).unwrap();
-    let to = lo(port_of(&*b));
+    let (a, b, to) = udp_pair(&net);
     for i in 0..3u8 {
         assert_eq!(send_to(&*a, &[i; 100], to.clone()), Ok(100));
     }
@@ -187,10 +182,7 @@ fn udp_data_calls_run_while_the_stack_is_locked() {
 #[test]
 fn udp_datagrams_like_those_taken_between_polls_still_notify() {
     let net = net();
-    let a = udp(&net, false);
-    let b = udp(&net, false);
-    b.bind(&cx(), lo(0)).unwrap();
-    let to = lo(port_of(&*b));
+    let (a, b, to) = udp_pair(&net);
     let seen = Arc::new(idle::Count::default());
     let _watch = b.poll_queue().watch(seen.clone());
     assert_eq!(send_to(&*a, b"one", to.clone()), Ok(3));
@@ -210,10 +202,7 @@ fn udp_datagrams_like_those_taken_between_polls_still_notify() {
 #[test]
 fn a_udp_route_kept_between_sends_follows_address_changes() {
     let net = net();
-    let a = udp(&net, false);
-    let b = udp(&net, false);
-    b.bind(&cx(), lo(0)).unwrap();
-    let to = lo(port_of(&*b));
+    let (a, b, to) = udp_pair(&net);
     assert_eq!(send_to(&*a, b"one", to.clone()), Ok(3));
     assert_eq!(send_to(&*a, b"two", to.clone()), Ok(3));
     let before = net.stack().shared.addrs_epoch();
