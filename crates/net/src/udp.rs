@@ -92,12 +92,12 @@ struct State {
     shut_wr: bool,
     recverr: bool,
     /// The last destination sent to and what the stack said of it, so that the next send
-    /// there needs no stack lock.
+    /// there skips the lookup under the stack's lock (it still takes it once, to poll).
     route: Option<SendRoute>,
 }
 
-/// Where datagrams to one address leave, as the stack said when the epoch was
-/// [`crate::stack::Shared::addrs_epoch`]'s `epoch`.
+/// Where datagrams to one address leave, as looked up at address epoch `epoch`
+/// ([`crate::stack::Shared::addrs_epoch`]); stale once the epoch moves.
 struct SendRoute {
     dest: IpAddress,
     epoch: u64,
@@ -452,9 +452,9 @@ impl SocketOps for UdpSocket {
             wait,
             || {
                 // The state's lock only to bind and pick the interface's socket (the keys
-                // stay until the socket is dropped); the send polls without it. The stack's
-                // lock only when the destination or the interfaces' addresses changed since
-                // the last send.
+                // stay until the socket is dropped); the send polls without it. The lookup
+                // takes the stack's lock only when the destination or the interfaces'
+                // addresses changed since the last send.
                 let (link, local) = {
                     let mut st = self.st.lock();
                     let st = &mut *st;
