@@ -40,8 +40,12 @@
 //!
 //! 1. Linux is the specification: each module says which Linux behaviour it matches.
 //! 2. The stack's lock is never held across a copy to or from user memory.
-//! 3. Loopback traffic completes within the call that sends it: no timer or thread is needed
-//!    for two local sockets to talk.
+//! 3. Loopback traffic completes within the call that sends it, or within the poll of the CPU
+//!    that held the stack's lock then (see `stack/handoff.rs`): no timer or thread is needed
+//!    for two local sockets to talk, and a call that would report "nothing there" settles
+//!    such a poll first.
+//! 4. No data call waits for the stack's lock: each socket's data is behind a lock of its
+//!    own, and the poll a send needs is run by whichever CPU holds the stack's lock.
 //!
 //! MSRV: the workspace's (Rust 1.85).
 //!

@@ -13,7 +13,7 @@
 
 use crate::addr::{RawAddr, SockAddr};
 use crate::io::{Sink, Source};
-use crate::stack::Stack;
+use crate::stack::{Owed, Stack};
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::any::Any;
@@ -480,6 +480,13 @@ pub struct SocketFile {
 }
 
 impl SocketFile {
+    /// For an IP socket, completes the polls other calls handed to the CPU polling (see
+    /// `stack/handoff.rs`) before an answer they may change; whether it polled.
+    fn settle(&self, before: Owed) -> bool {
+        let family = self.sock.family();
+        (family == n::AF_INET || family == n::AF_INET6) && self.stack.shared.settle(before)
+    }
+
     /// The open file of a new socket of `stack` (which answers the interface ioctls), with
     /// inode number `ino` and times `now`.
     pub fn open(
@@ -590,9 +597,18 @@ impl FileOps for SocketFile {
         if crate::ifreq::is_interface_request(request) {
             return crate::ifreq::ioctl(&self.stack, request, arg, mem);
         }
+        // A figure that a poll handed to another CPU may still change is settled first (see
+        // `stack/handoff.rs`): 0 bytes readable, bytes unsent.
+        let before = self.stack.shared.owed_now();
         let n = match request {
-            FIONREAD => self.sock.bytes_readable(),
-            TIOCOUTQ => self.sock.bytes_unsent(),
+            FIONREAD => match self.sock.bytes_readable() {
+                0 if self.settle(before) => self.sock.bytes_readable(),
+                n => n,
+            },
+            TIOCOUTQ => match self.sock.bytes_unsent() {
+                n if n > 0 && self.settle(before) => self.sock.bytes_unsent(),
+                n => n,
+            },
             _ => return Err(Errno::ENOTTY),
         };
         UserPtr::<i32>::new(arg).write(mem, &(n.min(i32::MAX as usize) as i32))?;
@@ -600,6 +616,12 @@ impl FileOps for SocketFile {
     }
 
     fn poll(&self) -> PollEvents {
+        let before = self.stack.shared.owed_now();
+        let ev = self.sock.poll();
+        if ev.contains(PollEvents::IN | PollEvents::OUT) || !self.settle(before) {
+            return ev;
+        }
+        // A poll handed to another CPU was owed (see `stack/handoff.rs`): look again.
         self.sock.poll()
     }
 

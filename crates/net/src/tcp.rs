@@ -212,9 +212,10 @@ impl TcpSocket {
         *self.link.lock() = key.zip(inner).map(|(k, i)| i.link(k));
     }
 
-    /// Has the stack poll now: after a change that lets a connection send.
+    /// Has the stack poll, now or by the CPU polling it (see `stack/handoff.rs`): after a
+    /// change that lets a connection send.
     fn poll_stack(&self) {
-        self.stack.shared.with(|_| ());
+        self.stack.shared.poll_soon();
     }
 
     /// The connection's outcome after a connect(2) started it: `Ok` once established (or
@@ -266,7 +267,8 @@ impl TcpSocket {
             c.send_slice(&stage[..got]);
             link.changed(&mut c, &self.stack.shared);
         }
-        // The data goes out (or, on the loopback, reaches the peer) now.
+        // The data goes out (or, on the loopback, reaches the peer) with the next poll: this
+        // call's, or that of the CPU polling now.
         self.poll_stack();
         Ok(got)
     }
@@ -698,7 +700,12 @@ impl SocketOps for TcpSocket {
                 &self.queue,
                 PollEvents::OUT,
                 wait,
-                || self.send_some(&msg, done),
+                || {
+                    let reported = wait.nonblocking && done == 0;
+                    self.stack
+                        .shared
+                        .or_settled(reported, || self.send_some(&msg, done))
+                },
             );
             match r {
                 Ok(k) => done += k,
@@ -731,7 +738,12 @@ impl SocketOps for TcpSocket {
                 &self.queue,
                 PollEvents::IN,
                 step,
-                || self.recv_some(dst, done, flags, &link),
+                || {
+                    let reported = step.nonblocking && done == 0;
+                    self.stack
+                        .shared
+                        .or_settled(reported, || self.recv_some(dst, done, flags, &link))
+                },
             );
             match r {
                 Ok(0) => break,

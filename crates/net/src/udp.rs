@@ -480,8 +480,8 @@ impl SocketOps for UdpSocket {
                     local_address: local,
                     meta: Default::default(),
                 };
-                // Queued under the set's lock alone and listed, then polled right away (with
-                // the stack's lock) so that it goes out now.
+                // Queued under the set's lock alone and listed, then polled: now, or by the
+                // CPU polling (see `stack/handoff.rs`).
                 {
                     let mut d = link.lock();
                     match d.send_slice(&data, meta) {
@@ -490,7 +490,7 @@ impl SocketOps for UdpSocket {
                         Err(udp::SendError::Unaddressable) => return Err(Errno::EINVAL),
                     }
                 }
-                self.stack.shared.with(|_| ());
+                self.stack.shared.poll_soon();
                 Ok(len)
             },
         )
@@ -510,12 +510,16 @@ impl SocketOps for UdpSocket {
             PollEvents::IN,
             wait,
             || {
-                let mut stage = lock_stage(&self.stage);
-                let (got, full, from) = self.take(&mut stage, room, peek)?;
-                if got > 0 {
-                    dst.fill(0, &stage[..got])?;
-                }
-                Ok((got, full, from))
+                // Before answering `EAGAIN`, a send handed to the CPU polling may still
+                // bring one (see `stack/handoff.rs`).
+                self.stack.shared.or_settled(wait.nonblocking, || {
+                    let mut stage = lock_stage(&self.stage);
+                    let (got, full, from) = self.take(&mut stage, room, peek)?;
+                    if got > 0 {
+                        dst.fill(0, &stage[..got])?;
+                    }
+                    Ok((got, full, from))
+                })
             },
         )?;
         let mut out = Received {

@@ -30,7 +30,9 @@
 //! the stack polls, and alone by the connection's data calls. The order: stack → connection
 //! → the lists of changed sockets ([`touched`], [`link`]) → device queues → heap. Neither is
 //! held across a copy to or from user memory: sockets stage data in their own buffers (see
-//! [`crate::tcp`]). Notifications run after both are released.
+//! [`crate::tcp`]). Notifications run after both are released. A data call never waits for
+//! the stack's lock to have its socket polled: if another CPU holds it, that CPU polls for it
+//! before it lets go ([`handoff`]).
 //!
 //! **Listen backlog.** smoltcp has no accept queue: a socket in LISTEN takes one connection.
 //! The stack looks at every received SYN before smoltcp does: if it is for a listener, a fresh
@@ -44,6 +46,7 @@ mod conns;
 pub mod device;
 pub mod dgrams;
 mod due;
+mod handoff;
 mod link;
 mod poll;
 pub mod ports;
@@ -62,6 +65,7 @@ use core::sync::atomic::{AtomicU64, Ordering};
 use device::PortDevice;
 pub use dgrams::DgramSet;
 use dgrams::Dgrams;
+pub use handoff::{Owed, StackGuard};
 pub use link::{ConnLink, DgramLink};
 use oxv_abi::Errno;
 use oxv_vfs::Blocker;
@@ -323,6 +327,10 @@ pub struct Shared {
     pub blocker: Arc<dyn Blocker>,
     timer: Arc<dyn PollTimer>,
     armed: AtomicU64,
+    /// Polls asked for with [`Shared::poll_soon`] (see [`handoff`]).
+    asked: AtomicU64,
+    /// Every poll asked for up to this count has run.
+    done: AtomicU64,
     /// See [`Inner::epoch`].
     epoch: Arc<AtomicU64>,
 }
@@ -398,6 +406,8 @@ impl Stack {
                 blocker,
                 timer,
                 armed: AtomicU64::new(u64::MAX),
+                asked: AtomicU64::new(0),
+                done: AtomicU64::new(0),
                 epoch,
             }),
         }
@@ -434,19 +444,22 @@ impl Stack {
         index
     }
 
-    /// Runs the stack: takes received frames, sends what is due, fires timers, wakes sockets.
+    /// Runs the stack: takes received frames, sends what is due, fires timers, wakes sockets;
+    /// if another CPU is polling it, leaves that CPU to run it again before it lets go.
     /// Call it from the NIC's interrupt and when the [`PollTimer`] fires.
     pub fn poll(&self) {
         // The timer that brought us here (or an interrupt that came first) may have been the
         // one `armed` stands for, while a later deadline asked for meanwhile was dropped by
         // the embedder's timer (it keeps the earliest): re-arm whatever is due next.
         self.shared.armed.store(0, Ordering::Relaxed);
-        self.shared.with(|_| ());
+        // An interrupt need not spin for the lock either: a CPU polling now polls again
+        // before it lets go (see [`handoff`]).
+        self.shared.poll_soon();
     }
 
     /// The interfaces and their addresses.
     pub fn interfaces(&self) -> Vec<InterfaceInfo> {
-        let inner = self.shared.inner.lock();
+        let inner = self.shared.lock();
         inner
             .ports
             .iter()
@@ -472,7 +485,7 @@ impl Stack {
 
     /// The DNS servers known (configured and from DHCP).
     pub fn dns_servers(&self) -> Vec<IpAddress> {
-        let inner = self.shared.inner.lock();
+        let inner = self.shared.lock();
         let mut v: Vec<IpAddress> = Vec::new();
         for p in &inner.ports {
             for d in &p.dns {
@@ -486,7 +499,7 @@ impl Stack {
 
     /// Whether every NIC that asked for DHCP has an IPv4 address (true without NICs).
     pub fn is_configured(&self) -> bool {
-        let inner = self.shared.inner.lock();
+        let inner = self.shared.lock();
         inner
             .ports
             .iter()
@@ -498,7 +511,7 @@ impl Stack {
     /// the app's exit, so the embedder polls until this is false (with a time limit) before
     /// it powers off.
     pub fn has_unacked_output(&self) -> bool {
-        let mut inner = self.shared.inner.lock();
+        let mut inner = self.shared.lock();
         inner.ports.iter_mut().skip(1).any(|p| {
             p.dgrams.has_queued()
                 || p.conns.any(|t| {
@@ -514,63 +527,6 @@ impl Stack {
     /// The blocker sockets wait with.
     pub fn blocker(&self) -> &Arc<dyn Blocker> {
         &self.shared.blocker
-    }
-}
-
-impl Shared {
-    /// Runs `f` under the lock, then polls, then wakes the sockets that changed and re-arms
-    /// the timer, with the lock released.
-    pub fn with<R>(&self, f: impl FnOnce(&mut Inner) -> R) -> R {
-        let now_ns = self.blocker.now_ns();
-        let (r, wake, next) = {
-            let mut inner = self.inner.lock();
-            inner.now = instant(now_ns);
-            let r = f(&mut inner);
-            let wake = inner.poll();
-            let next = inner.next_poll();
-            (r, wake, next)
-        };
-        for q in wake {
-            q.notify(oxv_abi::linux::fs::PollEvents::empty());
-        }
-        if let Some(at) = next {
-            let at_ns = (at.total_micros().max(0) as u64).saturating_mul(1000);
-            // Several CPUs get here at once (socket calls run without the kernel lock): one
-            // compare-and-swap decides, so a later deadline never overwrites an earlier one
-            // that was not armed.
-            let mut armed = self.armed.load(Ordering::Relaxed);
-            while at_ns < armed || armed <= now_ns {
-                match self.armed.compare_exchange_weak(
-                    armed,
-                    at_ns,
-                    Ordering::AcqRel,
-                    Ordering::Relaxed,
-                ) {
-                    Ok(_) => {
-                        self.timer.arm(at_ns.max(now_ns));
-                        break;
-                    }
-                    Err(now_armed) => armed = now_armed,
-                }
-            }
-        }
-        r
-    }
-
-    /// A count raised whenever an interface's addresses or routes change: a route or a
-    /// source address a socket looked up is still good while this has not moved.
-    pub fn addrs_epoch(&self) -> u64 {
-        self.epoch.load(Ordering::SeqCst)
-    }
-
-    /// Runs `f` under the lock without polling (queries that change nothing).
-    pub fn peek<R>(&self, f: impl FnOnce(&mut Inner) -> R) -> R {
-        f(&mut self.inner.lock())
-    }
-
-    /// The lock, for callers that manage polling themselves.
-    pub fn lock(&self) -> MutexGuard<'_, Inner> {
-        self.inner.lock()
     }
 }
 
@@ -878,5 +834,7 @@ impl core::ops::DerefMut for TcpGuard<'_> {
 mod tests;
 #[cfg(test)]
 mod tests_ack;
+#[cfg(test)]
+mod tests_handoff;
 #[cfg(test)]
 mod tests_link;
