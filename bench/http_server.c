@@ -8,6 +8,10 @@
  * CPUs, from /proc/uptime (elapsed x CPUs - idle; 10 ms steps). `oxv bench`
  * reads it at both ends of its window under -icount, where a nanosecond of busy
  * time is one instruction.
+ * Two requests move a stream for tcp_host_to_guest and tcp_guest_to_host:
+ * `GET /stream/N` is answered with N bytes of body, sent in 64 KiB writes as the
+ * socket takes them; `POST /sink` with `Content-Length: N` has its N bytes of body
+ * read (64 KiB reads) and thrown away, then is answered with "got N\n".
  *
  * argv[1]: TCP port (default 8080); argv[2]: body bytes (default: the line
  * "hello from oxv http_server\n"; a number N gives N bytes of 'x').
@@ -30,6 +34,7 @@
 
 #define MAX_EVENTS 64
 #define IN_CAP 8192
+#define CHUNK 65536
 
 struct conn {
 	int fd;
@@ -38,7 +43,11 @@ struct conn {
 	char *out;
 	size_t out_len, out_off, out_cap;
 	int polling_out; /* EPOLLOUT is in its epoll events */
+	long long stream_left; /* body bytes of a GET /stream still to send */
+	long long sink_left, sink_len; /* body bytes of a POST /sink still to read, all of it */
 };
+
+static char chunk[CHUNK];
 
 static char *response;
 static size_t response_len;
@@ -110,10 +119,26 @@ static void close_conn(int ep, struct conn *c)
 	free(c);
 }
 
-/* Sends what is queued; 0 when all of it went, 1 when the socket is full, -1 on error. */
+static int queue_out(struct conn *c, const char *data, size_t len);
+
+/* Sends what is queued, then the rest of a stream; 0 when all of it went, 1 when the
+ * socket is full, -1 on error. */
 static int flush_out(struct conn *c)
 {
-	while (c->out_off < c->out_len) {
+	while (c->out_off < c->out_len || c->stream_left > 0) {
+		if (c->out_off == c->out_len) {
+			size_t n = c->stream_left < CHUNK ? (size_t)c->stream_left : CHUNK;
+			ssize_t w = send(c->fd, chunk, n, MSG_NOSIGNAL);
+			if (w < 0) {
+				if (errno == EAGAIN || errno == EWOULDBLOCK)
+					return 1;
+				if (errno == EINTR)
+					continue;
+				return -1;
+			}
+			c->stream_left -= w;
+			continue;
+		}
 		ssize_t w = send(c->fd, c->out + c->out_off, c->out_len - c->out_off, MSG_NOSIGNAL);
 		if (w < 0) {
 			if (errno == EAGAIN || errno == EWOULDBLOCK)
@@ -143,17 +168,67 @@ static int queue_out(struct conn *c, const char *data, size_t len)
 	return 0;
 }
 
+/* Takes `n` bytes of a POST /sink body; answers once all of it came. */
+static int sink(struct conn *c, size_t n)
+{
+	c->sink_left -= (long long)n;
+	if (c->sink_left > 0)
+		return 0;
+	char head[128];
+	char body[32];
+	int bn = snprintf(body, sizeof body, "got %lld\n", c->sink_len);
+	int hn = snprintf(head, sizeof head, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s", bn,
+			  body);
+	served++;
+	return queue_out(c, head, (size_t)hn);
+}
+
 /* Answers the complete requests in c->in. Returns -1 to close, 1 to quit. */
 static int handle_requests(struct conn *c)
 {
 	int quit = 0;
 	size_t start = 0;
 	for (;;) {
+		if (c->sink_left > 0) {
+			size_t n = c->in_len - start;
+			if ((long long)n > c->sink_left)
+				n = (size_t)c->sink_left;
+			start += n;
+			if (sink(c, n) != 0)
+				return -1;
+			if (c->sink_left > 0)
+				break;
+		}
+		if (c->stream_left > 0)
+			break; /* the next request waits for the stream's end */
 		char *end = memmem(c->in + start, c->in_len - start, "\r\n\r\n", 4);
 		if (!end)
 			break;
 		size_t req_len = (size_t)(end - (c->in + start)) + 4;
 		char *req = c->in + start;
+		if (req_len > 11 && memcmp(req, "POST /sink ", 11) == 0) {
+			char *cl = memmem(req, req_len, "\r\nContent-Length: ", 18);
+			long long n = cl ? strtoll(cl + 18, NULL, 10) : -1;
+			if (n < 0)
+				return -1;
+			c->sink_len = c->sink_left = n;
+			start += req_len;
+			if (n == 0 && sink(c, 0) != 0)
+				return -1;
+			continue;
+		}
+		if (req_len > 12 && memcmp(req, "GET /stream/", 12) == 0) {
+			char head[96];
+			long long n = strtoll(req + 12, NULL, 10);
+			int hn = snprintf(head, sizeof head, "HTTP/1.1 200 OK\r\nContent-Length: %lld\r\n\r\n",
+					  n > 0 ? n : 0);
+			if (queue_out(c, head, (size_t)hn) != 0)
+				return -1;
+			c->stream_left = n > 0 ? n : 0;
+			served++;
+			start += req_len;
+			continue;
+		}
 		if (req_len < 5 || memcmp(req, "GET ", 4) != 0) {
 			static const char bad[] =
 				"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
@@ -250,7 +325,21 @@ int main(int argc, char **argv)
 			int quit = 0, gone = 0;
 			if (events[i].events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
 				for (;;) {
-					ssize_t r = recv(c->fd, c->in + c->in_len, IN_CAP - c->in_len, 0);
+					ssize_t r;
+					if (c->sink_left > 0 && c->in_len == 0) {
+						/* A body to throw away: straight into the chunk. */
+						size_t want = c->sink_left < CHUNK ? (size_t)c->sink_left : CHUNK;
+						r = recv(c->fd, chunk, want, 0);
+						if (r > 0) {
+							if (sink(c, (size_t)r) != 0) {
+								gone = 1;
+								break;
+							}
+							continue;
+						}
+					} else {
+						r = recv(c->fd, c->in + c->in_len, IN_CAP - c->in_len, 0);
+					}
 					if (r > 0) {
 						c->in_len += (size_t)r;
 						int h = handle_requests(c);
@@ -268,7 +357,7 @@ int main(int argc, char **argv)
 					break;
 				}
 			}
-			int f = c->out_len ? flush_out(c) : 0;
+			int f = c->out_len || c->stream_left ? flush_out(c) : 0;
 			if (quit) {
 				/* The rest of the answers, blocking, then a graceful close. */
 				int fl = fcntl(c->fd, F_GETFL);

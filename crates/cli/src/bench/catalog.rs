@@ -9,6 +9,7 @@
 //! the Linux guest's boot stays the larger cost of a run.
 
 use super::stats::Better;
+use super::stream::Direction;
 
 /// How a metric is measured.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,6 +31,8 @@ pub enum Kind {
     },
     /// Requests per second of a host load generator against a guest HTTP server.
     HttpRps,
+    /// MB/s of one TCP stream between the host and the same guest server.
+    HostStream(Direction),
     /// The smallest `--mem` at which `hello` runs.
     MinRam,
     /// The size of the kernel file QEMU is given.
@@ -83,7 +86,7 @@ const fn program(
 pub const HELLO: &str = "hello";
 /// The Linux guest's init.
 pub const LINUX_INIT: &str = "linux_init";
-/// The static HTTP server behind `http_rps`.
+/// The static HTTP server behind `http_rps`, `tcp_host_to_guest` and `tcp_guest_to_host`.
 pub const HTTP_SERVER: &str = "http_server";
 
 /// Every metric, in report order.
@@ -259,6 +262,23 @@ pub const METRICS: &[Metric] = &[
                   networking's hostfwd, complete responses per second",
     },
     Metric {
+        name: "tcp_host_to_guest",
+        unit: "MB/s",
+        better: Better::Higher,
+        kind: Kind::HostStream(Direction::HostToGuest),
+        meaning: "one TCP stream from the host into the same guest server (POST /sink: the \
+                  server reads 64 KiB at a time and throws the bytes away) through the same \
+                  port forward, 64 MiB (16 with --quick) after 4 MiB not counted",
+    },
+    Metric {
+        name: "tcp_guest_to_host",
+        unit: "MB/s",
+        better: Better::Higher,
+        kind: Kind::HostStream(Direction::GuestToHost),
+        meaning: "one TCP stream from the same guest server to the host (GET /stream/N: the \
+                  server writes 64 KiB at a time), as tcp_host_to_guest the other way",
+    },
+    Metric {
         name: "min_ram_hello",
         unit: "MiB",
         better: Better::Lower,
@@ -356,5 +376,6 @@ mod tests {
         assert!(find("boot").is_some_and(|m| !m.has_icount()));
         assert!(find("null_syscall").is_some_and(|m| m.has_icount()));
         assert!(find("futex_pingpong_cross_cpu").is_some_and(|m| !m.has_icount()));
+        assert!(find("tcp_host_to_guest").is_some_and(|m| !m.has_icount()));
     }
 }

@@ -189,7 +189,7 @@ impl ResponseReader {
     }
 }
 
-fn connect(addr: SocketAddr) -> io::Result<TcpStream> {
+pub(super) fn connect(addr: SocketAddr) -> io::Result<TcpStream> {
     let s = TcpStream::connect_timeout(&addr, IO_TIMEOUT)?;
     s.set_read_timeout(Some(IO_TIMEOUT))?;
     s.set_write_timeout(Some(IO_TIMEOUT))?;

@@ -11,7 +11,8 @@
 //! where the guest clock counts instructions: those figures are deterministic and do not
 //! depend on the host's load. `http_rps` boots a server with a forwarded port in each
 //! kernel and loads it from the host ([`http`]); its instruction-counting figure runs under
-//! `sleep=on` instead and comes from the guest's busy time per request (see [`http_rps`]).
+//! `sleep=on` instead and comes from the guest's busy time per request (see [`served`]); the
+//! same server moves a TCP stream each way for `tcp_host_to_guest` and `tcp_guest_to_host`.
 //! Then `min_ram_hello` ([`bisect`]) and `kernel_size`. The
 //! results go to `target/oxv-bench/report.json` and to stdout as a table ([`report`]).
 //! `docs/performance.md` describes the metrics ([`catalog`]) and the latest figures.
@@ -25,7 +26,9 @@ mod linux;
 mod output;
 mod programs;
 mod report;
+mod served;
 mod stats;
+mod stream;
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant, SystemTime};
@@ -39,7 +42,7 @@ use crate::setup::{self, Requirement};
 use crate::size::MemSize;
 use crate::workspace::{KERNEL_TARGET, Workspace};
 
-use catalog::{HELLO, HTTP_SERVER, Kind, METRICS, Metric};
+use catalog::{HELLO, Kind, METRICS, Metric};
 use kernels::{Invocation, Kernel, RunResult, Runner};
 use output::SampleOutcome;
 use report::{Report, Row};
@@ -51,7 +54,8 @@ use report::{Report, Row};
 futex_pingpong_same_cpu, futex_pingpong_cross_cpu, wakeup_latency, wakeup_latency_crowded,
 page_fault_minor, mmap_munmap, file_create_unlink, file_random_read, pipe_throughput,
 tcp_loopback_throughput, tcp_stream_2cpu, udp_flows_2cpu, tcp_idle_connections, fork_exit_wait,
-posix_spawn_wait, http_rps, min_ram_hello, kernel_size (see docs/performance.md).
+posix_spawn_wait, http_rps, tcp_host_to_guest, tcp_guest_to_host, min_ram_hello, kernel_size
+(see docs/performance.md).
 
 The Linux guest's kernel (Debian's linux-image-cloud-amd64) is fetched with apt-get on
 first use and cached in target/oxv-bench/linux/. Results: a table on stdout and
@@ -314,13 +318,13 @@ fn measure_round(
             absorb(group_rows, Kernel::Linux, &result, false);
         }
     }
-    for row in rows.iter_mut().filter(|r| r.metric.kind == Kind::HttpRps) {
+    for row in rows.iter_mut().filter(|r| served::is_served(r.metric.kind)) {
         for kernel in [Kernel::Oxv, Kernel::Linux] {
             let cell = match kernel {
                 Kernel::Oxv => &mut row.oxv,
                 Kernel::Linux => &mut row.linux,
             };
-            match http_rps(runner, kernel, quick, icount)? {
+            match served::sample(runner, row.metric.kind, kernel, quick, icount)? {
                 Ok((value, note)) => {
                     cell.values.push(value);
                     if let Some(note) = note {
@@ -524,106 +528,6 @@ fn kernel_size(oxv: &std::path::Path, linux: &linux::LinuxKernel, row: &mut Row)
             ));
         }
     }
-}
-
-/// The port of `http_rps`'s server in the guest (it answers with its default body, one
-/// short line).
-const HTTP_GUEST_PORT: u16 = 8080;
-/// The path at which `http_server` reports the requests it served and the guest's busy
-/// CPU time.
-const HTTP_CPU_PROBE: &str = "/cpu";
-/// How long a guest may take to boot and start serving, and to exit after `/quit`.
-const HTTP_READY: Duration = Duration::from_secs(180);
-const HTTP_EXIT: Duration = Duration::from_secs(60);
-
-/// The load of `http_rps`: connections and threads like a small `wrk` run; the duration is
-/// long enough that the connection ramp and scheduling noise stay small.
-fn http_load(quick: bool) -> http::Load {
-    http::Load {
-        connections: 8,
-        threads: 2,
-        warmup: Duration::from_secs(1),
-        duration: Duration::from_secs(if quick { 3 } else { 5 }),
-    }
-}
-
-/// One `http_rps` sample on `kernel`: boots `http_server` with a forwarded host port, waits
-/// until it answers, runs the load, tells it to quit and checks that the VM ended cleanly.
-/// The figure is requests per second; with `icount`, requests per billion guest
-/// instructions (with the instructions per request in a note).
-///
-/// Under `-icount shift=0,sleep=off` an idle guest's clock jumps to its next timer, so its
-/// TCP timers would fire early against a host that runs in real time. So the `icount` run
-/// uses `sleep=on` (the clock follows the host's while the guest idles, one ns per
-/// instruction while it runs), and the guest reports its own busy CPU time (`GET /cpu`:
-/// `/proc/uptime`'s elapsed time times CPUs minus idle) and the requests it served, at
-/// both ends of the counted time: busy ns are instructions, so their ratio is instructions
-/// per request, whatever the host's speed. `/proc/uptime` has 10 ms steps.
-fn http_rps(
-    runner: &mut Runner,
-    kernel: Kernel,
-    quick: bool,
-    icount: bool,
-) -> Result<Result<(f64, Option<String>), String>, CliError> {
-    let host_port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .map_err(|e| CliError::io("cannot find a free host port", e))?;
-    let devices = crate::qemu::Devices {
-        disks: Vec::new(),
-        net: Some(crate::qemu::Network::User(vec![crate::qemu::PortForward {
-            host: host_port,
-            guest: HTTP_GUEST_PORT,
-            udp: false,
-        }])),
-        rng: false,
-    };
-    let inv = Invocation {
-        program: HTTP_SERVER,
-        args: vec![HTTP_GUEST_PORT.to_string()],
-    };
-    let running = runner.start(kernel, &inv, MEM, devices, icount)?;
-    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], host_port));
-    let probe = icount.then_some(HTTP_CPU_PROBE);
-    let measured = http::wait_until_serving(addr, HTTP_READY, || running.has_exited())
-        .and_then(|()| http::run(addr, http_load(quick), probe))
-        .and_then(|m| match (icount, &m.probes) {
-            (false, _) => Ok((m.rps(), None, m)),
-            (true, Some((a, b))) => {
-                let insn = http::GuestCpu::parse(a)?.per_request(&http::GuestCpu::parse(b)?)?;
-                let note = format!(
-                    "{insn:.0} guest instructions per request (busy time under -icount \
-                     shift=0,sleep=on, from /proc/uptime)"
-                );
-                Ok((1e9 / insn.max(1.0), Some(note), m))
-            }
-            (true, None) => Err("no /cpu answers".to_string()),
-        });
-    // Asked even after a failed load, so that the VM ends by itself when it can.
-    let quit = http::quit(addr);
-    let result = runner.finish(kernel, &inv, MEM, running, HTTP_EXIT, icount)?;
-    if runner.verbose {
-        if let Ok((value, note, m)) = &measured {
-            eprintln!(
-                "oxv: bench: {} http_rps{}: {} responses in {:.2} s: {value:.1}{}",
-                kernel.name(),
-                if icount { " (icount)" } else { "" },
-                m.responses,
-                m.elapsed.as_secs_f64(),
-                note.as_deref()
-                    .map(|n| format!(" ({n})"))
-                    .unwrap_or_default()
-            );
-        }
-    }
-    Ok(match (measured, quit, result.error) {
-        (Err(e), _, vm) | (Ok(_), Err(e), vm) => Err(match vm {
-            Some(vm) => format!("{e}; {vm}"),
-            None => e,
-        }),
-        (Ok(_), Ok(()), Some(vm)) => Err(vm),
-        (Ok((value, note, _)), Ok(()), None) => Ok((value, note)),
-    })
 }
 
 /// What the report says about the machine.
