@@ -49,6 +49,7 @@ use alloc::sync::Arc;
 use alloc::vec;
 use alloc::vec::Vec;
 use bitflags::bitflags;
+use core::ops::Range;
 use oxv_net::nic::{Loopback, Nic, NicCapabilities, NicError};
 use spin::Mutex;
 use virtio_drivers::Hal;
@@ -204,8 +205,19 @@ pub struct VirtioNet<H: Hal, T: Transport> {
     mac: [u8; 6],
     mtu: usize,
     header_len: usize,
+    /// The length of every receive buffer posted (see [`Nic::receive_swap`]).
+    rx_len: usize,
     offloads: Offloads,
     link_status: bool,
+}
+
+/// Where [`VirtioNet::take_frame`] puts a received frame.
+enum RxInto<'a> {
+    /// Copied into the caller's slice.
+    Copy(&'a mut [u8]),
+    /// The caller's buffer swapped for the device's when the frame fits in one; copied
+    /// into it otherwise.
+    Swap(&'a mut Box<[u8]>),
 }
 
 impl<H: DmaMemory, T: Transport> VirtioNet<H, T> {
@@ -290,6 +302,7 @@ impl<H: DmaMemory, T: Transport> VirtioNet<H, T> {
             mac,
             mtu,
             header_len,
+            rx_len,
             offloads: Offloads {
                 tx_checksum: features.contains(Features::CSUM),
                 merged_rx_buffers: merged,
@@ -490,6 +503,28 @@ impl<H: Hal, T: Transport> Nic for VirtioNet<H, T> {
     }
 
     fn receive(&mut self, out: &mut [u8]) -> Option<Result<usize, NicError>> {
+        self.take_frame(RxInto::Copy(out))
+            .map(|r| r.map(|at| at.len()))
+    }
+
+    fn rx_buffer_len(&self) -> usize {
+        self.rx_len
+    }
+
+    /// Swaps `buf` for the buffer the device wrote a one-buffer frame in (no copy); see
+    /// [`Nic::receive_swap`].
+    fn receive_swap(&mut self, buf: &mut Box<[u8]>) -> Option<Result<Range<usize>, NicError>> {
+        if buf.len() == self.rx_len {
+            self.take_frame(RxInto::Swap(buf))
+        } else {
+            self.take_frame(RxInto::Copy(&mut buf[..]))
+        }
+    }
+}
+
+impl<H: Hal, T: Transport> VirtioNet<H, T> {
+    /// The next received frame, put `into` the caller's buffer; where it lies there.
+    fn take_frame(&mut self, mut into: RxInto<'_>) -> Option<Result<Range<usize>, NicError>> {
         let mut state = self.state.lock();
         loop {
             let Some((first, written)) = state.pop_rx() else {
@@ -504,6 +539,24 @@ impl<H: Hal, T: Transport> Nic for VirtioNet<H, T> {
                 usize::from(u16::from_le_bytes([first[10], first[11]])).max(1)
             } else {
                 1
+            };
+            if let RxInto::Swap(buf) = &mut into {
+                if buffers == 1 && written > self.header_len && first.len() == buf.len() {
+                    // The frame stays where the device wrote it: the caller takes that
+                    // buffer, and the device gets the caller's.
+                    let old = core::mem::replace(&mut **buf, first);
+                    state.repost_rx(old);
+                    if state.rx.should_notify() {
+                        state.stats.rx_kicks += 1;
+                        state.transport.notify(RX_QUEUE);
+                    }
+                    state.stats.rx_frames += 1;
+                    return Some(Ok(self.header_len..written));
+                }
+            }
+            let out: &mut [u8] = match &mut into {
+                RxInto::Copy(out) => out,
+                RxInto::Swap(buf) => &mut buf[..],
             };
             let mut len = 0;
             let mut fits = true;
@@ -542,7 +595,7 @@ impl<H: Hal, T: Transport> Nic for VirtioNet<H, T> {
                 continue;
             }
             state.stats.rx_frames += 1;
-            return Some(Ok(len));
+            return Some(Ok(0..len));
         }
     }
 }

@@ -5,13 +5,18 @@
 //! the data path, in [`NicCapabilities`]. A frame handed to [`Nic::transmit`] is copied
 //! before the call returns, so the caller keeps its buffer, on error too; with
 //! [`Nic::transmit_with`] the caller writes the frame into the driver's buffer instead.
+//! Received frames are copied into the caller's buffer by [`Nic::receive`]; with
+//! [`Nic::receive_swap`] a driver hands over the buffer the device wrote instead, taking the
+//! caller's in exchange.
 //!
 //! Transmit is batched: a driver may hold the device's notification (its doorbell) back
 //! until [`Nic::flush`], so that several frames queued in one go cost one notification, as
 //! Linux's `xmit_more` does. The stack flushes after each pass over an interface.
 
+use alloc::boxed::Box;
 use alloc::collections::VecDeque;
 use alloc::vec::Vec;
+use core::ops::Range;
 
 /// What an interface can do, fixed when it is created.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -86,6 +91,23 @@ pub trait Nic {
     /// Takes one received frame into `buf`; `None` when nothing is waiting. A frame larger
     /// than `buf` is dropped and reported as [`NicError::TooLarge`].
     fn receive(&mut self, buf: &mut [u8]) -> Option<Result<usize, NicError>>;
+
+    /// How long a buffer must be for [`Nic::receive_swap`] to take it in exchange: the
+    /// length of the driver's receive buffers. The default, for drivers that copy, is the
+    /// MTU.
+    fn rx_buffer_len(&self) -> usize {
+        self.capabilities().mtu
+    }
+
+    /// Takes one received frame, as [`Nic::receive`], and says where in `buf` it lies. A
+    /// driver whose receive buffers are boxed slices of [`Nic::rx_buffer_len`] bytes swaps:
+    /// `buf` becomes the buffer the device wrote the frame in, and the driver gives the
+    /// device `buf`'s old one in its place, so no byte of the frame is copied. A `buf` of
+    /// another length, or a frame the device spread over several buffers, is copied into
+    /// `buf`. The default copies, with [`Nic::receive`].
+    fn receive_swap(&mut self, buf: &mut Box<[u8]>) -> Option<Result<Range<usize>, NicError>> {
+        self.receive(buf).map(|r| r.map(|n| 0..n))
+    }
 }
 
 /// The loopback interface: every frame sent is received, in order.
@@ -170,6 +192,19 @@ mod tests {
         assert_eq!(lo.receive(&mut buf), Some(Ok(5)));
         assert_eq!(&buf[..5], b"hello");
         assert_eq!(lo.receive(&mut buf), None);
+    }
+
+    #[test]
+    fn receive_swap_defaults_to_a_copy_into_the_callers_buffer() {
+        let mut lo = Loopback::new(100);
+        assert_eq!(lo.rx_buffer_len(), 100);
+        lo.transmit(b"hello").unwrap();
+        let mut buf: Box<[u8]> = alloc::vec![0u8; 100].into_boxed_slice();
+        let at = buf.as_ptr();
+        assert_eq!(lo.receive_swap(&mut buf), Some(Ok(0..5)));
+        assert_eq!(buf.as_ptr(), at, "the caller's buffer, kept");
+        assert_eq!(&buf[..5], b"hello");
+        assert_eq!(lo.receive_swap(&mut buf), None);
     }
 
     #[test]

@@ -340,6 +340,62 @@ fn frames_are_received_in_order_and_buffers_reposted() {
 }
 
 #[test]
+fn receive_swap_hands_over_the_devices_buffer_and_posts_the_callers() {
+    let mut r = rig(MODERN, 0, 12);
+    assert_eq!(r.nic.rx_buffer_len(), RX_BUFFER);
+    let spare: Box<[u8]> = std::vec![0u8; RX_BUFFER].into_boxed_slice();
+    let spare_at = spare.as_ptr() as usize;
+    let mut buf = spare;
+    r.inject(b"first frame");
+    assert_eq!(r.nic.receive_swap(&mut buf), Some(Ok(12..23)));
+    assert_eq!(&buf[12..23], b"first frame");
+    assert_ne!(
+        buf.as_ptr() as usize,
+        spare_at,
+        "the device's buffer, not a copy"
+    );
+    assert_eq!(
+        r.rx_available(),
+        RX_QUEUE_SIZE as u16,
+        "a buffer posted in its place"
+    );
+    // The device uses the caller's old buffer in its turn, after the ones posted before it.
+    let mut seen = false;
+    for i in 0..RX_QUEUE_SIZE {
+        let frame = [i as u8; 60];
+        r.inject(&frame);
+        let mut fresh: Box<[u8]> = std::vec![0u8; RX_BUFFER].into_boxed_slice();
+        assert_eq!(r.nic.receive_swap(&mut fresh), Some(Ok(12..72)));
+        assert_eq!(&fresh[12..72], &frame[..]);
+        seen |= fresh.as_ptr() as usize == spare_at;
+    }
+    assert!(seen, "the spare given was never written by the device");
+    assert_eq!(r.nic.receive_swap(&mut buf), None);
+    assert_eq!(r.nic.stats().rx_frames, RX_QUEUE_SIZE as u64 + 1);
+}
+
+#[test]
+fn receive_swap_copies_what_it_cannot_swap() {
+    let mut r = rig(MODERN, 0, 12);
+    // A buffer of another length: copied into, kept.
+    r.inject(b"short");
+    let mut other: Box<[u8]> = std::vec![0u8; 100].into_boxed_slice();
+    let at = other.as_ptr();
+    assert_eq!(r.nic.receive_swap(&mut other), Some(Ok(0..5)));
+    assert_eq!((other.as_ptr(), &other[..5]), (at, &b"short"[..]));
+    // A frame over several merged buffers: joined by copy when it fits, else dropped.
+    let big: Vec<u8> = (0..5000u32).map(|i| (i * 7) as u8).collect();
+    r.inject(&big);
+    let mut buf: Box<[u8]> = std::vec![0u8; RX_BUFFER].into_boxed_slice();
+    assert_eq!(r.nic.receive_swap(&mut buf), Some(Err(NicError::TooLarge)));
+    r.inject(&big);
+    let mut large: Box<[u8]> = std::vec![0u8; 8192].into_boxed_slice();
+    assert_eq!(r.nic.receive_swap(&mut large), Some(Ok(0..5000)));
+    assert_eq!(&large[..5000], &big[..]);
+    assert_eq!(r.rx_available(), RX_QUEUE_SIZE as u16);
+}
+
+#[test]
 fn a_frame_too_large_for_the_caller_is_dropped() {
     let mut r = rig(MODERN, 0, 12);
     r.inject(&[9; 100]);

@@ -5,8 +5,10 @@
 //! frame before smoltcp does (the listen backlog is enforced there, see
 //! [`super::Inner::admit`]). Loopback frames move by value from the transmit side to the
 //! receive side (no copy) in buffers that are reused, with checksums neither computed nor
-//! checked, and an MTU of 65535 bytes, like Linux's `lo` (64 KiB). A NIC's frames are copied
-//! from the driver into buffers that are reused too.
+//! checked, and an MTU of 65535 bytes, like Linux's `lo` (64 KiB). A NIC's frames stay in
+//! the buffer the device wrote them in: the stack gives the driver a spare buffer for each
+//! frame it takes ([`Nic::receive_swap`]), and a frame's buffer, once smoltcp has read it,
+//! becomes a spare. A driver that copies instead copies into the spare.
 
 use crate::nic::Nic;
 use alloc::boxed::Box;
@@ -14,6 +16,7 @@ use alloc::collections::VecDeque;
 use alloc::sync::Arc;
 use alloc::vec;
 use alloc::vec::Vec;
+use core::ops::Range;
 use smoltcp::phy::{self, Checksum, ChecksumCapabilities, DeviceCapabilities, Medium};
 use smoltcp::time::Instant;
 use spin::Mutex;
@@ -27,22 +30,25 @@ const LOOPBACK_QUEUE: usize = 256;
 /// Frame buffers each device keeps for reuse, so a segment costs no allocation or zeroing.
 const RX_POOL: usize = 16;
 
+/// Frame buffers kept for reuse.
+type Pool = Arc<Mutex<Vec<Box<[u8]>>>>;
+
 /// The loopback's frames in flight and its spare buffers (each `LOOPBACK_MTU` long; a frame
 /// is a buffer and the length used).
 #[derive(Default)]
 pub struct LoopQueue {
-    frames: VecDeque<(Vec<u8>, usize)>,
+    frames: VecDeque<(Box<[u8]>, usize)>,
     /// Frames sent so far.
     sent: u64,
-    pool: Arc<Mutex<Vec<Vec<u8>>>>,
+    pool: Pool,
 }
 
 impl LoopQueue {
-    fn buffer(&self) -> Vec<u8> {
+    fn buffer(&self) -> Box<[u8]> {
         self.pool
             .lock()
             .pop()
-            .unwrap_or_else(|| vec![0u8; LOOPBACK_MTU])
+            .unwrap_or_else(|| vec![0u8; LOOPBACK_MTU].into_boxed_slice())
     }
 }
 
@@ -54,12 +60,15 @@ pub enum PortDevice {
     Nic {
         /// The driver.
         nic: Box<dyn Nic + Send>,
-        /// Frames taken from the driver and not yet given to smoltcp: a buffer and the
-        /// length used.
-        pending: VecDeque<(Vec<u8>, usize)>,
-        /// Receive buffers kept for reuse (each `mtu.max(MIN_RX_FRAME)` long), so a frame
-        /// costs no allocation or zeroing.
-        rx_pool: Arc<Mutex<Vec<Vec<u8>>>>,
+        /// Frames taken from the driver and not yet given to smoltcp: a buffer and where
+        /// the frame lies in it.
+        pending: VecDeque<(Box<[u8]>, Range<usize>)>,
+        /// Spare receive buffers (each `rx_len` long), so a frame costs no allocation or
+        /// zeroing.
+        rx_pool: Pool,
+        /// The length of the driver's receive buffers ([`Nic::rx_buffer_len`], at least a
+        /// full Ethernet frame).
+        rx_len: usize,
         /// A transmit buffer, reused.
         scratch: Vec<u8>,
         /// The largest frame the driver sends or receives (header included).
@@ -81,10 +90,12 @@ impl PortDevice {
     /// A device for `nic`; `tx_csum` when it computes TCP and UDP checksums of sent frames.
     pub fn nic(nic: Box<dyn Nic + Send>, tx_csum: bool) -> PortDevice {
         let mtu = nic.capabilities().mtu;
+        let rx_len = nic.rx_buffer_len().max(MIN_RX_FRAME);
         PortDevice::Nic {
             nic,
             pending: VecDeque::new(),
             rx_pool: Arc::default(),
+            rx_len,
             scratch: Vec::new(),
             mtu,
             tx_csum,
@@ -135,26 +146,26 @@ impl PortDevice {
                 nic,
                 pending,
                 rx_pool,
-                mtu,
+                rx_len,
                 rx_drained,
                 ..
             } => {
                 if pending.is_empty() {
-                    let size = (*mtu).max(MIN_RX_FRAME);
                     let mut buf = rx_pool
                         .lock()
                         .pop()
-                        .filter(|b| b.len() == size)
-                        .unwrap_or_else(|| vec![0u8; size]);
+                        .filter(|b| b.len() == *rx_len)
+                        .unwrap_or_else(|| vec![0u8; *rx_len].into_boxed_slice());
                     loop {
-                        match nic.receive(&mut buf) {
-                            Some(Ok(n)) => {
-                                pending.push_back((buf, n));
+                        match nic.receive_swap(&mut buf) {
+                            Some(Ok(at)) if at.start <= at.end && at.end <= buf.len() => {
+                                pending.push_back((buf, at));
                                 *rx_drained = false;
                                 break;
                             }
-                            // A frame too large for the MTU: dropped, try the next.
-                            Some(Err(_)) => continue,
+                            // A frame too large for the buffer (or placed outside it by
+                            // a wrong driver): dropped, try the next.
+                            Some(_) => continue,
                             None => {
                                 rx_pool.lock().push(buf);
                                 *rx_drained = true;
@@ -163,7 +174,7 @@ impl PortDevice {
                         }
                     }
                 }
-                pending.front().map(|(f, n)| &f[..*n])
+                pending.front().map(|(f, at)| &f[at.clone()])
             }
         }
     }
@@ -213,21 +224,19 @@ impl PortDevice {
 /// Receive buffers hold at least a full Ethernet frame, whatever the driver reports.
 const MIN_RX_FRAME: usize = 1514;
 
-/// A received frame; a loopback buffer goes back to its pool once consumed.
+/// A received frame: `frame[at]`; its buffer goes back to its pool once consumed.
 pub struct Rx {
-    frame: Vec<u8>,
-    len: usize,
-    pool: Option<Arc<Mutex<Vec<Vec<u8>>>>>,
+    frame: Box<[u8]>,
+    at: Range<usize>,
+    pool: Pool,
 }
 
 impl phy::RxToken for Rx {
     fn consume<R, F: FnOnce(&[u8]) -> R>(self, f: F) -> R {
-        let r = f(&self.frame[..self.len]);
-        if let Some(pool) = self.pool {
-            let mut p = pool.lock();
-            if p.len() < RX_POOL {
-                p.push(self.frame);
-            }
+        let r = f(&self.frame[self.at]);
+        let mut p = self.pool.lock();
+        if p.len() < RX_POOL {
+            p.push(self.frame);
         }
         r
     }
@@ -287,8 +296,15 @@ impl phy::Device for PortDevice {
         match self {
             PortDevice::Loopback(q) => {
                 let (frame, len) = q.frames.pop_front()?;
-                let pool = Some(q.pool.clone());
-                Some((Rx { frame, len, pool }, Tx::Loopback(q)))
+                let pool = q.pool.clone();
+                Some((
+                    Rx {
+                        frame,
+                        at: 0..len,
+                        pool,
+                    },
+                    Tx::Loopback(q),
+                ))
             }
             PortDevice::Nic {
                 nic,
@@ -298,11 +314,11 @@ impl phy::Device for PortDevice {
                 sent,
                 ..
             } => {
-                let (frame, len) = pending.pop_front()?;
+                let (frame, at) = pending.pop_front()?;
                 let rx = Rx {
                     frame,
-                    len,
-                    pool: Some(rx_pool.clone()),
+                    at,
+                    pool: rx_pool.clone(),
                 };
                 Some((rx, Tx::Nic(&mut **nic, scratch, sent)))
             }

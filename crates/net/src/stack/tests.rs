@@ -431,9 +431,23 @@ fn udp_oversized_datagram() {
 
 // ---- Two stacks over a wire ------------------------------------------------------------------
 
+/// How long a [`Wire`]'s receive buffers are, and where a frame starts in one (behind a
+/// header, as virtio-net's).
+const WIRE_RX: usize = 2048;
+const WIRE_HEADER: usize = 12;
+
 /// One end of an in-memory Ethernet cable. Like a NIC with a doorbell, it holds what it is
 /// given until [`Nic::flush`]: a stack that forgot to flush would stall every test over it.
+/// Like virtio-net, it writes each received frame into a receive buffer of its own and
+/// swaps that for the stack's spare ([`Nic::receive_swap`]); with `swap` off it copies.
 pub(super) struct Wire {
+    /// Swap receive buffers (else the trait's default: a copy).
+    swap: bool,
+    /// The receive buffers "posted", oldest first.
+    posted: VecDeque<alloc::boxed::Box<[u8]>>,
+    /// Frames handed over in their own buffer, and frames copied.
+    pub(super) swapped: Arc<Mutex<usize>>,
+    pub(super) copied: Arc<Mutex<usize>>,
     /// Frames given, not yet flushed onto the cable.
     held: Vec<Vec<u8>>,
     /// The number of frames each flush put on the cable.
@@ -485,7 +499,33 @@ impl Nic for Wire {
             return Some(Err(NicError::TooLarge));
         }
         buf[..f.len()].copy_from_slice(&f);
+        *self.copied.lock() += 1;
         Some(Ok(f.len()))
+    }
+
+    fn rx_buffer_len(&self) -> usize {
+        if self.swap { WIRE_RX } else { 1514 }
+    }
+
+    fn receive_swap(
+        &mut self,
+        buf: &mut alloc::boxed::Box<[u8]>,
+    ) -> Option<Result<core::ops::Range<usize>, NicError>> {
+        if !self.swap || buf.len() != WIRE_RX {
+            return self.receive(buf).map(|r| r.map(|n| 0..n));
+        }
+        let f = self.rx.lock().pop_front()?;
+        let mut mine = self
+            .posted
+            .pop_front()
+            .unwrap_or_else(|| vec![0u8; WIRE_RX].into_boxed_slice());
+        let at = WIRE_HEADER..WIRE_HEADER + f.len();
+        // What the device's DMA would have written.
+        mine[at.clone()].copy_from_slice(&f);
+        let spare = core::mem::replace(buf, mine);
+        self.posted.push_back(spare);
+        *self.swapped.lock() += 1;
+        Some(Ok(at))
     }
 }
 
@@ -500,6 +540,10 @@ fn narrow_cable(limit: usize) -> (Wire, Wire) {
     let refused = Arc::new(Mutex::new(0));
     (
         Wire {
+            swap: true,
+            posted: VecDeque::new(),
+            swapped: Arc::default(),
+            copied: Arc::default(),
             held: Vec::new(),
             batches: Arc::default(),
             tx: a.clone(),
@@ -509,6 +553,10 @@ fn narrow_cable(limit: usize) -> (Wire, Wire) {
             refused: refused.clone(),
         },
         Wire {
+            swap: true,
+            posted: VecDeque::new(),
+            swapped: Arc::default(),
+            copied: Arc::default(),
             held: Vec::new(),
             batches: Arc::default(),
             tx: b,
@@ -527,6 +575,63 @@ pub(super) fn at(last: u8) -> NicConfig {
             gateway: None,
         },
         ..NicConfig::default()
+    }
+}
+
+/// Frames from a NIC that swaps receive buffers are read where it wrote them: every frame of
+/// a 100,000-byte transfer (and its ACKs) is handed over in the NIC's buffer, none copied,
+/// and the spares the stack gives back carry the next ones. A NIC that only copies (the
+/// trait's default) carries the same transfer.
+#[test]
+fn received_frames_stay_in_the_buffer_the_nic_wrote_them_in() {
+    for swap in [true, false] {
+        let (mut wa, mut wb) = cable();
+        wa.swap = swap;
+        wb.swap = swap;
+        let counts = [
+            (wa.swapped.clone(), wa.copied.clone()),
+            (wb.swapped.clone(), wb.copied.clone()),
+        ];
+        let (na, nb) = (net(), net());
+        na.stack().add_nic(alloc::boxed::Box::new(wa), &at(1));
+        nb.stack().add_nic(alloc::boxed::Box::new(wb), &at(2));
+        let (c, s) = connected_over_link(&na, &nb, 20);
+        let payload: Vec<u8> = (0..100_000u32).map(|i| (i % 251) as u8).collect();
+        let (mut sent, mut got) = (0, Vec::new());
+        for _ in 0..10_000 {
+            if got.len() == payload.len() {
+                break;
+            }
+            if sent < payload.len() {
+                sent += send(&*c, &payload[sent..]).unwrap_or(0);
+            }
+            na.stack().poll();
+            nb.stack().poll();
+            if let Ok(v) = recv(&*s, 65536, 0) {
+                got.extend_from_slice(&v);
+            }
+        }
+        assert!(
+            got == payload,
+            "swap {swap}: {} bytes of {}",
+            got.len(),
+            payload.len()
+        );
+        // The server's end takes the data (100,000 bytes are 69 full segments), the
+        // client's the ACKs.
+        for (end, least) in [(0, 69), (1, 1)] {
+            let (swapped, copied) = (*counts[end].0.lock(), *counts[end].1.lock());
+            let (moved, other) = if swap {
+                (swapped, copied)
+            } else {
+                (copied, swapped)
+            };
+            assert_eq!(
+                other, 0,
+                "swap {swap}, end {end}: {other} frames taken the other way"
+            );
+            assert!(moved >= least, "swap {swap}, end {end}: {moved} frames");
+        }
     }
 }
 
