@@ -126,20 +126,10 @@ static int queue_out(struct conn *c, const char *data, size_t len);
 static int flush_out(struct conn *c)
 {
 	while (c->out_off < c->out_len || c->stream_left > 0) {
-		if (c->out_off == c->out_len) {
-			size_t n = c->stream_left < CHUNK ? (size_t)c->stream_left : CHUNK;
-			ssize_t w = send(c->fd, chunk, n, MSG_NOSIGNAL);
-			if (w < 0) {
-				if (errno == EAGAIN || errno == EWOULDBLOCK)
-					return 1;
-				if (errno == EINTR)
-					continue;
-				return -1;
-			}
-			c->stream_left -= w;
-			continue;
-		}
-		ssize_t w = send(c->fd, c->out + c->out_off, c->out_len - c->out_off, MSG_NOSIGNAL);
+		int queued = c->out_off < c->out_len;
+		size_t n = queued ? c->out_len - c->out_off
+				  : (c->stream_left < CHUNK ? (size_t)c->stream_left : CHUNK);
+		ssize_t w = send(c->fd, queued ? c->out + c->out_off : chunk, n, MSG_NOSIGNAL);
 		if (w < 0) {
 			if (errno == EAGAIN || errno == EWOULDBLOCK)
 				return 1;
@@ -147,7 +137,10 @@ static int flush_out(struct conn *c)
 				continue;
 			return -1;
 		}
-		c->out_off += (size_t)w;
+		if (queued)
+			c->out_off += (size_t)w;
+		else
+			c->stream_left -= w;
 	}
 	c->out_off = c->out_len = 0;
 	return 0;

@@ -381,6 +381,14 @@ impl<H: Hal, T: Transport> State<H, T> {
         }
     }
 
+    /// Tells the device of the receive buffers posted, if it wants to know.
+    fn kick_rx(&mut self) {
+        if self.rx.should_notify() {
+            self.stats.rx_kicks += 1;
+            self.transport.notify(RX_QUEUE);
+        }
+    }
+
     /// Kicks the transmit queue for the frames added since the last call, if the device
     /// wants it: one kick for the whole batch.
     fn kick_tx(&mut self) {
@@ -546,10 +554,7 @@ impl<H: Hal, T: Transport> VirtioNet<H, T> {
                     // buffer, and the device gets the caller's.
                     let old = core::mem::replace(&mut **buf, first);
                     state.repost_rx(old);
-                    if state.rx.should_notify() {
-                        state.stats.rx_kicks += 1;
-                        state.transport.notify(RX_QUEUE);
-                    }
+                    state.kick_rx();
                     state.stats.rx_frames += 1;
                     return Some(Ok(self.header_len..written));
                 }
@@ -581,10 +586,7 @@ impl<H: Hal, T: Transport> VirtioNet<H, T> {
                 piece(&buf, 0, written);
                 state.repost_rx(buf);
             }
-            if state.rx.should_notify() {
-                state.stats.rx_kicks += 1;
-                state.transport.notify(RX_QUEUE);
-            }
+            state.kick_rx();
             if !fits {
                 state.stats.rx_dropped += 1;
                 return Some(Err(NicError::TooLarge));

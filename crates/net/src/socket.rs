@@ -480,8 +480,8 @@ pub struct SocketFile {
 }
 
 impl SocketFile {
-    /// For an IP socket, completes the polls other calls handed to the CPU polling (see
-    /// `stack/handoff.rs`) before an answer they may change; whether it polled.
+    /// For an IP socket whose look, begun at `before`, found nothing: completes the polls
+    /// owed then (see `stack/handoff.rs`); whether to look again.
     fn settle(&self, before: Owed) -> bool {
         let family = self.sock.family();
         (family == n::AF_INET || family == n::AF_INET6) && self.stack.shared.settle(before)

@@ -92,7 +92,8 @@ struct State {
     shut_wr: bool,
     recverr: bool,
     /// The last destination sent to and what the stack said of it, so that the next send
-    /// there skips the lookup under the stack's lock (it still takes it once, to poll).
+    /// there skips the lookup under the stack's lock (its poll is handed off if the lock is
+    /// held, see `stack/handoff.rs`).
     route: Option<SendRoute>,
 }
 

@@ -324,7 +324,7 @@ fn measure_round(
                 Kernel::Oxv => &mut row.oxv,
                 Kernel::Linux => &mut row.linux,
             };
-            match served::sample(runner, row.metric.kind, kernel, quick, icount)? {
+            match served::sample(runner, row.metric, kernel, quick, icount)? {
                 Ok((value, note)) => {
                     cell.values.push(value);
                     if let Some(note) = note {

@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use super::catalog::{HTTP_SERVER, Kind};
+use super::catalog::{HTTP_SERVER, Kind, Metric};
 use super::kernels::{Invocation, Kernel, Runner};
 use super::stream::{Direction, Stream};
 use super::{MEM, MIB, http, stream};
@@ -47,7 +47,7 @@ pub fn is_served(kind: Kind) -> bool {
     matches!(kind, Kind::HttpRps | Kind::HostStream(_))
 }
 
-/// One sample of a served metric (`kind`) on `kernel`: its figure and a note, or why it
+/// One sample of a served `metric` on `kernel`: its figure and a note, or why it
 /// failed.
 ///
 /// `http_rps`'s figure is requests per second; with `icount`, requests per billion guest
@@ -61,7 +61,7 @@ pub fn is_served(kind: Kind) -> bool {
 /// the host's speed. `/proc/uptime` has 10 ms steps. The streams have no `icount` figure.
 pub fn sample(
     runner: &mut Runner,
-    kind: Kind,
+    metric: &Metric,
     kernel: Kernel,
     quick: bool,
     icount: bool,
@@ -85,23 +85,25 @@ pub fn sample(
     };
     let running = runner.start(kernel, &inv, MEM, devices, icount)?;
     let addr = std::net::SocketAddr::from(([127, 0, 0, 1], host_port));
-    let measured = http::wait_until_serving(addr, HTTP_READY, || running.has_exited()).and_then(
-        |()| match kind {
-            Kind::HostStream(direction) => {
-                let mbs = stream::run(addr, stream_of(direction, quick))?;
-                Ok((mbs, None, format!("{mbs:.1} MB/s")))
+    let measured =
+        http::wait_until_serving(addr, HTTP_READY, || running.has_exited()).and_then(|()| {
+            match metric.kind {
+                Kind::HostStream(direction) => {
+                    let mbs = stream::run(addr, stream_of(direction, quick))?;
+                    Ok((mbs, None, format!("{mbs:.1} MB/s")))
+                }
+                _ => http_rps(addr, quick, icount),
             }
-            _ => http_rps(addr, quick, icount),
-        },
-    );
+        });
     // Asked even after a failed measurement, so that the VM ends by itself when it can.
     let quit = http::quit(addr);
     let result = runner.finish(kernel, &inv, MEM, running, HTTP_EXIT, icount)?;
     if runner.verbose {
         if let Ok((_, note, said)) = &measured {
             eprintln!(
-                "oxv: bench: {} {kind:?}{}: {said}{}",
+                "oxv: bench: {} {}{}: {said}{}",
                 kernel.name(),
+                metric.name,
                 if icount { " (icount)" } else { "" },
                 note.as_deref()
                     .map(|n| format!(" ({n})"))

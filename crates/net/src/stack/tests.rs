@@ -73,6 +73,25 @@ pub(super) fn connected_over_link(
     (c, s)
 }
 
+/// Sends `payload` from `from` and reads it at `to`, running `pump` between (at most 10,000
+/// rounds); what arrived.
+fn transfer(payload: &[u8], from: &dyn SocketOps, to: &dyn SocketOps, pump: impl Fn()) -> Vec<u8> {
+    let (mut sent, mut got) = (0, Vec::new());
+    for _ in 0..10_000 {
+        if got.len() == payload.len() {
+            break;
+        }
+        if sent < payload.len() {
+            sent += send(from, &payload[sent..]).unwrap_or(0);
+        }
+        pump();
+        if let Ok(v) = recv(to, 65536, 0) {
+            got.extend_from_slice(&v);
+        }
+    }
+    got
+}
+
 pub(super) fn udp(net: &Net, v6: bool) -> Arc<dyn SocketOps> {
     let af = if v6 { n::AF_INET6 } else { n::AF_INET };
     net.socket(af as i32, n::SOCK_DGRAM as i32, 0, CRED)
@@ -597,20 +616,10 @@ fn received_frames_stay_in_the_buffer_the_nic_wrote_them_in() {
         nb.stack().add_nic(alloc::boxed::Box::new(wb), &at(2));
         let (c, s) = connected_over_link(&na, &nb, 20);
         let payload: Vec<u8> = (0..100_000u32).map(|i| (i % 251) as u8).collect();
-        let (mut sent, mut got) = (0, Vec::new());
-        for _ in 0..10_000 {
-            if got.len() == payload.len() {
-                break;
-            }
-            if sent < payload.len() {
-                sent += send(&*c, &payload[sent..]).unwrap_or(0);
-            }
+        let got = transfer(&payload, &*c, &*s, || {
             na.stack().poll();
             nb.stack().poll();
-            if let Ok(v) = recv(&*s, 65536, 0) {
-                got.extend_from_slice(&v);
-            }
-        }
+        });
         assert!(
             got == payload,
             "swap {swap}: {} bytes of {}",
@@ -741,19 +750,7 @@ fn a_full_device_queue_holds_data_back_instead_of_losing_frames() {
     };
     let (c, s) = connected_over_link(&na, &nb, 20);
     let payload: Vec<u8> = (0..100_000u32).map(|i| (i % 251) as u8).collect();
-    let (mut sent, mut got) = (0, Vec::new());
-    for _ in 0..10_000 {
-        if got.len() == payload.len() {
-            break;
-        }
-        if sent < payload.len() {
-            sent += send(&*s, &payload[sent..]).unwrap_or(0);
-        }
-        pump();
-        if let Ok(v) = recv(&*c, 65536, 0) {
-            got.extend_from_slice(&v);
-        }
-    }
+    let got = transfer(&payload, &*s, &*c, pump);
     assert_eq!(got.len(), payload.len(), "the transfer stalled");
     assert!(got == payload);
     assert_eq!(*refused.lock(), 0, "the stack sent into a full queue");

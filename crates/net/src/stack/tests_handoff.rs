@@ -2,7 +2,9 @@
 //! waits for that lock, its data goes out when the holder lets go, and a call about to say
 //! "nothing there" settles what is owed first.
 
+use super::StackGuard;
 use super::tests::{connected, net, recv, send, send_to, udp_pair};
+use crate::Net;
 use crate::socket::SocketOps;
 use alloc::sync::Arc;
 use oxv_abi::Errno;
@@ -36,19 +38,25 @@ fn a_tcp_send_returns_while_the_stack_is_locked_and_its_data_goes_when_it_is_let
     assert_eq!(recv(&*s, 2000, 0), Ok(vec![5u8; 1000]));
 }
 
-#[test]
-fn a_udp_send_to_a_known_destination_returns_while_the_stack_is_locked() {
-    let net = net();
-    let (a, b, to) = udp_pair(&net);
+/// A UDP pair whose sender has sent once (so it knows its route), then the stack's lock
+/// held and a 6-byte "second" sent from another thread: the sender (to be dropped after the
+/// lock: closing it takes the lock), the receiver and the lock.
+fn udp_send_behind_the_lock(net: &Net) -> (Arc<dyn SocketOps>, Arc<dyn SocketOps>, StackGuard<'_>) {
+    let (a, b, to) = udp_pair(net);
     // The first send looks the route up (under the stack's lock) and binds.
     assert_eq!(send_to(&*a, b"first", to.clone()), Ok(5));
     assert_eq!(recv(&*b, 64, 0), Ok(b"first".to_vec()));
-    let stack = net.stack().clone();
-    let held = stack.shared.lock();
+    let held = net.stack().shared.lock();
     let sender = a.clone();
-    let again = to.clone();
-    let sent = within(move || send_to(&*sender, b"second", again));
+    let sent = within(move || send_to(&*sender, b"second", to));
     assert_eq!(sent, Some(Ok(6)), "the send waited for the stack's lock");
+    (a, b, held)
+}
+
+#[test]
+fn a_udp_send_to_a_known_destination_returns_while_the_stack_is_locked() {
+    let net = net();
+    let (_a, b, held) = udp_send_behind_the_lock(&net);
     assert_eq!(b.bytes_readable(), 0);
     drop(held);
     assert_eq!(b.bytes_readable(), 6);
@@ -62,16 +70,8 @@ fn a_udp_send_to_a_known_destination_returns_while_the_stack_is_locked() {
 #[test]
 fn a_poll_owed_when_a_look_began_sends_it_to_look_again_though_done_since() {
     let net = net();
-    let (a, b, to) = udp_pair(&net);
-    assert_eq!(send_to(&*a, b"first", to.clone()), Ok(5));
-    assert_eq!(recv(&*b, 64, 0), Ok(b"first".to_vec()));
-    let stack = net.stack().clone();
-    let held = stack.shared.lock();
-    let sender = a.clone();
-    assert_eq!(
-        within(move || send_to(&*sender, b"second", to)),
-        Some(Ok(6))
-    );
+    let (_a, b, held) = udp_send_behind_the_lock(&net);
+    let stack = net.stack();
     let before = stack.shared.owed_now();
     assert_eq!(b.bytes_readable(), 0, "the look, one poll behind");
     // The owed poll runs on release, after the look and before the check.
